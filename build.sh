@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# imgtool's one entry point for building, testing and the demo.
+#   ./build.sh [build]   build into build/
+#   ./build.sh deps      install the Debian packages imgtool needs (as root)
+#   ./build.sh test      deps + build + the whole test suite (ctest), then the
+#                        same suite without the boot tests under ASan+UBSan
+#   ./build.sh demo      deps + build + compose, verify and boot the demo layout
+#   ./build.sh bench     deps + build + the benchmark (bench/README.md)
+#   ./build.sh kernel    fetch the test kernel into build/kernel/ (cached)
+set -euo pipefail
+cd "$(dirname "$0")"
+SRC=$PWD
+BUILD=${IMGTOOL_BUILD:-$SRC/build}
+JOBS=$(nproc)
+
+# Everything comes from Debian.  Why each is there: README.md "Dependencies".
+DEB_PACKAGES=(
+  build-essential cmake pkg-config
+  librpm-dev rpm rpm2cpio              # read/write RPMs; rpm is a test oracle
+  libext2fs-dev e2fsprogs              # write/read ext4; e2fsck/debugfs oracles
+  libarchive-dev                       # initramfs cpio
+  libssl-dev openssl                   # keys, signatures, hashes
+  libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
+  libcmocka-dev                        # unit tests
+  libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
+  qemu-system-x86                      # boot test
+  ima-evm-utils attr keyutils          # evmctl/getfattr oracles
+  zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
+)
+KERNEL_PKG=linux-image-6.12-cloud-amd64
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+deps() {
+  local missing=()
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "build.sh: missing Debian packages: ${missing[*]} (run './build.sh deps' as root)" >&2
+    exit 1
+  fi
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  local dir=${1:-$BUILD}; shift || true
+  cmake -S "$SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS" -- --no-print-directory >/dev/null 2>"$dir/build.err" \
+    || { cat "$dir/build.err" >&2; exit 1; }
+}
+
+# The test kernel: Debian's 6.12 cloud kernel (ext4, NVMe, ECDSA built in).
+kernel() {
+  local kdir=$BUILD/kernel
+  if ls "$kdir"/vmlinuz 2>/dev/null >/dev/null; then echo "$kdir/vmlinuz"; return; fi
+  mkdir -p "$kdir"
+  log "fetching $KERNEL_PKG"
+  ( cd "$kdir" && { apt-get download "$KERNEL_PKG" >/dev/null 2>&1 || { apt-get update -qq && apt-get download "$KERNEL_PKG" >/dev/null; }; } )
+  local deb
+  deb=$(ls "$kdir"/linux-image-6.12*-cloud-amd64*.deb | head -n1)
+  # The meta package depends on the versioned one; fetch that too.
+  if ! dpkg-deb -c "$deb" | grep -q 'boot/vmlinuz'; then
+    local real
+    real=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | grep -o 'linux-image-6[^ ]*' | head -n1)
+    ( cd "$kdir" && apt-get download "$real" >/dev/null )
+    deb=$(ls "$kdir"/"$real"_*.deb | head -n1)
+  fi
+  dpkg-deb -x "$deb" "$kdir/root"
+  cp "$(ls "$kdir"/root/boot/vmlinuz-* | head -n1)" "$kdir/vmlinuz.tmp"
+  mv "$kdir/vmlinuz.tmp" "$kdir/vmlinuz"
+  echo "$kdir/vmlinuz"
+}
+
+run_tests() {
+  deps
+  build "$BUILD"
+  kernel >/dev/null
+  log "test suite"
+  local rc=0
+  (cd "$BUILD" && ctest --output-on-failure -j "$JOBS") || rc=$?
+  log "test suite under ASan+UBSan (boot tests excluded)"
+  build "$BUILD-asan" -DIMGTOOL_SANITIZE=ON
+  (cd "$BUILD-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" -LE boot) || rc=$?
+  return $rc
+}
+
+case "${1:-build}" in
+  build) deps; build "$BUILD"; echo "$BUILD/imgtool" ;;
+  deps) deps ;;
+  kernel) deps; kernel ;;
+  test) run_tests ;;
+  demo) deps; build "$BUILD"; kernel >/dev/null; exec "$SRC/layouts/demo/run-demo" "$BUILD" ;;
+  bench) deps; build "$BUILD"; exec "$SRC/bench/run" "$BUILD" "${@:2}" ;;
+  *) echo "usage: ./build.sh [build|deps|test|demo|bench|kernel]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,216 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int imgtool_verbose;
+
+static _Thread_local char err_buf[1024];
+static _Thread_local int err_code;
+
+void closep(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+}
+
+int imgerr(int code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+        va_end(ap);
+        err_code = code;
+        return code;
+}
+
+int imgerr_prefix(int code, const char *fmt, ...)
+{
+        char prefix[512], old[sizeof(err_buf)];
+        va_list ap;
+
+        if (!err_buf[0])
+                snprintf(err_buf, sizeof(err_buf), "%s", strerror(code < 0 ? -code : code));
+        memcpy(old, err_buf, sizeof(old));
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof(prefix), fmt, ap);
+        va_end(ap);
+        snprintf(err_buf, sizeof(err_buf), "%s%s", prefix, old);
+        return code;
+}
+
+const char *imgerr_msg(void)
+{
+        if (!err_buf[0])
+                return err_code ? strerror(-err_code) : "unknown error";
+        return err_buf;
+}
+
+void imgerr_clear(void)
+{
+        err_buf[0] = 0;
+        err_code = 0;
+}
+
+static void vlog(const char *level, const char *fmt, va_list ap)
+{
+        fprintf(stderr, "imgtool: %s", level);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+}
+
+void log_warn(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vlog("warning: ", fmt, ap);
+        va_end(ap);
+}
+
+void log_verbose(const char *fmt, ...)
+{
+        va_list ap;
+        if (!imgtool_verbose)
+                return;
+        va_start(ap, fmt);
+        vlog("", fmt, ap);
+        va_end(ap);
+}
+
+void hex_encode(const uint8_t *in, size_t len, char *out)
+{
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < len; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 15];
+        }
+        out[2 * len] = 0;
+}
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+}
+
+int hex_decode(const char *hex, uint8_t **out, size_t *out_len)
+{
+        size_t n = strlen(hex);
+        uint8_t *buf;
+
+        if (n % 2)
+                return -EINVAL;
+        buf = malloc(n / 2 + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0) {
+                        free(buf);
+                        return -EINVAL;
+                }
+                buf[i] = (uint8_t)(hi << 4 | lo);
+        }
+        *out = buf;
+        *out_len = n / 2;
+        return (int)(n / 2);
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+        char *end;
+        double v;
+        uint64_t mult = 1;
+
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno || end == s || v < 0)
+                return -EINVAL;
+        switch (*end) {
+        case 'k': case 'K': mult = 1ULL << 10; end++; break;
+        case 'm': case 'M': mult = 1ULL << 20; end++; break;
+        case 'g': case 'G': mult = 1ULL << 30; end++; break;
+        case 't': case 'T': mult = 1ULL << 40; end++; break;
+        }
+        if (*end == 'i' && mult > 1)
+                end++;
+        if ((*end == 'B' || *end == 'b') && mult > 1)
+                end++;
+        if (*end)
+                return -EINVAL;
+        if (v * (double)mult > (double)UINT64_MAX / 2)
+                return -ERANGE;
+        *out = (uint64_t)(v * (double)mult);
+        return 0;
+}
+
+int tmpfile_beside(const char *path, char **tmp_path, int *fd)
+{
+        char *p;
+        if (asprintf(&p, "%s.tmp.XXXXXX", path) < 0)
+                return -ENOMEM;
+        *fd = mkostemp(p, O_CLOEXEC);
+        if (*fd < 0) {
+                int r = -errno;
+                imgerr(r, "%s: cannot create temporary file: %s", p, strerror(errno));
+                free(p);
+                return r;
+        }
+        *tmp_path = p;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+        _cleanup_free_ char *tmp = NULL;
+        int fd, r;
+        const uint8_t *p = data;
+
+        r = tmpfile_beside(path, &tmp, &fd);
+        if (r < 0)
+                return r;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = imgerr(-errno, "%s: write failed: %s", path, strerror(errno));
+                        goto fail;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0) {
+                r = imgerr(-errno, "%s: %s", path, strerror(errno));
+                goto fail;
+        }
+        if (close(fd) < 0) {
+                fd = -1;
+                r = imgerr(-errno, "%s: %s", path, strerror(errno));
+                goto fail;
+        }
+        fd = -1;
+        if (rename(tmp, path) < 0) {
+                r = imgerr(-errno, "%s: cannot rename into place: %s", path, strerror(errno));
+                goto fail;
+        }
+        return 0;
+fail:
+        if (fd >= 0)
+                close(fd);
+        unlink(tmp);
+        return r;
+}
+
+double now_seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,59 @@
+/* Small helpers shared by the whole library: error messages, cleanup
+ * attributes, hex, logging.
+ *
+ * Error convention (as in systemd): a function returns 0 (or a count) on
+ * success and a negative errno on failure.  The function that *detects* the
+ * failure records a one-line message with imgerr(); callers may add context
+ * with imgerr_prefix(); the code that *handles* the error (a cmd/ file)
+ * prints imgerr_msg() once.  The library never prints to stdout and never
+ * exits. */
+#pragma once
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+void closep(int *fd);
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Record the error message for this thread and return code (a negative
+ * errno).  The message should name the thing (file, path, package) and the
+ * problem. */
+int imgerr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepend context ("pkg.rpm: ") to the current message; returns code. */
+int imgerr_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The current message, or strerror(-code) style text if none was set. */
+const char *imgerr_msg(void);
+void imgerr_clear(void);
+
+/* Diagnostics to stderr, prefixed "imgtool: ".  Warnings are for things the
+ * user should act on; verbose lines only appear with -v. */
+extern int imgtool_verbose;
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Hex.  hex_decode returns the number of bytes or -EINVAL. */
+void hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
+int hex_decode(const char *hex, uint8_t **out, size_t *out_len);
+
+/* Parse "512M", "2G", "4096", "1.5G" into bytes. */
+int parse_size(const char *s, uint64_t *out);
+
+/* Write a whole file atomically: data goes to PATH.tmp.XXXXXX, fsync, rename. */
+int write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* A temporary path beside PATH (same filesystem, for rename).  The caller
+ * frees it.  The file is created with mkstemp and left open in *fd. */
+int tmpfile_beside(const char *path, char **tmp_path, int *fd);
+
+/* Monotonic seconds, for reports. */
+double now_seconds(void);

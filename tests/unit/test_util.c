@@ -1,0 +1,59 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "util.h"
+
+static void test_parse_size(void **state)
+{
+        uint64_t v;
+        assert_int_equal(parse_size("512M", &v), 0);
+        assert_int_equal(v, 512ULL << 20);
+        assert_int_equal(parse_size("1.5G", &v), 0);
+        assert_int_equal(v, 3ULL << 29);
+        assert_int_equal(parse_size("4096", &v), 0);
+        assert_int_equal(v, 4096);
+        assert_int_equal(parse_size("12MiB", &v), 0);
+        assert_int_equal(v, 12ULL << 20);
+        assert_int_equal(parse_size("12X", &v), -EINVAL);
+        assert_int_equal(parse_size("", &v), -EINVAL);
+        assert_int_equal(parse_size("-1M", &v), -EINVAL);
+}
+
+static void test_hex_roundtrip(void **state)
+{
+        uint8_t *out;
+        size_t n;
+        char back[9];
+        assert_int_equal(hex_decode("0302A5f0", &out, &n), 4);
+        assert_int_equal(n, 4);
+        assert_int_equal(out[0], 0x03);
+        assert_int_equal(out[3], 0xf0);
+        hex_encode(out, n, back);
+        assert_string_equal(back, "0302a5f0");
+        free(out);
+        assert_int_equal(hex_decode("030", &out, &n), -EINVAL);
+        assert_int_equal(hex_decode("zz", &out, &n), -EINVAL);
+}
+
+static void test_error_prefix(void **state)
+{
+        imgerr_clear();
+        assert_int_equal(imgerr(-EINVAL, "bad digest"), -EINVAL);
+        assert_int_equal(imgerr_prefix(-EINVAL, "%s: ", "pkg.rpm"), -EINVAL);
+        assert_string_equal(imgerr_msg(), "pkg.rpm: bad digest");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_size),
+                cmocka_unit_test(test_hex_roundtrip),
+                cmocka_unit_test(test_error_prefix),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
