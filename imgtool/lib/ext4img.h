@@ -1,0 +1,73 @@
+/* Writing an ext4 image with libext2fs: no mount, no root.
+ *
+ * Paths are absolute inside the image ("/usr/bin/x").  Parents must exist
+ * unless created with ext4img_mkdir_p.  Everything is deterministic: the same
+ * calls in the same order give the same bytes. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ext4img;
+
+struct ext4img_opts {
+        uint64_t size;            /* bytes; a multiple of the block size */
+        unsigned inode_size;      /* 256, 512, 1024 ... */
+        uint64_t inode_count;     /* 0: derive from size */
+        const char *label;        /* volume label, may be NULL */
+        uint8_t uuid[16];
+        uint8_t hash_seed[16];
+        int64_t timestamp;        /* every time stamp in the fs (mkfs, dirs made here) */
+        unsigned reserved_percent;/* root-reserved blocks, default 0 for images */
+};
+
+struct ext4img_attr {
+        mode_t mode;              /* type bits + permissions incl. setuid/setgid/sticky */
+        uid_t uid;
+        gid_t gid;
+        int64_t mtime;            /* atime, ctime, mtime, crtime all set to it */
+};
+
+/* Create a new filesystem in the file at path (created or truncated). */
+int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext4img **out);
+/* Flush everything and close.  After this the image is complete. */
+int ext4img_close(struct ext4img *img);
+/* Close without caring about the result (error paths). */
+void ext4img_abort(struct ext4img *img);
+
+/* Does path exist?  Returns 1 and its mode in *mode, 0 if not, <0 on error. */
+int ext4img_lookup(struct ext4img *img, const char *path, mode_t *mode);
+
+int ext4img_mkdir(struct ext4img *img, const char *path, const struct ext4img_attr *a);
+/* Create missing parents of path (and path itself) as 0755 root dirs with
+ * the filesystem timestamp. */
+int ext4img_mkdir_p(struct ext4img *img, const char *path);
+int ext4img_symlink(struct ext4img *img, const char *path, const char *target,
+                    const struct ext4img_attr *a);
+/* Character/block devices (rdev), fifos and sockets. */
+int ext4img_mknod(struct ext4img *img, const char *path, const struct ext4img_attr *a, dev_t rdev);
+/* A new name for an existing regular file (one inode, nlink++). */
+int ext4img_hardlink(struct ext4img *img, const char *path, const char *existing);
+/* Set (replace) an extended attribute on an existing path.  name is the full
+ * name, e.g. "security.ima", "security.capability". */
+int ext4img_set_xattr(struct ext4img *img, const char *path, const char *name,
+                      const void *value, size_t len);
+
+/* Regular files are streamed: begin, write the bytes, then commit (links the
+ * inode into its directory) or abort.  size is the final size (known from
+ * the header) so blocks can be allocated contiguously up front. */
+struct ext4img_file;
+int ext4img_file_begin(struct ext4img *img, const char *path, const struct ext4img_attr *a,
+                       uint64_t size, struct ext4img_file **out);
+int ext4img_file_write(struct ext4img_file *f, const void *buf, size_t len);
+int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void *value, size_t len);
+int ext4img_file_commit(struct ext4img_file *f);
+void ext4img_file_abort(struct ext4img_file *f);
+
+/* Usage figures for reports and sizing. */
+struct ext4img_usage {
+        uint64_t blocks_total, blocks_used, block_size;
+        uint64_t inodes_total, inodes_used;
+};
+int ext4img_usage(struct ext4img *img, struct ext4img_usage *u);

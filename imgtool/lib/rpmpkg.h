@@ -1,0 +1,71 @@
+/* An RPM opened with librpm: header facts, file list, payload stream.
+ * Nothing here trusts the package: paths are normalised and checked, sizes
+ * bounded, and every content byte can be checked against the header digest. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct rpmpkg;
+
+/* File flags we care about (subset of RPMFILE_*). */
+enum {
+        RPMPKG_FILE_GHOST = 1 << 0,
+        RPMPKG_FILE_CONFIG = 1 << 1,
+        RPMPKG_FILE_DOC = 1 << 2,
+};
+
+struct rpmpkg_file {
+        const char *path;         /* absolute, normalised ("/usr/bin/x"); never has ".." */
+        mode_t mode;              /* type and permission bits, as in the header */
+        const char *user, *group; /* owner names from the header */
+        uint64_t size;
+        int64_t mtime;
+        dev_t rdev;               /* character / block devices */
+        const char *link_target;  /* symlinks, else NULL */
+        int digest_algo;          /* enum ima_hash_algo of the header digests */
+        const uint8_t *digest;    /* regular files: header digest; else NULL */
+        size_t digest_len;
+        const uint8_t *ima;       /* RPMTAG_FILESIGNATURES decoded, or NULL */
+        size_t ima_len;
+        const char *caps;         /* RPMTAG_FILECAPS text ("cap_net_raw=ep"), NULL or "" if none */
+        unsigned flags;           /* RPMPKG_FILE_* */
+        unsigned nlink;           /* files in this hard-link set (1 = none) */
+        int index;                /* index in the header's file list */
+};
+
+/* Open and read the header.  Fails with a message naming the file for: not
+ * an RPM, truncated, source package, bad header digests, unsafe paths. */
+int rpmpkg_open(const char *path, struct rpmpkg **out);
+void rpmpkg_free(struct rpmpkg *p);
+
+const char *rpmpkg_path(const struct rpmpkg *p);
+const char *rpmpkg_name(const struct rpmpkg *p);
+const char *rpmpkg_nevra(const struct rpmpkg *p);   /* name-[epoch:]version-release.arch */
+const char *rpmpkg_arch(const struct rpmpkg *p);
+int64_t rpmpkg_buildtime(const struct rpmpkg *p);
+/* Names of scriptlets the package has (e.g. "%post"), NULL-terminated;
+ * empty list if none.  Owned by the package. */
+const char *const *rpmpkg_scriptlets(const struct rpmpkg *p);
+/* The librpm Header (rpm's Header type), for the dependency check and the
+ * rpm database.  Owned by the package. */
+void *rpmpkg_header(const struct rpmpkg *p);
+
+size_t rpmpkg_file_count(const struct rpmpkg *p);
+/* Fill *f for file i (0 <= i < count).  Pointers stay valid while p lives. */
+int rpmpkg_file(const struct rpmpkg *p, size_t i, struct rpmpkg_file *f);
+
+/* Payload streaming: the payload is read once, in archive order.
+ *   r = rpmpkg_payload_next(pl, &idx)  -> 1 entry, 0 end, <0 error
+ *   for a regular file with content, read its bytes with
+ *   rpmpkg_payload_read() until it returns 0.  Members of a hard-link set
+ *   come one entry each; only one of them carries the content
+ *   (rpmpkg_payload_has_content()).
+ * A truncated or corrupt payload is an error naming the package. */
+struct rpmpkg_payload;
+int rpmpkg_payload_open(struct rpmpkg *p, struct rpmpkg_payload **out);
+int rpmpkg_payload_next(struct rpmpkg_payload *pl, size_t *file_index);
+bool rpmpkg_payload_has_content(struct rpmpkg_payload *pl);
+ssize_t rpmpkg_payload_read(struct rpmpkg_payload *pl, void *buf, size_t len);
+void rpmpkg_payload_free(struct rpmpkg_payload *pl);
