@@ -32,6 +32,7 @@ struct rpmpkg_file {
         const char *caps;         /* RPMTAG_FILECAPS text ("cap_net_raw=ep"), NULL or "" if none */
         unsigned flags;           /* RPMPKG_FILE_* */
         unsigned nlink;           /* files in this hard-link set (1 = none) */
+        uint32_t inode;           /* RPMTAG_FILEINODES: equal within a hard-link set */
         int index;                /* index in the header's file list */
 };
 
