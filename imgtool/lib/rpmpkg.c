@@ -304,6 +304,7 @@ static int load_file(struct rpmpkg *p, int ix, int ima_algo, size_t digest_len)
         f->rdev = rpmfilesFRdev(fs, ix);
         f->caps = rpmfilesFCaps(fs, ix);
         f->nlink = rpmfilesFNlink(fs, ix);
+        f->inode = rpmfilesFInode(fs, ix);
         if (f->nlink < 1)
                 f->nlink = 1;
         f->flags = (fl & RPMFILE_GHOST ? RPMPKG_FILE_GHOST : 0) |

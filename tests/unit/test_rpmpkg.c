@@ -193,6 +193,12 @@ static void test_hardlink_sets(void **state)
         assert_int_equal(find(p, "/foo/zzzz", &f)->nlink, 2);
         assert_int_equal(find(p, "/foo/copyllo", &f)->nlink, 1);
         assert_true(S_ISDIR(find(p, "/foo", &f)->mode));
+        uint32_t hello_ino = find(p, "/foo/hello", &f)->inode;
+        assert_int_equal(find(p, "/foo/hello-bar", &f)->inode, hello_ino);
+        assert_int_not_equal(find(p, "/foo/copyllo", &f)->inode, hello_ino);
+        uint32_t aaaa_ino = find(p, "/foo/aaaa", &f)->inode;
+        assert_int_equal(find(p, "/foo/zzzz", &f)->inode, aaaa_ino);
+        assert_int_not_equal(aaaa_ino, hello_ino);
 
         /* One entry per member; only one member of each set carries content. */
         assert_int_equal(rpmpkg_payload_open(p, &pl), 0);
