@@ -51,6 +51,8 @@ struct rpmpkg_payload {
         EVP_MD_CTX *md;
         const EVP_MD *md_type;
         bool done;
+        uint8_t digest[EVP_MAX_MD_SIZE];   /* of the current entry, once checked */
+        unsigned digest_len;
 };
 
 /* ---- rpmlog capture ----------------------------------------------------
@@ -574,6 +576,7 @@ int rpmpkg_payload_next(struct rpmpkg_payload *pl, size_t *file_index)
         const struct rpmpkg_file *f = &pl->pkg->f[fx];
         pl->fx = fx;
         pl->done = false;
+        pl->digest_len = 0;
         pl->content = S_ISREG(f->mode) && rpmfiArchiveHasContent(pl->fi);
         pl->left = pl->content ? f->size : 0;
         if (pl->content && pl->md_type &&
@@ -602,6 +605,8 @@ static int check_digest(struct rpmpkg_payload *pl)
         if (len != f->digest_len || memcmp(got, f->digest, len))
                 return imgerr(-EBADMSG, "%s: %s: content does not match the header digest",
                               pl->pkg->path, f->path);
+        memcpy(pl->digest, got, len);
+        pl->digest_len = len;
         return 0;
 }
 
@@ -636,6 +641,15 @@ ssize_t rpmpkg_payload_read(struct rpmpkg_payload *pl, void *buf, size_t len)
                         return r;
         }
         return n;
+}
+
+int rpmpkg_payload_digest(struct rpmpkg_payload *pl, const uint8_t **digest, size_t *len)
+{
+        if (!pl->done || !pl->digest_len)
+                return -EAGAIN;
+        *digest = pl->digest;
+        *len = pl->digest_len;
+        return 0;
 }
 
 void rpmpkg_payload_free(struct rpmpkg_payload *pl)
