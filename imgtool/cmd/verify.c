@@ -85,9 +85,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 static int load_trust(const struct args *a, struct ima_trust **out)
 {
         int r = ima_trust_new(out);
-        for (size_t i = 0; r == 0 && i < a->n_certs; i++)
+        /* ima_trust_add_file returns the number of certs it added. */
+        for (size_t i = 0; r >= 0 && i < a->n_certs; i++)
                 r = ima_trust_add_file(*out, a->certs[i]);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 static void print_text(const struct imgverify_report *rep)
