@@ -21,6 +21,7 @@
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
+#include <rpm/rpmpgp.h>
 #include <rpm/rpmts.h>
 
 #include "imasig.h"
@@ -349,9 +350,13 @@ static int load_files(struct rpmpkg *p)
         if (!p->f)
                 return -ENOMEM;
         if (p->nfiles) {
-                p->rpm_digest_algo = rpmfilesDigestAlgo(p->files);
+                /* from the header itself: librpm quietly falls back to MD5
+                 * for an algorithm it does not know */
+                p->rpm_digest_algo = headerIsEntry(p->h, RPMTAG_FILEDIGESTALGO)
+                                             ? (int)headerGetNumber(p->h, RPMTAG_FILEDIGESTALGO)
+                                             : PGPHASHALGO_MD5;
                 ima_algo = ima_hash_from_rpm(p->rpm_digest_algo);
-                if (ima_algo < 0)
+                if (ima_algo < 0 || rpmfilesDigestAlgo(p->files) != p->rpm_digest_algo)
                         return imgerr(-EOPNOTSUPP, "%s: unsupported file digest algorithm %d",
                                       p->path, p->rpm_digest_algo);
                 digest_len = ima_hash_size(ima_algo);

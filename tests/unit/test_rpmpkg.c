@@ -18,6 +18,10 @@
 
 #include <openssl/evp.h>
 
+#include <rpm/header.h>
+#include <rpm/rpmtag.h>
+#include <rpm/rpmtd.h>
+
 #include "imasig.h"
 #include "rpmpkg.h"
 #include "util.h"
@@ -337,6 +341,167 @@ static void test_corrupt_payload(void **state)
         free(path);
 }
 
+/* ---- hostile headers ------------------------------------------------------
+ * A package whose header says something rpmbuild would never write, with
+ * valid header digests: hello's main header, changed by `mutate`, with a
+ * fresh signature header holding only its SHA256. */
+static uint32_t be32(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+
+static char *craft(const char *name, void (*mutate)(Header h))
+{
+        static uint8_t data[1 << 20];
+        static const uint8_t magic[8] = { 0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0 };
+        static const uint8_t zeros[8];
+        char src[4096];
+        snprintf(src, sizeof(src), "%s/hello-2.0-1.x86_64.rpm", fixtures());
+        FILE *in = fopen(src, "rb");
+        assert_non_null(in);
+        size_t n = fread(data, 1, sizeof(data), in);
+        fclose(in);
+
+        size_t sig_len = 16 + 16 * (size_t)be32(data + 104) + be32(data + 108);
+        size_t hoff = 96 + ((sig_len + 7) & ~(size_t)7);
+        size_t hlen = 8 + 16 * (size_t)be32(data + hoff + 8) + be32(data + hoff + 12);
+        size_t payload = hoff + 8 + hlen;
+        Header h = headerImport(data + hoff + 8, (unsigned)hlen, HEADERIMPORT_COPY);
+        assert_non_null(h);
+        struct rpmtd_s td;
+        assert_true(headerGet(h, RPMTAG_HEADERIMMUTABLE, &td, HEADERGET_DEFAULT));
+        Header region = headerImport(td.data, td.count, HEADERIMPORT_COPY);
+        rpmtdFreeData(&td);
+        headerFree(h);
+        h = headerCopy(region);
+        headerFree(region);
+        mutate(h);
+        h = headerReload(h, RPMTAG_HEADERIMMUTABLE);
+        assert_non_null(h);
+        unsigned blen;
+        uint8_t *blob = headerExport(h, &blen);
+        headerFree(h);
+
+        /* SHA256 over magic + blob, as rpm computes RPMSIGTAG_SHA256 */
+        uint8_t dig[32];
+        char hex[65];
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+        EVP_DigestUpdate(md, magic, 8);
+        EVP_DigestUpdate(md, blob, blen);
+        EVP_DigestFinal_ex(md, dig, NULL);
+        EVP_MD_CTX_free(md);
+        hex_encode(dig, 32, hex);
+        Header sigh = headerNew();
+        const char *hexp = hex;
+        rpmtdReset(&td);
+        td.tag = RPMSIGTAG_SHA256;
+        td.type = RPM_STRING_TYPE;
+        td.data = (void *)hexp;
+        td.count = 1;
+        assert_true(headerPut(sigh, &td, HEADERPUT_DEFAULT));
+        sigh = headerReload(sigh, RPMTAG_HEADERSIGNATURES);
+        unsigned slen;
+        uint8_t *sblob = headerExport(sigh, &slen);
+        headerFree(sigh);
+
+        char *dst = scratch(name);
+        FILE *out = fopen(dst, "wb");
+        assert_non_null(out);
+        fwrite(data, 1, 96, out);
+        fwrite(magic, 1, 8, out);
+        fwrite(sblob, 1, slen, out);
+        fwrite(zeros, 1, (8 - (8 + slen) % 8) % 8, out);
+        fwrite(magic, 1, 8, out);
+        fwrite(blob, 1, blen, out);
+        fwrite(data + payload, 1, n - payload, out);
+        fclose(out);
+        free(blob);
+        free(sblob);
+        return dst;
+}
+
+static void set_dirnames(Header h, const char *first)
+{
+        struct rpmtd_s td;
+        assert_true(headerGet(h, RPMTAG_DIRNAMES, &td, HEADERGET_ALLOC));
+        const char **dirs = calloc(td.count, sizeof(char *));
+        memcpy(dirs, td.data, td.count * sizeof(char *));
+        dirs[0] = first;
+        struct rpmtd_s mod = td;
+        mod.data = dirs;
+        assert_true(headerMod(h, &mod));
+        free(dirs);
+        rpmtdFreeData(&td);
+}
+static void dotdot(Header h) { set_dirnames(h, "/usr/../../etc/"); }
+static void relative(Header h) { set_dirnames(h, "usr/bin/"); }
+static void messy(Header h) { set_dirnames(h, "/usr//bin/./"); }
+static void bad_algo(Header h)
+{
+        uint32_t algo = 99;
+        headerDel(h, RPMTAG_FILEDIGESTALGO);
+        assert_true(headerPutUint32(h, RPMTAG_FILEDIGESTALGO, &algo, 1));
+}
+static void oversize(Header h)
+{
+        struct rpmtd_s td;
+        assert_true(headerGet(h, RPMTAG_FILESIZES, &td, HEADERGET_ALLOC));
+        ((uint32_t *)td.data)[0] = 1 << 20;   /* /usr/bin/hello: 7120 in the payload */
+        assert_true(headerMod(h, &td));
+        rpmtdFreeData(&td);
+}
+
+static void test_hostile_paths(void **state)
+{
+        char *p = craft("dotdot.rpm", dotdot);
+        expect_open_error(p, "contains '..'");
+        free(p);
+        p = craft("relative.rpm", relative);
+        expect_open_error(p, "is not absolute");
+        free(p);
+
+        /* harmless oddities are normalised */
+        struct rpmpkg *pkg = NULL;
+        struct rpmpkg_file f;
+        p = craft("messy.rpm", messy);
+        assert_int_equal(rpmpkg_open(p, &pkg), 0);
+        assert_int_equal(rpmpkg_file(pkg, 0, &f), 0);
+        assert_string_equal(f.path, "/usr/bin/hello");
+        rpmpkg_free(pkg);
+        unlink(p);
+        free(p);
+}
+
+static void test_unsupported_digest_algo(void **state)
+{
+        char *p = craft("algo.rpm", bad_algo);
+        expect_open_error(p, "unsupported file digest algorithm 99");
+        free(p);
+}
+
+static void test_size_beyond_payload(void **state)
+{
+        char *p = craft("oversize.rpm", oversize);
+        struct rpmpkg *pkg = NULL;
+        struct rpmpkg_payload *pl = NULL;
+        static uint8_t buf[65536];
+        size_t idx;
+        ssize_t n = 0;
+        int r;
+
+        assert_int_equal(rpmpkg_open(p, &pkg), 0);
+        assert_int_equal(rpmpkg_payload_open(pkg, &pl), 0);
+        imgerr_clear();
+        while ((r = rpmpkg_payload_next(pl, &idx)) > 0 && n >= 0)
+                while ((n = rpmpkg_payload_read(pl, buf, sizeof(buf))) > 0)
+                        ;
+        assert_true(r < 0 || n < 0);
+        if (!strstr(imgerr_msg(), p))
+                fail_msg("'%s' should name %s", imgerr_msg(), p);
+        rpmpkg_payload_free(pl);
+        rpmpkg_free(pkg);
+        unlink(p);
+        free(p);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -352,6 +517,9 @@ int main(void)
                 cmocka_unit_test(test_truncated),
                 cmocka_unit_test(test_corrupt_header),
                 cmocka_unit_test(test_corrupt_payload),
+                cmocka_unit_test(test_hostile_paths),
+                cmocka_unit_test(test_unsupported_digest_algo),
+                cmocka_unit_test(test_size_beyond_payload),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
