@@ -527,6 +527,172 @@ static int read_private_key(const char *path, EVP_PKEY **out)
 
 /* ---- signing -------------------------------------------------------- */
 
+/* -- k^-1 mod the group order --
+ * OpenSSL's constant-time BN_mod_inverse was half of the signing time, and
+ * its fast per-curve order inverse is not exported.  Fermat's little
+ * theorem (k^(q-2)) with a fixed-limb Montgomery multiplication is constant
+ * time in the secret k (the exponent q-2 is public) and about twice as fast. */
+
+typedef unsigned __int128 u128;
+#define ORD_MAX_LIMBS 9 /* up to 576-bit orders (P-521) */
+
+struct ord_mont {
+        int n;                          /* limbs */
+        uint64_t q[ORD_MAX_LIMBS];      /* the order, little-endian limbs */
+        uint64_t q0inv;                 /* -q^-1 mod 2^64 */
+        uint64_t r2[ORD_MAX_LIMBS];     /* R^2 mod q, R = 2^(64n) */
+        uint64_t one[ORD_MAX_LIMBS];    /* R mod q: 1 in Montgomery form */
+        uint64_t exp[ORD_MAX_LIMBS];    /* q - 2 */
+        int exp_bits;
+};
+
+/* r = a b R^-1 mod q (CIOS).  Inlined per limb count so loops unroll. */
+static inline __attribute__((always_inline)) void
+mont_mul_n(uint64_t *r, const uint64_t *a, const uint64_t *b, const struct ord_mont *m, const int n)
+{
+        uint64_t t[ORD_MAX_LIMBS + 2] = { 0 }, s[ORD_MAX_LIMBS], borrow = 0, keep;
+
+        _Pragma("GCC unroll 9") for (int i = 0; i < n; i++) {
+                u128 c = 0;
+                _Pragma("GCC unroll 9") for (int j = 0; j < n; j++) {
+                        c += (u128)a[j] * b[i] + t[j];
+                        t[j] = (uint64_t)c;
+                        c >>= 64;
+                }
+                c += t[n];
+                t[n] = (uint64_t)c;
+                t[n + 1] = (uint64_t)(c >> 64);
+                uint64_t f = t[0] * m->q0inv;
+                c = ((u128)f * m->q[0] + t[0]) >> 64;
+                _Pragma("GCC unroll 9") for (int j = 1; j < n; j++) {
+                        c += (u128)f * m->q[j] + t[j];
+                        t[j - 1] = (uint64_t)c;
+                        c >>= 64;
+                }
+                c += t[n];
+                t[n - 1] = (uint64_t)c;
+                t[n] = t[n + 1] + (uint64_t)(c >> 64);
+        }
+        /* t < 2q: subtract q unless t < q, without branching on t */
+        for (int j = 0; j < n; j++) {
+                u128 d = (u128)t[j] - m->q[j] - borrow;
+                s[j] = (uint64_t)d;
+                borrow = (uint64_t)(d >> 64) & 1;
+        }
+        keep = (uint64_t)0 - (borrow & (uint64_t)(t[n] == 0));
+        for (int j = 0; j < n; j++)
+                r[j] = (t[j] & keep) | (s[j] & ~keep);
+}
+
+static void mont_mul4(uint64_t *r, const uint64_t *a, const uint64_t *b, const struct ord_mont *m)
+{
+        mont_mul_n(r, a, b, m, 4);
+}
+
+static void mont_mul6(uint64_t *r, const uint64_t *a, const uint64_t *b, const struct ord_mont *m)
+{
+        mont_mul_n(r, a, b, m, 6);
+}
+
+static void mont_mul(uint64_t *r, const uint64_t *a, const uint64_t *b, const struct ord_mont *m)
+{
+        if (m->n == 4)
+                mont_mul4(r, a, b, m);
+        else if (m->n == 6)
+                mont_mul6(r, a, b, m);
+        else
+                mont_mul_n(r, a, b, m, m->n);
+}
+
+static int bn_to_limbs(const BIGNUM *b, uint64_t *l, int n)
+{
+        uint8_t buf[ORD_MAX_LIMBS * 8];
+        if (BN_bn2lebinpad(b, buf, n * 8) < 0)
+                return -EINVAL;
+        for (int i = 0; i < n; i++) {
+                l[i] = 0;
+                for (int j = 7; j >= 0; j--)
+                        l[i] = l[i] << 8 | buf[i * 8 + j];
+        }
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return 0;
+}
+
+static int limbs_to_bn(const uint64_t *l, int n, BIGNUM *b)
+{
+        uint8_t buf[ORD_MAX_LIMBS * 8];
+        for (int i = 0; i < n; i++)
+                for (int j = 0; j < 8; j++)
+                        buf[i * 8 + j] = (uint8_t)(l[i] >> (8 * j));
+        int ok = BN_lebin2bn(buf, n * 8, b) != NULL;
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return ok ? 0 : -ENOMEM;
+}
+
+static int ord_mont_init(struct ord_mont *m, const BIGNUM *q)
+{
+        BN_CTX *ctx = BN_CTX_new();
+        BIGNUM *t = BN_new();
+        uint64_t inv;
+        int r = -ENOMEM;
+
+        m->n = (BN_num_bits(q) + 63) / 64;
+        if (m->n > ORD_MAX_LIMBS || !BN_is_odd(q)) {
+                r = -EOPNOTSUPP;
+                goto out;
+        }
+        if (!ctx || !t || bn_to_limbs(q, m->q, m->n) < 0)
+                goto out;
+        inv = m->q[0]; /* Newton: each step doubles the correct low bits */
+        for (int i = 0; i < 6; i++)
+                inv *= 2 - m->q[0] * inv;
+        m->q0inv = (uint64_t)0 - inv;
+        if (!BN_one(t) || !BN_lshift(t, t, 128 * m->n) || !BN_mod(t, t, q, ctx) ||
+            bn_to_limbs(t, m->r2, m->n) < 0)
+                goto out;
+        if (!BN_one(t) || !BN_lshift(t, t, 64 * m->n) || !BN_mod(t, t, q, ctx) ||
+            bn_to_limbs(t, m->one, m->n) < 0)
+                goto out;
+        if (!BN_copy(t, q) || !BN_sub_word(t, 2) || bn_to_limbs(t, m->exp, m->n) < 0)
+                goto out;
+        m->exp_bits = BN_num_bits(t);
+        r = 0;
+out:
+        BN_free(t);
+        BN_CTX_free(ctx);
+        return r;
+}
+
+/* kinv = k^(q-2) mod q, 4-bit fixed windows over the public exponent. */
+static int ord_inverse(const struct ord_mont *m, const BIGNUM *k, BIGNUM *kinv)
+{
+        uint64_t tab[16][ORD_MAX_LIMBS], x[ORD_MAX_LIMBS], kl[ORD_MAX_LIMBS];
+        uint64_t plain_one[ORD_MAX_LIMBS] = { 1 };
+        int r;
+
+        r = bn_to_limbs(k, kl, m->n);
+        if (r < 0)
+                return r;
+        memcpy(tab[0], m->one, sizeof(tab[0]));
+        mont_mul(tab[1], kl, m->r2, m);
+        for (int i = 2; i < 16; i++)
+                mont_mul(tab[i], tab[i - 1], tab[1], m);
+        memcpy(x, m->one, sizeof(x));
+        for (int b = (m->exp_bits + 3) / 4 * 4 - 4; b >= 0; b -= 4) {
+                for (int sq = 0; sq < 4; sq++)
+                        mont_mul(x, x, x, m);
+                int w = (int)((m->exp[b / 64] >> (b % 64)) & 15);
+                if (w)
+                        mont_mul(x, x, tab[w], m);
+        }
+        mont_mul(x, x, plain_one, m);
+        r = limbs_to_bn(x, m->n, kinv);
+        OPENSSL_cleanse(tab, sizeof(tab));
+        OPENSSL_cleanse(x, sizeof(x));
+        OPENSSL_cleanse(kl, sizeof(kl));
+        return r;
+}
+
 enum key_kind { KEY_KIND_EC, KEY_KIND_RSA };
 
 /* Everything ECDSA signing needs, loaded once and only read afterwards, so
@@ -537,6 +703,7 @@ struct ec_signer {
         BIGNUM *priv;
         int order_bits;
         size_t order_bytes;
+        struct ord_mont mont;
         EVP_MD *md[IMA_HASH_SHA224 + 1]; /* for the RFC 6979 HMAC, by algo */
 };
 
@@ -605,6 +772,8 @@ static int ec_signer_init(struct ec_signer *ec, EVP_PKEY *pkey, const char *path
         BN_set_flags(ec->priv, BN_FLG_CONSTTIME);
         ec->order_bits = BN_num_bits(ec->order);
         ec->order_bytes = (size_t)(ec->order_bits + 7) / 8;
+        if (ord_mont_init(&ec->mont, ec->order) < 0)
+                return imgerr(-EOPNOTSUPP, "%s: unsupported curve %s", path, curve);
         fetch_mds(ec->md, ARRAY_SIZE(ec->md));
         return 0;
 }
@@ -809,7 +978,7 @@ static int ecdsa_with_k(const struct ec_signer *ec, const BIGNUM *k, const BIGNU
             !EC_POINT_get_affine_coordinates(ec->group, R, r, NULL, bnctx) ||
             !BN_nnmod(r, r, ec->order, bnctx))
                 goto out;
-        if (!BN_mod_inverse(kinv, k, ec->order, bnctx) ||
+        if (ord_inverse(&ec->mont, k, kinv) < 0 ||
             !BN_mod_mul(t, r, ec->priv, ec->order, bnctx) ||
             !BN_mod_add_quick(t, t, e, ec->order) ||
             !BN_mod_mul(s, kinv, t, ec->order, bnctx))
