@@ -663,21 +663,18 @@ out:
         return r;
 }
 
-/* kinv = k^(q-2) mod q, 4-bit fixed windows over the public exponent. */
-static int ord_inverse(const struct ord_mont *m, const BIGNUM *k, BIGNUM *kinv)
+/* out = a^-1 for a in Montgomery form: a^(q-2), 4-bit fixed windows over the
+ * public exponent. */
+static void mont_inverse(const struct ord_mont *m, const uint64_t *a, uint64_t *out)
 {
-        uint64_t tab[16][ORD_MAX_LIMBS], x[ORD_MAX_LIMBS], kl[ORD_MAX_LIMBS];
-        uint64_t plain_one[ORD_MAX_LIMBS] = { 1 };
-        int r;
+        uint64_t tab[16][ORD_MAX_LIMBS], x[ORD_MAX_LIMBS];
+        const size_t sz = (size_t)m->n * sizeof(uint64_t);
 
-        r = bn_to_limbs(k, kl, m->n);
-        if (r < 0)
-                return r;
-        memcpy(tab[0], m->one, sizeof(tab[0]));
-        mont_mul(tab[1], kl, m->r2, m);
+        memcpy(tab[0], m->one, sz);
+        memcpy(tab[1], a, sz);
         for (int i = 2; i < 16; i++)
                 mont_mul(tab[i], tab[i - 1], tab[1], m);
-        memcpy(x, m->one, sizeof(x));
+        memcpy(x, m->one, sz);
         for (int b = (m->exp_bits + 3) / 4 * 4 - 4; b >= 0; b -= 4) {
                 for (int sq = 0; sq < 4; sq++)
                         mont_mul(x, x, x, m);
@@ -685,11 +682,50 @@ static int ord_inverse(const struct ord_mont *m, const BIGNUM *k, BIGNUM *kinv)
                 if (w)
                         mont_mul(x, x, tab[w], m);
         }
-        mont_mul(x, x, plain_one, m);
-        r = limbs_to_bn(x, m->n, kinv);
+        memcpy(out, x, sz);
         OPENSSL_cleanse(tab, sizeof(tab));
         OPENSSL_cleanse(x, sizeof(x));
-        OPENSSL_cleanse(kl, sizeof(kl));
+}
+
+/* Invert every a[i] (Montgomery form) in place with one exponentiation
+ * (Montgomery's trick): three multiplications per element instead of an
+ * inversion each. */
+static void mont_batch_inverse(const struct ord_mont *m, uint64_t (*a)[ORD_MAX_LIMBS],
+                               uint64_t (*prefix)[ORD_MAX_LIMBS], size_t n)
+{
+        uint64_t inv[ORD_MAX_LIMBS], t[ORD_MAX_LIMBS];
+        const size_t sz = (size_t)m->n * sizeof(uint64_t);
+
+        memcpy(prefix[0], a[0], sz);
+        for (size_t i = 1; i < n; i++)
+                mont_mul(prefix[i], prefix[i - 1], a[i], m);
+        mont_inverse(m, prefix[n - 1], inv);
+        for (size_t i = n - 1; i > 0; i--) {
+                mont_mul(t, inv, prefix[i - 1], m); /* a[i]^-1 */
+                mont_mul(inv, inv, a[i], m);        /* (a[0]..a[i-1])^-1 */
+                memcpy(a[i], t, sz);
+        }
+        memcpy(a[0], inv, sz);
+        OPENSSL_cleanse(inv, sizeof(inv));
+        OPENSSL_cleanse(t, sizeof(t));
+}
+
+static int bn_to_mont(const struct ord_mont *m, const BIGNUM *b, uint64_t *out)
+{
+        uint64_t l[ORD_MAX_LIMBS];
+        int r = bn_to_limbs(b, l, m->n);
+        if (r >= 0)
+                mont_mul(out, l, m->r2, m);
+        OPENSSL_cleanse(l, sizeof(l));
+        return r;
+}
+
+static int mont_to_bn(const struct ord_mont *m, const uint64_t *a, BIGNUM *out)
+{
+        uint64_t l[ORD_MAX_LIMBS], plain_one[ORD_MAX_LIMBS] = { 1 };
+        mont_mul(l, a, plain_one, m);
+        int r = limbs_to_bn(l, m->n, out);
+        OPENSSL_cleanse(l, sizeof(l));
         return r;
 }
 
@@ -964,44 +1000,84 @@ static int drbg_reseed(struct drbg *d)
         return drbg_update(d, 0x00, NULL, NULL, 0);
 }
 
-/* r = x(kG) mod q, s = k^-1 (e + r d) mod q; 0 when k gave r or s of zero. */
-static int ecdsa_with_k(const struct ec_signer *ec, const BIGNUM *k, const BIGNUM *e,
-                        BIGNUM *r, BIGNUM *s, BN_CTX *bnctx)
-{
-        EC_POINT *R = EC_POINT_new(ec->group);
-        BIGNUM *kinv = BN_CTX_get(bnctx), *t = BN_CTX_get(bnctx);
-        int ret = -EIO;
+/* One signature in the making: its DRBG and numbers. */
+struct ec_job {
+        struct drbg d;
+        BIGNUM *e, *k, *r, *s;
+};
 
-        if (!R || !t)
-                goto out;
-        if (!EC_POINT_mul(ec->group, R, k, NULL, NULL, bnctx) ||
-            !EC_POINT_get_affine_coordinates(ec->group, R, r, NULL, bnctx) ||
-            !BN_nnmod(r, r, ec->order, bnctx))
-                goto out;
-        if (ord_inverse(&ec->mont, k, kinv) < 0 ||
-            !BN_mod_mul(t, r, ec->priv, ec->order, bnctx) ||
-            !BN_mod_add_quick(t, t, e, ec->order) ||
-            !BN_mod_mul(s, kinv, t, ec->order, bnctx))
-                goto out;
-        ret = !BN_is_zero(r) && !BN_is_zero(s);
-out:
-        EC_POINT_free(R);
-        return ret;
+/* Draw k until it is in [1, q) and r = x(kG) mod q is not zero (RFC 6979
+ * 3.2 h.3 and 3.4: every retry first steps the DRBG). */
+static int ec_job_find_r(const struct ec_signer *ec, struct ec_job *j, EC_POINT *R,
+                         BN_CTX *bnctx, bool first)
+{
+        for (int tries = 0; tries < 64; tries++) {
+                int rc = first && tries == 0 ? 0 : drbg_reseed(&j->d);
+                if (rc >= 0)
+                        rc = drbg_next_k(&j->d, ec, j->k);
+                if (rc < 0)
+                        return rc;
+                if (BN_is_zero(j->k) || BN_cmp(j->k, ec->order) >= 0)
+                        continue;
+                if (!EC_POINT_mul(ec->group, R, j->k, NULL, NULL, bnctx) ||
+                    !EC_POINT_get_affine_coordinates(ec->group, R, j->r, NULL, bnctx) ||
+                    !BN_nnmod(j->r, j->r, ec->order, bnctx))
+                        return -EIO;
+                if (!BN_is_zero(j->r))
+                        return 0;
+        }
+        return -EIO;
 }
 
-static int ecdsa_der(BIGNUM *r, BIGNUM *s, uint8_t **sig, size_t *sig_len)
+/* s = k^-1 (e + r d) mod q.  Returns 1, or 0 if s came out zero. */
+static int ec_job_s(const struct ec_signer *ec, struct ec_job *j, const BIGNUM *kinv,
+                    BN_CTX *bnctx)
+{
+        BN_CTX_start(bnctx);
+        BIGNUM *t = BN_CTX_get(bnctx);
+        int ok = t && BN_mod_mul(t, j->r, ec->priv, ec->order, bnctx) &&
+                 BN_mod_add_quick(t, t, j->e, ec->order) &&
+                 BN_mod_mul(j->s, kinv, t, ec->order, bnctx);
+        BN_CTX_end(bnctx);
+        return ok ? !BN_is_zero(j->s) : -EIO;
+}
+
+/* The rare job whose s was zero: next k, inverted on its own. */
+static int ec_job_retry(const struct ec_signer *ec, struct ec_job *j, EC_POINT *R,
+                        BIGNUM *kinv, BN_CTX *bnctx)
+{
+        uint64_t km[ORD_MAX_LIMBS];
+        int rc = 0;
+
+        for (int tries = 0; rc == 0 && tries < 64; tries++) {
+                rc = ec_job_find_r(ec, j, R, bnctx, false);
+                if (rc < 0)
+                        break;
+                rc = bn_to_mont(&ec->mont, j->k, km);
+                if (rc < 0)
+                        break;
+                mont_inverse(&ec->mont, km, km);
+                rc = mont_to_bn(&ec->mont, km, kinv);
+                if (rc >= 0)
+                        rc = ec_job_s(ec, j, kinv, bnctx);
+        }
+        OPENSSL_cleanse(km, sizeof(km));
+        return rc > 0 ? 0 : -EIO;
+}
+
+static int ecdsa_der(const BIGNUM *r, const BIGNUM *s, uint8_t **sig, size_t *sig_len)
 {
         ECDSA_SIG *es = ECDSA_SIG_new();
+        BIGNUM *rc = BN_dup(r), *sc = BN_dup(s);
         unsigned char *der = NULL;
-        int n;
+        int n = -1;
 
-        if (!es)
-                return -ENOMEM;
-        if (!ECDSA_SIG_set0(es, r, s)) {
-                ECDSA_SIG_free(es);
-                return -ENOMEM;
+        if (es && rc && sc && ECDSA_SIG_set0(es, rc, sc)) {
+                rc = sc = NULL;
+                n = i2d_ECDSA_SIG(es, &der);
         }
-        n = i2d_ECDSA_SIG(es, &der);
+        BN_free(rc);
+        BN_free(sc);
         ECDSA_SIG_free(es);
         if (n <= 0)
                 return -ENOMEM;
@@ -1010,61 +1086,89 @@ static int ecdsa_der(BIGNUM *r, BIGNUM *s, uint8_t **sig, size_t *sig_len)
         return 0;
 }
 
-static int ecdsa_sign_rfc6979(const struct ec_signer *ec, int algo, const uint8_t *digest,
-                              size_t digest_len, uint8_t **sig, size_t *sig_len)
+static int ec_job_start(const struct ec_signer *ec, struct ec_job *j, const uint8_t *digest,
+                        size_t digest_len, EC_POINT *R, BN_CTX *bnctx)
 {
-        struct drbg d = { .h.md = ec->md[algo] };
-        BN_CTX *bnctx = BN_CTX_new();
-        BIGNUM *r = BN_new(), *s = BN_new(), *e, *k;
-        int ret = -ENOMEM;
+        int rc;
 
-        d.h.ctx = EVP_MD_CTX_new();
-        if (!bnctx || !r || !s || !d.h.ctx)
+        BN_set_flags(j->k, BN_FLG_CONSTTIME);
+        rc = bits2int(ec, digest, digest_len, j->e);
+        if (rc < 0)
+                return rc;
+        if (!BN_nnmod(j->e, j->e, ec->order, bnctx))
+                return -ENOMEM;
+        rc = drbg_init(&j->d, ec, j->e, bnctx);
+        if (rc < 0)
+                return rc;
+        return ec_job_find_r(ec, j, R, bnctx, true);
+}
+
+#define EC_BATCH 64
+
+/* RFC 6979 ECDSA over n <= EC_BATCH digests, the k inversions batched. */
+static int ecdsa_sign_batch(const struct ec_signer *ec, int algo, const uint8_t *const digests[],
+                            size_t digest_len, size_t n, uint8_t *sigs[], size_t sig_lens[])
+{
+        struct ec_job jobs[EC_BATCH];
+        uint64_t kinv[EC_BATCH][ORD_MAX_LIMBS], prefix[EC_BATCH][ORD_MAX_LIMBS];
+        EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
+        BN_CTX *bnctx = BN_CTX_new();
+        EC_POINT *R = EC_POINT_new(ec->group);
+        BIGNUM *kinv_bn = BN_new();
+        size_t done = 0;
+        int rc = -ENOMEM;
+
+        if (n == 0 || n > EC_BATCH)
+                return -EINVAL;
+        if (!mdctx || !bnctx || !R || !kinv_bn)
                 goto out;
-        d.h.hlen = (size_t)EVP_MD_get_size(d.h.md);
-        d.h.block = (size_t)EVP_MD_get_block_size(d.h.md);
+        BN_set_flags(kinv_bn, BN_FLG_CONSTTIME);
         BN_CTX_start(bnctx);
-        e = BN_CTX_get(bnctx);
-        k = BN_CTX_get(bnctx);
-        if (!k)
-                goto out_end;
-        BN_set_flags(k, BN_FLG_CONSTTIME);
-        ret = bits2int(ec, digest, digest_len, e);
-        if (ret < 0 || (ret = -ENOMEM, !BN_nnmod(e, e, ec->order, bnctx)))
-                goto out_end;
-        ret = drbg_init(&d, ec, e, bnctx);
-        for (int tries = 0; ret >= 0; tries++) {
-                if (tries > 64) {
-                        ret = -EIO;
-                        break;
-                }
-                ret = drbg_next_k(&d, ec, k);
-                if (ret < 0)
-                        break;
-                if (!BN_is_zero(k) && BN_cmp(k, ec->order) < 0) {
-                        BN_CTX_start(bnctx);
-                        ret = ecdsa_with_k(ec, k, e, r, s, bnctx);
-                        BN_CTX_end(bnctx);
-                        if (ret != 0)
-                                break;
-                }
-                ret = drbg_reseed(&d);
+        for (size_t i = 0; i < n; i++) {
+                struct ec_job *j = &jobs[i];
+                j->d.h = (struct hmac){ ec->md[algo], mdctx, (size_t)EVP_MD_get_size(ec->md[algo]),
+                                        (size_t)EVP_MD_get_block_size(ec->md[algo]) };
+                j->e = BN_CTX_get(bnctx);
+                j->k = BN_CTX_get(bnctx);
+                j->r = BN_CTX_get(bnctx);
+                j->s = BN_CTX_get(bnctx);
+                if (!j->s)
+                        goto out_end;
+                rc = ec_job_start(ec, j, digests[i], digest_len, R, bnctx);
+                if (rc >= 0)
+                        rc = bn_to_mont(&ec->mont, j->k, kinv[i]);
+                if (rc < 0)
+                        goto out_end;
         }
-        if (ret > 0) {
-                ret = ecdsa_der(r, s, sig, sig_len);
-                if (ret >= 0)
-                        r = s = NULL; /* owned by the ECDSA_SIG, freed there */
+        mont_batch_inverse(&ec->mont, kinv, prefix, n);
+        for (done = 0; done < n; done++) {
+                struct ec_job *j = &jobs[done];
+                rc = mont_to_bn(&ec->mont, kinv[done], kinv_bn);
+                if (rc >= 0)
+                        rc = ec_job_s(ec, j, kinv_bn, bnctx);
+                if (rc == 0)
+                        rc = ec_job_retry(ec, j, R, kinv_bn, bnctx);
+                if (rc >= 0)
+                        rc = ecdsa_der(j->r, j->s, &sigs[done], &sig_lens[done]);
+                if (rc < 0)
+                        break;
         }
 out_end:
         BN_CTX_end(bnctx);
 out:
-        OPENSSL_cleanse(&d.K, sizeof(d.K));
-        OPENSSL_cleanse(&d.V, sizeof(d.V));
-        EVP_MD_CTX_free(d.h.ctx);
+        if (rc < 0)
+                for (size_t i = 0; i < done; i++) {
+                        OPENSSL_free(sigs[i]);
+                        sigs[i] = NULL;
+                }
+        OPENSSL_cleanse(jobs, sizeof(jobs));
+        OPENSSL_cleanse(kinv, sizeof(kinv));
+        OPENSSL_cleanse(prefix, sizeof(prefix));
+        BN_clear_free(kinv_bn);
+        EC_POINT_free(R);
         BN_CTX_free(bnctx);
-        BN_free(r);
-        BN_free(s);
-        return ret < 0 ? ret : 0;
+        EVP_MD_CTX_free(mdctx);
+        return rc < 0 ? rc : 0;
 }
 
 /* EVP with a signature md makes the PKCS#1 v1.5 DigestInfo encoding over
@@ -1074,7 +1178,7 @@ static int rsa_sign(const struct ima_key *k, int algo, const uint8_t *digest,
 {
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
         size_t len = k->max_sig;
-        uint8_t *buf = malloc(len);
+        uint8_t *buf = OPENSSL_malloc(len);
         int r = -EIO;
 
         if (!ctx || !buf) {
@@ -1093,34 +1197,74 @@ static int rsa_sign(const struct ima_key *k, int algo, const uint8_t *digest,
 out:
         if (r < 0)
                 ERR_clear_error();
-        free(buf);
+        OPENSSL_free(buf);
         EVP_PKEY_CTX_free(ctx);
+        return r;
+}
+
+/* Raw signatures (OPENSSL_malloc'ed) for up to EC_BATCH digests. */
+static int sign_chunk(const struct ima_key *k, int algo, const uint8_t *const digests[],
+                      size_t digest_len, size_t n, uint8_t *sigs[], size_t sig_lens[])
+{
+        int r = 0;
+
+        if (k->kind == KEY_KIND_EC)
+                return ecdsa_sign_batch(&k->ec, algo, digests, digest_len, n, sigs, sig_lens);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = rsa_sign(k, algo, digests[i], digest_len, &sigs[i], &sig_lens[i]);
+        if (r < 0)
+                for (size_t i = 0; i < n; i++) {
+                        OPENSSL_free(sigs[i]);
+                        sigs[i] = NULL;
+                }
+        return r;
+}
+
+int ima_key_sign_digests(const struct ima_key *k, int hash_algo, const uint8_t *const digests[],
+                         size_t n, uint8_t *vals[], size_t val_lens[])
+{
+        const size_t dlen = ima_hash_size(hash_algo);
+        size_t done = 0;
+        int r = 0;
+
+        if (hash_algo < 0 || (size_t)hash_algo >= ARRAY_SIZE(k->md) ||
+            !(k->kind == KEY_KIND_EC ? k->ec.md[hash_algo] : k->md[hash_algo]))
+                return imgerr(-EOPNOTSUPP, "cannot sign with hash algorithm %d", hash_algo);
+        for (size_t i = 0; i < n; i++)
+                vals[i] = NULL;
+        while (done < n && r >= 0) {
+                uint8_t *sigs[EC_BATCH] = { NULL };
+                size_t lens[EC_BATCH], chunk = n - done < EC_BATCH ? n - done : EC_BATCH;
+
+                r = sign_chunk(k, hash_algo, digests + done, dlen, chunk, sigs, lens);
+                if (r < 0) {
+                        r = imgerr(r, "signing failed: %s",
+                                   r == -ENOMEM ? "out of memory" : "OpenSSL error");
+                        break;
+                }
+                for (size_t i = 0; i < chunk; i++) {
+                        if (r >= 0)
+                                r = digsig_format((uint8_t)hash_algo, k->keyid, sigs[i], lens[i],
+                                                  &vals[done + i], &val_lens[done + i]);
+                        OPENSSL_free(sigs[i]);
+                }
+                done += chunk;
+        }
+        if (r < 0)
+                for (size_t i = 0; i < n; i++) {
+                        free(vals[i]);
+                        vals[i] = NULL;
+                }
         return r;
 }
 
 int ima_key_sign_digest(const struct ima_key *k, int hash_algo, const uint8_t *digest,
                         size_t digest_len, uint8_t **val, size_t *val_len)
 {
-        uint8_t *sig = NULL;
-        size_t sig_len = 0;
-        int r;
-
-        if (hash_algo < 0 || (size_t)hash_algo >= ARRAY_SIZE(k->md) ||
-            !(k->kind == KEY_KIND_EC ? k->ec.md[hash_algo] : k->md[hash_algo]))
-                return imgerr(-EOPNOTSUPP, "cannot sign with hash algorithm %d", hash_algo);
-        if (digest_len != ima_hash_size(hash_algo))
+        if (ima_hash_size(hash_algo) && digest_len != ima_hash_size(hash_algo))
                 return imgerr(-EINVAL, "%s digest of %zu bytes, expected %zu",
                               ima_hash_name(hash_algo), digest_len, ima_hash_size(hash_algo));
-        if (k->kind == KEY_KIND_EC)
-                r = ecdsa_sign_rfc6979(&k->ec, hash_algo, digest, digest_len, &sig, &sig_len);
-        else
-                r = rsa_sign(k, hash_algo, digest, digest_len, &sig, &sig_len);
-        if (r < 0)
-                return imgerr(r, "signing failed: %s",
-                              r == -ENOMEM ? "out of memory" : "OpenSSL error");
-        r = digsig_format((uint8_t)hash_algo, k->keyid, sig, sig_len, val, val_len);
-        OPENSSL_free(sig);
-        return r;
+        return ima_key_sign_digests(k, hash_algo, &digest, 1, val, val_len);
 }
 
 /* ---- verifying ------------------------------------------------------ */

@@ -88,6 +88,16 @@ size_t ima_key_max_xattr(const struct ima_key *k);
 int ima_key_sign_digest(const struct ima_key *k, int hash_algo,
                         const uint8_t *digest, size_t digest_len,
                         uint8_t **val, size_t *val_len);
+/* The same for n digests of ima_hash_size(hash_algo) bytes each: vals[i]
+ * (malloc'ed) is exactly what ima_key_sign_digest() gives for digests[i],
+ * but ECDSA shares one modular inversion per batch of 64, which makes it
+ * about a third faster.  On failure every vals[i] is NULL.
+ *
+ * Threads: a loaded key is only read while signing, so any number of
+ * threads may sign with one key at once. */
+int ima_key_sign_digests(const struct ima_key *k, int hash_algo,
+                         const uint8_t *const digests[], size_t n,
+                         uint8_t *vals[], size_t val_lens[]);
 
 /* ---- verifying ------------------------------------------------------ */
 struct ima_trust; /* a set of trusted certs, looked up by keyid */
