@@ -70,6 +70,7 @@ int ima_hasher_update(struct ima_hasher *h, const void *data, size_t len);
 int ima_hasher_final(struct ima_hasher *h, uint8_t *digest);
 int ima_hasher_reset(struct ima_hasher *h);
 void ima_hasher_free(struct ima_hasher *h);
+/* Hashes fd from its current offset to end of file. */
 int ima_digest_fd(int algo, int fd, uint8_t *digest);
 
 /* ---- signing -------------------------------------------------------- */
