@@ -1277,12 +1277,16 @@ struct trusted_key {
 struct ima_trust {
         struct trusted_key *keys;
         size_t n, cap;
+        EVP_MD *md[IMA_HASH_SHA224 + 1]; /* fetched once: verify is per file */
 };
 
 int ima_trust_new(struct ima_trust **out)
 {
         *out = calloc(1, sizeof(**out));
-        return *out ? 0 : -ENOMEM;
+        if (!*out)
+                return -ENOMEM;
+        fetch_mds((*out)->md, ARRAY_SIZE((*out)->md));
+        return 0;
 }
 
 void ima_trust_free(struct ima_trust *t)
@@ -1291,6 +1295,8 @@ void ima_trust_free(struct ima_trust *t)
                 return;
         for (size_t i = 0; i < t->n; i++)
                 EVP_PKEY_free(t->keys[i].pub);
+        for (size_t i = 0; i < ARRAY_SIZE(t->md); i++)
+                EVP_MD_free(t->md[i]);
         free(t->keys);
         free(t);
 }
@@ -1372,7 +1378,7 @@ static enum imasig_status verify_digsig(const struct ima_trust *t, const struct 
 {
         const struct hash_info *h = hash_usable(s->hash_algo);
         enum imasig_status st = IMASIG_UNKNOWN_KEY;
-        EVP_MD *md;
+        const EVP_MD *md;
 
         for (size_t i = 0; t && i < t->n; i++)
                 if (t->keys[i].keyid == s->keyid)
@@ -1381,7 +1387,8 @@ static enum imasig_status verify_digsig(const struct ima_trust *t, const struct 
                 imgerr(-ENOKEY, "unknown key %08x", s->keyid);
                 return st;
         }
-        if (!h || s->hash_algo == IMA_HASH_MD5) {
+        md = h && s->hash_algo < ARRAY_SIZE(t->md) ? t->md[s->hash_algo] : NULL;
+        if (!md) {
                 imgerr(-EOPNOTSUPP, "signature over an unsupported hash algorithm %u", s->hash_algo);
                 return IMASIG_UNSUPPORTED;
         }
@@ -1389,14 +1396,10 @@ static enum imasig_status verify_digsig(const struct ima_trust *t, const struct 
                 imgerr(-EINVAL, "%s signature checked against a %zu-byte digest", h->name, digest_len);
                 return IMASIG_INVALID;
         }
-        md = md_fetch(s->hash_algo);
-        if (!md)
-                return IMASIG_UNSUPPORTED;
         for (size_t i = 0; i < t->n && st != IMASIG_VALID; i++)
                 if (t->keys[i].keyid == s->keyid &&
                     verify_with(t->keys[i].pub, md, s, digest, digest_len))
                         st = IMASIG_VALID;
-        EVP_MD_free(md);
         if (st == IMASIG_INVALID)
                 imgerr(-EBADMSG, "signature by key %08x does not match the content", s->keyid);
         return st;
