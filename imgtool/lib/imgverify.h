@@ -37,6 +37,7 @@ struct imgverify_violation {
         char *path;
         enum imgverify_reason reason;
         char *text;              /* the full reason, e.g. "unknown key 1a2b3c4d" */
+        size_t seq;              /* order of discovery, for a stable sort */
 };
 
 /* One path the image must contain (from a layout's packages).  Sorted by
