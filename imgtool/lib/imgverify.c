@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "ext4walk.h"
+#include "layout.h"
+#include "pkgset.h"
+#include "rpmpkg.h"
 #include "util.h"
 
 /* ---- hashing ------------------------------------------------------- */
@@ -19,6 +22,7 @@
 struct hashers {
         struct ima_hasher *h[2];
         int algo[2];
+        uint8_t digest[2][IMA_MAX_DIGEST];
         int n;
 };
 
@@ -46,12 +50,21 @@ static void hashers_free(struct hashers *hs)
                 ima_hasher_free(hs->h[i]);
 }
 
-static int hashers_final(struct hashers *hs, int algo, uint8_t *digest)
+/* Finish every hasher once; then hashers_digest() hands out the results. */
+static int hashers_finish(struct hashers *hs)
+{
+        int r = 0;
+        for (int i = 0; r == 0 && i < hs->n; i++)
+                r = ima_hasher_final(hs->h[i], hs->digest[i]);
+        return r;
+}
+
+static const uint8_t *hashers_digest(const struct hashers *hs, int algo)
 {
         for (int i = 0; i < hs->n; i++)
                 if (hs->algo[i] == algo)
-                        return ima_hasher_final(hs->h[i], digest);
-        return imgerr(-EINVAL, "no hasher for algorithm %d", algo);
+                        return hs->digest[i];
+        return NULL;
 }
 
 int imgverify_file_digest(struct ext4walk *w, const struct ext4walk_entry *e, int algo,
@@ -64,7 +77,9 @@ int imgverify_file_digest(struct ext4walk *w, const struct ext4walk_entry *e, in
         if (r == 0)
                 r = ext4walk_read(w, e, feed_hashers, &hs);
         if (r == 0)
-                r = hashers_final(&hs, algo, digest);
+                r = hashers_finish(&hs);
+        if (r == 0)
+                memcpy(digest, hashers_digest(&hs, algo), ima_hash_size(algo));
         hashers_free(&hs);
         return r < 0 ? imgerr_prefix(r, "%s: ", e->path) : r;
 }
@@ -121,7 +136,6 @@ static void rec_free(struct rec *r)
 static void check_content(struct rec *r, const struct ext4walk *mapped, struct ext4walk *w,
                           const struct ext4walk_entry *e, const struct ima_trust *trust)
 {
-        uint8_t digest[IMA_MAX_DIGEST];
         struct hashers hs = {};
         struct imasig parsed;
         int rc = 0;
@@ -133,14 +147,15 @@ static void check_content(struct rec *r, const struct ext4walk *mapped, struct e
         if (rc == 0)
                 rc = w ? ext4walk_read(w, e, feed_hashers, &hs)
                        : ext4walk_read_runs(mapped, r->runs, r->n_runs, feed_hashers, &hs);
+        if (rc == 0)
+                rc = hashers_finish(&hs);
         if (rc == 0 && r->x && r->x->digest_algo)
-                rc = hashers_final(&hs, r->x->digest_algo, r->x_digest);
-        if (rc == 0 && needs_signature_check(r)) {
-                rc = hashers_final(&hs, r->sig.hash_algo, digest);
-                if (rc == 0)
-                        r->st = ima_trust_verify_digest(trust, r->ima, r->ima_len, digest,
-                                                        ima_hash_size(r->sig.hash_algo), &parsed);
-        }
+                memcpy(r->x_digest, hashers_digest(&hs, r->x->digest_algo),
+                       ima_hash_size(r->x->digest_algo));
+        if (rc == 0 && needs_signature_check(r))
+                r->st = ima_trust_verify_digest(trust, r->ima, r->ima_len,
+                                                hashers_digest(&hs, r->sig.hash_algo),
+                                                ima_hash_size(r->sig.hash_algo), &parsed);
         hashers_free(&hs);
         if (rc < 0) {
                 r->err = rc;
@@ -407,11 +422,17 @@ static bool is_parent_of_expected(const struct run *run, const char *dir)
                run->expected[lo]->path[dl] == '/';
 }
 
-static bool extra_allowed(const struct imgverify_opts *o, const char *path)
+/* Under an allowed prefix, or a folder above one. */
+static bool extra_allowed(const struct imgverify_opts *o, const char *path, bool is_dir)
 {
+        size_t pl = strlen(path);
+
         for (size_t i = 0; i < o->n_extra_ok; i++) {
-                size_t n = strlen(o->extra_ok[i]);
-                if (!strncmp(path, o->extra_ok[i], n) && (path[n] == 0 || path[n] == '/'))
+                const char *x = o->extra_ok[i];
+                size_t n = strlen(x);
+                if (!strncmp(path, x, n) && (path[n] == 0 || path[n] == '/'))
+                        return true;
+                if (is_dir && pl < n && !strncmp(x, path, pl) && x[pl] == '/')
                         return true;
         }
         return false;
@@ -450,7 +471,7 @@ static int check_against(struct run *run, const struct ext4walk_entry *e,
         }
         if (S_ISDIR(e->mode) && is_parent_of_expected(run, e->path))
                 return 0;
-        if (extra_allowed(run->o, e->path))
+        if (extra_allowed(run->o, e->path, S_ISDIR(e->mode)))
                 return 0;
         return add_violation(run, e->path, IMGV_UNEXPECTED, "not in the layout's packages");
 }
@@ -650,6 +671,160 @@ out:
         }
         *out = run.rep;
         return 0;
+}
+
+/* ---- the expected files of a layout ------------------------------- */
+
+const char *const imgverify_compose_paths[] = {
+        "/etc/keys/x509_ima.der", "/etc/keys/ima", "/var/lib/rpm", "/usr/lib/sysimage/rpm",
+        "/boot/vmlinuz", "/lost+found", NULL,
+};
+
+static int append_text(const void *buf, size_t len, void *userdata)
+{
+        struct { char *buf; size_t len; } *acc = userdata;
+        memcpy(acc->buf + acc->len, buf, len);
+        acc->len += len;
+        return 0;
+}
+
+/* The content of a small image file (passwd, group), or NULL. */
+static char *read_image_text(struct ext4walk *w, const char *path)
+{
+        struct ext4walk_entry e;
+        struct { char *buf; size_t len; } acc = {};
+        int r;
+
+        if (ext4walk_stat(w, path, &e) < 0 || !S_ISREG(e.mode) || e.size > (4u << 20)) {
+                imgerr_clear();
+                return NULL;
+        }
+        acc.buf = calloc(1, e.size + 1);
+        if (!acc.buf)
+                return NULL;
+        r = ext4walk_read(w, &e, append_text, &acc);
+        if (r < 0) {
+                imgerr_clear();
+                free(acc.buf);
+                return NULL;
+        }
+        return acc.buf;
+}
+
+/* "name:x:id:..." lines; root and unknown names are 0, as in compose. */
+static unsigned lookup_owner(const char *db, const char *name)
+{
+        size_t nlen = name ? strlen(name) : 0;
+
+        for (const char *p = db; p && *p && name;) {
+                const char *eol = strchrnul(p, '\n');
+                if ((size_t)(eol - p) > nlen + 1 && !memcmp(p, name, nlen) && p[nlen] == ':') {
+                        const char *f = memchr(p + nlen + 1, ':', (size_t)(eol - p) - nlen - 1);
+                        char *end;
+                        unsigned long v = f ? strtoul(f + 1, &end, 10) : 0;
+                        if (f && end != f + 1 && *end == ':')
+                                return (unsigned)v;
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        return 0;
+}
+
+static int by_expected_path_value(const void *a, const void *b)
+{
+        return strcmp(((const struct imgverify_expected *)a)->path,
+                      ((const struct imgverify_expected *)b)->path);
+}
+
+static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
+                          const struct rpmpkg_file *f, const char *passwd, const char *group)
+{
+        memset(x, 0, sizeof(*x));
+        x->path = f->path;
+        x->mode = f->mode;
+        x->uid = lookup_owner(passwd, f->user);
+        x->gid = lookup_owner(group, f->group);
+        x->target = f->link_target;
+        x->package = rpmpkg_nevra(p);
+        /* md5 (very old packages) is not worth comparing: compose re-signs
+         * such files over sha256 anyway. */
+        if (S_ISREG(f->mode) && f->digest && f->digest_len && f->digest_algo != IMA_HASH_MD5 &&
+            f->digest_len == ima_hash_size(f->digest_algo) && f->digest_len <= IMA_MAX_DIGEST) {
+                x->digest_algo = f->digest_algo;
+                memcpy(x->digest, f->digest, f->digest_len);
+        }
+}
+
+/* One record per path.  Paths shared by packages are folders (compose
+ * refuses conflicting files), identical in each, so any record will do. */
+static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
+{
+        size_t out = 0;
+
+        qsort(v, n, sizeof(*v), by_expected_path_value);
+        for (size_t i = 0; i < n; i++)
+                if (out == 0 || strcmp(v[out - 1].path, v[i].path))
+                        v[out++] = v[i];
+        return out;
+}
+
+int imgverify_expect_layout(const struct layout *l, const char *image,
+                            struct imgverify_expectation **out)
+{
+        struct imgverify_expectation *x = calloc(1, sizeof(*x));
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct ext4walk *w = NULL;
+        size_t total = 0;
+        int r;
+
+        if (!x)
+                return imgerr(-ENOMEM, "out of memory");
+        r = pkgset_resolve(l, &x->set);
+        if (r < 0) {
+                x->set = NULL;
+                goto fail;
+        }
+        r = ext4walk_open(image, &w);
+        if (r < 0)
+                goto fail;
+        passwd = read_image_text(w, "/etc/passwd");
+        group = read_image_text(w, "/etc/group");
+        ext4walk_close(w);
+        for (size_t i = 0; i < x->set->count; i++)
+                total += rpmpkg_file_count(x->set->pkgs[i]);
+        x->v = calloc(total ? total : 1, sizeof(*x->v));
+        if (!x->v) {
+                r = imgerr(-ENOMEM, "out of memory");
+                goto fail;
+        }
+        for (size_t i = 0; i < x->set->count; i++) {
+                struct rpmpkg *p = x->set->pkgs[i];
+                for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                        struct rpmpkg_file f;
+                        r = rpmpkg_file(p, k, &f);
+                        if (r < 0)
+                                goto fail;
+                        if (f.flags & RPMPKG_FILE_GHOST)
+                                continue;
+                        fill_expected(&x->v[x->n++], p, &f, passwd, group);
+                }
+        }
+        x->n = dedupe_expected(x->v, x->n);
+        *out = x;
+        return 0;
+fail:
+        imgverify_expectation_free(x);
+        return r;
+}
+
+void imgverify_expectation_free(struct imgverify_expectation *x)
+{
+        if (!x)
+                return;
+        free(x->v);
+        if (x->set)
+                pkgset_free(x->set);
+        free(x);
 }
 
 void imgverify_report_free(struct imgverify_report *r)
