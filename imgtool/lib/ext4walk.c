@@ -136,6 +136,9 @@ int ext4walk_open(const char *path, struct ext4walk **out)
                 return imgerr(-errno, "%s: %m", path);
         if (S_ISDIR(st.st_mode))
                 return imgerr(-EISDIR, "%s: is a directory, not an image", path);
+        /* The superblock ends at byte 2048. */
+        if (S_ISREG(st.st_mode) && st.st_size < 2048)
+                return imgerr(-EINVAL, "%s: not an ext4 image (%lld bytes)", path, (long long)st.st_size);
         w = calloc(1, sizeof(*w));
         if (!w)
                 return imgerr(-ENOMEM, "out of memory");
@@ -483,6 +486,10 @@ static int sort_nodes(struct collect *c)
         _cleanup_free_ struct node **byino = NULL;
 
         qsort(c->nodes, c->n, sizeof(*c->nodes), by_path);
+        for (size_t i = 1; i < c->n; i++)
+                if (!strcmp(c->nodes[i - 1].path, c->nodes[i].path))
+                        return imgerr(-EBADMSG, "%s: %s: corrupted directory: the name appears twice",
+                                      c->w->image, c->nodes[i].path);
         byino = malloc((c->n ? c->n : 1) * sizeof(*byino));
         if (!byino)
                 return imgerr(-ENOMEM, "out of memory");
