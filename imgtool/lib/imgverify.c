@@ -619,7 +619,8 @@ static int report_records(struct run *run)
                 if ((rc = report_signature(run, r)) < 0 || (rc = report_content(run, r)) < 0)
                         return rc;
         }
-        qsort(run->rep->v, run->rep->n_v, sizeof(*run->rep->v), by_path_then_seq);
+        if (run->rep->n_v > 1)
+                qsort(run->rep->v, run->rep->n_v, sizeof(*run->rep->v), by_path_then_seq);
         return 0;
 }
 
