@@ -75,4 +75,31 @@ expect_fail "missing cert" 'nope.pem: No such file' "$IMGTOOL" initramfs --cert 
 expect_fail "no cert" 'at least one --cert' "$IMGTOOL" initramfs --root LABEL=r -o bad.cpio.gz
 expect_fail "unwritable output" 'nodir' "$IMGTOOL" initramfs --cert cert.pem --root LABEL=r -o nodir/x.cpio.gz
 check "no temp files left" test -z "$(ls | grep '\.tmp\.' || true)"
+# ---- kconfig -------------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+  -days 30 -subj "/CN=boot test CA" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -new -newkey rsa:2048 -nodes -keyout imarsa.key -subj "/CN=ima" -out ima.csr 2>/dev/null
+openssl x509 -req -in ima.csr -CA ca.pem -CAkey ca.key -days 30 -out ima-by-ca.pem 2>/dev/null
+"$IMGTOOL" kconfig --ca ca.pem --ima-cert ima-by-ca.pem > frag.config
+for line in CONFIG_SYSTEM_TRUSTED_KEYS=\"certs/imgtool-ca.pem\" CONFIG_INTEGRITY_SIGNATURE=y \
+            CONFIG_INTEGRITY_ASYMMETRIC_KEYS=y CONFIG_INTEGRITY_TRUSTED_KEYRING=y CONFIG_IMA=y \
+            CONFIG_IMA_APPRAISE=y CONFIG_IMA_LOAD_X509=y CONFIG_IMA_X509_PATH=\"/etc/keys/x509_ima.der\" \
+            CONFIG_CRYPTO_ECDSA=y CONFIG_CRYPTO_RSA=y; do
+  check "kconfig has $line" grep -qx "$line" frag.config
+done
+expect_eq "kconfig: only comments and CONFIG_ lines" \
+  "$(grep -v -e '^#' -e '^$' -e '^CONFIG_[A-Z0-9_]*=' frag.config | wc -l)" 0
+expect_eq "kconfig: EC CA alone needs no RSA" "$("$IMGTOOL" kconfig --ca ca.pem | grep -c '^CONFIG_CRYPTO_RSA' || true)" 0
+# Every option must be one Linux 6.12 knows: Debian's config lists it, or it
+# is hidden there only because Debian leaves INTEGRITY_TRUSTED_KEYRING off.
+cfg=$(ls "$BUILDDIR"/kernel/root/boot/config-* 2>/dev/null | head -n1 || true)
+if [ -n "$cfg" ]; then
+  unknown=$(grep -oE '^(# )?CONFIG_[A-Z0-9_]+' frag.config | sed 's/^# //' | sort -u | while read -r n; do
+    grep -qE "^($n=|# $n is not set)" "$cfg" || case $n in
+      CONFIG_IMA_LOAD_X509|CONFIG_IMA_X509_PATH|CONFIG_IMA_APPRAISE_SIGNED_INIT|CONFIG_SYSTEM_TRUSTED_KEYS) ;;
+      *) echo "$n" ;; esac; done)
+  expect_eq "kconfig options known to the 6.12 kernel config" "$unknown" ""
+fi
+expect_fail "IMA cert not signed by the CA" 'not signed by the CA' "$IMGTOOL" kconfig --ca cert.pem --ima-cert ima-by-ca.pem
+expect_fail "kconfig needs --ca" '--ca CERT is required' "$IMGTOOL" kconfig
 finish
