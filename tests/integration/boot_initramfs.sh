@@ -102,4 +102,26 @@ if [ -n "$cfg" ]; then
 fi
 expect_fail "IMA cert not signed by the CA" 'not signed by the CA' "$IMGTOOL" kconfig --ca cert.pem --ima-cert ima-by-ca.pem
 expect_fail "kconfig needs --ca" '--ca CERT is required' "$IMGTOOL" kconfig
+# ---- ima-log on a real log (captured from a QEMU boot, with the TPM's PCR 10) ------
+LOG=$SRCDIR/tests/integration/boot-ima.log
+PCR256=f4736a5d7c4d81463c982bdac1f145999d05b594cf25387f88519389dce550d4
+PCR1=B88C2D9A548E2D3EA78A348FFA99863F0C1D931A
+check "log replays to the TPM's sha256 PCR 10" "$IMGTOOL" ima-log --quiet --expect $PCR256 "$LOG"
+check "log replays to the TPM's sha1 PCR 10" "$IMGTOOL" ima-log --quiet --expect $PCR1 "$LOG"
+rc=0; out=$("$IMGTOOL" ima-log --quiet --expect "${PCR256/f4/f5}" "$LOG") || rc=$?
+expect_eq "wrong PCR: exit 1" "$rc" 1
+check "wrong PCR: says MISMATCH" grep -q MISMATCH <<<"$out"
+"$IMGTOOL" ima-log "$LOG" > log.txt
+expect_eq "11 entries, no violation" "$(grep '^entries' log.txt)" "entries: 11, violations: 0"
+check "busybox entry with the signing keyid" grep -qE '^10 sha256:3d9f2889d6782537624a4e1a10e68a2ddd53e0ee8bac02676f27308f42ec6bf6 33de2bad /bin/busybox$' log.txt
+awk '$1 == 10 && $4 ~ /^\// { sub(/^sha256:/, "", $2); print $2 "  " $4 }' log.txt > good.manifest
+check "manifest of the measured files matches" "$IMGTOOL" ima-log --quiet --manifest good.manifest "$LOG"
+sed '1s/^./0/; 1s/^00/11/' good.manifest | sed '2d' > bad.manifest
+rc=0; out=$("$IMGTOOL" ima-log --quiet --manifest bad.manifest "$LOG") || rc=$?
+expect_eq "manifest mismatch: exit 1" "$rc" 1
+check "manifest mismatch names the file" grep -q "^manifest: $(head -n1 bad.manifest | awk '{print $2}'): measured" <<<"$out"
+check "manifest missing path named" grep -q "^manifest: $(sed -n 2p good.manifest | awk '{print $2}'): measured but not in the manifest" <<<"$out"
+head -c 1000 "$LOG" > cut.log
+expect_fail "truncated log" 'cut.log: entry [0-9]+: truncated' "$IMGTOOL" ima-log cut.log
+expect_fail "bad --expect" 'want 64 \(sha256\) or 40' "$IMGTOOL" ima-log --expect abc "$LOG"
 finish

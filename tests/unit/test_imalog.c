@@ -128,7 +128,7 @@ static void tpm_read(uint32_t pcr, uint16_t alg, uint8_t *out, size_t size)
 /* ---- a synthetic log ------------------------------------------------- */
 struct buf { uint8_t d[16384]; size_t n; };
 
-static void b_add(struct buf *b, const void *p, size_t n) { memcpy(b->d + b->n, p, n); b->n += n; }
+static void b_add(struct buf *b, const void *p, size_t n) { if (n) memcpy(b->d + b->n, p, n); b->n += n; }
 static void b_le32(struct buf *b, uint32_t v) { uint8_t x[4] = { v, v >> 8, v >> 16, v >> 24 }; b_add(b, x, 4); }
 static void b_field(struct buf *b, const void *p, size_t n) { b_le32(b, (uint32_t)n); b_add(b, p, n); }
 
