@@ -21,6 +21,7 @@ DEB_PACKAGES=(
   libarchive-dev                       # initramfs cpio
   libssl-dev openssl                   # keys, signatures, hashes
   libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
+  libcap-dev                           # file capabilities text -> security.capability
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
   qemu-system-x86                      # boot test
