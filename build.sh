@@ -22,6 +22,7 @@ DEB_PACKAGES=(
   libssl-dev openssl                   # keys, signatures, hashes
   libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
   libcap-dev                           # file capabilities text -> security.capability
+  libsqlite3-dev                       # the image's rpmdb: journal mode for read-only media
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
   qemu-system-x86                      # boot test
