@@ -21,11 +21,13 @@ DEB_PACKAGES=(
   libarchive-dev                       # initramfs cpio
   libssl-dev openssl                   # keys, signatures, hashes
   libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
+  libcap-dev                           # file capabilities text -> security.capability
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
   qemu-system-x86                      # boot test
   ima-evm-utils attr keyutils          # evmctl/getfattr oracles
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
+  busybox-static                       # the shell of the boot test image
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 

@@ -71,3 +71,8 @@ struct ext4img_usage {
         uint64_t inodes_total, inodes_used;
 };
 int ext4img_usage(struct ext4img *img, struct ext4img_usage *u);
+
+/* Change mode bits, owner and time stamps of an existing path (e.g. a
+ * directory first made by ext4img_mkdir_p, then met in a package).  The file
+ * type bits of a->mode must be 0 or match. */
+int ext4img_set_attr(struct ext4img *img, const char *path, const struct ext4img_attr *a);
