@@ -75,11 +75,10 @@ int cmd_initramfs(int argc, char **argv)
                 }
         }
         if (optind < argc || !out || !o.root || !o.n_certs) {
-                fprintf(stderr, "imgtool: initramfs: %s\n",
+                fprintf(stderr, "imgtool: initramfs: %s (see 'imgtool initramfs --help')\n",
                         optind < argc ? "unexpected argument" :
                         !out ? "-o OUT is required" :
                         !o.root ? "--root SPEC is required" : "at least one --cert is required");
-                usage(stderr);
                 return EXIT_ERROR;
         }
         o.certs = certs;

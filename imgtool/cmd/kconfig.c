@@ -37,8 +37,8 @@ int cmd_kconfig(int argc, char **argv)
                 }
         }
         if (!ca || optind < argc) {
-                fprintf(stderr, "imgtool: kconfig: %s\n", ca ? "unexpected argument" : "--ca CERT is required");
-                usage(stderr);
+                fprintf(stderr, "imgtool: kconfig: %s (see 'imgtool kconfig --help')\n",
+                        ca ? "unexpected argument" : "--ca CERT is required");
                 return EXIT_ERROR;
         }
         if (kconfig_fragment(ca, ima, &text) < 0)
