@@ -947,6 +947,8 @@ int ext4img_close(struct ext4img *img)
         r = flush_dirs(img);
         if (r < 0)
                 goto fail;
+        /* ext2fs_flush sets s_wtime from fs->now but leaves the high byte */
+        img->fs->super->s_wtime_hi = (__u8)(img->opts.timestamp >> 32);
         err = ext2fs_close_free(&img->fs);
         if (err) {
                 r = imgerr(errno_of(err), "%s: writing filesystem metadata: %s", img->path,

@@ -232,6 +232,7 @@ static const struct key_def keys[] = {
         { "Boot", "CommandLine", parse_string, F(cmdline) },
         { "Boot", "Root", parse_string, F(root) },
         { "Boot", "RootReadWrite", parse_bool, F(root_rw) },
+        { "Boot", "TestHooks", parse_bool, F(test_hooks) },
 };
 #undef F
 

@@ -49,6 +49,7 @@ struct layout {
         char *cmdline;           /* extra kernel command line */
         char *root;              /* root= spec for the initramfs; default LABEL=<label> */
         bool root_rw;
+        bool test_hooks;         /* initramfs honours imgtool.test= / imgtool.run= (test images only) */
 };
 
 /* Read path, then apply overrides ("Section.Key=Value", NULL-terminated, may
