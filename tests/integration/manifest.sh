@@ -30,6 +30,7 @@ setfattr -n security.capability -v "0x$CAPS" "$D/usr/bin/big"
 IMG=$T/img.ext4
 mke2fs -q -t ext4 -b 4096 -I 512 -d "$D" "$IMG" 32M
 
+SUM_BEFORE=$(sha256sum < "$IMG")
 man() { "$IMGTOOL" manifest "$@"; }
 man "$IMG" > "$T/m1"
 check "manifest: header line" grep -qx '# type mode uid gid size mtime sha256 ima caps target path' "$T/m1"
@@ -109,6 +110,8 @@ expect_eq "extract --xattrs: security.ima kept" \
 "$IMGTOOL" extract "$IMG" "/etc/a b" -o "$T/sub"
 expect_eq "extract: a subtree" "$(ls "$T/sub")" c.conf
 expect_eq "extract: nothing left behind" "$(ls -A "$T" | grep -c imgtool-extract || true)" 0
+
+expect_eq "manifest, ls and extract leave the image unchanged" "$(sha256sum < "$IMG")" "$SUM_BEFORE"
 
 # A hostile image: one folder holds the name "a" twice, a symlink out of
 # OUT and a folder with a file in it (made by renaming "b" in the folder's

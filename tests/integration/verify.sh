@@ -204,6 +204,31 @@ expect_eq "--against content: both the signature and the package digest disagree
 /etc/hello.conf: content differs from package $NEVRA"
 expect_fail "--against a missing layout" "nope.conf" vfy "$PIMG" --against "$T/nope.conf"
 
+# ---- an image made by imgtool compose (the real producer) ----
+source "$SRCDIR/tests/integration/data/compose-pkgs.sh"
+mkdir -p "$T/c" && make_test_packages "$T/c/rpms"
+"$IMGTOOL" keygen --out "$T/c/key" >/dev/null
+printf '[Image]\nSize=auto\nSeed=verify-test\n[Packages]\nDirectory=rpms\nInstall=tbase tapp\n[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n' \
+  > "$T/c/layout.conf"
+"$IMGTOOL" compose "$T/c/layout.conf" -o "$T/c/a.img" >/dev/null
+rc=0; out=$(vfy "$T/c/a.img" --cert "$T/c/key/signing.crt") || rc=$?
+expect_eq "composed image: verify passes" "$rc" 0
+rc=0; out=$(vfy "$T/c/a.img" --against "$T/c/layout.conf") || rc=$?
+expect_eq "composed image: --against its own layout passes" "$rc" 0
+check "composed image: hard links counted per path, all valid" grep -q ": OK: 14 files, 14 signed and valid" <<<"$out"
+TAPP=$(rpm -qp --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}' "$T"/c/rpms/tapp-*.rpm 2>/dev/null)
+cp "$T/c/a.img" "$T/c/removed.img"
+debugfs -w -R "rm /usr/lib/tapp/big" "$T/c/removed.img" >/dev/null 2>&1
+rc=0; out=$(vfy "$T/c/removed.img" --against "$T/c/layout.conf") || rc=$?
+expect_eq "composed image, a file removed: exit 1" "$rc" 1
+expect_eq "composed image, a file removed: reported" "$(grep -v ': FAILED: ' <<<"$out")" \
+  "/usr/lib/tapp/big: missing (from package $TAPP)"
+cp "$T/c/a.img" "$T/c/owner.img"
+debugfs -w -R "sif /var/lib/app/state uid 0" "$T/c/owner.img" >/dev/null 2>&1
+out=$(vfy "$T/c/owner.img" --against "$T/c/layout.conf") || true
+expect_eq "composed image: owner resolved through the image's /etc/passwd" "$(grep -v ': FAILED: ' <<<"$out")" \
+  "/var/lib/app/state: owner 0:1001, package $TAPP says 1000:1001"
+
 # ---- images that cannot be checked: exit 2, one clear line ----
 head -c 1048576 /dev/urandom > "$T/random.img"
 expect_fail "not an image" "random.img: not an ext4 image" vfy "$T/random.img" --cert "$T/trusted.pem"
