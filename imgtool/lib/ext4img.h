@@ -20,6 +20,7 @@ struct ext4img_opts {
         uint8_t hash_seed[16];
         int64_t timestamp;        /* every time stamp in the fs (mkfs, dirs made here) */
         unsigned reserved_percent;/* root-reserved blocks, default 0 for images */
+        bool linear_dirs;         /* no htree index for big directories (both are valid ext4) */
 };
 
 struct ext4img_attr {
