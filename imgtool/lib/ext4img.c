@@ -122,13 +122,16 @@ static void human_size(uint64_t bytes, char *out, size_t n)
 
 static int image_full(struct ext4img *img, const char *what)
 {
+        struct ext2_super_block *sb = img->fs->super;
         char size[32];
+
         human_size(img->opts.size, size, sizeof(size));
-        return imgerr(-ENOSPC, "%s: image full: needs more than %s (%llu of %llu blocks, "
-                      "%u of %u inodes free)", what, size,
-                      (unsigned long long)ext2fs_free_blocks_count(img->fs->super),
-                      (unsigned long long)ext2fs_blocks_count(img->fs->super),
-                      img->fs->super->s_free_inodes_count, img->fs->super->s_inodes_count);
+        if (sb->s_free_inodes_count == 0)
+                return imgerr(-ENOSPC, "%s: image full: needs more than the %u inodes of the %s image "
+                              "(raise the inode count)", what, sb->s_inodes_count, size);
+        return imgerr(-ENOSPC, "%s: image full: needs more than %s (%llu of %llu blocks free)",
+                      what, size, (unsigned long long)ext2fs_free_blocks_count(sb),
+                      (unsigned long long)ext2fs_blocks_count(sb));
 }
 
 /* Report a libext2fs error about `what`. */

@@ -510,6 +510,30 @@ static void test_errors(void **state)
         assert_fsck_clean(path);
 }
 
+static void test_out_of_inodes(void **state)
+{
+        const char *path = tpath("inodes.img");
+        struct ext4img_opts o = opts_for(16 << 20, 256);
+        struct ext4img *img;
+        struct ext4img_usage u;
+        char name[64];
+        int r = 0, made = 0;
+
+        o.inode_count = 64;
+        assert_int_equal(ext4img_create(path, &o, &img), 0);
+        assert_int_equal(ext4img_usage(img, &u), 0);
+        assert_int_equal(u.inodes_total, 64);
+        while (r == 0 && made < 100) {
+                snprintf(name, sizeof(name), "/f%d", made);
+                r = ext4img_mknod(img, name, &(struct ext4img_attr){ S_IFIFO | 0644, 0, 0, TS }, 0);
+                made += r == 0;
+        }
+        assert_int_equal(r, -ENOSPC);
+        assert_int_equal(made, 64 - 10 - 1); /* inodes 1-10 are reserved, 11 is lost+found */
+        assert_non_null(strstr(imgerr_msg(), "/f53: image full: needs more than the 64 inodes"));
+        ext4img_abort(img);
+}
+
 static void test_fill_up(void **state)
 {
         const char *path = tpath("full.img");
@@ -710,6 +734,7 @@ int main(void)
                 cmocka_unit_test(test_directory_sizes),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_fill_up),
+                cmocka_unit_test(test_out_of_inodes),
                 cmocka_unit_test(test_fragmented_file),
                 cmocka_unit_test(test_abort_leaves_nothing),
                 cmocka_unit_test(test_kernel_mount),
