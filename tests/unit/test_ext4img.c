@@ -241,6 +241,13 @@ static void test_everything_fsck_clean(void **state)
         assert_contains(out, "Mode:  0755");
         assert_contains(out, "Links: 4"); /* ., bin/.., lib/.. and its name */
         free(out);
+
+        const char *img1k = tpath("all1k.img");
+        build_everything(img1k, 1024);
+        assert_fsck_clean(img1k);
+        out = run(NULL, "dumpe2fs -h '%s' 2>/dev/null", img1k);
+        assert_contains(out, "Inode size:	          1024");
+        free(out);
 }
 
 static void test_file_content(void **state)
