@@ -21,11 +21,15 @@ DEB_PACKAGES=(
   libarchive-dev                       # initramfs cpio
   libssl-dev openssl                   # keys, signatures, hashes
   libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
+  libcap-dev                           # file capabilities text -> security.capability
+  libsqlite3-dev                       # the image's rpmdb: journal mode for read-only media
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
   qemu-system-x86                      # boot test
   ima-evm-utils attr keyutils          # evmctl/getfattr oracles
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
+  python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
+  busybox-static                       # the shell of the boot test image
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 

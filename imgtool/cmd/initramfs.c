@@ -1,9 +1,98 @@
+/* imgtool initramfs: the initramfs that loads the IMA certs and policy,
+ * then switches to the image. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
+#include "initramfs.h"
+#include "policy.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: imgtool initramfs --cert CERT [--cert CERT...] [--policy FILE] --root SPEC\n"
+                   "                          [--rw] [--cmdline-test] -o OUT\n"
+                   "  --cert CERT      IMA verification cert (PEM or DER), loaded into the _ima keyring\n"
+                   "  --policy FILE    IMA policy to load (validated; default: 'imgtool policy')\n"
+                   "  --root SPEC      root filesystem: LABEL=NAME, UUID=UUID or /dev/NAME\n"
+                   "  --rw             mount the root read-write (default read-only)\n"
+                   "  --cmdline-test   honour imgtool.test=1 and imgtool.run= on the kernel command\n"
+                   "                   line (test images only: the runner executes a script as root)\n"
+                   "  -o, --output OUT the initramfs to write (gzip newc cpio)\n");
+}
+
+static int read_policy(const char *path, char **out)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t cap = 0;
+        ssize_t n;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        n = getdelim(&buf, &cap, 0, f);
+        if (n < 0 || strlen(buf) != (size_t)n) {
+                free(buf);
+                return imgerr(-EINVAL, "%s: %s", path, n < 0 ? "empty or unreadable" : "contains a NUL byte");
+        }
+        *out = buf;
+        return 0;
+}
 
 int cmd_initramfs(int argc, char **argv)
 {
-        fprintf(stderr, "imgtool: initramfs: not implemented yet\n");
-        return EXIT_ERROR;
+        static const struct option opts[] = {
+                { "cert", required_argument, NULL, 'c' },
+                { "policy", required_argument, NULL, 'p' },
+                { "root", required_argument, NULL, 'r' },
+                { "rw", no_argument, NULL, 'w' },
+                { "cmdline-test", no_argument, NULL, 't' },
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_free_ const char **certs = NULL;
+        _cleanup_free_ char *policy = NULL;
+        struct initramfs_opts o = { 0 };
+        const char *out = NULL, *policy_path = NULL;
+        int c, r;
+
+        certs = calloc((size_t)argc, sizeof(*certs));
+        if (!certs)
+                return EXIT_ERROR;
+        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c': certs[o.n_certs++] = optarg; break;
+                case 'p': policy_path = optarg; break;
+                case 'r': o.root = optarg; break;
+                case 'w': o.rw = true; break;
+                case 't': o.cmdline_test = true; break;
+                case 'o': out = optarg; break;
+                case 'h': usage(stdout); return EXIT_OK;
+                default: usage(stderr); return EXIT_ERROR;
+                }
+        }
+        if (optind < argc || !out || !o.root || !o.n_certs) {
+                fprintf(stderr, "imgtool: initramfs: %s\n",
+                        optind < argc ? "unexpected argument" :
+                        !out ? "-o OUT is required" :
+                        !o.root ? "--root SPEC is required" : "at least one --cert is required");
+                usage(stderr);
+                return EXIT_ERROR;
+        }
+        o.certs = certs;
+        if (policy_path) {
+                r = read_policy(policy_path, &policy);
+                if (r >= 0 && (r = policy_validate(policy)) < 0)
+                        imgerr_prefix(r, "%s: ", policy_path);
+                if (r < 0)
+                        return cmd_fail();
+                o.policy_text = policy;
+        }
+        r = initramfs_write(&o, out);
+        if (r < 0)
+                return cmd_fail();
+        return EXIT_OK;
 }

@@ -1,9 +1,232 @@
+/* imgtool inspect: an RPM's files with their header facts and the status of
+ * their IMA signatures.  A signature is checked against the file's header
+ * digest (not its content): the header digest is covered by the package's
+ * own header digests, and the content by the header digest, so this is the
+ * same statement at a fraction of the cost. */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
 
 #include "cmd.h"
+#include "imasig.h"
+#include "rpmpkg.h"
+#include "util.h"
+
+struct file_status {
+        const char *name;   /* "valid", "none", "n/a", ... */
+        bool has_keyid;
+        uint32_t keyid;
+};
+
+static const char *file_type(mode_t m)
+{
+        if (S_ISREG(m)) return "file";
+        if (S_ISDIR(m)) return "dir";
+        if (S_ISLNK(m)) return "symlink";
+        if (S_ISCHR(m)) return "char";
+        if (S_ISBLK(m)) return "block";
+        if (S_ISFIFO(m)) return "fifo";
+        if (S_ISSOCK(m)) return "socket";
+        return "unknown";
+}
+
+static struct file_status signature_status(const struct ima_trust *trust,
+                                           const struct rpmpkg_file *f)
+{
+        struct file_status st = { 0 };
+        struct imasig parsed = { 0 };
+        enum imasig_status s;
+
+        /* Only regular files that rpm writes carry a security.ima */
+        if (!S_ISREG(f->mode) || (f->flags & RPMPKG_FILE_GHOST) || !f->digest) {
+                st.name = "n/a";
+                return st;
+        }
+        if (!f->ima) {
+                st.name = "none";
+                return st;
+        }
+        s = ima_trust_verify_digest(trust, f->ima, f->ima_len, f->digest, f->digest_len, &parsed);
+        /* The kernel hashes the file with the signature's algorithm: a
+         * signature naming another algorithm than the header's can never
+         * match what is installed. */
+        if (s == IMASIG_VALID && parsed.hash_algo != f->digest_algo)
+                s = IMASIG_INVALID;
+        switch (s) {
+        case IMASIG_VALID: st.name = "valid"; break;
+        case IMASIG_INVALID: st.name = "invalid"; break;
+        case IMASIG_UNKNOWN_KEY: st.name = "unknown key"; break;
+        case IMASIG_NONE: st.name = "none"; break;
+        case IMASIG_HASH_ONLY: st.name = "hash-only"; break;
+        case IMASIG_MALFORMED: st.name = "malformed"; break;
+        default: st.name = "unsupported"; break;
+        }
+        if (parsed.type == EVM_IMA_XATTR_DIGSIG &&
+            (s == IMASIG_VALID || s == IMASIG_INVALID || s == IMASIG_UNKNOWN_KEY)) {
+                st.has_keyid = true;
+                st.keyid = parsed.keyid;
+        }
+        return st;
+}
+
+static void print_text(const struct rpmpkg *p, const struct ima_trust *trust)
+{
+        printf("# %s (%s)\n", rpmpkg_nevra(p), rpmpkg_path(p));
+        for (size_t i = 0; i < rpmpkg_file_count(p); i++) {
+                struct rpmpkg_file f;
+                char digest[2 * IMA_MAX_DIGEST + 1] = "-";
+                char status[64];
+
+                rpmpkg_file(p, i, &f);
+                if (f.digest && f.digest_len <= IMA_MAX_DIGEST)
+                        hex_encode(f.digest, f.digest_len, digest);
+                struct file_status st = signature_status(trust, &f);
+                if (st.has_keyid)
+                        snprintf(status, sizeof(status), "%s %08x", st.name, st.keyid);
+                else
+                        snprintf(status, sizeof(status), "%s", st.name);
+                printf("%s\t%s\t%04o\t%s:%s\t%llu\t%s\t%s", f.path,
+                       f.flags & RPMPKG_FILE_GHOST ? "ghost" : file_type(f.mode),
+                       (unsigned)(f.mode & 07777), f.user, f.group,
+                       (unsigned long long)f.size, digest, status);
+                if (f.link_target)
+                        printf("\t-> %s", f.link_target);
+                putchar('\n');
+        }
+}
+
+static json_object *file_json(const struct rpmpkg_file *f, const struct ima_trust *trust)
+{
+        json_object *o = json_object_new_object();
+        char mode[8], hex[2 * IMA_MAX_DIGEST + 1], keyid[9];
+        struct file_status st = signature_status(trust, f);
+
+        snprintf(mode, sizeof(mode), "%04o", (unsigned)(f->mode & 07777));
+        json_object_object_add(o, "path", json_object_new_string(f->path));
+        json_object_object_add(o, "type", json_object_new_string(file_type(f->mode)));
+        json_object_object_add(o, "mode", json_object_new_string(mode));
+        json_object_object_add(o, "user", json_object_new_string(f->user));
+        json_object_object_add(o, "group", json_object_new_string(f->group));
+        json_object_object_add(o, "size", json_object_new_int64((int64_t)f->size));
+        json_object_object_add(o, "ghost", json_object_new_boolean(f->flags & RPMPKG_FILE_GHOST));
+        json_object_object_add(o, "config", json_object_new_boolean(f->flags & RPMPKG_FILE_CONFIG));
+        json_object_object_add(o, "nlink", json_object_new_int((int)f->nlink));
+        if (f->link_target)
+                json_object_object_add(o, "link_target", json_object_new_string(f->link_target));
+        if (f->caps && *f->caps)
+                json_object_object_add(o, "caps", json_object_new_string(f->caps));
+        if (f->digest && f->digest_len <= IMA_MAX_DIGEST) {
+                hex_encode(f->digest, f->digest_len, hex);
+                json_object_object_add(o, "digest_algo",
+                                       json_object_new_string(ima_hash_name(f->digest_algo)));
+                json_object_object_add(o, "digest", json_object_new_string(hex));
+        }
+        json_object_object_add(o, "signature", json_object_new_string(st.name));
+        if (st.has_keyid) {
+                snprintf(keyid, sizeof(keyid), "%08x", st.keyid);
+                json_object_object_add(o, "keyid", json_object_new_string(keyid));
+        }
+        return o;
+}
+
+static json_object *package_json(const struct rpmpkg *p, const struct ima_trust *trust)
+{
+        json_object *o = json_object_new_object(), *files = json_object_new_array();
+
+        json_object_object_add(o, "file", json_object_new_string(rpmpkg_path(p)));
+        json_object_object_add(o, "nevra", json_object_new_string(rpmpkg_nevra(p)));
+        for (size_t i = 0; i < rpmpkg_file_count(p); i++) {
+                struct rpmpkg_file f;
+                rpmpkg_file(p, i, &f);
+                json_object_array_add(files, file_json(&f, trust));
+        }
+        json_object_object_add(o, "files", files);
+        return o;
+}
+
+static void usage(FILE *out)
+{
+        fprintf(out,
+                "usage: imgtool inspect [--cert CERT]... [--json] RPM...\n"
+                "\n"
+                "One line per file of each package, tab-separated:\n"
+                "  path type mode owner:group size digest signature-status [-> link target]\n"
+                "Signature status: valid KEYID, invalid KEYID, unknown key KEYID, none,\n"
+                "hash-only, malformed, unsupported, or n/a (not a regular file, or a ghost).\n"
+                "Signatures are checked against the file's header digest.\n"
+                "\n"
+                "  -c, --cert CERT  trust the certificate(s) in CERT (DER or PEM); repeatable\n"
+                "  -j, --json       print a JSON document instead\n"
+                "  -h, --help       this text\n"
+                "Exit 0 if every package was read, 2 if any could not be.\n");
+}
 
 int cmd_inspect(int argc, char **argv)
 {
-        fprintf(stderr, "imgtool: inspect: not implemented yet\n");
-        return EXIT_ERROR;
+        static const struct option opts[] = {
+                { "cert", required_argument, NULL, 'c' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        struct ima_trust *trust = NULL;
+        json_object *doc = NULL, *pkgs = NULL;
+        bool json = false;
+        int c, rc = EXIT_OK;
+
+        if (ima_trust_new(&trust) < 0)
+                return cmd_fail();
+        while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        if (ima_trust_add_file(trust, optarg) < 0) {
+                                rc = cmd_fail();
+                                goto out;
+                        }
+                        break;
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        goto out;
+                default:
+                        usage(stderr);
+                        rc = EXIT_ERROR;
+                        goto out;
+                }
+        }
+        if (optind >= argc) {
+                fprintf(stderr, "imgtool: inspect: no RPM given\n");
+                usage(stderr);
+                rc = EXIT_ERROR;
+                goto out;
+        }
+        if (json) {
+                doc = json_object_new_object();
+                pkgs = json_object_new_array();
+                json_object_object_add(doc, "packages", pkgs);
+        }
+        for (int i = optind; i < argc; i++) {
+                struct rpmpkg *p = NULL;
+                if (rpmpkg_open(argv[i], &p) < 0) {
+                        rc = cmd_fail();
+                        continue;
+                }
+                if (json)
+                        json_object_array_add(pkgs, package_json(p, trust));
+                else
+                        print_text(p, trust);
+                rpmpkg_free(p);
+        }
+        if (json)
+                printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+        json_object_put(doc);
+        ima_trust_free(trust);
+        return rc;
 }

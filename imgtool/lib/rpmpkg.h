@@ -32,6 +32,7 @@ struct rpmpkg_file {
         const char *caps;         /* RPMTAG_FILECAPS text ("cap_net_raw=ep"), NULL or "" if none */
         unsigned flags;           /* RPMPKG_FILE_* */
         unsigned nlink;           /* files in this hard-link set (1 = none) */
+        uint32_t inode;           /* RPMTAG_FILEINODES: equal within a hard-link set */
         int index;                /* index in the header's file list */
 };
 
@@ -68,4 +69,8 @@ int rpmpkg_payload_open(struct rpmpkg *p, struct rpmpkg_payload **out);
 int rpmpkg_payload_next(struct rpmpkg_payload *pl, size_t *file_index);
 bool rpmpkg_payload_has_content(struct rpmpkg_payload *pl);
 ssize_t rpmpkg_payload_read(struct rpmpkg_payload *pl, void *buf, size_t len);
+/* After the last read of an entry's content (rpmpkg_payload_read returned
+ * 0): the content's digest, already checked equal to the header digest.
+ * -EAGAIN before that.  Lets callers sign without hashing a second time. */
+int rpmpkg_payload_digest(struct rpmpkg_payload *pl, const uint8_t **digest, size_t *len);
 void rpmpkg_payload_free(struct rpmpkg_payload *pl);

@@ -1,0 +1,38 @@
+/* The pipeline from a layout to an image: packages are read once, in install
+ * order; each regular file's bytes are hashed, checked against the header
+ * digest and written into the image in the same pass; its security.ima comes
+ * from the package (verified) or from the owner's key. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "layout.h"
+
+struct compose_report {
+        size_t packages, files, regular, directories, symlinks, hardlinks, devices;
+        uint64_t bytes;                 /* regular file content */
+        size_t sig_from_package, sig_signed_here, sig_allowed_unsigned;
+        char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
+        char **created_unsigned;        /* files compose made itself and left unsigned */
+        char **warnings;
+        uint64_t image_size, blocks_used, block_size;
+        unsigned inode_size;
+        int64_t source_date_epoch;
+        char uuid[37];
+        double seconds;
+};
+
+struct compose_opts {
+        const struct layout *layout;
+        const char *output;             /* the image; IMAGE.vmlinuz/.initramfs beside it with [Boot] */
+        bool progress;                  /* a progress line on stderr */
+};
+
+int compose_image(const struct compose_opts *o, struct compose_report *rep);
+void compose_report_free(struct compose_report *rep);
+
+/* Summary text / JSON (json-c) of a report. */
+void report_print_summary(FILE *f, const struct compose_report *rep, const char *output);
+int report_write_json(const char *path, const struct compose_report *rep, const char *output);

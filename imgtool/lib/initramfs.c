@@ -1,0 +1,326 @@
+#include "initramfs.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "policy.h"
+#include "util.h"
+
+/* The static init, embedded by init/CMakeLists.txt. */
+extern const uint8_t imgtool_init_blob[];
+extern const uint8_t imgtool_init_blob_end[];
+
+int initramfs_check_root(const char *spec)
+{
+        if (!strncmp(spec, "LABEL=", 6)) {
+                size_t n = strlen(spec + 6);
+                if (n == 0 || n > 16)
+                        return imgerr(-EINVAL, "root '%s': an ext4 label has 1 to 16 characters", spec);
+                return 0;
+        }
+        if (!strncmp(spec, "UUID=", 5)) {
+                const char *u = spec + 5;
+                static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+                bool ok = strlen(u) == sizeof(pattern) - 1;
+                for (size_t i = 0; ok && pattern[i]; i++)
+                        ok = pattern[i] == '-' ? u[i] == '-' : isxdigit((unsigned char)u[i]);
+                if (!ok)
+                        return imgerr(-EINVAL, "root '%s': want UUID=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", spec);
+                return 0;
+        }
+        if (!strncmp(spec, "/dev/", 5) && spec[5] && !strchr(spec, '\n'))
+                return 0;
+        return imgerr(-EINVAL, "root '%s': want LABEL=NAME, UUID=UUID or /dev/NAME", spec);
+}
+
+/* ---- certs ----------------------------------------------------------- */
+
+struct blob {
+        uint8_t *data;
+        size_t len;
+};
+
+static int read_whole(const char *path, struct blob *out)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "rb");
+        uint8_t *buf = NULL;
+        size_t cap = 0, len = 0;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        for (;;) {
+                if (len == cap) {
+                        uint8_t *g = realloc(buf, cap = cap ? cap * 2 : 8192);
+                        if (!g) {
+                                free(buf);
+                                return imgerr(-ENOMEM, "out of memory");
+                        }
+                        buf = g;
+                }
+                size_t n = fread(buf + len, 1, cap - len, f);
+                len += n;
+                if (n == 0)
+                        break;
+        }
+        if (ferror(f)) {
+                free(buf);
+                return imgerr(-EIO, "%s: read error", path);
+        }
+        out->data = buf;
+        out->len = len;
+        return 0;
+}
+
+static int append_der(X509 *x, const char *path, struct blob **ders, size_t *n)
+{
+        uint8_t *der = NULL;
+        int len = i2d_X509(x, &der);
+        struct blob *g;
+
+        if (len <= 0)
+                return imgerr(-EINVAL, "%s: cannot encode certificate", path);
+        g = realloc(*ders, (*n + 1) * sizeof(**ders));
+        if (!g) {
+                OPENSSL_free(der);
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        *ders = g;
+        /* copy into malloc'ed memory: one free() for every blob */
+        g[*n].data = malloc((size_t)len);
+        if (!g[*n].data) {
+                OPENSSL_free(der);
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        memcpy(g[*n].data, der, (size_t)len);
+        g[*n].len = (size_t)len;
+        (*n)++;
+        OPENSSL_free(der);
+        return 0;
+}
+
+/* The kernel's asymmetric key type takes DER X.509; accept PEM too (any
+ * number of certificates in one file). */
+static int load_certs(const char *path, struct blob **ders, size_t *n)
+{
+        struct blob raw = { 0 };
+        int r;
+
+        r = read_whole(path, &raw);
+        if (r < 0)
+                return r;
+        if (memmem(raw.data, raw.len, "-----BEGIN", 10)) {
+                BIO *bio = BIO_new_mem_buf(raw.data, (int)raw.len);
+                size_t before = *n;
+                X509 *x;
+                while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+                        r = append_der(x, path, ders, n);
+                        X509_free(x);
+                        if (r < 0)
+                                break;
+                }
+                BIO_free(bio);
+                if (r >= 0 && *n == before)
+                        r = imgerr(-EINVAL, "%s: no PEM certificate in file", path);
+        } else {
+                const uint8_t *p = raw.data;
+                X509 *x = d2i_X509(NULL, &p, (long)raw.len);
+                if (!x || p != raw.data + raw.len)
+                        r = imgerr(-EINVAL, "%s: not a DER or PEM X.509 certificate", path);
+                else
+                        r = append_der(x, path, ders, n);
+                X509_free(x);
+        }
+        free(raw.data);
+        return r;
+}
+
+/* ---- archive --------------------------------------------------------- */
+
+struct membuf {
+        uint8_t *data;
+        size_t len, cap;
+};
+
+static la_ssize_t membuf_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+        struct membuf *m = ctx;
+        if (m->len + len > m->cap) {
+                size_t cap = m->cap ? m->cap : 65536;
+                while (cap < m->len + len)
+                        cap *= 2;
+                uint8_t *g = realloc(m->data, cap);
+                if (!g) {
+                        archive_set_error(a, ENOMEM, "out of memory");
+                        return -1;
+                }
+                m->data = g;
+                m->cap = cap;
+        }
+        memcpy(m->data + m->len, buf, len);
+        m->len += len;
+        return (la_ssize_t)len;
+}
+
+struct cpio {
+        struct archive *a;
+        struct archive_entry *e;
+        int64_t next_ino;
+};
+
+static int cpio_add(struct cpio *c, const char *path, mode_t type, int perm,
+                    const void *data, size_t len, dev_t rdev)
+{
+        archive_entry_clear(c->e);
+        archive_entry_set_pathname(c->e, path);
+        archive_entry_set_filetype(c->e, type);
+        archive_entry_set_perm(c->e, (mode_t)perm);
+        archive_entry_set_uid(c->e, 0);
+        archive_entry_set_gid(c->e, 0);
+        archive_entry_set_mtime(c->e, 0, 0);
+        archive_entry_set_ino64(c->e, c->next_ino++);
+        archive_entry_set_dev(c->e, 0);
+        archive_entry_set_nlink(c->e, type == AE_IFDIR ? 2 : 1);
+        archive_entry_set_size(c->e, type == AE_IFREG ? (int64_t)len : 0);
+        if (type == AE_IFCHR)
+                archive_entry_set_rdev(c->e, rdev);
+        if (archive_write_header(c->a, c->e) != ARCHIVE_OK)
+                return imgerr(-EIO, "cpio %s: %s", path, archive_error_string(c->a));
+        if (type == AE_IFREG && len &&
+            archive_write_data(c->a, data, len) != (la_ssize_t)len)
+                return imgerr(-EIO, "cpio %s: %s", path, archive_error_string(c->a));
+        return 0;
+}
+
+static int format_conf(const struct initramfs_opts *o, char **conf)
+{
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n",
+                     o->root, o->rw, o->cmdline_test) < 0)
+                return imgerr(-ENOMEM, "out of memory");
+        return 0;
+}
+
+/* Entries in byte order of their paths: the archive is the same for the
+ * same inputs, whatever order the code adds them in. */
+static int write_entries(struct cpio *c, const char *conf, const char *policy,
+                         const struct blob *certs, size_t n_certs)
+{
+        int r = 0;
+
+        r = r ?: cpio_add(c, "dev", AE_IFDIR, 0755, NULL, 0, 0);
+        /* the kernel opens /dev/console for init's stdio before init runs */
+        r = r ?: cpio_add(c, "dev/console", AE_IFCHR, 0600, NULL, 0, makedev(5, 1));
+        r = r ?: cpio_add(c, "etc", AE_IFDIR, 0755, NULL, 0, 0);
+        r = r ?: cpio_add(c, "etc/imgtool", AE_IFDIR, 0755, NULL, 0, 0);
+        r = r ?: cpio_add(c, INITRAMFS_POLICY, AE_IFREG, 0644, policy, strlen(policy), 0);
+        r = r ?: cpio_add(c, INITRAMFS_CONF, AE_IFREG, 0644, conf, strlen(conf), 0);
+        r = r ?: cpio_add(c, INITRAMFS_KEYDIR, AE_IFDIR, 0755, NULL, 0, 0);
+        for (size_t i = 0; !r && i < n_certs; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), INITRAMFS_KEYDIR "/%02zu.der", i);
+                r = cpio_add(c, name, AE_IFREG, 0644, certs[i].data, certs[i].len, 0);
+        }
+        r = r ?: cpio_add(c, "init", AE_IFREG, 0755, imgtool_init_blob,
+                          (size_t)(imgtool_init_blob_end - imgtool_init_blob), 0);
+        r = r ?: cpio_add(c, "newroot", AE_IFDIR, 0755, NULL, 0, 0);
+        r = r ?: cpio_add(c, "proc", AE_IFDIR, 0755, NULL, 0, 0);
+        r = r ?: cpio_add(c, "sys", AE_IFDIR, 0755, NULL, 0, 0);
+        return r;
+}
+
+static int open_archive(struct cpio *c, struct membuf *m)
+{
+        c->a = archive_write_new();
+        c->e = archive_entry_new();
+        c->next_ino = 1;
+        if (!c->a || !c->e)
+                return imgerr(-ENOMEM, "out of memory");
+        /* gzip: every kernel can unpack it; no timestamp keeps it reproducible */
+        if (archive_write_set_format_cpio_newc(c->a) != ARCHIVE_OK ||
+            archive_write_add_filter_gzip(c->a) != ARCHIVE_OK ||
+            archive_write_set_filter_option(c->a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+            archive_write_set_filter_option(c->a, "gzip", "compression-level", "9") != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(c->a, 1) != ARCHIVE_OK ||
+            archive_write_open2(c->a, m, NULL, membuf_write, NULL, NULL) != ARCHIVE_OK)
+                return imgerr(-EIO, "cpio: %s", archive_error_string(c->a));
+        return 0;
+}
+
+int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
+{
+        struct blob *certs = NULL;
+        size_t n_certs = 0;
+        _cleanup_free_ char *conf = NULL, *own_policy = NULL;
+        const char *policy = o->policy_text;
+        struct membuf m = { 0 };
+        struct cpio c = { 0 };
+        int r;
+
+        r = initramfs_check_root(o->root ? o->root : "");
+        if (r < 0)
+                return r;
+        if (o->n_certs == 0)
+                return imgerr(-EINVAL, "no certificate: without a key in the _ima keyring no signed file could run");
+        for (size_t i = 0; i < o->n_certs; i++) {
+                r = load_certs(o->certs[i], &certs, &n_certs);
+                if (r < 0)
+                        goto out;
+        }
+        if (policy) {
+                r = policy_validate(policy);
+                if (r < 0) {
+                        imgerr_prefix(r, "policy: ");
+                        goto out;
+                }
+        } else {
+                struct policy_opts po = POLICY_OPTS_DEFAULT;
+                r = policy_default(&po, &own_policy);
+                if (r < 0)
+                        goto out;
+                policy = own_policy;
+        }
+        r = format_conf(o, &conf);
+        if (r < 0)
+                goto out;
+        r = open_archive(&c, &m);
+        if (r < 0)
+                goto out;
+        r = write_entries(&c, conf, policy, certs, n_certs);
+        if (r < 0)
+                goto out;
+        if (archive_write_close(c.a) != ARCHIVE_OK) {
+                r = imgerr(-EIO, "cpio: %s", archive_error_string(c.a));
+                goto out;
+        }
+        *buf = m.data;
+        *len = m.len;
+        m.data = NULL;
+out:
+        if (c.a)
+                archive_write_free(c.a);
+        archive_entry_free(c.e);
+        free(m.data);
+        for (size_t i = 0; i < n_certs; i++)
+                free(certs[i].data);
+        free(certs);
+        return r;
+}
+
+int initramfs_write(const struct initramfs_opts *o, const char *path)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        int r;
+
+        r = initramfs_build(o, &buf, &len);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, buf, len, 0644);
+}

@@ -1,0 +1,39 @@
+/* The initramfs: a gzip-compressed newc cpio holding imgtool's static init,
+ * the IMA certs (DER), the IMA policy and a small config file for init.
+ *
+ * The archive is deterministic: fixed mtimes, owners, inode numbers, sorted
+ * entries and no gzip timestamp, so the same inputs give the same bytes.
+ *
+ * What init reads (paths inside the archive; init/init.c is the consumer):
+ *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=
+ *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
+ *   /etc/imgtool/keys/NN.der      the certs, in command-line order
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INITRAMFS_CONF "etc/imgtool/init.conf"
+#define INITRAMFS_POLICY "etc/imgtool/ima-policy"
+#define INITRAMFS_KEYDIR "etc/imgtool/keys"
+
+struct initramfs_opts {
+        const char *const *certs;  /* PEM (one or more certs) or DER files */
+        size_t n_certs;
+        const char *policy_text;   /* validated here; NULL = policy_default() */
+        const char *root;          /* LABEL=..., UUID=... or /dev/... */
+        bool rw;                   /* mount the root read-write */
+        /* honour imgtool.test= and imgtool.run= on the kernel command line
+         * (test images only: the runner executes a script as root) */
+        bool cmdline_test;
+};
+
+/* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */
+int initramfs_check_root(const char *spec);
+
+/* Build the compressed archive in memory; *buf is malloc'ed. */
+int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
+
+/* Build and write it atomically to path. */
+int initramfs_write(const struct initramfs_opts *o, const char *path);

@@ -1,0 +1,432 @@
+#include "layout.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+/* ---- string vectors ---------------------------------------------------- */
+
+size_t strv_length(char *const *v)
+{
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int strv_push(char ***v, char *s)
+{
+        size_t n = strv_length(*v);
+        char **nv = realloc(*v, (n + 2) * sizeof(char *));
+        if (!nv) {
+                free(s);
+                return -ENOMEM;
+        }
+        nv[n] = s;
+        nv[n + 1] = NULL;
+        *v = nv;
+        return 0;
+}
+
+/* ---- the key table ----------------------------------------------------- */
+
+struct parse_ctx {
+        struct layout *l;
+        const char *file;  /* for messages */
+        unsigned line;
+        int error;
+};
+
+typedef int (*key_fn)(struct parse_ctx *c, const char *value, void *field);
+
+struct key_def {
+        const char *section, *key;
+        key_fn parse;
+        size_t offset;
+};
+
+static int bad_value(struct parse_ctx *c, const char *key, const char *value, const char *want)
+{
+        if (c->line)
+                return imgerr(-EINVAL, "%s:%u: %s=%s: %s", c->file, c->line, key, value, want);
+        return imgerr(-EINVAL, "%s: --set %s=%s: %s", c->file, key, value, want);
+}
+
+static char *resolve_path(const struct layout *l, const char *p)
+{
+        char *out;
+        if (p[0] == '/')
+                return strdup(p);
+        if (asprintf(&out, "%s/%s", l->dir, p) < 0)
+                return NULL;
+        return out;
+}
+
+static int parse_string(struct parse_ctx *c, const char *value, void *field)
+{
+        char **f = field;
+        free(*f);
+        *f = *value ? strdup(value) : NULL;
+        return 0;
+}
+
+static int parse_path(struct parse_ctx *c, const char *value, void *field)
+{
+        char **f = field;
+        free(*f);
+        *f = *value ? resolve_path(c->l, value) : NULL;
+        return 0;
+}
+
+/* Lists: whitespace separated; a repeated key appends; an empty value resets. */
+static int parse_list_common(struct parse_ctx *c, const char *value, char ***f, bool paths)
+{
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        if (!*value) {
+                strv_free(*f);
+                *f = NULL;
+                return 0;
+        }
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                char *item = paths ? resolve_path(c->l, tok) : strdup(tok);
+                int r = item ? strv_push(f, item) : -ENOMEM;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_list(struct parse_ctx *c, const char *value, void *field)
+{
+        return parse_list_common(c, value, field, false);
+}
+
+static int parse_path_list(struct parse_ctx *c, const char *value, void *field)
+{
+        return parse_list_common(c, value, field, true);
+}
+
+static int parse_bool_value(const char *v)
+{
+        if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+                return 1;
+        if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
+                return 0;
+        return -1;
+}
+
+static int parse_bool(struct parse_ctx *c, const char *value, void *field)
+{
+        int b = parse_bool_value(value);
+        if (b < 0)
+                return bad_value(c, "boolean", value, "expected yes or no");
+        *(bool *)field = b;
+        return 0;
+}
+
+static int parse_image_size(struct parse_ctx *c, const char *value, void *field)
+{
+        struct layout *l = c->l;
+        if (!strcasecmp(value, "auto")) {
+                l->size_auto = true;
+                l->size = 0;
+                return 0;
+        }
+        if (parse_size(value, &l->size) < 0 || l->size < (4u << 20))
+                return bad_value(c, "Size", value, "expected a size such as 512M, 2G, or auto (at least 4M)");
+        l->size_auto = false;
+        return 0;
+}
+
+static int parse_inode_size(struct parse_ctx *c, const char *value, void *field)
+{
+        char *end;
+        unsigned long v;
+        if (!strcasecmp(value, "auto")) {
+                c->l->inode_size = 0;
+                return 0;
+        }
+        v = strtoul(value, &end, 10);
+        if (*end || v < 256 || v > 4096 || (v & (v - 1)))
+                return bad_value(c, "InodeSize", value, "expected auto or a power of two from 256 to 4096");
+        c->l->inode_size = (unsigned)v;
+        return 0;
+}
+
+static int parse_epoch(struct parse_ctx *c, const char *value, void *field)
+{
+        char *end;
+        long long v;
+        if (!*value) {
+                c->l->source_date_epoch = -1;
+                return 0;
+        }
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (errno || *end || v < 0 || v > UINT32_MAX)
+                return bad_value(c, "SourceDateEpoch", value, "expected seconds since 1970");
+        c->l->source_date_epoch = v;
+        return 0;
+}
+
+static int parse_sigmode(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "package"))
+                c->l->sigmode = SIGMODE_PACKAGE;
+        else if (!strcmp(value, "sign"))
+                c->l->sigmode = SIGMODE_SIGN;
+        else if (!strcmp(value, "package-or-sign"))
+                c->l->sigmode = SIGMODE_PACKAGE_OR_SIGN;
+        else
+                return bad_value(c, "Mode", value, "expected package, sign or package-or-sign");
+        return 0;
+}
+
+static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "error"))
+                c->l->scriptlets = SCRIPTLETS_ERROR;
+        else if (!strcmp(value, "skip"))
+                c->l->scriptlets = SCRIPTLETS_SKIP;
+        else
+                return bad_value(c, "Scriptlets", value, "expected error or skip");
+        return 0;
+}
+
+#define F(x) offsetof(struct layout, x)
+static const struct key_def keys[] = {
+        { "Image", "Size", parse_image_size, 0 },
+        { "Image", "Label", parse_string, F(label) },
+        { "Image", "InodeSize", parse_inode_size, 0 },
+        { "Image", "Seed", parse_string, F(seed) },
+        { "Image", "SourceDateEpoch", parse_epoch, 0 },
+        { "Packages", "Directory", parse_path_list, F(directories) },
+        { "Packages", "Install", parse_list, F(install) },
+        { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
+        { "Packages", "Scriptlets", parse_scriptlets, 0 },
+        { "Signatures", "Mode", parse_sigmode, 0 },
+        { "Signatures", "Certificate", parse_path_list, F(certificates) },
+        { "Signatures", "Key", parse_path, F(key) },
+        { "Signatures", "AllowUnsigned", parse_list, F(allow_unsigned) },
+        { "Policy", "File", parse_path, F(policy_file) },
+        { "Policy", "AppraiseRootReads", parse_bool, F(appraise_root_reads) },
+        { "Policy", "Measure", parse_bool, F(measure) },
+        { "Boot", "Kernel", parse_path, F(kernel) },
+        { "Boot", "CommandLine", parse_string, F(cmdline) },
+        { "Boot", "Root", parse_string, F(root) },
+        { "Boot", "RootReadWrite", parse_bool, F(root_rw) },
+        { "Boot", "TestHooks", parse_bool, F(test_hooks) },
+};
+#undef F
+
+static const struct key_def *find_key(const char *section, const char *key, bool *section_known)
+{
+        *section_known = false;
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                if (strcmp(keys[i].section, section))
+                        continue;
+                *section_known = true;
+                if (!strcmp(keys[i].key, key))
+                        return &keys[i];
+        }
+        return NULL;
+}
+
+static int apply_key(struct parse_ctx *c, const char *section, const char *key, const char *value)
+{
+        bool section_known;
+        const struct key_def *k = find_key(section, key, &section_known);
+
+        if (!k) {
+                const char *what = section_known ? "unknown key" : "unknown section";
+                if (c->line)
+                        return imgerr(-EINVAL, "%s:%u: %s [%s] %s (see layouts/README.md)",
+                                      c->file, c->line, what, section, key);
+                return imgerr(-EINVAL, "%s: --set %s.%s: %s", c->file, section, key, what);
+        }
+        return k->parse(c, value, (char *)c->l + k->offset);
+}
+
+static int on_ini_entry(void *user, const char *section, const char *key, const char *value)
+{
+        struct parse_ctx *c = user;
+        if (c->error)
+                return 0;
+        if (!key) /* a section header with no keys yet */
+                return 1;
+        c->error = apply_key(c, section, key, value);
+        return c->error ? 0 : 1;
+}
+
+/* inih calls the reader once per line; counting here gives line numbers
+ * for our own messages. */
+struct line_reader {
+        FILE *f;
+        struct parse_ctx *c;
+};
+
+static char *read_line(char *buf, int size, void *stream)
+{
+        struct line_reader *lr = stream;
+        char *s = fgets(buf, size, lr->f);
+        if (s)
+                lr->c->line++;
+        return s;
+}
+
+static int apply_override(struct parse_ctx *c, const char *ov)
+{
+        _cleanup_free_ char *copy = strdup(ov);
+        char *eq, *dot;
+
+        if (!copy)
+                return -ENOMEM;
+        eq = strchr(copy, '=');
+        dot = eq ? memchr(copy, '.', (size_t)(eq - copy)) : NULL;
+        if (!eq || !dot)
+                return imgerr(-EINVAL, "--set %s: expected Section.Key=Value", ov);
+        *eq = *dot = 0;
+        return apply_key(c, copy, dot + 1, eq + 1);
+}
+
+static int file_sha256_hex(FILE *f, char **hex)
+{
+        unsigned char md[32], buf[8192];
+        unsigned int mdlen;
+        size_t n;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        if (!ctx)
+                return -ENOMEM;
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                EVP_DigestUpdate(ctx, buf, n);
+        EVP_DigestFinal_ex(ctx, md, &mdlen);
+        EVP_MD_CTX_free(ctx);
+        rewind(f);
+        *hex = malloc(65);
+        if (!*hex)
+                return -ENOMEM;
+        hex_encode(md, 32, *hex);
+        return 0;
+}
+
+static int check_required(const struct layout *l)
+{
+        if (!l->directories)
+                return imgerr(-EINVAL, "%s: [Packages] Directory= is required", l->path);
+        if (!l->install)
+                return imgerr(-EINVAL, "%s: [Packages] Install= is required", l->path);
+        if (l->sigmode != SIGMODE_PACKAGE && !l->key)
+                return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Key=", l->path,
+                              l->sigmode == SIGMODE_SIGN ? "sign" : "package-or-sign");
+        if (l->sigmode != SIGMODE_SIGN && !l->certificates)
+                return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
+                              l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
+        return 0;
+}
+
+static int layout_defaults(struct layout *l, const char *path)
+{
+        char *copy;
+        l->path = strdup(path);
+        copy = strdup(path);
+        if (!l->path || !copy) {
+                free(copy);
+                return -ENOMEM;
+        }
+        l->dir = strdup(dirname(copy));
+        free(copy);
+        l->size_auto = true;
+        l->source_date_epoch = -1;
+        l->scriptlets = SCRIPTLETS_ERROR;
+        l->sigmode = SIGMODE_PACKAGE;
+        l->appraise_root_reads = true;
+        l->measure = true;
+        return l->dir ? 0 : -ENOMEM;
+}
+
+int layout_load(const char *path, char *const *overrides, struct layout **out)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        struct layout *l = calloc(1, sizeof(*l));
+        struct parse_ctx c = { .l = l, .file = path };
+        struct line_reader lr = { .c = &c };
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        r = layout_defaults(l, path);
+        if (r < 0)
+                goto fail;
+        f = fopen(path, "re");
+        if (!f) {
+                r = imgerr(-errno, "%s: cannot read layout: %s", path, strerror(errno));
+                goto fail;
+        }
+        r = file_sha256_hex(f, &l->digest_hex);
+        if (r < 0)
+                goto fail;
+        lr.f = f;
+        r = ini_parse_stream(read_line, &lr, on_ini_entry, &c);
+        if (c.error) {
+                r = c.error;
+                goto fail;
+        }
+        if (r != 0) {
+                r = imgerr(-EINVAL, "%s:%d: not a valid INI line", path, r);
+                goto fail;
+        }
+        c.line = 0;
+        for (size_t i = 0; overrides && overrides[i]; i++) {
+                r = apply_override(&c, overrides[i]);
+                if (r < 0)
+                        goto fail;
+        }
+        r = check_required(l);
+        if (r < 0)
+                goto fail;
+        *out = l;
+        return 0;
+fail:
+        layout_free(l);
+        return r;
+}
+
+void layout_free(struct layout *l)
+{
+        if (!l)
+                return;
+        free(l->path);
+        free(l->dir);
+        free(l->digest_hex);
+        free(l->label);
+        free(l->seed);
+        strv_free(l->directories);
+        strv_free(l->install);
+        strv_free(l->gpg_keys);
+        strv_free(l->certificates);
+        free(l->key);
+        strv_free(l->allow_unsigned);
+        free(l->policy_file);
+        free(l->kernel);
+        free(l->cmdline);
+        free(l->root);
+        free(l);
+}

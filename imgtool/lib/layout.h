@@ -1,0 +1,63 @@
+/* The layout model: an INI file (libinih) describing one image, validated in
+ * one place.  Every key is documented in layouts/README.md.  Relative paths
+ * are resolved against the layout file's folder. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum layout_sigmode {
+        SIGMODE_PACKAGE,         /* the packages' own signatures, verified */
+        SIGMODE_SIGN,            /* sign every regular file with Key= */
+        SIGMODE_PACKAGE_OR_SIGN, /* package signature when it verifies, else sign */
+};
+
+enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
+
+struct layout {
+        char *path;              /* the layout file */
+        char *dir;               /* its folder */
+        char *digest_hex;        /* sha256 of the file's bytes (default seed) */
+
+        /* [Image] */
+        uint64_t size;           /* bytes; 0 with size_auto */
+        bool size_auto;
+        char *label;
+        unsigned inode_size;     /* 0: smallest that keeps every signature in the inode */
+        char *seed;
+        int64_t source_date_epoch; /* -1: environment, else newest build time */
+
+        /* [Packages] */
+        char **directories;      /* NULL-terminated */
+        char **install;          /* names or globs */
+        char **gpg_keys;
+        enum layout_scriptlets scriptlets;
+
+        /* [Signatures] */
+        enum layout_sigmode sigmode;
+        char **certificates;
+        char *key;
+        char **allow_unsigned;   /* globs */
+
+        /* [Policy] */
+        char *policy_file;       /* NULL: the built-in policy */
+        bool appraise_root_reads;
+        bool measure;
+
+        /* [Boot] */
+        char *kernel;            /* path to a vmlinuz; NULL: no boot files */
+        char *cmdline;           /* extra kernel command line */
+        char *root;              /* root= spec for the initramfs; default LABEL=<label> */
+        bool root_rw;
+        bool test_hooks;         /* initramfs honours imgtool.test= / imgtool.run= (test images only) */
+};
+
+/* Read path, then apply overrides ("Section.Key=Value", NULL-terminated, may
+ * be NULL) as if they were the last lines of the file.  Errors name the
+ * file, line and key. */
+int layout_load(const char *path, char *const *overrides, struct layout **out);
+void layout_free(struct layout *l);
+
+/* Helpers for list values. */
+size_t strv_length(char *const *v);
+void strv_free(char **v);

@@ -1,0 +1,357 @@
+#include "pkgset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <rpm/header.h>
+#include <rpm/rpmkeyring.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmpgp.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmprob.h>
+#include <rpm/rpmps.h>
+#include <rpm/rpmte.h>
+#include <rpm/rpmts.h>
+#include <rpm/rpmlog.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
+static int rpm_init_result;
+
+static void rpm_init_once(void)
+{
+        rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
+        if (rpmReadConfigFiles(NULL, NULL) != 0)
+                rpm_init_result = imgerr(-EIO, "cannot read rpm's configuration (rpmrc, macros)");
+}
+
+int rpmlib_init(void)
+{
+        pthread_once(&rpm_once, rpm_init_once);
+        return rpm_init_result;
+}
+
+/* ---- candidates ---------------------------------------------------------- */
+
+struct candidates {
+        struct rpmpkg **pkgs;
+        size_t count, alloc;
+};
+
+static void candidates_free(struct candidates *c)
+{
+        for (size_t i = 0; i < c->count; i++)
+                if (c->pkgs[i])
+                        rpmpkg_free(c->pkgs[i]);
+        free(c->pkgs);
+}
+
+static int candidates_add(struct candidates *c, struct rpmpkg *p)
+{
+        if (c->count == c->alloc) {
+                size_t n = c->alloc ? c->alloc * 2 : 64;
+                struct rpmpkg **np = realloc(c->pkgs, n * sizeof(*np));
+                if (!np)
+                        return -ENOMEM;
+                c->pkgs = np;
+                c->alloc = n;
+        }
+        c->pkgs[c->count++] = p;
+        return 0;
+}
+
+static bool is_binary_rpm_name(const char *name)
+{
+        size_t n = strlen(name);
+        return n > 4 && !strcmp(name + n - 4, ".rpm") &&
+               !(n > 8 && !strcmp(name + n - 8, ".src.rpm"));
+}
+
+static int scan_directory(const char *dir, struct candidates *c)
+{
+        struct dirent **ents = NULL;
+        int n = scandir(dir, &ents, NULL, alphasort), r = 0;
+
+        if (n < 0)
+                return imgerr(-errno, "%s: cannot read package folder: %s", dir, strerror(errno));
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                struct rpmpkg *p;
+
+                if (r < 0 || !is_binary_rpm_name(ents[i]->d_name))
+                        goto next;
+                if (asprintf(&path, "%s/%s", dir, ents[i]->d_name) < 0) {
+                        r = -ENOMEM;
+                        goto next;
+                }
+                r = rpmpkg_open(path, &p);
+                if (r >= 0)
+                        r = candidates_add(c, p);
+next:
+                free(ents[i]);
+        }
+        free(ents);
+        return r;
+}
+
+static bool arch_installable(const char *arch)
+{
+        return !strcmp(arch, "noarch") || rpmMachineScore(RPM_MACHTABLE_INSTARCH, arch) > 0;
+}
+
+/* Newer of two packages with one name: rpm's own EVR comparison. */
+static bool is_newer(struct rpmpkg *a, struct rpmpkg *b)
+{
+        return rpmVersionCompare(rpmpkg_header(a), rpmpkg_header(b)) > 0;
+}
+
+static bool already_chosen(const struct candidates *chosen, const char *pat)
+{
+        for (size_t i = 0; i < chosen->count; i++)
+                if (!fnmatch(pat, rpmpkg_name(chosen->pkgs[i]), 0))
+                        return true;
+        return false;
+}
+
+/* For every Install= pattern, the newest installable package of each
+ * matching name moves from the candidates into the chosen list. */
+static int choose_packages(const struct layout *l, struct candidates *c, struct candidates *chosen)
+{
+        for (size_t k = 0; l->install[k]; k++) {
+                const char *pat = l->install[k];
+                bool matched = false;
+
+                for (size_t i = 0; i < c->count; i++) {
+                        struct rpmpkg *best = c->pkgs[i];
+                        size_t best_i = i;
+
+                        if (!best || fnmatch(pat, rpmpkg_name(best), 0) || !arch_installable(rpmpkg_arch(best)))
+                                continue;
+                        for (size_t j = i + 1; j < c->count; j++) {
+                                struct rpmpkg *o = c->pkgs[j];
+                                if (o && !strcmp(rpmpkg_name(o), rpmpkg_name(best)) &&
+                                    arch_installable(rpmpkg_arch(o)) && is_newer(o, best)) {
+                                        best = o;
+                                        best_i = j;
+                                }
+                        }
+                        /* Older versions of this name are no longer candidates. */
+                        for (size_t j = i; j < c->count; j++)
+                                if (j != best_i && c->pkgs[j] &&
+                                    !strcmp(rpmpkg_name(c->pkgs[j]), rpmpkg_name(best))) {
+                                        rpmpkg_free(c->pkgs[j]);
+                                        c->pkgs[j] = NULL;
+                                }
+                        c->pkgs[best_i] = NULL;
+                        matched = true;
+                        if (candidates_add(chosen, best) < 0) {
+                                rpmpkg_free(best);
+                                return -ENOMEM;
+                        }
+                }
+                if (!matched && !already_chosen(chosen, pat))
+                        return imgerr(-ENOENT, "%s: Install=%s: no installable package of that name in %s%s",
+                                      l->path, pat, l->directories[0], l->directories[1] ? " ..." : "");
+        }
+        return 0;
+}
+
+/* ---- OpenPGP package signatures (GpgKey=) ------------------------------ */
+
+static int load_keyring(const struct layout *l, rpmKeyring kr)
+{
+        for (size_t i = 0; l->gpg_keys[i]; i++) {
+                uint8_t *pkt = NULL;
+                size_t len = 0;
+                rpmPubkey key;
+
+                if (pgpReadPkts(l->gpg_keys[i], &pkt, &len) <= 0)
+                        return imgerr(-EBADMSG, "%s: not an OpenPGP public key", l->gpg_keys[i]);
+                key = rpmPubkeyNew(pkt, len);
+                free(pkt);
+                if (!key)
+                        return imgerr(-EBADMSG, "%s: rpm cannot use this OpenPGP key", l->gpg_keys[i]);
+                rpmKeyringAddKey(kr, key);
+                rpmPubkeyFree(key);
+        }
+        return 0;
+}
+
+/* Every chosen package must carry an OpenPGP signature that verifies with
+ * one of the GpgKey= keys (rpm's own check, at signature level). */
+static int verify_openpgp(const struct layout *l, const struct candidates *chosen)
+{
+        rpmts ts;
+        rpmKeyring kr;
+        int r;
+
+        if (!l->gpg_keys)
+                return 0;
+        ts = rpmtsCreate();
+        kr = rpmKeyringNew();
+        r = load_keyring(l, kr);
+        rpmtsSetKeyring(ts, kr);
+        rpmtsSetVfyLevel(ts, RPMSIG_SIGNATURE_TYPE);
+        for (size_t i = 0; r >= 0 && i < chosen->count; i++) {
+                const char *path = rpmpkg_path(chosen->pkgs[i]);
+                FD_t fd = Fopen(path, "r.ufdio");
+                Header h = NULL;
+                rpmRC rc;
+
+                if (!fd || Ferror(fd)) {
+                        r = imgerr(-EIO, "%s: cannot open", path);
+                        if (fd)
+                                Fclose(fd);
+                        break;
+                }
+                /* rpm logs NOKEY as a warning; our error says it once. */
+                int mask = rpmlogSetMask(RPMLOG_UPTO(RPMLOG_CRIT));
+                rc = rpmReadPackageFile(ts, fd, path, &h);
+                rpmlogSetMask(mask);
+                Fclose(fd);
+                if (rc == RPMRC_NOKEY || rc == RPMRC_NOTTRUSTED)
+                        r = imgerr(-EKEYREJECTED, "%s: not signed by any GpgKey= key", path);
+                else if (rc != RPMRC_OK)
+                        r = imgerr(-EKEYREJECTED, "%s: OpenPGP signature invalid", path);
+                else if (!headerIsEntry(h, RPMTAG_RSAHEADER) && !headerIsEntry(h, RPMTAG_DSAHEADER))
+                        r = imgerr(-EKEYREJECTED, "%s: has no OpenPGP signature (GpgKey= requires one)", path);
+                headerFree(h);
+        }
+        rpmKeyringFree(kr);
+        rpmtsFree(ts);
+        return r;
+}
+
+/* compose never runs scriptlets; with Scriptlets=error say so before the
+ * dependency check, whose complaint (a missing interpreter) would hide the
+ * real reason. */
+static int refuse_scriptlets(const struct layout *l, const struct candidates *chosen)
+{
+        if (l->scriptlets != SCRIPTLETS_ERROR)
+                return 0;
+        for (size_t i = 0; i < chosen->count; i++) {
+                const char *const *s = rpmpkg_scriptlets(chosen->pkgs[i]);
+                if (s && s[0])
+                        return imgerr(-EPERM, "%s: has a %s scriptlet; compose cannot run scriptlets "
+                                      "(set [Packages] Scriptlets=skip to go on without them)",
+                                      rpmpkg_path(chosen->pkgs[i]), s[0]);
+        }
+        return 0;
+}
+
+/* ---- dependency check and order ----------------------------------------- */
+
+static int problems_message(const struct layout *l, rpmps ps)
+{
+        char *msg = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&msg, &len);
+        rpmpsi it = rpmpsInitIterator(ps);
+        rpmProblem p;
+        int n = 0, r;
+
+        if (!m)
+                return -ENOMEM;
+        while ((p = rpmpsiNext(it))) {
+                char *s = rpmProblemString(p);
+                fprintf(m, "%s%s", n++ ? "; " : "", s);
+                free(s);
+        }
+        rpmpsFreeIterator(it);
+        fclose(m);
+        r = imgerr(-ENOENT, "%s: the package set is not complete: %s", l->path, msg);
+        free(msg);
+        return r;
+}
+
+/* rpm's own transaction check and ordering, against an empty root so that
+ * nothing on the build machine counts as installed. */
+static int check_and_order(const struct layout *l, struct candidates *chosen, struct pkgset *s)
+{
+        char root[] = "/tmp/imgtool-root.XXXXXX";
+        rpmts ts = NULL;
+        rpmps ps = NULL;
+        rpmtsi it = NULL;
+        rpmte te;
+        int r = 0;
+
+        if (!mkdtemp(root))
+                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
+        ts = rpmtsCreate();
+        rpmtsSetRootDir(ts, root);
+        for (size_t i = 0; i < chosen->count; i++)
+                if (rpmtsAddInstallElement(ts, rpmpkg_header(chosen->pkgs[i]), chosen->pkgs[i], 0, NULL)) {
+                        r = imgerr(-EINVAL, "%s: rpm refused the package", rpmpkg_path(chosen->pkgs[i]));
+                        goto out;
+                }
+        rpmtsCheck(ts);
+        ps = rpmtsProblems(ts);
+        if (rpmpsNumProblems(ps) > 0) {
+                r = problems_message(l, ps);
+                goto out;
+        }
+        if (rpmtsOrder(ts) != 0)
+                log_warn("%s: dependency loops in the package set; install order is rpm's best effort", l->path);
+        s->pkgs = calloc(chosen->count, sizeof(*s->pkgs));
+        if (!s->pkgs) {
+                r = -ENOMEM;
+                goto out;
+        }
+        it = rpmtsiInit(ts);
+        while ((te = rpmtsiNext(it, TR_ADDED)))
+                s->pkgs[s->count++] = (struct rpmpkg *)rpmteKey(te);
+out:
+        rpmtsiFree(it);
+        rpmpsFree(ps);
+        rpmtsFree(ts);
+        rmdir(root);
+        return r;
+}
+
+int pkgset_resolve(const struct layout *l, struct pkgset **out)
+{
+        struct candidates all = { 0 }, chosen = { 0 };
+        struct pkgset *s;
+        int r = rpmlib_init();
+
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        for (size_t i = 0; l->directories[i] && r >= 0; i++)
+                r = scan_directory(l->directories[i], &all);
+        if (r >= 0)
+                r = choose_packages(l, &all, &chosen);
+        if (r >= 0)
+                r = verify_openpgp(l, &chosen);
+        if (r >= 0)
+                r = refuse_scriptlets(l, &chosen);
+        if (r >= 0)
+                r = check_and_order(l, &chosen, s);
+        candidates_free(&all);
+        if (r < 0) {
+                candidates_free(&chosen);
+                free(s->pkgs);
+                free(s);
+                return r;
+        }
+        free(chosen.pkgs); /* now owned by s */
+        *out = s;
+        return 0;
+}
+
+void pkgset_free(struct pkgset *s)
+{
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->count; i++)
+                rpmpkg_free(s->pkgs[i]);
+        free(s->pkgs);
+        free(s);
+}

@@ -1,0 +1,27 @@
+/* Adding IMA file signatures to an RPM, as `rpmsign --signfiles` (rpm 4.18)
+ * does: one signature per regular file over its header digest, stored as
+ * RPMSIGTAG_FILESIGNATURES / RPMSIGTAG_FILESIGNATURELENGTH in the signature
+ * header.  The lead, the main header and the payload are copied byte for
+ * byte, so the header digests and any OpenPGP signature stay valid. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ima_key;
+
+struct rpmsign_opts {
+        bool skip_config;   /* leave %config files unsigned (they change on the target) */
+};
+
+struct rpmsign_result {
+        size_t signed_files;   /* signatures written */
+        size_t replaced;       /* files that had a signature before */
+};
+
+/* Sign IN into OUT (may equal IN).  OUT is written beside itself and
+ * renamed into place, so on any failure it is untouched; the result is
+ * read back with librpm before the rename.  Fails, naming IN, for packages
+ * rpmpkg_open refuses, a payload that does not match its digest, and the
+ * pre-4.16 layout with signatures inside the main header. */
+int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
+                 const struct rpmsign_opts *opts, struct rpmsign_result *res);
