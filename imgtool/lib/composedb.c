@@ -121,7 +121,11 @@ static int run_justdb(struct rpmpkg *const *pkgs, size_t count, int64_t tid, con
         for (size_t i = 0; i < count; i++)
                 rpmtsAddInstallElement(ts, rpmpkg_header(pkgs[i]), pkgs[i], 0, NULL);
         rpmtsOrder(ts);
-        if (rpmtsRun(ts, NULL, RPMPROB_FILTER_IGNOREOS | RPMPROB_FILTER_IGNOREARCH |
+        /* RPMPROB_FILTER_VERIFY: rpm would read every package again to check
+         * its payload digest; rpmpkg checked the header digests when it
+         * opened them and every file against its header digest while
+         * streaming, and the database is made from those same headers. */
+        if (rpmtsRun(ts, NULL, RPMPROB_FILTER_VERIFY | RPMPROB_FILTER_IGNOREOS | RPMPROB_FILTER_IGNOREARCH |
                                    RPMPROB_FILTER_DISKSPACE | RPMPROB_FILTER_DISKNODES |
                                    RPMPROB_FILTER_REPLACEPKG | RPMPROB_FILTER_OLDPACKAGE |
                                    RPMPROB_FILTER_REPLACENEWFILES | RPMPROB_FILTER_REPLACEOLDFILES) != 0) {
@@ -162,23 +166,26 @@ static int set_rollback_journal(const char *dbfile)
 
 int composedb_build(struct rpmpkg *const *pkgs, size_t count, int64_t tid, char **dbfile)
 {
-        char dir[] = "/tmp/imgtool-rpmdb.XXXXXX";
+        /* A throwaway database: on tmpfs when there is one, so sqlite's
+         * many small writes cost no filesystem journal. */
+        char dir[] = "/dev/shm/imgtool-rpmdb.XXXXXX", fallback[] = "/tmp/imgtool-rpmdb.XXXXXX";
+        char *d = dir;
         int r = rpmlib_init();
 
         if (r < 0)
                 return r;
-        if (!mkdtemp(dir))
+        if (!mkdtemp(d) && !mkdtemp(d = fallback))
                 return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
-        r = run_justdb(pkgs, count, tid, dir);
-        if (r >= 0 && asprintf(dbfile, "%s/rpmdb.sqlite", dir) < 0)
+        r = run_justdb(pkgs, count, tid, d);
+        if (r >= 0 && asprintf(dbfile, "%s/rpmdb.sqlite", d) < 0)
                 r = -ENOMEM;
         if (r >= 0 && access(*dbfile, R_OK) < 0)
-                r = imgerr(-EIO, "rpm wrote no database in %s (is rpm's sqlite backend configured?)", dir);
+                r = imgerr(-EIO, "rpm wrote no database in %s (is rpm's sqlite backend configured?)", d);
         if (r >= 0)
                 r = set_rollback_journal(*dbfile);
         if (r < 0) {
                 _cleanup_free_ char *f = NULL;
-                if (asprintf(&f, "%s/rpmdb.sqlite", dir) >= 0)
+                if (asprintf(&f, "%s/rpmdb.sqlite", d) >= 0)
                         composedb_cleanup(f);
         }
         return r;
