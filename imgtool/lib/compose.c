@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bootfiles.h"
@@ -19,6 +20,7 @@
 #include "imasig.h"
 #include "pathmap.h"
 #include "pkgset.h"
+#include "readahead.h"
 #include "rpmpkg.h"
 #include "util.h"
 
@@ -47,6 +49,7 @@ struct composer {
         struct ima_trust *trust;
         struct ima_key *key;
         struct pathmap *paths;
+        struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
         struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
         int64_t epoch;
         char *tmp_path;
@@ -278,16 +281,17 @@ static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size
 }
 
 /* Decide the security.ima value of one regular file whose content has been
- * checked against the header digest. */
-static int choose_signature(struct composer *c, const struct rpmpkg_file *f,
-                            const uint8_t *sign_digest_buf, int sign_algo,
-                            uint8_t **val, size_t *val_len, enum sig_source *src)
+ * checked against the header digest.  Runs on either thread (readahead.h):
+ * reads only the layout, the keys and the package. */
+static int choose_signature(struct composer *c, struct rpmpkg *p, const struct rpmpkg_file *f,
+                            uint8_t **val, size_t *val_len, enum sig_source *src, bool *sign_later)
 {
         enum imasig_status st = IMASIG_NONE;
         struct imasig parsed = { 0 };
 
         *val = NULL;
         *src = SIG_NONE;
+        *sign_later = false;
         if (c->l->sigmode != SIGMODE_SIGN) {
                 if (f->ima)
                         st = ima_trust_verify_digest(c->trust, f->ima, f->ima_len, f->digest, f->digest_len, &parsed);
@@ -303,57 +307,119 @@ static int choose_signature(struct composer *c, const struct rpmpkg_file *f,
         }
         if (c->l->sigmode != SIGMODE_PACKAGE) {
                 *src = SIG_SIGNED;
-                return sign_digest(c, sign_algo, sign_digest_buf, ima_hash_size(sign_algo), val, val_len);
+                *sign_later = true;   /* batched by the caller */
+                return 0;
         }
         if (path_allowed_unsigned(c->l, f->path))
                 return 0;
         if (st == IMASIG_UNKNOWN_KEY)
                 return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
-                              pkg_label(c), f->path, parsed.keyid);
-        return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", pkg_label(c), f->path,
+                              rpmpkg_path(p), f->path, parsed.keyid);
+        return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", rpmpkg_path(p), f->path,
                       st == IMASIG_NONE ? "missing" : imasig_status_name(st));
+}
+
+static void finish_failed(struct ra_file *rf, int r)
+{
+        rf->rc = r;
+        rf->msg = strdup(imgerr_msg());
+}
+
+/* The readahead finish hook: each file's signature, verified or made here.
+ * Signatures to make are signed together, per hash algo, so ECDSA shares
+ * its modular inversions. */
+static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
+{
+        struct composer *c = ctx;
+        _cleanup_free_ int *algo = calloc(n, sizeof(*algo));
+        _cleanup_free_ const uint8_t **digests = calloc(n, sizeof(*digests));
+        _cleanup_free_ struct ra_file **batch = calloc(n, sizeof(*batch));
+        _cleanup_free_ uint8_t **vals = calloc(n, sizeof(*vals));
+        _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
+        size_t to_sign = 0;
+
+        if (!algo || !digests || !batch || !vals || !lens) {
+                for (size_t i = 0; i < n; i++)
+                        finish_failed(files[i], -ENOMEM);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct ra_file *rf = files[i];
+                struct rpmpkg *p = c->set->pkgs[rf->pkg];
+                struct rpmpkg_file f;
+                enum sig_source src;
+                bool later;
+                int r;
+
+                rf->tag = SIG_NONE;
+                algo[i] = -1;
+                if (rpmpkg_file(p, rf->file, &f) < 0 || !rf->digest)
+                        continue;   /* the writer reports the missing digest */
+                r = choose_signature(c, p, &f, &rf->val, &rf->val_len, &src, &later);
+                if (r < 0) {
+                        finish_failed(rf, r);
+                        continue;
+                }
+                rf->tag = (int)src;
+                if (later) {
+                        algo[i] = rf->has_sha256 ? IMA_HASH_SHA256 : f.digest_algo;
+                        to_sign++;
+                }
+        }
+        /* one pass per hash algo: a package set nearly always has just one */
+        for (size_t i = 0; to_sign && i < n; i++) {
+                int a = algo[i], r;
+                size_t m = 0;
+
+                if (a < 0)
+                        continue;
+                for (size_t k = i; k < n; k++)
+                        if (algo[k] == a) {
+                                batch[m] = files[k];
+                                digests[m++] = files[k]->has_sha256 ? files[k]->sha256 : files[k]->digest;
+                                algo[k] = -1;
+                        }
+                to_sign -= m;
+                r = c->key ? ima_key_sign_digests(c->key, a, digests, m, vals, lens)
+                           : imgerr(-EINVAL, "no signing key");
+                if (r < 0)
+                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key ? c->l->key : "Key=");
+                for (size_t k = 0; k < m; k++) {
+                        if (r < 0) {
+                                finish_failed(batch[k], r);
+                                continue;
+                        }
+                        batch[k]->val = vals[k];
+                        batch[k]->val_len = lens[k];
+                }
+        }
 }
 
 /* ---- writing one entry ---------------------------------------------------------- */
 
-static bool algo_signable(int algo)
-{
-        return algo == IMA_HASH_SHA256 || algo == IMA_HASH_SHA384 || algo == IMA_HASH_SHA512;
-}
-
-/* Stream one regular file: payload -> image, with rpmpkg checking the
- * content against the header digest on the way; the checked digest is what
- * gets signed, so every byte is hashed once. */
-static int write_regular(struct composer *c, struct rpmpkg_payload *pl, const struct rpmpkg_file *f,
-                         const struct ext4img_attr *a)
+/* Stream one regular file: read-ahead payload -> image.  The content was
+ * checked against the header digest on the reader thread, and the checked
+ * digest (never a second hash of the bytes) is what got signed. */
+static int write_regular(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a)
 {
         struct ext4img_file *out = NULL;
         struct capture *cap = capture_for(c, f->path);
-        uint8_t sdigest[IMA_MAX_DIGEST];
-        const uint8_t *digest = NULL;
-        size_t digest_len = 0;
-        bool need_sign_hash = c->l->sigmode != SIGMODE_PACKAGE && !algo_signable(f->digest_algo);
-        _cleanup_free_ uint8_t *sig = NULL;
-        size_t sig_len = 0;
-        enum sig_source src;
+        struct ra_file *rf;
+        const uint8_t *data;
         uint64_t total = 0;
         ssize_t n;
         int r;
 
-        if (need_sign_hash && (r = ima_hasher_reset(c->sha256)) < 0)
-                return r;
         if (cap)
                 capture_reset(cap);
         r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
         if (r < 0)
                 return r;
-        while ((n = rpmpkg_payload_read(pl, c->buf, COPY_BUF_SIZE)) > 0) {
+        while ((n = readahead_read(c->ra, &data)) > 0) {
                 total += (uint64_t)n;
-                if (need_sign_hash)
-                        ima_hasher_update(c->sha256, c->buf, (size_t)n);
-                if (cap && (r = capture_append(cap, c->buf, (size_t)n)) < 0)
+                if (cap && (r = capture_append(cap, data, (size_t)n)) < 0)
                         goto fail;
-                r = ext4img_file_write(out, c->buf, (size_t)n);
+                r = ext4img_file_write(out, data, (size_t)n);
                 if (r < 0)
                         goto fail;
         }
@@ -361,19 +427,17 @@ static int write_regular(struct composer *c, struct rpmpkg_payload *pl, const st
                 r = (int)n;
                 goto fail;
         }
-        if (total != f->size || rpmpkg_payload_digest(pl, &digest, &digest_len) < 0 ||
-            digest_len != ima_hash_size(f->digest_algo)) {
+        if (readahead_finished(c->ra, &rf) < 0 || total != f->size || !rf->digest ||
+            rf->digest_len != ima_hash_size(f->digest_algo)) {
                 r = imgerr(-EBADMSG, "%s: %s: payload is truncated or has no checked digest (%llu of %llu bytes)",
                            pkg_label(c), f->path, (unsigned long long)total, (unsigned long long)f->size);
                 goto fail;
         }
-        if (need_sign_hash)
-                ima_hasher_final(c->sha256, sdigest);
-        r = choose_signature(c, f, need_sign_hash ? sdigest : digest,
-                             need_sign_hash ? IMA_HASH_SHA256 : f->digest_algo, &sig, &sig_len, &src);
-        if (r < 0)
+        if (rf->rc < 0) {
+                r = imgerr(rf->rc, "%s", rf->msg ? rf->msg : "signing failed");
                 goto fail;
-        if (sig && (r = ext4img_file_set_xattr(out, "security.ima", sig, sig_len)) < 0)
+        }
+        if (rf->val && (r = ext4img_file_set_xattr(out, "security.ima", rf->val, rf->val_len)) < 0)
                 goto fail;
         if (f->caps && *f->caps) {
                 uint8_t caps[FCAPS_XATTR_SIZE];
@@ -389,9 +453,9 @@ static int write_regular(struct composer *c, struct rpmpkg_payload *pl, const st
                 return r;
         c->rep->regular++;
         c->rep->bytes += total;
-        if (src == SIG_PACKAGE)
+        if (rf->tag == SIG_PACKAGE)
                 c->rep->sig_from_package++;
-        else if (src == SIG_SIGNED)
+        else if (rf->tag == SIG_SIGNED)
                 c->rep->sig_signed_here++;
         else
                 c->rep->sig_allowed_unsigned++;
@@ -448,7 +512,7 @@ static int link_member(struct composer *c, const char *path, const char *first)
         return 0;
 }
 
-static int write_entry(struct composer *c, struct rpmpkg_payload *pl, const struct rpmpkg_file *f,
+static int write_entry(struct composer *c, bool content, const struct rpmpkg_file *f,
                        struct link_sets *links)
 {
         struct ext4img_attr a;
@@ -493,11 +557,11 @@ static int write_entry(struct composer *c, struct rpmpkg_payload *pl, const stru
                         return -ENOMEM;
                 if (s->first)
                         return link_member(c, f->path, s->first);
-                if (!rpmpkg_payload_has_content(pl)) {
+                if (!content) {
                         char *p = strdup(f->path);
                         return p ? strv_push_owned(&s->pending, p) : -ENOMEM;
                 }
-                r = write_regular(c, pl, f, &a);
+                r = write_regular(c, f, &a);
                 if (r < 0)
                         return r;
                 s->first = strdup(f->path);
@@ -508,7 +572,7 @@ static int write_entry(struct composer *c, struct rpmpkg_payload *pl, const stru
                                 return r;
                 return 0;
         }
-        return write_regular(c, pl, f, &a);
+        return write_regular(c, f, &a);
 }
 
 static int strv_push_owned(char ***v, char *s)
@@ -539,23 +603,20 @@ static size_t payload_entries_expected(struct rpmpkg *p)
 
 static int write_package(struct composer *c, struct rpmpkg *p)
 {
-        struct rpmpkg_payload *pl = NULL;
         struct link_sets links = { 0 };
-        size_t idx, seen = 0, expected = payload_entries_expected(p);
+        struct ra_entry e;
+        size_t seen = 0, expected = payload_entries_expected(p);
         int r;
 
-        r = rpmpkg_payload_open(p, &pl);
-        if (r < 0)
-                return r;
-        while ((r = rpmpkg_payload_next(pl, &idx)) > 0) {
+        while ((r = readahead_next(c->ra, &e)) > 0) {
                 struct rpmpkg_file f;
-                r = rpmpkg_file(p, idx, &f);
+                r = rpmpkg_file(p, e.file, &f);
                 if (r < 0)
                         break;
                 if (f.flags & RPMPKG_FILE_GHOST)
                         continue;
                 seen++;
-                r = write_entry(c, pl, &f, &links);
+                r = write_entry(c, e.content, &f, &links);
                 if (r < 0)
                         break;
         }
@@ -567,7 +628,6 @@ static int write_package(struct composer *c, struct rpmpkg *p)
                 r = imgerr(-EBADMSG, "%s: payload has %zu of the header's %zu files (truncated or corrupt)",
                            rpmpkg_path(p), seen, expected);
         link_sets_free(&links);
-        rpmpkg_payload_free(pl);
         return r;
 }
 
@@ -904,6 +964,24 @@ static int write_kernel(struct composer *c)
         return write_created_path(c, "/boot/vmlinuz", 0644, c->l->kernel);
 }
 
+/* With -v: wall and CPU seconds (all threads) of each stage since the last
+ * mark, for finding where the time goes. */
+static void stage_mark(const char *name)
+{
+        static double w0, c0;
+        struct timespec ts;
+        double w = now_seconds(), cpu;
+
+        if (!imgtool_verbose)
+                return;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        cpu = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        if (name)
+                log_verbose("compose: %-9s %6.3f s wall, %6.3f s CPU", name, w - w0, cpu - c0);
+        w0 = w;
+        c0 = cpu;
+}
+
 /* ---- progress and the whole pipeline ------------------------------------------------ */
 
 static void show_progress(struct composer *c, size_t i)
@@ -952,20 +1030,34 @@ static void teardown(struct composer *c)
         free(c->tmp_path);
 }
 
+static int write_packages(struct composer *c)
+{
+        struct ra_hooks hooks = { .finish = finish_files, .ctx = c,
+                                  .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE };
+        int r = readahead_start(c->set->pkgs, c->set->count, &hooks, &c->ra);
+
+        for (c->pkg_index = 0; r >= 0 && c->pkg_index < c->set->count; c->pkg_index++) {
+                show_progress(c, c->pkg_index);
+                r = write_package(c, c->set->pkgs[c->pkg_index]);
+        }
+        readahead_stop(c->ra);
+        c->ra = NULL;
+        return r;
+}
+
 static int write_everything(struct composer *c)
 {
         struct ext4img_usage u;
         int r;
 
-        for (c->pkg_index = 0; c->pkg_index < c->set->count; c->pkg_index++) {
-                show_progress(c, c->pkg_index);
-                r = write_package(c, c->set->pkgs[c->pkg_index]);
-                if (r < 0)
-                        return r;
-        }
+        r = write_packages(c);
+        if (r < 0)
+                return r;
         end_progress(c);
+        stage_mark("packages");
         if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
                 return r;
+        stage_mark("rpmdb");
         if (ext4img_usage(c->img, &u) == 0) {
                 c->rep->blocks_used = u.blocks_used;
                 c->rep->block_size = u.block_size;
@@ -980,6 +1072,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
 
         memset(rep, 0, sizeof(*rep));
         c.t0 = now_seconds();
+        stage_mark(NULL);
         r = setup(&c);
         if (r >= 0)
                 r = pkgset_resolve(c.l, &c.set);
@@ -989,9 +1082,11 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        stage_mark("resolve");
         r = create_image(&c);
         if (r < 0)
                 goto out;
+        stage_mark("create");
         r = write_everything(&c);
         if (r < 0)
                 goto out;
@@ -999,6 +1094,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         c.img = NULL;
         if (r < 0)
                 goto out;
+        stage_mark("close");
         if (rename(c.tmp_path, o->output) < 0) {
                 r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));
                 goto out;
