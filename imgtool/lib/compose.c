@@ -50,6 +50,7 @@ struct composer {
         struct ima_key *key;
         struct pathmap *paths;
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
+        struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
         struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
         int64_t epoch;
         char *tmp_path;
@@ -946,7 +947,8 @@ static int write_rpmdb(struct composer *c)
         r = composedb_dbpath(c->cap[CAP_RPM_MACROS].data, &dbpath);
         if (r < 0)
                 return r;
-        r = composedb_build(c->set->pkgs, c->set->count, c->epoch, &dbfile);
+        r = composedb_finish(c->db, &dbfile);
+        c->db = NULL;
         if (r < 0)
                 return r;
         if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
@@ -1082,6 +1084,10 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        /* before any thread exists (fork): the database needs only the headers */
+        r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
+        if (r < 0)
+                goto out;
         stage_mark("resolve");
         r = create_image(&c);
         if (r < 0)
@@ -1106,6 +1112,7 @@ out:
         if (r == -ENOSPC)
                 imgerr_prefix(r, "%s: ", o->output);
         end_progress(&c);
+        composedb_abort(c.db);
         if (c.img)
                 ext4img_abort(c.img);
         if (c.tmp_path)

@@ -12,8 +12,10 @@
 #include <rpm/rpmmacro.h>
 #include <rpm/rpmprob.h>
 #include <rpm/rpmts.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pkgset.h"
@@ -164,31 +166,164 @@ static int set_rollback_journal(const char *dbfile)
         return sqlite3_close(db) == SQLITE_OK ? 0 : imgerr(-EIO, "%s: cannot close", dbfile);
 }
 
-int composedb_build(struct rpmpkg *const *pkgs, size_t count, int64_t tid, char **dbfile)
+/* A throwaway database folder: on tmpfs when there is one, so sqlite's many
+ * small writes cost no filesystem journal. */
+static int make_dbdir(char **out)
 {
-        /* A throwaway database: on tmpfs when there is one, so sqlite's
-         * many small writes cost no filesystem journal. */
         char dir[] = "/dev/shm/imgtool-rpmdb.XXXXXX", fallback[] = "/tmp/imgtool-rpmdb.XXXXXX";
         char *d = dir;
+
+        if (!mkdtemp(d) && !mkdtemp(d = fallback))
+                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
+        *out = strdup(d);
+        if (!*out) {
+                rmdir(d);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void remove_dbdir(const char *dir)
+{
+        _cleanup_free_ char *f = NULL;
+        if (asprintf(&f, "%s/rpmdb.sqlite", dir) >= 0)
+                composedb_cleanup(f);
+}
+
+static int build_in(struct rpmpkg *const *pkgs, size_t count, int64_t tid, const char *dir,
+                    char **dbfile)
+{
         int r = rpmlib_init();
+
+        if (r >= 0)
+                r = run_justdb(pkgs, count, tid, dir);
+        if (r >= 0 && asprintf(dbfile, "%s/rpmdb.sqlite", dir) < 0)
+                r = -ENOMEM;
+        if (r >= 0 && access(*dbfile, R_OK) < 0)
+                r = imgerr(-EIO, "rpm wrote no database in %s (is rpm's sqlite backend configured?)", dir);
+        if (r >= 0)
+                r = set_rollback_journal(*dbfile);
+        return r;
+}
+
+int composedb_build(struct rpmpkg *const *pkgs, size_t count, int64_t tid, char **dbfile)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r = make_dbdir(&dir);
 
         if (r < 0)
                 return r;
-        if (!mkdtemp(d) && !mkdtemp(d = fallback))
-                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
-        r = run_justdb(pkgs, count, tid, d);
-        if (r >= 0 && asprintf(dbfile, "%s/rpmdb.sqlite", d) < 0)
-                r = -ENOMEM;
-        if (r >= 0 && access(*dbfile, R_OK) < 0)
-                r = imgerr(-EIO, "rpm wrote no database in %s (is rpm's sqlite backend configured?)", d);
-        if (r >= 0)
-                r = set_rollback_journal(*dbfile);
-        if (r < 0) {
-                _cleanup_free_ char *f = NULL;
-                if (asprintf(&f, "%s/rpmdb.sqlite", d) >= 0)
-                        composedb_cleanup(f);
-        }
+        r = build_in(pkgs, count, tid, dir, dbfile);
+        if (r < 0)
+                remove_dbdir(dir);
         return r;
+}
+
+/* ---- in a child process --------------------------------------------------- */
+
+struct composedb_job {
+        pid_t pid;
+        int fd;               /* the child's error message, if any */
+        char *dir;
+};
+
+int composedb_start(struct rpmpkg *const *pkgs, size_t count, int64_t tid, struct composedb_job **out)
+{
+        struct composedb_job *j = calloc(1, sizeof(*j));
+        int fds[2], r;
+
+        if (!j)
+                return -ENOMEM;
+        r = make_dbdir(&j->dir);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+        r = rpmlib_init();
+        if (r < 0 || pipe2(fds, O_CLOEXEC) < 0) {
+                r = r < 0 ? r : imgerr(-errno, "cannot make a pipe: %s", strerror(errno));
+                goto fail;
+        }
+        fflush(NULL);
+        j->pid = fork();
+        if (j->pid < 0) {
+                r = imgerr(-errno, "cannot start the rpm database builder: %s", strerror(errno));
+                close(fds[0]);
+                close(fds[1]);
+                goto fail;
+        }
+        if (j->pid == 0) {
+                /* the child: build, report a failure on the pipe, and leave
+                 * without running the parent's exit handlers */
+                char *dbfile = NULL;
+                close(fds[0]);
+                r = build_in(pkgs, count, tid, j->dir, &dbfile);
+                if (r < 0) {
+                        const char *m = imgerr_msg();
+                        if (write(fds[1], m, strlen(m)) < 0)
+                                _exit(2);
+                }
+                _exit(r < 0 ? 1 : 0);
+        }
+        close(fds[1]);
+        j->fd = fds[0];
+        *out = j;
+        return 0;
+fail:
+        remove_dbdir(j->dir);
+        free(j->dir);
+        free(j);
+        return r;
+}
+
+static int reap(struct composedb_job *j, char *msg, size_t msg_size)
+{
+        size_t len = 0;
+        ssize_t n;
+        int status;
+
+        while (len + 1 < msg_size && (n = read(j->fd, msg + len, msg_size - 1 - len)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        break;
+                len += (size_t)n;
+        }
+        msg[len] = 0;
+        close(j->fd);
+        while (waitpid(j->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int composedb_finish(struct composedb_job *j, char **dbfile)
+{
+        char msg[1024];
+        int status = reap(j, msg, sizeof(msg)), r = 0;
+
+        if (status != 0)
+                r = imgerr(-EIO, "%s", msg[0] ? msg : "the rpm database builder failed");
+        else if (asprintf(dbfile, "%s/rpmdb.sqlite", j->dir) < 0)
+                r = -ENOMEM;
+        if (r < 0)
+                remove_dbdir(j->dir);
+        free(j->dir);
+        free(j);
+        return r;
+}
+
+void composedb_abort(struct composedb_job *j)
+{
+        char msg[16];
+
+        if (!j)
+                return;
+        kill(j->pid, SIGKILL);
+        reap(j, msg, sizeof(msg));
+        remove_dbdir(j->dir);
+        free(j->dir);
+        free(j);
 }
 
 void composedb_cleanup(const char *dbfile)

@@ -14,3 +14,12 @@ int composedb_dbpath(const char *macros, char **out);
  * be removed with composedb_cleanup. */
 int composedb_build(struct rpmpkg *const *pkgs, size_t count, int64_t tid, char **dbfile);
 void composedb_cleanup(const char *dbfile);
+
+/* The same in a child process, so it runs beside the image writing.  Start
+ * it before any other thread exists (fork); finish gives the database file
+ * (remove with composedb_cleanup) or the child's error; abort stops it and
+ * removes what it made. */
+struct composedb_job;
+int composedb_start(struct rpmpkg *const *pkgs, size_t count, int64_t tid, struct composedb_job **job);
+int composedb_finish(struct composedb_job *job, char **dbfile);
+void composedb_abort(struct composedb_job *job);
