@@ -285,17 +285,13 @@ static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size
  * checked against the header digest.  Runs on either thread (readahead.h):
  * reads only the layout, the keys and the package. */
 static int choose_signature(struct composer *c, struct rpmpkg *p, const struct rpmpkg_file *f,
+                            enum imasig_status st, const struct imasig *parsed,
                             uint8_t **val, size_t *val_len, enum sig_source *src, bool *sign_later)
 {
-        enum imasig_status st = IMASIG_NONE;
-        struct imasig parsed = { 0 };
-
         *val = NULL;
         *src = SIG_NONE;
         *sign_later = false;
         if (c->l->sigmode != SIGMODE_SIGN) {
-                if (f->ima)
-                        st = ima_trust_verify_digest(c->trust, f->ima, f->ima_len, f->digest, f->digest_len, &parsed);
                 if (st == IMASIG_VALID) {
                         *val = malloc(f->ima_len);
                         if (!*val)
@@ -315,7 +311,7 @@ static int choose_signature(struct composer *c, struct rpmpkg *p, const struct r
                 return 0;
         if (st == IMASIG_UNKNOWN_KEY)
                 return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
-                              rpmpkg_path(p), f->path, parsed.keyid);
+                              rpmpkg_path(p), f->path, parsed->keyid);
         return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", rpmpkg_path(p), f->path,
                       st == IMASIG_NONE ? "missing" : imasig_status_name(st));
 }
@@ -326,12 +322,54 @@ static void finish_failed(struct ra_file *rf, int r)
         rf->msg = strdup(imgerr_msg());
 }
 
+/* The packages' own signatures of files[0..n), checked together (ECDSA
+ * shares its inversions); st[i] is IMASIG_NONE where there is none to check.
+ * vals, lens and digests are scratch arrays of n. */
+static void verify_package_signatures(struct composer *c, struct ra_file *const files[], size_t n,
+                                      enum imasig_status st[], struct imasig parsed[],
+                                      uint8_t *vals[], size_t lens[], const uint8_t *digests[])
+{
+        _cleanup_free_ size_t *dlens = calloc(n, sizeof(*dlens));
+        _cleanup_free_ size_t *which = calloc(n, sizeof(*which));
+        _cleanup_free_ enum imasig_status *got = calloc(n, sizeof(*got));
+        _cleanup_free_ struct imasig *gotp = calloc(n, sizeof(*gotp));
+        size_t m = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct rpmpkg_file f;
+                st[i] = IMASIG_NONE;
+                if (c->l->sigmode == SIGMODE_SIGN || !files[i]->digest ||
+                    rpmpkg_file(c->set->pkgs[files[i]->pkg], files[i]->file, &f) < 0 || !f.ima)
+                        continue;
+                if (!dlens || !which || !got || !gotp) {
+                        st[i] = ima_trust_verify_digest(c->trust, f.ima, f.ima_len, f.digest,
+                                                        f.digest_len, &parsed[i]);
+                        continue;
+                }
+                vals[m] = (uint8_t *)f.ima;
+                lens[m] = f.ima_len;
+                digests[m] = f.digest;
+                dlens[m] = f.digest_len;
+                which[m++] = i;
+        }
+        if (!m)
+                return;
+        ima_trust_verify_digests(c->trust, m, (const uint8_t *const *)vals, lens, digests, dlens, got, gotp);
+        for (size_t k = 0; k < m; k++) {
+                st[which[k]] = got[k];
+                parsed[which[k]] = gotp[k];
+                vals[k] = NULL;
+        }
+}
+
 /* The readahead finish hook: each file's signature, verified or made here.
  * Signatures to make are signed together, per hash algo, so ECDSA shares
  * its modular inversions. */
 static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
 {
         struct composer *c = ctx;
+        _cleanup_free_ enum imasig_status *st = calloc(n, sizeof(*st));
+        _cleanup_free_ struct imasig *parsed = calloc(n, sizeof(*parsed));
         _cleanup_free_ int *algo = calloc(n, sizeof(*algo));
         _cleanup_free_ const uint8_t **digests = calloc(n, sizeof(*digests));
         _cleanup_free_ struct ra_file **batch = calloc(n, sizeof(*batch));
@@ -339,11 +377,12 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
         _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
         size_t to_sign = 0;
 
-        if (!algo || !digests || !batch || !vals || !lens) {
+        if (!st || !parsed || !algo || !digests || !batch || !vals || !lens) {
                 for (size_t i = 0; i < n; i++)
                         finish_failed(files[i], -ENOMEM);
                 return;
         }
+        verify_package_signatures(c, files, n, st, parsed, vals, lens, digests);
         for (size_t i = 0; i < n; i++) {
                 struct ra_file *rf = files[i];
                 struct rpmpkg *p = c->set->pkgs[rf->pkg];
@@ -356,7 +395,7 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                 algo[i] = -1;
                 if (rpmpkg_file(p, rf->file, &f) < 0 || !rf->digest)
                         continue;   /* the writer reports the missing digest */
-                r = choose_signature(c, p, &f, &rf->val, &rf->val_len, &src, &later);
+                r = choose_signature(c, p, &f, st[i], &parsed[i], &rf->val, &rf->val_len, &src, &later);
                 if (r < 0) {
                         finish_failed(rf, r);
                         continue;

@@ -1277,6 +1277,7 @@ struct ec_verifier {
         EC_GROUP *g;          /* the curve, G with its table */
         EC_GROUP *gq;         /* the curve with generator Q and its table */
         int order_bits;
+        struct ord_mont mont; /* arithmetic mod the order, for s^-1 */
 };
 
 struct trusted_key {
@@ -1335,6 +1336,8 @@ static struct ec_verifier *ec_verifier_new(EVP_PKEY *pub)
             !precompute_table(v->gq, ctx))
                 goto out;
         v->order_bits = EC_GROUP_order_bits(v->g);
+        if (ord_mont_init(&v->mont, EC_GROUP_get0_order(v->g)) < 0)
+                goto out;
         ok = true;
 out:
         EC_POINT_free(Q);
@@ -1347,64 +1350,143 @@ out:
         return v;
 }
 
-/* ECDSA verification (SEC 1, 4.1.4) of a DER signature over digest, as
- * strict as OpenSSL's: the DER must be canonical, 0 < r, s < n. */
-static bool ec_verify(const struct ec_verifier *v, const uint8_t *sig, size_t sig_len,
-                      const uint8_t *digest, size_t digest_len)
+/* One ECDSA verification (SEC 1, 4.1.4) in the making: the numbers from the
+ * signature and the digest, as strict as OpenSSL (canonical DER only,
+ * 0 < r, s < n); w = s^-1 is computed for a whole batch at once. */
+struct ec_check {
+        const struct ec_verifier *v;
+        ECDSA_SIG *sig;
+        BIGNUM *e;
+        uint64_t w[ORD_MAX_LIMBS];      /* s, then s^-1, Montgomery form */
+};
+
+static void ec_check_clear(struct ec_check *c)
+{
+        ECDSA_SIG_free(c->sig);
+        BN_free(c->e);
+        memset(c, 0, sizeof(*c));
+}
+
+/* false: the signature is malformed or out of range (invalid). */
+static bool ec_check_start(struct ec_check *c, const struct ec_verifier *v, const uint8_t *sig,
+                           size_t sig_len, const uint8_t *digest, size_t digest_len)
 {
         const unsigned char *p = sig;
         unsigned char *der = NULL;
-        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sig_len);
-        BN_CTX *ctx = BN_CTX_new();
-        EC_POINT *P1 = NULL, *P2 = NULL;
         const BIGNUM *r, *s, *n = EC_GROUP_get0_order(v->g);
-        BIGNUM *e, *w, *u1, *u2, *x;
-        bool ok = false;
         int der_len;
+        bool ok;
 
-        if (!es || !ctx || p != sig + sig_len)
-                goto out;
-        der_len = i2d_ECDSA_SIG(es, &der);
-        if (der_len != (int)sig_len || memcmp(der, sig, sig_len))
-                goto out;
-        ECDSA_SIG_get0(es, &r, &s);
+        memset(c, 0, sizeof(*c));
+        c->v = v;
+        c->sig = d2i_ECDSA_SIG(NULL, &p, (long)sig_len);
+        if (!c->sig || p != sig + sig_len)
+                goto fail;
+        der_len = i2d_ECDSA_SIG(c->sig, &der);
+        ok = der_len == (int)sig_len && !memcmp(der, sig, sig_len);
+        OPENSSL_free(der);
+        if (!ok)
+                goto fail;
+        ECDSA_SIG_get0(c->sig, &r, &s);
         if (BN_is_zero(r) || BN_is_negative(r) || BN_cmp(r, n) >= 0 ||
             BN_is_zero(s) || BN_is_negative(s) || BN_cmp(s, n) >= 0)
-                goto out;
+                goto fail;
+        /* e: the leftmost order_bits bits of the digest */
+        if (digest_len * 8 > (size_t)v->order_bits)
+                digest_len = ((size_t)v->order_bits + 7) / 8;
+        c->e = BN_bin2bn(digest, (int)digest_len, NULL);
+        if (!c->e || (digest_len * 8 > (size_t)v->order_bits &&
+                      !BN_rshift(c->e, c->e, 8 - (v->order_bits & 7))))
+                goto fail;
+        if (bn_to_mont(&v->mont, s, c->w) < 0)
+                goto fail;
+        return true;
+fail:
+        ERR_clear_error();
+        ec_check_clear(c);
+        return false;
+}
+
+/* With c->w = s^-1: u1 G + u2 Q, each from its table, and its x mod n == r? */
+static bool ec_check_finish(struct ec_check *c, BN_CTX *ctx)
+{
+        const struct ec_verifier *v = c->v;
+        const BIGNUM *r, *n = EC_GROUP_get0_order(v->g);
+        EC_POINT *P1 = EC_POINT_new(v->g), *P2 = EC_POINT_new(v->gq);
+        BIGNUM *w, *u1, *u2, *x;
+        bool ok = false;
+
+        ECDSA_SIG_get0(c->sig, &r, NULL);
         BN_CTX_start(ctx);
-        e = BN_CTX_get(ctx);
         w = BN_CTX_get(ctx);
         u1 = BN_CTX_get(ctx);
         u2 = BN_CTX_get(ctx);
         x = BN_CTX_get(ctx);
-        P1 = EC_POINT_new(v->g);
-        P2 = EC_POINT_new(v->gq);
-        if (!x || !P1 || !P2)
-                goto out_end;
-        /* e: the leftmost order_bits bits of the digest */
-        if (digest_len * 8 > (size_t)v->order_bits)
-                digest_len = ((size_t)v->order_bits + 7) / 8;
-        if (!BN_bin2bn(digest, (int)digest_len, e) ||
-            (digest_len * 8 > (size_t)v->order_bits && !BN_rshift(e, e, 8 - (v->order_bits & 7))))
-                goto out_end;
-        if (!BN_mod_inverse(w, s, n, ctx) || !BN_mod_mul(u1, e, w, n, ctx) ||
-            !BN_mod_mul(u2, r, w, n, ctx))
-                goto out_end;
-        /* u1 G and u2 Q, each from its table; then the sum's x mod n */
+        if (!x || !P1 || !P2 || mont_to_bn(&v->mont, c->w, w) < 0 ||
+            !BN_mod_mul(u1, c->e, w, n, ctx) || !BN_mod_mul(u2, r, w, n, ctx))
+                goto out;
         if (!EC_POINT_mul(v->g, P1, u1, NULL, NULL, ctx) ||
             !EC_POINT_mul(v->gq, P2, u2, NULL, NULL, ctx) ||
             !EC_POINT_add(v->g, P1, P1, P2, ctx) || EC_POINT_is_at_infinity(v->g, P1) ||
             !EC_POINT_get_affine_coordinates(v->g, P1, x, NULL, ctx) || !BN_nnmod(x, x, n, ctx))
-                goto out_end;
+                goto out;
         ok = BN_cmp(x, r) == 0;
-out_end:
-        BN_CTX_end(ctx);
 out:
+        BN_CTX_end(ctx);
         EC_POINT_free(P1);
         EC_POINT_free(P2);
-        OPENSSL_free(der);
-        ECDSA_SIG_free(es);
+        ERR_clear_error();
+        return ok;
+}
+
+/* s^-1 for every check of verifier v, with one inversion (Montgomery's trick). */
+static int ec_checks_invert(struct ec_check *const checks[], size_t n)
+{
+        uint64_t (*a)[ORD_MAX_LIMBS] = calloc(n, sizeof(*a)), (*pre)[ORD_MAX_LIMBS] = calloc(n, sizeof(*pre));
+        const struct ord_mont *m = &checks[0]->v->mont;
+
+        if (!a || !pre) {
+                free(a);
+                free(pre);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                memcpy(a[i], checks[i]->w, sizeof(a[i]));
+        mont_batch_inverse(m, a, pre, n);
+        for (size_t i = 0; i < n; i++)
+                memcpy(checks[i]->w, a[i], sizeof(a[i]));
+        free(a);
+        free(pre);
+        return 0;
+}
+
+/* One EC signature on its own (several trusted keys share a keyid). */
+static bool verify_ec_one(const struct ec_verifier *v, const struct imasig *s,
+                          const uint8_t *digest, size_t digest_len)
+{
+        struct ec_check c, *cp = &c;
+        BN_CTX *ctx;
+        bool ok;
+
+        if (!ec_check_start(&c, v, s->sig, s->sig_len, digest, digest_len))
+                return false;
+        ctx = BN_CTX_new();
+        ok = ctx && ec_checks_invert(&cp, 1) == 0 && ec_check_finish(&c, ctx);
         BN_CTX_free(ctx);
+        ec_check_clear(&c);
+        return ok;
+}
+
+static bool verify_with(EVP_PKEY *pub, const EVP_MD *md, const struct imasig *s,
+                        const uint8_t *digest, size_t digest_len)
+{
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+        bool ok = ctx && EVP_PKEY_verify_init(ctx) > 0 &&
+                  (!EVP_PKEY_is_a(pub, "RSA") ||
+                   EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0) &&
+                  EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
+                  EVP_PKEY_verify(ctx, s->sig, s->sig_len, digest, digest_len) == 1;
+        EVP_PKEY_CTX_free(ctx);
         ERR_clear_error();
         return ok;
 }
@@ -1498,61 +1580,17 @@ const char *imasig_status_name(enum imasig_status s)
         return "unknown status";
 }
 
-static bool verify_with(EVP_PKEY *pub, const EVP_MD *md, const struct imasig *s,
-                        const uint8_t *digest, size_t digest_len)
+/* Everything up to the arithmetic: a status if that already decides it,
+ * else -1 with *ec set when one EC key with a table is the only candidate. */
+static int verify_start(const struct ima_trust *t, const uint8_t *val, size_t len,
+                        const uint8_t *digest, size_t digest_len, struct imasig *s,
+                        const struct trusted_key **ec)
 {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-        bool ok = ctx && EVP_PKEY_verify_init(ctx) > 0 &&
-                  (!EVP_PKEY_is_a(pub, "RSA") ||
-                   EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0) &&
-                  EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
-                  EVP_PKEY_verify(ctx, s->sig, s->sig_len, digest, digest_len) == 1;
-        EVP_PKEY_CTX_free(ctx);
-        ERR_clear_error();
-        return ok;
-}
-
-static enum imasig_status verify_digsig(const struct ima_trust *t, const struct imasig *s,
-                                        const uint8_t *digest, size_t digest_len)
-{
-        const struct hash_info *h = hash_usable(s->hash_algo);
-        enum imasig_status st = IMASIG_UNKNOWN_KEY;
-        const EVP_MD *md;
-
-        for (size_t i = 0; t && i < t->n; i++)
-                if (t->keys[i].keyid == s->keyid)
-                        st = IMASIG_INVALID;
-        if (st == IMASIG_UNKNOWN_KEY) {
-                imgerr(-ENOKEY, "unknown key %08x", s->keyid);
-                return st;
-        }
-        md = h && s->hash_algo < ARRAY_SIZE(t->md) ? t->md[s->hash_algo] : NULL;
-        if (!md) {
-                imgerr(-EOPNOTSUPP, "signature over an unsupported hash algorithm %u", s->hash_algo);
-                return IMASIG_UNSUPPORTED;
-        }
-        if (digest_len != h->size) {
-                imgerr(-EINVAL, "%s signature checked against a %zu-byte digest", h->name, digest_len);
-                return IMASIG_INVALID;
-        }
-        for (size_t i = 0; i < t->n && st != IMASIG_VALID; i++)
-                if (t->keys[i].keyid == s->keyid &&
-                    (t->keys[i].ecv ? ec_verify(t->keys[i].ecv, s->sig, s->sig_len, digest, digest_len)
-                                    : verify_with(t->keys[i].pub, md, s, digest, digest_len)))
-                        st = IMASIG_VALID;
-        if (st == IMASIG_INVALID)
-                imgerr(-EBADMSG, "signature by key %08x does not match the content", s->keyid);
-        return st;
-}
-
-enum imasig_status ima_trust_verify_digest(const struct ima_trust *t, const uint8_t *val,
-                                           size_t len, const uint8_t *digest,
-                                           size_t digest_len, struct imasig *parsed)
-{
-        struct imasig local;
-        struct imasig *s = parsed ? parsed : &local;
+        const struct hash_info *h;
+        size_t matches = 0;
         int r;
 
+        *ec = NULL;
         if (!val || len == 0) {
                 memset(s, 0, sizeof(*s));
                 return IMASIG_NONE;
@@ -1564,5 +1602,111 @@ enum imasig_status ima_trust_verify_digest(const struct ima_trust *t, const uint
                 return IMASIG_UNSUPPORTED;
         if (r < 0)
                 return IMASIG_MALFORMED;
-        return verify_digsig(t, s, digest, digest_len);
+        for (size_t i = 0; t && i < t->n; i++)
+                if (t->keys[i].keyid == s->keyid) {
+                        matches++;
+                        *ec = &t->keys[i];
+                }
+        if (!matches) {
+                *ec = NULL;
+                imgerr(-ENOKEY, "unknown key %08x", s->keyid);
+                return IMASIG_UNKNOWN_KEY;
+        }
+        h = hash_usable(s->hash_algo);
+        if (!h || s->hash_algo >= ARRAY_SIZE(t->md) || !t->md[s->hash_algo]) {
+                *ec = NULL;
+                imgerr(-EOPNOTSUPP, "signature over an unsupported hash algorithm %u", s->hash_algo);
+                return IMASIG_UNSUPPORTED;
+        }
+        if (digest_len != h->size) {
+                *ec = NULL;
+                imgerr(-EINVAL, "%s signature checked against a %zu-byte digest", h->name, digest_len);
+                return IMASIG_INVALID;
+        }
+        if (matches > 1 || !(*ec)->ecv)
+                *ec = NULL;
+        return -1;
+}
+
+/* Every trusted key with the signature's keyid, through EVP. */
+static enum imasig_status verify_each_key(const struct ima_trust *t, const struct imasig *s,
+                                          const uint8_t *digest, size_t digest_len)
+{
+        const EVP_MD *md = t->md[s->hash_algo];
+
+        for (size_t i = 0; i < t->n; i++)
+                if (t->keys[i].keyid == s->keyid &&
+                    (t->keys[i].ecv ? verify_ec_one(t->keys[i].ecv, s, digest, digest_len)
+                                    : verify_with(t->keys[i].pub, md, s, digest, digest_len)))
+                        return IMASIG_VALID;
+        return IMASIG_INVALID;
+}
+
+static enum imasig_status invalid(const struct imasig *s)
+{
+        imgerr(-EBADMSG, "signature by key %08x does not match the content", s->keyid);
+        return IMASIG_INVALID;
+}
+
+void ima_trust_verify_digests(const struct ima_trust *t, size_t n, const uint8_t *const vals[],
+                              const size_t lens[], const uint8_t *const digests[],
+                              const size_t digest_lens[], enum imasig_status st[],
+                              struct imasig parsed[])
+{
+        struct ec_check *checks = calloc(n ? n : 1, sizeof(*checks));
+        struct ec_check **group = calloc(n ? n : 1, sizeof(*group));
+        struct imasig *local = parsed ? NULL : calloc(n ? n : 1, sizeof(*local));
+        struct imasig *ps = parsed ? parsed : local;
+        BN_CTX *ctx = BN_CTX_new();
+        bool ok = checks && group && ps && ctx;
+
+        for (size_t i = 0; i < n; i++) {
+                struct imasig one, *s = ps ? &ps[i] : &one;
+                const struct trusted_key *ec;
+                int r = verify_start(t, vals[i], lens[i], digests[i], digest_lens[i], s, &ec);
+
+                if (r >= 0)
+                        st[i] = (enum imasig_status)r;
+                else if (!ok || !ec)
+                        st[i] = verify_each_key(t, s, digests[i], digest_lens[i]);
+                else if (!ec_check_start(&checks[i], ec->ecv, s->sig, s->sig_len, digests[i], digest_lens[i]))
+                        st[i] = IMASIG_INVALID;
+                else
+                        st[i] = IMASIG_NONE;   /* decided below, checks[i].v is set */
+                if (st[i] == IMASIG_INVALID && r < 0)
+                        invalid(s);
+        }
+        /* per verifier (nearly always one): invert every s at once, then finish */
+        for (size_t i = 0; ok && i < n; i++) {
+                const struct ec_verifier *v = checks[i].v;
+                size_t m = 0;
+
+                if (!v)
+                        continue;
+                for (size_t k = i; k < n; k++)
+                        if (checks[k].v == v)
+                                group[m++] = &checks[k];
+                bool inverted = ec_checks_invert(group, m) == 0;   /* else fail closed */
+                for (size_t k = 0; k < m; k++) {
+                        size_t idx = (size_t)(group[k] - checks);
+                        st[idx] = inverted && ec_check_finish(group[k], ctx) ? IMASIG_VALID
+                                                                            : invalid(&ps[idx]);
+                        ec_check_clear(group[k]);   /* also clears ->v: done */
+                }
+        }
+        BN_CTX_free(ctx);
+        free(local);
+        free(group);
+        free(checks);
+}
+
+enum imasig_status ima_trust_verify_digest(const struct ima_trust *t, const uint8_t *val,
+                                           size_t len, const uint8_t *digest,
+                                           size_t digest_len, struct imasig *parsed)
+{
+        struct imasig local;
+        enum imasig_status st;
+
+        ima_trust_verify_digests(t, 1, &val, &len, &digest, &digest_len, &st, parsed ? parsed : &local);
+        return st;
 }

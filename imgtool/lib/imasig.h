@@ -128,6 +128,16 @@ enum imasig_status ima_trust_verify_digest(const struct ima_trust *t,
                                            const uint8_t *digest, size_t digest_len,
                                            struct imasig *parsed);
 
+/* The same for n values at once: st[i] is what ima_trust_verify_digest
+ * gives for vals[i] and digests[i] (parsed[i] filled likewise; parsed may be
+ * NULL), but ECDSA signatures by one key share a single modular inversion.
+ * Only the last failure's message is kept.  Thread-safe like the single
+ * call: a trust set is only read. */
+void ima_trust_verify_digests(const struct ima_trust *t, size_t n, const uint8_t *const vals[],
+                              const size_t lens[], const uint8_t *const digests[],
+                              const size_t digest_lens[], enum imasig_status st[],
+                              struct imasig parsed[]);
+
 /* keyid of an X.509 cert, as the kernel computes it: the last 4 bytes of the
  * subjectKeyIdentifier; without one, what evmctl computes (the last 4 bytes
  * of sha1 over the public key).  cert_der is a DER certificate. */
