@@ -7,8 +7,9 @@
  *
  * Speed comes from three choices:
  *  - file data bypasses libext2fs' block cache: blocks are allocated in one
- *    go (ext2fs_fallocate), then the bytes are pwrite()n straight to the
- *    image in large chunks;
+ *    go (ext2fs_fallocate), then the bytes go straight to the image in
+ *    large chunks (blockwriter: gathered, direct I/O, a background thread;
+ *    plain pwrite where the filesystem has no direct I/O);
  *  - a path -> inode hash table answers every lookup, so no directory is
  *    ever scanned;
  *  - each directory keeps its last block in memory and new entries are
@@ -27,6 +28,7 @@
 #include <ext2fs/ext2fs.h>
 #include <ext2fs/ext3_extents.h>
 
+#include "blockwriter.h"
 #include "util.h"
 
 #define BLOCK_SIZE_LOG 2             /* 1024 << 2 = 4096 */
@@ -56,6 +58,7 @@ struct node {
 struct ext4img {
         ext2_filsys fs;
         int fd;               /* the image, for file data */
+        struct blockwriter *bw; /* file data with direct I/O, or NULL: pwrite on fd */
         char *path, *tmp_path;
         struct ext4img_opts opts;
         blk64_t goal;         /* next allocation starts here: contiguous layout */
@@ -490,6 +493,15 @@ static int write_mapped(struct ext4img_file *f, const char *data, size_t len, ui
                 within = (lblk - e->lblk) * bs + off % bs;
                 room = e->len * bs - within;
                 n = len < room ? len : room;
+                if (f->img->bw) {
+                        int r = blockwriter_write(f->img->bw, data, n, e->pblk * bs + within);
+                        if (r < 0)
+                                return r;
+                        data += n;
+                        len -= n;
+                        off += n;
+                        continue;
+                }
                 w = pwrite(f->img->fd, data, n, (off_t)(e->pblk * bs + within));
                 if (w < 0)
                         return imgerr(-errno, "%s: writing image: %m", f->img->tmp_path);
@@ -1101,6 +1113,11 @@ static int open_image_file(struct ext4img *img)
         if (ftruncate(img->fd, (off_t)img->opts.size) < 0 || fchmod(img->fd, 0644) < 0)
                 return imgerr(-errno, "%s: cannot size image to %llu bytes: %m", img->tmp_path,
                               (unsigned long long)img->opts.size);
+        r = blockwriter_open(img->tmp_path, &img->bw);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                img->bw = NULL;   /* no direct I/O here: pwrite */
         return 0;
 }
 
@@ -1185,6 +1202,8 @@ void ext4img_abort(struct ext4img *img)
 {
         if (!img)
                 return;
+        blockwriter_close(img->bw);
+        img->bw = NULL;
         if (img->fs)
                 ext2fs_free(img->fs);
         if (img->tmp_path)
@@ -1215,6 +1234,11 @@ int ext4img_close(struct ext4img *img)
         r = flush_dirs(img);
         if (r == 0 && img->index_dirs)
                 r = index_dirs(img);
+        if (r == 0) {
+                /* file data first: the metadata's fsync must find it written */
+                r = blockwriter_close(img->bw);
+                img->bw = NULL;
+        }
         if (r < 0)
                 goto fail;
         /* ext2fs_flush sets s_wtime from fs->now but leaves the high byte */
@@ -1788,6 +1812,10 @@ void ext4img_file_abort(struct ext4img_file *f)
         if (!f)
                 return;
         img = f->img;
+        /* its blocks may be handed out again, to metadata written through
+         * libext2fs: data still queued for them must land first */
+        if (img->bw && blockwriter_flush(img->bw) < 0)
+                img->failed = true;
         if (f->ino) {
                 struct ext2_inode_large in;
                 if (ext2fs_read_inode_full(img->fs, f->ino, (struct ext2_inode *)&in, sizeof(in)) == 0 &&

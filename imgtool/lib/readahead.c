@@ -17,7 +17,12 @@
 
 #define RING_RECORDS 8192
 #define CHUNK (256u << 10)
-#define DEFAULT_BATCH 64
+/* The producer runs the hook once this many files wait (the writer is
+ * behind); the writer, needing one, waits for a batch this big unless the
+ * producer is done or stuck.  Signing costs ECDSA about half per file in
+ * batches of 64 as one at a time. */
+#define DEFAULT_BATCH 256
+#define STEAL_MIN 64
 
 enum rec_kind { REC_ENTRY, REC_CHUNK, REC_DONE, REC_PKG_END, REC_ERROR, REC_EOF };
 
@@ -49,6 +54,7 @@ struct readahead {
         pthread_mutex_t lock;
         pthread_cond_t can_push, can_pop, fin_done;
         bool cancel;
+        bool producer_done;                     /* finished or failed: no more records */
 
         struct rec recs[RING_RECORDS];
         size_t rec_head, rec_tail, rec_count;   /* under lock */
@@ -131,6 +137,8 @@ static bool wait_for_room(struct readahead *ra, size_t cost)
                 }
                 pthread_cond_wait(&ra->can_push, &ra->lock);
         }
+        /* (the writer never waits for a batch while the producer is stuck
+         * here: pending is empty then) */
         return !ra->cancel;
 }
 
@@ -146,8 +154,11 @@ static bool push(struct readahead *ra, const struct rec *r)
                 ra->recs[ra->rec_head] = *r;
                 ra->rec_head = (ra->rec_head + 1) % RING_RECORDS;
                 ra->rec_count++;
-                if (r->kind == REC_DONE)
+                if (r->kind == REC_DONE) {
                         ra->pending[ra->npending++] = r->fin;
+                        if (ra->npending == STEAL_MIN)
+                                pthread_cond_broadcast(&ra->fin_done);
+                }
                 pthread_cond_signal(&ra->can_pop);
                 if (ra->npending >= ra->hooks.batch)
                         finish_pending(ra);
@@ -297,21 +308,29 @@ static int stream_package(struct readahead *ra, size_t pkg)
         return push(ra, &end) ? 0 : -ECANCELED;
 }
 
+static void producer_finished(struct readahead *ra)
+{
+        pthread_mutex_lock(&ra->lock);
+        ra->producer_done = true;
+        pthread_cond_broadcast(&ra->fin_done);
+        pthread_mutex_unlock(&ra->lock);
+}
+
 static void *producer(void *arg)
 {
         struct readahead *ra = arg;
         int r = 0;
 
+        pthread_setname_np(pthread_self(), "imgtool-read");   /* for top and perf */
         for (size_t i = 0; i < ra->npkgs && r >= 0; i++)
                 r = stream_package(ra, i);
-        if (r == -ECANCELED)
-                return NULL;
-        if (r < 0) {
+        if (r < 0 && r != -ECANCELED)
                 push_error(ra, r);
-                return NULL;
+        if (r >= 0) {
+                struct rec eof = { .kind = REC_EOF };
+                push(ra, &eof);
         }
-        struct rec eof = { .kind = REC_EOF };
-        push(ra, &eof);
+        producer_finished(ra);
         return NULL;
 }
 
@@ -355,7 +374,8 @@ static void wait_finished(struct readahead *ra, struct fin *fin)
 {
         pthread_mutex_lock(&ra->lock);
         while (fin->state != FIN_DONE) {
-                if (fin->state == FIN_PENDING)
+                if (fin->state == FIN_PENDING &&
+                    (ra->npending >= STEAL_MIN || ra->producer_done || ra->npending >= ra->hooks.batch))
                         finish_pending(ra);
                 else
                         pthread_cond_wait(&ra->fin_done, &ra->lock);

@@ -10,9 +10,11 @@
  *
  * The work that needs a file's checked digest (signing, verifying a
  * signature) goes through a finish hook, called in batches on whichever
- * thread gets there first: the producer when enough files are waiting, the
- * caller when it needs a result that is not ready.  Batches let signers
- * share work (imasig signs 64 digests for little more than one inversion).
+ * thread gets there first: the caller when it needs a result (it waits for
+ * a batch of 64 while the producer is ahead), the producer when many files
+ * are waiting (the caller is behind) or it has nothing else to do.  Batches
+ * let signers share work (imasig signs 64 digests for little more than one
+ * inversion), and the work goes to the thread with time for it.
  *
  *   readahead_start(pkgs, n, &hooks, &ra)
  *   for each package: while ((r = readahead_next(ra, &e)) > 0) {
@@ -57,7 +59,7 @@ struct ra_hooks {
         /* also hash content with sha256 when the header digests are not
          * sha256/384/512 (md5 packages signed with our own key) */
         bool sha256_for_weak;
-        size_t batch;                   /* files per finish call from the producer (default 64) */
+        size_t batch;                   /* files waiting before the producer runs the hook (default 256) */
 };
 
 struct ra_entry {
