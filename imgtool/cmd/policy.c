@@ -5,14 +5,18 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "layout.h"
 #include "policy.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool policy [--file FILE | --no-measure | --no-root-reads | --extra FILE] [LAYOUT]\n"
-                   "Print the IMA policy the initramfs loads.  Without arguments: the default\n"
-                   "(appraise every executable, executable mapping and root-owned file read).\n"
+        fprintf(f, "usage: imgtool policy [--no-measure | --no-root-reads | --extra FILE] [LAYOUT]\n"
+                   "       imgtool policy --file FILE\n"
+                   "Print the IMA policy the initramfs loads: the layout's [Policy] (its File,\n"
+                   "or the default shaped by AppraiseRootReads and Measure); without a layout\n"
+                   "the default (appraise every executable, executable mapping and root-owned\n"
+                   "file read).\n"
                    "  --file FILE       validate FILE as an IMA policy and print it\n"
                    "  --no-measure      leave out the measure rules (no PCR 10 log)\n"
                    "  --no-root-reads   do not appraise reads of root-owned files\n"
@@ -70,10 +74,31 @@ int cmd_policy(int argc, char **argv)
                 default: usage(stderr); return EXIT_ERROR;
                 }
         }
-        if (optind < argc) {
-                /* Layout-driven policies arrive with the layout parser. */
-                fprintf(stderr, "imgtool: policy: %s: layouts are not supported by this command yet\n", argv[optind]);
+        if (optind + 1 < argc || (optind < argc && file)) {
+                usage(stderr);
                 return EXIT_ERROR;
+        }
+        if (optind < argc) {
+                /* The layout's [Policy]: its File, or the default shaped by
+                 * AppraiseRootReads and Measure (command-line flags still
+                 * narrow it). */
+                struct layout *l = NULL;
+                r = layout_load(argv[optind], NULL, &l);
+                if (r < 0)
+                        return cmd_fail();
+                if (l->policy_file) {
+                        r = read_text(l->policy_file, &text);
+                        if (r >= 0 && (r = policy_validate(text)) < 0)
+                                imgerr_prefix(r, "%s: ", l->policy_file);
+                        layout_free(l);
+                        if (r < 0)
+                                return cmd_fail();
+                        fputs(text, stdout);
+                        return EXIT_OK;
+                }
+                po.appraise_fowner0_reads = po.appraise_fowner0_reads && l->appraise_root_reads;
+                po.measure = po.measure && l->measure;
+                layout_free(l);
         }
         if (file) {
                 r = read_text(file, &text);

@@ -30,6 +30,11 @@ echo 'dont_appraise fowner=1000' > extra.rules
 "$IMGTOOL" policy --extra extra.rules > extra.policy
 check "--extra rules come before the appraise rules" \
   test "$(grep -n 'dont_appraise fowner=1000' extra.policy | cut -d: -f1)" -lt "$(grep -n 'appraise func=BPRM_CHECK' extra.policy | cut -d: -f1)"
+printf '[Image]\nLabel=x\n[Packages]\nDirectory=.\nInstall=*\n[Signatures]\nMode=sign\nKey=key.pem\n[Policy]\nMeasure=no\nAppraiseRootReads=no\n' > layout.conf
+"$IMGTOOL" policy layout.conf > layout.policy
+check "policy LAYOUT: Measure=no, AppraiseRootReads=no" cmp layout.policy <("$IMGTOOL" policy --no-measure --no-root-reads)
+printf '[Image]\nLabel=x\n[Packages]\nDirectory=.\nInstall=*\n[Signatures]\nMode=sign\nKey=key.pem\n[Policy]\nFile=trailing.policy\n' > layout2.conf
+expect_fail "policy LAYOUT: its File= is validated" 'trailing.policy: line 2: trailing comment' "$IMGTOOL" policy layout2.conf
 
 # ---- initramfs -----------------------------------------------------------------
 "$IMGTOOL" initramfs --cert cert.pem --cert rsa-cert.der --root LABEL=imgroot -o a.cpio.gz
