@@ -71,15 +71,14 @@ int cmd_initramfs(int argc, char **argv)
                 case 't': o.cmdline_test = true; break;
                 case 'o': out = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (optind < argc || !out || !o.root || !o.n_certs) {
-                fprintf(stderr, "imgtool: initramfs: %s\n",
+                fprintf(stderr, "imgtool: initramfs: %s; see --help\n",
                         optind < argc ? "unexpected argument" :
                         !out ? "-o OUT is required" :
                         !o.root ? "--root SPEC is required" : "at least one --cert is required");
-                usage(stderr);
                 return EXIT_ERROR;
         }
         o.certs = certs;

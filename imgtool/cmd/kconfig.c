@@ -33,12 +33,11 @@ int cmd_kconfig(int argc, char **argv)
                 case 'c': ca = optarg; break;
                 case 'i': ima = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (!ca || optind < argc) {
-                fprintf(stderr, "imgtool: kconfig: %s\n", ca ? "unexpected argument" : "--ca CERT is required");
-                usage(stderr);
+                fprintf(stderr, "imgtool: kconfig: %s; see --help\n", ca ? "unexpected argument" : "--ca CERT is required");
                 return EXIT_ERROR;
         }
         if (kconfig_fragment(ca, ima, &text) < 0)

@@ -71,11 +71,11 @@ int cmd_policy(int argc, char **argv)
                 case 'R': po.appraise_fowner0_reads = false; break;
                 case 'e': extra = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (optind + 1 < argc || (optind < argc && file)) {
-                usage(stderr);
+                fprintf(stderr, "imgtool: policy: give one LAYOUT or --file FILE; see --help\n");
                 return EXIT_ERROR;
         }
         if (optind < argc) {
