@@ -470,9 +470,8 @@ static char *read_run_script(const char *spec)
         uint32_t len;
         int fd;
 
-        wait_for_device("runner disk", has_run_magic,
-                        strcmp(spec, "auto") && strcmp(spec, "1") ? spec : "(header " "IMGTOOL-RUN-V1)",
-                        dev, sizeof(dev));
+        /* "auto": the disk whose header matches (NVMe numbering is not stable) */
+        wait_for_device("runner disk", has_run_magic, spec, dev, sizeof(dev));
         fd = open(dev, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
                 die("runner disk %s: %s", dev, strerror(errno));
