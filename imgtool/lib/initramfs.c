@@ -279,6 +279,10 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
                         imgerr_prefix(r, "policy: ");
                         goto out;
                 }
+                if (!policy_has_appraise_rule(policy)) {
+                        r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
+                        goto out;
+                }
         } else {
                 struct policy_opts po = POLICY_OPTS_DEFAULT;
                 r = policy_default(&po, &own_policy);

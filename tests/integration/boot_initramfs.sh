@@ -72,6 +72,9 @@ check "--policy embedded verbatim" cmp <(zcat d.cpio.gz | cpio -i --quiet --to-s
 expect_fail "bad policy refused" 'trailing.policy: line 2: trailing comment' \
   "$IMGTOOL" initramfs --cert cert.pem --root LABEL=r --policy trailing.policy -o bad.cpio.gz
 check "nothing written for a bad policy" test ! -e bad.cpio.gz
+printf 'measure func=BPRM_CHECK\n' > measure-only.policy
+expect_fail "policy without appraise rule refused" 'measure-only.policy: no appraise rule' \
+  "$IMGTOOL" initramfs --cert cert.pem --root LABEL=r --policy measure-only.policy -o bad.cpio.gz
 expect_fail "bad root spec" "root 'nvme0n1'" "$IMGTOOL" initramfs --cert cert.pem --root nvme0n1 -o bad.cpio.gz
 expect_fail "label too long" "1 to 16 characters" "$IMGTOOL" initramfs --cert cert.pem --root LABEL=abcdefghijklmnopq -o bad.cpio.gz
 echo "not a cert" > junk.pem

@@ -48,6 +48,12 @@ rc=0
 check "foreign-key boot: /sbin/init refused" grep -q 'cannot run /sbin/init: Permission denied' other.console
 check "foreign-key boot: powered off by init" grep -q 'IMGTOOL-INIT-FAILED' other.console
 check "foreign-key boot: no shell started" sh -c "! grep -q 'busybox init' other.console"
+# A production initramfs refuses a command line that would turn enforcement off.
+rc=0
+"$RUN" test.img --initramfs other.initramfs --append ima_appraise=log --timeout 120 > log.console 2>&1 || rc=$?
+check "ima_appraise=log refused" grep -q "refusing 'ima_appraise=log' on the kernel command line" log.console
+check "ima_appraise=log: powered off" grep -q 'IMGTOOL-INIT-FAILED' log.console
+
 # A root that never appears: a clear message, then power off (not a hang).
 "$IMGTOOL" initramfs --cert ima.pem --root LABEL=nosuchroot -o noroot.initramfs
 rc=0
