@@ -28,6 +28,7 @@ DEB_PACKAGES=(
   qemu-system-x86                      # boot test
   ima-evm-utils attr keyutils          # evmctl/getfattr oracles
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
+  python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
   busybox-static                       # the shell of the boot test image
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64

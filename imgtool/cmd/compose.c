@@ -47,7 +47,8 @@ int cmd_compose(int argc, char **argv)
                 }
         }
         if (optind != argc - 1 || !output) {
-                usage(stderr);
+                fprintf(stderr, "imgtool: compose: %s (see 'imgtool compose --help')\n",
+                        !output ? "-o IMAGE is required" : "expected exactly one LAYOUT");
                 return EXIT_ERROR;
         }
         r = layout_load(argv[optind], sets, &l);

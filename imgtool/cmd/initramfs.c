@@ -71,11 +71,11 @@ int cmd_initramfs(int argc, char **argv)
                 case 't': o.cmdline_test = true; break;
                 case 'o': out = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR; /* getopt said why */
+                default: usage(stderr); return EXIT_ERROR;
                 }
         }
         if (optind < argc || !out || !o.root || !o.n_certs) {
-                fprintf(stderr, "imgtool: initramfs: %s; see --help\n",
+                fprintf(stderr, "imgtool: initramfs: %s (see 'imgtool initramfs --help')\n",
                         optind < argc ? "unexpected argument" :
                         !out ? "-o OUT is required" :
                         !o.root ? "--root SPEC is required" : "at least one --cert is required");
@@ -86,9 +86,6 @@ int cmd_initramfs(int argc, char **argv)
                 r = read_policy(policy_path, &policy);
                 if (r >= 0 && (r = policy_validate(policy)) < 0)
                         imgerr_prefix(r, "%s: ", policy_path);
-                else if (r >= 0 && !policy_has_appraise_rule(policy))
-                        r = imgerr(-EINVAL, "%s: no appraise rule: the image would boot without enforcement",
-                                   policy_path);
                 if (r < 0)
                         return cmd_fail();
                 o.policy_text = policy;

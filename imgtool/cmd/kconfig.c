@@ -33,11 +33,12 @@ int cmd_kconfig(int argc, char **argv)
                 case 'c': ca = optarg; break;
                 case 'i': ima = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR; /* getopt said why */
+                default: usage(stderr); return EXIT_ERROR;
                 }
         }
         if (!ca || optind < argc) {
-                fprintf(stderr, "imgtool: kconfig: %s; see --help\n", ca ? "unexpected argument" : "--ca CERT is required");
+                fprintf(stderr, "imgtool: kconfig: %s (see 'imgtool kconfig --help')\n",
+                        ca ? "unexpected argument" : "--ca CERT is required");
                 return EXIT_ERROR;
         }
         if (kconfig_fragment(ca, ima, &text) < 0)
