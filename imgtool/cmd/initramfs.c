@@ -71,7 +71,7 @@ int cmd_initramfs(int argc, char **argv)
                 case 't': o.cmdline_test = true; break;
                 case 'o': out = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (optind < argc || !out || !o.root || !o.n_certs) {
@@ -86,6 +86,9 @@ int cmd_initramfs(int argc, char **argv)
                 r = read_policy(policy_path, &policy);
                 if (r >= 0 && (r = policy_validate(policy)) < 0)
                         imgerr_prefix(r, "%s: ", policy_path);
+                else if (r >= 0 && !policy_has_appraise_rule(policy))
+                        r = imgerr(-EINVAL, "%s: no appraise rule: the image would boot without enforcement",
+                                   policy_path);
                 if (r < 0)
                         return cmd_fail();
                 o.policy_text = policy;
