@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bootfiles.h"
 #include "cmd.h"
 #include "layout.h"
 #include "policy.h"
@@ -23,31 +24,6 @@ static void usage(FILE *f)
                    "  --extra FILE      add FILE's rules (validated) before the default rules\n");
 }
 
-/* Read a whole text file (a policy is small). */
-static int read_text(const char *path, char **out)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t cap = 0;
-        ssize_t n;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        n = getdelim(&buf, &cap, 0, f);
-        if (n < 0) {
-                free(buf);
-                if (ferror(f))
-                        return imgerr(-EIO, "%s: read error", path);
-                buf = strdup("");
-                if (!buf)
-                        return imgerr(-ENOMEM, "out of memory");
-        } else if (strlen(buf) != (size_t)n) {
-                free(buf);
-                return imgerr(-EINVAL, "%s: contains a NUL byte, not a policy", path);
-        }
-        *out = buf;
-        return 0;
-}
 
 int cmd_policy(int argc, char **argv)
 {
@@ -79,34 +55,29 @@ int cmd_policy(int argc, char **argv)
                 return EXIT_ERROR;
         }
         if (optind < argc) {
-                /* The layout's [Policy]: its File, or the default shaped by
-                 * AppraiseRootReads and Measure (command-line flags still
-                 * narrow it). */
+                /* Exactly what compose embeds: the layout's [Policy] decides. */
                 struct layout *l = NULL;
+                if (extra || !po.measure || !po.appraise_fowner0_reads) {
+                        fprintf(stderr, "imgtool: policy: --extra/--no-* do not combine with LAYOUT; "
+                                        "set them in its [Policy] section\n");
+                        return EXIT_ERROR;
+                }
                 r = layout_load(argv[optind], NULL, &l);
+                if (r >= 0)
+                        r = layout_policy_text(l, &text);
+                layout_free(l);
                 if (r < 0)
                         return cmd_fail();
-                if (l->policy_file) {
-                        r = read_text(l->policy_file, &text);
-                        if (r >= 0 && (r = policy_validate(text)) < 0)
-                                imgerr_prefix(r, "%s: ", l->policy_file);
-                        layout_free(l);
-                        if (r < 0)
-                                return cmd_fail();
-                        fputs(text, stdout);
-                        return EXIT_OK;
-                }
-                po.appraise_fowner0_reads = po.appraise_fowner0_reads && l->appraise_root_reads;
-                po.measure = po.measure && l->measure;
-                layout_free(l);
+                fputs(text, stdout);
+                return EXIT_OK;
         }
         if (file) {
-                r = read_text(file, &text);
+                r = read_text_file(file, &text);
                 if (r >= 0 && (r = policy_validate(text)) < 0)
                         imgerr_prefix(r, "%s: ", file);
         } else {
                 if (extra) {
-                        r = read_text(extra, &extra_text);
+                        r = read_text_file(extra, &extra_text);
                         if (r < 0)
                                 return cmd_fail();
                         po.extra_rules = extra_text;

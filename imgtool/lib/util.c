@@ -214,3 +214,28 @@ double now_seconds(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int read_text_file(const char *path, char **out)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t cap = 0;
+        ssize_t n;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        n = getdelim(&buf, &cap, 0, f);
+        if (n < 0) {
+                free(buf);
+                if (ferror(f))
+                        return imgerr(-EIO, "%s: read error", path);
+                *out = strdup("");
+                return *out ? 0 : -ENOMEM;
+        }
+        if (strlen(buf) != (size_t)n || getc(f) != EOF) {
+                free(buf);
+                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
+        }
+        *out = buf;
+        return 0;
+}
