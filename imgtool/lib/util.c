@@ -239,3 +239,34 @@ int read_text_file(const char *path, char **out)
         *out = buf;
         return 0;
 }
+
+int read_file(const char *path, uint8_t **data, size_t *len)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        uint8_t *buf = NULL;
+        size_t n = 0, cap = 0;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        for (;;) {
+                if (n == cap) {
+                        uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+                        if (!nb) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = nb;
+                }
+                size_t got = fread(buf + n, 1, cap - n, f);
+                n += got;
+                if (got == 0)
+                        break;
+        }
+        if (ferror(f)) {
+                free(buf);
+                return imgerr(-EIO, "%s: read error", path);
+        }
+        *data = buf;
+        *len = n;
+        return 0;
+}
