@@ -1,9 +1,250 @@
+/* imgtool ima-log: replay an IMA measurement log into PCR values, compare
+ * with the TPM's PCR and with an image manifest. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
+#include "imalog.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: imgtool ima-log [--pcr N] [--expect HEX] [--manifest FILE] [--quiet] LOG\n"
+                   "Replay a binary IMA log (/sys/kernel/security/ima/binary_runtime_measurements,\n"
+                   "template ima-ng or ima-sig) from zero and print the PCR values and entries.\n"
+                   "  --pcr N          the PCR to replay (default 10)\n"
+                   "  --expect HEX     the PCR value read from the TPM (64 hex digits: sha256 bank,\n"
+                   "                   40: sha1); exit 1 if the replay differs\n"
+                   "  --manifest FILE  lines 'SHA256  /path' (sha256sum style) of the image; exit 1\n"
+                   "                   if a measured file's digest differs or its path is missing\n"
+                   "  --quiet          print only the PCR values and problems\n");
+}
+
+struct manifest_line {
+        char *path;
+        char hex[65];
+};
+
+struct manifest {
+        struct manifest_line *lines;
+        size_t n;
+};
+
+static bool is_sha256_hex(const char *s, size_t n)
+{
+        if (n != 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isxdigit((unsigned char)s[i]))
+                        return false;
+        return true;
+}
+
+/* "HEX  /path" (sha256sum; '*' binary marker and './' prefix allowed), or
+ * any line with a 'sha256:HEX' or bare 64-hex token and a '/path' token. */
+static int parse_manifest_line(char *line, struct manifest_line *out)
+{
+        char *hex = NULL, *path = NULL;
+
+        line[strcspn(line, "\n")] = 0;
+        if (is_sha256_hex(line, strcspn(line, " \t")) && line[64] && isspace((unsigned char)line[64])) {
+                hex = line;
+                path = line + 64;
+                path += strspn(path, " \t");
+                if (*path == '*')
+                        path++;
+                if (!strncmp(path, "./", 2))
+                        path++;
+                line[64] = 0;
+        } else {
+                char *save = NULL;
+                for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+                        if (!strncmp(t, "sha256:", 7))
+                                t += 7;
+                        if (!hex && is_sha256_hex(t, strlen(t)))
+                                hex = t;
+                        else if (!path && t[0] == '/')
+                                path = t;
+                }
+        }
+        if (!hex || !path || path[0] != '/')
+                return 0;
+        for (int i = 0; i < 64; i++)
+                out->hex[i] = (char)tolower((unsigned char)hex[i]);
+        out->hex[64] = 0;
+        out->path = strdup(path);
+        return out->path ? 1 : imgerr(-ENOMEM, "out of memory");
+}
+
+static int read_manifest(const char *path, struct manifest *m)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0, alloc = 0;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        while (getline(&line, &cap, f) >= 0) {
+                if (m->n == alloc) {
+                        struct manifest_line *g = realloc(m->lines, (alloc = alloc ? 2 * alloc : 256) * sizeof(*g));
+                        if (!g)
+                                return imgerr(-ENOMEM, "out of memory");
+                        m->lines = g;
+                }
+                int r = parse_manifest_line(line, &m->lines[m->n]);
+                if (r < 0)
+                        return r;
+                m->n += (size_t)r;
+        }
+        if (m->n == 0)
+                return imgerr(-EINVAL, "%s: no 'SHA256  /path' lines", path);
+        return 0;
+}
+
+static void free_manifest(struct manifest *m)
+{
+        for (size_t i = 0; i < m->n; i++)
+                free(m->lines[i].path);
+        free(m->lines);
+}
+
+static const struct manifest_line *manifest_find(const struct manifest *m, const char *path)
+{
+        for (size_t i = 0; i < m->n; i++)
+                if (!strcmp(m->lines[i].path, path))
+                        return &m->lines[i];
+        return NULL;
+}
+
+static void print_entry(const struct imalog_entry *e)
+{
+        char hex[2 * 64 + 1] = "-", keyid[16] = "-";
+        uint32_t k;
+
+        if (e->digest && e->digest_len <= 64)
+                hex_encode(e->digest, e->digest_len, hex);
+        if (imalog_entry_keyid(e, &k))
+                snprintf(keyid, sizeof(keyid), "%08x", k);
+        printf("%2u %s%s%s %s %s%s\n", e->pcr, e->digest_algo, e->digest_algo[0] ? ":" : "", hex,
+               keyid, e->path ? e->path : e->template_name, e->violation ? " (violation)" : "");
+}
+
+/* Each measured file on the image must have the manifest's digest. */
+static int check_manifest(const struct imalog *l, uint32_t pcr, const struct manifest *m)
+{
+        int bad = 0;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct imalog_entry *e = &l->entries[i];
+                char hex[65];
+                if (e->pcr != pcr || !e->path || !strcmp(e->path, "boot_aggregate"))
+                        continue;
+                if (strcmp(e->digest_algo, "sha256") || e->digest_len != 32) {
+                        printf("manifest: %s: measured with %s, cannot compare\n", e->path, e->digest_algo);
+                        bad++;
+                        continue;
+                }
+                hex_encode(e->digest, 32, hex);
+                const struct manifest_line *ml = manifest_find(m, e->path);
+                if (!ml) {
+                        printf("manifest: %s: measured but not in the manifest\n", e->path);
+                        bad++;
+                } else if (strcmp(ml->hex, hex) && !e->violation) {
+                        printf("manifest: %s: measured %s, manifest %s\n", e->path, hex, ml->hex);
+                        bad++;
+                }
+        }
+        return bad;
+}
 
 int cmd_ima_log(int argc, char **argv)
 {
-        fprintf(stderr, "imgtool: ima-log: not implemented yet\n");
-        return EXIT_ERROR;
+        static const struct option opts[] = {
+                { "pcr", required_argument, NULL, 'p' },
+                { "expect", required_argument, NULL, 'e' },
+                { "manifest", required_argument, NULL, 'm' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        struct imalog *log = NULL;
+        struct manifest man = { 0 };
+        const char *expect = NULL, *manifest = NULL;
+        uint8_t sha1[IMALOG_SHA1], sha256[IMALOG_SHA256];
+        char hex1[2 * IMALOG_SHA1 + 1], hex256[2 * IMALOG_SHA256 + 1];
+        unsigned long pcr = 10;
+        bool quiet = false;
+        int c, r, violations = 0, rc = EXIT_OK;
+        char *end;
+
+        while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'p':
+                        pcr = strtoul(optarg, &end, 10);
+                        if (*end || !*optarg || pcr > 23) {
+                                fprintf(stderr, "imgtool: ima-log: --pcr '%s': want 0..23\n", optarg);
+                                return EXIT_ERROR;
+                        }
+                        break;
+                case 'e': expect = optarg; break;
+                case 'm': manifest = optarg; break;
+                case 'q': quiet = true; break;
+                case 'h': usage(stdout); return EXIT_OK;
+                default: return EXIT_ERROR; /* getopt said why */
+                }
+        }
+        if (optind != argc - 1) {
+                fprintf(stderr, "imgtool: ima-log: give one LOG file; see --help\n");
+                return EXIT_ERROR;
+        }
+        if (expect) {
+                size_t n = strspn(expect, "0123456789abcdefABCDEF");
+                if (expect[n] || (n != 40 && n != 64)) {
+                        fprintf(stderr, "imgtool: ima-log: --expect '%s': want 64 (sha256) or 40 (sha1) hex digits\n", expect);
+                        return EXIT_ERROR;
+                }
+        }
+        if (manifest && read_manifest(manifest, &man) < 0) {
+                free_manifest(&man);
+                return cmd_fail();
+        }
+        r = imalog_read_file(argv[optind], &log);
+        if (r >= 0)
+                r = imalog_replay(log, (uint32_t)pcr, "sha1", sha1);
+        if (r >= 0)
+                r = imalog_replay(log, (uint32_t)pcr, "sha256", sha256);
+        if (r < 0) {
+                free_manifest(&man);
+                imalog_free(log);
+                return cmd_fail();
+        }
+        for (size_t i = 0; i < log->n; i++) {
+                violations += log->entries[i].violation;
+                if (!quiet && log->entries[i].pcr == pcr)
+                        print_entry(&log->entries[i]);
+        }
+        hex_encode(sha1, sizeof(sha1), hex1);
+        hex_encode(sha256, sizeof(sha256), hex256);
+        printf("PCR %lu sha256: %s\nPCR %lu sha1:   %s\nentries: %zu, violations: %d\n",
+               pcr, hex256, pcr, hex1, log->n, violations);
+        if (expect) {
+                const char *got = strlen(expect) == 64 ? hex256 : hex1;
+                if (strcasecmp(got, expect)) {
+                        printf("PCR %lu MISMATCH: the log replays to %s, expected %s\n", pcr, got, expect);
+                        rc = EXIT_VIOLATIONS;
+                } else {
+                        printf("PCR %lu matches the expected value\n", pcr);
+                }
+        }
+        if (manifest) {
+                int bad = check_manifest(log, (uint32_t)pcr, &man);
+                printf("manifest: %d measured file(s) differ or are missing\n", bad);
+                if (bad)
+                        rc = EXIT_VIOLATIONS;
+        }
+        free_manifest(&man);
+        imalog_free(log);
+        return rc;
 }

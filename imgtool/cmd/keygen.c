@@ -99,7 +99,7 @@ int cmd_keygen(int argc, char **argv)
         if (keygen_write(out, &o, &keyid) < 0)
                 return cmd_fail();
         printf("%08x\n", keyid);
-        fprintf(stderr, "imgtool: wrote %s/%s.key, .crt, .der (%s%s, keyid %08x)\n", out,
+        log_verbose("wrote %s/%s.key, .crt, .der (%s%s, keyid %08x)", out,
                 keygen_basename(o.ca), key_type_name(o.type), o.ca ? " CA" : "", keyid);
         return EXIT_OK;
 }

@@ -1,4 +1,5 @@
 /* imgtool verify: check every file signature of an image offline. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "ext4walk.h"
 #include "imasig.h"
 #include "imgverify.h"
+#include "layout.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -74,21 +76,39 @@ static int parse_args(int argc, char **argv, struct args *a)
                 fprintf(stderr, "imgtool: verify: give exactly one IMAGE\n");
                 return -1;
         }
-        if (a->n_certs == 0) {
-                fprintf(stderr, "imgtool: verify: give at least one --cert\n");
+        if (a->n_certs == 0 && !a->against) {
+                fprintf(stderr, "imgtool: verify: give at least one --cert (or --against LAYOUT)\n");
                 return -1;
         }
         a->image = argv[optind];
         return 0;
 }
 
-static int load_trust(const struct args *a, struct ima_trust **out)
+/* --cert files, else the layout's Certificate= list. */
+static int load_trust(const struct args *a, const struct layout *l, struct ima_trust **out)
 {
         int r = ima_trust_new(out);
         /* ima_trust_add_file returns the number of certs it added. */
         for (size_t i = 0; r >= 0 && i < a->n_certs; i++)
                 r = ima_trust_add_file(*out, a->certs[i]);
+        for (size_t i = 0; r >= 0 && a->n_certs == 0 && l && l->certificates && l->certificates[i]; i++)
+                r = ima_trust_add_file(*out, l->certificates[i]);
+        if (r >= 0 && ima_trust_count(*out) == 0)
+                r = imgerr(-EINVAL, "verify: no trusted certificate: give --cert (the layout has no Certificate=)");
         return r < 0 ? r : 0;
+}
+
+/* --against: the layout's packages become the expected files; its
+ * AllowUnsigned= globs join --allow-unsigned. */
+static int load_layout(struct args *a, struct layout **l, struct imgverify_expectation **x)
+{
+        int r = layout_load(a->against, NULL, l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; (*l)->allow_unsigned && (*l)->allow_unsigned[i]; i++)
+                if (push(&a->allow, &a->n_allow, (*l)->allow_unsigned[i]) < 0)
+                        return imgerr(-ENOMEM, "out of memory");
+        return imgverify_expect_layout(*l, a->image, x);
 }
 
 static void print_text(const struct imgverify_report *rep)
@@ -112,6 +132,8 @@ int cmd_verify(int argc, char **argv)
         struct ima_trust *trust = NULL;
         struct imgverify_report *rep = NULL;
         struct imgverify_opts o = {};
+        struct layout *layout = NULL;
+        struct imgverify_expectation *expect = NULL;
         int rc = EXIT_ERROR, r;
 
         r = parse_args(argc, argv, &a);
@@ -119,15 +141,22 @@ int cmd_verify(int argc, char **argv)
                 rc = r > 0 ? EXIT_OK : EXIT_ERROR;
                 goto out;
         }
-        if (a.against) {
-                fprintf(stderr, "imgtool: verify: --against is not available yet\n");
+        if (a.against && load_layout(&a, &layout, &expect) < 0) {
+                rc = cmd_fail();
                 goto out;
         }
-        if (load_trust(&a, &trust) < 0) {
+        if (load_trust(&a, layout, &trust) < 0) {
                 rc = cmd_fail();
                 goto out;
         }
         o.trust = trust;
+        if (expect) {
+                o.expected = expect->v;
+                o.n_expected = expect->n;
+                o.extra_ok = imgverify_compose_paths;
+                while (o.extra_ok[o.n_extra_ok])
+                        o.n_extra_ok++;
+        }
         o.allow_unsigned = a.allow;
         o.n_allow_unsigned = a.n_allow;
         if (imgverify_run(a.image, &o, &rep) < 0) {
@@ -147,6 +176,9 @@ int cmd_verify(int argc, char **argv)
         rc = rep->n_v ? EXIT_VIOLATIONS : EXIT_OK;
 out:
         imgverify_report_free(rep);
+        imgverify_expectation_free(expect);
+        if (layout)
+                layout_free(layout);
         if (trust)
                 ima_trust_free(trust);
         free(a.certs);

@@ -18,8 +18,11 @@ struct ext4img_opts {
         const char *label;        /* volume label, may be NULL */
         uint8_t uuid[16];
         uint8_t hash_seed[16];
-        int64_t timestamp;        /* every time stamp in the fs (mkfs, dirs made here) */
+        int64_t timestamp;        /* every time stamp in the fs (mkfs, dirs made here);
+                                     0 works, except s_wtime then reads 1 (libext2fs
+                                     takes 0 as "use the clock") */
         unsigned reserved_percent;/* root-reserved blocks, default 0 for images */
+        bool linear_dirs;         /* no htree index for big directories (both are valid ext4) */
 };
 
 struct ext4img_attr {
@@ -29,9 +32,19 @@ struct ext4img_attr {
         int64_t mtime;            /* atime, ctime, mtime, crtime all set to it */
 };
 
-/* Create a new filesystem in the file at path (created or truncated). */
+/* Create a new filesystem for the file at path.  It is written to a
+ * temporary file beside path and renamed over path by ext4img_close, so a
+ * failed or aborted build leaves nothing (and an old image stays intact).
+ * Block size 4096; features: has_journal (images of 8 MiB and up), extents,
+ * metadata_csum, 64bit, flex_bg, dir_index, ext_attr, filetype,
+ * sparse_super, large_file, huge_file, dir_nlink, extra_isize.
+ * inode_count 0 means one inode per 16 KiB (mke2fs' default ratio): images
+ * of many small files should pass a count.  Running out of blocks or inodes
+ * gives -ENOSPC and "PATH: image full: needs more than ..." */
 int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext4img **out);
-/* Flush everything and close.  After this the image is complete. */
+/* Flush everything, build htree indexes for directories bigger than one
+ * block (unless opts.linear_dirs), close and rename into place.  After this
+ * the image is complete.  Frees img even on error. */
 int ext4img_close(struct ext4img *img);
 /* Close without caring about the result (error paths). */
 void ext4img_abort(struct ext4img *img);

@@ -2,10 +2,13 @@
 #include "ext4walk.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -20,6 +23,11 @@ struct ext4walk {
         ext2_filsys fs;
         char *image;
         uint8_t *chunk;           /* READ_CHUNK bytes */
+        /* The whole image mapped read-only: file content is handed to the
+         * caller straight from the page cache, without a copy.  NULL if it
+         * could not be mapped; then blocks are read through the io channel. */
+        const uint8_t *map;
+        size_t map_len;
         /* Buffers behind the current entry's pointers. */
         char *target;
         void *ima, *caps;
@@ -95,6 +103,27 @@ static int check_geometry(struct ext4walk *w, const char *path)
         return 0;
 }
 
+/* Only the bytes the filesystem covers (check_geometry made sure the file
+ * has them), read-only and shared: the image cannot be changed through it. */
+static void map_image(struct ext4walk *w, const char *path)
+{
+        uint64_t len = ext2fs_blocks_count(w->fs->super) * (uint64_t)w->fs->blocksize;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        void *m;
+
+        if (fd < 0 || len == 0 || len != (size_t)len) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd);
+        if (m == MAP_FAILED)
+                return;
+        w->map = m;
+        w->map_len = (size_t)len;
+}
+
 int ext4walk_open(const char *path, struct ext4walk **out)
 {
         struct ext4walk *w;
@@ -107,6 +136,9 @@ int ext4walk_open(const char *path, struct ext4walk **out)
                 return imgerr(-errno, "%s: %m", path);
         if (S_ISDIR(st.st_mode))
                 return imgerr(-EISDIR, "%s: is a directory, not an image", path);
+        /* The superblock ends at byte 2048. */
+        if (S_ISREG(st.st_mode) && st.st_size < 2048)
+                return imgerr(-EINVAL, "%s: not an ext4 image (%lld bytes)", path, (long long)st.st_size);
         w = calloc(1, sizeof(*w));
         if (!w)
                 return imgerr(-ENOMEM, "out of memory");
@@ -129,6 +161,7 @@ int ext4walk_open(const char *path, struct ext4walk **out)
                 ext4walk_close(w);
                 return r;
         }
+        map_image(w, path);
         *out = w;
         return 0;
 }
@@ -148,6 +181,8 @@ void ext4walk_close(struct ext4walk *w)
         free_entry_buffers(w);
         if (w->fs)
                 ext2fs_close_free(&w->fs);
+        if (w->map)
+                munmap((void *)w->map, w->map_len);
         free(w->stat_path);
         free(w->chunk);
         free(w->image);
@@ -451,6 +486,10 @@ static int sort_nodes(struct collect *c)
         _cleanup_free_ struct node **byino = NULL;
 
         qsort(c->nodes, c->n, sizeof(*c->nodes), by_path);
+        for (size_t i = 1; i < c->n; i++)
+                if (!strcmp(c->nodes[i - 1].path, c->nodes[i].path))
+                        return imgerr(-EBADMSG, "%s: %s: corrupted directory: the name appears twice",
+                                      c->w->image, c->nodes[i].path);
         byino = malloc((c->n ? c->n : 1) * sizeof(*byino));
         if (!byino)
                 return imgerr(-ENOMEM, "out of memory");
@@ -524,80 +563,38 @@ out:
 
 /* ---- reading content ----------------------------------------------- */
 
-struct reader {
-        struct ext4walk *w;
-        const struct ext4walk_entry *e;
-        ext4walk_data_fn fn;
-        void *userdata;
-        uint64_t done;            /* bytes handed out */
-        size_t fill;              /* bytes waiting in w->chunk */
+struct runs {
+        struct ext4walk_run *v;
+        size_t n, cap;
 };
 
-static int flush_chunk(struct reader *rd)
+static int push_run(struct runs *rs, uint64_t offset, uint64_t len, bool zero)
 {
-        int r = 0;
-        if (rd->fill)
-                r = rd->fn(rd->w->chunk, rd->fill, rd->userdata);
-        rd->done += rd->fill;
-        rd->fill = 0;
-        return r;
-}
+        struct ext4walk_run *last = rs->n ? &rs->v[rs->n - 1] : NULL;
 
-/* Zeros for a hole or an unwritten extent. */
-static int emit_zeros(struct reader *rd, uint64_t len)
-{
-        while (len) {
-                size_t n = READ_CHUNK - rd->fill;
-                int r;
-                if (n > len)
-                        n = len;
-                memset(rd->w->chunk + rd->fill, 0, n);
-                rd->fill += n;
-                len -= n;
-                if (rd->fill == READ_CHUNK && (r = flush_chunk(rd)) != 0)
-                        return r;
+        if (len == 0)
+                return 0;
+        /* Physically contiguous extents become one run. */
+        if (last && last->zero == zero && (zero || last->offset + last->len == offset)) {
+                last->len += len;
+                return 0;
         }
+        if (rs->n == rs->cap) {
+                size_t cap = rs->cap ? rs->cap * 2 : 8;
+                struct ext4walk_run *v = realloc(rs->v, cap * sizeof(*v));
+                if (!v)
+                        return imgerr(-ENOMEM, "out of memory");
+                rs->v = v;
+                rs->cap = cap;
+        }
+        rs->v[rs->n++] = (struct ext4walk_run){ .offset = zero ? 0 : offset, .len = len, .zero = zero };
         return 0;
 }
 
-/* len bytes starting at physical block pblk, in reads as large as the
- * chunk allows. */
-static int emit_blocks(struct reader *rd, blk64_t pblk, uint64_t len)
+/* Walk the extent tree into runs covering exactly e->size bytes. */
+static int map_extents(struct ext4walk *w, const struct ext4walk_entry *e, struct runs *rs)
 {
-        struct ext4walk *w = rd->w;
-        unsigned bs = w->fs->blocksize;
-
-        while (len) {
-                size_t room = (READ_CHUNK - rd->fill) / bs * bs;
-                uint64_t want = (len + bs - 1) / bs * bs;
-                size_t n;
-                errcode_t e;
-                int r;
-
-                if (room == 0) {
-                        if ((r = flush_chunk(rd)) != 0)
-                                return r;
-                        continue;
-                }
-                n = want < room ? want : room;
-                e = io_channel_read_blk64(w->fs->io, pblk, (int)(n / bs), w->chunk + rd->fill);
-                if (e)
-                        return imgerr(-EIO, "%s: %s: reading block %llu: %s", w->image,
-                                      rd->e->path, (unsigned long long)pblk, error_message(e));
-                pblk += n / bs;
-                if (n > len)
-                        n = len;   /* the tail of the last block is not content */
-                rd->fill += n;
-                len -= n;
-        }
-        return 0;
-}
-
-static int read_extents(struct reader *rd)
-{
-        struct ext4walk *w = rd->w;
-        const struct ext4walk_entry *e = rd->e;
-        uint64_t bs = w->fs->blocksize, size = e->size;
+        uint64_t bs = w->fs->blocksize, size = e->size, at = 0;
         blk64_t nblocks = ext2fs_blocks_count(w->fs->super);
         ext2_extent_handle_t h;
         struct ext2fs_extent x;
@@ -608,8 +605,8 @@ static int read_extents(struct reader *rd)
         if (err)
                 return imgerr(-EBADMSG, "%s: %s: extent tree: %s", w->image, e->path,
                               error_message(err));
-        while (rd->done + rd->fill < size) {
-                uint64_t at, start, len;
+        while (at < size) {
+                uint64_t start, len;
 
                 err = ext2fs_extent_get(h, op, &x);
                 op = EXT2_EXTENT_NEXT;
@@ -622,56 +619,155 @@ static int read_extents(struct reader *rd)
                 }
                 if (!(x.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (x.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
                         continue;
-                at = rd->done + rd->fill;
                 start = x.e_lblk * bs;
-                if (start < at || x.e_pblk + x.e_len > nblocks || x.e_pblk == 0) {
+                if (start < at || x.e_pblk == 0 || x.e_pblk + x.e_len > nblocks) {
                         r = imgerr(-EBADMSG, "%s: %s: corrupted extent (logical block %llu)",
                                    w->image, e->path, (unsigned long long)x.e_lblk);
                         break;
                 }
                 if (start >= size)
                         break;
-                if ((r = emit_zeros(rd, start - at)) != 0)
-                        break;
                 len = (uint64_t)x.e_len * bs;
                 if (len > size - start)
                         len = size - start;
-                r = (x.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ? emit_zeros(rd, len)
-                                                            : emit_blocks(rd, x.e_pblk, len);
-                if (r)
+                /* A hole before the extent, then the extent (unwritten ones read as zeros). */
+                if ((r = push_run(rs, 0, start - at, true)) < 0 ||
+                    (r = push_run(rs, x.e_pblk * bs, len, x.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) < 0)
                         break;
+                at = start + len;
         }
         ext2fs_extent_free(h);
-        if (r)
+        if (r == 0)
+                r = push_run(rs, 0, size - at, true);   /* a sparse tail */
+        return r;
+}
+
+int ext4walk_runs(struct ext4walk *w, const struct ext4walk_entry *e,
+                  struct ext4walk_run **runs, size_t *n)
+{
+        struct runs rs = {};
+        struct ext2_inode in;
+        errcode_t err;
+        int r;
+
+        if (!S_ISREG(e->mode))
+                return imgerr(-EINVAL, "%s: %s: not a regular file", w->image, e->path);
+        err = ext2fs_read_inode(w->fs, e->ino, &in);
+        if (err)
+                return imgerr(-EBADMSG, "%s: %s: %s", w->image, e->path, error_message(err));
+        if (!(in.i_flags & EXT4_EXTENTS_FL) || (in.i_flags & EXT4_INLINE_DATA_FL))
+                return -EOPNOTSUPP;
+        r = map_extents(w, e, &rs);
+        if (r < 0) {
+                free(rs.v);
                 return r;
-        /* A sparse tail reads as zeros. */
-        if ((r = emit_zeros(rd, size - rd->done - rd->fill)) != 0)
-                return r;
-        return flush_chunk(rd);
+        }
+        *runs = rs.v;
+        *n = rs.n;
+        return 0;
+}
+
+bool ext4walk_mapped(const struct ext4walk *w)
+{
+        return w->map != NULL;
+}
+
+/* Zeros for holes, handed out from a static zero page in pieces. */
+static int emit_zeros(uint64_t len, ext4walk_data_fn fn, void *userdata)
+{
+        static const uint8_t zeros[65536];
+        int r = 0;
+
+        while (r == 0 && len) {
+                size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+                r = fn(zeros, n, userdata);
+                len -= n;
+        }
+        return r;
+}
+
+/* From the mapping: no copy, in pieces of MAP_PIECE so a callback sees
+ * bounded buffers. */
+#define MAP_PIECE (8u << 20)
+
+int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs, size_t n,
+                       ext4walk_data_fn fn, void *userdata)
+{
+        int r = 0;
+
+        if (!w->map)
+                return imgerr(-EOPNOTSUPP, "%s: image is not mapped", w->image);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                const uint8_t *p = w->map + runs[i].offset;
+                uint64_t len = runs[i].len;
+                if (runs[i].zero) {
+                        r = emit_zeros(len, fn, userdata);
+                        continue;
+                }
+                while (r == 0 && len) {
+                        size_t piece = len < MAP_PIECE ? len : MAP_PIECE;
+                        r = fn(p, piece, userdata);
+                        p += piece;
+                        len -= piece;
+                }
+        }
+        return r;
+}
+
+/* Without a mapping: the runs through the io channel, in large reads. */
+static int read_runs_io(struct ext4walk *w, const struct ext4walk_entry *e,
+                        const struct ext4walk_run *runs, size_t n,
+                        ext4walk_data_fn fn, void *userdata)
+{
+        unsigned bs = w->fs->blocksize;
+        int r = 0;
+
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                blk64_t pblk = runs[i].offset / bs;
+                uint64_t len = runs[i].len;
+                if (runs[i].zero) {
+                        r = emit_zeros(len, fn, userdata);
+                        continue;
+                }
+                while (r == 0 && len) {
+                        uint64_t want = (len + bs - 1) / bs * bs;
+                        size_t piece = want < READ_CHUNK ? want : READ_CHUNK;
+                        errcode_t err = io_channel_read_blk64(w->fs->io, pblk, (int)(piece / bs), w->chunk);
+                        if (err)
+                                return imgerr(-EIO, "%s: %s: reading block %llu: %s", w->image,
+                                              e->path, (unsigned long long)pblk, error_message(err));
+                        pblk += piece / bs;
+                        if (piece > len)
+                                piece = len;   /* the tail of the last block is not content */
+                        r = fn(w->chunk, piece, userdata);
+                        len -= piece;
+                }
+        }
+        return r;
 }
 
 /* Inline-data and block-mapped files: libext2fs's own file reader. */
-static int read_generic(struct reader *rd)
+static int read_generic(struct ext4walk *w, const struct ext4walk_entry *e,
+                        ext4walk_data_fn fn, void *userdata)
 {
-        struct ext4walk *w = rd->w;
+        uint64_t done = 0;
         ext2_file_t f;
         errcode_t err;
         int r = 0;
 
-        err = ext2fs_file_open(w->fs, rd->e->ino, 0, &f);
+        err = ext2fs_file_open(w->fs, e->ino, 0, &f);
         if (err)
-                return imgerr(-EIO, "%s: %s: %s", w->image, rd->e->path, error_message(err));
-        while (rd->done < rd->e->size) {
+                return imgerr(-EIO, "%s: %s: %s", w->image, e->path, error_message(err));
+        while (r == 0 && done < e->size) {
                 unsigned got = 0;
                 err = ext2fs_file_read(f, w->chunk, READ_CHUNK, &got);
                 if (err || got == 0) {
-                        r = imgerr(-EIO, "%s: %s: %s", w->image, rd->e->path,
+                        r = imgerr(-EIO, "%s: %s: %s", w->image, e->path,
                                    error_message(err ? err : EXT2_ET_SHORT_READ));
                         break;
                 }
-                rd->fill = got;
-                if ((r = flush_chunk(rd)) != 0)
-                        break;
+                r = fn(w->chunk, got, userdata);
+                done += got;
         }
         ext2fs_file_close(f);
         return r;
@@ -680,18 +776,19 @@ static int read_generic(struct reader *rd)
 int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
                   ext4walk_data_fn fn, void *userdata)
 {
-        struct reader rd = { .w = w, .e = e, .fn = fn, .userdata = userdata };
-        struct ext2_inode in;
-        errcode_t err;
+        struct ext4walk_run *runs = NULL;
+        size_t n = 0;
+        int r;
 
-        if (!S_ISREG(e->mode))
-                return imgerr(-EINVAL, "%s: %s: not a regular file", w->image, e->path);
-        err = ext2fs_read_inode(w->fs, e->ino, &in);
-        if (err)
-                return imgerr(-EBADMSG, "%s: %s: %s", w->image, e->path, error_message(err));
-        if ((in.i_flags & EXT4_EXTENTS_FL) && !(in.i_flags & EXT4_INLINE_DATA_FL))
-                return read_extents(&rd);
-        return read_generic(&rd);
+        r = ext4walk_runs(w, e, &runs, &n);
+        if (r == -EOPNOTSUPP)
+                return read_generic(w, e, fn, userdata);
+        if (r < 0)
+                return r;
+        r = w->map ? ext4walk_read_runs(w, runs, n, fn, userdata)
+                   : read_runs_io(w, e, runs, n, fn, userdata);
+        free(runs);
+        return r;
 }
 
 /* ---- output helpers ------------------------------------------------ */

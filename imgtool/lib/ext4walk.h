@@ -72,6 +72,24 @@ typedef int (*ext4walk_data_fn)(const void *buf, size_t len, void *userdata);
 int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
                   ext4walk_data_fn fn, void *userdata);
 
+/* Where a regular file's content lies in the image: runs of bytes at an
+ * offset of the image file, or zeros (holes, unwritten extents), covering
+ * exactly e->size bytes in order.  -EOPNOTSUPP (no message) for content that
+ * is not extent-mapped (inline data, old block maps): use ext4walk_read. */
+struct ext4walk_run {
+        uint64_t offset;          /* byte offset in the image */
+        uint64_t len;
+        bool zero;
+};
+int ext4walk_runs(struct ext4walk *w, const struct ext4walk_entry *e,
+                  struct ext4walk_run **runs, size_t *n);
+/* Is the image memory-mapped?  Then ext4walk_read_runs works, and it is
+ * safe to call from several threads at once (it touches only the mapping,
+ * never libext2fs). */
+bool ext4walk_mapped(const struct ext4walk *w);
+int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs, size_t n,
+                       ext4walk_data_fn fn, void *userdata);
+
 /* Escape a path or symlink target for line-oriented output: bytes below
  * 0x21, 0x7f and backslash become \ooo (octal, as in /proc/mounts); the
  * result has no spaces or newlines.  Caller frees. */

@@ -70,6 +70,7 @@ int ima_hasher_update(struct ima_hasher *h, const void *data, size_t len);
 int ima_hasher_final(struct ima_hasher *h, uint8_t *digest);
 int ima_hasher_reset(struct ima_hasher *h);
 void ima_hasher_free(struct ima_hasher *h);
+/* Hashes fd from its current offset to end of file. */
 int ima_digest_fd(int algo, int fd, uint8_t *digest);
 
 /* ---- signing -------------------------------------------------------- */
@@ -88,6 +89,16 @@ size_t ima_key_max_xattr(const struct ima_key *k);
 int ima_key_sign_digest(const struct ima_key *k, int hash_algo,
                         const uint8_t *digest, size_t digest_len,
                         uint8_t **val, size_t *val_len);
+/* The same for n digests of ima_hash_size(hash_algo) bytes each: vals[i]
+ * (malloc'ed) is exactly what ima_key_sign_digest() gives for digests[i],
+ * but ECDSA shares one modular inversion per batch of 64, which makes it
+ * about a third faster.  On failure every vals[i] is NULL.
+ *
+ * Threads: a loaded key is only read while signing, so any number of
+ * threads may sign with one key at once. */
+int ima_key_sign_digests(const struct ima_key *k, int hash_algo,
+                         const uint8_t *const digests[], size_t n,
+                         uint8_t *vals[], size_t val_lens[]);
 
 /* ---- verifying ------------------------------------------------------ */
 struct ima_trust; /* a set of trusted certs, looked up by keyid */

@@ -4,103 +4,280 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ext4walk.h"
+#include "layout.h"
+#include "pkgset.h"
+#include "rpmpkg.h"
 #include "util.h"
 
-/* ---- digests, cached per inode so hard links are hashed once ------- */
+/* ---- hashing ------------------------------------------------------- */
 
-struct digest_slot {
-        uint32_t ino;            /* 0: empty */
-        int algo;
-        uint8_t digest[IMA_MAX_DIGEST];
+/* Up to two digests of one content (the signature's algo and the
+ * expected digest's algo), read once. */
+struct hashers {
+        struct ima_hasher *h[2];
+        int algo[2];
+        uint8_t digest[2][IMA_MAX_DIGEST];
+        int n;
 };
 
-struct digest_cache {
-        struct digest_slot *slots;
-        size_t cap, used;        /* cap is a power of two */
-};
-
-static size_t slot_of(const struct digest_cache *c, uint32_t ino, int algo)
+static int feed_hashers(const void *buf, size_t len, void *userdata)
 {
-        size_t i = ((size_t)ino * 2654435761u + (size_t)algo) & (c->cap - 1);
-        while (c->slots[i].ino && !(c->slots[i].ino == ino && c->slots[i].algo == algo))
-                i = (i + 1) & (c->cap - 1);
-        return i;
+        struct hashers *hs = userdata;
+        int r = 0;
+        for (int i = 0; r == 0 && i < hs->n; i++)
+                r = ima_hasher_update(hs->h[i], buf, len);
+        return r;
 }
 
-static const uint8_t *cache_get(const struct digest_cache *c, uint32_t ino, int algo)
+static int hashers_add(struct hashers *hs, int algo)
 {
-        size_t i;
-        if (!c->cap)
-                return NULL;
-        i = slot_of(c, ino, algo);
-        return c->slots[i].ino ? c->slots[i].digest : NULL;
+        for (int i = 0; i < hs->n; i++)
+                if (hs->algo[i] == algo)
+                        return 0;
+        hs->algo[hs->n] = algo;
+        return ima_hasher_new(algo, &hs->h[hs->n++]);
 }
 
-static int cache_grow(struct digest_cache *c)
+static void hashers_free(struct hashers *hs)
 {
-        struct digest_cache n = { .cap = c->cap ? c->cap * 2 : 64 };
-
-        n.slots = calloc(n.cap, sizeof(*n.slots));
-        if (!n.slots)
-                return imgerr(-ENOMEM, "out of memory");
-        for (size_t i = 0; i < c->cap; i++)
-                if (c->slots[i].ino)
-                        n.slots[slot_of(&n, c->slots[i].ino, c->slots[i].algo)] = c->slots[i];
-        n.used = c->used;
-        free(c->slots);
-        *c = n;
-        return 0;
+        for (int i = 0; i < hs->n; i++)
+                ima_hasher_free(hs->h[i]);
 }
 
-static int cache_put(struct digest_cache *c, uint32_t ino, int algo, const uint8_t *digest)
+/* Finish every hasher once; then hashers_digest() hands out the results. */
+static int hashers_finish(struct hashers *hs)
 {
-        size_t i;
-        int r;
-        if ((c->used + 1) * 2 > c->cap && (r = cache_grow(c)) < 0)
-                return r;
-        i = slot_of(c, ino, algo);
-        c->slots[i].ino = ino;
-        c->slots[i].algo = algo;
-        memcpy(c->slots[i].digest, digest, ima_hash_size(algo));
-        c->used++;
-        return 0;
+        int r = 0;
+        for (int i = 0; r == 0 && i < hs->n; i++)
+                r = ima_hasher_final(hs->h[i], hs->digest[i]);
+        return r;
 }
 
-static int feed_hasher(const void *buf, size_t len, void *userdata)
+static const uint8_t *hashers_digest(const struct hashers *hs, int algo)
 {
-        return ima_hasher_update(userdata, buf, len);
+        for (int i = 0; i < hs->n; i++)
+                if (hs->algo[i] == algo)
+                        return hs->digest[i];
+        return NULL;
 }
 
 int imgverify_file_digest(struct ext4walk *w, const struct ext4walk_entry *e, int algo,
                           uint8_t *digest)
 {
-        struct ima_hasher *h;
+        struct hashers hs = {};
         int r;
 
-        r = ima_hasher_new(algo, &h);
-        if (r < 0)
-                return imgerr_prefix(r, "%s: ", e->path);
-        r = ext4walk_read(w, e, feed_hasher, h);
+        r = hashers_add(&hs, algo);
         if (r == 0)
-                r = ima_hasher_final(h, digest);
-        ima_hasher_free(h);
-        return r;
+                r = ext4walk_read(w, e, feed_hashers, &hs);
+        if (r == 0)
+                r = hashers_finish(&hs);
+        if (r == 0)
+                memcpy(digest, hashers_digest(&hs, algo), ima_hash_size(algo));
+        hashers_free(&hs);
+        return r < 0 ? imgerr_prefix(r, "%s: ", e->path) : r;
+}
+
+/* ---- one regular file ---------------------------------------------- */
+
+/* What is known about a regular-file path; the content checks are filled
+ * in by a worker thread (or inline). */
+struct rec {
+        char *path;
+        uint8_t *ima;             /* copy of security.ima, NULL if absent */
+        size_t ima_len;
+        struct imasig sig;        /* parsed, valid when parse_r == 0 */
+        int parse_r;
+        char *parse_msg;          /* why parsing failed */
+        const struct imgverify_expected *x;  /* content to compare, or NULL */
+        struct rec *first;        /* a hard link: the record that holds the verdict */
+        /* the job */
+        struct ext4walk_run *runs;
+        size_t n_runs;
+        uint64_t size;
+        /* results */
+        enum imasig_status st;
+        uint8_t x_digest[IMA_MAX_DIGEST];
+        int err;
+        char *err_msg;
+};
+
+static bool needs_signature_check(const struct rec *r)
+{
+        return r->ima && r->parse_r == 0 && r->sig.type == EVM_IMA_XATTR_DIGSIG &&
+               ima_hash_size(r->sig.hash_algo);
+}
+
+static bool needs_content(const struct rec *r)
+{
+        return needs_signature_check(r) || (r->x && r->x->digest_algo);
+}
+
+static void rec_free(struct rec *r)
+{
+        if (!r)
+                return;
+        free(r->path);
+        free(r->ima);
+        free(r->parse_msg);
+        free(r->runs);
+        free(r->err_msg);
+        free(r);
+}
+
+/* Hash the content (from runs, or through w when given) and check the
+ * signature.  Runs in a worker thread when w is NULL. */
+static void check_content(struct rec *r, const struct ext4walk *mapped, struct ext4walk *w,
+                          const struct ext4walk_entry *e, const struct ima_trust *trust)
+{
+        struct hashers hs = {};
+        struct imasig parsed;
+        int rc = 0;
+
+        if (needs_signature_check(r))
+                rc = hashers_add(&hs, r->sig.hash_algo);
+        if (rc == 0 && r->x && r->x->digest_algo)
+                rc = hashers_add(&hs, r->x->digest_algo);
+        if (rc == 0)
+                rc = w ? ext4walk_read(w, e, feed_hashers, &hs)
+                       : ext4walk_read_runs(mapped, r->runs, r->n_runs, feed_hashers, &hs);
+        if (rc == 0)
+                rc = hashers_finish(&hs);
+        if (rc == 0 && r->x && r->x->digest_algo)
+                memcpy(r->x_digest, hashers_digest(&hs, r->x->digest_algo),
+                       ima_hash_size(r->x->digest_algo));
+        if (rc == 0 && needs_signature_check(r))
+                r->st = ima_trust_verify_digest(trust, r->ima, r->ima_len,
+                                                hashers_digest(&hs, r->sig.hash_algo),
+                                                ima_hash_size(r->sig.hash_algo), &parsed);
+        hashers_free(&hs);
+        if (rc < 0) {
+                r->err = rc;
+                r->err_msg = strdup(imgerr_msg());
+        }
+        free(r->runs);
+        r->runs = NULL;
+}
+
+/* ---- worker threads ------------------------------------------------ */
+
+#define QUEUE_LEN 128
+
+struct pool {
+        pthread_t *threads;
+        int n_threads;
+        pthread_mutex_t lock;
+        pthread_cond_t not_empty, not_full;
+        struct rec *q[QUEUE_LEN];
+        size_t head, count;
+        bool closed;
+        const struct ext4walk *w;
+        const struct ima_trust *trust;
+};
+
+static void *worker(void *arg)
+{
+        struct pool *p = arg;
+
+        for (;;) {
+                struct rec *r;
+                pthread_mutex_lock(&p->lock);
+                while (p->count == 0 && !p->closed)
+                        pthread_cond_wait(&p->not_empty, &p->lock);
+                if (p->count == 0) {
+                        pthread_mutex_unlock(&p->lock);
+                        return NULL;
+                }
+                r = p->q[p->head];
+                p->head = (p->head + 1) % QUEUE_LEN;
+                p->count--;
+                pthread_cond_signal(&p->not_full);
+                pthread_mutex_unlock(&p->lock);
+                check_content(r, p->w, NULL, NULL, p->trust);
+        }
+}
+
+static void pool_submit(struct pool *p, struct rec *r)
+{
+        pthread_mutex_lock(&p->lock);
+        while (p->count == QUEUE_LEN)
+                pthread_cond_wait(&p->not_full, &p->lock);
+        p->q[(p->head + p->count) % QUEUE_LEN] = r;
+        p->count++;
+        pthread_cond_signal(&p->not_empty);
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* One thread per CPU: hashing is the whole cost of a verify. */
+static int pool_start(struct pool *p, const struct ext4walk *w, const struct ima_trust *trust)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        p->w = w;
+        p->trust = trust;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->not_empty, NULL);
+        pthread_cond_init(&p->not_full, NULL);
+        if (!ext4walk_mapped(w) || n < 2)
+                return 0;
+        if (n > 8)
+                n = 8;
+        p->threads = calloc((size_t)n, sizeof(*p->threads));
+        if (!p->threads)
+                return imgerr(-ENOMEM, "out of memory");
+        for (int i = 0; i < n; i++) {
+                int e = pthread_create(&p->threads[i], NULL, worker, p);
+                if (e)
+                        break;
+                p->n_threads++;
+        }
+        return 0;
+}
+
+static void pool_finish(struct pool *p)
+{
+        pthread_mutex_lock(&p->lock);
+        p->closed = true;
+        pthread_cond_broadcast(&p->not_empty);
+        pthread_mutex_unlock(&p->lock);
+        for (int i = 0; i < p->n_threads; i++)
+                pthread_join(p->threads[i], NULL);
+        free(p->threads);
+        p->threads = NULL;
+        p->n_threads = 0;
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->not_empty);
+        pthread_cond_destroy(&p->not_full);
 }
 
 /* ---- the run ------------------------------------------------------- */
 
+struct ino_slot {
+        uint32_t ino;
+        struct rec *rec;
+};
+
 struct run {
         const struct imgverify_opts *o;
         struct imgverify_report *rep;
-        struct digest_cache cache;
+        struct pool pool;
+        struct rec **recs;
+        size_t n_recs, cap_recs;
+        struct ino_slot *inos;   /* hard-linked inodes: ino -> first record */
+        size_t n_inos, cap_inos;
         const struct imgverify_expected **expected;  /* sorted by path */
         size_t next_expected;
+        size_t seq;
 };
 
+/* Violations carry their insertion number so the final sort by path keeps
+ * the order in which one path's problems were found. */
 static int add_violation(struct run *run, const char *path, enum imgverify_reason reason,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -118,6 +295,7 @@ static int add_violation(struct run *run, const char *path, enum imgverify_reaso
         rep->v = v;
         v = &rep->v[rep->n_v];
         v->reason = reason;
+        v->seq = run->seq++;
         v->path = strdup(path);
         va_start(ap, fmt);
         n = vasprintf(&v->text, fmt, ap);
@@ -130,27 +308,6 @@ static int add_violation(struct run *run, const char *path, enum imgverify_reaso
         return 0;
 }
 
-/* The content digest of a file, from the cache or hashed now. */
-static int content_digest(struct run *run, struct ext4walk *w, const struct ext4walk_entry *e,
-                          int algo, const uint8_t **digest)
-{
-        uint8_t d[IMA_MAX_DIGEST];
-        int r;
-
-        *digest = cache_get(&run->cache, e->ino, algo);
-        if (*digest)
-                return 0;
-        r = imgverify_file_digest(w, e, algo, d);
-        if (r < 0)
-                return r;
-        run->rep->bytes += e->size;
-        r = cache_put(&run->cache, e->ino, algo, d);
-        if (r < 0)
-                return r;
-        *digest = cache_get(&run->cache, e->ino, algo);
-        return 0;
-}
-
 static bool allowed_unsigned(const struct imgverify_opts *o, const char *path)
 {
         for (size_t i = 0; i < o->n_allow_unsigned; i++)
@@ -159,72 +316,72 @@ static bool allowed_unsigned(const struct imgverify_opts *o, const char *path)
         return false;
 }
 
-static int check_signature(struct run *run, struct ext4walk *w, const struct ext4walk_entry *e)
+/* The verdict on a file's signature, as a violation (or none). */
+static int report_signature(struct run *run, const struct rec *r)
 {
-        struct imasig sig;
-        const uint8_t *digest;
-        enum imasig_status st;
-        int r;
+        const struct rec *v = r->first ? r->first : r;
+        bool allowed = allowed_unsigned(run->o, r->path);
 
-        if (!e->ima)
-                return allowed_unsigned(run->o, e->path)
-                               ? 0 : add_violation(run, e->path, IMGV_NO_SIGNATURE, "no signature");
-        imgerr_clear();
-        r = imasig_parse(e->ima, e->ima_len, &sig);
-        if (r == -EOPNOTSUPP)
-                return add_violation(run, e->path, IMGV_UNSUPPORTED,
-                                     "unsupported security.ima type: %s",
-                                     imasig_type_name(sig.type));
-        if (r < 0)
-                return add_violation(run, e->path, IMGV_MALFORMED, "malformed security.ima: %s",
-                                     imgerr_msg());
-        if (sig.type != EVM_IMA_XATTR_DIGSIG)
-                return allowed_unsigned(run->o, e->path)
-                               ? 0 : add_violation(run, e->path, IMGV_HASH_ONLY,
+        if (!r->ima)
+                return allowed ? 0 : add_violation(run, r->path, IMGV_NO_SIGNATURE, "no signature");
+        if (r->parse_r == -EOPNOTSUPP)
+                return add_violation(run, r->path, IMGV_UNSUPPORTED, "unsupported security.ima type: %s",
+                                     imasig_type_name(r->sig.type));
+        if (r->parse_r < 0)
+                return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
+                                     r->parse_msg ? r->parse_msg : "cannot be parsed");
+        if (r->sig.type != EVM_IMA_XATTR_DIGSIG)
+                return allowed ? 0 : add_violation(run, r->path, IMGV_HASH_ONLY,
                                                    "hash-only value, not a signature");
-        if (!ima_hash_size(sig.hash_algo))
-                return add_violation(run, e->path, IMGV_MALFORMED,
+        if (!ima_hash_size(r->sig.hash_algo))
+                return add_violation(run, r->path, IMGV_MALFORMED,
                                      "malformed security.ima: unknown hash algorithm %u",
-                                     sig.hash_algo);
-        r = content_digest(run, w, e, sig.hash_algo, &digest);
-        if (r < 0)
-                return r;
-        st = ima_trust_verify_digest(run->o->trust, e->ima, e->ima_len, digest,
-                                     ima_hash_size(sig.hash_algo), &sig);
-        switch (st) {
+                                     r->sig.hash_algo);
+        switch (v->st) {
         case IMASIG_VALID:
                 run->rep->signed_ok++;
                 return 0;
         case IMASIG_UNKNOWN_KEY:
-                return add_violation(run, e->path, IMGV_UNKNOWN_KEY, "unknown key %08x", sig.keyid);
+                return add_violation(run, r->path, IMGV_UNKNOWN_KEY, "unknown key %08x", r->sig.keyid);
         case IMASIG_INVALID:
-                return add_violation(run, e->path, IMGV_INVALID,
+                return add_violation(run, r->path, IMGV_INVALID,
                                      "invalid signature (content changed or signed by another key)");
-        case IMASIG_NONE:
-                return add_violation(run, e->path, IMGV_NO_SIGNATURE, "no signature");
-        case IMASIG_HASH_ONLY:
-                return add_violation(run, e->path, IMGV_HASH_ONLY, "hash-only value, not a signature");
         case IMASIG_UNSUPPORTED:
-                return add_violation(run, e->path, IMGV_UNSUPPORTED,
-                                     "unsupported security.ima type: %s", imasig_type_name(sig.type));
-        case IMASIG_MALFORMED:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "unsupported signature (hash algorithm %s)",
+                                     ima_hash_name(r->sig.hash_algo));
         default:
-                return add_violation(run, e->path, IMGV_MALFORMED, "malformed security.ima: %s",
-                                     imasig_status_name(st));
+                return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
+                                     imasig_status_name(v->st));
         }
 }
-
-/* ---- comparison with the expected files ---------------------------- */
 
 static const char *pkg_name(const struct imgverify_expected *x)
 {
         return x->package ? x->package : "the layout";
 }
 
-static int compare_expected(struct run *run, struct ext4walk *w, const struct ext4walk_entry *e,
+static int report_content(struct run *run, const struct rec *r)
+{
+        const struct rec *v = r->first ? r->first : r;
+
+        if (!r->x || !r->x->digest_algo)
+                return 0;
+        /* A hard link shares its first path's digest only if that one was
+         * hashed with the same algo. */
+        if (r->first && (!v->x || v->x->digest_algo != r->x->digest_algo))
+                return 0;
+        if (memcmp(v->x_digest, r->x->digest, ima_hash_size(r->x->digest_algo)))
+                return add_violation(run, r->path, IMGV_CONTENT_DIFFERS, "content differs from package %s",
+                                     pkg_name(r->x));
+        return 0;
+}
+
+/* ---- comparison with the expected files ---------------------------- */
+
+static int compare_metadata(struct run *run, const struct ext4walk_entry *e,
                             const struct imgverify_expected *x)
 {
-        const uint8_t *digest;
         int r;
 
         if ((e->mode & S_IFMT) != (x->mode & S_IFMT))
@@ -241,14 +398,6 @@ static int compare_expected(struct run *run, struct ext4walk *w, const struct ex
         if (S_ISLNK(e->mode) && x->target && strcmp(x->target, e->target ? e->target : ""))
                 return add_violation(run, e->path, IMGV_TARGET_DIFFERS,
                                      "symlink target differs from package %s", pkg_name(x));
-        if (S_ISREG(e->mode) && x->digest_algo) {
-                r = content_digest(run, w, e, x->digest_algo, &digest);
-                if (r < 0)
-                        return r;
-                if (memcmp(digest, x->digest, ima_hash_size(x->digest_algo)))
-                        return add_violation(run, e->path, IMGV_CONTENT_DIFFERS,
-                                             "content differs from package %s", pkg_name(x));
-        }
         return 0;
 }
 
@@ -264,7 +413,7 @@ static bool is_parent_of_expected(const struct run *run, const char *dir)
                 size_t mid = (lo + hi) / 2;
                 const char *p = run->expected[mid]->path;
                 int c = strncmp(p, dir, dl);
-                if (c < 0 || (c == 0 && p[dl] < '/'))
+                if (c < 0 || (c == 0 && (unsigned char)p[dl] < '/'))
                         lo = mid + 1;
                 else
                         hi = mid;
@@ -273,11 +422,17 @@ static bool is_parent_of_expected(const struct run *run, const char *dir)
                run->expected[lo]->path[dl] == '/';
 }
 
-static bool extra_allowed(const struct imgverify_opts *o, const char *path)
+/* Under an allowed prefix, or a folder above one. */
+static bool extra_allowed(const struct imgverify_opts *o, const char *path, bool is_dir)
 {
+        size_t pl = strlen(path);
+
         for (size_t i = 0; i < o->n_extra_ok; i++) {
-                size_t n = strlen(o->extra_ok[i]);
-                if (!strncmp(path, o->extra_ok[i], n) && (path[n] == 0 || path[n] == '/'))
+                const char *x = o->extra_ok[i];
+                size_t n = strlen(x);
+                if (!strncmp(path, x, n) && (path[n] == 0 || path[n] == '/'))
+                        return true;
+                if (is_dir && pl < n && !strncmp(x, path, pl) && x[pl] == '/')
                         return true;
         }
         return false;
@@ -299,22 +454,24 @@ static int report_missing_before(struct run *run, const char *path)
         return 0;
 }
 
-static int check_against(struct run *run, struct ext4walk *w, const struct ext4walk_entry *e)
+/* Compare one entry with the expected list; *x gets its expected record. */
+static int check_against(struct run *run, const struct ext4walk_entry *e,
+                         const struct imgverify_expected **x)
 {
-        const struct imgverify_expected *x;
         int r;
 
+        *x = NULL;
         r = report_missing_before(run, e->path);
         if (r < 0)
                 return r;
         if (run->next_expected < run->o->n_expected &&
-            !strcmp((x = run->expected[run->next_expected])->path, e->path)) {
-                run->next_expected++;
-                return compare_expected(run, w, e, x);
+            !strcmp(run->expected[run->next_expected]->path, e->path)) {
+                *x = run->expected[run->next_expected++];
+                return compare_metadata(run, e, *x);
         }
         if (S_ISDIR(e->mode) && is_parent_of_expected(run, e->path))
                 return 0;
-        if (extra_allowed(run->o, e->path))
+        if (extra_allowed(run->o, e->path, S_ISDIR(e->mode)))
                 return 0;
         return add_violation(run, e->path, IMGV_UNEXPECTED, "not in the layout's packages");
 }
@@ -340,17 +497,131 @@ static int sort_expected(struct run *run)
         return 0;
 }
 
+/* ---- walking ------------------------------------------------------- */
+
+static struct rec *first_of_inode(struct run *run, uint32_t ino)
+{
+        for (size_t i = 0; i < run->n_inos; i++)
+                if (run->inos[i].ino == ino)
+                        return run->inos[i].rec;
+        return NULL;
+}
+
+static int remember_inode(struct run *run, uint32_t ino, struct rec *r)
+{
+        if (run->n_inos == run->cap_inos) {
+                size_t cap = run->cap_inos ? run->cap_inos * 2 : 16;
+                struct ino_slot *s = realloc(run->inos, cap * sizeof(*s));
+                if (!s)
+                        return imgerr(-ENOMEM, "out of memory");
+                run->inos = s;
+                run->cap_inos = cap;
+        }
+        run->inos[run->n_inos++] = (struct ino_slot){ ino, r };
+        return 0;
+}
+
+static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec **out)
+{
+        struct rec *r;
+
+        if (run->n_recs == run->cap_recs) {
+                size_t cap = run->cap_recs ? run->cap_recs * 2 : 256;
+                struct rec **v = realloc(run->recs, cap * sizeof(*v));
+                if (!v)
+                        return imgerr(-ENOMEM, "out of memory");
+                run->recs = v;
+                run->cap_recs = cap;
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r || !(r->path = strdup(e->path)) ||
+            (e->ima && !(r->ima = malloc(e->ima_len ? e->ima_len : 1)))) {
+                rec_free(r);
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        run->recs[run->n_recs++] = r;
+        if (e->ima) {
+                memcpy(r->ima, e->ima, e->ima_len);
+                r->ima_len = e->ima_len;
+                imgerr_clear();
+                r->parse_r = imasig_parse(r->ima, r->ima_len, &r->sig);
+                if (r->parse_r < 0 && r->parse_r != -EOPNOTSUPP && !(r->parse_msg = strdup(imgerr_msg())))
+                        return imgerr(-ENOMEM, "out of memory");
+        }
+        r->size = e->size;
+        *out = r;
+        return 0;
+}
+
+/* Hand the content check to a worker, or do it now. */
+static int schedule_content(struct run *run, struct ext4walk *w, const struct ext4walk_entry *e,
+                            struct rec *r)
+{
+        int rc;
+
+        run->rep->bytes += e->size;
+        if (run->pool.n_threads > 0) {
+                rc = ext4walk_runs(w, e, &r->runs, &r->n_runs);
+                if (rc == 0) {
+                        pool_submit(&run->pool, r);
+                        return 0;
+                }
+                if (rc != -EOPNOTSUPP)
+                        return rc;
+        }
+        check_content(r, NULL, w, e, run->o->trust);
+        return 0;
+}
+
 static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
 {
         struct run *run = userdata;
-        int r;
+        const struct imgverify_expected *x = NULL;
+        struct rec *r = NULL;
+        int rc;
 
-        if (run->expected && (r = check_against(run, w, e)) < 0)
-                return r;
+        if (run->expected && (rc = check_against(run, e, &x)) < 0)
+                return rc;
         if (!S_ISREG(e->mode))
                 return 0;
         run->rep->files++;
-        return check_signature(run, w, e);
+        rc = new_rec(run, e, &r);
+        if (rc < 0)
+                return rc;
+        r->x = x;
+        if (e->link_of) {
+                r->first = first_of_inode(run, e->ino);
+                if (r->first)
+                        return 0;
+        }
+        if (e->nlink > 1 && (rc = remember_inode(run, e->ino, r)) < 0)
+                return rc;
+        return needs_content(r) ? schedule_content(run, w, e, r) : 0;
+}
+
+static int by_path_then_seq(const void *a, const void *b)
+{
+        const struct imgverify_violation *x = a, *y = b;
+        int c = strcmp(x->path, y->path);
+        return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* After every worker is done: the verdicts, in path order. */
+static int report_records(struct run *run)
+{
+        int rc;
+
+        for (size_t i = 0; i < run->n_recs; i++) {
+                const struct rec *r = run->recs[i];
+                const struct rec *v = r->first ? r->first : r;
+                if (v->err < 0)
+                        return imgerr(v->err, "%s", v->err_msg ? v->err_msg : "reading failed");
+                if ((rc = report_signature(run, r)) < 0 || (rc = report_content(run, r)) < 0)
+                        return rc;
+        }
+        if (run->rep->n_v > 1)
+                qsort(run->rep->v, run->rep->n_v, sizeof(*run->rep->v), by_path_then_seq);
+        return 0;
 }
 
 int imgverify_run(const char *image, const struct imgverify_opts *o,
@@ -359,6 +630,7 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
         struct run run = { .o = o };
         struct ext4walk *w = NULL;
         double t0 = now_seconds();
+        bool pool_started = false;
         int r;
 
         if (!o->trust || ima_trust_count(o->trust) == 0)
@@ -374,13 +646,25 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
         r = ext4walk_open(image, &w);
         if (r < 0)
                 goto out;
-        r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, on_entry, &run);
+        r = pool_start(&run.pool, w, o->trust);
+        pool_started = true;
+        if (r == 0)
+                r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, on_entry, &run);
         if (r == 0 && run.expected)
                 r = report_missing_before(&run, NULL);
+        pool_finish(&run.pool);
+        pool_started = false;
+        if (r == 0)
+                r = report_records(&run);
         run.rep->seconds = now_seconds() - t0;
 out:
+        if (pool_started)
+                pool_finish(&run.pool);
         ext4walk_close(w);
-        free(run.cache.slots);
+        for (size_t i = 0; i < run.n_recs; i++)
+                rec_free(run.recs[i]);
+        free(run.recs);
+        free(run.inos);
         free(run.expected);
         if (r < 0) {
                 imgverify_report_free(run.rep);
@@ -388,6 +672,160 @@ out:
         }
         *out = run.rep;
         return 0;
+}
+
+/* ---- the expected files of a layout ------------------------------- */
+
+const char *const imgverify_compose_paths[] = {
+        "/etc/keys/x509_ima.der", "/etc/keys/ima", "/var/lib/rpm", "/usr/lib/sysimage/rpm",
+        "/boot/vmlinuz", "/lost+found", NULL,
+};
+
+static int append_text(const void *buf, size_t len, void *userdata)
+{
+        struct { char *buf; size_t len; } *acc = userdata;
+        memcpy(acc->buf + acc->len, buf, len);
+        acc->len += len;
+        return 0;
+}
+
+/* The content of a small image file (passwd, group), or NULL. */
+static char *read_image_text(struct ext4walk *w, const char *path)
+{
+        struct ext4walk_entry e;
+        struct { char *buf; size_t len; } acc = {};
+        int r;
+
+        if (ext4walk_stat(w, path, &e) < 0 || !S_ISREG(e.mode) || e.size > (4u << 20)) {
+                imgerr_clear();
+                return NULL;
+        }
+        acc.buf = calloc(1, e.size + 1);
+        if (!acc.buf)
+                return NULL;
+        r = ext4walk_read(w, &e, append_text, &acc);
+        if (r < 0) {
+                imgerr_clear();
+                free(acc.buf);
+                return NULL;
+        }
+        return acc.buf;
+}
+
+/* "name:x:id:..." lines; root and unknown names are 0, as in compose. */
+static unsigned lookup_owner(const char *db, const char *name)
+{
+        size_t nlen = name ? strlen(name) : 0;
+
+        for (const char *p = db; p && *p && name;) {
+                const char *eol = strchrnul(p, '\n');
+                if ((size_t)(eol - p) > nlen + 1 && !memcmp(p, name, nlen) && p[nlen] == ':') {
+                        const char *f = memchr(p + nlen + 1, ':', (size_t)(eol - p) - nlen - 1);
+                        char *end;
+                        unsigned long v = f ? strtoul(f + 1, &end, 10) : 0;
+                        if (f && end != f + 1 && *end == ':')
+                                return (unsigned)v;
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        return 0;
+}
+
+static int by_expected_path_value(const void *a, const void *b)
+{
+        return strcmp(((const struct imgverify_expected *)a)->path,
+                      ((const struct imgverify_expected *)b)->path);
+}
+
+static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
+                          const struct rpmpkg_file *f, const char *passwd, const char *group)
+{
+        memset(x, 0, sizeof(*x));
+        x->path = f->path;
+        x->mode = f->mode;
+        x->uid = lookup_owner(passwd, f->user);
+        x->gid = lookup_owner(group, f->group);
+        x->target = f->link_target;
+        x->package = rpmpkg_nevra(p);
+        /* md5 (very old packages) is not worth comparing: compose re-signs
+         * such files over sha256 anyway. */
+        if (S_ISREG(f->mode) && f->digest && f->digest_len && f->digest_algo != IMA_HASH_MD5 &&
+            f->digest_len == ima_hash_size(f->digest_algo) && f->digest_len <= IMA_MAX_DIGEST) {
+                x->digest_algo = f->digest_algo;
+                memcpy(x->digest, f->digest, f->digest_len);
+        }
+}
+
+/* One record per path.  Paths shared by packages are folders (compose
+ * refuses conflicting files), identical in each, so any record will do. */
+static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
+{
+        size_t out = 0;
+
+        qsort(v, n, sizeof(*v), by_expected_path_value);
+        for (size_t i = 0; i < n; i++)
+                if (out == 0 || strcmp(v[out - 1].path, v[i].path))
+                        v[out++] = v[i];
+        return out;
+}
+
+int imgverify_expect_layout(const struct layout *l, const char *image,
+                            struct imgverify_expectation **out)
+{
+        struct imgverify_expectation *x = calloc(1, sizeof(*x));
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct ext4walk *w = NULL;
+        size_t total = 0;
+        int r;
+
+        if (!x)
+                return imgerr(-ENOMEM, "out of memory");
+        r = pkgset_resolve(l, &x->set);
+        if (r < 0) {
+                x->set = NULL;
+                goto fail;
+        }
+        r = ext4walk_open(image, &w);
+        if (r < 0)
+                goto fail;
+        passwd = read_image_text(w, "/etc/passwd");
+        group = read_image_text(w, "/etc/group");
+        ext4walk_close(w);
+        for (size_t i = 0; i < x->set->count; i++)
+                total += rpmpkg_file_count(x->set->pkgs[i]);
+        x->v = calloc(total ? total : 1, sizeof(*x->v));
+        if (!x->v) {
+                r = imgerr(-ENOMEM, "out of memory");
+                goto fail;
+        }
+        for (size_t i = 0; i < x->set->count; i++) {
+                struct rpmpkg *p = x->set->pkgs[i];
+                for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                        struct rpmpkg_file f;
+                        r = rpmpkg_file(p, k, &f);
+                        if (r < 0)
+                                goto fail;
+                        if (f.flags & RPMPKG_FILE_GHOST)
+                                continue;
+                        fill_expected(&x->v[x->n++], p, &f, passwd, group);
+                }
+        }
+        x->n = dedupe_expected(x->v, x->n);
+        *out = x;
+        return 0;
+fail:
+        imgverify_expectation_free(x);
+        return r;
+}
+
+void imgverify_expectation_free(struct imgverify_expectation *x)
+{
+        if (!x)
+                return;
+        free(x->v);
+        if (x->set)
+                pkgset_free(x->set);
+        free(x);
 }
 
 void imgverify_report_free(struct imgverify_report *r)

@@ -37,6 +37,7 @@ struct imgverify_violation {
         char *path;
         enum imgverify_reason reason;
         char *text;              /* the full reason, e.g. "unknown key 1a2b3c4d" */
+        size_t seq;              /* order of discovery, for a stable sort */
 };
 
 /* One path the image must contain (from a layout's packages).  Sorted by
@@ -73,6 +74,25 @@ struct imgverify_report {
         uint64_t bytes;          /* content bytes hashed (hard links once) */
         double seconds;
 };
+
+/* The expected files of a layout's packages (--against): every non-ghost
+ * file of every package the layout installs, owners resolved through the
+ * image's own /etc/passwd and /etc/group as compose does (unknown names:
+ * root).  Strings point into the package set, which lives as long as the
+ * expectation. */
+struct layout;
+struct pkgset;
+struct imgverify_expectation {
+        struct imgverify_expected *v;
+        size_t n;
+        struct pkgset *set;
+};
+int imgverify_expect_layout(const struct layout *l, const char *image,
+                            struct imgverify_expectation **out);
+void imgverify_expectation_free(struct imgverify_expectation *x);
+/* Paths compose writes itself (certificates, rpm database, kernel): allowed
+ * in an image without being in a package.  NULL-terminated. */
+extern const char *const imgverify_compose_paths[];
 
 /* Run the checks.  Returns 0 with *out filled (violations or not), or a
  * negative errno if the image could not be checked at all. */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strv.h"
+
 enum layout_sigmode {
         SIGMODE_PACKAGE,         /* the packages' own signatures, verified */
         SIGMODE_SIGN,            /* sign every regular file with Key= */
@@ -49,6 +51,7 @@ struct layout {
         char *cmdline;           /* extra kernel command line */
         char *root;              /* root= spec for the initramfs; default LABEL=<label> */
         bool root_rw;
+        bool test_hooks;         /* initramfs honours imgtool.test= / imgtool.run= (test images only) */
 };
 
 /* Read path, then apply overrides ("Section.Key=Value", NULL-terminated, may
@@ -56,7 +59,3 @@ struct layout {
  * file, line and key. */
 int layout_load(const char *path, char *const *overrides, struct layout **out);
 void layout_free(struct layout *l);
-
-/* Helpers for list values. */
-size_t strv_length(char *const *v);
-void strv_free(char **v);

@@ -5,7 +5,9 @@
 #include <fnmatch.h>
 #include <pthread.h>
 #include <rpm/header.h>
+#include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
+#include <rpm/rpmpgp.h>
 #include <rpm/rpmmacro.h>
 #include <rpm/rpmprob.h>
 #include <rpm/rpmps.h>
@@ -159,6 +161,89 @@ static int choose_packages(const struct layout *l, struct candidates *c, struct 
         return 0;
 }
 
+/* ---- OpenPGP package signatures (GpgKey=) ------------------------------ */
+
+static int load_keyring(const struct layout *l, rpmKeyring kr)
+{
+        for (size_t i = 0; l->gpg_keys[i]; i++) {
+                uint8_t *pkt = NULL;
+                size_t len = 0;
+                rpmPubkey key;
+
+                if (pgpReadPkts(l->gpg_keys[i], &pkt, &len) <= 0)
+                        return imgerr(-EBADMSG, "%s: not an OpenPGP public key", l->gpg_keys[i]);
+                key = rpmPubkeyNew(pkt, len);
+                free(pkt);
+                if (!key)
+                        return imgerr(-EBADMSG, "%s: rpm cannot use this OpenPGP key", l->gpg_keys[i]);
+                rpmKeyringAddKey(kr, key);
+                rpmPubkeyFree(key);
+        }
+        return 0;
+}
+
+/* Every chosen package must carry an OpenPGP signature that verifies with
+ * one of the GpgKey= keys (rpm's own check, at signature level). */
+static int verify_openpgp(const struct layout *l, const struct candidates *chosen)
+{
+        rpmts ts;
+        rpmKeyring kr;
+        int r;
+
+        if (!l->gpg_keys)
+                return 0;
+        ts = rpmtsCreate();
+        kr = rpmKeyringNew();
+        r = load_keyring(l, kr);
+        rpmtsSetKeyring(ts, kr);
+        rpmtsSetVfyLevel(ts, RPMSIG_SIGNATURE_TYPE);
+        for (size_t i = 0; r >= 0 && i < chosen->count; i++) {
+                const char *path = rpmpkg_path(chosen->pkgs[i]);
+                FD_t fd = Fopen(path, "r.ufdio");
+                Header h = NULL;
+                rpmRC rc;
+
+                if (!fd || Ferror(fd)) {
+                        r = imgerr(-EIO, "%s: cannot open", path);
+                        if (fd)
+                                Fclose(fd);
+                        break;
+                }
+                /* rpm logs NOKEY as a warning; our error says it once. */
+                int mask = rpmlogSetMask(RPMLOG_UPTO(RPMLOG_CRIT));
+                rc = rpmReadPackageFile(ts, fd, path, &h);
+                rpmlogSetMask(mask);
+                Fclose(fd);
+                if (rc == RPMRC_NOKEY || rc == RPMRC_NOTTRUSTED)
+                        r = imgerr(-EKEYREJECTED, "%s: not signed by any GpgKey= key", path);
+                else if (rc != RPMRC_OK)
+                        r = imgerr(-EKEYREJECTED, "%s: OpenPGP signature invalid", path);
+                else if (!headerIsEntry(h, RPMTAG_RSAHEADER) && !headerIsEntry(h, RPMTAG_DSAHEADER))
+                        r = imgerr(-EKEYREJECTED, "%s: has no OpenPGP signature (GpgKey= requires one)", path);
+                headerFree(h);
+        }
+        rpmKeyringFree(kr);
+        rpmtsFree(ts);
+        return r;
+}
+
+/* compose never runs scriptlets; with Scriptlets=error say so before the
+ * dependency check, whose complaint (a missing interpreter) would hide the
+ * real reason. */
+static int refuse_scriptlets(const struct layout *l, const struct candidates *chosen)
+{
+        if (l->scriptlets != SCRIPTLETS_ERROR)
+                return 0;
+        for (size_t i = 0; i < chosen->count; i++) {
+                const char *const *s = rpmpkg_scriptlets(chosen->pkgs[i]);
+                if (s && s[0])
+                        return imgerr(-EPERM, "%s: has a %s scriptlet; compose cannot run scriptlets "
+                                      "(set [Packages] Scriptlets=skip to go on without them)",
+                                      rpmpkg_path(chosen->pkgs[i]), s[0]);
+        }
+        return 0;
+}
+
 /* ---- dependency check and order ----------------------------------------- */
 
 static int problems_message(const struct layout *l, rpmps ps)
@@ -243,6 +328,10 @@ int pkgset_resolve(const struct layout *l, struct pkgset **out)
                 r = scan_directory(l->directories[i], &all);
         if (r >= 0)
                 r = choose_packages(l, &all, &chosen);
+        if (r >= 0)
+                r = verify_openpgp(l, &chosen);
+        if (r >= 0)
+                r = refuse_scriptlets(l, &chosen);
         if (r >= 0)
                 r = check_and_order(l, &chosen, s);
         candidates_free(&all);

@@ -6,7 +6,8 @@ set -euo pipefail
 : "${SRCDIR:?}" "${BUILDDIR:?}" "${FIXTURES:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/imgtool-test.XXXXXX")
 chmod 755 "$T"
-trap 'rm -rf "$T"' EXIT
+# KEEP_T=1 keeps the scratch folder for debugging.
+trap '[ -n "${KEEP_T:-}" ] && echo "kept $T" || rm -rf "$T"' EXIT
 FAILS=0
 PASSES=0
 
@@ -27,7 +28,8 @@ expect_fail() {
   err=$("$@" 2>&1 >/dev/null) || rc=$?
   if [ "$rc" -eq 0 ]; then fail "$d: exit 0, want failure"; return; fi
   if ! grep -Eq -- "$pat" <<<"$err"; then fail "$d: stderr '$err' does not match /$pat/"; return; fi
-  pass "$d (exit $rc)"
+  if [ "$(printf "%s\n" "$err" | wc -l)" -ne 1 ]; then fail "$d: error is not one line: $err"; return; fi
+  pass "$d (exit $rc): $err"
 }
 
 # Build a test RPM with rpmbuild from a spec given on stdin.

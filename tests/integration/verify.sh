@@ -139,6 +139,96 @@ for name in clean content noxattr otherkey hashonly added linkcontent; do
   expect_eq "evmctl agrees on $name" "$(imgtool_bad "$f" | tr '\n' ' ')" "$(evmctl_bad "$f" | tr '\n' ' ')"
 done
 
+# ---- --against LAYOUT: the image must hold exactly the packages' files ----
+build_rpm "$T/rpms" <<'SPEC'
+Name: hello
+Version: 1.0
+Release: 1
+Summary: a test package
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%description
+A test package for imgtool verify --against.
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/etc %{buildroot}/usr/share/hello
+printf '#!/bin/sh\necho hello\n' > %{buildroot}/usr/bin/hello
+chmod 755 %{buildroot}/usr/bin/hello
+echo "greeting=hi" > %{buildroot}/etc/hello.conf
+echo "doc" > %{buildroot}/usr/share/hello/README
+ln -s hello %{buildroot}/usr/bin/hi
+%files
+/usr/bin/hello
+/usr/bin/hi
+%config /etc/hello.conf
+%dir /usr/share/hello
+/usr/share/hello/README
+SPEC
+P=$T/pkgroot
+mkdir -p "$P"
+(cd "$P" && rpm2cpio "$T"/rpms/hello-1.0-1.noarch.rpm | cpio -idm --quiet)
+find "$P" -type f -exec evmctl ima_sign --key "$T/trusted.key" -a sha256 {} \; >/dev/null
+PIMG=$T/pkg.ext4
+mke2fs -q -t ext4 -b 4096 -I 512 -E root_owner=0:0 -d "$P" "$PIMG" 32M
+printf '[Packages]\nDirectory=rpms\nInstall=hello\n[Signatures]\nMode=sign\nKey=trusted.key\nCertificate=trusted.pem\n' \
+  > "$T/layout.conf"
+NEVRA=hello-1.0-1.noarch
+rc=0; out=$(vfy "$PIMG" --against "$T/layout.conf") || rc=$?
+expect_eq "--against: the image as packaged passes (certs from the layout)" "$rc" 0
+check "--against: 3 files checked" grep -q ": OK: 3 files, 3 signed and valid" <<<"$out"
+
+against_case() { # NAME WANT-LINES DEBUGFS-COMMANDS...
+  local name=$1 want=$2; shift 2
+  cp "$PIMG" "$T/a-$name.ext4"
+  for c in "$@"; do debugfs -w -R "$c" "$T/a-$name.ext4" >/dev/null 2>&1; done
+  rc=0; out=$(vfy "$T/a-$name.ext4" --against "$T/layout.conf") || rc=$?
+  expect_eq "--against $name: exit 1" "$rc" 1
+  expect_eq "--against $name: the violations" "$(grep -v ': FAILED: ' <<<"$out")" "$want"
+}
+against_case removed "/usr/share/hello/README: missing (from package $NEVRA)" "rm /usr/share/hello/README"
+against_case added "/usr/bin/planted: not in the layout's packages
+/usr/bin/planted: no signature" "write $T/planted /usr/bin/planted"
+against_case mode "/usr/bin/hello: mode 0700, package $NEVRA says 0755" "sif /usr/bin/hello mode 0100700"
+against_case owner "/etc/hello.conf: owner 7:0, package $NEVRA says 0:0" "sif /etc/hello.conf uid 7"
+printf '#!/bin/sh\necho HELLO\n' > "$T/hello2"
+against_case replaced "/usr/bin/hello: no signature
+/usr/bin/hello: content differs from package $NEVRA" "rm /usr/bin/hello" "write $T/hello2 /usr/bin/hello" "sif /usr/bin/hello mode 0100755"
+against_case symlink "/usr/bin/hi: symlink target differs from package $NEVRA" "rm /usr/bin/hi" "symlink /usr/bin/hi /bin/sh"
+cp "$PIMG" "$T/a-content.ext4"
+blk=$(debugfs -R "blocks /etc/hello.conf" "$T/a-content.ext4" 2>/dev/null | tr -d ' ')
+printf 'greeting=HI' | dd of="$T/a-content.ext4" bs=1 seek=$((blk * BS)) conv=notrunc status=none
+rc=0; out=$(vfy "$T/a-content.ext4" --against "$T/layout.conf") || rc=$?
+expect_eq "--against content: exit 1" "$rc" 1
+expect_eq "--against content: both the signature and the package digest disagree" "$(grep -v ': FAILED: ' <<<"$out")" \
+"/etc/hello.conf: invalid signature (content changed or signed by another key)
+/etc/hello.conf: content differs from package $NEVRA"
+expect_fail "--against a missing layout" "nope.conf" vfy "$PIMG" --against "$T/nope.conf"
+
+# ---- an image made by imgtool compose (the real producer) ----
+source "$SRCDIR/tests/integration/data/compose-pkgs.sh"
+mkdir -p "$T/c" && make_test_packages "$T/c/rpms"
+"$IMGTOOL" keygen --out "$T/c/key" >/dev/null
+printf '[Image]\nSize=auto\nSeed=verify-test\n[Packages]\nDirectory=rpms\nInstall=tbase tapp\n[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n' \
+  > "$T/c/layout.conf"
+"$IMGTOOL" compose "$T/c/layout.conf" -o "$T/c/a.img" >/dev/null
+rc=0; out=$(vfy "$T/c/a.img" --cert "$T/c/key/signing.crt") || rc=$?
+expect_eq "composed image: verify passes" "$rc" 0
+rc=0; out=$(vfy "$T/c/a.img" --against "$T/c/layout.conf") || rc=$?
+expect_eq "composed image: --against its own layout passes" "$rc" 0
+check "composed image: hard links counted per path, all valid" grep -q ": OK: 14 files, 14 signed and valid" <<<"$out"
+TAPP=$(rpm -qp --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}' "$T"/c/rpms/tapp-*.rpm 2>/dev/null)
+cp "$T/c/a.img" "$T/c/removed.img"
+debugfs -w -R "rm /usr/lib/tapp/big" "$T/c/removed.img" >/dev/null 2>&1
+rc=0; out=$(vfy "$T/c/removed.img" --against "$T/c/layout.conf") || rc=$?
+expect_eq "composed image, a file removed: exit 1" "$rc" 1
+expect_eq "composed image, a file removed: reported" "$(grep -v ': FAILED: ' <<<"$out")" \
+  "/usr/lib/tapp/big: missing (from package $TAPP)"
+cp "$T/c/a.img" "$T/c/owner.img"
+debugfs -w -R "sif /var/lib/app/state uid 0" "$T/c/owner.img" >/dev/null 2>&1
+out=$(vfy "$T/c/owner.img" --against "$T/c/layout.conf") || true
+expect_eq "composed image: owner resolved through the image's /etc/passwd" "$(grep -v ': FAILED: ' <<<"$out")" \
+  "/var/lib/app/state: owner 0:1001, package $TAPP says 1000:1001"
+
 # ---- images that cannot be checked: exit 2, one clear line ----
 head -c 1048576 /dev/urandom > "$T/random.img"
 expect_fail "not an image" "random.img: not an ext4 image" vfy "$T/random.img" --cert "$T/trusted.pem"

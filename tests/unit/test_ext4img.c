@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -240,6 +241,13 @@ static void test_everything_fsck_clean(void **state)
         assert_contains(out, "Mode:  0755");
         assert_contains(out, "Links: 4"); /* ., bin/.., lib/.. and its name */
         free(out);
+
+        const char *img1k = tpath("all1k.img");
+        build_everything(img1k, 1024);
+        assert_fsck_clean(img1k);
+        out = run(NULL, "dumpe2fs -h '%s' 2>/dev/null", img1k);
+        assert_contains(out, "Inode size:	          1024");
+        free(out);
 }
 
 static void test_file_content(void **state)
@@ -384,32 +392,98 @@ static void test_deterministic(void **state)
         free(y);
 }
 
-static void test_large_directory(void **state)
+/* Look names up through the kernel (htree lookups), if we may mount. */
+static void kernel_lookup(const char *img, const char *dir, int n, const char *fmt)
 {
-        const char *path = tpath("bigdir.img");
+        char mnt[300], p[700], name[300];
+        struct stat sb;
+        int st, found = 0;
+        char *out;
+
+        if (geteuid() != 0)
+                return;
+        snprintf(mnt, sizeof(mnt), "%s/mnt-dir", tmpdir);
+        mkdir(mnt, 0755);
+        out = run(&st, "mount -o loop,ro '%s' '%s' 2>&1", img, mnt);
+        free(out);
+        if (st != 0) {
+                fprintf(stderr, "SKIP kernel lookups: mount failed\n");
+                return;
+        }
+        for (int i = 0; i < n; i += 7) {
+                snprintf(name, sizeof(name), fmt, i);
+                snprintf(p, sizeof(p), "%s%s/%s", mnt, dir, name);
+                found += stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+        }
+        snprintf(p, sizeof(p), "%s%s/not-there", mnt, dir);
+        int absent = stat(p, &sb) != 0;
+        free(run(NULL, "umount '%s' 2>&1", mnt));
+        assert_int_equal(found, (n + 6) / 7);
+        assert_true(absent);
+}
+
+static void big_dir(const char *path, int n, const char *fmt, bool linear)
+{
         struct ext4img_opts o = opts_for(64 << 20, 256);
         struct ext4img *img;
-        char name[600];
+        char name[600], full[700];
 
         o.inode_count = 8192;
+        o.linear_dirs = linear;
         assert_int_equal(ext4img_create(path, &o, &img), 0);
         assert_int_equal(ext4img_mkdir_p(img, "/d"), 0);
-        for (int i = 0; i < 5000; i++) {
-                snprintf(name, sizeof(name), "/d/file-with-a-longish-name-%05d", i);
-                put_file(img, name, name, strlen(name), &file_attr);
+        for (int i = 0; i < n; i++) {
+                snprintf(name, sizeof(name), fmt, i);
+                snprintf(full, sizeof(full), "/d/%s", name);
+                put_file(img, full, full, strlen(full), &file_attr);
         }
         assert_int_equal(ext4img_close(img), 0);
         assert_fsck_clean(path);
-        char *out = run(NULL, "debugfs -R 'ls -p /d' '%s' 2>/dev/null | grep -c file-with", path);
-        assert_int_equal(atoi(out), 5000);
+        char *out = run(NULL, "debugfs -R 'ls -p /d' '%s' 2>/dev/null | grep -c /", path);
+        assert_int_equal(atoi(out), n + 2);
         free(out);
-        snprintf(name, sizeof(name), "dump /d/file-with-a-longish-name-04321 %s", tpath("f.out"));
-        free(debugfs(path, name));
+        snprintf(name, sizeof(name), fmt, n / 3);
+        snprintf(full, sizeof(full), "dump /d/%s %s", name, tpath("f.out"));
+        unlink(tpath("f.out"));
+        free(debugfs(path, full));
         size_t len;
         char *got = read_all(tpath("f.out"), &len);
-        assert_int_equal(len, strlen("/d/file-with-a-longish-name-04321"));
-        assert_memory_equal(got, "/d/file-with-a-longish-name-04321", len);
+        snprintf(full, sizeof(full), "/d/%s", name);
+        assert_int_equal(len, strlen(full));
+        assert_memory_equal(got, full, len);
         free(got);
+}
+
+static void test_large_directory(void **state)
+{
+        const char *path = tpath("bigdir.img");
+        const char *fmt = "file-with-a-longish-name-%05d";
+
+        big_dir(path, 5000, fmt, false);
+        char *out = debugfs(path, "htree /d");
+        assert_contains(out, "Root node dump:");
+        assert_contains(out, "Indirect levels: 0");
+        free(out);
+        kernel_lookup(path, "/d", 5000, fmt);
+
+        big_dir(path, 5000, fmt, true);
+        out = debugfs(path, "stat /d");
+        assert_contains(out, "Flags: 0x80000\n"); /* extents, no index */
+        free(out);
+        kernel_lookup(path, "/d", 5000, fmt);
+}
+
+/* Directory sizes around block and packing boundaries, short and long names. */
+static void test_directory_sizes(void **state)
+{
+        const char *path = tpath("dirsizes.img");
+        const int sizes[] = { 1, 100, 157, 300, 1000, 2500 };
+        const char *fmts[] = { "%d", "n%07d-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abcdefghijklm" };
+
+        for (size_t f = 0; f < ARRAY_SIZE(fmts); f++)
+                for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+                        big_dir(path, sizes[i], fmts[f], false);
+        kernel_lookup(path, "/d", 2500, fmts[1]);
 }
 
 static void test_errors(void **state)
@@ -443,6 +517,30 @@ static void test_errors(void **state)
         assert_fsck_clean(path);
 }
 
+static void test_out_of_inodes(void **state)
+{
+        const char *path = tpath("inodes.img");
+        struct ext4img_opts o = opts_for(16 << 20, 256);
+        struct ext4img *img;
+        struct ext4img_usage u;
+        char name[64];
+        int r = 0, made = 0;
+
+        o.inode_count = 64;
+        assert_int_equal(ext4img_create(path, &o, &img), 0);
+        assert_int_equal(ext4img_usage(img, &u), 0);
+        assert_int_equal(u.inodes_total, 64);
+        while (r == 0 && made < 100) {
+                snprintf(name, sizeof(name), "/f%d", made);
+                r = ext4img_mknod(img, name, &(struct ext4img_attr){ S_IFIFO | 0644, 0, 0, TS }, 0);
+                made += r == 0;
+        }
+        assert_int_equal(r, -ENOSPC);
+        assert_int_equal(made, 64 - 10 - 1); /* inodes 1-10 are reserved, 11 is lost+found */
+        assert_non_null(strstr(imgerr_msg(), "/f53: image full: needs more than the 64 inodes"));
+        ext4img_abort(img);
+}
+
 static void test_fill_up(void **state)
 {
         const char *path = tpath("full.img");
@@ -466,6 +564,57 @@ static void test_fill_up(void **state)
         assert_non_null(strstr(imgerr_msg(), "image full"));
         assert_int_equal(ext4img_close(img), 0);
         assert_fsck_clean(path);
+        free(data);
+}
+
+/* A file scattered over many holes: its extent tree needs an index block,
+ * and every byte must land in the right block. */
+static void test_fragmented_file(void **state)
+{
+        const char *path = tpath("frag.img");
+        struct ext4img_opts o = opts_for(40 << 20, 256);
+        struct ext4img *img;
+        struct ext4img_file *open_files[600];
+        struct ext4img_usage u;
+        char name[600];
+        uint8_t *data;
+        size_t len;
+        static char block[4096];
+
+        o.inode_count = 2048;
+        assert_int_equal(ext4img_create(path, &o, &img), 0);
+        for (int i = 0; i < 600; i++) {
+                snprintf(name, sizeof(name), "/h%d", i);
+                assert_int_equal(ext4img_file_begin(img, name, &file_attr, 4096, &open_files[i]), 0);
+        }
+        for (int i = 0; i < 600; i++) {
+                if (i % 2) {
+                        ext4img_file_abort(open_files[i]); /* a one-block hole */
+                        continue;
+                }
+                assert_int_equal(ext4img_file_write(open_files[i], block, sizeof(block)), 0);
+                assert_int_equal(ext4img_file_commit(open_files[i]), 0);
+        }
+        assert_int_equal(ext4img_usage(img, &u), 0);
+        /* fill everything after the holes, leaving 8 blocks */
+        uint64_t fill = (u.blocks_total - u.blocks_used - 300 - 8) * u.block_size;
+        data = pattern(fill, 5);
+        put_file(img, "/fill", data, fill, &file_attr);
+        free(data);
+        data = pattern(40 * 4096 + 5, 6);
+        put_file(img, "/scattered", data, 40 * 4096 + 5, &file_attr);
+        assert_int_equal(ext4img_close(img), 0);
+        assert_fsck_clean(path);
+
+        char *out = debugfs(path, "stat /scattered");
+        assert_contains(out, "(ETB0)");
+        free(out);
+        snprintf(name, sizeof(name), "dump /scattered %s", tpath("scattered.out"));
+        free(debugfs(path, name));
+        uint8_t *got = read_all(tpath("scattered.out"), &len);
+        assert_int_equal(len, 40 * 4096 + 5);
+        assert_memory_equal(got, data, len);
+        free(got);
         free(data);
 }
 
@@ -548,6 +697,8 @@ static void test_speed(void **state)
         uint8_t *data = pattern(20480, 9);
         char name[96];
         const int nfiles = 20000;
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
         double t0 = now_seconds();
 
         assert_int_equal(ext4img_create(path, &o, &img), 0);
@@ -565,8 +716,12 @@ static void test_speed(void **state)
         }
         assert_int_equal(ext4img_close(img), 0);
         double t = now_seconds() - t0;
-        fprintf(stderr, "ext4img speed: %d files of 20 KiB (%.0f MiB) in %.3f s: %.0f files/s, %.0f MiB/s\n",
-                nfiles, nfiles * 20.0 / 1024, t, nfiles / t, nfiles * 20.0 / 1024 / t);
+        getrusage(RUSAGE_SELF, &r1);
+#define SECS(tv) ((tv).tv_sec + (tv).tv_usec / 1e6)
+        fprintf(stderr, "ext4img speed: %d files of 20 KiB (%.0f MiB) in %.3f s wall "
+                "(%.3f s user, %.3f s system): %.0f files/s, %.0f MiB/s\n",
+                nfiles, nfiles * 20.0 / 1024, t, SECS(r1.ru_utime) - SECS(r0.ru_utime),
+                SECS(r1.ru_stime) - SECS(r0.ru_stime), nfiles / t, nfiles * 20.0 / 1024 / t);
         assert_fsck_clean(path);
         free(data);
 }
@@ -583,13 +738,18 @@ int main(void)
                 cmocka_unit_test(test_xattrs_in_inode_512),
                 cmocka_unit_test(test_deterministic),
                 cmocka_unit_test(test_large_directory),
+                cmocka_unit_test(test_directory_sizes),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_fill_up),
+                cmocka_unit_test(test_out_of_inodes),
+                cmocka_unit_test(test_fragmented_file),
                 cmocka_unit_test(test_abort_leaves_nothing),
                 cmocka_unit_test(test_kernel_mount),
                 cmocka_unit_test(test_speed),
         };
         if (getenv("EXT4IMG_TEST")) /* e.g. EXT4IMG_TEST=test_speed for profiling */
                 cmocka_set_test_filter(getenv("EXT4IMG_TEST"));
+        if (getenv("EXT4IMG_SKIP"))
+                cmocka_set_skip_filter(getenv("EXT4IMG_SKIP"));
         return cmocka_run_group_tests(tests, setup_tmpdir, remove_tmpdir);
 }

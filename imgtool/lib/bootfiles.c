@@ -1,0 +1,107 @@
+#include "bootfiles.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "initramfs.h"
+#include "policy.h"
+#include "util.h"
+
+#define COPY_BUF_SIZE (256u << 10)
+
+
+int layout_policy_text(const struct layout *l, char **text)
+{
+        struct policy_opts o = POLICY_OPTS_DEFAULT;
+        int r;
+
+        if (l->policy_file) {
+                r = read_text_file(l->policy_file, text);
+                if (r < 0)
+                        return r;
+                r = policy_validate(*text);
+                if (r < 0) {
+                        free(*text);
+                        *text = NULL;
+                        return imgerr_prefix(r, "%s: ", l->policy_file);
+                }
+                return 0;
+        }
+        o.appraise_fowner0_reads = l->appraise_root_reads;
+        o.measure = l->measure;
+        return policy_default(&o, text);
+}
+
+int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
+{
+        int r;
+        if (l->root)
+                r = asprintf(spec, "%s", l->root);
+        else if (l->label)
+                r = asprintf(spec, "LABEL=%s", l->label);
+        else
+                r = asprintf(spec, "UUID=%s", uuid);
+        if (r < 0)
+                return -ENOMEM;
+        r = initramfs_check_root(*spec);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: [Boot] Root: ", l->path);
+        return 0;
+}
+
+static int copy_file_atomic(const char *from, const char *to)
+{
+        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        int out, r = 0;
+        ssize_t n;
+
+        if (in < 0)
+                return imgerr(-errno, "%s: %s", from, strerror(errno));
+        buf = malloc(COPY_BUF_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        r = tmpfile_beside(to, &tmp, &out);
+        if (r < 0)
+                return r;
+        while ((n = read(in, buf, COPY_BUF_SIZE)) > 0)
+                if (write(out, buf, (size_t)n) != n) {
+                        n = -1;
+                        break;
+                }
+        if (n < 0 || fchmod(out, 0644) < 0 || close(out) < 0)
+                r = imgerr(-errno, "%s: cannot write: %s", to, strerror(errno));
+        else if (rename(tmp, to) < 0)
+                r = imgerr(-errno, "%s: cannot rename into place: %s", to, strerror(errno));
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
+{
+        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
+        struct initramfs_opts o = { 0 };
+        int r;
+
+        if (!l->kernel)
+                return 0;
+        if (asprintf(&vmlinuz, "%s.vmlinuz", image) < 0 || asprintf(&initrd, "%s.initramfs", image) < 0)
+                return -ENOMEM;
+        if ((r = layout_policy_text(l, &policy)) < 0 || (r = layout_root_spec(l, uuid, &root)) < 0)
+                return r;
+        o.certs = (const char *const *)l->certificates;
+        o.n_certs = strv_length(l->certificates);
+        o.policy_text = policy;
+        o.root = root;
+        o.rw = l->root_rw;
+        o.cmdline_test = l->test_hooks;
+        r = copy_file_atomic(l->kernel, vmlinuz);
+        if (r >= 0)
+                r = initramfs_write(&o, initrd);
+        return r;
+}

@@ -1,0 +1,983 @@
+#include "compose.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/mman.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bootfiles.h"
+#include "composedb.h"
+#include "ext4img.h"
+#include "fcaps.h"
+#include "imasig.h"
+#include "pathmap.h"
+#include "pkgset.h"
+#include "rpmpkg.h"
+#include "util.h"
+
+#define COPY_BUF_SIZE (256u << 10)
+#define CAPTURE_MAX (4u << 20)
+#define BLOCK 4096u
+
+/* A few image files whose content compose needs to know while it writes:
+ * the image's own users and groups (owners resolve through them, as rpm
+ * resolves through the target's /etc/passwd) and rpm's macros (the rpmdb
+ * path). */
+struct capture {
+        const char *path;
+        char *data;
+        size_t len;
+};
+
+enum { CAP_PASSWD, CAP_GROUP, CAP_RPM_MACROS, CAP_COUNT };
+
+struct composer {
+        const struct layout *l;
+        const struct compose_opts *o;
+        struct compose_report *rep;
+        struct pkgset *set;
+        struct ext4img *img;
+        struct ima_trust *trust;
+        struct ima_key *key;
+        struct pathmap *paths;
+        struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
+        int64_t epoch;
+        char *tmp_path;
+        uint8_t *buf;
+        struct capture cap[CAP_COUNT];
+        char **warned_owners;
+        size_t pkg_index;
+        double t0;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+
+static bool path_allowed_unsigned(const struct layout *l, const char *path)
+{
+        for (size_t i = 0; l->allow_unsigned && l->allow_unsigned[i]; i++)
+                if (!fnmatch(l->allow_unsigned[i], path, FNM_PATHNAME) ||
+                    !fnmatch(l->allow_unsigned[i], path, 0))
+                        return true;
+        return false;
+}
+
+static const char *pkg_label(struct composer *c)
+{
+        return rpmpkg_path(c->set->pkgs[c->pkg_index]);
+}
+
+/* ---- owners ----------------------------------------------------------------- */
+
+/* Look name up in a passwd/group style file: "name:x:id:...". */
+static bool lookup_id(const struct capture *cap, const char *name, unsigned *id)
+{
+        size_t nlen = strlen(name);
+        const char *p = cap->data, *end = cap->data ? cap->data + cap->len : NULL;
+
+        while (p && p < end) {
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                if (!eol)
+                        eol = end;
+                if ((size_t)(eol - p) > nlen + 1 && !memcmp(p, name, nlen) && p[nlen] == ':') {
+                        const char *f = memchr(p + nlen + 1, ':', (size_t)(eol - p - (long)nlen - 1));
+                        if (f) {
+                                char *e;
+                                unsigned long v = strtoul(f + 1, &e, 10);
+                                if (e != f + 1 && *e == ':') {
+                                        *id = (unsigned)v;
+                                        return true;
+                                }
+                        }
+                }
+                p = eol + 1;
+        }
+        return false;
+}
+
+/* rpm's rule: an owner the image does not know becomes root, with a warning. */
+static unsigned resolve_owner(struct composer *c, const char *name, int which, const char *path)
+{
+        unsigned id;
+
+        if (!name || !strcmp(name, "root"))
+                return 0;
+        if (lookup_id(&c->cap[which], name, &id))
+                return id;
+        if (!strv_contains(c->warned_owners, name)) {
+                strv_pushf(&c->warned_owners, "%s", name);
+                strv_pushf(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
+                         which == CAP_PASSWD ? "user" : "group", name, path);
+        }
+        return 0;
+}
+
+static void file_attr(struct composer *c, const struct rpmpkg_file *f, struct ext4img_attr *a)
+{
+        a->mode = f->mode;
+        a->uid = resolve_owner(c, f->user, CAP_PASSWD, f->path);
+        a->gid = resolve_owner(c, f->group, CAP_GROUP, f->path);
+        a->mtime = f->mtime < c->epoch ? f->mtime : c->epoch;
+}
+
+static struct capture *capture_for(struct composer *c, const char *path)
+{
+        for (int i = 0; i < CAP_COUNT; i++)
+                if (!strcmp(c->cap[i].path, path))
+                        return &c->cap[i];
+        return NULL;
+}
+
+static void capture_reset(struct capture *cap)
+{
+        free(cap->data);
+        cap->data = NULL;
+        cap->len = 0;
+}
+
+static int capture_append(struct capture *cap, const void *buf, size_t len)
+{
+        char *n;
+        if (cap->len + len > CAPTURE_MAX)
+                return 0;     /* not a real passwd file; owners fall back to root */
+        n = realloc(cap->data, cap->len + len + 1);
+        if (!n)
+                return -ENOMEM;
+        memcpy(n + cap->len, buf, len);
+        cap->data = n;
+        cap->len += len;
+        n[cap->len] = 0;
+        return 0;
+}
+
+/* ---- conflicts ---------------------------------------------------------------- */
+
+/* rpm lets two packages ship one path when type, content, mode and owner
+ * are the same (shared directories, identical files); anything else is a
+ * conflict.  Returns 1 if the path was already written identically (skip),
+ * 0 if new, <0 on conflict. */
+static int claim_path(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a,
+                      struct pathmap_entry **out)
+{
+        struct pathmap_entry *e = pathmap_get(c->paths, f->path);
+        int r;
+
+        if (e) {
+                bool same_type = (e->mode & S_IFMT) == (f->mode & S_IFMT);
+                if (same_type && S_ISDIR(f->mode)) {
+                        *out = e;
+                        return 1;
+                }
+                if (same_type && e->mode == f->mode && e->uid == a->uid && e->gid == a->gid &&
+                    (!S_ISREG(f->mode) ||
+                     (e->digest_len == f->digest_len && !memcmp(e->digest, f->digest, f->digest_len)))) {
+                        *out = e;
+                        return 1;
+                }
+                return imgerr(-EEXIST, "%s: %s conflicts with the file from %s",
+                              pkg_label(c), f->path,
+                              e->owner >= 0 ? rpmpkg_nevra(c->set->pkgs[e->owner]) : "imgtool itself");
+        }
+        r = pathmap_add(c->paths, f->path, &e);
+        if (r < 0)
+                return r;
+        e->mode = f->mode;
+        e->uid = a->uid;
+        e->gid = a->gid;
+        e->owner = (int)c->pkg_index;
+        if (S_ISREG(f->mode) && f->digest_len <= sizeof(e->digest)) {
+                memcpy(e->digest, f->digest, f->digest_len);
+                e->digest_len = (uint8_t)f->digest_len;
+        }
+        *out = e;
+        return 0;
+}
+
+/* Parents a package does not own are made 0755 root, as rpm would. */
+static int ensure_parents(struct composer *c, const char *path)
+{
+        _cleanup_free_ char *parent = strdup(path);
+        char *slash;
+        struct pathmap_entry *e;
+        int r;
+
+        if (!parent)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (!slash || slash == parent)
+                return 0;
+        *slash = 0;
+        e = pathmap_get(c->paths, parent);
+        if (e) {
+                if (!S_ISDIR(e->mode))
+                        return imgerr(-ENOTDIR, "%s: %s: parent %s is not a directory in the image",
+                                      pkg_label(c), path, parent);
+                return 0;
+        }
+        r = ensure_parents(c, parent);
+        if (r < 0)
+                return r;
+        r = pathmap_add(c->paths, parent, &e);
+        if (r < 0)
+                return r;
+        e->mode = S_IFDIR | 0755;
+        e->owner = -1;
+        e->implied = true;
+        return ext4img_mkdir_p(c->img, parent);
+}
+
+/* ---- signatures ----------------------------------------------------------------- */
+
+enum sig_source { SIG_NONE, SIG_PACKAGE, SIG_SIGNED };
+
+static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size_t len,
+                       uint8_t **val, size_t *val_len)
+{
+        int r = ima_key_sign_digest(c->key, algo, digest, len, val, val_len);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+        return 0;
+}
+
+/* Decide the security.ima value of one regular file whose content has been
+ * checked against the header digest. */
+static int choose_signature(struct composer *c, const struct rpmpkg_file *f,
+                            const uint8_t *sign_digest_buf, int sign_algo,
+                            uint8_t **val, size_t *val_len, enum sig_source *src)
+{
+        enum imasig_status st = IMASIG_NONE;
+        struct imasig parsed = { 0 };
+
+        *val = NULL;
+        *src = SIG_NONE;
+        if (c->l->sigmode != SIGMODE_SIGN) {
+                if (f->ima)
+                        st = ima_trust_verify_digest(c->trust, f->ima, f->ima_len, f->digest, f->digest_len, &parsed);
+                if (st == IMASIG_VALID) {
+                        *val = malloc(f->ima_len);
+                        if (!*val)
+                                return -ENOMEM;
+                        memcpy(*val, f->ima, f->ima_len);
+                        *val_len = f->ima_len;
+                        *src = SIG_PACKAGE;
+                        return 0;
+                }
+        }
+        if (c->l->sigmode != SIGMODE_PACKAGE) {
+                *src = SIG_SIGNED;
+                return sign_digest(c, sign_algo, sign_digest_buf, ima_hash_size(sign_algo), val, val_len);
+        }
+        if (path_allowed_unsigned(c->l, f->path))
+                return 0;
+        if (st == IMASIG_UNKNOWN_KEY)
+                return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
+                              pkg_label(c), f->path, parsed.keyid);
+        return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", pkg_label(c), f->path,
+                      st == IMASIG_NONE ? "missing" : imasig_status_name(st));
+}
+
+/* ---- writing one entry ---------------------------------------------------------- */
+
+static bool algo_signable(int algo)
+{
+        return algo == IMA_HASH_SHA256 || algo == IMA_HASH_SHA384 || algo == IMA_HASH_SHA512;
+}
+
+/* Stream one regular file: payload -> image, with rpmpkg checking the
+ * content against the header digest on the way; the checked digest is what
+ * gets signed, so every byte is hashed once. */
+static int write_regular(struct composer *c, struct rpmpkg_payload *pl, const struct rpmpkg_file *f,
+                         const struct ext4img_attr *a)
+{
+        struct ext4img_file *out = NULL;
+        struct capture *cap = capture_for(c, f->path);
+        uint8_t sdigest[IMA_MAX_DIGEST];
+        const uint8_t *digest = NULL;
+        size_t digest_len = 0;
+        bool need_sign_hash = c->l->sigmode != SIGMODE_PACKAGE && !algo_signable(f->digest_algo);
+        _cleanup_free_ uint8_t *sig = NULL;
+        size_t sig_len = 0;
+        enum sig_source src;
+        uint64_t total = 0;
+        ssize_t n;
+        int r;
+
+        if (need_sign_hash && (r = ima_hasher_reset(c->sha256)) < 0)
+                return r;
+        if (cap)
+                capture_reset(cap);
+        r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
+        if (r < 0)
+                return r;
+        while ((n = rpmpkg_payload_read(pl, c->buf, COPY_BUF_SIZE)) > 0) {
+                total += (uint64_t)n;
+                if (need_sign_hash)
+                        ima_hasher_update(c->sha256, c->buf, (size_t)n);
+                if (cap && (r = capture_append(cap, c->buf, (size_t)n)) < 0)
+                        goto fail;
+                r = ext4img_file_write(out, c->buf, (size_t)n);
+                if (r < 0)
+                        goto fail;
+        }
+        if (n < 0) {
+                r = (int)n;
+                goto fail;
+        }
+        if (total != f->size || rpmpkg_payload_digest(pl, &digest, &digest_len) < 0 ||
+            digest_len != ima_hash_size(f->digest_algo)) {
+                r = imgerr(-EBADMSG, "%s: %s: payload is truncated or has no checked digest (%llu of %llu bytes)",
+                           pkg_label(c), f->path, (unsigned long long)total, (unsigned long long)f->size);
+                goto fail;
+        }
+        if (need_sign_hash)
+                ima_hasher_final(c->sha256, sdigest);
+        r = choose_signature(c, f, need_sign_hash ? sdigest : digest,
+                             need_sign_hash ? IMA_HASH_SHA256 : f->digest_algo, &sig, &sig_len, &src);
+        if (r < 0)
+                goto fail;
+        if (sig && (r = ext4img_file_set_xattr(out, "security.ima", sig, sig_len)) < 0)
+                goto fail;
+        if (f->caps && *f->caps) {
+                uint8_t caps[FCAPS_XATTR_SIZE];
+                if (fcaps_from_text(f->caps, caps) < 0) {
+                        r = imgerr(-EBADMSG, "%s: %s: capabilities '%s' do not parse", pkg_label(c), f->path, f->caps);
+                        goto fail;
+                }
+                if ((r = ext4img_file_set_xattr(out, "security.capability", caps, sizeof(caps))) < 0)
+                        goto fail;
+        }
+        r = ext4img_file_commit(out);
+        if (r < 0)
+                return r;
+        c->rep->regular++;
+        c->rep->bytes += total;
+        if (src == SIG_PACKAGE)
+                c->rep->sig_from_package++;
+        else if (src == SIG_SIGNED)
+                c->rep->sig_signed_here++;
+        else
+                c->rep->sig_allowed_unsigned++;
+        return 0;
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* Hard links: rpm's payload carries the content once, with one member of
+ * the set; the others are names for the same inode.  first_path[] maps the
+ * header's inode number to the path that holds the content. */
+struct link_set {
+        uint32_t inode;
+        char *first;          /* member holding the content, once written */
+        char **pending;       /* members seen before it */
+};
+
+struct link_sets {
+        struct link_set *v;
+        size_t n;
+};
+
+static struct link_set *link_set_get(struct link_sets *s, uint32_t inode)
+{
+        struct link_set *nv;
+        for (size_t i = 0; i < s->n; i++)
+                if (s->v[i].inode == inode)
+                        return &s->v[i];
+        nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+        if (!nv)
+                return NULL;
+        s->v = nv;
+        memset(&nv[s->n], 0, sizeof(*nv));
+        nv[s->n].inode = inode;
+        return &nv[s->n++];
+}
+
+static void link_sets_free(struct link_sets *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->v[i].first);
+                strv_free(s->v[i].pending);
+        }
+        free(s->v);
+}
+
+static int link_member(struct composer *c, const char *path, const char *first)
+{
+        int r = ext4img_hardlink(c->img, path, first);
+        if (r < 0)
+                return r;
+        c->rep->hardlinks++;
+        return 0;
+}
+
+static int write_entry(struct composer *c, struct rpmpkg_payload *pl, const struct rpmpkg_file *f,
+                       struct link_sets *links)
+{
+        struct ext4img_attr a;
+        struct pathmap_entry *e = NULL;
+        int r;
+
+        file_attr(c, f, &a);
+        r = ensure_parents(c, f->path);
+        if (r < 0)
+                return r;
+        r = claim_path(c, f, &a, &e);
+        if (r < 0)
+                return r;
+        if (r == 1 && !(S_ISDIR(f->mode) && e->implied))
+                return 0;   /* shared with an earlier package, identical */
+        c->rep->files++;
+        switch (f->mode & S_IFMT) {
+        case S_IFDIR:
+                c->rep->directories++;
+                if (e->implied) {
+                        /* An implied parent now gets its owner's metadata. */
+                        e->implied = false;
+                        e->mode = f->mode;
+                        e->owner = (int)c->pkg_index;
+                        return ext4img_set_attr(c->img, f->path, &a);
+                }
+                return ext4img_mkdir(c->img, f->path, &a);
+        case S_IFLNK:
+                c->rep->symlinks++;
+                return ext4img_symlink(c->img, f->path, f->link_target ? f->link_target : "", &a);
+        case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+                c->rep->devices++;
+                return ext4img_mknod(c->img, f->path, &a, f->rdev);
+        case S_IFREG:
+                break;
+        default:
+                return imgerr(-EBADMSG, "%s: %s: unknown file type %o", pkg_label(c), f->path, f->mode & S_IFMT);
+        }
+        if (f->nlink > 1) {
+                struct link_set *s = link_set_get(links, f->inode);
+                if (!s)
+                        return -ENOMEM;
+                if (s->first)
+                        return link_member(c, f->path, s->first);
+                if (!rpmpkg_payload_has_content(pl)) {
+                        char *p = strdup(f->path);
+                        return p ? strv_push(&s->pending, p) : -ENOMEM;
+                }
+                r = write_regular(c, pl, f, &a);
+                if (r < 0)
+                        return r;
+                s->first = strdup(f->path);
+                if (!s->first)
+                        return -ENOMEM;
+                for (size_t i = 0; s->pending && s->pending[i]; i++)
+                        if ((r = link_member(c, s->pending[i], s->first)) < 0)
+                                return r;
+                return 0;
+        }
+        return write_regular(c, pl, f, &a);
+}
+
+/* ---- one package ------------------------------------------------------------------ */
+
+static size_t payload_entries_expected(struct rpmpkg *p)
+{
+        size_t n = 0;
+        struct rpmpkg_file f;
+        for (size_t i = 0; i < rpmpkg_file_count(p); i++)
+                if (rpmpkg_file(p, i, &f) == 0 && !(f.flags & RPMPKG_FILE_GHOST))
+                        n++;
+        return n;
+}
+
+static int write_package(struct composer *c, struct rpmpkg *p)
+{
+        struct rpmpkg_payload *pl = NULL;
+        struct link_sets links = { 0 };
+        size_t idx, seen = 0, expected = payload_entries_expected(p);
+        int r;
+
+        r = rpmpkg_payload_open(p, &pl);
+        if (r < 0)
+                return r;
+        while ((r = rpmpkg_payload_next(pl, &idx)) > 0) {
+                struct rpmpkg_file f;
+                r = rpmpkg_file(p, idx, &f);
+                if (r < 0)
+                        break;
+                if (f.flags & RPMPKG_FILE_GHOST)
+                        continue;
+                seen++;
+                r = write_entry(c, pl, &f, &links);
+                if (r < 0)
+                        break;
+        }
+        for (size_t i = 0; r >= 0 && i < links.n; i++)
+                if (!links.v[i].first)
+                        r = imgerr(-EBADMSG, "%s: hard-link set of %s has no content in the payload",
+                                   rpmpkg_path(p), links.v[i].pending ? links.v[i].pending[0] : "?");
+        if (r >= 0 && seen != expected)
+                r = imgerr(-EBADMSG, "%s: payload has %zu of the header's %zu files (truncated or corrupt)",
+                           rpmpkg_path(p), seen, expected);
+        link_sets_free(&links);
+        rpmpkg_payload_free(pl);
+        return r;
+}
+
+/* ---- preparation ------------------------------------------------------------------ */
+
+/* pkgset refused scriptlets already unless Scriptlets=skip: list them. */
+static int list_skipped_scriptlets(struct composer *c)
+{
+        for (size_t i = 0; i < c->set->count; i++) {
+                const char *const *s = rpmpkg_scriptlets(c->set->pkgs[i]);
+                for (size_t k = 0; s && s[k]; k++)
+                        if (strv_pushf(&c->rep->scriptlets_skipped, "%s: %s", rpmpkg_nevra(c->set->pkgs[i]), s[k]) < 0)
+                                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int load_keys(struct composer *c)
+{
+        int r = ima_trust_new(&c->trust);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
+                r = ima_trust_add_file(c->trust, c->l->certificates[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (c->l->key) {
+                const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+                r = ima_key_load(c->l->key, cert, &c->key);
+                if (r < 0)
+                        return r;
+                /* The signing key's cert must be trusted for its own signatures. */
+                if (cert && ima_trust_count(c->trust) == 0)
+                        return imgerr(-EINVAL, "%s: no certificate loaded", cert);
+        }
+        return 0;
+}
+
+static int64_t choose_epoch(struct composer *c)
+{
+        const char *env = getenv("SOURCE_DATE_EPOCH");
+        int64_t newest = 0;
+
+        if (c->l->source_date_epoch >= 0)
+                return c->l->source_date_epoch;
+        if (env && *env) {
+                char *end;
+                long long v = strtoll(env, &end, 10);
+                if (!*end && v >= 0)
+                        return v;
+                strv_pushf(&c->rep->warnings, "SOURCE_DATE_EPOCH=%s is not a number: ignored", env);
+        }
+        for (size_t i = 0; i < c->set->count; i++)
+                if (rpmpkg_buildtime(c->set->pkgs[i]) > newest)
+                        newest = rpmpkg_buildtime(c->set->pkgs[i]);
+        return newest;
+}
+
+/* Bytes an in-inode xattr entry takes: 16-byte header, name and value
+ * rounded to 4 ("security." is stored as a prefix index). */
+static size_t xattr_entry_size(size_t name_len, size_t value_len)
+{
+        return 16 + ((name_len + 3) & ~3u) + ((value_len + 3) & ~3u);
+}
+
+/* The smallest inode that keeps the largest signature (and capabilities)
+ * inside the inode, so signatures cost no xattr block. */
+static unsigned choose_inode_size(struct composer *c)
+{
+        size_t max_sig = 0, need;
+        unsigned size = 256;
+
+        if (c->l->inode_size)
+                return c->l->inode_size;
+        if (c->key)
+                max_sig = ima_key_max_xattr(c->key);
+        for (size_t i = 0; i < c->set->count; i++) {
+                struct rpmpkg_file f;
+                for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
+                        if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && f.ima_len > max_sig)
+                                max_sig = f.ima_len;
+        }
+        /* 4-byte magic + ima entry + capability entry + 4-byte terminator. */
+        need = 4 + xattr_entry_size(3, max_sig) + xattr_entry_size(10, FCAPS_XATTR_SIZE) + 4;
+        while (size - 128 - 32 < need && size < 4096)
+                size *= 2;
+        return size;
+}
+
+struct estimate {
+        uint64_t blocks, inodes;
+};
+
+static void estimate_add_file(struct estimate *e, const struct rpmpkg_file *f)
+{
+        e->inodes++;
+        if (S_ISREG(f->mode))
+                e->blocks += (f->size + BLOCK - 1) / BLOCK + (f->size > (48ull << 20) ? f->size / (BLOCK * 340) + 1 : 0);
+        else if (S_ISDIR(f->mode))
+                e->blocks += 1;
+        else if (S_ISLNK(f->mode) && f->link_target && strlen(f->link_target) >= 60)
+                e->blocks += 1;
+}
+
+static uint64_t file_size_or_zero(const char *path)
+{
+        struct stat st;
+        return path && stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Size=auto: content plus metadata, then 10% and 16 MiB of margin. */
+static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *size, uint64_t *inodes)
+{
+        struct estimate e = { 0, 0 };
+        uint64_t meta, total, hdr_bytes = 0;
+
+        for (size_t i = 0; i < c->set->count; i++) {
+                struct rpmpkg_file f;
+                for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
+                        if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && !(f.flags & RPMPKG_FILE_GHOST))
+                                estimate_add_file(&e, &f);
+                hdr_bytes += 64 * 1024 + rpmpkg_file_count(c->set->pkgs[i]) * 256;
+        }
+        /* rpmdb, certs, kernel: what compose adds itself. */
+        e.blocks += (hdr_bytes + file_size_or_zero(c->l->kernel)) / BLOCK + 64;
+        *inodes = (e.inodes + 64) * 11 / 10 + 1024;
+        meta = *inodes * inode_size / BLOCK + e.blocks / 1024 /* extent and dir blocks */;
+        total = (e.blocks + meta) * BLOCK;
+        total = total + total / 10 + (16ull << 20);
+        /* The journal grows with the filesystem; mke2fs' default sizes. */
+        total += total < (128ull << 20) ? (4ull << 20) : total < (1ull << 30) ? (16ull << 20) : (64ull << 20);
+        *size = (total + (1u << 20) - 1) & ~((uint64_t)(1u << 20) - 1);
+        return 0;
+}
+
+/* UUID and hash seed come from the layout, so the same layout gives the
+ * same filesystem identity run after run. */
+static void derive_id(const char *seed, const char *what, uint8_t out[16])
+{
+        uint8_t md[32];
+        unsigned int len;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+        EVP_DigestUpdate(ctx, "imgtool:", 8);
+        EVP_DigestUpdate(ctx, what, strlen(what));
+        EVP_DigestUpdate(ctx, ":", 1);
+        EVP_DigestUpdate(ctx, seed, strlen(seed));
+        EVP_DigestFinal_ex(ctx, md, &len);
+        EVP_MD_CTX_free(ctx);
+        memcpy(out, md, 16);
+        out[6] = (out[6] & 0x0f) | 0x40;   /* a version 4 (random-looking) UUID */
+        out[8] = (out[8] & 0x3f) | 0x80;
+}
+
+static void format_uuid(const uint8_t u[16], char out[37])
+{
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static int create_image(struct composer *c)
+{
+        struct ext4img_opts o = { 0 };
+        const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
+        uint64_t est_size, inodes;
+        int fd, r;
+
+        o.inode_size = choose_inode_size(c);
+        estimate_image(c, o.inode_size, &est_size, &inodes);
+        o.size = c->l->size_auto ? est_size : c->l->size;
+        o.inode_count = inodes;
+        o.label = c->l->label;
+        o.timestamp = c->epoch;
+        derive_id(seed, "uuid", o.uuid);
+        derive_id(seed, "hash-seed", o.hash_seed);
+        format_uuid(o.uuid, c->rep->uuid);
+        c->rep->inode_size = o.inode_size;
+        c->rep->image_size = o.size;
+        r = tmpfile_beside(c->o->output, &c->tmp_path, &fd);
+        if (r < 0)
+                return r;
+        close(fd);
+        r = ext4img_create(c->tmp_path, &o, &c->img);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: ", c->o->output);
+        return 0;
+}
+
+/* ---- files compose makes itself ----------------------------------------------------- */
+
+/* Write a file that no package ships (rpmdb, the IMA cert, the kernel),
+ * signed with Key= when there is one, and listed as unsigned otherwise. */
+static int write_created_file(struct composer *c, const char *path, mode_t mode, int fd)
+{
+        struct ext4img_attr a = { .mode = S_IFREG | mode, .uid = 0, .gid = 0, .mtime = c->epoch };
+        struct ext4img_file *out = NULL;
+        struct pathmap_entry *e;
+        uint8_t digest[IMA_MAX_DIGEST];
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (pathmap_get(c->paths, path))
+                return imgerr(-EEXIST, "%s: imgtool wants to create %s, but a package ships it", c->o->output, path);
+        r = ensure_parents(c, path);
+        if (r < 0)
+                return r;
+        r = pathmap_add(c->paths, path, &e);
+        if (r < 0)
+                return r;
+        e->mode = a.mode;
+        e->owner = -1;
+        r = ima_hasher_reset(c->sha256);
+        if (r < 0)
+                return r;
+        r = ext4img_file_begin(c->img, path, &a, (uint64_t)st.st_size, &out);
+        if (r < 0)
+                return r;
+        while ((n = read(fd, c->buf, COPY_BUF_SIZE)) > 0) {
+                ima_hasher_update(c->sha256, c->buf, (size_t)n);
+                if ((r = ext4img_file_write(out, c->buf, (size_t)n)) < 0)
+                        goto fail;
+        }
+        if (n < 0) {
+                r = imgerr(-errno, "%s: read error: %s", path, strerror(errno));
+                goto fail;
+        }
+        ima_hasher_final(c->sha256, digest);
+        if (c->key) {
+                _cleanup_free_ uint8_t *sig = NULL;
+                size_t len;
+                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
+                if (r >= 0)
+                        r = ext4img_file_set_xattr(out, "security.ima", sig, len);
+                if (r < 0)
+                        goto fail;
+                c->rep->sig_signed_here++;
+        } else {
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
+        }
+        return ext4img_file_commit(out);
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+static int write_created_path(struct composer *c, const char *image_path, mode_t mode, const char *host_path)
+{
+        _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return imgerr(-errno, "%s: %s", host_path, strerror(errno));
+        return write_created_file(c, image_path, mode, fd);
+}
+
+/* A cert file (PEM or DER) as DER bytes in a memfd, ready to be written. */
+static int cert_der_fd(const char *path, int *out)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        X509 *x = NULL;
+        unsigned char *der = NULL;
+        int len, fd, r = 0;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        x = PEM_read_X509(f, NULL, NULL, NULL);
+        if (!x) {
+                rewind(f);
+                x = d2i_X509_fp(f, NULL);
+        }
+        if (!x)
+                return imgerr(-EBADMSG, "%s: not an X.509 certificate (PEM or DER)", path);
+        len = i2d_X509(x, &der);
+        X509_free(x);
+        if (len <= 0)
+                return imgerr(-EBADMSG, "%s: cannot encode the certificate", path);
+        fd = memfd_create("imgtool-cert", MFD_CLOEXEC);
+        if (fd < 0 || write(fd, der, (size_t)len) != len || lseek(fd, 0, SEEK_SET) < 0) {
+                r = imgerr(-errno, "%s: cannot buffer the certificate: %s", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+        }
+        OPENSSL_free(der);
+        if (r == 0)
+                *out = fd;
+        return r;
+}
+
+/* The IMA cert where kernels with CONFIG_IMA_LOAD_X509 and dracut's
+ * integrity module look for it: the signing key's cert in Mode=sign, else
+ * the first Certificate=. */
+static int write_ima_cert(struct composer *c)
+{
+        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        int r, fd = -1;
+
+        if (!cert)
+                return 0;
+        r = cert_der_fd(cert, &fd);
+        if (r < 0)
+                return r;
+        r = write_created_file(c, "/etc/keys/x509_ima.der", 0644, fd);
+        if (r >= 0 && lseek(fd, 0, SEEK_SET) == 0)
+                r = write_created_file(c, "/etc/keys/ima/imgtool-ima.der", 0644, fd);
+        close(fd);
+        return r;
+}
+
+static int write_rpmdb(struct composer *c)
+{
+        _cleanup_free_ char *dbfile = NULL, *dbpath = NULL, *image_path = NULL;
+        int r;
+
+        r = composedb_dbpath(c->cap[CAP_RPM_MACROS].data, &dbpath);
+        if (r < 0)
+                return r;
+        r = composedb_build(c->set->pkgs, c->set->count, c->epoch, &dbfile);
+        if (r < 0)
+                return r;
+        if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
+                r = -ENOMEM;
+        else
+                r = write_created_path(c, image_path, 0644, dbfile);
+        composedb_cleanup(dbfile);
+        return r;
+}
+
+static int write_kernel(struct composer *c)
+{
+        if (!c->l->kernel)
+                return 0;
+        return write_created_path(c, "/boot/vmlinuz", 0644, c->l->kernel);
+}
+
+/* ---- progress and the whole pipeline ------------------------------------------------ */
+
+static void show_progress(struct composer *c, size_t i)
+{
+        double mb = (double)c->rep->bytes / 1e6;
+        if (!c->o->progress)
+                return;
+        fprintf(stderr, "\r\033[K[%zu/%zu] %-32.32s %7zu files %9.1f MB", i + 1, c->set->count,
+                rpmpkg_name(c->set->pkgs[i]), c->rep->files, mb);
+        fflush(stderr);
+}
+
+static void end_progress(struct composer *c)
+{
+        if (c->o->progress)
+                fprintf(stderr, "\r\033[K");
+}
+
+static int setup(struct composer *c)
+{
+        int r;
+
+        c->cap[CAP_PASSWD].path = "/etc/passwd";
+        c->cap[CAP_GROUP].path = "/etc/group";
+        c->cap[CAP_RPM_MACROS].path = "/usr/lib/rpm/macros";
+        c->buf = malloc(COPY_BUF_SIZE);
+        if (!c->buf)
+                return -ENOMEM;
+        r = pathmap_new(&c->paths);
+        if (r >= 0)
+                r = ima_hasher_new(IMA_HASH_SHA256, &c->sha256);
+        return r;
+}
+
+static void teardown(struct composer *c)
+{
+        ima_hasher_free(c->sha256);
+        pathmap_free(c->paths);
+        ima_trust_free(c->trust);
+        ima_key_free(c->key);
+        pkgset_free(c->set);
+        for (int i = 0; i < CAP_COUNT; i++)
+                free(c->cap[i].data);
+        strv_free(c->warned_owners);
+        free(c->buf);
+        free(c->tmp_path);
+}
+
+static int write_everything(struct composer *c)
+{
+        struct ext4img_usage u;
+        int r;
+
+        for (c->pkg_index = 0; c->pkg_index < c->set->count; c->pkg_index++) {
+                show_progress(c, c->pkg_index);
+                r = write_package(c, c->set->pkgs[c->pkg_index]);
+                if (r < 0)
+                        return r;
+        }
+        end_progress(c);
+        if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
+                return r;
+        if (ext4img_usage(c->img, &u) == 0) {
+                c->rep->blocks_used = u.blocks_used;
+                c->rep->block_size = u.block_size;
+        }
+        return 0;
+}
+
+int compose_image(const struct compose_opts *o, struct compose_report *rep)
+{
+        struct composer c = { .l = o->layout, .o = o, .rep = rep };
+        int r;
+
+        memset(rep, 0, sizeof(*rep));
+        c.t0 = now_seconds();
+        r = setup(&c);
+        if (r >= 0)
+                r = pkgset_resolve(c.l, &c.set);
+        if (r < 0)
+                goto out;
+        rep->packages = c.set->count;
+        if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
+                goto out;
+        c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        r = create_image(&c);
+        if (r < 0)
+                goto out;
+        r = write_everything(&c);
+        if (r < 0)
+                goto out;
+        r = ext4img_close(c.img);
+        c.img = NULL;
+        if (r < 0)
+                goto out;
+        if (rename(c.tmp_path, o->output) < 0) {
+                r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));
+                goto out;
+        }
+        free(c.tmp_path);
+        c.tmp_path = NULL;
+        r = bootfiles_write(c.l, o->output, rep->uuid);
+out:
+        if (r == -ENOSPC)
+                imgerr_prefix(r, "%s: ", o->output);
+        end_progress(&c);
+        if (c.img)
+                ext4img_abort(c.img);
+        if (c.tmp_path)
+                unlink(c.tmp_path);
+        rep->seconds = now_seconds() - c.t0;
+        teardown(&c);
+        return r;
+}
+
+void compose_report_free(struct compose_report *rep)
+{
+        strv_free(rep->scriptlets_skipped);
+        strv_free(rep->created_unsigned);
+        strv_free(rep->warnings);
+        memset(rep, 0, sizeof(*rep));
+}

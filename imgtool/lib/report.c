@@ -1,0 +1,70 @@
+#include <errno.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "compose.h"
+#include "util.h"
+
+void report_print_summary(FILE *f, const struct compose_report *r, const char *output)
+{
+        double mb = (double)r->bytes / 1e6;
+        fprintf(f, "%s: %zu packages, %zu files (%zu regular, %zu dirs, %zu symlinks, %zu hard links, %zu devices), %.1f MB\n",
+                output, r->packages, r->files, r->regular, r->directories, r->symlinks, r->hardlinks, r->devices, mb);
+        fprintf(f, "  signatures: %zu from packages, %zu signed here, %zu allowed unsigned\n",
+                r->sig_from_package, r->sig_signed_here, r->sig_allowed_unsigned);
+        fprintf(f, "  image: %.1f MiB, %llu of %llu blocks used, %u-byte inodes, UUID %s, SOURCE_DATE_EPOCH %lld\n",
+                (double)r->image_size / 1048576.0, (unsigned long long)r->blocks_used,
+                (unsigned long long)(r->block_size ? r->image_size / r->block_size : 0), r->inode_size, r->uuid,
+                (long long)r->source_date_epoch);
+        fprintf(f, "  time: %.2f s, %.1f MB/s\n", r->seconds, r->seconds > 0 ? mb / r->seconds : 0.0);
+        for (size_t i = 0; r->scriptlets_skipped && r->scriptlets_skipped[i]; i++)
+                fprintf(f, "  scriptlet skipped: %s\n", r->scriptlets_skipped[i]);
+        for (size_t i = 0; r->created_unsigned && r->created_unsigned[i]; i++)
+                fprintf(f, "  created unsigned (no Key=): %s\n", r->created_unsigned[i]);
+        for (size_t i = 0; r->warnings && r->warnings[i]; i++)
+                fprintf(f, "  warning: %s\n", r->warnings[i]);
+}
+
+static json_object *strv_json(char *const *v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+int report_write_json(const char *path, const struct compose_report *r, const char *output)
+{
+        json_object *o = json_object_new_object(), *sig = json_object_new_object();
+        const char *text;
+        int ret;
+
+        json_object_object_add(o, "image", json_object_new_string(output));
+        json_object_object_add(o, "packages", json_object_new_int64((int64_t)r->packages));
+        json_object_object_add(o, "files", json_object_new_int64((int64_t)r->files));
+        json_object_object_add(o, "regular_files", json_object_new_int64((int64_t)r->regular));
+        json_object_object_add(o, "directories", json_object_new_int64((int64_t)r->directories));
+        json_object_object_add(o, "symlinks", json_object_new_int64((int64_t)r->symlinks));
+        json_object_object_add(o, "hardlinks", json_object_new_int64((int64_t)r->hardlinks));
+        json_object_object_add(o, "devices", json_object_new_int64((int64_t)r->devices));
+        json_object_object_add(o, "bytes", json_object_new_int64((int64_t)r->bytes));
+        json_object_object_add(sig, "from_package", json_object_new_int64((int64_t)r->sig_from_package));
+        json_object_object_add(sig, "signed_here", json_object_new_int64((int64_t)r->sig_signed_here));
+        json_object_object_add(sig, "allowed_unsigned", json_object_new_int64((int64_t)r->sig_allowed_unsigned));
+        json_object_object_add(o, "signatures", sig);
+        json_object_object_add(o, "image_size", json_object_new_int64((int64_t)r->image_size));
+        json_object_object_add(o, "blocks_used", json_object_new_int64((int64_t)r->blocks_used));
+        json_object_object_add(o, "block_size", json_object_new_int64((int64_t)r->block_size));
+        json_object_object_add(o, "inode_size", json_object_new_int((int)r->inode_size));
+        json_object_object_add(o, "uuid", json_object_new_string(r->uuid));
+        json_object_object_add(o, "source_date_epoch", json_object_new_int64(r->source_date_epoch));
+        json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
+        json_object_object_add(o, "mb_per_s", json_object_new_double(r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0));
+        json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
+        json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
+        json_object_object_add(o, "warnings", strv_json(r->warnings));
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        ret = write_file_atomic(path, text, strlen(text), 0644);
+        json_object_put(o);
+        return ret;
+}

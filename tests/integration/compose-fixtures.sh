@@ -1,0 +1,83 @@
+# compose on rpm's own test packages (shared/fixtures/rpm-upstream): hard
+# links stay hard links, %caps become security.capability, and the badima
+# package's signatures are stamped as they are and verify.
+source "$SRCDIR/tests/integration/lib.sh"
+[ -d "$FIXTURES" ] || { echo "skip: no fixtures at $FIXTURES"; echo "0 passed, 0 failed"; exit 0; }
+
+# What the fixtures require from a real system, as a stub.
+mkdir -p "$T/pkgs" "$T/badima"
+cp "$FIXTURES"/capstest-1.0-1.noarch.rpm "$FIXTURES"/hlinktest-1.0-1.noarch.rpm "$T/pkgs/"
+cp "$FIXTURES"/hello-2.0-1.x86_64-badima.rpm "$T/badima/"
+build_rpm "$T/pkgs" <<'SPEC'
+Name: fixture-deps
+Version: 1
+Release: 1
+Summary: what the fixtures require
+License: MIT
+BuildArch: noarch
+Provides: libc.so.6()(64bit) libc.so.6(GLIBC_2.2.5)(64bit) rtld(GNU_HASH)
+%description
+x
+%install
+mkdir -p %{buildroot}/bin
+printf '#!/bin/false\n' > %{buildroot}/bin/sh
+%files
+%attr(0755,root,root) /bin/sh
+SPEC
+
+cat > "$T/layout.conf" <<L
+[Image]
+Seed=fixtures
+[Packages]
+Directory=pkgs badima
+Install=hello capstest hlinktest fixture-deps
+Scriptlets=skip
+[Signatures]
+Mode=package
+Certificate=$FIXTURES/privkey-cert.der
+AllowUnsigned=/a/* /foo/* /bin/*
+L
+check "compose the fixtures" "$IMGTOOL" compose "$T/layout.conf" -o "$T/f.img" --quiet
+check "e2fsck -fn is clean" e2fsck -fn "$T/f.img"
+
+ino() { debugfs -R "stat $1" "$T/f.img" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p'; }
+links() { debugfs -R "stat $1" "$T/f.img" 2>/dev/null | sed -n 's/^Links: \([0-9]*\).*/\1/p'; }
+xattr_hex() { debugfs -R "ea_get -x $1 $2" "$T/f.img" 2>/dev/null | sed -n "s/^$2 ([0-9]*) = //p" | tr -d ' \n'; }
+
+# hlinktest: /foo/hello, hello-bar, hello-foo, hello-world are one inode;
+# /foo/aaaa and /foo/zzzz another; /foo/copyllo is separate.
+expect_eq "hello* hard links: one inode" "$(for f in hello hello-bar hello-foo hello-world; do ino /foo/$f; done | sort -u | wc -l)" 1
+expect_eq "hello* hard links: link count 4" "$(links /foo/hello)" 4
+expect_eq "aaaa/zzzz: one inode, 2 links" "$( [ "$(ino /foo/aaaa)" = "$(ino /foo/zzzz)" ] && links /foo/aaaa)" 2
+check "copyllo is its own inode" test "$(ino /foo/copyllo)" != "$(ino /foo/hello)"
+
+# capstest: "=" (empty set) is written as rpm's cap_set_file() writes it;
+# no caps, no xattr.
+expect_eq "emptyCaps1 has an empty capability set" "$(xattr_hex /a/emptyCaps1 security.capability)" "0000000200000000000000000000000000000000"
+expect_eq "noCaps has no security.capability" "$(xattr_hex /a/noCaps security.capability)" ""
+
+# badima: the stamped value is exactly the header's signature, for every
+# regular file, and evmctl verifies it against the content.
+mkdir -p "$T/x"
+bad=0 n=0
+while read -r path sig mode; do
+  case "$mode" in 100*) ;; *) continue ;; esac
+  n=$((n + 1))
+  got=$(xattr_hex "$path" security.ima)
+  [ "$got" = "$sig" ] || { echo "$path: stamped '$got', header '$sig'"; bad=1; }
+  debugfs -R "dump $path $T/x/f" "$T/f.img" 2>/dev/null
+  setfattr -n security.ima -v "0x$got" "$T/x/f"
+  evmctl ima_verify --key "$FIXTURES/privkey-cert.der" "$T/x/f" >/dev/null 2>&1 || { echo "evmctl rejects $path"; bad=1; }
+  rm -f "$T/x/f"
+done < <(rpm -qp --qf '[%{FILENAMES} %{FILESIGNATURES} %{FILEMODES:octal}\n]' "$T"/badima/*.rpm 2>/dev/null)
+expect_eq "badima: $n signatures stamped verbatim and verified by evmctl" "$bad" 0
+check "badima had regular files" test "$n" -ge 1
+
+# imatest is signed by Fedora's key, which nobody trusts here.
+mkdir -p "$T/ima"
+cp "$FIXTURES"/imatest-1.0-1.fc34.noarch.rpm "$T/ima/"
+printf '[Packages]\nDirectory=ima\nInstall=test\n[Signatures]\nMode=package\nCertificate=%s\n' \
+  "$FIXTURES/privkey-cert.der" > "$T/ima.conf"
+expect_fail "imatest: Fedora's signature is from an untrusted key" "untrusted key a5982554" \
+  "$IMGTOOL" compose "$T/ima.conf" -o "$T/ima.img"
+finish
