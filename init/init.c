@@ -235,6 +235,11 @@ static void read_cmdline(struct config *c)
         for (char *p = cmdline; *p;) {
                 size_t n = strcspn(p, " \t\n");
                 bool ours = !strncmp(p, "imgtool.", 8);
+                /* ima_appraise=log/fix/off would turn enforcement into a log
+                 * line; only a test initramfs may boot like that. */
+                if (!strncmp(p, "ima_appraise=", 13) && strncmp(p, "ima_appraise=enforce", n) &&
+                    !c->cmdline_test)
+                        die("refusing '%.*s' on the kernel command line: IMA must enforce", (int)n, p);
                 if (ours && !c->cmdline_test) {
                         say("ignoring '%.*s': this initramfs was made without --cmdline-test", (int)n, p);
                 } else if (ours && !strncmp(p, "imgtool.test=", 13)) {
@@ -310,6 +315,16 @@ static void setup_ima_keyring(void)
         say("%d key(s) in the _ima keyring, keyring locked", n);
 }
 
+static bool has_appraise_rule(const char *text)
+{
+        for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+                line += strspn(line, " \t");
+                if (!strncmp(line, "appraise", 8) && (line[8] == ' ' || line[8] == '\t'))
+                        return true;
+        }
+        return false;
+}
+
 /* The kernels this targets accept one policy write per boot, so the whole
  * text goes in with one open; a rule the kernel rejects fails the write. */
 static void load_policy(void)
@@ -320,6 +335,8 @@ static void load_policy(void)
 
         if (!text)
                 die("%s: %s", POLICY_PATH, strerror(errno));
+        if (!has_appraise_rule(text))
+                die("%s has no appraise rule: nothing would be enforced", POLICY_PATH);
         if (access("/sys/kernel/security/ima", F_OK) < 0)
                 die("the kernel has no IMA (/sys/kernel/security/ima missing)");
         fd = open(IMA_POLICY, O_WRONLY | O_CLOEXEC);
@@ -470,9 +487,8 @@ static char *read_run_script(const char *spec)
         uint32_t len;
         int fd;
 
-        wait_for_device("runner disk", has_run_magic,
-                        strcmp(spec, "auto") && strcmp(spec, "1") ? spec : "(header " "IMGTOOL-RUN-V1)",
-                        dev, sizeof(dev));
+        /* "auto": the disk whose header matches (NVMe numbering is not stable) */
+        wait_for_device("runner disk", has_run_magic, spec, dev, sizeof(dev));
         fd = open(dev, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
                 die("runner disk %s: %s", dev, strerror(errno));

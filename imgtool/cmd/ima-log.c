@@ -192,11 +192,11 @@ int cmd_ima_log(int argc, char **argv)
                 case 'm': manifest = optarg; break;
                 case 'q': quiet = true; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (optind != argc - 1) {
-                usage(stderr);
+                fprintf(stderr, "imgtool: ima-log: give one LOG file; see --help\n");
                 return EXIT_ERROR;
         }
         if (expect) {

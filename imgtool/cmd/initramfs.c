@@ -23,23 +23,6 @@ static void usage(FILE *f)
                    "  -o, --output OUT the initramfs to write (gzip newc cpio)\n");
 }
 
-static int read_policy(const char *path, char **out)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t cap = 0;
-        ssize_t n;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        n = getdelim(&buf, &cap, 0, f);
-        if (n < 0 || strlen(buf) != (size_t)n) {
-                free(buf);
-                return imgerr(-EINVAL, "%s: %s", path, n < 0 ? "empty or unreadable" : "contains a NUL byte");
-        }
-        *out = buf;
-        return 0;
-}
 
 int cmd_initramfs(int argc, char **argv)
 {
@@ -71,7 +54,7 @@ int cmd_initramfs(int argc, char **argv)
                 case 't': o.cmdline_test = true; break;
                 case 'o': out = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (optind < argc || !out || !o.root || !o.n_certs) {
@@ -83,9 +66,12 @@ int cmd_initramfs(int argc, char **argv)
         }
         o.certs = certs;
         if (policy_path) {
-                r = read_policy(policy_path, &policy);
+                r = read_text_file(policy_path, &policy);
                 if (r >= 0 && (r = policy_validate(policy)) < 0)
                         imgerr_prefix(r, "%s: ", policy_path);
+                else if (r >= 0 && !policy_has_appraise_rule(policy))
+                        r = imgerr(-EINVAL, "%s: no appraise rule: the image would boot without enforcement",
+                                   policy_path);
                 if (r < 0)
                         return cmd_fail();
                 o.policy_text = policy;

@@ -33,7 +33,7 @@ int cmd_kconfig(int argc, char **argv)
                 case 'c': ca = optarg; break;
                 case 'i': ima = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
         if (!ca || optind < argc) {

@@ -4,46 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bootfiles.h"
 #include "cmd.h"
+#include "layout.h"
 #include "policy.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool policy [--file FILE | --no-measure | --no-root-reads | --extra FILE] [LAYOUT]\n"
-                   "Print the IMA policy the initramfs loads.  Without arguments: the default\n"
-                   "(appraise every executable, executable mapping and root-owned file read).\n"
+        fprintf(f, "usage: imgtool policy [--no-measure | --no-root-reads | --extra FILE] [LAYOUT]\n"
+                   "       imgtool policy --file FILE\n"
+                   "Print the IMA policy the initramfs loads: the layout's [Policy] (its File,\n"
+                   "or the default shaped by AppraiseRootReads and Measure); without a layout\n"
+                   "the default (appraise every executable, executable mapping and root-owned\n"
+                   "file read).\n"
                    "  --file FILE       validate FILE as an IMA policy and print it\n"
                    "  --no-measure      leave out the measure rules (no PCR 10 log)\n"
                    "  --no-root-reads   do not appraise reads of root-owned files\n"
                    "  --extra FILE      add FILE's rules (validated) before the default rules\n");
 }
 
-/* Read a whole text file (a policy is small). */
-static int read_text(const char *path, char **out)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t cap = 0;
-        ssize_t n;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        n = getdelim(&buf, &cap, 0, f);
-        if (n < 0) {
-                free(buf);
-                if (ferror(f))
-                        return imgerr(-EIO, "%s: read error", path);
-                buf = strdup("");
-                if (!buf)
-                        return imgerr(-ENOMEM, "out of memory");
-        } else if (strlen(buf) != (size_t)n) {
-                free(buf);
-                return imgerr(-EINVAL, "%s: contains a NUL byte, not a policy", path);
-        }
-        *out = buf;
-        return 0;
-}
 
 int cmd_policy(int argc, char **argv)
 {
@@ -67,21 +47,37 @@ int cmd_policy(int argc, char **argv)
                 case 'R': po.appraise_fowner0_reads = false; break;
                 case 'e': extra = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
-        if (optind < argc) {
-                /* Layout-driven policies arrive with the layout parser. */
-                fprintf(stderr, "imgtool: policy: %s: layouts are not supported by this command yet\n", argv[optind]);
+        if (optind + 1 < argc || (optind < argc && file)) {
+                fprintf(stderr, "imgtool: policy: give one LAYOUT or --file FILE; see --help\n");
                 return EXIT_ERROR;
         }
+        if (optind < argc) {
+                /* Exactly what compose embeds: the layout's [Policy] decides. */
+                struct layout *l = NULL;
+                if (extra || !po.measure || !po.appraise_fowner0_reads) {
+                        fprintf(stderr, "imgtool: policy: --extra/--no-* do not combine with LAYOUT; "
+                                        "set them in its [Policy] section\n");
+                        return EXIT_ERROR;
+                }
+                r = layout_load(argv[optind], NULL, &l);
+                if (r >= 0)
+                        r = layout_policy_text(l, &text);
+                layout_free(l);
+                if (r < 0)
+                        return cmd_fail();
+                fputs(text, stdout);
+                return EXIT_OK;
+        }
         if (file) {
-                r = read_text(file, &text);
+                r = read_text_file(file, &text);
                 if (r >= 0 && (r = policy_validate(text)) < 0)
                         imgerr_prefix(r, "%s: ", file);
         } else {
                 if (extra) {
-                        r = read_text(extra, &extra_text);
+                        r = read_text_file(extra, &extra_text);
                         if (r < 0)
                                 return cmd_fail();
                         po.extra_rules = extra_text;

@@ -12,25 +12,6 @@
 
 #define COPY_BUF_SIZE (256u << 10)
 
-static int read_text_file(const char *path, char **out)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m;
-        int ch;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        m = open_memstream(&buf, &len);
-        if (!m)
-                return -ENOMEM;
-        while ((ch = fgetc(f)) != EOF)
-                fputc(ch, m);
-        fclose(m);
-        *out = buf;
-        return 0;
-}
 
 int layout_policy_text(const struct layout *l, char **text)
 {

@@ -63,37 +63,6 @@ struct composer {
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static int strv_push_owned(char ***v, char *s);
-
-static int strv_add(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int strv_add(char ***v, const char *fmt, ...)
-{
-        size_t n = strv_length(*v);
-        char **nv = realloc(*v, (n + 2) * sizeof(char *));
-        va_list ap;
-        int r;
-
-        if (!nv)
-                return -ENOMEM;
-        *v = nv;
-        va_start(ap, fmt);
-        r = vasprintf(&nv[n], fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                nv[n] = NULL;
-                return -ENOMEM;
-        }
-        nv[n + 1] = NULL;
-        return 0;
-}
-
-static bool strv_contains(char *const *v, const char *s)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                if (!strcmp(v[i], s))
-                        return true;
-        return false;
-}
 
 static bool path_allowed_unsigned(const struct layout *l, const char *path)
 {
@@ -147,8 +116,8 @@ static unsigned resolve_owner(struct composer *c, const char *name, int which, c
         if (lookup_id(&c->cap[which], name, &id))
                 return id;
         if (!strv_contains(c->warned_owners, name)) {
-                strv_add(&c->warned_owners, "%s", name);
-                strv_add(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
+                strv_pushf(&c->warned_owners, "%s", name);
+                strv_pushf(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
                          which == CAP_PASSWD ? "user" : "group", name, path);
         }
         return 0;
@@ -599,7 +568,7 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
                         return link_member(c, f->path, s->first);
                 if (!content) {
                         char *p = strdup(f->path);
-                        return p ? strv_push_owned(&s->pending, p) : -ENOMEM;
+                        return p ? strv_push(&s->pending, p) : -ENOMEM;
                 }
                 r = write_regular(c, f, &a);
                 if (r < 0)
@@ -613,20 +582,6 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
                 return 0;
         }
         return write_regular(c, f, &a);
-}
-
-static int strv_push_owned(char ***v, char *s)
-{
-        size_t n = strv_length(*v);
-        char **nv = realloc(*v, (n + 2) * sizeof(char *));
-        if (!nv) {
-                free(s);
-                return -ENOMEM;
-        }
-        nv[n] = s;
-        nv[n + 1] = NULL;
-        *v = nv;
-        return 0;
 }
 
 /* ---- one package ------------------------------------------------------------------ */
@@ -679,7 +634,7 @@ static int list_skipped_scriptlets(struct composer *c)
         for (size_t i = 0; i < c->set->count; i++) {
                 const char *const *s = rpmpkg_scriptlets(c->set->pkgs[i]);
                 for (size_t k = 0; s && s[k]; k++)
-                        if (strv_add(&c->rep->scriptlets_skipped, "%s: %s", rpmpkg_nevra(c->set->pkgs[i]), s[k]) < 0)
+                        if (strv_pushf(&c->rep->scriptlets_skipped, "%s: %s", rpmpkg_nevra(c->set->pkgs[i]), s[k]) < 0)
                                 return -ENOMEM;
         }
         return 0;
@@ -719,7 +674,7 @@ static int64_t choose_epoch(struct composer *c)
                 long long v = strtoll(env, &end, 10);
                 if (!*end && v >= 0)
                         return v;
-                strv_add(&c->rep->warnings, "SOURCE_DATE_EPOCH=%s is not a number: ignored", env);
+                strv_pushf(&c->rep->warnings, "SOURCE_DATE_EPOCH=%s is not a number: ignored", env);
         }
         for (size_t i = 0; i < c->set->count; i++)
                 if (rpmpkg_buildtime(c->set->pkgs[i]) > newest)
@@ -909,7 +864,7 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
                         goto fail;
                 c->rep->sig_signed_here++;
         } else {
-                strv_add(&c->rep->created_unsigned, "%s", path);
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
         }
         return ext4img_file_commit(out);
 fail:

@@ -1,6 +1,7 @@
 /* The security.ima value: parse, format, keyid, sign (RFC 6979 ECDSA, RSA
  * PKCS#1 v1.5), verify against a set of trusted certs.  See imasig.h. */
 #include "imasig.h"
+#include "certs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -395,109 +396,6 @@ int ima_cert_keyid(const uint8_t *cert_der, size_t len, uint32_t *keyid)
 
 /* ---- reading keys and certs ----------------------------------------- */
 
-static int read_whole_file(const char *path, uint8_t **data, size_t *len)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        uint8_t *buf = NULL;
-        size_t n = 0, cap = 0;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        for (;;) {
-                if (n == cap) {
-                        uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-                        if (!nb) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = nb;
-                }
-                size_t got = fread(buf + n, 1, cap - n, f);
-                n += got;
-                if (got == 0)
-                        break;
-        }
-        if (ferror(f)) {
-                free(buf);
-                return imgerr(-EIO, "%s: read error", path);
-        }
-        *data = buf;
-        *len = n;
-        return 0;
-}
-
-static bool looks_like_der(const uint8_t *data, size_t len)
-{
-        return len > 0 && data[0] == 0x30;
-}
-
-/* Every cert in a DER file or a PEM file with one or more certs.  Returns
- * the number of certs (>0) and a NULL-terminated array. */
-static int read_certs(const char *path, X509 ***out)
-{
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
-        X509 **certs = NULL;
-        int n = 0, r;
-
-        r = read_whole_file(path, &data, &len);
-        if (r < 0)
-                return r;
-        if (looks_like_der(data, len)) {
-                const unsigned char *p = data;
-                X509 *x = d2i_X509(NULL, &p, (long)len);
-                if (!x)
-                        return imgerr(-EBADMSG, "%s: not a DER X.509 certificate", path);
-                certs = calloc(2, sizeof(*certs));
-                if (!certs) {
-                        X509_free(x);
-                        return -ENOMEM;
-                }
-                certs[0] = x;
-                *out = certs;
-                return 1;
-        }
-        BIO *bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio)
-                return -ENOMEM;
-        for (;;) {
-                X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-                if (!x)
-                        break;
-                X509 **nc = realloc(certs, (size_t)(n + 2) * sizeof(*certs));
-                if (!nc) {
-                        X509_free(x);
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                certs = nc;
-                certs[n++] = x;
-                certs[n] = NULL;
-        }
-        ERR_clear_error();
-        BIO_free(bio);
-        bio = NULL;
-        if (n == 0) {
-                r = imgerr(-EBADMSG, "%s: no certificate found (expected DER or PEM)", path);
-                goto fail;
-        }
-        *out = certs;
-        return n;
-fail:
-        BIO_free(bio);
-        for (int i = 0; i < n; i++)
-                X509_free(certs[i]);
-        free(certs);
-        return r;
-}
-
-static void free_certs(X509 **certs)
-{
-        for (X509 **c = certs; c && *c; c++)
-                X509_free(*c);
-        free(certs);
-}
-
 static int read_private_key(const char *path, EVP_PKEY **out)
 {
         _cleanup_free_ uint8_t *data = NULL;
@@ -505,7 +403,7 @@ static int read_private_key(const char *path, EVP_PKEY **out)
         EVP_PKEY *pkey = NULL;
         int r;
 
-        r = read_whole_file(path, &data, &len);
+        r = read_file(path, &data, &len);
         if (r < 0)
                 return r;
         BIO *bio = BIO_new_mem_buf(data, (int)len);
@@ -833,13 +731,13 @@ static int key_keyid(struct ima_key *k, const char *key_path, const char *cert_p
 
         if (!cert_path)
                 return pkey_keyid(k->pkey, &k->keyid);
-        r = read_certs(cert_path, &certs);
+        r = certs_read_file(cert_path, &certs);
         if (r < 0)
                 return r;
         r = check_key_matches_cert(k->pkey, certs[0], key_path, cert_path);
         if (r >= 0)
                 r = x509_keyid(certs[0], &k->keyid);
-        free_certs(certs);
+        certs_free(certs);
         return r;
 }
 
@@ -1557,12 +1455,12 @@ int ima_trust_add_file(struct ima_trust *t, const char *path)
         X509 **certs = NULL;
         int n, r = 0;
 
-        n = read_certs(path, &certs);
+        n = certs_read_file(path, &certs);
         if (n < 0)
                 return n;
         for (int i = 0; i < n && r >= 0; i++)
                 r = trust_add_cert(t, certs[i], path);
-        free_certs(certs);
+        certs_free(certs);
         return r < 0 ? r : n;
 }
 

@@ -1,4 +1,5 @@
 #include "initramfs.h"
+#include "certs.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -48,36 +49,6 @@ struct blob {
         size_t len;
 };
 
-static int read_whole(const char *path, struct blob *out)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "rb");
-        uint8_t *buf = NULL;
-        size_t cap = 0, len = 0;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        for (;;) {
-                if (len == cap) {
-                        uint8_t *g = realloc(buf, cap = cap ? cap * 2 : 8192);
-                        if (!g) {
-                                free(buf);
-                                return imgerr(-ENOMEM, "out of memory");
-                        }
-                        buf = g;
-                }
-                size_t n = fread(buf + len, 1, cap - len, f);
-                len += n;
-                if (n == 0)
-                        break;
-        }
-        if (ferror(f)) {
-                free(buf);
-                return imgerr(-EIO, "%s: read error", path);
-        }
-        out->data = buf;
-        out->len = len;
-        return 0;
-}
 
 static int append_der(X509 *x, const char *path, struct blob **ders, size_t *n)
 {
@@ -110,35 +81,14 @@ static int append_der(X509 *x, const char *path, struct blob **ders, size_t *n)
  * number of certificates in one file). */
 static int load_certs(const char *path, struct blob **ders, size_t *n)
 {
-        struct blob raw = { 0 };
-        int r;
+        X509 **certs = NULL;
+        int count = certs_read_file(path, &certs), r = 0;
 
-        r = read_whole(path, &raw);
-        if (r < 0)
-                return r;
-        if (memmem(raw.data, raw.len, "-----BEGIN", 10)) {
-                BIO *bio = BIO_new_mem_buf(raw.data, (int)raw.len);
-                size_t before = *n;
-                X509 *x;
-                while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-                        r = append_der(x, path, ders, n);
-                        X509_free(x);
-                        if (r < 0)
-                                break;
-                }
-                BIO_free(bio);
-                if (r >= 0 && *n == before)
-                        r = imgerr(-EINVAL, "%s: no PEM certificate in file", path);
-        } else {
-                const uint8_t *p = raw.data;
-                X509 *x = d2i_X509(NULL, &p, (long)raw.len);
-                if (!x || p != raw.data + raw.len)
-                        r = imgerr(-EINVAL, "%s: not a DER or PEM X.509 certificate", path);
-                else
-                        r = append_der(x, path, ders, n);
-                X509_free(x);
-        }
-        free(raw.data);
+        if (count < 0)
+                return count;
+        for (int i = 0; i < count && r >= 0; i++)
+                r = append_der(certs[i], path, ders, n);
+        certs_free(certs);
         return r;
 }
 
@@ -277,6 +227,10 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
                 r = policy_validate(policy);
                 if (r < 0) {
                         imgerr_prefix(r, "policy: ");
+                        goto out;
+                }
+                if (!policy_has_appraise_rule(policy)) {
+                        r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
                         goto out;
                 }
         } else {

@@ -9,26 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "certs.h"
 #include "util.h"
 
-static int load_cert(const char *path, X509 **out)
-{
-        BIO *bio = BIO_new_file(path, "rb");
-        X509 *x;
-
-        if (!bio)
-                return imgerr(-errno ? -errno : -ENOENT, "%s: %s", path, strerror(errno ? errno : ENOENT));
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (!x) {
-                (void)BIO_reset(bio);
-                x = d2i_X509_bio(bio, NULL);
-        }
-        BIO_free(bio);
-        if (!x)
-                return imgerr(-EINVAL, "%s: not a PEM or DER X.509 certificate", path);
-        *out = x;
-        return 0;
-}
 
 /* The crypto the kernel needs to verify signatures made with this key. */
 static const char *crypto_option(X509 *x, const char **why)
@@ -55,11 +38,11 @@ int kconfig_fragment(const char *ca_path, const char *ima_cert_path, char **text
         char subject[256] = "";
         int r;
 
-        r = load_cert(ca_path, &ca);
+        r = cert_read_one(ca_path, &ca);
         if (r < 0)
                 return r;
         if (ima_cert_path) {
-                r = load_cert(ima_cert_path, &ima);
+                r = cert_read_one(ima_cert_path, &ima);
                 if (r < 0)
                         goto out;
                 if (X509_verify(ima, X509_get0_pubkey(ca)) != 1) {

@@ -1,5 +1,6 @@
 /* Key and certificate generation for `imgtool keygen`.  See keys.h. */
 #include "keys.h"
+#include "certs.h"
 
 #include <errno.h>
 #include <string.h>
@@ -84,24 +85,6 @@ static void issuer_done(struct issuer *is)
         EVP_PKEY_free(is->key);
 }
 
-static int read_pem_or_der_cert(const char *path, X509 **out)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        X509 *x;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        x = PEM_read_X509(f, NULL, NULL, NULL);
-        if (!x) {
-                rewind(f);
-                x = d2i_X509_fp(f, NULL);
-        }
-        ERR_clear_error();
-        if (!x)
-                return imgerr(-EBADMSG, "%s: not an X.509 certificate", path);
-        *out = x;
-        return 0;
-}
 
 static int read_pem_key(const char *path, EVP_PKEY **out)
 {
@@ -125,7 +108,7 @@ static int issuer_load(const char *dir, struct issuer *is)
 
         if (asprintf(&crt, "%s/ca.crt", dir) < 0 || asprintf(&key, "%s/ca.key", dir) < 0)
                 return -ENOMEM;
-        r = read_pem_or_der_cert(crt, &is->cert);
+        r = cert_read_one(crt, &is->cert);
         if (r < 0)
                 return r;
         if (X509_check_ca(is->cert) == 0)

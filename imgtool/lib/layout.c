@@ -10,37 +10,6 @@
 
 #include "util.h"
 
-/* ---- string vectors ---------------------------------------------------- */
-
-size_t strv_length(char *const *v)
-{
-        size_t n = 0;
-        while (v && v[n])
-                n++;
-        return n;
-}
-
-void strv_free(char **v)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
-static int strv_push(char ***v, char *s)
-{
-        size_t n = strv_length(*v);
-        char **nv = realloc(*v, (n + 2) * sizeof(char *));
-        if (!nv) {
-                free(s);
-                return -ENOMEM;
-        }
-        nv[n] = s;
-        nv[n + 1] = NULL;
-        *v = nv;
-        return 0;
-}
-
 /* ---- the key table ----------------------------------------------------- */
 
 struct parse_ctx {

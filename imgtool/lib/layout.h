@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strv.h"
+
 enum layout_sigmode {
         SIGMODE_PACKAGE,         /* the packages' own signatures, verified */
         SIGMODE_SIGN,            /* sign every regular file with Key= */
@@ -57,7 +59,3 @@ struct layout {
  * file, line and key. */
 int layout_load(const char *path, char *const *overrides, struct layout **out);
 void layout_free(struct layout *l);
-
-/* Helpers for list values. */
-size_t strv_length(char *const *v);
-void strv_free(char **v);

@@ -313,3 +313,13 @@ int policy_validate(const char *text)
         }
         return 0;
 }
+
+bool policy_has_appraise_rule(const char *text)
+{
+        for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+                line += strspn(line, " \t");
+                if (!strncmp(line, "appraise", 8) && (line[8] == ' ' || line[8] == '\t'))
+                        return true;
+        }
+        return false;
+}

@@ -29,3 +29,7 @@ int policy_default(const struct policy_opts *o, char **text);
 /* 0 if every line is a rule the kernel accepts, else -EINVAL with a message
  * "line N: what is wrong" (callers prefix the file name). */
 int policy_validate(const char *text);
+
+/* True if some rule appraises (the initramfs refuses a policy that would
+ * enforce nothing). */
+bool policy_has_appraise_rule(const char *text);

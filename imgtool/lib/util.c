@@ -214,3 +214,59 @@ double now_seconds(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int read_text_file(const char *path, char **out)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t cap = 0;
+        ssize_t n;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        n = getdelim(&buf, &cap, 0, f);
+        if (n < 0) {
+                free(buf);
+                if (ferror(f))
+                        return imgerr(-EIO, "%s: read error", path);
+                *out = strdup("");
+                return *out ? 0 : -ENOMEM;
+        }
+        if (strlen(buf) != (size_t)n || getc(f) != EOF) {
+                free(buf);
+                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
+        }
+        *out = buf;
+        return 0;
+}
+
+int read_file(const char *path, uint8_t **data, size_t *len)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        uint8_t *buf = NULL;
+        size_t n = 0, cap = 0;
+
+        if (!f)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        for (;;) {
+                if (n == cap) {
+                        uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+                        if (!nb) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = nb;
+                }
+                size_t got = fread(buf + n, 1, cap - n, f);
+                n += got;
+                if (got == 0)
+                        break;
+        }
+        if (ferror(f)) {
+                free(buf);
+                return imgerr(-EIO, "%s: read error", path);
+        }
+        *data = buf;
+        *len = n;
+        return 0;
+}

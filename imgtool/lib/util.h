@@ -48,6 +48,13 @@ int hex_decode(const char *hex, uint8_t **out, size_t *out_len);
 /* Parse "512M", "2G", "4096", "1.5G" into bytes. */
 int parse_size(const char *s, uint64_t *out);
 
+/* Read a whole file (keys, certs: small) into *data (malloc'ed). */
+int read_file(const char *path, uint8_t **data, size_t *len);
+
+/* Read a whole text file (policies, small configs) into *out (malloc'ed,
+ * NUL-terminated).  An empty file gives ""; a NUL byte inside is -EINVAL. */
+int read_text_file(const char *path, char **out);
+
 /* Write a whole file atomically: data goes to PATH.tmp.XXXXXX, fsync, rename. */
 int write_file_atomic(const char *path, const void *data, size_t len, int mode);
 

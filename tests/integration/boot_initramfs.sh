@@ -30,6 +30,11 @@ echo 'dont_appraise fowner=1000' > extra.rules
 "$IMGTOOL" policy --extra extra.rules > extra.policy
 check "--extra rules come before the appraise rules" \
   test "$(grep -n 'dont_appraise fowner=1000' extra.policy | cut -d: -f1)" -lt "$(grep -n 'appraise func=BPRM_CHECK' extra.policy | cut -d: -f1)"
+printf '[Image]\nLabel=x\n[Packages]\nDirectory=.\nInstall=*\n[Signatures]\nMode=sign\nKey=key.pem\n[Policy]\nMeasure=no\nAppraiseRootReads=no\n' > layout.conf
+"$IMGTOOL" policy layout.conf > layout.policy
+check "policy LAYOUT: Measure=no, AppraiseRootReads=no" cmp layout.policy <("$IMGTOOL" policy --no-measure --no-root-reads)
+printf '[Image]\nLabel=x\n[Packages]\nDirectory=.\nInstall=*\n[Signatures]\nMode=sign\nKey=key.pem\n[Policy]\nFile=trailing.policy\n' > layout2.conf
+expect_fail "policy LAYOUT: its File= is validated" 'trailing.policy: line 2: trailing comment' "$IMGTOOL" policy layout2.conf
 
 # ---- initramfs -----------------------------------------------------------------
 "$IMGTOOL" initramfs --cert cert.pem --cert rsa-cert.der --root LABEL=imgroot -o a.cpio.gz
@@ -67,6 +72,9 @@ check "--policy embedded verbatim" cmp <(zcat d.cpio.gz | cpio -i --quiet --to-s
 expect_fail "bad policy refused" 'trailing.policy: line 2: trailing comment' \
   "$IMGTOOL" initramfs --cert cert.pem --root LABEL=r --policy trailing.policy -o bad.cpio.gz
 check "nothing written for a bad policy" test ! -e bad.cpio.gz
+printf 'measure func=BPRM_CHECK\n' > measure-only.policy
+expect_fail "policy without appraise rule refused" 'measure-only.policy: no appraise rule' \
+  "$IMGTOOL" initramfs --cert cert.pem --root LABEL=r --policy measure-only.policy -o bad.cpio.gz
 expect_fail "bad root spec" "root 'nvme0n1'" "$IMGTOOL" initramfs --cert cert.pem --root nvme0n1 -o bad.cpio.gz
 expect_fail "label too long" "1 to 16 characters" "$IMGTOOL" initramfs --cert cert.pem --root LABEL=abcdefghijklmnopq -o bad.cpio.gz
 echo "not a cert" > junk.pem

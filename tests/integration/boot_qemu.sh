@@ -35,7 +35,7 @@ cat check.out
 expect_eq "check suite exit" "$rc" 0
 for case in static-elf dynamic-elf signed-script signed-read signed-mmap-exec content-changed no-signature \
             foreign-key hash-only read-tampered unsigned-user-file-read mmap-exec-unsigned keyring-locked \
-            policy-locked pcr10-replay measured-files; do
+            policy-locked pcr10-replay measured-files measured-files-manifest; do
   check "check case $case passed" grep -q "^ok: $case:" check.out
 done
 expect_eq "the user's image was never written" "$(sha256sum < test.img)" "$before"
@@ -48,4 +48,17 @@ rc=0
 check "foreign-key boot: /sbin/init refused" grep -q 'cannot run /sbin/init: Permission denied' other.console
 check "foreign-key boot: powered off by init" grep -q 'IMGTOOL-INIT-FAILED' other.console
 check "foreign-key boot: no shell started" sh -c "! grep -q 'busybox init' other.console"
+# A production initramfs refuses a command line that would turn enforcement off.
+rc=0
+"$RUN" test.img --initramfs other.initramfs --append ima_appraise=log --timeout 120 > log.console 2>&1 || rc=$?
+check "ima_appraise=log refused" grep -q "refusing 'ima_appraise=log' on the kernel command line" log.console
+check "ima_appraise=log: powered off" grep -q 'IMGTOOL-INIT-FAILED' log.console
+
+# A root that never appears: a clear message, then power off (not a hang).
+"$IMGTOOL" initramfs --cert ima.pem --root LABEL=nosuchroot -o noroot.initramfs
+rc=0
+"$RUN" test.img --initramfs noroot.initramfs --timeout 120 > noroot.console 2>&1 || rc=$?
+check "missing root: named with the wait" grep -q 'FATAL: root LABEL=nosuchroot did not appear within 30 s' noroot.console
+check "missing root: powered off by init" grep -q 'IMGTOOL-INIT-FAILED' noroot.console
+expect_eq "missing root: no timeout" "$rc" 0
 finish

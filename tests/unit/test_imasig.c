@@ -227,7 +227,7 @@ static void test_parse_other_types(void **state)
 
 /* ---- keyid ---------------------------------------------------------- */
 
-static void read_file(const char *path, uint8_t **data, size_t *len)
+static void read_fixture(const char *path, uint8_t **data, size_t *len)
 {
         FILE *f = fopen(path, "r");
         assert_non_null(f);
@@ -248,7 +248,7 @@ static void test_keyid_fixture(void **state)
         struct ima_key *k;
 
         snprintf(path, sizeof(path), "%s/privkey-cert.der", fixtures);
-        read_file(path, &der, &len);
+        read_fixture(path, &der, &len);
         assert_int_equal(ima_cert_keyid(der, len, &keyid), 0);
         assert_int_equal(keyid, 0xb8f2bd97);
         free(der);

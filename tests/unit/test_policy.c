@@ -85,12 +85,20 @@ static void test_validate(void **state)
         expect_rejected("measure appraise func=BPRM_CHECK\n", "second action");
 }
 
+static void test_has_appraise_rule(void **state)
+{
+        assert_true(policy_has_appraise_rule("# x\nmeasure func=BPRM_CHECK\n  appraise func=BPRM_CHECK\n"));
+        assert_false(policy_has_appraise_rule("measure func=BPRM_CHECK\n# appraise func=BPRM_CHECK\ndont_appraise fsmagic=0x9fa0\n"));
+        assert_false(policy_has_appraise_rule(""));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_default_is_strong_and_valid),
                 cmocka_unit_test(test_options),
                 cmocka_unit_test(test_validate),
+                cmocka_unit_test(test_has_appraise_rule),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
