@@ -16,7 +16,9 @@
 #define BUF_SIZE (4u << 20)
 
 struct blockwriter {
-        int fd;
+        int fd;                    /* O_DIRECT */
+        int fd_plain;              /* the same file without: where direct writes fail */
+        bool plain;                /* they did: use fd_plain from now on (writer thread) */
         char *path;
         uint8_t *buf[2];
         int fill;                  /* the buffer the caller fills */
@@ -65,7 +67,13 @@ static void *writer_thread(void *arg)
                 size_t len = w->job_len;
                 uint64_t off = w->job_off;
                 pthread_mutex_unlock(&w->lock);
-                int r = write_all(w->fd, p, len, off);
+                int r = write_all(w->plain ? w->fd_plain : w->fd, p, len, off);
+                if (r == -EINVAL && !w->plain) {
+                        /* open(O_DIRECT) can succeed where the writes then fail
+                         * (some stacked filesystems): go on without */
+                        w->plain = true;
+                        r = write_all(w->fd_plain, p, len, off);
+                }
                 pthread_mutex_lock(&w->lock);
                 if (r < 0 && !w->err)
                         w->err = r;
@@ -155,6 +163,8 @@ static void free_writer(struct blockwriter *w)
 {
         if (w->fd >= 0)
                 close(w->fd);
+        if (w->fd_plain >= 0)
+                close(w->fd_plain);
         free(w->buf[0]);
         free(w->buf[1]);
         free(w->path);
@@ -168,8 +178,11 @@ int blockwriter_open(const char *path, struct blockwriter **out)
 
         if (!w)
                 return -ENOMEM;
+        w->fd_plain = -1;
         w->fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-        if (w->fd < 0) {
+        if (w->fd >= 0)
+                w->fd_plain = open(path, O_WRONLY | O_CLOEXEC);
+        if (w->fd < 0 || w->fd_plain < 0) {
                 r = -errno;
                 free_writer(w);
                 return r;
