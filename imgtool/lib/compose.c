@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bootfiles.h"
+#include "certs.h"
 #include "composedb.h"
 #include "ext4img.h"
 #include "fcaps.h"
@@ -883,20 +884,13 @@ static int write_created_path(struct composer *c, const char *image_path, mode_t
 /* A cert file (PEM or DER) as DER bytes in a memfd, ready to be written. */
 static int cert_der_fd(const char *path, int *out)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
         X509 *x = NULL;
         unsigned char *der = NULL;
-        int len, fd, r = 0;
+        int len, fd, r;
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        x = PEM_read_X509(f, NULL, NULL, NULL);
-        if (!x) {
-                rewind(f);
-                x = d2i_X509_fp(f, NULL);
-        }
-        if (!x)
-                return imgerr(-EBADMSG, "%s: not an X.509 certificate (PEM or DER)", path);
+        r = cert_read_one(path, &x);
+        if (r < 0)
+                return r;
         len = i2d_X509(x, &der);
         X509_free(x);
         if (len <= 0)
@@ -906,10 +900,10 @@ static int cert_der_fd(const char *path, int *out)
                 r = imgerr(-errno, "%s: cannot buffer the certificate: %s", path, strerror(errno));
                 if (fd >= 0)
                         close(fd);
+        } else {
+                *out = fd;
         }
         OPENSSL_free(der);
-        if (r == 0)
-                *out = fd;
         return r;
 }
 
