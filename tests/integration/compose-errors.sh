@@ -142,21 +142,7 @@ expect_fail "layout file missing" "nothere.conf" "$IMGTOOL" compose "$T/nothere.
 # Scriptlets: an error by default, listed with Scriptlets=skip.
 mkdir -p "$T/scr" && cp "$T"/rpms/*.rpm "$T/scr/"
 # The scriptlet's interpreter must be in the set even when scriptlets are skipped.
-build_rpm "$T/scr" <<'SPEC'
-Name: tsh
-Version: 1
-Release: 1
-Summary: provides /bin/sh
-License: MIT
-BuildArch: noarch
-%description
-x
-%install
-mkdir -p %{buildroot}/bin
-printf '#!/bin/false\n' > %{buildroot}/bin/sh
-%files
-%attr(0755,root,root) /bin/sh
-SPEC
+build_sh_stub "$T/scr" tsh
 build_rpm "$T/scr" <<'SPEC'
 Name: tscript
 Version: 1

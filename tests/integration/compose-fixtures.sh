@@ -2,28 +2,14 @@
 # links stay hard links, %caps become security.capability, and the badima
 # package's signatures are stamped as they are and verify.
 source "$SRCDIR/tests/integration/lib.sh"
+source "$SRCDIR/tests/integration/data/compose-pkgs.sh"
 [ -d "$FIXTURES" ] || { echo "skip: no fixtures at $FIXTURES"; echo "0 passed, 0 failed"; exit 0; }
 
 # What the fixtures require from a real system, as a stub.
 mkdir -p "$T/pkgs" "$T/badima"
 cp "$FIXTURES"/capstest-1.0-1.noarch.rpm "$FIXTURES"/hlinktest-1.0-1.noarch.rpm "$T/pkgs/"
 cp "$FIXTURES"/hello-2.0-1.x86_64-badima.rpm "$T/badima/"
-build_rpm "$T/pkgs" <<'SPEC'
-Name: fixture-deps
-Version: 1
-Release: 1
-Summary: what the fixtures require
-License: MIT
-BuildArch: noarch
-Provides: libc.so.6()(64bit) libc.so.6(GLIBC_2.2.5)(64bit) rtld(GNU_HASH)
-%description
-x
-%install
-mkdir -p %{buildroot}/bin
-printf '#!/bin/false\n' > %{buildroot}/bin/sh
-%files
-%attr(0755,root,root) /bin/sh
-SPEC
+build_sh_stub "$T/pkgs" fixture-deps 'libc.so.6()(64bit)' 'libc.so.6(GLIBC_2.2.5)(64bit)' 'rtld(GNU_HASH)'
 
 cat > "$T/layout.conf" <<L
 [Image]

@@ -79,3 +79,25 @@ make_test_packages() {
   spec_base | build_rpm "$1"
   spec_app | sed 's|^%install|%install\nmkdir -p %{buildroot}/usr/lib/tapp/tmp|' | build_rpm "$1"
 }
+
+# build_sh_stub DIR NAME [PROVIDES...]: a package shipping a dummy /bin/sh
+# (and providing PROVIDES), for packages that require a shell or libc.
+build_sh_stub() {
+  local dir=$1 name=$2; shift 2
+  build_rpm "$dir" <<SPEC
+Name: $name
+Version: 1
+Release: 1
+Summary: a dummy /bin/sh${1:+ and what real systems provide}
+License: MIT
+BuildArch: noarch
+${1:+Provides: $*}
+%description
+x
+%install
+mkdir -p %{buildroot}/bin
+printf '#!/bin/false\\n' > %{buildroot}/bin/sh
+%files
+%attr(0755,root,root) /bin/sh
+SPEC
+}
