@@ -177,6 +177,11 @@ static int write_entries(struct cpio *c, const char *conf, const char *policy,
                 snprintf(name, sizeof(name), INITRAMFS_KEYDIR "/%02zu.der", i);
                 r = cpio_add(c, name, AE_IFREG, 0644, certs[i].data, certs[i].len, 0);
         }
+        /* Kernels built with CONFIG_IMA_LOAD_X509 (imgtool kconfig) load this
+         * cert into their .ima keyring before init runs; others ignore it. */
+        r = r ?: cpio_add(c, "etc/keys", AE_IFDIR, 0755, NULL, 0, 0);
+        if (!r && n_certs)
+                r = cpio_add(c, INITRAMFS_KERNEL_X509, AE_IFREG, 0644, certs[0].data, certs[0].len, 0);
         r = r ?: cpio_add(c, "init", AE_IFREG, 0755, imgtool_init_blob,
                           (size_t)(imgtool_init_blob_end - imgtool_init_blob), 0);
         r = r ?: cpio_add(c, "newroot", AE_IFDIR, 0755, NULL, 0, 0);

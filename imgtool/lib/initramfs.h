@@ -8,6 +8,8 @@
  *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
+ *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
+ *                                 themselves (CONFIG_IMA_LOAD_X509)
  */
 #pragma once
 #include <stdbool.h>
@@ -17,6 +19,8 @@
 #define INITRAMFS_CONF "etc/imgtool/init.conf"
 #define INITRAMFS_POLICY "etc/imgtool/ima-policy"
 #define INITRAMFS_KEYDIR "etc/imgtool/keys"
+/* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
+#define INITRAMFS_KERNEL_X509 "etc/keys/x509_ima.der"
 
 struct initramfs_opts {
         const char *const *certs;  /* PEM (one or more certs) or DER files */

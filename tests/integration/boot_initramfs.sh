@@ -42,9 +42,10 @@ check "initramfs is gzip" gzip -t a.cpio.gz
 expect_eq "gzip header has no timestamp" "$(od -An -tx1 -j4 -N4 a.cpio.gz | tr -d ' ')" 00000000
 zcat a.cpio.gz | cpio -it --quiet > list.txt
 expect_eq "archive entries, sorted" "$(tr '\n' ' ' < list.txt)" \
-  "dev dev/console etc etc/imgtool etc/imgtool/ima-policy etc/imgtool/init.conf etc/imgtool/keys etc/imgtool/keys/00.der etc/imgtool/keys/01.der init newroot proc sys "
+  "dev dev/console etc etc/imgtool etc/imgtool/ima-policy etc/imgtool/init.conf etc/imgtool/keys etc/imgtool/keys/00.der etc/imgtool/keys/01.der etc/keys etc/keys/x509_ima.der init newroot proc sys "
 mkdir x && (cd x && zcat ../a.cpio.gz | cpio -id --quiet 2>/dev/null) || true
 check "/init is the static init" cmp x/init "$BUILDDIR/init/imgtool-init"
+check "the first cert also at /etc/keys/x509_ima.der (CONFIG_IMA_LOAD_X509 kernels)" cmp x/etc/keys/x509_ima.der x/etc/imgtool/keys/00.der
 check "/init is a static ELF" sh -c "file x/init | grep -q 'statically linked'"
 check "PEM cert stored as DER" cmp x/etc/imgtool/keys/00.der cert.der
 check "DER cert stored as is" cmp x/etc/imgtool/keys/01.der rsa-cert.der
@@ -63,7 +64,7 @@ check "PEM or DER input, same bytes" cmp a.cpio.gz c.cpio.gz
 cat cert.pem rsa-cert.pem > bundle.pem
 "$IMGTOOL" initramfs --cert bundle.pem --root UUID=0123abcd-0000-1111-2222-333344445555 --rw --cmdline-test \
   --policy extra.policy -o d.cpio.gz
-expect_eq "PEM bundle gives two keys" "$(zcat d.cpio.gz | cpio -it --quiet | grep -c 'keys/.*der')" 2
+expect_eq "PEM bundle gives two keys" "$(zcat d.cpio.gz | cpio -it --quiet | grep -c 'imgtool/keys/.*der')" 2
 expect_eq "rw, cmdline_test, UUID in init.conf" \
   "$(zcat d.cpio.gz | cpio -i --quiet --to-stdout etc/imgtool/init.conf | grep -v '^#' | tr '\n' ' ')" \
   "root=UUID=0123abcd-0000-1111-2222-333344445555 rw=1 cmdline_test=1 "
