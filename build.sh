@@ -25,8 +25,9 @@ DEB_PACKAGES=(
   libsqlite3-dev                       # the image's rpmdb: journal mode for read-only media
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
-  qemu-system-x86                      # boot test
+  qemu-system-x86 qemu-utils           # boot test (qemu-img: the overlay that keeps images unwritten)
   ima-evm-utils attr keyutils          # evmctl/getfattr oracles
+  libcap2-bin gpg                      # getcap oracle; OpenPGP-signed test packages (GpgKey=)
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
   busybox-static                       # the shell of the boot test image
@@ -48,7 +49,9 @@ deps() {
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends, as the environment the suite was proven in (qemu-img,
+  # for one, is only a recommendation of qemu-system-x86).
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 build() {
