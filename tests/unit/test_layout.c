@@ -1,0 +1,112 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "util.h"
+
+static char dir[256];
+
+static const char *write_layout(const char *name, const char *text)
+{
+        static char path[512];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        return path;
+}
+
+static int setup(void **state)
+{
+        const char *base = getenv("TEST_TMPDIR");
+        snprintf(dir, sizeof(dir), "%s/layout.XXXXXX", base && *base ? base : "/tmp");
+        return mkdtemp(dir) ? 0 : -1;
+}
+
+static void test_defaults_and_paths(void **state)
+{
+        struct layout *l = NULL;
+        const char *p = write_layout("a.conf",
+                "[Packages]\nDirectory=rpms /abs/rpms\nInstall=a b\nInstall=c\n"
+                "[Signatures]\nCertificate=keys/c.pem\n");
+        char want[600];
+
+        assert_int_equal(layout_load(p, NULL, &l), 0);
+        assert_true(l->size_auto);
+        assert_int_equal(l->inode_size, 0);
+        assert_int_equal(l->sigmode, SIGMODE_PACKAGE);
+        assert_int_equal(l->scriptlets, SCRIPTLETS_ERROR);
+        assert_int_equal(l->source_date_epoch, -1);
+        assert_true(l->appraise_root_reads);
+        snprintf(want, sizeof(want), "%s/rpms", dir);
+        assert_string_equal(l->directories[0], want);          /* relative to the layout */
+        assert_string_equal(l->directories[1], "/abs/rpms");
+        assert_int_equal(strv_length(l->install), 3);           /* a repeated list key appends */
+        assert_string_equal(l->install[2], "c");
+        assert_int_equal(strlen(l->digest_hex), 64);
+        layout_free(l);
+}
+
+static void test_overrides(void **state)
+{
+        struct layout *l = NULL;
+        const char *p = write_layout("b.conf",
+                "[Image]\nSize=auto\n[Packages]\nDirectory=.\nInstall=a b\n[Signatures]\nMode=sign\nKey=k.pem\n");
+        char *sets[] = { "Image.Size=1G", "Packages.Install=", "Packages.Install=z", "Image.InodeSize=1024", NULL };
+
+        assert_int_equal(layout_load(p, sets, &l), 0);
+        assert_false(l->size_auto);
+        assert_int_equal(l->size, 1ULL << 30);
+        assert_int_equal(strv_length(l->install), 1);           /* empty value reset the list */
+        assert_string_equal(l->install[0], "z");
+        assert_int_equal(l->inode_size, 1024);
+        layout_free(l);
+}
+
+static void expect_error(const char *name, const char *text, char **sets, const char *msg)
+{
+        struct layout *l = NULL;
+        const char *p = write_layout(name, text);
+        imgerr_clear();
+        assert_int_equal(layout_load(p, sets, &l), -EINVAL);
+        assert_null(l);
+        if (!strstr(imgerr_msg(), msg))
+                fail_msg("error '%s' lacks '%s'", imgerr_msg(), msg);
+}
+
+static void test_errors_name_file_and_line(void **state)
+{
+        expect_error("c.conf", "[Image]\n\nFoo=1\n", NULL, "c.conf:3: unknown key [Image] Foo");
+        expect_error("d.conf", "[Nope]\nA=1\n", NULL, "d.conf:2: unknown section [Nope] A");
+        expect_error("e.conf", "[Image]\nSize=12Q\n", NULL, "e.conf:2: Size=12Q");
+        expect_error("f.conf", "[Image]\nInodeSize=300\n", NULL, "power of two");
+        expect_error("g.conf", "[Signatures]\nMode=maybe\n", NULL, "expected package, sign or package-or-sign");
+        expect_error("h.conf", "[Packages]\nDirectory=.\n", NULL, "Install= is required");
+        expect_error("i.conf", "[Packages]\nDirectory=.\nInstall=a\n[Signatures]\nMode=sign\n", NULL, "needs Key=");
+        expect_error("j.conf", "[Packages]\nDirectory=.\nInstall=a\n", NULL, "needs Certificate=");
+        char *bad_set[] = { "Image.Size", NULL };
+        expect_error("k.conf", "[Packages]\nDirectory=.\nInstall=a\n[Signatures]\nCertificate=c\n", bad_set,
+                     "expected Section.Key=Value");
+        char *unknown_set[] = { "Image.Colour=red", NULL };
+        expect_error("l.conf", "[Packages]\nDirectory=.\nInstall=a\n[Signatures]\nCertificate=c\n", unknown_set,
+                     "--set Image.Colour: unknown key");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults_and_paths),
+                cmocka_unit_test(test_overrides),
+                cmocka_unit_test(test_errors_name_file_and_line),
+        };
+        return cmocka_run_group_tests(tests, setup, NULL);
+}
