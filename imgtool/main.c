@@ -29,6 +29,8 @@ static const struct command commands[] = {
         { "policy",    cmd_policy,    "print the IMA policy a layout enforces" },
         { "kconfig",   cmd_kconfig,   "print a Kconfig fragment for a kernel that trusts a CA" },
         { "ima-log",   cmd_ima_log,   "replay an IMA measurement log into PCR values" },
+        { "reference", cmd_reference, "write an image's signed reference values for attest" },
+        { "keylime-policy", cmd_keylime_policy, "write a Keylime runtime policy for an image" },
 };
 
 static void usage(FILE *f)

@@ -283,3 +283,107 @@ int initramfs_write(const struct initramfs_opts *o, const char *path)
                 return r;
         return write_file_atomic(path, buf, len, 0644);
 }
+
+/* ---- reading an initramfs back ---------------------------------------- */
+
+void initramfs_contents_free(struct initramfs_contents *c)
+{
+        for (size_t i = 0; i < c->n_certs; i++)
+                free(c->certs[i]);
+        free(c->certs);
+        free(c->cert_len);
+        free(c->policy);
+        memset(c, 0, sizeof(*c));
+}
+
+static int read_entry_data(struct archive *a, int64_t size, uint8_t **out)
+{
+        uint8_t *p;
+        la_ssize_t got;
+
+        if (size < 0 || size > (64 << 20))
+                return -EFBIG;
+        p = malloc((size_t)size + 1);
+        if (!p)
+                return -ENOMEM;
+        got = archive_read_data(a, p, (size_t)size);
+        if (got != size) {
+                free(p);
+                return -EIO;
+        }
+        p[size] = 0;
+        *out = p;
+        return 0;
+}
+
+static int add_cert(struct initramfs_contents *c, uint8_t *der, size_t len)
+{
+        uint8_t **v = realloc(c->certs, (c->n_certs + 1) * sizeof(*v));
+        size_t *l;
+
+        if (!v)
+                return -ENOMEM;
+        c->certs = v;
+        l = realloc(c->cert_len, (c->n_certs + 1) * sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        c->cert_len = l;
+        c->certs[c->n_certs] = der;
+        c->cert_len[c->n_certs++] = len;
+        return 0;
+}
+
+int initramfs_read(const char *path, struct initramfs_contents *out)
+{
+        struct initramfs_contents c = {};
+        struct archive *a = archive_read_new();
+        struct archive_entry *e;
+        int r = 0, ar;
+
+        if (!a)
+                return imgerr(-ENOMEM, "out of memory");
+        archive_read_support_filter_all(a);
+        archive_read_support_format_cpio(a);
+        if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+                r = imgerr(-EINVAL, "%s: not an initramfs: %s", path, archive_error_string(a));
+                goto out;
+        }
+        /* Entries are sorted, so the certs come in their NN order. */
+        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+                const char *name = archive_entry_pathname(e);
+                uint8_t *data = NULL;
+                bool is_policy, is_cert;
+
+                if (!name)
+                        continue;
+                if (name[0] == '/')
+                        name++;
+                is_policy = !strcmp(name, INITRAMFS_POLICY);
+                is_cert = !strncmp(name, INITRAMFS_KEYDIR "/", strlen(INITRAMFS_KEYDIR) + 1) &&
+                          strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".der");
+                if (!is_policy && !is_cert)
+                        continue;
+                r = read_entry_data(a, archive_entry_size(e), &data);
+                if (r < 0) {
+                        r = imgerr(r, "%s: cannot read %s", path, name);
+                        goto out;
+                }
+                if (is_policy) {
+                        free(c.policy);
+                        c.policy = (char *)data;
+                } else if (add_cert(&c, data, (size_t)archive_entry_size(e)) < 0) {
+                        free(data);
+                        r = imgerr(-ENOMEM, "out of memory");
+                        goto out;
+                }
+        }
+        if (ar != ARCHIVE_EOF)
+                r = imgerr(-EINVAL, "%s: corrupt initramfs: %s", path, archive_error_string(a));
+out:
+        archive_read_free(a);
+        if (r < 0)
+                initramfs_contents_free(&c);
+        else
+                *out = c;
+        return r;
+}

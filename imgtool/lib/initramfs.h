@@ -41,3 +41,15 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
 
 /* Build and write it atomically to path. */
 int initramfs_write(const struct initramfs_opts *o, const char *path);
+
+/* What an initramfs made by imgtool loads, read back from PATH: the policy
+ * text (NUL-terminated) and the DER certs of INITRAMFS_KEYDIR in order.
+ * For `reference` and `keylime-policy`.  Free with initramfs_contents_free. */
+struct initramfs_contents {
+        char *policy;              /* NULL if the archive holds none */
+        uint8_t **certs;
+        size_t *cert_len;
+        size_t n_certs;
+};
+int initramfs_read(const char *path, struct initramfs_contents *out);
+void initramfs_contents_free(struct initramfs_contents *c);
