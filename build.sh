@@ -30,6 +30,7 @@ DEB_PACKAGES=(
   libcap2-bin gpg                      # getcap oracle; OpenPGP-signed test packages (GpgKey=)
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
+  python3-jsonschema python3-cryptography  # tests: Keylime's schema and keyring code (tests/data/keylime)
   busybox-static                       # the shell of the boot test image
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
