@@ -31,6 +31,7 @@ static const struct command commands[] = {
         { "ima-log",   cmd_ima_log,   "replay an IMA measurement log into PCR values" },
         { "reference", cmd_reference, "write an image's signed reference values for attest" },
         { "keylime-policy", cmd_keylime_policy, "write a Keylime runtime policy for an image" },
+        { "attest",    cmd_attest,    "verify a TPM quote and IMA log against reference values" },
 };
 
 static void usage(FILE *f)

@@ -1450,6 +1450,19 @@ static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
         return 0;
 }
 
+int ima_trust_add_der(struct ima_trust *t, const uint8_t *der, size_t len, const char *what)
+{
+        const unsigned char *p = der;
+        X509 *x = d2i_X509(NULL, &p, (long)len);
+        int r;
+
+        if (!x)
+                return imgerr(-EBADMSG, "%s: not a DER X.509 certificate", what);
+        r = trust_add_cert(t, x, what);
+        X509_free(x);
+        return r;
+}
+
 int ima_trust_add_file(struct ima_trust *t, const char *path)
 {
         X509 **certs = NULL;

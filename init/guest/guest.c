@@ -6,6 +6,7 @@
  *                                  give the keyring write permission back;
  *                                  exit 0 if both are refused
  *   imgtool-guest mmap-exec FILE   map FILE executable; exit 0 if allowed
+ *   imgtool-guest attest ...       TPM evidence for remote attestation (attest.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "attest.h"
 
 #ifndef GUEST_KIND
 #define GUEST_KIND "unknown"
@@ -94,8 +97,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[1], "add-key"))
                 return add_key_probe(argc > 2 ? argv[2] : NULL);
+        if (!strcmp(argv[1], "attest"))
+                return attest_main(argc - 2, argv + 2);
         if (!strcmp(argv[1], "mmap-exec") && argc == 3)
                 return mmap_exec_probe(argv[2]);
-        fprintf(stderr, "usage: imgtool-guest [add-key [DER] | mmap-exec FILE]\n");
+        fprintf(stderr, "usage: imgtool-guest [add-key [DER] | mmap-exec FILE | attest ...]\n");
         return 2;
 }
