@@ -380,8 +380,9 @@ static void check_quote(struct attest_report *rep, const struct evidence *e, con
                 add_check(rep, "quote", false, "%s", imgerr_msg());
                 return;
         }
-        ok = q.signer_len == TPM_NAME_SIZE && !memcmp(q.signer, ak->name, TPM_NAME_SIZE);
-        add_check(rep, "quote-signer", ok, "%s", ok ? "the quote names the AK as its signer" : "the quote names another signer");
+        ok = q.signer_len == TPM_NAME_SIZE && !memcmp(q.signer, ak->qualified_name, TPM_NAME_SIZE);
+        add_check(rep, "quote-signer", ok, "%s", ok ? "the quote names the AK (a primary key of the endorsement hierarchy) as its signer"
+                                                    : "the quote names another signer");
         ok = q.extra_len == e->nonce_len && CRYPTO_memcmp(q.extra, e->nonce, e->nonce_len) == 0;
         add_check(rep, "quote-nonce", ok, "%s", ok ? "the quote carries this challenge's nonce"
                                                    : "the quote's nonce is not this challenge's (a replayed quote)");

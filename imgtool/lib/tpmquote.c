@@ -125,6 +125,12 @@ int tpm_ak_parse(const uint8_t *tpm2b, size_t len, struct tpm_ak *out)
         out->name[0] = TPM_ALG_SHA256 >> 8;
         out->name[1] = TPM_ALG_SHA256 & 0xff;
         EVP_Digest(pub, pub_len, out->name + 2, &dl, EVP_sha256(), NULL);
+        {
+                uint8_t qn_in[4 + TPM_NAME_SIZE] = { 0x40, 0x00, 0x00, 0x0B };
+                memcpy(qn_in + 4, out->name, TPM_NAME_SIZE);
+                memcpy(out->qualified_name, out->name, 2);
+                EVP_Digest(qn_in, sizeof(qn_in), out->qualified_name + 2, &dl, EVP_sha256(), NULL);
+        }
         return 0;
 }
 

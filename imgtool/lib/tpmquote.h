@@ -16,6 +16,9 @@
 struct tpm_ak {
         EVP_PKEY *key;            /* P-256 public key */
         uint8_t name[TPM_NAME_SIZE];
+        /* The qualified name a quote carries as its signer, for a primary
+         * key of the endorsement hierarchy (our AK): H(0x4000000B || name). */
+        uint8_t qualified_name[TPM_NAME_SIZE];
 };
 
 /* Parse an AK's TPM2B_PUBLIC: an ECC P-256 restricted signing key
