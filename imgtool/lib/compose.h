@@ -17,6 +17,7 @@ struct compose_report {
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;
+        char **setid_cleared;           /* paths whose setuid/setgid bit was cleared (owner unknown: root) */
         uint64_t image_size, blocks_used, block_size;
         unsigned inode_size;
         int64_t source_date_epoch;

@@ -63,6 +63,7 @@ int report_write_json(const char *path, const struct compose_report *r, const ch
         json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
+        json_object_object_add(o, "setid_cleared", strv_json(r->setid_cleared));
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         ret = write_file_atomic(path, text, strlen(text), 0644);
         json_object_put(o);
