@@ -470,7 +470,7 @@ static int link_member(struct composer *c, const char *path, const char *first)
  * (rpm allows that): the set's other members become links to it. */
 static int link_shared_member(struct composer *c, const struct rpmpkg_file *f, struct link_sets *links)
 {
-        struct link_set *s = link_set_get(links, f->inode);
+        struct link_set *s = link_set_get(links, (uint32_t)f->link_first);
         int r;
 
         if (!s)
@@ -522,7 +522,7 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
                 return imgerr(-EBADMSG, "%s: %s: unknown file type %o", pkg_label(c), f->path, f->mode & S_IFMT);
         }
         if (f->nlink > 1) {
-                struct link_set *s = link_set_get(links, f->inode);
+                struct link_set *s = link_set_get(links, (uint32_t)f->link_first);
                 if (!s)
                         return -ENOMEM;
                 if (s->first)
