@@ -443,6 +443,49 @@ static int check_link_sets(struct rpmpkg *p)
         return 0;
 }
 
+/* Every per-file tag has one entry per file, and each file's directory
+ * index names a directory: checked here, before librpm reads the list (its
+ * own check prints to stderr and leaks on the way out). */
+static int check_file_tag_counts(struct rpmpkg *p, rpm_count_t files)
+{
+        static const rpmTagVal per_file[] = {
+                RPMTAG_DIRINDEXES, RPMTAG_FILEMODES, RPMTAG_FILESIZES, RPMTAG_LONGFILESIZES,
+                RPMTAG_FILEUSERNAME, RPMTAG_FILEGROUPNAME, RPMTAG_FILEMTIMES, RPMTAG_FILERDEVS,
+                RPMTAG_FILEDIGESTS, RPMTAG_FILELINKTOS, RPMTAG_FILEFLAGS, RPMTAG_FILEINODES,
+                RPMTAG_FILEDEVICES, RPMTAG_FILEVERIFYFLAGS, RPMTAG_FILELANGS, RPMTAG_FILECOLORS,
+                RPMTAG_FILECLASS, RPMTAG_FILECAPS, RPMTAG_FILESIGNATURES,
+        };
+        struct rpmtd_s td;
+        rpm_count_t dirs = 0;
+        uint32_t *ix;
+        int r = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(per_file); i++) {
+                rpm_count_t n;
+                if (!headerGet(p->h, per_file[i], &td, HEADERGET_MINMEM))
+                        continue;
+                n = rpmtdCount(&td);
+                rpmtdFreeData(&td);
+                if (n != files)
+                        return imgerr(-EBADMSG, "%s: header tag %s has %u entries for %u files", p->path,
+                                      rpmTagGetName(per_file[i]), n, files);
+        }
+        if (headerGet(p->h, RPMTAG_DIRNAMES, &td, HEADERGET_MINMEM)) {
+                dirs = rpmtdCount(&td);
+                rpmtdFreeData(&td);
+        }
+        if (!headerGet(p->h, RPMTAG_DIRINDEXES, &td, HEADERGET_MINMEM))
+                return 0;
+        for (ix = td.data; td.type == RPM_INT32_TYPE && ix && ix < (uint32_t *)td.data + td.count; ix++)
+                if (*ix >= dirs) {
+                        r = imgerr(-EBADMSG, "%s: header: file %zu has directory %u of %u", p->path,
+                                   (size_t)(ix - (uint32_t *)td.data), *ix, dirs);
+                        break;
+                }
+        rpmtdFreeData(&td);
+        return r;
+}
+
 static int load_files(struct rpmpkg *p)
 {
         int ima_algo = 0;
@@ -460,6 +503,9 @@ static int load_files(struct rpmpkg *p)
         if (count > MAX_FILES)
                 return imgerr(-E2BIG, "%s: %u files in one package, more than imgtool takes (%u)",
                               p->path, count, MAX_FILES);
+        r = check_file_tag_counts(p, count);
+        if (r < 0)
+                return r;
         old = rpmlog_capture_start();
         p->files = rpmfilesNew(NULL, p->h, RPMTAG_BASENAMES,
                                RPMFI_NOFILECLASS | RPMFI_NOFILEDEPS | RPMFI_NOFILELANGS |

@@ -456,7 +456,10 @@ printf 'y\n' > %{buildroot}/usr/share/twrong/two
 SPEC
 src=$(ls "$T"/wrongnum/tmp/*.rpm)
 "${CRAFT[@]}" "$src" "$T/wrongnum/pkgs/twrong.rpm" set FILEMODES int16 '[33188]'
-refused "librpm's 'Wrong number of entries'" wrongnum \
-  "./pkgs/twrong.rpm: cannot read the file list: Wrong number of entries for tag Filemodes: 1 found but 2 expected."
+refused "a per-file tag of the wrong length (librpm's 'Wrong number of entries')" wrongnum \
+  "./pkgs/twrong.rpm: header tag Filemodes has 1 entries for 2 files"
+"${CRAFT[@]}" "$src" "$T/wrongnum/pkgs/twrong.rpm" set DIRINDEXES int32 '[0, 7]'
+refused "a directory index past the directory list" wrongnum \
+  "./pkgs/twrong.rpm: header: file 1 has directory 7 of 1"
 
 finish
