@@ -87,9 +87,12 @@ static const char *pkg_label(struct composer *c)
 
 static void warn_unknown_owner(struct composer *c, const char *kind, const char *name, const char *path)
 {
-        if (strv_contains(c->warned_owners, name))
+        _cleanup_free_ char *key = NULL;
+
+        /* a user and a group may share a name: one warning each */
+        if (asprintf(&key, "%s:%s", kind, name) < 0 || strv_contains(c->warned_owners, key))
                 return;
-        strv_pushf(&c->warned_owners, "%s", name);
+        strv_pushf(&c->warned_owners, "%s", key);
         strv_pushf(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
                    kind, name, path);
 }
