@@ -496,7 +496,6 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
         struct pathmap_entry *e = NULL;
         int r;
 
-        file_attr(c, f, &a);
         r = ensure_parents(c, (int)c->pkg_index, f->path);
         if (r < 0)
                 return r;
@@ -505,6 +504,7 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
                 return r;
         if (r == 1)   /* shared with an earlier package, identical */
                 return S_ISREG(f->mode) && f->nlink > 1 ? link_shared_member(c, f, links) : 0;
+        file_attr(c, f, &a);
         c->rep->files++;
         switch (f->mode & S_IFMT) {
         case S_IFDIR:
