@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cleanup.h"
 #include "util.h"
 
 #ifndef IMGTOOL_VERSION
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 {
         int i = 1;
 
+        cleanup_install_handlers();
         for (; i < argc && argv[i][0] == '-'; i++) {
                 if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
                         imgtool_verbose++;

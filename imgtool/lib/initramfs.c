@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 
 #include "policy.h"
+#include "output.h"
 #include "util.h"
 
 /* The static init, embedded by init/CMakeLists.txt. */
@@ -272,7 +273,7 @@ out:
         return r;
 }
 
-int initramfs_write(const struct initramfs_opts *o, const char *path)
+int initramfs_write(const struct initramfs_opts *o, const char *path, unsigned flags)
 {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
@@ -281,5 +282,5 @@ int initramfs_write(const struct initramfs_opts *o, const char *path)
         r = initramfs_build(o, &buf, &len);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, buf, len, 0644);
+        return output_write_file(path, flags, 0644, NULL, buf, len);
 }

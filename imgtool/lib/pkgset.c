@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "util.h"
 
 static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
@@ -269,19 +270,23 @@ static int problems_message(const struct layout *l, rpmps ps)
         return r;
 }
 
-/* rpm's own transaction check and ordering, against an empty root so that
- * nothing on the build machine counts as installed. */
+/* rpm's own transaction check and ordering, against an empty scratch root
+ * so that nothing on the build machine counts as installed.  rpm opens
+ * (creates) a database there: %_dbpath is pinned inside the root (Debian's
+ * default is $HOME/.rpmdb) and the root is removed whole. */
 static int check_and_order(const struct layout *l, struct candidates *chosen, struct pkgset *s)
 {
-        char root[] = "/tmp/imgtool-root.XXXXXX";
+        _cleanup_free_ char *root = NULL;
         rpmts ts = NULL;
         rpmps ps = NULL;
         rpmtsi it = NULL;
         rpmte te;
         int r = 0;
 
-        if (!mkdtemp(root))
-                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
+        r = scratch_dir_make("imgtool-root", &root);
+        if (r < 0)
+                return r;
+        rpmPushMacro(NULL, "_dbpath", NULL, "/var/lib/rpm", RMIL_CMDLINE);
         ts = rpmtsCreate();
         rpmtsSetRootDir(ts, root);
         for (size_t i = 0; i < chosen->count; i++)
@@ -309,7 +314,8 @@ out:
         rpmtsiFree(it);
         rpmpsFree(ps);
         rpmtsFree(ts);
-        rmdir(root);
+        rpmPopMacro(NULL, "_dbpath");
+        scratch_dir_remove(root);
         return r;
 }
 

@@ -33,7 +33,7 @@ static json_object *strv_json(char *const *v)
         return a;
 }
 
-int report_write_json(const char *path, const struct compose_report *r, const char *output)
+int report_json_text(const struct compose_report *r, const char *output, char **out)
 {
         json_object *o = json_object_new_object(), *sig = json_object_new_object();
         const char *text;
@@ -64,7 +64,8 @@ int report_write_json(const char *path, const struct compose_report *r, const ch
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        ret = write_file_atomic(path, text, strlen(text), 0644);
+        *out = text ? strdup(text) : NULL;
+        ret = *out ? 0 : -ENOMEM;
         json_object_put(o);
         return ret;
 }

@@ -166,48 +166,6 @@ int tmpfile_beside(const char *path, char **tmp_path, int *fd)
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, int mode)
-{
-        _cleanup_free_ char *tmp = NULL;
-        int fd, r;
-        const uint8_t *p = data;
-
-        r = tmpfile_beside(path, &tmp, &fd);
-        if (r < 0)
-                return r;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = imgerr(-errno, "%s: write failed: %s", path, strerror(errno));
-                        goto fail;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0) {
-                r = imgerr(-errno, "%s: %s", path, strerror(errno));
-                goto fail;
-        }
-        if (close(fd) < 0) {
-                fd = -1;
-                r = imgerr(-errno, "%s: %s", path, strerror(errno));
-                goto fail;
-        }
-        fd = -1;
-        if (rename(tmp, path) < 0) {
-                r = imgerr(-errno, "%s: cannot rename into place: %s", path, strerror(errno));
-                goto fail;
-        }
-        return 0;
-fail:
-        if (fd >= 0)
-                close(fd);
-        unlink(tmp);
-        return r;
-}
-
 double now_seconds(void)
 {
         struct timespec ts;
@@ -215,58 +173,67 @@ double now_seconds(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int read_text_file(const char *path, char **out)
+int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t cap = 0;
-        ssize_t n;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t n = 0, cap = 0;
+        struct stat st;
 
-        if (!f)
+        if (fd < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
-        n = getdelim(&buf, &cap, 0, f);
-        if (n < 0) {
-                free(buf);
-                if (ferror(f))
-                        return imgerr(-EIO, "%s: read error", path);
-                *out = strdup("");
-                return *out ? 0 : -ENOMEM;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+                return imgerr(-EISDIR, "%s: is a folder, not a %s", path, what);
+        for (;;) {
+                ssize_t got;
+                if (n == cap) {
+                        uint8_t *nb;
+                        if (cap > max)
+                                return imgerr(-EFBIG, "%s: larger than %zu MiB: not a %s", path,
+                                              max >> 20, what);
+                        cap = cap ? cap * 2 : 8192;
+                        if (cap > max + 1)
+                                cap = max + 1;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                got = read(fd, buf + n, cap - n);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0)
+                        return imgerr(-errno, "%s: read error: %s", path, strerror(errno));
+                if (got == 0)
+                        break;
+                n += (size_t)got;
+                if (n > max)
+                        return imgerr(-EFBIG, "%s: larger than %zu MiB: not a %s", path, max >> 20, what);
         }
-        if (strlen(buf) != (size_t)n || getc(f) != EOF) {
-                free(buf);
-                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
-        }
-        *out = buf;
+        buf[n] = 0;   /* room was kept: text callers get a terminated string */
+        *data = buf;
+        buf = NULL;
+        *len = n;
         return 0;
 }
 
 int read_file(const char *path, uint8_t **data, size_t *len)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        uint8_t *buf = NULL;
-        size_t n = 0, cap = 0;
+        return read_file_max(path, READ_FILE_MAX, "key, certificate or policy file", data, len);
+}
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        for (;;) {
-                if (n == cap) {
-                        uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-                        if (!nb) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = nb;
-                }
-                size_t got = fread(buf + n, 1, cap - n, f);
-                n += got;
-                if (got == 0)
-                        break;
+int read_text_file(const char *path, char **out)
+{
+        uint8_t *data;
+        size_t len;
+        int r = read_file(path, &data, &len);
+
+        if (r < 0)
+                return r;
+        if (memchr(data, 0, len)) {
+                free(data);
+                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
         }
-        if (ferror(f)) {
-                free(buf);
-                return imgerr(-EIO, "%s: read error", path);
-        }
-        *data = buf;
-        *len = n;
+        *out = (char *)data;
         return 0;
 }

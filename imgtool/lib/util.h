@@ -48,18 +48,23 @@ int hex_decode(const char *hex, uint8_t **out, size_t *out_len);
 /* Parse "512M", "2G", "4096", "1.5G" into bytes. */
 int parse_size(const char *s, uint64_t *out);
 
-/* Read a whole file (keys, certs: small) into *data (malloc'ed). */
+/* Reading a file whole: every file imgtool reads into memory (keys, certs,
+ * GPG keys, policies, layouts, logs) goes through read_file_max, which
+ * stops at max bytes with "PATH: larger than N MiB: not a WHAT", so
+ * `--cert /dev/zero` fails at once instead of filling memory. */
+#define READ_FILE_MAX (16u << 20)      /* keys, certificates, policies, layouts */
+int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len);
+/* read_file_max(path, READ_FILE_MAX, "key, certificate or policy file", ...) */
 int read_file(const char *path, uint8_t **data, size_t *len);
 
 /* Read a whole text file (policies, small configs) into *out (malloc'ed,
- * NUL-terminated).  An empty file gives ""; a NUL byte inside is -EINVAL. */
+ * NUL-terminated), at most READ_FILE_MAX.  An empty file gives ""; a NUL
+ * byte inside is -EINVAL. */
 int read_text_file(const char *path, char **out);
 
-/* Write a whole file atomically: data goes to PATH.tmp.XXXXXX, fsync, rename. */
-int write_file_atomic(const char *path, const void *data, size_t len, int mode);
-
 /* A temporary path beside PATH (same filesystem, for rename).  The caller
- * frees it.  The file is created with mkstemp and left open in *fd. */
+ * frees it.  The file is created with mkstemp and left open in *fd.
+ * Outputs use output.h, which registers it for removal on signals. */
 int tmpfile_beside(const char *path, char **tmp_path, int *fd);
 
 /* Monotonic seconds, for reports. */
