@@ -7,7 +7,6 @@
  * the image can make us write outside OUT. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -18,7 +17,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cleanup.h"
 #include "ext4walk.h"
+#include "output.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -28,7 +29,7 @@ static void usage(FILE *f)
                    "OUT.  Modes and times are kept, symlinks and hard links recreated;\n"
                    "run as root, owners and device nodes are kept too.\n\n"
                    "  -o, --output OUT  where to write (must not exist)\n"
-                   "  -f, --force       replace OUT if it exists\n"
+                   "  -f, --force       replace OUT if it exists and is a regular file\n"
                    "  --xattrs          also copy security.ima and security.capability\n"
                    "                    (setting security.* needs root)\n"
                    "  -h, --help        this text\n");
@@ -242,53 +243,20 @@ static int fix_dirs(struct extract *x)
         return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        if (flag == FTW_DP)
-                return rmdir(path);
-        return unlink(path);
-}
-
-/* Remove a tree that this command created (or is replacing on --force). */
-static void remove_tree(const char *path)
-{
-        /* Our folders may be read-only by now; make them removable. */
-        nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-        rmdir(path);
-}
-
-static int chmod_dirs_writable(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        if (flag == FTW_D)
-                chmod(path, 0700);
-        return 0;
-}
-
-static void remove_tmp(const char *tmp)
-{
-        nftw(tmp, chmod_dirs_writable, 16, FTW_PHYS);
-        remove_tree(tmp);
-}
-
-/* Move tmp/x to out; with force, an existing out goes away afterwards. */
+/* Move tmp/x to out, by output.h's rule: without --force nothing that
+ * exists (or appeared meanwhile) is replaced; with it only a regular file. */
 static int install(const char *tmp, const char *out, bool force)
 {
-        _cleanup_free_ char *src = NULL, *old = NULL;
-        struct stat st;
-        bool exists = lstat(out, &st) == 0;
+        _cleanup_free_ char *src = NULL;
+        int r = output_check(out, force ? OUTPUT_FORCE : 0, NULL);
 
-        if (asprintf(&src, "%s/x", tmp) < 0 || asprintf(&old, "%s/old", tmp) < 0)
-                return imgerr(-ENOMEM, "out of memory");
-        if (exists && !force)
-                return imgerr(-EEXIST, "%s: already exists (use --force to replace it)", out);
-        if (exists && rename(out, old) < 0)
-                return imgerr(-errno, "%s: moving aside: %m", out);
-        if (rename(src, out) < 0) {
-                int r = imgerr(-errno, "%s: %m", out);
-                if (exists)
-                        rename(old, out);
+        if (r < 0)
                 return r;
-        }
+        if (asprintf(&src, "%s/x", tmp) < 0)
+                return imgerr(-ENOMEM, "out of memory");
+        if (renameat2(AT_FDCWD, src, AT_FDCWD, out, force ? 0 : RENAME_NOREPLACE) < 0)
+                return imgerr(-errno, "%s: %s", out,
+                              errno == EEXIST ? "appeared while extracting: not replacing it" : strerror(errno));
         return 0;
 }
 
@@ -308,7 +276,7 @@ static int make_tmp(const char *out, char **tmp)
                 *tmp = NULL;
                 return r;
         }
-        return 0;
+        return cleanup_add_tree(*tmp);
 }
 
 static int run_extract(const char *image, const char *path, const char *out, bool force,
@@ -318,11 +286,13 @@ static int run_extract(const char *image, const char *path, const char *out, boo
         struct ext4walk *w = NULL;
         struct ext4walk_entry e;
         _cleanup_free_ char *tmp = NULL, *start = NULL;
-        struct stat st;
         int r;
 
-        if (!force && lstat(out, &st) == 0)
-                return imgerr(-EEXIST, "%s: already exists (use --force to replace it)", out);
+        const char *inputs[] = { image, NULL };
+
+        r = output_check(out, force ? OUTPUT_FORCE : 0, inputs);
+        if (r < 0)
+                return r;
         r = ext4walk_open(image, &w);
         if (r < 0)
                 return r;
@@ -347,8 +317,10 @@ static int run_extract(const char *image, const char *path, const char *out, boo
 out:
         if (x.rootfd >= 0)
                 close(x.rootfd);
-        if (tmp)
-                remove_tmp(tmp);
+        if (tmp) {
+                remove_tree(tmp);   /* read-only folders made writable first */
+                cleanup_remove(tmp);
+        }
         for (size_t i = 0; i < x.n_dirs; i++)
                 free(x.dirs[i].rel);
         free(x.dirs);

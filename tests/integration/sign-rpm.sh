@@ -159,7 +159,7 @@ expect_eq "nothing written for bad input" "$(ls -A "$T/bad")" ""
 # a failure must leave an existing output untouched
 cp "$F/hello-2.0-1.x86_64.rpm" "$T/keep.rpm"
 before=$(sha256sum < "$T/keep.rpm")
-expect_fail "bad input over an existing output" "trunc.rpm" sign -o "$T/keep.rpm" "$T/trunc.rpm"
+expect_fail "bad input over an existing output" "trunc.rpm" sign --force -o "$T/keep.rpm" "$T/trunc.rpm"
 expect_eq "existing output untouched" "$(sha256sum < "$T/keep.rpm")" "$before"
 
 finish
