@@ -22,6 +22,11 @@ extern const uint8_t imgtool_init_blob_end[];
 
 int initramfs_check_root(const char *spec)
 {
+        /* one line of init.conf: no control character, no space */
+        for (const char *p = spec; *p; p++)
+                if ((unsigned char)*p < 0x21 || *p == 0x7f)
+                        return imgerr(-EINVAL, "root spec contains a space or control character (byte 0x%02x)",
+                                      (unsigned char)*p);
         if (!strncmp(spec, "LABEL=", 6)) {
                 size_t n = strlen(spec + 6);
                 if (n == 0 || n > 16)

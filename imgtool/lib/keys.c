@@ -89,12 +89,20 @@ static void issuer_done(struct issuer *is)
 
 static int read_pem_key(const char *path, EVP_PKEY **out)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ uint8_t *data = NULL;
         EVP_PKEY *k;
+        BIO *bio;
+        size_t len;
+        int r = read_file_max(path, READ_FILE_MAX, "private keys", &data, &len);
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        if (r < 0)
+                return r;
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio)
+                return -ENOMEM;
+        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        OPENSSL_cleanse(data, len);
         ERR_clear_error();
         if (!k)
                 return imgerr(-EBADMSG, "%s: not a PEM private key (unencrypted)", path);

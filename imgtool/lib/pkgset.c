@@ -164,15 +164,37 @@ static int choose_packages(const struct layout *l, struct candidates *c, struct 
 
 /* ---- OpenPGP package signatures (GpgKey=) ------------------------------ */
 
+/* A key file, armored or binary, read through read_file (its size limit),
+ * not librpm's pgpReadPkts (which reads any size). */
+static int read_gpg_key(const char *path, uint8_t **pkt, size_t *len)
+{
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t n;
+        int r = read_file_max(path, READ_FILE_MAX, "OpenPGP keys", &data, &n);
+
+        if (r < 0)
+                return r;
+        if (n > 0 && data[0] & 0x80) {   /* a binary packet */
+                *pkt = data;
+                *len = n;
+                data = NULL;
+                return 0;
+        }
+        if (memchr(data, 0, n) || pgpParsePkts((const char *)data, pkt, len) <= 0)
+                return imgerr(-EBADMSG, "%s: not an OpenPGP public key", path);
+        return 0;
+}
+
 static int load_keyring(const struct layout *l, rpmKeyring kr)
 {
         for (size_t i = 0; l->gpg_keys[i]; i++) {
                 uint8_t *pkt = NULL;
                 size_t len = 0;
                 rpmPubkey key;
+                int r = read_gpg_key(l->gpg_keys[i], &pkt, &len);
 
-                if (pgpReadPkts(l->gpg_keys[i], &pkt, &len) <= 0)
-                        return imgerr(-EBADMSG, "%s: not an OpenPGP public key", l->gpg_keys[i]);
+                if (r < 0)
+                        return r;
                 key = rpmPubkeyNew(pkt, len);
                 free(pkt);
                 if (!key)

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -122,29 +123,43 @@ int hex_decode(const char *hex, uint8_t **out, size_t *out_len)
         return (int)(n / 2);
 }
 
+/* Digits, an optional fraction, an optional K/M/G/T with optional "i" and
+ * "B": no sign, exponent, hex, nan or inf (strtod would take them all). */
 int parse_size(const char *s, uint64_t *out)
 {
+        const char *p = s;
         char *end;
         double v;
         uint64_t mult = 1;
 
+        if (!isdigit((unsigned char)*p))
+                return -EINVAL;
+        while (isdigit((unsigned char)*p))
+                p++;
+        if (*p == '.') {
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return -EINVAL;
+                while (isdigit((unsigned char)*p))
+                        p++;
+        }
         errno = 0;
         v = strtod(s, &end);
-        if (errno || end == s || v < 0)
+        if (errno || end != p)
                 return -EINVAL;
-        switch (*end) {
-        case 'k': case 'K': mult = 1ULL << 10; end++; break;
-        case 'm': case 'M': mult = 1ULL << 20; end++; break;
-        case 'g': case 'G': mult = 1ULL << 30; end++; break;
-        case 't': case 'T': mult = 1ULL << 40; end++; break;
+        switch (*p) {
+        case 'k': case 'K': mult = 1ULL << 10; p++; break;
+        case 'm': case 'M': mult = 1ULL << 20; p++; break;
+        case 'g': case 'G': mult = 1ULL << 30; p++; break;
+        case 't': case 'T': mult = 1ULL << 40; p++; break;
         }
-        if (*end == 'i' && mult > 1)
-                end++;
-        if ((*end == 'B' || *end == 'b') && mult > 1)
-                end++;
-        if (*end)
+        if (*p == 'i' && mult > 1)
+                p++;
+        if ((*p == 'B' || *p == 'b') && mult > 1)
+                p++;
+        if (*p)
                 return -EINVAL;
-        if (v * (double)mult > (double)UINT64_MAX / 2)
+        if (v * (double)mult > (double)(1ULL << 62))
                 return -ERANGE;
         *out = (uint64_t)(v * (double)mult);
         return 0;
@@ -183,13 +198,13 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
         if (fd < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
         if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-                return imgerr(-EISDIR, "%s: is a folder, not a %s", path, what);
+                return imgerr(-EISDIR, "%s: is a folder, not a file", path);
         for (;;) {
                 ssize_t got;
                 if (n == cap) {
                         uint8_t *nb;
                         if (cap > max)
-                                return imgerr(-EFBIG, "%s: larger than %zu MiB: not a %s", path,
+                                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path,
                                               max >> 20, what);
                         cap = cap ? cap * 2 : 8192;
                         if (cap > max + 1)
@@ -208,7 +223,7 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
                         break;
                 n += (size_t)got;
                 if (n > max)
-                        return imgerr(-EFBIG, "%s: larger than %zu MiB: not a %s", path, max >> 20, what);
+                        return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
         }
         buf[n] = 0;   /* room was kept: text callers get a terminated string */
         *data = buf;
@@ -219,7 +234,7 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
 
 int read_file(const char *path, uint8_t **data, size_t *len)
 {
-        return read_file_max(path, READ_FILE_MAX, "key, certificate or policy file", data, len);
+        return read_file_max(path, READ_FILE_MAX, "keys, certificates and policies", data, len);
 }
 
 int read_text_file(const char *path, char **out)

@@ -50,11 +50,11 @@ int parse_size(const char *s, uint64_t *out);
 
 /* Reading a file whole: every file imgtool reads into memory (keys, certs,
  * GPG keys, policies, layouts, logs) goes through read_file_max, which
- * stops at max bytes with "PATH: larger than N MiB: not a WHAT", so
+ * stops at max bytes with "PATH: larger than N MiB (the limit for WHAT)", so
  * `--cert /dev/zero` fails at once instead of filling memory. */
 #define READ_FILE_MAX (16u << 20)      /* keys, certificates, policies, layouts */
 int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len);
-/* read_file_max(path, READ_FILE_MAX, "key, certificate or policy file", ...) */
+/* read_file_max(path, READ_FILE_MAX, "keys, certificates and policies", ...) */
 int read_file(const char *path, uint8_t **data, size_t *len);
 
 /* Read a whole text file (policies, small configs) into *out (malloc'ed,
