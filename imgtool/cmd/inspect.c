@@ -72,9 +72,19 @@ static struct file_status signature_status(const struct ima_trust *trust,
         return st;
 }
 
+/* Text from a package header is the packager's: escaped (util.h). */
+static void print_field(const char *prefix, const char *s)
+{
+        _cleanup_free_ char *e = escape_text(s ? s : "", ESCAPE_FIELD);
+        printf("%s%s", prefix, e ? e : "?");
+}
+
 static void print_text(const struct rpmpkg *p, const struct ima_trust *trust)
 {
-        printf("# %s (%s)\n", rpmpkg_nevra(p), rpmpkg_path(p));
+        _cleanup_free_ char *nevra = escape_text(rpmpkg_nevra(p), ESCAPE_LINE);
+        _cleanup_free_ char *path = escape_text(rpmpkg_path(p), ESCAPE_LINE);
+
+        printf("# %s (%s)\n", nevra ? nevra : "?", path ? path : "?");
         for (size_t i = 0; i < rpmpkg_file_count(p); i++) {
                 struct rpmpkg_file f;
                 char digest[2 * IMA_MAX_DIGEST + 1] = "-";
@@ -88,12 +98,14 @@ static void print_text(const struct rpmpkg *p, const struct ima_trust *trust)
                         snprintf(status, sizeof(status), "%s %08x", st.name, st.keyid);
                 else
                         snprintf(status, sizeof(status), "%s", st.name);
-                printf("%s\t%s\t%04o\t%s:%s\t%llu\t%s\t%s", f.path,
-                       f.flags & RPMPKG_FILE_GHOST ? "ghost" : file_type(f.mode),
-                       (unsigned)(f.mode & 07777), f.user, f.group,
-                       (unsigned long long)f.size, digest, status);
+                print_field("", f.path);
+                printf("\t%s\t%04o", f.flags & RPMPKG_FILE_GHOST ? "ghost" : file_type(f.mode),
+                       (unsigned)(f.mode & 07777));
+                print_field("\t", f.user);
+                print_field(":", f.group);
+                printf("\t%llu\t%s\t%s", (unsigned long long)f.size, digest, status);
                 if (f.link_target)
-                        printf("\t-> %s", f.link_target);
+                        print_field("\t-> ", f.link_target);
                 putchar('\n');
         }
 }

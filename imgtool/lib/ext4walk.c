@@ -834,18 +834,5 @@ int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
 
 char *ext4walk_escape(const char *s)
 {
-        size_t n = strlen(s);
-        char *out = malloc(4 * n + 1), *p = out;
-
-        if (!out)
-                return NULL;
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch < 0x21 || ch == 0x7f || ch == '\\')
-                        p += sprintf(p, "\\%03o", ch);
-                else
-                        *p++ = (char)ch;
-        }
-        *p = 0;
-        return out;
+        return escape_text(s, ESCAPE_FIELD);
 }

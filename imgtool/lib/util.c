@@ -57,11 +57,34 @@ void imgerr_clear(void)
         err_code = 0;
 }
 
+char *escape_text(const char *s, int how)
+{
+        size_t n = strlen(s);
+        char *out = malloc(4 * n + 1), *p = out;
+
+        if (!out)
+                return NULL;
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                bool esc = ch < 0x20 || ch == 0x7f ||
+                           (how == ESCAPE_FIELD && (ch == ' ' || ch == '\\'));
+                if (esc)
+                        p += sprintf(p, "\\%03o", ch);
+                else
+                        *p++ = (char)ch;
+        }
+        *p = 0;
+        return out;
+}
+
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-        fprintf(stderr, "imgtool: %s", level);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        char buf[2048];
+        _cleanup_free_ char *line = NULL;
+
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        line = escape_text(buf, ESCAPE_LINE);
+        fprintf(stderr, "imgtool: %s%s\n", level, line ? line : buf);
 }
 
 void log_warn(const char *fmt, ...)

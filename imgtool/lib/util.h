@@ -67,5 +67,15 @@ int read_text_file(const char *path, char **out);
  * Outputs use output.h, which registers it for removal on signals. */
 int tmpfile_beside(const char *path, char **tmp_path, int *fd);
 
+/* The one escaping of text from packages and images for a terminal or a
+ * line-oriented listing: control characters (below 0x20, 0x7f) become \ooo
+ * (octal, as in /proc/mounts); with ESCAPE_FIELD also spaces, tabs and
+ * backslash, so the result is one field without blanks (ls, manifest,
+ * verify, inspect).  Error and warning lines go through it too
+ * (ESCAPE_LINE), so a path with a newline or an ESC cannot split or
+ * colour a message.  Caller frees; NULL only when out of memory. */
+enum { ESCAPE_LINE = 0, ESCAPE_FIELD = 1 };
+char *escape_text(const char *s, int how);
+
 /* Monotonic seconds, for reports. */
 double now_seconds(void);
