@@ -799,7 +799,6 @@ static int create_image(struct composer *c)
         struct ext4img_opts o = { 0 };
         const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
         uint64_t est_size, inodes;
-        int r;
 
         o.inode_size = choose_inode_size(c);
         estimate_image(c, o.inode_size, &est_size, &inodes);
@@ -811,10 +810,7 @@ static int create_image(struct composer *c)
         derive_id(seed, "hash-seed", o.hash_seed);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
-        r = ext4img_create(output_tmp_path(c->image), &o, &c->img);
-        if (r < 0)
-                return imgerr_prefix(r, "%s: ", c->o->output);
-        return 0;
+        return ext4img_create(output_tmp_path(c->image), &o, &c->img);
 }
 
 /* ---- files compose makes itself ----------------------------------------------------- */
@@ -1180,12 +1176,14 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r >= 0)
                 r = commit_outputs(&c);
 out:
-        if (r == -ENOSPC)
-                imgerr_prefix(r, "%s: ", o->output);
         end_progress(&c);
         composedb_abort(c.db);
         if (c.img)
-                ext4img_abort(c.img);
+                ext4img_abort(c.img);   /* may report its writer's error only now */
+        if (r < 0)
+                output_rename_error(c.image, r);
+        if (r == -ENOSPC && strncmp(imgerr_msg(), o->output, strlen(o->output)))
+                imgerr_prefix(r, "%s: ", o->output);
         output_abort(c.image);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;

@@ -144,6 +144,18 @@ const char *output_tmp_path(const struct output *o) { return o->tmp; }
 const char *output_target(const struct output *o) { return o->target; }
 bool output_is_stdout(const struct output *o) { return !o->tmp; }
 
+int output_rename_error(const struct output *o, int code)
+{
+        const char *msg = imgerr_msg(), *at;
+        _cleanup_free_ char *fixed = NULL;
+
+        if (!o || !o->tmp || !(at = strstr(msg, o->tmp)))
+                return code;
+        if (asprintf(&fixed, "%.*s%s%s", (int)(at - msg), msg, o->target, at + strlen(o->tmp)) < 0)
+                return code;
+        return imgerr(code, "%s", fixed);
+}
+
 static void output_free(struct output *o)
 {
         free(o->tmp);

@@ -48,6 +48,11 @@ const char *output_tmp_path(const struct output *o);
 const char *output_target(const struct output *o);
 bool output_is_stdout(const struct output *o);
 
+/* Libraries writing the temporary name their errors after it: say the
+ * target instead ("IMAGE: writing image: No space left on device").
+ * Returns code. */
+int output_rename_error(const struct output *o, int code);
+
 /* fsync, close and rename over the target.  Frees o, even on error (then
  * the temporary is removed). */
 int output_commit(struct output *o);
