@@ -185,13 +185,14 @@ interrupt HUP
 if [ "$(id -u)" -eq 0 ]; then
   mkdir -p "$T/full"
   mount -t tmpfs -o size=24m tmpfs "$T/full"
-  trap 'umount "$T/full" 2>/dev/null; [ -n "${KEEP_T:-}" ] && echo "kept $T" || rm -rf "$T"' EXIT
+  trap 'umount "$T/full" 2>/dev/null || true; rm -rf "$T"' EXIT
   head -c 23M /dev/zero > "$T/full/filler"   # 1 MiB left: less than the image needs
   expect_fail "compose onto a nearly full filesystem" "x.img: .*(No space left on device|image full)" \
     im compose "$L" -o "$T/full/x.img" --set Boot.Kernel=
   expect_eq "  nothing left on it" "$(ls -A "$T/full")" "filler"
   check "  nothing left in TMPDIR" empty "$TD"
   umount "$T/full"
+  trap '[ -n "${KEEP_T:-}" ] && echo "kept $T" || rm -rf "$T"' EXIT
 else
   echo "skip: the full-filesystem case needs root (mount)"
 fi
