@@ -82,8 +82,13 @@ done
 fails_clean "compose -o /dev/null" "/dev/null: exists and is a character device: refusing to replace it" \
   compose "$L" -o /dev/null
 expect_eq "/dev/null is still the device" "$(stat -c '%F %t,%T' /dev/null)" "character special file 1,3"
-fails_clean "--json-report /dev/stdout (a symlink)" "/dev/stdout: exists and is a symlink" \
-  compose "$L" -o "$O/x.img" --json-report /dev/stdout
+# (a private symlink and fifo: /dev/stdout itself is shared with every
+# other process on the machine)
+ln -s /proc/self/fd/1 "$T/stdout-link" && mkfifo "$T/fifo"
+fails_clean "--json-report onto a symlink (as /dev/stdout is)" "stdout-link: exists and is a symlink" \
+  compose "$L" -o "$O/x.img" --json-report "$T/stdout-link" --force
+fails_clean "-o onto a fifo" "fifo: exists and is a fifo" compose "$L" -o "$T/fifo" --force
+expect_eq "the symlink and the fifo are untouched" "$(stat -c %F "$T/stdout-link" "$T/fifo" | tr '\n' ' ')" "symbolic link fifo "
 fails_clean "--json-report in a missing folder" "/nonexistent/r.json: cannot write there" \
   compose "$L" -o "$O/x.img" --json-report /nonexistent/r.json
 fails_clean "sign-rpm -o /dev/null" "/dev/null: exists and is a character device" \
