@@ -146,7 +146,7 @@ BuildArch: noarch
 x
 %install
 mkdir -p %{buildroot}/usr/share/big
-head -c 400M /dev/zero > %{buildroot}/usr/share/big/zeros
+head -c 256M /dev/zero > %{buildroot}/usr/share/big/zeros
 %files
 /usr/share/big
 SPEC
