@@ -64,6 +64,7 @@ int cmd_sign_rpm(int argc, char **argv)
         struct rpmsign_opts so = { 0 };
         struct ima_key *key = NULL;
         _cleanup_free_ const char **inputs = NULL;
+        struct output **pending = NULL;
         bool in_place = false;
         int c, rc = EXIT_OK;
         struct stat st;
@@ -132,6 +133,13 @@ int cmd_sign_rpm(int argc, char **argv)
         if (ima_key_load(key_path, cert_path, &key) < 0)
                 return cmd_fail();
 
+        /* all or nothing: every package is signed into a temporary, and
+         * the temporaries are renamed only when all of them are complete */
+        pending = calloc((size_t)(argc - optind), sizeof(*pending));
+        if (!pending) {
+                ima_key_free(key);
+                return EXIT_ERROR;
+        }
         for (int i = optind; i < argc; i++) {
                 _cleanup_free_ char *dst = NULL;
                 struct rpmsign_result res;
@@ -141,13 +149,21 @@ int cmd_sign_rpm(int argc, char **argv)
                         break;
                 }
                 imgerr_clear();
-                if (rpmsign_file(argv[i], dst, key, &so, &res) < 0) {
+                if (rpmsign_file(argv[i], dst, key, &so, &res, &pending[i - optind]) < 0) {
                         rc = cmd_fail();
-                        continue;
+                        continue;   /* report every bad package, write none */
                 }
                 log_verbose("%s: signed %zu files (%zu replaced) with key %08x -> %s", argv[i],
                             res.signed_files, res.replaced, ima_key_keyid(key), dst);
         }
+        for (int i = 0; i < argc - optind; i++) {
+                if (rc == EXIT_OK && pending[i] && output_commit(pending[i]) < 0)
+                        rc = cmd_fail();
+                else if (rc != EXIT_OK || !pending[i])
+                        output_abort(pending[i]);
+                pending[i] = NULL;
+        }
+        free(pending);
         ima_key_free(key);
         return rc;
 }

@@ -17,15 +17,18 @@
 
 #include "util.h"
 
-/* Fixed slots, no malloc: the handler may run while malloc holds its lock. */
-#define SLOTS 32
-
-struct slot {
-        volatile sig_atomic_t used;   /* 0 free, 1 file, 2 tree */
-        char path[PATH_MAX];
+/* A list the handler can walk at any moment: nodes are added at the head
+ * with the signals blocked and never freed, only marked free and reused
+ * (a handler on another thread may be reading one), so any number of
+ * temporaries can be registered and the handler never calls malloc. */
+struct node {
+        struct node *next;
+        volatile sig_atomic_t kind;   /* 0 free, 1 file, 2 tree */
+        size_t cap;
+        char path[];
 };
 
-static struct slot slots[SLOTS];
+static struct node *volatile head;
 static volatile pid_t children[4];
 
 static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
@@ -91,12 +94,12 @@ static void on_signal(int sig)
         int saved = errno;
 
         kill_children();
-        for (size_t i = 0; i < SLOTS; i++) {
-                if (slots[i].used == 1)
-                        unlink(slots[i].path);
-                else if (slots[i].used == 2)
-                        remove_at(AT_FDCWD, slots[i].path, 0);
-                slots[i].used = 0;
+        for (struct node *n = head; n; n = n->next) {
+                if (n->kind == 1)
+                        unlink(n->path);
+                else if (n->kind == 2)
+                        remove_at(AT_FDCWD, n->path, 0);
+                n->kind = 0;
         }
         errno = saved;
         signal(sig, SIG_DFL);
@@ -126,27 +129,36 @@ void cleanup_reset_in_child(void)
         }
 }
 
-/* Slots are claimed with the signals blocked, so the handler never sees a
- * half-copied path. */
+static void block_all(sigset_t *old)
+{
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 static int add(const char *path, int kind)
 {
-        sigset_t all, old;
-        int r = -ENOSPC;
+        size_t len = strlen(path);
+        struct node *n, *fresh = NULL;
+        sigset_t old;
 
-        if (strlen(path) >= PATH_MAX)
-                return imgerr(-ENAMETOOLONG, "%s: path too long", path);
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        for (size_t i = 0; i < SLOTS; i++)
-                if (!slots[i].used) {
-                        strcpy(slots[i].path, path);
-                        slots[i].used = kind;
-                        r = 0;
+        block_all(&old);
+        for (n = head; n; n = n->next)
+                if (!n->kind && n->cap > len)
                         break;
-                }
+        if (!n) {
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                fresh = calloc(1, sizeof(*fresh) + len + 1);
+                if (!fresh)
+                        return -ENOMEM;
+                fresh->cap = len + 1;
+                block_all(&old);
+                fresh->next = head;
+                head = n = fresh;
+        }
+        memcpy(n->path, path, len + 1);
+        n->kind = kind;   /* last: the handler sees a whole path or none */
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r < 0)
-                return imgerr(r, "%s: too many temporary files at once", path);
         return 0;
 }
 
@@ -155,13 +167,12 @@ int cleanup_add_tree(const char *path) { return add(path, 2); }
 
 void cleanup_remove(const char *path)
 {
-        sigset_t all, old;
+        sigset_t old;
 
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        for (size_t i = 0; i < SLOTS; i++)
-                if (slots[i].used && !strcmp(slots[i].path, path)) {
-                        slots[i].used = 0;
+        block_all(&old);
+        for (struct node *n = head; n; n = n->next)
+                if (n->kind && !strcmp(n->path, path)) {
+                        n->kind = 0;
                         break;
                 }
         pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -20,8 +20,7 @@ void cleanup_install_handlers(void);
 void cleanup_reset_in_child(void);
 
 /* Register a file (removed with unlink) or a folder (removed with all it
- * holds) until it is unregistered.  A path longer than PATH_MAX or a full
- * table gives -ENOSPC (callers fail rather than risk a leftover). */
+ * holds) until it is unregistered; any number of them. */
 int cleanup_add_file(const char *path);
 int cleanup_add_tree(const char *path);
 void cleanup_remove(const char *path);

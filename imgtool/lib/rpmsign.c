@@ -408,7 +408,8 @@ static int check_result(const char *tmp, const char *in, size_t signed_files)
 }
 
 int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
-                 const struct rpmsign_opts *opts, struct rpmsign_result *res)
+                 const struct rpmsign_opts *opts, struct rpmsign_result *res,
+                 struct output **pending)
 {
         struct rpmpkg *p = NULL;
         struct layout l = { 0 };
@@ -451,7 +452,10 @@ int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
         r = check_result(output_tmp_path(o), in, res->signed_files);
         if (r < 0)
                 goto out;
-        r = output_commit(o);
+        if (pending)
+                *pending = o;   /* the caller renames it with the others */
+        else
+                r = output_commit(o);
         o = NULL;
 out:
         output_abort(o);

@@ -26,5 +26,9 @@ struct rpmsign_result {
  * read back with librpm before the rename.  Fails, naming IN, for packages
  * rpmpkg_open refuses, a payload that does not match its digest, and the
  * pre-4.16 layout with signatures inside the main header. */
+struct output;
+/* With pending, OUT is left as a complete temporary in *pending, for the
+ * caller to output_commit() once every package is signed. */
 int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
-                 const struct rpmsign_opts *opts, struct rpmsign_result *res);
+                 const struct rpmsign_opts *opts, struct rpmsign_result *res,
+                 struct output **pending);

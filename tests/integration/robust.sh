@@ -112,6 +112,17 @@ fails_clean "sign-rpm -o its input" "is one of this command's inputs" \
   sign-rpm --key "$T/key/signing.key" --cert "$T/key/signing.crt" --force -o "$rpm" "$rpm"
 expect_eq "the RPM is still untouched" "$(sha256sum < "$rpm")" "$before"
 
+# sign-rpm: all packages or none (a bad one among good ones writes nothing)
+head -c 3000 "$T/rpms/tapp-2.1-3.x86_64.rpm" > "$T/trunc.rpm"
+mkdir -p "$T/signed"
+expect_fail "sign-rpm with one bad package of two" "trunc.rpm" \
+  im sign-rpm --key "$T/key/signing.key" --cert "$T/key/signing.crt" --output-dir "$T/signed" \
+  "$T/rpms/tbase-1.0-1.noarch.rpm" "$T/trunc.rpm"
+check "  nothing in its output folder (not even the good one)" empty "$T/signed"
+check "sign-rpm of good packages works" im sign-rpm --key "$T/key/signing.key" --cert "$T/key/signing.crt" \
+  -o "$T/signed.rpm" "$T/rpms/tbase-1.0-1.noarch.rpm"
+check "  and its temporary is gone" test -z "$(ls "$T" | grep 'signed.rpm.tmp')"
+
 # A compose that works: every output in place, nothing else, TMPDIR empty
 # (the rpm scratch root and its database are removed whole: issue 15 item 5).
 check "compose succeeds" im compose "$L" -o "$O/x.img" --json-report "$O/x.json" --quiet
