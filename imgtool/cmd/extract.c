@@ -28,7 +28,7 @@ static void usage(FILE *f)
                    "Copy PATH out of IMAGE: a file to the file OUT, a folder to the tree\n"
                    "OUT.  Modes and times are kept, symlinks and hard links recreated;\n"
                    "run as root, owners and device nodes are kept too.\n\n"
-                   "  -o, --output OUT  where to write (must not exist)\n"
+                   "  -o, --output OUT  where to write (must not exist); '-': a file's content to stdout\n"
                    "  -f, --force       replace OUT if it exists and is a regular file\n"
                    "  --xattrs          also copy security.ima and security.capability\n"
                    "                    (setting security.* needs root)\n"
@@ -302,6 +302,33 @@ static int make_tmp(const char *out, char **tmp)
         return cleanup_add_tree(*tmp);
 }
 
+/* "-o -": one regular file's content to standard output. */
+static int write_stdout(const void *buf, size_t len, void *userdata)
+{
+        struct extract *x = userdata;
+        x->fd = STDOUT_FILENO;
+        return write_all(buf, len, x);
+}
+
+static int extract_to_stdout(const char *image, const char *path)
+{
+        struct extract x = { .fd = STDOUT_FILENO, .cur = path };
+        struct ext4walk *w = NULL;
+        struct ext4walk_entry e;
+        int r = ext4walk_open(image, &w);
+
+        if (r == 0)
+                r = ext4walk_stat(w, path, &e);
+        if (r == 0 && !S_ISREG(e.mode))
+                r = imgerr(-EINVAL, "%s: %s: only a regular file can go to standard output (-o -)", image, path);
+        if (r == 0)
+                r = ext4walk_read(w, &e, write_stdout, &x);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
+        ext4walk_close(w);
+        return r;
+}
+
 static int run_extract(const char *image, const char *path, const char *out, bool force,
                        bool xattrs)
 {
@@ -313,6 +340,8 @@ static int run_extract(const char *image, const char *path, const char *out, boo
 
         const char *inputs[] = { image, NULL };
 
+        if (!strcmp(out, "-"))
+                return extract_to_stdout(image, path);
         r = output_check(out, force ? OUTPUT_FORCE : 0, inputs);
         if (r < 0)
                 return r;

@@ -24,9 +24,23 @@
 static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
 static int rpm_init_result;
 
+/* librpm prints its problems to stderr, several lines at times; imgtool
+ * reports each problem once, in its own one-line error, so librpm's own
+ * lines are shown only with -v (escaped, one line each). */
+static int rpmlog_verbose(rpmlogRec rec, rpmlogCallbackData data)
+{
+        char buf[1024];
+
+        snprintf(buf, sizeof(buf), "%s", rpmlogRecMessage(rec));
+        buf[strcspn(buf, "\n")] = 0;
+        log_verbose("rpm: %s", buf);
+        return 0;   /* not RPMLOG_DEFAULT: librpm prints nothing itself */
+}
+
 static void rpm_init_once(void)
 {
         rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
+        rpmlogSetCallback(rpmlog_verbose, NULL);
         if (rpmReadConfigFiles(NULL, NULL) != 0)
                 rpm_init_result = imgerr(-EIO, "cannot read rpm's configuration (rpmrc, macros)");
 }

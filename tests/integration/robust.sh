@@ -133,6 +133,7 @@ expect_fail "an existing image is refused without --force" "x.img: already exist
 check "--force replaces it" im compose "$L" -o "$O/x.img" --json-report "$O/x.json" --force --quiet
 json=$(im compose "$L" -o "$O/y.img" --json-report - --quiet)
 expect_eq "--json-report - writes the JSON to stdout" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["packages"])' "$json")" "2"
+expect_eq "extract FILE -o - writes its content to stdout" "$(im extract "$O/x.img" /etc/group -o -)" "$(printf 'root:x:0:\nappgroup:x:1001:')"
 rm -f "$O"/*
 
 # ---- issue 9 item 4: a 2,000-name Install= line --------------------------------
