@@ -1076,6 +1076,19 @@ static int collect_inputs(struct composer *c)
         return r < 0 ? -ENOMEM : 0;
 }
 
+/* The report may not be the image or a boot file (all are renamed at the
+ * end: the second rename would find the first). */
+static int check_distinct_outputs(const struct compose_opts *o)
+{
+        size_t n = strlen(o->output);
+        const char *j = o->json_report;
+
+        if (j && (!strcmp(j, o->output) ||
+                  (!strncmp(j, o->output, n) && (!strcmp(j + n, ".vmlinuz") || !strcmp(j + n, ".initramfs")))))
+                return imgerr(-EINVAL, "%s: --json-report names one of the image's own outputs", j);
+        return 0;
+}
+
 /* Before the first byte: every output path accepted and its temporary
  * made, the boot files built in memory. */
 static int open_outputs(struct composer *c)
@@ -1138,7 +1151,9 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         c.t0 = now_seconds();
         stage_mark(NULL);
         /* the paths first: a typo fails before any work */
-        r = output_check(o->output, o->output_flags, NULL);
+        r = check_distinct_outputs(o);
+        if (r >= 0)
+                r = output_check(o->output, o->output_flags, NULL);
         if (r >= 0 && o->json_report)
                 r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
         if (r >= 0)

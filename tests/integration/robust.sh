@@ -105,6 +105,8 @@ before=$(sha256sum < "$rpm")
 ln "$rpm" "$T/hardlink.rpm"
 fails_clean "compose -o one of its RPMs, through a hard link" "hardlink.rpm: is one of this command's inputs" \
   compose "$L" -o "$T/hardlink.rpm" --force
+fails_clean "--json-report onto the image's own kernel file" "x.img.vmlinuz: --json-report names one of the image's own outputs" \
+  compose "$L" -o "$O/x.img" --json-report "$O/x.img.vmlinuz"
 fails_clean "compose --json-report onto its key" "signing.key: is one of this command's inputs" \
   compose "$L" -o "$O/x.img" --json-report "$T/key/signing.key" --force
 expect_eq "the RPM is untouched" "$(sha256sum < "$rpm")" "$before"
