@@ -190,6 +190,9 @@ static int claim_path(struct composer *c, const struct rpmpkg_file *f, const str
                         *out = e;
                         return 1;
                 }
+                if (e->implied)
+                        return imgerr(-EEXIST, "%s: %s is not a directory, but files of earlier packages are inside it",
+                                      pkg_label(c), f->path);
                 return imgerr(-EEXIST, "%s: %s conflicts with the file from %s",
                               pkg_label(c), f->path,
                               e->owner >= 0 ? rpmpkg_nevra(c->set->pkgs[e->owner]) : "imgtool itself");

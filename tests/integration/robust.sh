@@ -66,6 +66,33 @@ fails_clean "[Policy] File= checked without Kernel=" "\[Policy\] File=.*bad.poli
 { head -n 2 "$L"; printf 'Label=a\0b\n'; tail -n +3 "$L"; } > "$T/nul.conf"
 fails_clean "a layout with a NUL byte" "nul.conf:3: contains a NUL byte" compose "$T/nul.conf" -o "$O/x.img"
 
+# A path that earlier packages implied as a directory, shipped as a file:
+# the message says so (not "conflicts with the file from imgtool itself").
+for n in tdeep:'mkdir -p %{buildroot}/opt/x; echo a > %{buildroot}/opt/x/f|/opt/x/f' \
+         tflat:'mkdir -p %{buildroot}/opt; echo b > %{buildroot}/opt/x|/opt/x'; do
+  name=${n%%:*} body=${n#*:} req=""
+  [ "$name" = tflat ] && req="Requires: tdeep"   # installed after tdeep
+  build_rpm "$T/implied" <<SPEC
+Name: $name
+$req
+Version: 1
+Release: 1
+Summary: x
+License: MIT
+BuildArch: noarch
+%description
+x
+%install
+${body%|*}
+%files
+${body#*|}
+SPEC
+done
+cp "$T"/rpms/*.rpm "$T/implied/"
+sed "s|^Directory=.*|Directory=implied|; s/^Install=.*/Install=tbase tapp tdeep tflat/" "$L" > "$T/implied.conf"
+fails_clean "a file where packages implied a directory" "tflat-1-1.noarch.rpm: /opt/x is not a directory, but files of earlier packages are inside it" \
+  compose "$T/implied.conf" -o "$O/x.img"
+
 # ---- issue 15 item 8: files read whole have a size limit -------------------------
 for c in "inspect --cert /dev/zero $T/rpms/tbase-1.0-1.noarch.rpm" \
          "initramfs --cert /dev/zero --root LABEL=x -o $O/i" \
