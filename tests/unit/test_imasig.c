@@ -585,6 +585,72 @@ static void test_rfc6979_p384(void **state)
                       v, ARRAY_SIZE(v));
 }
 
+/* ---- the signatures images already carry ---------------------------- */
+
+/* sha256 over the concatenated xattr values of 300 signatures per case,
+ * made by the hand-written signer this project shipped before signing
+ * moved into OpenSSL (commit eb18ae4).  RFC 6979 makes them a function of
+ * key and digest only: images composed before and after must be
+ * bit-identical, so these never change. */
+static const struct golden_case {
+        const char *curve, *x_hex;
+        int algo;
+        const char *sha256;
+} golden[] = {
+        { "prime256v1", "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+          IMA_HASH_SHA256, "9be26075161d957b4b30da52c5e6d79a744c59fc02cda3b87de25b35aa38766e" },
+        { "prime256v1", "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+          IMA_HASH_SHA512, "fe22364ce5dd5560fe34b6a871ce8921c43ae21d42266c2d3fe474d6d100af1e" },
+        { "secp384r1",
+          "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5",
+          IMA_HASH_SHA384, "13a719db6767a86ae95f498f5552a56c129cc4005ae8c99c04bef5fadc3cd3b2" },
+        { "secp384r1",
+          "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5",
+          IMA_HASH_SHA256, "040d8e0f71d0ca26c3842f07198b604e22410ec78c3face7d105e33ec035441e" },
+};
+
+static void test_signatures_unchanged(void **state)
+{
+        enum { N = 300 };
+        for (size_t c = 0; c < ARRAY_SIZE(golden); c++) {
+                const struct golden_case *g = &golden[c];
+                const char *path = tpath("golden.pem");
+                static uint8_t dig[N][64];
+                const uint8_t *dp[N];
+                uint8_t *vals[N], sum[32];
+                size_t lens[N], dlen = ima_hash_size(g->algo);
+                char hex[65];
+                struct ima_hasher *h;
+                struct ima_key *k;
+
+                write_raw_ec_key(g->curve, g->x_hex, path);
+                assert_int_equal(ima_key_load(path, NULL, &k), 0);
+                for (size_t i = 0; i < N; i++) {
+                        char m[32];
+                        snprintf(m, sizeof(m), "golden %zu", i);
+                        digest_of(g->algo, m, dig[i]);
+                        dp[i] = dig[i];
+                }
+                /* half one at a time, half in one call */
+                for (size_t i = 0; i < N / 2; i++)
+                        assert_int_equal(ima_key_sign_digest(k, g->algo, dig[i], dlen, &vals[i], &lens[i]), 0);
+                assert_int_equal(ima_key_sign_digests(k, g->algo, dp + N / 2, N - N / 2, vals + N / 2,
+                                                      lens + N / 2), 0);
+                assert_int_equal(ima_hasher_new(IMA_HASH_SHA256, &h), 0);
+                for (size_t i = 0; i < N; i++) {
+                        assert_int_equal(ima_hasher_update(h, vals[i], lens[i]), 0);
+                        free(vals[i]);
+                }
+                assert_int_equal(ima_hasher_final(h, sum), 0);
+                ima_hasher_free(h);
+                hex_encode(sum, 32, hex);
+                if (strcmp(hex, g->sha256))
+                        fail_msg("%s %s: signatures changed: sha256 %s, was %s", g->curve,
+                                 ima_hash_name(g->algo), hex, g->sha256);
+                ima_key_free(k);
+        }
+}
+
 /* ---- threads and speed ---------------------------------------------- */
 
 #define THREAD_SIGS 200
@@ -872,6 +938,7 @@ int main(void)
                 cmocka_unit_test(test_secp256k1_fixture),
                 cmocka_unit_test(test_rfc6979_p256),
                 cmocka_unit_test(test_rfc6979_p384),
+                cmocka_unit_test(test_signatures_unchanged),
                 cmocka_unit_test(test_two_threads),
                 cmocka_unit_test(test_sign_speed),
                 cmocka_unit_test(test_batch_equals_single),
