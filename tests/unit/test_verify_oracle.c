@@ -129,7 +129,7 @@ static size_t mutate(enum mutation m, const BIGNUM *n, const uint8_t *sig, size_
                      uint8_t *digest)
 {
         BIGNUM *r, *s;
-        size_t olen;
+        size_t olen = 0;
 
         der_to_rs(sig, len, &r, &s);
         switch (m) {
