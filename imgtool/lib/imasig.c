@@ -384,8 +384,8 @@ static int x509_keyid(X509 *x, uint32_t *keyid, const char *path)
         if (!skid || ASN1_STRING_length(skid) < 4) {
                 ERR_clear_error();
                 return imgerr(-EBADMSG,
-                              "%s: certificate without a subjectKeyIdentifier: the kernel cannot find its key by IMA keyid (reissue it with subjectKeyIdentifier=hash)",
-                              path ? path : "certificate");
+                              "%s%scertificate without a subjectKeyIdentifier: the kernel cannot find its key by IMA keyid (reissue it with subjectKeyIdentifier=hash)",
+                              path ? path : "", path ? ": " : "");
         }
         memcpy(&be, ASN1_STRING_get0_data(skid) + ASN1_STRING_length(skid) - 4, 4);
         *keyid = ntohl(be);
