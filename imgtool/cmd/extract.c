@@ -170,7 +170,7 @@ static int make_hardlink(struct extract *x, const struct ext4walk_entry *e, int 
                          const char *name)
 {
         _cleanup_free_ char *first = relative(x, e->link_of);
-        const char *first_name;
+        const char *first_name = NULL;
         int fd, r = 0;
 
         if (!first)
@@ -233,7 +233,7 @@ static int extract_entry(struct ext4walk *w, const struct ext4walk_entry *e, voi
 {
         struct extract *x = userdata;
         _cleanup_free_ char *rel = relative(x, e->path);
-        const char *name;
+        const char *name = NULL;
         int dirfd, r;
 
         if (!rel)

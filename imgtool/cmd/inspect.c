@@ -19,6 +19,7 @@ struct file_status {
         const char *name;   /* "valid", "none", "n/a", ... */
         bool has_keyid;
         uint32_t keyid;
+        const char *reason; /* "unusable key": why the kernel cannot verify with it */
 };
 
 static const char *file_type(mode_t m)
@@ -62,10 +63,15 @@ static struct file_status signature_status(const struct ima_trust *trust,
         case IMASIG_NONE: st.name = "none"; break;
         case IMASIG_HASH_ONLY: st.name = "hash-only"; break;
         case IMASIG_MALFORMED: st.name = "malformed"; break;
+        case IMASIG_UNUSABLE_KEY:
+                st.name = "unusable key";
+                st.reason = ima_trust_key_problem(trust, parsed.keyid);
+                break;
         default: st.name = "unsupported"; break;
         }
         if (parsed.type == EVM_IMA_XATTR_DIGSIG &&
-            (s == IMASIG_VALID || s == IMASIG_INVALID || s == IMASIG_UNKNOWN_KEY)) {
+            (s == IMASIG_VALID || s == IMASIG_INVALID || s == IMASIG_UNKNOWN_KEY ||
+             s == IMASIG_UNUSABLE_KEY)) {
                 st.has_keyid = true;
                 st.keyid = parsed.keyid;
         }
@@ -88,14 +94,15 @@ static void print_text(const struct rpmpkg *p, const struct ima_trust *trust)
         for (size_t i = 0; i < rpmpkg_file_count(p); i++) {
                 struct rpmpkg_file f;
                 char digest[2 * IMA_MAX_DIGEST + 1] = "-";
-                char status[64];
+                char status[320];
 
                 rpmpkg_file(p, i, &f);
                 if (f.digest && f.digest_len <= IMA_MAX_DIGEST)
                         hex_encode(f.digest, f.digest_len, digest);
                 struct file_status st = signature_status(trust, &f);
                 if (st.has_keyid)
-                        snprintf(status, sizeof(status), "%s %08x", st.name, st.keyid);
+                        snprintf(status, sizeof(status), "%s %08x%s%s", st.name, st.keyid,
+                                 st.reason ? ": " : "", st.reason ? st.reason : "");
                 else
                         snprintf(status, sizeof(status), "%s", st.name);
                 print_field("", f.path);
@@ -137,6 +144,8 @@ static json_object *file_json(const struct rpmpkg_file *f, const struct ima_trus
                 json_object_object_add(o, "digest", json_object_new_string(hex));
         }
         json_object_object_add(o, "signature", json_object_new_string(st.name));
+        if (st.reason)
+                json_object_object_add(o, "reason", json_object_new_string(st.reason));
         if (st.has_keyid) {
                 snprintf(keyid, sizeof(keyid), "%08x", st.keyid);
                 json_object_object_add(o, "keyid", json_object_new_string(keyid));

@@ -289,6 +289,10 @@ static int choose_signature(struct composer *c, struct rpmpkg *p, const struct r
         if (st == IMASIG_UNKNOWN_KEY)
                 return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
                               rpmpkg_path(p), f->path, parsed->keyid);
+        if (st == IMASIG_UNUSABLE_KEY)
+                return imgerr(-EKEYREJECTED, "%s: %s: package signature by key %08x, which the kernel cannot verify: %s",
+                              rpmpkg_path(p), f->path, parsed->keyid,
+                              ima_trust_key_problem(c->trust, parsed->keyid));
         return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", rpmpkg_path(p), f->path,
                       st == IMASIG_NONE ? "missing" : imasig_status_name(st));
 }

@@ -1384,7 +1384,7 @@ int ext4img_mkdir(struct ext4img *img, const char *path, const struct ext4img_at
 {
         const char *name;
         ext2_ino_t parent;
-        char *p;
+        char *p = NULL;
         int r = prepare_new(img, path, &p, &parent, &name);
 
         if (r < 0)
@@ -1433,7 +1433,7 @@ static int make_simple(struct ext4img *img, const char *in_path, const struct ex
         struct ext2_inode_large in;
         const char *name;
         ext2_ino_t parent, ino;
-        char *p;
+        char *p = NULL;
         int r = prepare_new(img, in_path, &p, &parent, &name);
 
         if (r < 0)

@@ -351,6 +351,10 @@ static int report_signature(struct run *run, const struct rec *r)
                 return add_violation(run, r->path, IMGV_UNSUPPORTED,
                                      "unsupported signature (hash algorithm %s)",
                                      ima_hash_name(r->sig.hash_algo));
+        case IMASIG_UNUSABLE_KEY:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "signature by key %08x, which the kernel cannot verify: %s",
+                                     r->sig.keyid, ima_trust_key_problem(run->o->trust, r->sig.keyid));
         default:
                 return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
                                      imasig_status_name(v->st));

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "imasig.h"
 #include "policy.h"
 #include "output.h"
 #include "util.h"
@@ -92,8 +93,19 @@ static int load_certs(const char *path, struct blob **ders, size_t *n)
 
         if (count < 0)
                 return count;
-        for (int i = 0; i < count && r >= 0; i++)
+        for (int i = 0; i < count && r >= 0; i++) {
+                /* a key IMA could not find by keyid, or not verify with, in
+                 * _ima would fail every file at boot: refuse it now */
+                char why[200];
+                uint32_t keyid;
                 r = append_der(certs[i], path, ders, n);
+                if (r >= 0)
+                        r = ima_cert_keyid((*ders)[*n - 1].data, (*ders)[*n - 1].len, &keyid);
+                if (r < 0)
+                        r = imgerr_prefix(r, "%s: ", path);
+                else if (ima_pkey_kernel_check(X509_get0_pubkey(certs[i]), why, sizeof(why)) < 0)
+                        r = imgerr(-EOPNOTSUPP, "%s: %s", path, why);
+        }
         certs_free(certs);
         return r;
 }

@@ -125,6 +125,11 @@ static int issuer_load(const char *dir, struct issuer *is)
         r = read_pem_key(key, &is->key);
         if (r < 0)
                 return r;
+        /* the kernel checks the leaf's signature with this key when it
+         * loads the cert into a CA-restricted keyring */
+        char why[200];
+        if (ima_pkey_kernel_check(is->key, why, sizeof(why)) < 0)
+                return imgerr(-EOPNOTSUPP, "%s: %s", key, why);
         if (EVP_PKEY_eq(is->key, X509_get0_pubkey(is->cert)) != 1) {
                 ERR_clear_error();
                 return imgerr(-EINVAL, "%s: key does not match %s", key, crt);
@@ -354,6 +359,8 @@ int keygen_write(const char *dir, const struct keygen_opts *o, uint32_t *keyid)
         unsigned flags = o->force ? OUTPUT_FORCE : 0;
         int r = -ENOMEM;
 
+        if (!*dir)
+                return imgerr(-EINVAL, "keygen: the output directory name is empty");
         if (asprintf(&paths[0], "%s/%s.key", dir, base) < 0 ||
             asprintf(&paths[1], "%s/%s.crt", dir, base) < 0 ||
             asprintf(&paths[2], "%s/%s.der", dir, base) < 0)
