@@ -190,10 +190,10 @@ int pathmap_claim(struct pathmap *m, struct rpmpkg *const *pkgs, size_t pkg,
                         return 2;
                 }
                 if (e->owner < 0)
-                        return imgerr(-EEXIST, "%s: %s: shipped as a %s, but it must be a directory",
-                                      label, f->path, pathmap_type_name(f->mode));
-                return imgerr(-EEXIST, "%s: %s: shipped as a %s, but it is a directory that %s has files in",
-                              label, f->path, pathmap_type_name(f->mode), who_nevra(pkgs, e->owner));
+                        return imgerr(-EEXIST, "%s: %s is not a directory, but it must be one",
+                                      label, f->path);
+                return imgerr(-EEXIST, "%s: %s is not a directory, but files of earlier packages are inside it (from %s)",
+                              label, f->path, who_nevra(pkgs, e->owner));
         }
         if (e->owner < 0 || e->file < 0 || rpmpkg_file(pkgs[e->owner], (size_t)e->file, &prev) < 0)
                 return imgerr(-EEXIST, "%s: %s: imgtool writes this path itself", label, f->path);

@@ -433,7 +433,7 @@ ln -s /etc %{buildroot}/opt/timp
 /opt/timp
 SPEC
 refused "a symlink where another package's files imply a directory" implied \
-  "./pkgs/timpb-1-1.noarch.rpm: /opt/timp: shipped as a symlink, but it is a directory that timpa-1-1.noarch has files in"
+  "./pkgs/timpb-1-1.noarch.rpm: /opt/timp is not a directory, but files of earlier packages are inside it (from timpa-1-1.noarch)"
 
 new_case badpath tbadp
 build_rpm "$T/badpath/tmp" <<SPEC
