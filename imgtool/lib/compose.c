@@ -15,6 +15,7 @@
 
 #include "bootfiles.h"
 #include "certs.h"
+#include "bootdisk.h"
 #include "composedb.h"
 #include "ext4img.h"
 #include "fcaps.h"
@@ -55,6 +56,8 @@ struct composer {
         struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
         int64_t epoch;
         char *tmp_path;
+        struct bootdisk *disk;       /* Format=disk: the UKI's parts and the disk plan */
+        uint64_t root_size;          /* Format=disk with a fixed Size=: what the root partition holds */
         uint8_t *buf;
         struct capture cap[CAP_COUNT];
         char **warned_owners;
@@ -757,31 +760,6 @@ static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *siz
         return 0;
 }
 
-/* UUID and hash seed come from the layout, so the same layout gives the
- * same filesystem identity run after run. */
-static void derive_id(const char *seed, const char *what, uint8_t out[16])
-{
-        uint8_t md[32];
-        unsigned int len;
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-        EVP_DigestUpdate(ctx, "imgtool:", 8);
-        EVP_DigestUpdate(ctx, what, strlen(what));
-        EVP_DigestUpdate(ctx, ":", 1);
-        EVP_DigestUpdate(ctx, seed, strlen(seed));
-        EVP_DigestFinal_ex(ctx, md, &len);
-        EVP_MD_CTX_free(ctx);
-        memcpy(out, md, 16);
-        out[6] = (out[6] & 0x0f) | 0x40;   /* a version 4 (random-looking) UUID */
-        out[8] = (out[8] & 0x3f) | 0x80;
-}
-
-static void format_uuid(const uint8_t u[16], char out[37])
-{
-        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static int create_image(struct composer *c)
 {
         struct ext4img_opts o = { 0 };
@@ -791,13 +769,13 @@ static int create_image(struct composer *c)
 
         o.inode_size = choose_inode_size(c);
         estimate_image(c, o.inode_size, &est_size, &inodes);
-        o.size = c->l->size_auto ? est_size : c->l->size;
+        o.size = c->root_size ? c->root_size : c->l->size_auto ? est_size : c->l->size;
         o.inode_count = inodes;
         o.label = c->l->label;
         o.timestamp = c->epoch;
-        derive_id(seed, "uuid", o.uuid);
-        derive_id(seed, "hash-seed", o.hash_seed);
-        format_uuid(o.uuid, c->rep->uuid);
+        derive_uuid(seed, "uuid", o.uuid);
+        derive_uuid(seed, "hash-seed", o.hash_seed);
+        uuid_format(o.uuid, c->rep->uuid);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
         r = tmpfile_beside(c->o->output, &c->tmp_path, &fd);
@@ -1068,6 +1046,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         rep->packages = c.set->count;
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
                 goto out;
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size)) < 0)
+                goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         /* before any thread exists (fork): the database needs only the headers */
         r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
@@ -1086,6 +1066,11 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         stage_mark("close");
+        if (c.disk) {
+                r = bootdisk_finish(c.disk, c.tmp_path, o->output, c.epoch);
+                stage_mark("disk");
+                goto out;
+        }
         if (rename(c.tmp_path, o->output) < 0) {
                 r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));
                 goto out;
@@ -1103,6 +1088,7 @@ out:
         if (c.tmp_path)
                 unlink(c.tmp_path);
         rep->seconds = now_seconds() - c.t0;
+        bootdisk_free(c.disk);
         teardown(&c);
         return r;
 }

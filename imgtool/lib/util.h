@@ -62,5 +62,12 @@ int write_file_atomic(const char *path, const void *data, size_t len, int mode);
  * frees it.  The file is created with mkstemp and left open in *fd. */
 int tmpfile_beside(const char *path, char **tmp_path, int *fd);
 
+/* A version 4 style UUID derived from a seed and a purpose ("uuid",
+ * "hash-seed", "gpt-disk"...): the same layout gives the same identities
+ * run after run, different purposes give unrelated ones. */
+void derive_uuid(const char *seed, const char *what, uint8_t out[16]);
+/* Lower-case 8-4-4-4-12 text. */
+void uuid_format(const uint8_t u[16], char out[37]);
+
 /* Monotonic seconds, for reports. */
 double now_seconds(void);

@@ -1,0 +1,26 @@
+/* What Format=disk adds to compose: everything is checked and the UKI's
+ * parts are prepared before the root filesystem is written (so a bad key or
+ * a disk that cannot fit Size= fails with nothing written); after it, the
+ * signed UKI and the GPT disk are made and renamed into place. */
+#pragma once
+#include <stdint.h>
+
+#include "diskimg.h"
+#include "layout.h"
+
+struct bootdisk;
+
+/* Load and check the Secure Boot key, the stub and the kernel, build the
+ * initramfs (root by PARTUUID), derive the GUIDs from the seed, and size
+ * the ESP.  With a fixed Size= the plan is made here and *root_size is the
+ * root filesystem's size; with Size=auto *root_size is 0. */
+int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size);
+
+/* Build the UKI (os-release from root_image), write the disk beside output
+ * under a temporary name and rename it to output. */
+int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch);
+
+void bootdisk_free(struct bootdisk *b);
+
+/* The kernel command line the UKI carries for this layout; *out malloc'ed. */
+int bootdisk_cmdline(const struct layout *l, const char *root_partuuid, char **out);
