@@ -1,5 +1,6 @@
 /* One read-only walker over an ext4 image (see ext4walk.h). */
 #include "ext4walk.h"
+#include "diskimg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,8 @@ struct ext4walk {
          * could not be mapped; then blocks are read through the io channel. */
         const uint8_t *map;
         size_t map_len;
+        /* A GPT disk (Format=disk): where the root partition lies. */
+        uint64_t part_offset, part_size;
         /* Buffers behind the current entry's pointers. */
         char *target;
         void *ima, *caps;
@@ -94,7 +97,10 @@ static int check_geometry(struct ext4walk *w, const char *path)
                               path);
         if (stat(path, &st) < 0)
                 return imgerr(-errno, "%s: %m", path);
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < want)
+        if (w->part_size && w->part_size < want)
+                return imgerr(-ENODATA, "%s: truncated root partition: %llu bytes, the superblock says %llu",
+                              path, (unsigned long long)w->part_size, (unsigned long long)want);
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < want + w->part_offset)
                 return imgerr(-ENODATA, "%s: truncated image: %llu bytes, the superblock says %llu",
                               path, (unsigned long long)st.st_size, (unsigned long long)want);
         if (sb->s_first_ino > sb->s_inodes_count || sb->s_inodes_count == 0)
@@ -116,7 +122,7 @@ static void map_image(struct ext4walk *w, const char *path)
                         close(fd);
                 return;
         }
-        m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
+        m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)w->part_offset);
         close(fd);
         if (m == MAP_FAILED)
                 return;
@@ -126,6 +132,7 @@ static void map_image(struct ext4walk *w, const char *path)
 
 int ext4walk_open(const char *path, struct ext4walk **out)
 {
+        char *io_options = NULL;
         struct ext4walk *w;
         struct stat st;
         errcode_t e;
@@ -148,9 +155,23 @@ int ext4walk_open(const char *path, struct ext4walk **out)
                 ext4walk_close(w);
                 return imgerr(-ENOMEM, "out of memory");
         }
+        /* A GPT disk: the filesystem is the root partition (found by its
+         * Discoverable Partitions type), read at its offset. */
+        r = disk_find_partition(path, GPT_TYPE_ROOT_X86_64, &w->part_offset, &w->part_size);
+        if (r < 0 || (r > 0 && w->part_offset % 4096)) {
+                if (r > 0)
+                        r = imgerr(-EINVAL, "%s: the root partition is not 4 KiB aligned", path);
+                ext4walk_close(w);
+                return r;
+        }
+        if (r > 0 && asprintf(&io_options, "offset=%llu", (unsigned long long)w->part_offset) < 0) {
+                ext4walk_close(w);
+                return imgerr(-ENOMEM, "out of memory");
+        }
         /* No EXT2_FLAG_RW: libext2fs opens the file O_RDONLY and refuses to
          * write. */
-        e = ext2fs_open2(path, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &w->fs);
+        e = ext2fs_open2(path, io_options, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &w->fs);
+        free(io_options);
         if (e) {
                 w->fs = NULL;
                 ext4walk_close(w);
