@@ -237,6 +237,8 @@ int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *outp
         if (r >= 0) {
                 close(fd);
                 r = disk_write(disk_tmp, &b->plan, &b->ids, uki_tmp, root_image, epoch);
+                if (r >= 0 && chmod(disk_tmp, 0644) < 0)
+                        r = imgerr(-errno, "%s: %s", disk_tmp, strerror(errno));
                 if (r >= 0 && rename(disk_tmp, output) < 0)
                         r = imgerr(-errno, "%s: cannot rename into place: %s", output, strerror(errno));
                 if (r < 0)

@@ -152,8 +152,16 @@ static int write_esp(const char *path, const struct disk_plan *p, const struct d
         if ((size_t)snprintf(img, sizeof(img), "%s@@%llu", path, (unsigned long long)p->esp_offset) >= sizeof(img))
                 return imgerr(-ENAMETOOLONG, "%s: path too long", path);
         {
-                char *argv[] = { "mkfs.fat", "-F", "32", "-S", "512", "-i", volid, "-n", "ESP", "-h", hidden,
+                /* --invariant: mkfs.fat takes the time for the label's
+                 * directory entry and ignores SOURCE_DATE_EPOCH; mlabel
+                 * (mtools honours it) sets the label and the volume id. */
+                char *argv[] = { "mkfs.fat", "-F", "32", "-S", "512", "--invariant", "-h", hidden,
                                  offset, (char *)path, kib, NULL };
+                if ((r = run_tool(argv, epoch)) < 0)
+                        return r;
+        }
+        {
+                char *argv[] = { "mlabel", "-i", img, "-N", volid, "::ESP", NULL };
                 if ((r = run_tool(argv, epoch)) < 0)
                         return r;
         }
