@@ -201,7 +201,8 @@ static int write_uki(const char *path, const struct pe_image *pe, int64_t epoch)
         return 0;
 }
 
-int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch)
+int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch,
+                    struct compose_report *rep)
 {
         _cleanup_free_ char *osrel = NULL, *uki_tmp = NULL, *disk_tmp = NULL;
         struct pe_image pe = { 0 };
@@ -224,6 +225,10 @@ int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *outp
                 }
                 disk_plan_for_root(b->esp_size, (uint64_t)st.st_size, &b->plan);
         }
+        rep->disk_size = b->plan.size;
+        rep->uki_size = pe.len;
+        rep->uki_signed = b->signed_uki;
+        memcpy(rep->root_partuuid, b->ids.root_guid, sizeof(rep->root_partuuid));
         r = tmpfile_beside(output, &uki_tmp, &fd);
         if (r < 0) {
                 free(pe.data);

@@ -5,6 +5,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "compose.h"
 #include "diskimg.h"
 #include "layout.h"
 
@@ -18,7 +19,8 @@ int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *ro
 
 /* Build the UKI (os-release from root_image), write the disk beside output
  * under a temporary name and rename it to output. */
-int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch);
+int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch,
+                    struct compose_report *rep);
 
 void bootdisk_free(struct bootdisk *b);
 

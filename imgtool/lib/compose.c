@@ -1067,7 +1067,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 goto out;
         stage_mark("close");
         if (c.disk) {
-                r = bootdisk_finish(c.disk, c.tmp_path, o->output, c.epoch);
+                r = bootdisk_finish(c.disk, c.tmp_path, o->output, c.epoch, rep);
                 stage_mark("disk");
                 goto out;
         }
