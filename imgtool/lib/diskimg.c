@@ -15,6 +15,16 @@
 
 extern char **environ;
 
+/* A scratch file name in $TMPDIR (default /tmp) for tmpfile_beside. */
+static int scratch_file(const char *name, char **path, int *fd)
+{
+        const char *dir = getenv("TMPDIR");
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir && *dir ? dir : "/tmp", name) < 0)
+                return -ENOMEM;
+        return tmpfile_beside(p, path, fd);
+}
+
 static uint64_t align_mib(uint64_t v) { return (v + DISK_ALIGN - 1) / DISK_ALIGN * DISK_ALIGN; }
 
 uint64_t disk_esp_size(uint64_t uki_size)
@@ -62,7 +72,7 @@ static int run_tool(char *const argv[], int64_t epoch)
         if (asprintf(&sde, "SOURCE_DATE_EPOCH=%lld", (long long)epoch) < 0)
                 return -ENOMEM;
         env[0] = sde;
-        r = tmpfile_beside("/tmp/imgtool-tool.err", &err_path, &fd);
+        r = scratch_file("imgtool-tool.err", &err_path, &fd);
         if (r < 0)
                 return r;
         unlink(err_path);
@@ -289,7 +299,7 @@ int disk_read_esp_file(const char *disk, const char *fat_path, uint8_t **data, s
                 return imgerr(-EINVAL, "%s: not a GPT disk image", disk);
         if (r < 0)
                 return r;
-        r = tmpfile_beside("/tmp/imgtool-esp-file", &tmp, &fd);
+        r = scratch_file("imgtool-esp-file", &tmp, &fd);
         if (r < 0)
                 return r;
         close(fd);
