@@ -120,6 +120,15 @@ zcat initrd.bin | cpio -i --quiet --to-stdout etc/imgtool/init.conf > init.conf 
 check ".initrd: init finds the root by PARTUUID" grep -qx "root=PARTUUID=$root_uuid" init.conf
 check ".initrd holds the IMA cert" sh -c "zcat initrd.bin | cpio -t --quiet | grep -qx etc/keys/x509_ima.der"
 
+# A fixed Size= is the whole disk; the root partition gets the rest.
+layout sized "[Image]
+Size=200M"
+"$IMGTOOL" compose sized.conf -o sized.disk -q
+expect_eq "Size=200M: the disk is 200 MiB" "$(stat -c %s sized.disk)" $((200 << 20))
+part sized.disk 2 sized-root.img
+check "Size=200M: e2fsck on its root partition" e2fsck -fn sized-root.img
+check "Size=200M: the root partition fills the disk" test "$(stat -c %s sized-root.img)" -ge $((130 << 20))
+
 # Production disks: no test hooks on the command line.
 layout prod "[Boot]
 TestHooks=no"
