@@ -201,16 +201,29 @@ static int write_uki(const char *path, const struct pe_image *pe, int64_t epoch)
         return 0;
 }
 
-int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch,
+uint64_t bootdisk_root_offset(const struct bootdisk *b)
+{
+        return DISK_ALIGN + b->esp_size;
+}
+
+int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
                     struct compose_report *rep)
 {
-        _cleanup_free_ char *osrel = NULL, *uki_tmp = NULL, *disk_tmp = NULL;
+        _cleanup_free_ char *osrel = NULL, *uki_tmp = NULL;
         struct pe_image pe = { 0 };
         struct uki_parts parts;
         struct stat st;
         int r, fd;
 
-        r = read_osrel(root_image, &osrel);
+        if (!b->planned) {
+                if (stat(disk, &st) < 0)
+                        return imgerr(-errno, "%s: %s", disk, strerror(errno));
+                disk_plan_for_root(b->esp_size, (uint64_t)st.st_size - bootdisk_root_offset(b), &b->plan);
+        }
+        /* The GPT first: then the root filesystem can be read back (os-release). */
+        r = disk_write_gpt(disk, &b->plan, &b->ids);
+        if (r >= 0)
+                r = read_osrel(disk, &osrel);
         if (r < 0)
                 return r;
         parts = (struct uki_parts){ .stub = stub_path(b->l), .kernel = b->l->kernel, .initrd = b->initrd,
@@ -218,13 +231,6 @@ int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *outp
         r = uki_build(&parts, b->signed_uki ? &b->signer : NULL, &pe);
         if (r < 0)
                 return r;
-        if (!b->planned) {
-                if (stat(root_image, &st) < 0) {
-                        free(pe.data);
-                        return imgerr(-errno, "%s: %s", root_image, strerror(errno));
-                }
-                disk_plan_for_root(b->esp_size, (uint64_t)st.st_size, &b->plan);
-        }
         rep->disk_size = b->plan.size;
         rep->uki_size = pe.len;
         rep->uki_signed = b->signed_uki;
@@ -238,17 +244,11 @@ int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *outp
         r = write_uki(uki_tmp, &pe, epoch);
         free(pe.data);
         if (r >= 0)
-                r = tmpfile_beside(output, &disk_tmp, &fd);
-        if (r >= 0) {
-                close(fd);
-                r = disk_write(disk_tmp, &b->plan, &b->ids, uki_tmp, root_image, epoch);
-                if (r >= 0 && chmod(disk_tmp, 0644) < 0)
-                        r = imgerr(-errno, "%s: %s", disk_tmp, strerror(errno));
-                if (r >= 0 && rename(disk_tmp, output) < 0)
-                        r = imgerr(-errno, "%s: cannot rename into place: %s", output, strerror(errno));
-                if (r < 0)
-                        unlink(disk_tmp);
-        }
+                r = disk_write_esp(disk, &b->plan, &b->ids, uki_tmp, epoch);
+        if (r >= 0 && chmod(disk, 0644) < 0)
+                r = imgerr(-errno, "%s: %s", disk, strerror(errno));
+        if (r >= 0 && rename(disk, output) < 0)
+                r = imgerr(-errno, "%s: cannot rename into place: %s", output, strerror(errno));
         unlink(uki_tmp);
         return r;
 }

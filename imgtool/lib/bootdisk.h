@@ -17,9 +17,13 @@ struct bootdisk;
  * root filesystem's size; with Size=auto *root_size is 0. */
 int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size);
 
-/* Build the UKI (os-release from root_image), write the disk beside output
- * under a temporary name and rename it to output. */
-int bootdisk_finish(struct bootdisk *b, const char *root_image, const char *output, int64_t epoch,
+/* Where the root filesystem goes in the disk file (ext4img_opts.offset). */
+uint64_t bootdisk_root_offset(const struct bootdisk *b);
+
+/* disk holds the root filesystem at bootdisk_root_offset(): add the GPT,
+ * build the UKI (os-release from the root), write the ESP, rename disk to
+ * output. */
+int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
                     struct compose_report *rep);
 
 void bootdisk_free(struct bootdisk *b);

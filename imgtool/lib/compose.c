@@ -773,6 +773,7 @@ static int create_image(struct composer *c)
         o.inode_count = inodes;
         o.label = c->l->label;
         o.timestamp = c->epoch;
+        o.offset = c->disk ? bootdisk_root_offset(c->disk) : 0;
         derive_uuid(seed, "uuid", o.uuid);
         derive_uuid(seed, "hash-seed", o.hash_seed);
         uuid_format(o.uuid, c->rep->uuid);
@@ -1069,6 +1070,10 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (c.disk) {
                 r = bootdisk_finish(c.disk, c.tmp_path, o->output, c.epoch, rep);
                 stage_mark("disk");
+                if (r >= 0) {
+                        free(c.tmp_path);
+                        c.tmp_path = NULL;
+                }
                 goto out;
         }
         if (rename(c.tmp_path, o->output) < 0) {

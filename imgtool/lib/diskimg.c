@@ -188,53 +188,27 @@ static int write_esp(const char *path, const struct disk_plan *p, const struct d
         return 0;
 }
 
-/* ---- the root filesystem --------------------------------------------------- */
+/* ---- the disk ------------------------------------------------------------------ */
 
-/* Copy the allocated parts of src to dst at offset; holes stay holes. */
-static int copy_sparse(const char *src, int dst, uint64_t offset, uint64_t max)
-{
-        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        off_t data = 0, hole;
-
-        if (in < 0 || fstat(in, &st) < 0)
-                return imgerr(-errno, "%s: %s", src, strerror(errno));
-        if ((uint64_t)st.st_size > max)
-                return imgerr(-EFBIG, "%s: %lld bytes do not fit the root partition (%llu)", src,
-                              (long long)st.st_size, (unsigned long long)max);
-        while ((data = lseek(in, data, SEEK_DATA)) >= 0) {
-                hole = lseek(in, data, SEEK_HOLE);
-                if (hole < 0)
-                        return imgerr(-errno, "%s: %s", src, strerror(errno));
-                for (off_t in_off = data, out_off = (off_t)offset + data; in_off < hole;) {
-                        ssize_t n = copy_file_range(in, &in_off, dst, &out_off, (size_t)(hole - in_off), 0);
-                        if (n <= 0)
-                                return imgerr(n < 0 ? -errno : -EIO, "copying %s into the disk: %s", src,
-                                              n < 0 ? strerror(errno) : "short copy");
-                }
-                data = hole;
-        }
-        if (errno != ENXIO)
-                return imgerr(-errno, "%s: %s", src, strerror(errno));
-        return 0;
-}
-
-int disk_write(const char *path, const struct disk_plan *p, const struct disk_ids *ids,
-               const char *uki_path, const char *root_image, int64_t epoch)
+int disk_write_gpt(const char *path, const struct disk_plan *p, const struct disk_ids *ids)
 {
         _cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
-        int r;
+        struct stat st;
 
-        if (fd < 0 || ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)p->size) < 0)
+        if (fd < 0 || fstat(fd, &st) < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
-        r = copy_sparse(root_image, fd, p->root_offset, p->root_size);
-        if (r < 0)
-                return r;
-        if (fsync(fd) < 0)
+        if ((uint64_t)st.st_size > p->size)
+                return imgerr(-EFBIG, "%s: %lld bytes do not fit a disk of %llu", path, (long long)st.st_size,
+                              (unsigned long long)p->size);
+        if (ftruncate(fd, (off_t)p->size) < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
-        r = write_gpt(path, p, ids);
-        if (r >= 0)
-                r = write_esp(path, p, ids, uki_path, epoch);
+        return write_gpt(path, p, ids);
+}
+
+int disk_write_esp(const char *path, const struct disk_plan *p, const struct disk_ids *ids,
+                   const char *uki_path, int64_t epoch)
+{
+        int r = write_esp(path, p, ids, uki_path, epoch);
         if (r < 0)
                 return imgerr_prefix(r, "%s: ", path);
         return 0;

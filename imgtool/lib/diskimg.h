@@ -45,11 +45,13 @@ void disk_plan_for_root(uint64_t esp_size, uint64_t root_size, struct disk_plan 
  * min_root bytes. */
 int disk_plan_for_size(uint64_t disk_size, uint64_t esp_size, uint64_t min_root, struct disk_plan *p);
 
-/* Write the disk into path (an empty file the caller owns; it is truncated
- * to p->size): GPT, the ESP with uki_path copied to \EFI\BOOT\BOOTX64.EFI,
- * the root image's bytes (sparse) at p->root_offset. */
-int disk_write(const char *path, const struct disk_plan *p, const struct disk_ids *ids,
-               const char *uki_path, const char *root_image, int64_t epoch);
+/* Make path (a file holding the root filesystem at p->root_offset, written
+ * there by ext4img with opts.offset) a disk: extend it to p->size and write
+ * the GPT. */
+int disk_write_gpt(const char *path, const struct disk_plan *p, const struct disk_ids *ids);
+/* Then the ESP: FAT32 at p->esp_offset with uki_path as \EFI\BOOT\BOOTX64.EFI. */
+int disk_write_esp(const char *path, const struct disk_plan *p, const struct disk_ids *ids,
+                   const char *uki_path, int64_t epoch);
 
 /* Find the first partition of type type_guid in a GPT disk image.  Returns
  * 1 and fills offset/size (bytes) when found, 0 when path has no GPT (a bare
