@@ -192,11 +192,13 @@ static int read_osrel(const char *image, char **out)
 static int write_uki(const char *path, const struct pe_image *pe, int64_t epoch)
 {
         struct timespec ts[2] = { { .tv_sec = epoch }, { .tv_sec = epoch } };
-        int r = write_file_atomic(path, pe->data, pe->len, 0644);
-        if (r < 0)
-                return r;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+        /* A scratch copy for mcopy: no fsync, the disk is what must last. */
+        if (fd < 0 || write(fd, pe->data, pe->len) != (ssize_t)pe->len)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
         /* mcopy -m keeps it: the FAT entry's time stamp is SourceDateEpoch. */
-        if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+        if (futimens(fd, ts) < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
         return 0;
 }
