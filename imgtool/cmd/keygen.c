@@ -23,13 +23,15 @@ static void keygen_usage(FILE *f)
                 "      --ca             make a CA instead: DIR/ca.key, DIR/ca.crt, DIR/ca.der\n"
                 "      --issuer CADIR   sign the certificate with CADIR/ca.key (default: self-signed)\n"
                 "  -o, --out DIR        output directory (created if missing)\n"
+                "  -f, --force          replace existing key and cert files (regular files only)\n"
                 "  -h, --help           this help\n"
-                "Existing files are never overwritten.\n"
+                "Existing files are not overwritten without --force.\n"
                 "\n"
                 "Usage: imgtool keygen --secure-boot DIR [--subject CN] [--days N]\n"
                 "Make the owner's Secure Boot keys: PK, KEK, db (RSA-2048) as .key/.crt/.der,\n"
                 "their EFI signature lists (.esl) and signed updates to enroll them (.auth),\n"
-                "DIR/owner.guid.  The .auth time stamp is SOURCE_DATE_EPOCH when set.\n");
+                "DIR/owner.guid.  The .auth time stamp is SOURCE_DATE_EPOCH when set.  Never\n"
+                "overwrites (no --force).\n");
 }
 
 static int parse_days(const char *s, int *out)
@@ -56,6 +58,7 @@ int cmd_keygen(int argc, char **argv)
                 { "issuer", required_argument, NULL, OPT_ISSUER },
                 { "secure-boot", required_argument, NULL, OPT_SECURE_BOOT },
                 { "out", required_argument, NULL, 'o' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -66,7 +69,7 @@ int cmd_keygen(int argc, char **argv)
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "t:s:d:o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "t:s:d:o:fh", opts, NULL)) != -1) {
                 switch (c) {
                 case 't':
                         if (key_type_from_name(optarg, &o.type) < 0)
@@ -92,6 +95,9 @@ int cmd_keygen(int argc, char **argv)
                 case 'o':
                         out = optarg;
                         break;
+                case 'f':
+                        o.force = true;
+                        break;
                 case 'h':
                         keygen_usage(stdout);
                         return EXIT_OK;
@@ -106,7 +112,7 @@ int cmd_keygen(int argc, char **argv)
         }
         if (sb_dir) {
                 struct sbkeys_opts so = { .subject = o.subject, .days = o.days };
-                if (out || o.ca || o.issuer_dir || type_set) {
+                if (out || o.ca || o.issuer_dir || type_set || o.force) {
                         fprintf(stderr, "imgtool: keygen: --secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)\n");
                         return EXIT_ERROR;
                 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "authenticode.h"
+#include "cleanup.h"
 #include "bootfiles.h"
 #include "ext4walk.h"
 #include "initramfs.h"
@@ -192,7 +193,7 @@ static int read_osrel(const char *image, char **out)
 static int write_uki(const char *path, const struct pe_image *pe, int64_t epoch)
 {
         struct timespec ts[2] = { { .tv_sec = epoch }, { .tv_sec = epoch } };
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
         /* A scratch copy for mcopy: no fsync, the disk is what must last. */
         if (fd < 0 || write(fd, pe->data, pe->len) != (ssize_t)pe->len)
@@ -211,11 +212,11 @@ uint64_t bootdisk_root_offset(const struct bootdisk *b)
 int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
                     struct compose_report *rep)
 {
-        _cleanup_free_ char *osrel = NULL, *uki_tmp = NULL;
+        _cleanup_free_ char *osrel = NULL, *scratch = NULL, *uki_tmp = NULL;
         struct pe_image pe = { 0 };
         struct uki_parts parts;
         struct stat st;
-        int r, fd;
+        int r;
 
         if (!b->planned) {
                 if (stat(disk, &st) < 0)
@@ -237,20 +238,19 @@ int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, in
         rep->uki_size = pe.len;
         rep->uki_signed = b->signed_uki;
         memcpy(rep->root_partuuid, b->ids.root_guid, sizeof(rep->root_partuuid));
-        r = tmpfile_beside(output, &uki_tmp, &fd);
-        if (r < 0) {
-                free(pe.data);
-                return r;
-        }
-        close(fd);
-        r = write_uki(uki_tmp, &pe, epoch);
+        /* mcopy takes the UKI from a file: a scratch folder (cleanup.h
+         * removes it on signals too). */
+        r = scratch_dir_make("imgtool-uki", &scratch);
+        if (r >= 0 && asprintf(&uki_tmp, "%s/BOOTX64.EFI", scratch) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = write_uki(uki_tmp, &pe, epoch);
         free(pe.data);
         if (r >= 0)
                 r = disk_write_esp(disk, &b->plan, &b->ids, uki_tmp, epoch);
-        if (r >= 0 && chmod(disk, 0644) < 0)
-                r = imgerr(-errno, "%s: %s", disk, strerror(errno));
-        if (r >= 0 && rename(disk, output) < 0)
-                r = imgerr(-errno, "%s: cannot rename into place: %s", output, strerror(errno));
-        unlink(uki_tmp);
-        return r;
+        if (scratch)
+                scratch_dir_remove(scratch);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: ", output);
+        return 0;
 }

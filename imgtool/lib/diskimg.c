@@ -9,20 +9,37 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "util.h"
 
 #define SECTOR 512u
 
 extern char **environ;
 
-/* A scratch file name in $TMPDIR (default /tmp) for tmpfile_beside. */
+/* A scratch file under cleanup.h's scratch folder ($TMPDIR, /dev/shm, /tmp),
+ * registered for removal on signals; the caller unlinks it and calls
+ * cleanup_remove(). */
 static int scratch_file(const char *name, char **path, int *fd)
 {
-        const char *dir = getenv("TMPDIR");
         _cleanup_free_ char *p = NULL;
-        if (asprintf(&p, "%s/%s", dir && *dir ? dir : "/tmp", name) < 0)
+        int r;
+        if (asprintf(&p, "%s/%s", scratch_base(), name) < 0)
                 return -ENOMEM;
-        return tmpfile_beside(p, path, fd);
+        r = tmpfile_beside(p, path, fd);
+        if (r >= 0 && cleanup_add_file(*path) < 0) {
+                unlink(*path);
+                close(*fd);
+                free(*path);
+                *path = NULL;
+                return -ENOMEM;
+        }
+        return r;
+}
+
+static void scratch_file_remove(const char *path)
+{
+        unlink(path);
+        cleanup_remove(path);
 }
 
 static uint64_t align_mib(uint64_t v) { return (v + DISK_ALIGN - 1) / DISK_ALIGN * DISK_ALIGN; }
@@ -75,7 +92,7 @@ static int run_tool(char *const argv[], int64_t epoch)
         r = scratch_file("imgtool-tool.err", &err_path, &fd);
         if (r < 0)
                 return r;
-        unlink(err_path);
+        scratch_file_remove(err_path);  /* the open fd is all that is needed */
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
@@ -278,7 +295,7 @@ int disk_read_esp_file(const char *disk, const char *fat_path, uint8_t **data, s
                 return r;
         close(fd);
         if (asprintf(&img, "%s@@%llu", disk, (unsigned long long)off) < 0) {
-                unlink(tmp);
+                scratch_file_remove(tmp);
                 return -ENOMEM;
         }
         {
@@ -287,7 +304,7 @@ int disk_read_esp_file(const char *disk, const char *fat_path, uint8_t **data, s
         }
         if (r >= 0)
                 r = read_file(tmp, data, len);
-        unlink(tmp);
+        scratch_file_remove(tmp);
         if (r < 0)
                 return imgerr_prefix(r, "%s: %s: ", disk, fat_path);
         return 0;
