@@ -303,7 +303,7 @@ int disk_read_esp_file(const char *disk, const char *fat_path, uint8_t **data, s
                 r = run_tool(argv, 0);
         }
         if (r >= 0)
-                r = read_file(tmp, data, len);
+                r = read_file_max(tmp, 512u << 20, "files read from an ESP", data, len);
         scratch_file_remove(tmp);
         if (r < 0)
                 return imgerr_prefix(r, "%s: %s: ", disk, fat_path);

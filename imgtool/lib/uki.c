@@ -11,7 +11,7 @@ static int load_pe(const char *path, const char *what, struct pe_image *pe)
 {
         uint8_t *data;
         size_t len;
-        int r = read_file(path, &data, &len);
+        int r = read_file_max(path, UKI_PART_MAX, "kernels and stubs", &data, &len);
 
         if (r < 0)
                 return r;
@@ -58,7 +58,7 @@ int uki_build(const struct uki_parts *p, const struct sb_signer *signer, struct 
         r = load_pe(p->stub, "systemd-stub", pe);
         if (r < 0)
                 return r;
-        r = read_file(p->kernel, &kernel, &kernel_len);
+        r = read_file_max(p->kernel, UKI_PART_MAX, "kernels and stubs", &kernel, &kernel_len);
         if (r >= 0)
                 r = pe_add_section(pe, ".osrel", p->osrel, strlen(p->osrel), UKI_SECTION_ALIGN);
         if (r >= 0)

@@ -16,6 +16,8 @@
 #include "pe.h"
 
 #define UKI_DEFAULT_STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+/* The largest kernel or stub read into memory (a UKI's parts). */
+#define UKI_PART_MAX (256u << 20)
 
 struct uki_parts {
         const char *stub;          /* path of systemd-stub (linuxx64.efi.stub) */
