@@ -15,6 +15,7 @@
 
 #include "bootfiles.h"
 #include "certs.h"
+#include "bootdisk.h"
 #include "composedb.h"
 #include "ext4img.h"
 #include "fcaps.h"
@@ -61,6 +62,8 @@ struct composer {
         char **inputs;               /* every file read: no output may be one of them */
         struct output *image;
         struct bootfiles boot;
+        struct bootdisk *disk;       /* Format=disk: the UKI's parts and the disk plan */
+        uint64_t root_size;          /* Format=disk with a fixed Size=: what the root partition holds */
         uint8_t *buf;
         struct capture cap[CAP_COUNT];
         bool cap_changed[CAP_COUNT]; /* written by the current package */
@@ -751,37 +754,13 @@ static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *siz
         return 0;
 }
 
-/* UUID and hash seed come from the layout, so the same layout gives the
- * same filesystem identity run after run. */
-static void derive_id(const char *seed, const char *what, uint8_t out[16])
-{
-        uint8_t md[32];
-        unsigned int len;
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-        EVP_DigestUpdate(ctx, "imgtool:", 8);
-        EVP_DigestUpdate(ctx, what, strlen(what));
-        EVP_DigestUpdate(ctx, ":", 1);
-        EVP_DigestUpdate(ctx, seed, strlen(seed));
-        EVP_DigestFinal_ex(ctx, md, &len);
-        EVP_MD_CTX_free(ctx);
-        memcpy(out, md, 16);
-        out[6] = (out[6] & 0x0f) | 0x40;   /* a version 4 (random-looking) UUID */
-        out[8] = (out[8] & 0x3f) | 0x80;
-}
-
-static void format_uuid(const uint8_t u[16], char out[37])
-{
-        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-/* The filesystem identity comes from the layout (Seed=, else its digest). */
+/* The filesystem identity comes from the layout (Seed=, else its digest):
+ * the same layout gives the same UUID run after run. */
 static void choose_identity(struct composer *c)
 {
         const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
-        derive_id(seed, "uuid", c->uuid);
-        format_uuid(c->uuid, c->rep->uuid);
+        derive_uuid(seed, "uuid", c->uuid);
+        uuid_format(c->uuid, c->rep->uuid);
 }
 
 static int create_image(struct composer *c)
@@ -792,12 +771,13 @@ static int create_image(struct composer *c)
 
         o.inode_size = choose_inode_size(c);
         estimate_image(c, o.inode_size, &est_size, &inodes);
-        o.size = c->l->size_auto ? est_size : c->l->size;
+        o.size = c->root_size ? c->root_size : c->l->size_auto ? est_size : c->l->size;
         o.inode_count = inodes;
         o.label = c->l->label;
         o.timestamp = c->epoch;
+        o.offset = c->disk ? bootdisk_root_offset(c->disk) : 0;
         memcpy(o.uuid, c->uuid, 16);
-        derive_id(seed, "hash-seed", o.hash_seed);
+        derive_uuid(seed, "hash-seed", o.hash_seed);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
         return ext4img_create(output_tmp_path(c->image), &o, &c->img);
@@ -1091,6 +1071,12 @@ static int collect_inputs(struct composer *c)
                 r = strv_pushf(&c->inputs, "%s", l->kernel);
         if (r >= 0 && l->policy_file)
                 r = strv_pushf(&c->inputs, "%s", l->policy_file);
+        if (r >= 0 && l->sb_key)
+                r = strv_pushf(&c->inputs, "%s", l->sb_key);
+        if (r >= 0 && l->sb_certificate)
+                r = strv_pushf(&c->inputs, "%s", l->sb_certificate);
+        if (r >= 0 && l->stub)
+                r = strv_pushf(&c->inputs, "%s", l->stub);
         for (size_t i = 0; r >= 0 && i < c->set->count; i++)
                 r = strv_pushf(&c->inputs, "%s", rpmpkg_path(c->set->pkgs[i]));
         return r < 0 ? -ENOMEM : 0;
@@ -1123,7 +1109,7 @@ static int open_outputs(struct composer *c)
             (r = output_check(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, in)) < 0)
                 return r;
         r = output_open(c->o->output, c->o->output_flags, 0644, in, &c->image);
-        if (r < 0)
+        if (r < 0 || c->disk)   /* a disk carries kernel and initramfs in its UKI */
                 return r;
         return bootfiles_prepare(c->l, c->o->output, c->rep->uuid, c->o->output_flags, in, &c->boot);
 }
@@ -1185,6 +1171,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         rep->packages = c.set->count;
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
                 goto out;
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size)) < 0)
+                goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         choose_identity(&c);
         r = open_outputs(&c);
@@ -1207,7 +1195,13 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         stage_mark("close");
-        r = bootfiles_write(c.l, &c.boot);
+        if (c.disk) {
+                /* the image's temporary becomes the disk; commit renames it */
+                r = bootdisk_finish(c.disk, output_tmp_path(c.image), o->output, c.epoch, rep);
+                stage_mark("disk");
+        } else {
+                r = bootfiles_write(c.l, &c.boot);
+        }
         if (r >= 0)
                 r = commit_outputs(&c);
 out:
@@ -1222,6 +1216,7 @@ out:
         output_abort(c.image);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;
+        bootdisk_free(c.disk);
         teardown(&c);
         return r;
 }

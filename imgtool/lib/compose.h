@@ -22,6 +22,10 @@ struct compose_report {
         unsigned inode_size;
         int64_t source_date_epoch;
         char uuid[37];
+        /* Format=disk: the whole disk, the UKI on its ESP; 0 for ext4 */
+        uint64_t disk_size, uki_size;
+        bool uki_signed;
+        char root_partuuid[37];
         double seconds;
 };
 
