@@ -23,6 +23,7 @@ int cmd_ima_log(int argc, char **argv);
 int cmd_reference(int argc, char **argv);
 int cmd_keylime_policy(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
+int cmd_pcrs(int argc, char **argv);
 
 /* Print "imgtool: <msg>" for the current library error and return EXIT_ERROR. */
 int cmd_fail(void);

@@ -8,17 +8,19 @@
 #include "cmd.h"
 #include "imgfiles.h"
 #include "keylime.h"
+#include "output.h"
 #include "reference.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool keylime-policy IMAGE -o POLICY.json [--initramfs I]\n\n"
+        fprintf(f, "usage: imgtool keylime-policy IMAGE -o POLICY.json [--initramfs I] [--force]\n\n"
                    "Write a Keylime runtime policy (meta.version 1) for IMAGE: every regular\n"
                    "file's IMA digest, the initramfs's IMA certs as verification keys.\n\n"
                    "  -o, --output FILE  where to write the policy ('-': stdout)\n"
                    "  --initramfs I      the initramfs the image boots with (default:\n"
                    "                     IMAGE.initramfs beside it; else the image's /etc/keys)\n"
+                   "  -f, --force        replace an existing POLICY.json\n"
                    "  -h, --help         this text\n");
 }
 
@@ -27,6 +29,7 @@ int cmd_keylime_policy(int argc, char **argv)
         static const struct option opts[] = {
                 { "output", required_argument, NULL, 'o' },
                 { "initramfs", required_argument, NULL, 'i' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -35,12 +38,14 @@ int cmd_keylime_policy(int argc, char **argv)
         struct imgboot boot = {};
         json_object *doc = NULL;
         double t0 = now_seconds();
+        unsigned flags = OUTPUT_STDOUT;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'o': output = optarg; break;
                 case 'i': initramfs = optarg; break;
+                case 'f': flags |= OUTPUT_FORCE; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_ERROR;
                 }
@@ -50,6 +55,11 @@ int cmd_keylime_policy(int argc, char **argv)
                 return EXIT_ERROR;
         }
         image = argv[optind];
+        {
+                const char *inputs[] = { image, initramfs, NULL };
+                if (output_check(output, flags, inputs) < 0)
+                        return cmd_fail();
+        }
         r = imgboot_load(image, initramfs, NULL, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
@@ -61,10 +71,8 @@ int cmd_keylime_policy(int argc, char **argv)
                 _cleanup_free_ char *body = NULL;
                 if (asprintf(&body, "%s\n", text) < 0)
                         r = imgerr(-ENOMEM, "out of memory");
-                else if (!strcmp(output, "-"))
-                        r = fputs(body, stdout) < 0 || fflush(stdout) ? imgerr(-EIO, "writing stdout") : 0;
                 else
-                        r = write_file_atomic(output, body, strlen(body), 0644);
+                        r = output_write_file(output, flags, 0644, NULL, body, strlen(body));
         }
         if (r == 0)
                 log_verbose("%s: %zu files, %zu verification keys in %.3f s", output, files->n,

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "imasig.h"
 #include "imgfiles.h"
+#include "output.h"
 #include "reference.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
                    "  --cert CERT        its certificate; with --check: the trusted cert(s)\n"
                    "  --initramfs I      default IMAGE.initramfs beside the image\n"
                    "  --kernel K         default IMAGE.vmlinuz beside the image\n"
+                   "  -f, --force        replace existing FILE and FILE.sig\n"
                    "  --json             print the summary as JSON\n"
                    "  -h, --help         this text\n"
                    "Exit: 0 written / valid, 1 --check found the signature invalid, 2 error.\n");
@@ -85,6 +87,7 @@ int cmd_reference(int argc, char **argv)
                 { "kernel", required_argument, NULL, 'K' },
                 { "check", required_argument, NULL, 'C' },
                 { "json", no_argument, NULL, 'j' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -94,10 +97,12 @@ int cmd_reference(int argc, char **argv)
         struct imgboot boot = {};
         json_object *doc = NULL;
         bool json = false;
+        unsigned flags = 0;
         double t0 = now_seconds();
+        _cleanup_free_ char *sigpath = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'o': output = optarg; break;
                 case 'k': key = optarg; break;
@@ -106,6 +111,7 @@ int cmd_reference(int argc, char **argv)
                 case 'K': kernel = optarg; break;
                 case 'C': check_file = optarg; break;
                 case 'j': json = true; break;
+                case 'f': flags |= OUTPUT_FORCE; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_ERROR;
                 }
@@ -122,13 +128,30 @@ int cmd_reference(int argc, char **argv)
                 return EXIT_ERROR;
         }
         image = argv[optind];
+        {
+                const char *inputs[] = { image, key, cert, initramfs, kernel, NULL };
+                if (!initramfs)
+                        inputs[3] = NULL;
+                else if (!kernel)
+                        inputs[4] = NULL;
+                if (asprintf(&sigpath, "%s.sig", output) < 0)
+                        return cmd_fail();
+                if (!strcmp(output, "-") || output_check(output, flags, inputs) < 0 ||
+                    output_check(sigpath, flags, inputs) < 0) {
+                        if (!strcmp(output, "-"))
+                                fprintf(stderr, "imgtool: reference: -o needs a file (FILE.sig goes beside it)\n");
+                        else
+                                cmd_fail();
+                        return EXIT_ERROR;
+                }
+        }
         r = imgboot_load(image, initramfs, kernel, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
         if (r == 0)
                 r = reference_build(image, files, &boot, &doc);
         if (r == 0)
-                r = reference_write(doc, key, cert, output);
+                r = reference_write(doc, key, cert, output, flags);
         if (r == 0) {
                 uint32_t keyid = 0;
                 struct ima_key *k;

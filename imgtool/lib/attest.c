@@ -14,6 +14,7 @@
 #include "certs.h"
 #include "imalog.h"
 #include "imasig.h"
+#include "output.h"
 #include "reference.h"
 #include "tpmquote.h"
 #include "util.h"
@@ -34,7 +35,8 @@ static int write_ev(const char *dir, const char *name, const void *data, size_t 
         _cleanup_free_ char *p = NULL;
         if (asprintf(&p, "%s/%s", dir, name) < 0)
                 return imgerr(-ENOMEM, "out of memory");
-        return write_file_atomic(p, data, len, mode);
+        /* A new challenge replaces the previous one's files. */
+        return output_write_file(p, OUTPUT_FORCE, (mode_t)mode, NULL, data, len);
 }
 
 static bool ev_exists(const char *dir, const char *name)

@@ -39,9 +39,6 @@ int initramfs_check_root(const char *spec);
 /* Build the compressed archive in memory; *buf is malloc'ed. */
 int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
 
-/* Build and write it atomically to path. */
-int initramfs_write(const struct initramfs_opts *o, const char *path);
-
 /* What an initramfs made by imgtool loads, read back from PATH: the policy
  * text (NUL-terminated) and the DER certs of INITRAMFS_KEYDIR in order.
  * For `reference` and `keylime-policy`.  Free with initramfs_contents_free. */
@@ -53,3 +50,7 @@ struct initramfs_contents {
 };
 int initramfs_read(const char *path, struct initramfs_contents *out);
 void initramfs_contents_free(struct initramfs_contents *c);
+
+/* Build it and write it to path (output.h rules and flags; the caller
+ * checks the path against its inputs). */
+int initramfs_write(const struct initramfs_opts *o, const char *path, unsigned flags);

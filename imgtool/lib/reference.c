@@ -7,6 +7,7 @@
 #include "certs.h"
 #include "imgfiles.h"
 #include "imasig.h"
+#include "output.h"
 #include "reference.h"
 #include "util.h"
 
@@ -237,8 +238,9 @@ int reference_build(const char *image, const struct imgfiles *files, const struc
  * files and reference documents alike. */
 #define SIG_HDR 9
 
-int reference_write(json_object *doc, const char *key, const char *cert, const char *path)
+int reference_write(json_object *doc, const char *key, const char *cert, const char *path, unsigned flags)
 {
+        struct output *of = NULL, *os = NULL;
         const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
         _cleanup_free_ char *body = NULL, *sigpath = NULL;
@@ -262,10 +264,24 @@ int reference_write(json_object *doc, const char *key, const char *cert, const c
         ima_key_free(k);
         if (r < 0)
                 return r;
-        r = write_file_atomic(sigpath, val + SIG_HDR, val_len - SIG_HDR, 0644);
+        r = output_open(path, flags, 0644, NULL, &of);
         if (r == 0)
-                r = write_file_atomic(path, body, len, 0644);
-        return r;
+                r = output_open(sigpath, flags, 0644, NULL, &os);
+        if (r == 0)
+                r = output_write(of, body, len);
+        if (r == 0)
+                r = output_write(os, val + SIG_HDR, val_len - SIG_HDR);
+        if (r < 0) {
+                output_abort(of);
+                output_abort(os);
+                return r;
+        }
+        r = output_commit(os);
+        if (r < 0) {
+                output_abort(of);
+                return r;
+        }
+        return output_commit(of);
 }
 
 int reference_load(const char *path, const char *cert_path, json_object **out, uint32_t *keyid)

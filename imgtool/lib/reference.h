@@ -34,8 +34,9 @@ struct imgfiles;
 /* Build the reference document. */
 int reference_build(const char *image, const struct imgfiles *files, const struct imgboot *boot,
                     json_object **out);
-/* Write FILE and FILE.sig (both atomically) signed with key+cert. */
-int reference_write(json_object *doc, const char *key, const char *cert, const char *path);
+/* Write FILE and FILE.sig signed with key+cert (output.h rules and flags:
+ * both complete before either is renamed into place). */
+int reference_write(json_object *doc, const char *key, const char *cert, const char *path, unsigned flags);
 /* Read FILE, check FILE.sig with the trusted cert(s) in cert_path, and parse
  * it.  A changed file, a missing or foreign signature: -EBADMSG/-ENOENT with
  * a message naming the file; *keyid gets the signer's keyid. */
