@@ -61,9 +61,15 @@ static int check(const char *file, const char *cert, bool json)
         int r = reference_load(file, cert, &doc, &keyid);
 
         if (r == -EBADMSG) {
-                if (json)
-                        printf("{\"reference\":\"%s\",\"ok\":false,\"error\":\"%s\"}\n", file, imgerr_msg());
-                else
+                if (json) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "reference", json_object_new_string(file));
+                        json_object_object_add(o, "ok", json_object_new_boolean(0));
+                        json_object_object_add(o, "error", json_object_new_string(imgerr_msg()));
+                        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+                        json_object_put(o);
+                } else
                         fprintf(stderr, "imgtool: %s\n", imgerr_msg());
                 return EXIT_VIOLATIONS;
         }
