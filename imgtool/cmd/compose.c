@@ -11,8 +11,9 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--quiet]\n"
-                   "Build a signed ext4 image from the packages a layout names (layouts/README.md).\n");
+        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--lock-out FILE] [--quiet]\n"
+                   "Build a signed ext4 image from the packages a layout names (layouts/README.md).\n"
+                   "  --lock-out FILE  also write the exact package set as a lockfile ([Packages] Lock=)\n");
 }
 
 int cmd_compose(int argc, char **argv)
@@ -22,6 +23,7 @@ int cmd_compose(int argc, char **argv)
                 { "set", required_argument, NULL, 's' },
                 { "json-report", required_argument, NULL, 'j' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "lock-out", required_argument, NULL, 'L' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -42,6 +44,7 @@ int cmd_compose(int argc, char **argv)
                 case 's': sets[nsets++] = optarg; break;
                 case 'j': json = optarg; break;
                 case 'q': quiet = true; break;
+                case 'L': o.lock_out = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_ERROR;
                 }

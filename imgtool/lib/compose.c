@@ -19,6 +19,7 @@
 #include "ext4img.h"
 #include "fcaps.h"
 #include "imasig.h"
+#include "lockfile.h"
 #include "pathmap.h"
 #include "pkgset.h"
 #include "readahead.h"
@@ -1086,6 +1087,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         stage_mark("close");
+        if (o->lock_out && (r = lockfile_write(o->lock_out, c.set)) < 0)
+                goto out;
         if (rename(c.tmp_path, o->output) < 0) {
                 r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));
                 goto out;

@@ -28,6 +28,7 @@ struct compose_opts {
         const struct layout *layout;
         const char *output;             /* the image; IMAGE.vmlinuz/.initramfs beside it with [Boot] */
         bool progress;                  /* a progress line on stderr */
+        const char *lock_out;           /* write the package set's lockfile here (NULL: none) */
 };
 
 int compose_image(const struct compose_opts *o, struct compose_report *rep);
