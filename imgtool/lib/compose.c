@@ -22,6 +22,7 @@
 #include "lockfile.h"
 #include "pathmap.h"
 #include "pkgset.h"
+#include "pubkey.h"
 #include "readahead.h"
 #include "rpmpkg.h"
 #include "util.h"
@@ -642,13 +643,34 @@ static int list_skipped_scriptlets(struct composer *c)
         return 0;
 }
 
+/* A bare public key verifies package signatures, but the kernel loads
+ * certificates only: an image that boots needs one issued for the key. */
+static int check_bare_key(struct composer *c, const char *path)
+{
+        EVP_PKEY *pub = NULL;
+        int r = pubkey_read_file(path, &pub);
+
+        if (r <= 0)
+                return r;
+        EVP_PKEY_free(pub);
+        if (c->l->kernel)
+                return imgerr(-EINVAL, "%s: Certificate= is a bare public key and the kernel loads only "
+                              "certificates: issue one under your CA (imgtool keygen --issuer CADIR "
+                              "--for-key %s --out DIR) and list DIR/signing.crt instead", path, path);
+        return strv_pushf(&c->rep->warnings, "%s is a bare public key: it verifies package signatures "
+                          "but is not installed in the image (the kernel loads only certificates; "
+                          "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
+}
+
 static int load_keys(struct composer *c)
 {
         int r = ima_trust_new(&c->trust);
         if (r < 0)
                 return r;
         for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                r = ima_trust_add_file(c->trust, c->l->certificates[i]);
+                r = check_bare_key(c, c->l->certificates[i]);
+                if (r >= 0)
+                        r = ima_trust_add_file(c->trust, c->l->certificates[i]);
                 if (r < 0)
                         return r;
         }
@@ -910,9 +932,15 @@ static int cert_der_fd(const char *path, int *out)
  * the first Certificate=. */
 static int write_ima_cert(struct composer *c)
 {
-        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        const char *cert = NULL;
         int r, fd = -1;
 
+        for (size_t i = 0; !cert && c->l->certificates && c->l->certificates[i]; i++) {
+                EVP_PKEY *pub = NULL;
+                if (pubkey_read_file(c->l->certificates[i], &pub) == 0)
+                        cert = c->l->certificates[i];
+                EVP_PKEY_free(pub);
+        }
         if (!cert)
                 return 0;
         r = cert_der_fd(cert, &fd);

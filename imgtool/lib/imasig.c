@@ -2,6 +2,7 @@
  * PKCS#1 v1.5), verify against a set of trusted certs.  See imasig.h. */
 #include "imasig.h"
 #include "certs.h"
+#include "pubkey.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1423,17 +1424,11 @@ size_t ima_trust_count(const struct ima_trust *t)
         return t ? t->n : 0;
 }
 
-static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
+/* Takes pub. */
+static int trust_add_key(struct ima_trust *t, EVP_PKEY *pub, uint32_t keyid)
 {
-        struct trusted_key tk;
-        int r;
+        struct trusted_key tk = { .keyid = keyid, .pub = pub };
 
-        r = x509_keyid(x, &tk.keyid);
-        if (r < 0)
-                return imgerr_prefix(r, "%s: ", path);
-        tk.pub = X509_get_pubkey(x);
-        if (!tk.pub)
-                return imgerr(-EBADMSG, "%s: certificate with an unusable public key", path);
         tk.ecv = EVP_PKEY_is_a(tk.pub, "EC") ? ec_verifier_new(tk.pub) : NULL;
         if (t->n == t->cap) {
                 size_t cap = t->cap ? t->cap * 2 : 8;
@@ -1450,11 +1445,41 @@ static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
         return 0;
 }
 
+static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
+{
+        EVP_PKEY *pub;
+        uint32_t keyid;
+        int r;
+
+        r = x509_keyid(x, &keyid);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: ", path);
+        pub = X509_get_pubkey(x);
+        if (!pub)
+                return imgerr(-EBADMSG, "%s: certificate with an unusable public key", path);
+        return trust_add_key(t, pub, keyid);
+}
+
 int ima_trust_add_file(struct ima_trust *t, const char *path)
 {
         X509 **certs = NULL;
+        EVP_PKEY *pub = NULL;
+        uint32_t keyid;
         int n, r = 0;
 
+        /* A bare public key (EPEL publishes its IMA key so) verifies too. */
+        r = pubkey_read_file(path, &pub);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = pubkey_ima_keyid(pub, &keyid);
+                if (r < 0) {
+                        EVP_PKEY_free(pub);
+                        return imgerr_prefix(r, "%s: ", path);
+                }
+                r = trust_add_key(t, pub, keyid);
+                return r < 0 ? r : 1;
+        }
         n = certs_read_file(path, &certs);
         if (n < 0)
                 return n;
