@@ -25,6 +25,7 @@
 #include "pubkey.h"
 #include "readahead.h"
 #include "rpmpkg.h"
+#include "users.h"
 #include "util.h"
 
 #define COPY_BUF_SIZE (256u << 10)
@@ -59,6 +60,7 @@ struct composer {
         char *tmp_path;
         uint8_t *buf;
         struct capture cap[CAP_COUNT];
+        struct users *users;         /* the image's users and groups, decided before any file */
         char **warned_owners;
         size_t pkg_index;
         double t0;
@@ -116,6 +118,8 @@ static unsigned resolve_owner(struct composer *c, const char *name, int which, c
 
         if (!name || !strcmp(name, "root"))
                 return 0;
+        if (which == CAP_PASSWD ? users_uid(c->users, name, &id) : users_gid(c->users, name, &id))
+                return id;
         if (lookup_id(&c->cap[which], name, &id))
                 return id;
         if (!strv_contains(c->warned_owners, name)) {
@@ -412,6 +416,39 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
 /* Stream one regular file: read-ahead payload -> image.  The content was
  * checked against the header digest on the reader thread, and the checked
  * digest (never a second hash of the bytes) is what got signed. */
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out);
+
+/* A users file a package ships, with the users and groups compose adds:
+ * the payload's bytes are consumed (and checked) but the merged text is
+ * what the image gets, signed with Key= (the package's signature no
+ * longer fits). */
+static int replace_users_file(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a,
+                              const char *data, size_t len)
+{
+        struct ext4img_file *out = NULL;
+        struct ra_file *rf;
+        const uint8_t *buf;
+        ssize_t n;
+        int r;
+
+        while ((n = readahead_read(c->ra, &buf)) > 0)
+                ;
+        if (n < 0)
+                return (int)n;
+        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
+                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
+        free(rf->val);
+        rf->val = NULL;
+        r = ext4img_file_begin(c->img, f->path, a, len, &out);
+        if (r < 0)
+                return r;
+        r = write_users_file(c, f->path, a, data, len, out);
+        if (r >= 0)
+                c->rep->regular++;
+        return r;
+}
+
 static int write_regular(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a)
 {
         struct ext4img_file *out = NULL;
@@ -422,6 +459,13 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         ssize_t n;
         int r;
 
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                if (text && !strcmp(f->path, users_file_path((enum users_file)k)))
+                        return replace_users_file(c, f, a, text, len);
+        }
         if (cap)
                 capture_reset(cap);
         r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
@@ -893,6 +937,62 @@ fail:
         return r;
 }
 
+/* Content compose made (users files), hashed and signed like created files. */
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out)
+{
+        uint8_t digest[IMA_MAX_DIGEST];
+        int r = ima_hasher_reset(c->sha256);
+
+        if (r >= 0)
+                r = ext4img_file_write(out, data, len);
+        if (r < 0)
+                goto fail;
+        ima_hasher_update(c->sha256, data, len);
+        ima_hasher_final(c->sha256, digest);
+        if (c->key) {
+                _cleanup_free_ uint8_t *sig = NULL;
+                size_t slen;
+                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &slen);
+                if (r >= 0)
+                        r = ext4img_file_set_xattr(out, "security.ima", sig, slen);
+                if (r < 0)
+                        goto fail;
+                c->rep->sig_signed_here++;
+        } else {
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
+        }
+        (void)a;
+        return ext4img_file_commit(out);
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* Users files no package ships, written first: /etc/passwd and friends
+ * made from the sysusers lines. */
+static int write_created_users(struct composer *c)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                _cleanup_close_ int fd = -1;
+                int r;
+
+                if (!text || shipped)
+                        continue;
+                fd = memfd_create("imgtool-users", MFD_CLOEXEC);
+                if (fd < 0 || write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0)
+                        return imgerr(-errno, "cannot buffer %s: %s", path, strerror(errno));
+                r = write_created_file(c, path, users_file_mode((enum users_file)k), fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int write_created_path(struct composer *c, const char *image_path, mode_t mode, const char *host_path)
 {
         _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
@@ -1039,6 +1139,7 @@ static void teardown(struct composer *c)
         ima_trust_free(c->trust);
         ima_key_free(c->key);
         pkgset_free(c->set);
+        users_free(c->users);
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
         strv_free(c->warned_owners);
@@ -1066,7 +1167,9 @@ static int write_everything(struct composer *c)
         struct ext4img_usage u;
         int r;
 
-        r = write_packages(c);
+        r = write_created_users(c);
+        if (r >= 0)
+                r = write_packages(c);
         if (r < 0)
                 return r;
         end_progress(c);
@@ -1098,6 +1201,10 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        r = users_build(c.l, c.set, c.epoch, &c.users);
+        if (r < 0)
+                goto out;
+        rep->users_created = users_count_created(c.users);
         /* before any thread exists (fork): the database needs only the headers */
         r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
         if (r < 0)
@@ -1115,7 +1222,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         stage_mark("close");
-        if (o->lock_out && (r = lockfile_write(o->lock_out, c.set)) < 0)
+        if (o->lock_out && (r = lockfile_write(o->lock_out, c.set, c.users)) < 0)
                 goto out;
         if (rename(c.tmp_path, o->output) < 0) {
                 r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));

@@ -14,6 +14,7 @@ struct compose_report {
         size_t packages, files, regular, directories, symlinks, hardlinks, devices;
         uint64_t bytes;                 /* regular file content */
         size_t sig_from_package, sig_signed_here, sig_allowed_unsigned;
+        size_t users_created;           /* users and groups made from sysusers lines */
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;

@@ -13,7 +13,10 @@
 #include "layout.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
+#include "users.h"
 #include "util.h"
+#include "imasig.h"
+#include <openssl/evp.h>
 
 /* ---- hashing ------------------------------------------------------- */
 
@@ -769,6 +772,46 @@ static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
         return out;
 }
 
+/* The users files compose writes or merges (users.c decides their text). */
+static int expect_users_files(const struct layout *l, struct imgverify_expectation *x)
+{
+        struct users *u = NULL;
+        int r = users_build(l, x->set, 0, &u);
+
+        if (r < 0)
+                return r;
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(u, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                struct imgverify_expected *e = NULL;
+
+                if (!text)
+                        continue;
+                for (size_t i = 0; i < x->n && !e; i++)
+                        if (!strcmp(x->v[i].path, path))
+                                e = &x->v[i];
+                if (!e) {
+                        struct imgverify_expected *nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
+                        if (!nv) {
+                                users_free(u);
+                                return -ENOMEM;
+                        }
+                        x->v = nv;
+                        e = &x->v[x->n++];
+                        memset(e, 0, sizeof(*e));
+                        e->path = path;
+                        e->mode = S_IFREG | users_file_mode((enum users_file)k);
+                        e->package = "imgtool (users)";
+                }
+                e->digest_algo = IMA_HASH_SHA256;
+                EVP_Digest(text, len, e->digest, NULL, EVP_sha256(), NULL);
+        }
+        users_free(u);
+        return 0;
+}
+
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
@@ -811,6 +854,9 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 }
         }
         x->n = dedupe_expected(x->v, x->n);
+        r = expect_users_files(l, x);
+        if (r < 0)
+                goto fail;
         *out = x;
         return 0;
 fail:

@@ -10,6 +10,7 @@
 
 #include "pkgset.h"
 #include "rpmpkg.h"
+#include "users.h"
 #include "util.h"
 
 /* One package a line, tab-separated, in this order; sorted by name and arch. */
@@ -93,8 +94,8 @@ int lockfile_read(const char *path, struct lock_entry **out, size_t *n)
                         r = imgerr(-EBADMSG, "%s: not an imgtool lockfile (first line is not '%s')", path, LOCKFILE_MAGIC);
                         break;
                 }
-                if (!line[0] || line[0] == '#')
-                        continue;
+                if (!line[0] || line[0] == '#' || line[0] == '@')
+                        continue;   /* @user/@group lines are for [Users] Previous= */
                 if (split_fields(line, fld, 8) < 0 || !is_hex64(fld[5]) || !fld[0][0] || !fld[6][0] || !fld[7][0]) {
                         r = imgerr(-EBADMSG, "%s:%zu: expected name, epoch, version, release, arch, sha256, "
                                    "repository, location separated by tabs", path, lineno);
@@ -186,7 +187,7 @@ static int format_line(const struct pkgset *s, size_t i, struct lock_line *out)
         return 0;
 }
 
-int lockfile_write(const char *path, const struct pkgset *s)
+int lockfile_write(const char *path, const struct pkgset *s, const struct users *u)
 {
         struct lock_line *lines = calloc(s->count ? s->count : 1, sizeof(*lines));
         char *text = NULL;
@@ -209,6 +210,7 @@ int lockfile_write(const char *path, const struct pkgset *s)
         fputs(LOCKFILE_HEADER, m);
         for (size_t i = 0; i < s->count; i++)
                 fputs(lines[i].text, m);
+        users_write_lock(u, m);
         fclose(m);
         r = write_file_atomic(path, text, len, 0644);
 out:

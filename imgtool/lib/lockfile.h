@@ -21,7 +21,10 @@ struct lock_entry {
 int lockfile_read(const char *path, struct lock_entry **out, size_t *n);
 void lock_entries_free(struct lock_entry *e, size_t n);
 /* Written to a temporary name beside path, renamed at the end. */
-int lockfile_write(const char *path, const struct pkgset *s);
+struct users;
+/* With the users and groups compose made (@user/@group lines), so that a
+ * later build can keep their ids ([Users] Previous=). */
+int lockfile_write(const char *path, const struct pkgset *s, const struct users *u);
 bool lockfile_is(const char *path);
 /* sha256 of a file, lower-case hex. */
 int file_sha256(const char *path, char hex[65]);
