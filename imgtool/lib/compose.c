@@ -19,6 +19,7 @@
 #include "ext4img.h"
 #include "fcaps.h"
 #include "imasig.h"
+#include "labels.h"
 #include "lockfile.h"
 #include "pathmap.h"
 #include "pkgset.h"
@@ -61,6 +62,7 @@ struct composer {
         uint8_t *buf;
         struct capture cap[CAP_COUNT];
         struct users *users;         /* the image's users and groups, decided before any file */
+        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
         char **warned_owners;
         size_t pkg_index;
         double t0;
@@ -771,8 +773,10 @@ static unsigned choose_inode_size(struct composer *c)
                         if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && f.ima_len > max_sig)
                                 max_sig = f.ima_len;
         }
-        /* 4-byte magic + ima entry + capability entry + 4-byte terminator. */
+        /* 4-byte magic + ima entry + capability entry + label + 4-byte terminator. */
         need = 4 + xattr_entry_size(3, max_sig) + xattr_entry_size(10, FCAPS_XATTR_SIZE) + 4;
+        if (c->labels)
+                need += xattr_entry_size(7, labels_max_len(c->labels));
         while (size - 128 - 32 < need && size < 4096)
                 size *= 2;
         return size;
@@ -1140,6 +1144,7 @@ static void teardown(struct composer *c)
         ima_key_free(c->key);
         pkgset_free(c->set);
         users_free(c->users);
+        labels_free(c->labels);
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
         strv_free(c->warned_owners);
@@ -1177,6 +1182,12 @@ static int write_everything(struct composer *c)
         if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
                 return r;
         stage_mark("rpmdb");
+        if (c->labels) {
+                r = labels_apply(c->labels, c->img, c->paths, &c->rep->labelled);
+                if (r < 0)
+                        return r;
+                stage_mark("labels");
+        }
         if (ext4img_usage(c->img, &u) == 0) {
                 c->rep->blocks_used = u.blocks_used;
                 c->rep->block_size = u.block_size;
@@ -1205,6 +1216,11 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         rep->users_created = users_count_created(c.users);
+        r = labels_open(c.l, c.set, &c.labels);
+        if (r < 0)
+                goto out;
+        if (c.labels)
+                snprintf(rep->selinux_policy, sizeof(rep->selinux_policy), "%s", labels_policy_name(c.labels));
         /* before any thread exists (fork): the database needs only the headers */
         r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
         if (r < 0)

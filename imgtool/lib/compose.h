@@ -15,6 +15,8 @@ struct compose_report {
         uint64_t bytes;                 /* regular file content */
         size_t sig_from_package, sig_signed_here, sig_allowed_unsigned;
         size_t users_created;           /* users and groups made from sysusers lines */
+        size_t labelled;                /* inodes given security.selinux */
+        char selinux_policy[64];        /* SELINUXTYPE labels came from; "" none */
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;

@@ -16,6 +16,10 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
                 (double)r->image_size / 1048576.0, (unsigned long long)r->blocks_used,
                 (unsigned long long)(r->block_size ? r->image_size / r->block_size : 0), r->inode_size, r->uuid,
                 (long long)r->source_date_epoch);
+        if (r->users_created)
+                fprintf(f, "  users and groups created: %zu\n", r->users_created);
+        if (r->selinux_policy[0])
+                fprintf(f, "  SELinux labels: %zu inodes (policy %s)\n", r->labelled, r->selinux_policy);
         fprintf(f, "  time: %.2f s, %.1f MB/s\n", r->seconds, r->seconds > 0 ? mb / r->seconds : 0.0);
         for (size_t i = 0; r->scriptlets_skipped && r->scriptlets_skipped[i]; i++)
                 fprintf(f, "  scriptlet skipped: %s\n", r->scriptlets_skipped[i]);
@@ -41,6 +45,9 @@ int report_write_json(const char *path, const struct compose_report *r, const ch
 
         json_object_object_add(o, "image", json_object_new_string(output));
         json_object_object_add(o, "packages", json_object_new_int64((int64_t)r->packages));
+        json_object_object_add(o, "users_created", json_object_new_int64((int64_t)r->users_created));
+        json_object_object_add(o, "labelled", json_object_new_int64((int64_t)r->labelled));
+        json_object_object_add(o, "selinux_policy", r->selinux_policy[0] ? json_object_new_string(r->selinux_policy) : NULL);
         json_object_object_add(o, "files", json_object_new_int64((int64_t)r->files));
         json_object_object_add(o, "regular_files", json_object_new_int64((int64_t)r->regular));
         json_object_object_add(o, "directories", json_object_new_int64((int64_t)r->directories));
