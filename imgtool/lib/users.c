@@ -11,6 +11,7 @@
 
 #include "layout.h"
 #include "lockfile.h"
+#include "pkgread.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
 #include "util.h"
@@ -392,107 +393,50 @@ struct sysusers_file {
 };
 
 struct reading {
+        struct users *u;
         struct sysusers_file *files;
         size_t n;
 };
 
-static int read_entry(struct rpmpkg_payload *pl, char **out, const char *pkg, const char *path)
+/* Called for the file lists too: marks which users files a package ships. */
+static bool want_users_file(const char *path, void *ctx)
 {
-        char *buf = NULL;
-        size_t len = 0;
-        ssize_t n;
+        struct reading *rd = ctx;
+        int b = base_index(path);
 
-        for (;;) {
-                char *nb = realloc(buf, len + 65536 + 1);
-                if (!nb) {
-                        free(buf);
-                        return -ENOMEM;
-                }
-                buf = nb;
-                n = rpmpkg_payload_read(pl, buf + len, 65536);
-                if (n <= 0)
-                        break;
-                len += (size_t)n;
-                if (len > MAX_READ) {
-                        free(buf);
-                        return imgerr(-EFBIG, "%s: %s: too large for a users file", pkg, path);
-                }
-        }
-        if (n < 0) {
-                free(buf);
-                return (int)n;
-        }
-        buf[len] = 0;
-        if (strlen(buf) != len) {
-                free(buf);
+        if (b >= 0)
+                rd->u->shipped[b] = true;
+        return b >= 0 || is_sysusers_path(path);
+}
+
+static int got_users_file(const char *path, const char *pkg, char *text, size_t len, void *ctx)
+{
+        struct reading *rd = ctx;
+        struct sysusers_file *nf;
+        int b = base_index(path);
+
+        if (strlen(text) != len) {
+                free(text);
                 return imgerr(-EBADMSG, "%s: %s: not text", pkg, path);
         }
-        *out = buf;
-        return 0;
-}
-
-/* Does the package ship anything this module reads? */
-static bool package_has_users_files(struct rpmpkg *p, struct users *u)
-{
-        struct rpmpkg_file f;
-        bool any = false;
-
-        for (size_t i = 0; i < rpmpkg_file_count(p); i++) {
-                if (rpmpkg_file(p, i, &f) < 0 || !S_ISREG(f.mode) || (f.flags & RPMPKG_FILE_GHOST))
-                        continue;
-                if (base_index(f.path) >= 0)
-                        u->shipped[base_index(f.path)] = any = true;
-                else if (is_sysusers_path(f.path))
-                        any = true;
-        }
-        return any;
-}
-
-static int read_package(struct users *u, struct reading *rd, struct rpmpkg *p)
-{
-        struct rpmpkg_payload *pl = NULL;
-        size_t idx;
-        int r;
-
-        if (!package_has_users_files(p, u))
+        if (b >= 0) {
+                free(rd->u->base[b]);
+                rd->u->base[b] = text;
+                rd->u->base_len[b] = len;
                 return 0;
-        r = rpmpkg_payload_open(p, &pl);
-        while (r >= 0 && (r = rpmpkg_payload_next(pl, &idx)) > 0) {
-                struct rpmpkg_file f;
-                char *text = NULL;
-                int b;
-
-                if (rpmpkg_file(p, idx, &f) < 0 || !S_ISREG(f.mode) || !rpmpkg_payload_has_content(pl))
-                        continue;
-                b = base_index(f.path);
-                if (b < 0 && !is_sysusers_path(f.path))
-                        continue;
-                r = read_entry(pl, &text, rpmpkg_path(p), f.path);
-                if (r < 0)
-                        break;
-                if (b >= 0) {
-                        free(u->base[b]);
-                        u->base[b] = text;
-                        u->base_len[b] = strlen(text);
-                } else {
-                        struct sysusers_file *nf = realloc(rd->files, (rd->n + 1) * sizeof(*nf));
-                        if (!nf) {
-                                free(text);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        rd->files = nf;
-                        nf = &rd->files[rd->n++];
-                        nf->text = text;
-                        nf->name = strdup(strrchr(f.path, '/') + 1);
-                        if (asprintf(&nf->where, "%s: %s", rpmpkg_path(p), f.path) < 0)
-                                nf->where = NULL;
-                        if (!nf->name || !nf->where)
-                                r = -ENOMEM;
-                }
         }
-        rpmpkg_payload_free(pl);
-        return r < 0 ? r : 0;
+        nf = realloc(rd->files, (rd->n + 1) * sizeof(*nf));
+        if (!nf) {
+                free(text);
+                return -ENOMEM;
+        }
+        rd->files = nf;
+        nf = &rd->files[rd->n++];
+        nf->text = text;
+        nf->name = strdup(strrchr(path, '/') + 1);
+        if (asprintf(&nf->where, "%s: %s", pkg, path) < 0)
+                nf->where = NULL;
+        return nf->name && nf->where ? 0 : -ENOMEM;
 }
 
 static int file_name_cmp(const void *a, const void *b)
@@ -802,14 +746,13 @@ static int render(struct users *u, enum users_file which)
 int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out)
 {
         struct users *u = calloc(1, sizeof(*u));
-        struct reading rd = { NULL, 0 };
+        struct reading rd = { u, NULL, 0 };
         struct membership m = { NULL };
         int r = 0;
 
         if (!u)
                 return -ENOMEM;
-        for (size_t i = 0; r >= 0 && i < s->count; i++)
-                r = read_package(u, &rd, s->pkgs[i]);
+        r = pkgread_files(s, want_users_file, got_users_file, MAX_READ, &rd);
         if (r >= 0 && l->users_previous)
                 r = read_previous(u, l->users_previous);
         if (r >= 0 && (r = parse_base(u, USERS_PASSWD)) >= 0)
