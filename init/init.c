@@ -52,6 +52,8 @@ struct config {
         char root[256];
         bool rw;
         bool cmdline_test;
+        char selinux[16];        /* "enforcing", "permissive", or "" (none) */
+        char selinux_type[64];   /* SELINUXTYPE: /etc/selinux/<type>/policy/policy.N */
         /* from the kernel command line, test images only */
         bool test;
         char run[256];
@@ -219,6 +221,10 @@ static void read_config(struct config *c)
                         c->rw = !strcmp(v, "1");
                 else if (!strcmp(line, "cmdline_test"))
                         c->cmdline_test = !strcmp(v, "1");
+                else if (!strcmp(line, "selinux"))
+                        copy_value(c->selinux, sizeof(c->selinux), v, strlen(v));
+                else if (!strcmp(line, "selinux_type"))
+                        copy_value(c->selinux_type, sizeof(c->selinux_type), v, strlen(v));
                 else
                         die("%s: unknown key '%s'", CONF_PATH, line);
         }
@@ -510,6 +516,55 @@ static char *read_run_script(const char *spec)
         return script;
 }
 
+/* ---- SELinux ----------------------------------------------------------- */
+
+/* The image's binary policy into the kernel, as systemd or load_policy
+ * would do it: the newest policy.N the kernel takes, written whole to
+ * selinuxfs' load, then the mode.  The file is read after the IMA policy is
+ * in force, so it is appraised like any root-owned file. */
+static void load_selinux(const struct config *c)
+{
+        bool enforcing = !strcmp(c->selinux, "enforcing");
+        char path[256], *data = NULL, *vers;
+        size_t len = 0, done = 0;
+        int max = 33, fd;
+
+        if (!c->selinux[0])
+                return;
+        if (mount("selinuxfs", "/sys/fs/selinux", "selinuxfs", MS_NOSUID | MS_NOEXEC, NULL) < 0 && errno != EBUSY) {
+                if (!enforcing) {
+                        say("warning: SELinux is not active in this kernel (%s): booting without it", strerror(errno));
+                        return;
+                }
+                die("cannot mount selinuxfs: %s (SELinux not active: boot with security=selinux or lsm=...,selinux)",
+                    strerror(errno));
+        }
+        vers = read_file("/sys/fs/selinux/policyvers", NULL);
+        if (vers) {
+                max = atoi(vers);
+                free(vers);
+        }
+        for (int n = max; n >= 15 && !data; n--) {
+                snprintf(path, sizeof(path), NEWROOT "/etc/selinux/%s/policy/policy.%d", c->selinux_type, n);
+                data = read_file(path, &len);
+        }
+        if (!data)
+                die("no SELinux policy /etc/selinux/%s/policy/policy.N (N <= %d) in the image", c->selinux_type, max);
+        fd = open("/sys/fs/selinux/load", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                die("/sys/fs/selinux/load: %s", strerror(errno));
+        while (done < len) {
+                ssize_t n = write(fd, data + done, len - done);
+                if (n <= 0)
+                        die("loading the SELinux policy %s: %s", path + strlen(NEWROOT), strerror(errno));
+                done += (size_t)n;
+        }
+        close(fd);
+        free(data);
+        write_file("/sys/fs/selinux/enforce", enforcing ? "1" : "0");
+        say("SELinux policy %s loaded, %s", path + strlen(NEWROOT), c->selinux);
+}
+
 /* ---- switching root -------------------------------------------------- */
 
 static void mount_root(const struct config *c)
@@ -675,6 +730,7 @@ int main(void)
         load_policy();
         mkdir(NEWROOT, 0755);
         mount_root(&c);
+        load_selinux(&c);
         if (c.run[0])
                 script = read_run_script(c.run);
         switch_root();

@@ -82,7 +82,8 @@ static int copy_file_atomic(const char *from, const char *to)
         return r;
 }
 
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
+int bootfiles_write(const struct layout *l, const char *image, const char *uuid,
+                    const char *selinux_mode, const char *selinux_type)
 {
         _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
         struct initramfs_opts o = { 0 };
@@ -100,6 +101,8 @@ int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
         o.root = root;
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
+        o.selinux_mode = selinux_mode;
+        o.selinux_type = selinux_type;
         r = copy_file_atomic(l->kernel, vmlinuz);
         if (r >= 0)
                 r = initramfs_write(&o, initrd);

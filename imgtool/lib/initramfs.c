@@ -151,8 +151,13 @@ static int cpio_add(struct cpio *c, const char *path, mode_t type, int perm,
 
 static int format_conf(const struct initramfs_opts *o, char **conf)
 {
-        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n",
-                     o->root, o->rw, o->cmdline_test) < 0)
+        bool se = o->selinux_mode && o->selinux_type;
+
+        if (se && (strpbrk(o->selinux_type, "/\n") || !*o->selinux_type || strlen(o->selinux_type) >= 64))
+                return imgerr(-EINVAL, "SELinux policy name '%s' is not usable", o->selinux_type);
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s%s%s",
+                     o->root, o->rw, o->cmdline_test, se ? "selinux=" : "", se ? o->selinux_mode : "",
+                     se ? "\nselinux_type=" : "", se ? o->selinux_type : "", se ? "\n" : "") < 0)
                 return imgerr(-ENOMEM, "out of memory");
         return 0;
 }

@@ -5,7 +5,8 @@
  * entries and no gzip timestamp, so the same inputs give the same bytes.
  *
  * What init reads (paths inside the archive; init/init.c is the consumer):
- *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=
+ *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=,
+ *                                 selinux=, selinux_type=
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
@@ -31,6 +32,11 @@ struct initramfs_opts {
         /* honour imgtool.test= and imgtool.run= on the kernel command line
          * (test images only: the runner executes a script as root) */
         bool cmdline_test;
+        /* SELinux: init loads /etc/selinux/<type>/policy/policy.N from the
+         * image before handing over; mode "enforcing" or "permissive"
+         * (NULL: no SELinux). */
+        const char *selinux_mode;
+        const char *selinux_type;
 };
 
 /* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */

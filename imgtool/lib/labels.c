@@ -22,6 +22,7 @@
 struct labels {
         struct selabel_handle *h;
         char *name;
+        char *config_mode;      /* SELINUX= of the set's /etc/selinux/config, or NULL */
         size_t max_len;
 };
 
@@ -79,17 +80,18 @@ static int got_selinux(const char *path, const char *pkg, char *data, size_t len
         return 0;
 }
 
-/* SELINUXTYPE= of a config text, or NULL. */
-static char *config_type(const char *config)
+/* KEY= of a config text, or NULL. */
+static char *config_value(const char *config, const char *key)
 {
         const char *p = config;
+        size_t klen = strlen(key);
 
         while (p && *p) {
                 const char *eol = strchrnul(p, '\n');
                 while (*p == ' ' || *p == '\t')
                         p++;
-                if (!strncmp(p, "SELINUXTYPE=", 12)) {
-                        const char *v = p + 12, *e = v;
+                if (!strncmp(p, key, klen) && p[klen] == '=') {
+                        const char *v = p + klen + 1, *e = v;
                         while (e < eol && *e != ' ' && *e != '\t' && *e != '\r')
                                 e++;
                         if (e > v)
@@ -159,7 +161,9 @@ static int open_from_set(const struct layout *l, const struct pkgset *s, struct 
                 return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
         x.tmp = tmpl;
         r = pkgread_files(s, want_selinux, got_selinux, MAX_CONTEXTS_FILE, &x);
-        if (r >= 0 && x.config && !(lb->name = config_type(x.config)))
+        if (r >= 0 && x.config)
+                lb->config_mode = config_value(x.config, "SELINUX");
+        if (r >= 0 && x.config && !(lb->name = config_value(x.config, "SELINUXTYPE")))
                 r = imgerr(-EBADMSG, "%s: the package set's /etc/selinux/config names no SELINUXTYPE=", l->path);
         if (r >= 0 && lb->name) {
                 if (strchr(lb->name, '/') || !strcmp(lb->name, "..") || asprintf(&fc, "%s/%s/contexts/files/file_contexts", tmpl, lb->name) < 0)
@@ -209,6 +213,7 @@ void labels_free(struct labels *lb)
         if (lb->h)
                 selabel_close(lb->h);
         free(lb->name);
+        free(lb->config_mode);
         free(lb);
 }
 
@@ -274,4 +279,20 @@ int labels_apply(struct labels *lb, struct ext4img *img, const struct pathmap *p
                 r = pathmap_foreach(paths, label_entry, &a);
         *count = a.count;
         return r;
+}
+
+const char *labels_boot_mode(const struct labels *lb, const struct layout *l)
+{
+        if (!lb || l->selinux_mode == SELINUX_OFF)
+                return NULL;
+        if (l->selinux_mode == SELINUX_ENFORCING)
+                return "enforcing";
+        if (l->selinux_mode == SELINUX_PERMISSIVE)
+                return "permissive";
+        /* default: what the image's own /etc/selinux/config says */
+        if (lb->config_mode && !strcmp(lb->config_mode, "enforcing"))
+                return "enforcing";
+        if (lb->config_mode && !strcmp(lb->config_mode, "permissive"))
+                return "permissive";
+        return NULL;
 }
