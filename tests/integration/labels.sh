@@ -3,33 +3,14 @@
 # the oracle is matchpathcon with the same file_contexts, on a loop mount.
 source "$SRCDIR/tests/integration/lib.sh"
 source "$SRCDIR/tests/integration/data/compose-pkgs.sh"
+source "$SRCDIR/tests/integration/data/selinux-pkgs.sh"
 trap 'if [ -n "${MNT:-}" ]; then umount "$MNT" 2>/dev/null; fi; rm -rf "$T"' EXIT
 P=/etc/selinux/default
 FC=$P/contexts/files/file_contexts
 if [ ! -f "$FC" ]; then echo "SKIP: no $FC (Debian's selinux-policy-default)"; exit 77; fi
 
 make_test_packages "$T/rpms"
-# The policy as an RPM: Debian's installed tree under /etc/selinux/default.
-build_rpm "$T/rpms" <<SPEC
-%define _binary_payload w3.zstdio
-Name: selinux-policy-default
-Version: 2.20221101
-Release: 1
-Summary: Debian's reference policy, repackaged
-License: GPL-2.0-or-later
-BuildArch: noarch
-AutoReqProv: no
-%description
-x
-%install
-mkdir -p %{buildroot}/etc/selinux
-cp -a $P %{buildroot}/etc/selinux/
-printf 'SELINUX=enforcing\nSELINUXTYPE=default\n' > %{buildroot}/etc/selinux/config
-%files
-%dir /etc/selinux
-/etc/selinux/config
-/etc/selinux/default
-SPEC
+make_policy_rpm "$T/rpms"
 "$IMGTOOL" keygen --out "$T/key" >/dev/null
 layout() {  # layout NAME INSTALL [extra lines]
   local name=$1 inst=$2; shift 2
