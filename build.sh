@@ -31,6 +31,11 @@ DEB_PACKAGES=(
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
   busybox-static                       # the shell of the boot test image
+  libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
+  createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
+  libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)
+  selinux-policy-default selinux-utils # tests: a real policy (rebuilt as an RPM), matchpathcon oracle
+  systemd                              # tests: systemd-sysusers --root, the users oracle
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 
