@@ -43,6 +43,7 @@
 #define KEY_DIR "/etc/imgtool/keys"
 #define IMA_POLICY "/sys/kernel/security/ima/policy"
 #define NEWROOT "/newroot"
+#define SELINUX_POLICY_PATH "/etc/imgtool/selinux-policy"
 #define RUN_MAGIC "IMGTOOL-RUN-V1\n"   /* 16 bytes with the NUL */
 #define RUN_HEADER 512
 #define RUN_MAX (16u << 20)
@@ -53,7 +54,6 @@ struct config {
         bool rw;
         bool cmdline_test;
         char selinux[16];        /* "enforcing", "permissive", or "" (none) */
-        char selinux_type[64];   /* SELINUXTYPE: /etc/selinux/<type>/policy/policy.N */
         /* from the kernel command line, test images only */
         bool test;
         char run[256];
@@ -223,8 +223,7 @@ static void read_config(struct config *c)
                         c->cmdline_test = !strcmp(v, "1");
                 else if (!strcmp(line, "selinux"))
                         copy_value(c->selinux, sizeof(c->selinux), v, strlen(v));
-                else if (!strcmp(line, "selinux_type"))
-                        copy_value(c->selinux_type, sizeof(c->selinux_type), v, strlen(v));
+
                 else
                         die("%s: unknown key '%s'", CONF_PATH, line);
         }
@@ -519,15 +518,16 @@ static char *read_run_script(const char *spec)
 /* ---- SELinux ----------------------------------------------------------- */
 
 /* The image's binary policy into the kernel, as systemd or load_policy
- * would do it: the newest policy.N the kernel takes, written whole to
- * selinuxfs' load, then the mode.  The file is read after the IMA policy is
- * in force, so it is appraised like any root-owned file. */
+ * would do it: written whole to selinuxfs' load, then the mode.  It comes
+ * from the initramfs (compose took it from the image's own policy), and it
+ * is loaded before the IMA policy so that IMA rules may name SELinux types
+ * (obj_type=...), which the kernel refuses while no policy is loaded. */
 static void load_selinux(const struct config *c)
 {
         bool enforcing = !strcmp(c->selinux, "enforcing");
-        char path[256], *data = NULL, *vers;
         size_t len = 0, done = 0;
-        int max = 33, fd;
+        char *data;
+        int fd;
 
         if (!c->selinux[0])
                 return;
@@ -539,30 +539,23 @@ static void load_selinux(const struct config *c)
                 die("cannot mount selinuxfs: %s (SELinux not active: boot with security=selinux or lsm=...,selinux)",
                     strerror(errno));
         }
-        vers = read_file("/sys/fs/selinux/policyvers", NULL);
-        if (vers) {
-                max = atoi(vers);
-                free(vers);
-        }
-        for (int n = max; n >= 15 && !data; n--) {
-                snprintf(path, sizeof(path), NEWROOT "/etc/selinux/%s/policy/policy.%d", c->selinux_type, n);
-                data = read_file(path, &len);
-        }
+        data = read_file(SELINUX_POLICY_PATH, &len);
         if (!data)
-                die("no SELinux policy /etc/selinux/%s/policy/policy.N (N <= %d) in the image", c->selinux_type, max);
+                die("%s: %s", SELINUX_POLICY_PATH, strerror(errno));
         fd = open("/sys/fs/selinux/load", O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 die("/sys/fs/selinux/load: %s", strerror(errno));
         while (done < len) {
                 ssize_t n = write(fd, data + done, len - done);
                 if (n <= 0)
-                        die("loading the SELinux policy %s: %s", path + strlen(NEWROOT), strerror(errno));
+                        die("the kernel rejected the SELinux policy: %s", strerror(errno));
                 done += (size_t)n;
         }
         close(fd);
         free(data);
+        unlink(SELINUX_POLICY_PATH);
         write_file("/sys/fs/selinux/enforce", enforcing ? "1" : "0");
-        say("SELinux policy %s loaded, %s", path + strlen(NEWROOT), c->selinux);
+        say("SELinux policy loaded (%zu bytes), %s", len, c->selinux);
 }
 
 /* ---- switching root -------------------------------------------------- */
@@ -727,10 +720,10 @@ int main(void)
         if (c.test)
                 write_file("/proc/sys/kernel/printk_ratelimit", "0");
         setup_ima_keyring();
+        load_selinux(&c);
         load_policy();
         mkdir(NEWROOT, 0755);
         mount_root(&c);
-        load_selinux(&c);
         if (c.run[0])
                 script = read_run_script(c.run);
         switch_root();

@@ -83,7 +83,7 @@ static int copy_file_atomic(const char *from, const char *to)
 }
 
 int bootfiles_write(const struct layout *l, const char *image, const char *uuid,
-                    const char *selinux_mode, const char *selinux_type)
+                    const char *selinux_mode, const void *se_policy, size_t se_policy_len)
 {
         _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
         struct initramfs_opts o = { 0 };
@@ -102,7 +102,8 @@ int bootfiles_write(const struct layout *l, const char *image, const char *uuid,
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
         o.selinux_mode = selinux_mode;
-        o.selinux_type = selinux_type;
+        o.selinux_policy = se_policy;
+        o.selinux_policy_len = se_policy_len;
         r = copy_file_atomic(l->kernel, vmlinuz);
         if (r >= 0)
                 r = initramfs_write(&o, initrd);

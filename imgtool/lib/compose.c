@@ -1182,15 +1182,6 @@ static int write_everything(struct composer *c)
         if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
                 return r;
         stage_mark("rpmdb");
-        if (c->l->kernel && labels_boot_mode(c->labels, c->l)) {
-                _cleanup_free_ char *dir = NULL;
-                if (asprintf(&dir, "/etc/selinux/%s/policy", labels_policy_name(c->labels)) < 0)
-                        return -ENOMEM;
-                if (!pathmap_get(c->paths, dir))
-                        return imgerr(-ENOENT, "%s: [SELinux] Mode=%s but no package ships %s/policy.N, "
-                                      "the binary policy the initramfs loads", c->l->path,
-                                      labels_boot_mode(c->labels, c->l), dir);
-        }
         if (c->labels) {
                 r = labels_apply(c->labels, c->img, c->paths, &c->rep->labelled);
                 if (r < 0)
@@ -1255,7 +1246,17 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         }
         free(c.tmp_path);
         c.tmp_path = NULL;
-        r = bootfiles_write(c.l, o->output, rep->uuid, labels_boot_mode(c.labels, c.l), labels_policy_name(c.labels));
+        {
+                const void *pol = NULL;
+                size_t pol_len = 0;
+                const char *mode = labels_boot_mode(c.labels, c.l);
+                if (mode && c.l->kernel && !labels_binary_policy(c.labels, &pol, &pol_len)) {
+                        r = imgerr(-ENOENT, "%s: [SELinux] Mode=%s but the policy has no binary policy "
+                                   "(policy/policy.N) for the initramfs to load", c.l->path, mode);
+                        goto out;
+                }
+                r = bootfiles_write(c.l, o->output, rep->uuid, mode, pol, pol_len);
+        }
 out:
         if (r == -ENOSPC)
                 imgerr_prefix(r, "%s: ", o->output);

@@ -23,6 +23,9 @@ struct labels {
         struct selabel_handle *h;
         char *name;
         char *config_mode;      /* SELINUX= of the set's /etc/selinux/config, or NULL */
+        char *policy;           /* the binary policy (the highest policy.N), for the initramfs */
+        size_t policy_len;
+        int policy_version;
         size_t max_len;
 };
 
@@ -30,13 +33,15 @@ struct labels {
 
 struct extract {
         char *config;           /* /etc/selinux/config */
-        char *tmp;              /* contexts files land in tmp/NAME/contexts/files/ */
+        char *tmp;              /* contexts files (and policy/policy.N) land in tmp/NAME/... */
 };
 
 static bool want_selinux(const char *path, void *ctx)
 {
         size_t n = strlen(path);
         if (!strcmp(path, "/etc/selinux/config"))
+                return true;
+        if (!fnmatch("/etc/selinux/*/policy/policy.[0-9]*", path, FNM_PATHNAME))
                 return true;
         return !fnmatch("/etc/selinux/*/contexts/files/*", path, FNM_PATHNAME) &&
                !(n > 4 && !strcmp(path + n - 4, ".bin"));
@@ -100,6 +105,34 @@ static char *config_value(const char *config, const char *key)
                 p = *eol ? eol + 1 : eol;
         }
         return NULL;
+}
+
+/* The highest policy.N in DIR/policy (N <= 33, what kernels take today). */
+static int read_binary_policy(struct labels *lb, const char *dir)
+{
+        for (int n = 33; n >= 15; n--) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_fclose_ FILE *f = NULL;
+                long len;
+
+                if (asprintf(&path, "%s/policy/policy.%d", dir, n) < 0)
+                        return -ENOMEM;
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) <= 0 || len > (long)MAX_CONTEXTS_FILE ||
+                    fseek(f, 0, SEEK_SET) < 0)
+                        return imgerr(-EBADMSG, "%s: not a usable policy file", path);
+                lb->policy = malloc((size_t)len);
+                if (!lb->policy)
+                        return -ENOMEM;
+                if (fread(lb->policy, 1, (size_t)len, f) != (size_t)len)
+                        return imgerr(-EIO, "%s: read error", path);
+                lb->policy_len = (size_t)len;
+                lb->policy_version = n;
+                return 0;
+        }
+        return 0;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -174,6 +207,13 @@ static int open_from_set(const struct layout *l, const struct pkgset *s, struct 
                 else
                         r = open_handle(lb, fc, l->path);
         }
+        if (r >= 0 && lb->name) {
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/%s", tmpl, lb->name) < 0)
+                        r = -ENOMEM;
+                else
+                        r = read_binary_policy(lb, dir);
+        }
         free(x.config);
         nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         return r;
@@ -195,6 +235,8 @@ int labels_open(const struct layout *l, const struct pkgset *s, struct labels **
                         r = -ENOMEM;
                 else
                         r = open_handle(lb, fc, l->path);
+                if (r >= 0)
+                        r = read_binary_policy(lb, l->selinux_policy);
         } else {
                 r = open_from_set(l, s, lb);
         }
@@ -214,6 +256,7 @@ void labels_free(struct labels *lb)
                 selabel_close(lb->h);
         free(lb->name);
         free(lb->config_mode);
+        free(lb->policy);
         free(lb);
 }
 
@@ -295,4 +338,13 @@ const char *labels_boot_mode(const struct labels *lb, const struct layout *l)
         if (lb->config_mode && !strcmp(lb->config_mode, "permissive"))
                 return "permissive";
         return NULL;
+}
+
+bool labels_binary_policy(const struct labels *lb, const void **data, size_t *len)
+{
+        if (!lb || !lb->policy)
+                return false;
+        *data = lb->policy;
+        *len = lb->policy_len;
+        return true;
 }

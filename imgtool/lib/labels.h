@@ -9,6 +9,7 @@
  * or the folder [SELinux] Policy= names (/etc/selinux/NAME on this
  * machine). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -32,3 +33,6 @@ int labels_apply(struct labels *lb, struct ext4img *img, const struct pathmap *p
 /* What the initramfs does at boot: "enforcing", "permissive" or NULL (no
  * SELinux): [SELinux] Mode=, else the SELINUX= of the set's own config. */
 const char *labels_boot_mode(const struct labels *lb, const struct layout *l);
+/* The binary policy (the highest policy.N of the same policy) the
+ * initramfs loads; false if the policy has none. */
+bool labels_binary_policy(const struct labels *lb, const void **data, size_t *len);

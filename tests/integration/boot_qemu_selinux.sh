@@ -54,6 +54,9 @@ head -c 8192 /dev/zero | tr '\0' 'd' > %{buildroot}/usr/share/t/data
 /usr/share/t
 SPEC
 "$IMGTOOL" keygen --out key >/dev/null
+# IMA rules may use SELinux types once the policy is loaded: usr_t reads are
+# not measured, everything else root reads is.
+{ echo "dont_measure obj_type=usr_t"; "$IMGTOOL" policy; } > ima-policy
 cat > se.conf <<L
 [Image]
 Label=seroot
@@ -65,19 +68,27 @@ Install=sebox selinux-policy-default
 Mode=sign
 Key=key/signing.key
 Certificate=key/signing.crt
+[Policy]
+File=ima-policy
+[SELinux]
+Mode=enforcing
 [Boot]
 Kernel=$KERNEL
 TestHooks=yes
 L
 check "compose a bootable labelled image" "$IMGTOOL" compose se.conf -o se.img --quiet
-check "the initramfs loads the policy, permissive (the image's SELINUX=)" \
-  bash -c "zcat se.img.initramfs | cpio -i --to-stdout etc/imgtool/init.conf 2>/dev/null | grep -qx 'selinux=permissive'"
+check "the initramfs loads the policy, enforcing ([SELinux] Mode= over the image's SELINUX=permissive)" \
+  bash -c "zcat se.img.initramfs | cpio -i --to-stdout etc/imgtool/init.conf 2>/dev/null | grep -qx 'selinux=enforcing'"
 rc=0
 out=$("$SRCDIR/qemu-test/run" se.img --append "security=selinux printk_ratelimit=0" --timeout 240 \
-  --exec 'cat /sys/fs/selinux/enforce; echo; cat /proc/self/attr/current; echo; getcon /usr/bin/busybox /etc/selinux/config /; cat /usr/share/t/data | head -c 4; echo' 2>&1) || rc=$?
+  --exec 'cat /sys/fs/selinux/enforce; echo; cat /proc/self/attr/current; echo; getcon /usr/bin/busybox /etc/selinux/config /; cat /usr/share/t/data | head -c 4; echo
+  cat /etc/selinux/config >/dev/null; M=/sys/kernel/security/ima/ascii_runtime_measurements
+  echo "measured-usr_t=$(grep -c /usr/share/t/data $M) measured-config=$(grep -c /etc/selinux/config $M)"' 2>&1) || rc=$?
 echo "$out" | grep -v '^\s*$' | tail -8
 expect_eq "guest script ran" "$rc" 0
 check "the policy is loaded: the guest runs in a labelled context" grep -q 'system_u:system_r:' <<<"$out"
+check "SELinux is enforcing" grep -qx '1' <<<"$out"
+check "IMA's obj_type= rule applies: usr_t not measured, selinux_config_t measured" grep -q 'measured-usr_t=0 measured-config=1' <<<"$out"
 check "the kernel sees the image's labels" grep -q '^system_u:object_r:bin_t:s0 /usr/bin/busybox' <<<"$out"
 check "... on /etc and / too" grep -q '^system_u:object_r:selinux_config_t:s0 /etc/selinux/config' <<<"$out"
 check "the signed data file reads" grep -qx 'dddd' <<<"$out"
