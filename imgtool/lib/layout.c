@@ -437,7 +437,8 @@ int layout_from_lock(const char *path, struct layout **out)
         if (!l)
                 return -ENOMEM;
         r = layout_defaults(l, path);
-        if (r >= 0 && !(l->lock = strdup(path)))
+        /* the lock's @user/@group lines are the ids the image was given */
+        if (r >= 0 && (!(l->lock = strdup(path)) || !(l->users_previous = strdup(path))))
                 r = -ENOMEM;
         if (r < 0) {
                 layout_free(l);

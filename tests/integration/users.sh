@@ -83,6 +83,11 @@ printf 'svc:x:555:\nwebadm:x:556:\n' > "$T/old-group"
 layout prevpw "[Users]" "Previous=old-passwd"
 "$IMGTOOL" compose "$T/prevpw.conf" -o "$T/c.img" --quiet --lock-out "$T/c.lock"
 expect_eq "Previous= a passwd file: svc keeps 555" "$(img_cat "$T/c.img" /etc/passwd | grep '^svc:' | cut -d: -f3)" 555
+check "verify --against the lock: its @user lines give the ids" \
+  "$IMGTOOL" verify "$T/c.img" --cert "$T/key/signing.crt" --against "$T/c.lock"
+rc=0; out=$("$IMGTOOL" verify "$T/c.img" --cert "$T/key/signing.crt" --against "$T/a.lock" 2>&1) || rc=$?
+expect_eq "verify --against another build's lock: users files differ" \
+  "$rc $(grep -c '^/etc/\(passwd\|group\|shadow\|gshadow\): content differs' <<<"$out")" "1 2"
 layout prevlock "[Users]" "Previous=c.lock"
 "$IMGTOOL" compose "$T/prevlock.conf" -o "$T/d.img" --quiet
 expect_eq "Previous= the previous image's lock: the same passwd" \
