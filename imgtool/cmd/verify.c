@@ -155,6 +155,7 @@ int cmd_verify(int argc, char **argv)
         if (expect) {
                 o.expected = expect->v;
                 o.n_expected = expect->n;
+                o.labels = expect->labels;
                 o.extra_ok = imgverify_compose_paths;
                 while (o.extra_ok[o.n_extra_ok])
                         o.n_extra_ok++;

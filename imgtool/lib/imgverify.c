@@ -13,6 +13,7 @@
 #include "layout.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
+#include "labels.h"
 #include "users.h"
 #include "util.h"
 #include "imasig.h"
@@ -576,6 +577,24 @@ static int schedule_content(struct run *run, struct ext4walk *w, const struct ex
         return 0;
 }
 
+/* The label compose gives every inode (labels.c decides it). */
+static int check_label(struct run *run, const struct ext4walk_entry *e)
+{
+        _cleanup_free_ char *got = e->selinux ? strndup(e->selinux, e->selinux_len) : NULL;
+        char *want = NULL;
+        int r = labels_lookup(run->o->labels, e->path, e->mode, &want);
+
+        if (r < 0)
+                return r;
+        if ((got ? got : "")[0] || want) {
+                if (!want || !got || strcmp(got, want))
+                        r = add_violation(run, e->path, IMGV_LABEL_DIFFERS, "security.selinux '%s', the policy says '%s'",
+                                          got ? got : "", want ? want : "");
+        }
+        free(want);
+        return r;
+}
+
 static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
 {
         struct run *run = userdata;
@@ -584,6 +603,8 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
         int rc;
 
         if (run->expected && (rc = check_against(run, e, &x)) < 0)
+                return rc;
+        if (run->o->labels && (rc = check_label(run, e)) < 0)
                 return rc;
         if (!S_ISREG(e->mode))
                 return 0;
@@ -855,6 +876,8 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         }
         x->n = dedupe_expected(x->v, x->n);
         r = expect_users_files(l, x);
+        if (r >= 0)
+                r = labels_open(l, x->set, &x->labels);
         if (r < 0)
                 goto fail;
         *out = x;
@@ -871,6 +894,7 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         free(x->v);
         if (x->set)
                 pkgset_free(x->set);
+        labels_free(x->labels);
         free(x);
 }
 
@@ -908,6 +932,7 @@ static const char *reason_key(enum imgverify_reason reason)
                 [IMGV_MODE_DIFFERS] = "mode-differs",
                 [IMGV_OWNER_DIFFERS] = "owner-differs",
                 [IMGV_TARGET_DIFFERS] = "target-differs",
+                [IMGV_LABEL_DIFFERS] = "label-differs",
         };
         return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";
 }

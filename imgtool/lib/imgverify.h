@@ -31,6 +31,7 @@ enum imgverify_reason {
         IMGV_MODE_DIFFERS,       /* "mode 0755, package X says 0644" */
         IMGV_OWNER_DIFFERS,      /* "owner 0:0, package X says 1:1" */
         IMGV_TARGET_DIFFERS,     /* "symlink target differs from package X" */
+        IMGV_LABEL_DIFFERS,      /* "security.selinux A, the policy says B" */
 };
 
 struct imgverify_violation {
@@ -63,6 +64,8 @@ struct imgverify_opts {
          * (e.g. "/var/lib/rpm" written by compose itself). */
         const char *const *extra_ok;
         size_t n_extra_ok;
+        /* SELinux labels every inode must carry (labels.h); NULL: not checked. */
+        struct labels *labels;
 };
 
 struct imgverify_report {
@@ -82,10 +85,12 @@ struct imgverify_report {
  * expectation. */
 struct layout;
 struct pkgset;
+struct labels;
 struct imgverify_expectation {
         struct imgverify_expected *v;
         size_t n;
         struct pkgset *set;
+        struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
 };
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out);

@@ -63,6 +63,12 @@ expect_eq "/usr/bin/hello is bin_t (debugfs)" "$(MNT= label_of /usr/bin/hello "$
 check "security.ima is still there beside it" bash -c "debugfs -R 'ea_list /usr/bin/hello' '$T/set.img' 2>/dev/null | grep -q security.ima"
 check "a second build is bit-identical" bash -c "'$IMGTOOL' compose '$T/set.conf' -o '$T/set2.img' --quiet && cmp '$T/set.img' '$T/set2.img'"
 
+check "verify --against the layout checks every label" "$IMGTOOL" verify "$T/set.img" --against "$T/set.conf"
+cp "$T/set.img" "$T/relabelled.img"
+debugfs -w -R "ea_set /usr/bin/hello security.selinux system_u:object_r:etc_t:s0" "$T/relabelled.img" >/dev/null 2>&1
+rc=0; out=$("$IMGTOOL" verify "$T/relabelled.img" --against "$T/set.conf" 2>&1) || rc=$?
+expect_eq "verify --against: a wrong label is a violation" "$rc $(grep -c "^/usr/bin/hello: security.selinux 'system_u:object_r:etc_t:s0', the policy says 'system_u:object_r:bin_t:s0'" <<<"$out")" "1 1"
+
 # [SELinux] Policy=: a policy folder on this machine, no policy package.
 layout named "tbase tapp" "[SELinux]" "Policy=$P"
 check "compose with [SELinux] Policy=" "$IMGTOOL" compose "$T/named.conf" -o "$T/named.img" --quiet
