@@ -369,8 +369,12 @@ static int choose_from_repositories(const struct layout *l, struct candidates *c
 {
         struct repo_pick *picks = NULL;
         size_t n = 0;
+        double t0 = now_seconds();
         int r = repo_solve(l, &picks, &n);
 
+        if (r >= 0)
+                log_verbose("libsolv: %zu packages resolved (metadata read, solved, checksums checked) in %.3f s",
+                            n, now_seconds() - t0);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct rpmpkg *p;
                 r = rpmpkg_open(picks[i].path, &p);

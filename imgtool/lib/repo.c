@@ -253,6 +253,7 @@ static int solve(Pool *pool, const struct layout *l, struct repo_pick **out, siz
         Queue job;
         struct repo_pick *picks = NULL;
         size_t count = 0;
+        double t0;
         int r, nprob;
 
         queue_init(&job);
@@ -261,7 +262,10 @@ static int solve(Pool *pool, const struct layout *l, struct repo_pick **out, siz
                 goto out;
         solv = solver_create(pool);
         solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, !l->weak_deps);
+        t0 = now_seconds();
         nprob = solver_solve(solv, &job);
+        log_verbose("libsolv: solved %d jobs over %d solvables in %.3f s", job.count / 2, pool->nsolvables,
+                    now_seconds() - t0);
         if (nprob) {
                 r = problems_error(l, solv, nprob);
                 goto out;
@@ -304,10 +308,12 @@ int repo_solve(const struct layout *l, struct repo_pick **out, size_t *n)
         }
         uname(&u);
         pool_setarch(pool, u.machine);
+        double t_load = now_seconds();
         for (size_t k = 0; l->repositories[k] && r >= 0; k++) {
                 _cleanup_free_ char *dir = layout_repo_dir(l, l->repositories[k]);
                 r = dir ? load_repository(pool, l->repositories[k], dir) : -ENOMEM;
         }
+        log_verbose("libsolv: repository metadata read in %.3f s", now_seconds() - t_load);
         if (r >= 0) {
                 pool_addfileprovides(pool);
                 apply_excludes(pool, l);
