@@ -201,7 +201,8 @@ int lockfile_write(const char *path, const struct pkgset *s, const struct users 
                 r = format_line(s, i, &lines[i]);
         if (r < 0)
                 goto out;
-        qsort(lines, s->count, sizeof(*lines), line_cmp);
+        if (s->count)
+                qsort(lines, s->count, sizeof(*lines), line_cmp);
         m = open_memstream(&text, &len);
         if (!m) {
                 r = -ENOMEM;

@@ -278,7 +278,7 @@ static int solve(Pool *pool, const struct layout *l, struct repo_pick **out, siz
         }
         for (int i = 0; i < trans->steps.count && r >= 0; i++)
                 r = make_pick(pool, trans->steps.elements[i], &picks[count++]);
-        if (r >= 0)
+        if (r >= 0 && count)
                 qsort(picks, count, sizeof(*picks), pick_cmp);
 out:
         if (r < 0) {
@@ -322,6 +322,10 @@ int repo_solve(const struct layout *l, struct repo_pick **out, size_t *n)
         }
         FOR_REPOS(i, repo)
                 free(repo->appdata);
+        if (pool->considered) {   /* pool_free leaves Exclude='s map */
+                map_free(pool->considered);
+                pool->considered = solv_free(pool->considered);
+        }
         pool_free(pool);
         return r;
 }

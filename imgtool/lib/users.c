@@ -757,19 +757,23 @@ int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, s
                 r = read_previous(u, l->users_previous);
         if (r >= 0 && (r = parse_base(u, USERS_PASSWD)) >= 0)
                 r = parse_base(u, USERS_GROUP);
-        qsort(rd.files, rd.n, sizeof(*rd.files), file_name_cmp);
+        if (rd.n)
+                qsort(rd.files, rd.n, sizeof(*rd.files), file_name_cmp);
         for (size_t i = 0; r >= 0 && i < rd.n; i++)
                 r = sysusers_text(u, &m, rd.files[i].text, rd.files[i].where);
         for (size_t i = 0; r >= 0 && i < s->count; i++)
                 r = provides_lines(u, &m, s->pkgs[i]);
         if (r >= 0) {
                 /* name order makes allocation independent of package order */
-                qsort(u->acc, u->n_acc, sizeof(*u->acc), acc_cmp);
-                qsort(u->grp, u->n_grp, sizeof(*u->grp), grp_cmp);
+                if (u->n_acc)
+                        qsort(u->acc, u->n_acc, sizeof(*u->acc), acc_cmp);
+                if (u->n_grp)
+                        qsort(u->grp, u->n_grp, sizeof(*u->grp), grp_cmp);
                 r = apply_members(u, &m);
         }
         if (r >= 0) {
-                qsort(u->grp, u->n_grp, sizeof(*u->grp), grp_cmp);
+                if (u->n_grp)
+                        qsort(u->grp, u->n_grp, sizeof(*u->grp), grp_cmp);
                 r = allocate(u);
         }
         for (int f = 0; r >= 0 && f < USERS_FILE_COUNT && has_additions(u); f++)
