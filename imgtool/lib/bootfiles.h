@@ -1,13 +1,35 @@
 /* What a layout's [Boot] and [Policy] sections produce beside an image:
  * IMAGE.vmlinuz and IMAGE.initramfs (keys, policy, root spec). */
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
+
 #include "layout.h"
 
 /* The IMA policy text the layout enforces (validated); *text is malloc'ed. */
 int layout_policy_text(const struct layout *l, char **text);
 /* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>. */
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
-/* Write IMAGE.vmlinuz and IMAGE.initramfs when the layout has Kernel=. */
-/* selinux_mode: the initramfs loads the binary policy se_policy (NULL: none). */
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid,
-                    const char *selinux_mode, const void *se_policy, size_t se_policy_len);
+struct output;
+
+/* IMAGE.vmlinuz and IMAGE.initramfs, when the layout has Kernel=. */
+struct bootfiles {
+        struct output *vmlinuz, *initramfs;   /* NULL without Kernel= */
+        uint8_t *initramfs_data;
+        size_t initramfs_len;
+        /* set by the caller before bootfiles_prepare: the initramfs loads
+         * this binary SELinux policy in this mode (NULL: no SELinux) */
+        const char *selinux_mode;
+        const void *selinux_policy;
+        size_t selinux_policy_len;
+};
+
+/* Check everything [Boot] needs (kernel, certs, policy, root spec) and
+ * build the initramfs in memory, then open both outputs (output.h rules:
+ * flags, inputs).  Runs before compose writes its first byte. */
+int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
+                      const char *const *inputs, struct bootfiles *b);
+/* Fill the temporaries; commit renames both into place. */
+int bootfiles_write(const struct layout *l, struct bootfiles *b);
+int bootfiles_commit(struct bootfiles *b);
+void bootfiles_abort(struct bootfiles *b);

@@ -20,23 +20,33 @@ struct compose_report {
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;
+        char **setid_cleared;           /* paths whose setuid/setgid bit was cleared (owner unknown: root) */
         uint64_t image_size, blocks_used, block_size;
         unsigned inode_size;
         int64_t source_date_epoch;
         char uuid[37];
+        /* Format=disk: the whole disk, the UKI on its ESP; 0 for ext4 */
+        uint64_t disk_size, uki_size;
+        bool uki_signed;
+        char root_partuuid[37];
         double seconds;
 };
 
 struct compose_opts {
         const struct layout *layout;
         const char *output;             /* the image; IMAGE.vmlinuz/.initramfs beside it with [Boot] */
+        const char *json_report;        /* NULL, a file, or "-" (stdout, after everything succeeded) */
+        unsigned output_flags;          /* output.h: OUTPUT_FORCE */
         bool progress;                  /* a progress line on stderr */
         const char *lock_out;           /* write the package set's lockfile here (NULL: none) */
 };
 
+/* Every input and setting is checked before the first byte is written;
+ * all outputs (image, boot files, report) go to temporary names and are
+ * renamed into place together at the end (output.h). */
 int compose_image(const struct compose_opts *o, struct compose_report *rep);
 void compose_report_free(struct compose_report *rep);
 
 /* Summary text / JSON (json-c) of a report. */
 void report_print_summary(FILE *f, const struct compose_report *rep, const char *output);
-int report_write_json(const char *path, const struct compose_report *rep, const char *output);
+int report_json_text(const struct compose_report *rep, const char *output, char **text);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "ext4walk.h"
+#include "owners.h"
+#include "pathmap.h"
 #include "layout.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
@@ -105,6 +107,7 @@ struct rec {
         struct ext4walk_run *runs;
         size_t n_runs;
         uint64_t size;
+        uint64_t too_large;       /* the image's size when the file claims more: not hashed */
         /* results */
         enum imasig_status st;
         uint8_t x_digest[IMA_MAX_DIGEST];
@@ -354,6 +357,10 @@ static int report_signature(struct run *run, const struct rec *r)
                 return add_violation(run, r->path, IMGV_UNSUPPORTED,
                                      "unsupported signature (hash algorithm %s)",
                                      ima_hash_name(r->sig.hash_algo));
+        case IMASIG_UNUSABLE_KEY:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "signature by key %08x, which the kernel cannot verify: %s",
+                                     r->sig.keyid, ima_trust_key_problem(run->o->trust, r->sig.keyid));
         default:
                 return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
                                      imasig_status_name(v->st));
@@ -620,6 +627,12 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
         }
         if (e->nlink > 1 && (rc = remember_inode(run, e->ino, r)) < 0)
                 return rc;
+        if (ext4walk_check_size(w, e) < 0) {
+                /* a sparse terabyte in a small image: reported, never hashed */
+                imgerr_clear();
+                r->too_large = ext4walk_image_bytes(w);
+                return 0;
+        }
         return needs_content(r) ? schedule_content(run, w, e, r) : 0;
 }
 
@@ -640,6 +653,14 @@ static int report_records(struct run *run)
                 const struct rec *v = r->first ? r->first : r;
                 if (v->err < 0)
                         return imgerr(v->err, "%s", v->err_msg ? v->err_msg : "reading failed");
+                if (v->too_large) {
+                        rc = add_violation(run, r->path, IMGV_TOO_LARGE,
+                                           "%llu bytes, larger than the whole image (%llu bytes): not hashed",
+                                           (unsigned long long)r->size, (unsigned long long)v->too_large);
+                        if (rc < 0)
+                                return rc;
+                        continue;
+                }
                 if ((rc = report_signature(run, r)) < 0 || (rc = report_content(run, r)) < 0)
                         return rc;
         }
@@ -680,6 +701,8 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
         pool_started = false;
         if (r == 0)
                 r = report_records(&run);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
         run.rep->seconds = now_seconds() - t0;
 out:
         if (pool_started)
@@ -714,7 +737,7 @@ static int append_text(const void *buf, size_t len, void *userdata)
 }
 
 /* The content of a small image file (passwd, group), or NULL. */
-static char *read_image_text(struct ext4walk *w, const char *path)
+static char *read_image_text(struct ext4walk *w, const char *path, size_t *len)
 {
         struct ext4walk_entry e;
         struct { char *buf; size_t len; } acc = {};
@@ -733,26 +756,8 @@ static char *read_image_text(struct ext4walk *w, const char *path)
                 free(acc.buf);
                 return NULL;
         }
+        *len = acc.len;
         return acc.buf;
-}
-
-/* "name:x:id:..." lines; root and unknown names are 0, as in compose. */
-static unsigned lookup_owner(const char *db, const char *name)
-{
-        size_t nlen = name ? strlen(name) : 0;
-
-        for (const char *p = db; p && *p && name;) {
-                const char *eol = strchrnul(p, '\n');
-                if ((size_t)(eol - p) > nlen + 1 && !memcmp(p, name, nlen) && p[nlen] == ':') {
-                        const char *f = memchr(p + nlen + 1, ':', (size_t)(eol - p) - nlen - 1);
-                        char *end;
-                        unsigned long v = f ? strtoul(f + 1, &end, 10) : 0;
-                        if (f && end != f + 1 && *end == ':')
-                                return (unsigned)v;
-                }
-                p = *eol ? eol + 1 : eol;
-        }
-        return 0;
 }
 
 static int by_expected_path_value(const void *a, const void *b)
@@ -762,13 +767,16 @@ static int by_expected_path_value(const void *a, const void *b)
 }
 
 static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
-                          const struct rpmpkg_file *f, const char *passwd, const char *group)
+                          const struct rpmpkg_file *f, const struct owners *owners)
 {
+        struct owner o;
+
+        owners_resolve(owners, f->user, f->group, f->mode, &o);
         memset(x, 0, sizeof(*x));
         x->path = f->path;
-        x->mode = f->mode;
-        x->uid = lookup_owner(passwd, f->user);
-        x->gid = lookup_owner(group, f->group);
+        x->mode = o.mode;
+        x->uid = o.uid;
+        x->gid = o.gid;
         x->target = f->link_target;
         x->package = rpmpkg_nevra(p);
         /* md5 (very old packages) is not worth comparing: compose re-signs
@@ -780,8 +788,8 @@ static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
         }
 }
 
-/* One record per path.  Paths shared by packages are folders (compose
- * refuses conflicting files), identical in each, so any record will do. */
+/* One record per path: expect_package() keeps only the first package's
+ * record of a path packages share (identical by pathmap's rule). */
 static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
 {
         size_t out = 0;
@@ -793,14 +801,56 @@ static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
         return out;
 }
 
-/* The users files compose writes or merges (users.c decides their text). */
-static int expect_users_files(const struct layout *l, struct imgverify_expectation *x)
+/* The expected records of one package, as compose writes it: paths
+ * claimed by pathmap's rule (a conflict is an error, as in compose; a
+ * shared path keeps the first package's record), owners resolved with what
+ * earlier packages installed. */
+static int expect_package(struct imgverify_expectation *x, struct pathmap *paths, size_t pkg,
+                          const struct owners *owners)
 {
-        struct users *u = NULL;
-        int r = users_build(l, x->set, 0, &u);
+        struct rpmpkg *p = x->set->pkgs[pkg];
 
-        if (r < 0)
-                return r;
+        for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                struct pathmap_entry *e;
+                struct rpmpkg_file f;
+                int r = rpmpkg_file(p, k, &f);
+
+                if (r < 0)
+                        return r;
+                if (f.flags & RPMPKG_FILE_GHOST)
+                        continue;
+                r = pathmap_imply_parents(paths, x->set->pkgs, (int)pkg, f.path, NULL, NULL);
+                if (r >= 0)
+                        r = pathmap_claim(paths, x->set->pkgs, pkg, &f, &e);
+                if (r < 0)
+                        return r;
+                if (r != 1)
+                        fill_expected(&x->v[x->n++], p, &f, owners);
+        }
+        return 0;
+}
+
+/* After a package: the users and groups it shipped, for the next ones. */
+static int learn_owners(struct owners *owners, const struct rpmpkg *p, const char *const text[],
+                        const size_t len[])
+{
+        for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                struct rpmpkg_file f;
+                int db, r;
+
+                if (rpmpkg_file(p, k, &f) < 0 || (f.flags & RPMPKG_FILE_GHOST) || !S_ISREG(f.mode) ||
+                    (db = owners_db_of_path(f.path)) < 0)
+                        continue;
+                r = owners_set_db(owners, db, text[db], text[db] ? len[db] : 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The users files compose writes or merges (users.c decides their text). */
+static int expect_users_files(const struct users *u, struct imgverify_expectation *x)
+{
         for (int k = 0; k < USERS_FILE_COUNT; k++) {
                 size_t len;
                 bool shipped;
@@ -815,10 +865,8 @@ static int expect_users_files(const struct layout *l, struct imgverify_expectati
                                 e = &x->v[i];
                 if (!e) {
                         struct imgverify_expected *nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
-                        if (!nv) {
-                                users_free(u);
+                        if (!nv)
                                 return -ENOMEM;
-                        }
                         x->v = nv;
                         e = &x->v[x->n++];
                         memset(e, 0, sizeof(*e));
@@ -829,7 +877,6 @@ static int expect_users_files(const struct layout *l, struct imgverify_expectati
                 e->digest_algo = IMA_HASH_SHA256;
                 EVP_Digest(text, len, e->digest, NULL, EVP_sha256(), NULL);
         }
-        users_free(u);
         return 0;
 }
 
@@ -838,8 +885,11 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
 {
         struct imgverify_expectation *x = calloc(1, sizeof(*x));
         _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct owners *owners = NULL;
+        struct pathmap *paths = NULL;
+        struct users *users = NULL;
         struct ext4walk *w = NULL;
-        size_t total = 0;
+        size_t total = 0, len[OWNERS_DB_COUNT] = { 0 };
         int r;
 
         if (!x)
@@ -852,37 +902,44 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         r = ext4walk_open(image, &w);
         if (r < 0)
                 goto fail;
-        passwd = read_image_text(w, "/etc/passwd");
-        group = read_image_text(w, "/etc/group");
+        passwd = read_image_text(w, "/etc/passwd", &len[OWNERS_PASSWD]);
+        group = read_image_text(w, "/etc/group", &len[OWNERS_GROUP]);
         ext4walk_close(w);
         for (size_t i = 0; i < x->set->count; i++)
                 total += rpmpkg_file_count(x->set->pkgs[i]);
         x->v = calloc(total ? total : 1, sizeof(*x->v));
-        if (!x->v) {
+        if (!x->v || pathmap_new(&paths) < 0 || owners_new(&owners) < 0) {
                 r = imgerr(-ENOMEM, "out of memory");
                 goto fail;
         }
+        r = users_build(l, x->set, 0, &users);
+        if (r >= 0)
+                r = users_register(users, owners);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < x->set->count; i++) {
-                struct rpmpkg *p = x->set->pkgs[i];
-                for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
-                        struct rpmpkg_file f;
-                        r = rpmpkg_file(p, k, &f);
-                        if (r < 0)
-                                goto fail;
-                        if (f.flags & RPMPKG_FILE_GHOST)
-                                continue;
-                        fill_expected(&x->v[x->n++], p, &f, passwd, group);
-                }
+                const char *text[OWNERS_DB_COUNT] = { [OWNERS_PASSWD] = passwd, [OWNERS_GROUP] = group };
+                r = expect_package(x, paths, i, owners);
+                if (r >= 0)
+                        r = learn_owners(owners, x->set->pkgs[i], text, len);
+                if (r < 0)
+                        goto fail;
         }
         x->n = dedupe_expected(x->v, x->n);
-        r = expect_users_files(l, x);
+        r = expect_users_files(users, x);
         if (r >= 0)
                 r = labels_open(l, x->set, &x->labels);
         if (r < 0)
                 goto fail;
+        pathmap_free(paths);
+        owners_free(owners);
+        users_free(users);
         *out = x;
         return 0;
 fail:
+        pathmap_free(paths);
+        owners_free(owners);
+        users_free(users);
         imgverify_expectation_free(x);
         return r;
 }
@@ -932,6 +989,7 @@ static const char *reason_key(enum imgverify_reason reason)
                 [IMGV_MODE_DIFFERS] = "mode-differs",
                 [IMGV_OWNER_DIFFERS] = "owner-differs",
                 [IMGV_TARGET_DIFFERS] = "target-differs",
+                [IMGV_TOO_LARGE] = "larger-than-image",
                 [IMGV_LABEL_DIFFERS] = "label-differs",
         };
         return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";

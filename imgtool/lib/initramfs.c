@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "imasig.h"
 #include "policy.h"
+#include "output.h"
 #include "util.h"
 
 /* The static init, embedded by init/CMakeLists.txt. */
@@ -21,25 +23,31 @@ extern const uint8_t imgtool_init_blob_end[];
 
 int initramfs_check_root(const char *spec)
 {
+        /* one line of init.conf: no control character, no space */
+        for (const char *p = spec; *p; p++)
+                if ((unsigned char)*p < 0x21 || *p == 0x7f)
+                        return imgerr(-EINVAL, "root spec contains a space or control character (byte 0x%02x)",
+                                      (unsigned char)*p);
         if (!strncmp(spec, "LABEL=", 6)) {
                 size_t n = strlen(spec + 6);
                 if (n == 0 || n > 16)
                         return imgerr(-EINVAL, "root '%s': an ext4 label has 1 to 16 characters", spec);
                 return 0;
         }
-        if (!strncmp(spec, "UUID=", 5)) {
-                const char *u = spec + 5;
+        if (!strncmp(spec, "UUID=", 5) || !strncmp(spec, "PARTUUID=", 9)) {
+                const char *u = strchr(spec, '=') + 1;
                 static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
                 bool ok = strlen(u) == sizeof(pattern) - 1;
                 for (size_t i = 0; ok && pattern[i]; i++)
                         ok = pattern[i] == '-' ? u[i] == '-' : isxdigit((unsigned char)u[i]);
                 if (!ok)
-                        return imgerr(-EINVAL, "root '%s': want UUID=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", spec);
+                        return imgerr(-EINVAL, "root '%s': want %.*sxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", spec,
+                                      (int)(u - spec), spec);
                 return 0;
         }
         if (!strncmp(spec, "/dev/", 5) && spec[5] && !strchr(spec, '\n'))
                 return 0;
-        return imgerr(-EINVAL, "root '%s': want LABEL=NAME, UUID=UUID or /dev/NAME", spec);
+        return imgerr(-EINVAL, "root '%s': want LABEL=NAME, UUID=UUID, PARTUUID=UUID or /dev/NAME", spec);
 }
 
 /* ---- certs ----------------------------------------------------------- */
@@ -86,8 +94,19 @@ static int load_certs(const char *path, struct blob **ders, size_t *n)
 
         if (count < 0)
                 return count;
-        for (int i = 0; i < count && r >= 0; i++)
+        for (int i = 0; i < count && r >= 0; i++) {
+                /* a key IMA could not find by keyid, or not verify with, in
+                 * _ima would fail every file at boot: refuse it now */
+                char why[200];
+                uint32_t keyid;
                 r = append_der(certs[i], path, ders, n);
+                if (r >= 0)
+                        r = ima_cert_keyid((*ders)[*n - 1].data, (*ders)[*n - 1].len, &keyid);
+                if (r < 0)
+                        r = imgerr_prefix(r, "%s: ", path);
+                else if (ima_pkey_kernel_check(X509_get0_pubkey(certs[i]), why, sizeof(why)) < 0)
+                        r = imgerr(-EOPNOTSUPP, "%s: %s", path, why);
+        }
         certs_free(certs);
         return r;
 }
@@ -280,7 +299,7 @@ out:
         return r;
 }
 
-int initramfs_write(const struct initramfs_opts *o, const char *path)
+int initramfs_write(const struct initramfs_opts *o, const char *path, unsigned flags)
 {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
@@ -289,5 +308,5 @@ int initramfs_write(const struct initramfs_opts *o, const char *path)
         r = initramfs_build(o, &buf, &len);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, buf, len, 0644);
+        return output_write_file(path, flags, 0644, NULL, buf, len);
 }

@@ -13,6 +13,7 @@
 
 #include "ext4img.h"
 #include "layout.h"
+#include "output.h"
 #include "pathmap.h"
 #include "pkgread.h"
 #include "util.h"
@@ -78,7 +79,7 @@ static int got_selinux(const char *path, const char *pkg, char *data, size_t len
         }
         r = mkdirs(dst);
         if (r >= 0)
-                r = write_file_atomic(dst, data, len, 0600);
+                r = output_write_file(dst, 0, 0600, NULL, data, len);
         free(data);
         if (r < 0)
                 return imgerr_prefix(r, "%s: %s: cannot extract: ", pkg, path);
@@ -310,13 +311,16 @@ static int label_entry(struct pathmap_entry *e, void *ctx)
         return label_one(ctx, e->path, e->mode);
 }
 
-int labels_apply(struct labels *lb, struct ext4img *img, const struct pathmap *paths, size_t *count)
+int labels_apply(struct labels *lb, struct ext4img *img, struct pathmap *paths, size_t *count)
 {
         struct apply a = { lb, img, 0 };
         mode_t mode;
-        int r = label_one(&a, "/", S_IFDIR);
+        int r = 0;
 
-        if (r >= 0 && ext4img_lookup(img, "/lost+found", &mode) == 1)
+        /* what libext2fs made, unless the path map has it already */
+        if (!pathmap_get(paths, "/"))
+                r = label_one(&a, "/", S_IFDIR);
+        if (r >= 0 && !pathmap_get(paths, "/lost+found") && ext4img_lookup(img, "/lost+found", &mode) == 1)
                 r = label_one(&a, "/lost+found", S_IFDIR);
         if (r >= 0)
                 r = pathmap_foreach(paths, label_entry, &a);

@@ -29,7 +29,7 @@ size_t labels_max_len(const struct labels *lb);
 /* The label for path of type mode; NULL when the policy has none ("<<none>>"). */
 int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con);
 /* Label "/", every path compose wrote (paths) and /lost+found. */
-int labels_apply(struct labels *lb, struct ext4img *img, const struct pathmap *paths, size_t *count);
+int labels_apply(struct labels *lb, struct ext4img *img, struct pathmap *paths, size_t *count);
 /* What the initramfs does at boot: "enforcing", "permissive" or NULL (no
  * SELinux): [SELinux] Mode=, else the SELINUX= of the set's own config. */
 const char *labels_boot_mode(const struct labels *lb, const struct layout *l);

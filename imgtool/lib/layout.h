@@ -17,6 +17,10 @@ enum layout_sigmode {
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
 
 enum layout_selinux_mode { SELINUX_DEFAULT, SELINUX_ENFORCING, SELINUX_PERMISSIVE, SELINUX_OFF };
+enum layout_format {
+        FORMAT_EXT4,             /* the bare ext4 image (IMAGE.vmlinuz/.initramfs beside it) */
+        FORMAT_DISK,             /* a GPT disk: ESP with a UKI, root partition (diskimg.h) */
+};
 
 struct layout {
         char *path;              /* the layout file */
@@ -30,6 +34,7 @@ struct layout {
         unsigned inode_size;     /* 0: smallest that keeps every signature in the inode */
         char *seed;
         int64_t source_date_epoch; /* -1: environment, else newest build time */
+        enum layout_format format;
 
         /* [Packages] */
         char **directories;      /* NULL-terminated */
@@ -65,6 +70,11 @@ struct layout {
         char *root;              /* root= spec for the initramfs; default LABEL=<label> */
         bool root_rw;
         bool test_hooks;         /* initramfs honours imgtool.test= / imgtool.run= (test images only) */
+        char *stub;              /* systemd-stub for the UKI (Format=disk); NULL: Debian's */
+
+        /* [SecureBoot] (Format=disk): the db key and cert that sign the UKI */
+        char *sb_key;
+        char *sb_certificate;
 };
 
 /* Read path, then apply overrides ("Section.Key=Value", NULL-terminated, may

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
 #include "users.h"
@@ -187,7 +188,7 @@ static int format_line(const struct pkgset *s, size_t i, struct lock_line *out)
         return 0;
 }
 
-int lockfile_write(const char *path, const struct pkgset *s, const struct users *u)
+int lockfile_write(const char *path, unsigned flags, const struct pkgset *s, const struct users *u)
 {
         struct lock_line *lines = calloc(s->count ? s->count : 1, sizeof(*lines));
         char *text = NULL;
@@ -213,7 +214,7 @@ int lockfile_write(const char *path, const struct pkgset *s, const struct users 
                 fputs(lines[i].text, m);
         users_write_lock(u, m);
         fclose(m);
-        r = write_file_atomic(path, text, len, 0644);
+        r = output_write_file(path, flags, 0644, NULL, text, len);
 out:
         for (size_t i = 0; i < s->count; i++)
                 free(lines[i].text);

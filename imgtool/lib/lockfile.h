@@ -24,7 +24,8 @@ void lock_entries_free(struct lock_entry *e, size_t n);
 struct users;
 /* With the users and groups compose made (@user/@group lines), so that a
  * later build can keep their ids ([Users] Previous=). */
-int lockfile_write(const char *path, const struct pkgset *s, const struct users *u);
+/* flags: output.h's (OUTPUT_FORCE replaces an existing lockfile). */
+int lockfile_write(const char *path, unsigned flags, const struct pkgset *s, const struct users *u);
 bool lockfile_is(const char *path);
 /* sha256 of a file, lower-case hex. */
 int file_sha256(const char *path, char hex[65]);

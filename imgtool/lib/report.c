@@ -5,6 +5,16 @@
 #include "compose.h"
 #include "util.h"
 
+/* Lines that quote packages: escaped, one line each (util.h). */
+static void print_lines(FILE *f, const char *what, char *const *v)
+{
+        for (size_t i = 0; v && v[i]; i++) {
+                char *e = escape_text(v[i], ESCAPE_LINE);
+                fprintf(f, "  %s%s\n", what, e ? e : v[i]);
+                free(e);
+        }
+}
+
 void report_print_summary(FILE *f, const struct compose_report *r, const char *output)
 {
         double mb = (double)r->bytes / 1e6;
@@ -20,13 +30,14 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
                 fprintf(f, "  users and groups created: %zu\n", r->users_created);
         if (r->selinux_policy[0])
                 fprintf(f, "  SELinux labels: %zu inodes (policy %s)\n", r->labelled, r->selinux_policy);
+        if (r->disk_size)
+                fprintf(f, "  disk: %.1f MiB GPT, ESP with a %s UKI of %.1f MB at \\EFI\\BOOT\\BOOTX64.EFI, root PARTUUID %s\n",
+                        (double)r->disk_size / 1048576.0, r->uki_signed ? "signed" : "unsigned",
+                        (double)r->uki_size / 1e6, r->root_partuuid);
         fprintf(f, "  time: %.2f s, %.1f MB/s\n", r->seconds, r->seconds > 0 ? mb / r->seconds : 0.0);
-        for (size_t i = 0; r->scriptlets_skipped && r->scriptlets_skipped[i]; i++)
-                fprintf(f, "  scriptlet skipped: %s\n", r->scriptlets_skipped[i]);
-        for (size_t i = 0; r->created_unsigned && r->created_unsigned[i]; i++)
-                fprintf(f, "  created unsigned (no Key=): %s\n", r->created_unsigned[i]);
-        for (size_t i = 0; r->warnings && r->warnings[i]; i++)
-                fprintf(f, "  warning: %s\n", r->warnings[i]);
+        print_lines(f, "scriptlet skipped: ", r->scriptlets_skipped);
+        print_lines(f, "created unsigned (no Key=): ", r->created_unsigned);
+        print_lines(f, "warning: ", r->warnings);
 }
 
 static json_object *strv_json(char *const *v)
@@ -37,7 +48,7 @@ static json_object *strv_json(char *const *v)
         return a;
 }
 
-int report_write_json(const char *path, const struct compose_report *r, const char *output)
+int report_json_text(const struct compose_report *r, const char *output, char **out)
 {
         json_object *o = json_object_new_object(), *sig = json_object_new_object();
         const char *text;
@@ -65,13 +76,22 @@ int report_write_json(const char *path, const struct compose_report *r, const ch
         json_object_object_add(o, "inode_size", json_object_new_int((int)r->inode_size));
         json_object_object_add(o, "uuid", json_object_new_string(r->uuid));
         json_object_object_add(o, "source_date_epoch", json_object_new_int64(r->source_date_epoch));
+        json_object_object_add(o, "format", json_object_new_string(r->disk_size ? "disk" : "ext4"));
+        if (r->disk_size) {
+                json_object_object_add(o, "disk_size", json_object_new_int64((int64_t)r->disk_size));
+                json_object_object_add(o, "uki_size", json_object_new_int64((int64_t)r->uki_size));
+                json_object_object_add(o, "uki_signed", json_object_new_boolean(r->uki_signed));
+                json_object_object_add(o, "root_partuuid", json_object_new_string(r->root_partuuid));
+        }
         json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
         json_object_object_add(o, "mb_per_s", json_object_new_double(r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0));
         json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
+        json_object_object_add(o, "setid_cleared", strv_json(r->setid_cleared));
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        ret = write_file_atomic(path, text, strlen(text), 0644);
+        *out = text ? strdup(text) : NULL;
+        ret = *out ? 0 : -ENOMEM;
         json_object_put(o);
         return ret;
 }

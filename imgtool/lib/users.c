@@ -11,6 +11,7 @@
 
 #include "layout.h"
 #include "lockfile.h"
+#include "owners.h"
 #include "pkgread.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
@@ -862,4 +863,17 @@ size_t users_count_created(const struct users *u)
         for (size_t i = 0; u && i < u->n_grp; i++)
                 n += !u->grp[i].base;
         return n;
+}
+
+int users_register(const struct users *u, struct owners *o)
+{
+        int r = 0;
+
+        for (size_t i = 0; u && r >= 0 && i < u->n_acc; i++)
+                if (!u->acc[i].base)
+                        r = owners_add(o, OWNERS_PASSWD, u->acc[i].name, u->acc[i].uid);
+        for (size_t i = 0; u && r >= 0 && i < u->n_grp; i++)
+                if (!u->grp[i].base)
+                        r = owners_add(o, OWNERS_GROUP, u->grp[i].name, u->grp[i].gid);
+        return r;
 }

@@ -44,3 +44,8 @@ unsigned users_file_mode(enum users_file f);
  * groups the sysusers lines made, sorted. */
 void users_write_lock(const struct users *u, FILE *f);
 size_t users_count_created(const struct users *u);
+/* Make the users and groups the sysusers lines created known to owner
+ * resolution (owners.h) from the first file on; entries the packages' own
+ * files hold still come from those files, as rpm reads them. */
+struct owners;
+int users_register(const struct users *u, struct owners *o);
