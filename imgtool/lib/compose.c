@@ -369,6 +369,25 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
 
 /* ---- writing one entry ---------------------------------------------------------- */
 
+/* A regular file's SELinux label goes in with its other xattrs, before the
+ * inode is written: labelling afterwards costs an inode rewrite each. */
+static int label_file(struct composer *c, struct ext4img_file *out, const char *path)
+{
+        char *con = NULL;
+        int r;
+
+        if (!c->labels)
+                return 0;
+        r = labels_lookup(c->labels, path, S_IFREG, &con);
+        if (r >= 0 && con) {
+                r = ext4img_file_set_xattr(out, "security.selinux", con, strlen(con) + 1);
+                if (r >= 0)
+                        c->rep->labelled++;
+        }
+        free(con);
+        return r;
+}
+
 static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
                             const char *data, size_t len, struct ext4img_file *out);
 
@@ -466,6 +485,8 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
                 if ((r = ext4img_file_set_xattr(out, "security.capability", caps, sizeof(caps))) < 0)
                         goto fail;
         }
+        if ((r = label_file(c, out, f->path)) < 0)
+                goto fail;
         r = ext4img_file_commit(out);
         if (r < 0)
                 return r;
@@ -915,6 +936,8 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
         } else {
                 strv_pushf(&c->rep->created_unsigned, "%s", path);
         }
+        if ((r = label_file(c, out, path)) < 0)
+                goto fail;
         return ext4img_file_commit(out);
 fail:
         ext4img_file_abort(out);
@@ -947,6 +970,8 @@ static int write_users_file(struct composer *c, const char *path, const struct e
                 strv_pushf(&c->rep->created_unsigned, "%s", path);
         }
         (void)a;
+        if ((r = label_file(c, out, path)) < 0)
+                goto fail;
         return ext4img_file_commit(out);
 fail:
         ext4img_file_abort(out);
@@ -1188,9 +1213,11 @@ static int write_everything(struct composer *c)
                 return r;
         stage_mark("rpmdb");
         if (c->labels) {
-                r = labels_apply(c->labels, c->img, c->paths, &c->rep->labelled);
+                size_t n = 0;
+                r = labels_apply(c->labels, c->img, c->paths, &n);
                 if (r < 0)
                         return r;
+                c->rep->labelled += n;
                 stage_mark("labels");
         }
         if (ext4img_usage(c->img, &u) == 0) {

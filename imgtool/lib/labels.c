@@ -306,9 +306,10 @@ static int label_one(struct apply *a, const char *path, mode_t mode)
         return r;
 }
 
+/* Regular files got theirs when they were written (compose). */
 static int label_entry(struct pathmap_entry *e, void *ctx)
 {
-        return label_one(ctx, e->path, e->mode);
+        return S_ISREG(e->mode) ? 0 : label_one(ctx, e->path, e->mode);
 }
 
 int labels_apply(struct labels *lb, struct ext4img *img, struct pathmap *paths, size_t *count)

@@ -28,7 +28,8 @@ const char *labels_policy_name(const struct labels *lb);
 size_t labels_max_len(const struct labels *lb);
 /* The label for path of type mode; NULL when the policy has none ("<<none>>"). */
 int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con);
-/* Label "/", every path compose wrote (paths) and /lost+found. */
+/* Label "/", every path compose wrote (paths) but regular files, which
+ * compose labels as it writes them (labels_lookup), and /lost+found. */
 int labels_apply(struct labels *lb, struct ext4img *img, struct pathmap *paths, size_t *count);
 /* What the initramfs does at boot: "enforcing", "permissive" or NULL (no
  * SELinux): [SELinux] Mode=, else the SELINUX= of the set's own config. */
