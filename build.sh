@@ -37,6 +37,11 @@ DEB_PACKAGES=(
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
   python3-jsonschema python3-cryptography  # tests: Keylime's schema and keyring code (tests/data/keylime)
   busybox-static                       # the shell of the boot test image
+  libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
+  createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
+  libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)
+  selinux-policy-default selinux-utils # tests: a real policy (rebuilt as an RPM), matchpathcon oracle
+  systemd                              # tests: systemd-sysusers --root, the users oracle
   libfdisk-dev fdisk                   # Format=disk: GPT (libfdisk); sfdisk -d in tests
   dosfstools mtools                    # Format=disk: the ESP (mkfs.fat, mmd/mcopy); fsck.fat in tests
   systemd-boot-efi                     # Format=disk: systemd-stub, the UKI's PE

@@ -46,6 +46,7 @@
 #define KEY_DIR "/etc/imgtool/keys"
 #define IMA_POLICY "/sys/kernel/security/ima/policy"
 #define NEWROOT "/newroot"
+#define SELINUX_POLICY_PATH "/etc/imgtool/selinux-policy"
 #define RUN_MAGIC "IMGTOOL-RUN-V1\n"   /* 16 bytes with the NUL */
 #define RUN_HEADER 512
 #define RUN_MAX (16u << 20)
@@ -56,6 +57,7 @@ struct config {
         char root[256];
         bool rw;
         bool cmdline_test;
+        char selinux[16];        /* "enforcing", "permissive", or "" (none) */
         /* from the kernel command line, test images only */
         bool test;
         char run[256];
@@ -223,6 +225,9 @@ static void read_config(struct config *c)
                         c->rw = !strcmp(v, "1");
                 else if (!strcmp(line, "cmdline_test"))
                         c->cmdline_test = !strcmp(v, "1");
+                else if (!strcmp(line, "selinux"))
+                        copy_value(c->selinux, sizeof(c->selinux), v, strlen(v));
+
                 else
                         die("%s: unknown key '%s'", CONF_PATH, line);
         }
@@ -591,6 +596,49 @@ static char *read_run_script(const char *spec)
         return script;
 }
 
+/* ---- SELinux ----------------------------------------------------------- */
+
+/* The image's binary policy into the kernel, as systemd or load_policy
+ * would do it: written whole to selinuxfs' load, then the mode.  It comes
+ * from the initramfs (compose took it from the image's own policy), and it
+ * is loaded before the IMA policy so that IMA rules may name SELinux types
+ * (obj_type=...), which the kernel refuses while no policy is loaded. */
+static void load_selinux(const struct config *c)
+{
+        bool enforcing = !strcmp(c->selinux, "enforcing");
+        size_t len = 0, done = 0;
+        char *data;
+        int fd;
+
+        if (!c->selinux[0])
+                return;
+        if (mount("selinuxfs", "/sys/fs/selinux", "selinuxfs", MS_NOSUID | MS_NOEXEC, NULL) < 0 && errno != EBUSY) {
+                if (!enforcing) {
+                        say("warning: SELinux is not active in this kernel (%s): booting without it", strerror(errno));
+                        return;
+                }
+                die("cannot mount selinuxfs: %s (SELinux not active: boot with security=selinux or lsm=...,selinux)",
+                    strerror(errno));
+        }
+        data = read_file(SELINUX_POLICY_PATH, &len);
+        if (!data)
+                die("%s: %s", SELINUX_POLICY_PATH, strerror(errno));
+        fd = open("/sys/fs/selinux/load", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                die("/sys/fs/selinux/load: %s", strerror(errno));
+        while (done < len) {
+                ssize_t n = write(fd, data + done, len - done);
+                if (n <= 0)
+                        die("the kernel rejected the SELinux policy: %s", strerror(errno));
+                done += (size_t)n;
+        }
+        close(fd);
+        free(data);
+        unlink(SELINUX_POLICY_PATH);
+        write_file("/sys/fs/selinux/enforce", enforcing ? "1" : "0");
+        say("SELinux policy loaded (%zu bytes), %s", len, c->selinux);
+}
+
 /* ---- switching root -------------------------------------------------- */
 
 static void mount_root(const struct config *c)
@@ -753,6 +801,7 @@ int main(void)
         if (c.test)
                 write_file("/proc/sys/kernel/printk_ratelimit", "0");
         setup_ima_keyring();
+        load_selinux(&c);
         load_policy();
         mkdir(NEWROOT, 0755);
         mount_root(&c);

@@ -12,11 +12,12 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--force] [--quiet]\n"
+        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--lock-out FILE] [--force] [--quiet]\n"
                    "Build a signed ext4 image from the packages a layout names (layouts/README.md).\n"
                    "  -o, --output IMAGE     the image; with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs\n"
                    "  -s, --set S.K=V        override a layout key (as a last line of the file)\n"
                    "  -j, --json-report FILE the report as JSON ('-': standard output, then no summary)\n"
+                   "  -L, --lock-out FILE    also write the exact package set as a lockfile ([Packages] Lock=)\n"
                    "  -f, --force            replace existing output files (regular files only)\n"
                    "  -q, --quiet            no progress line, no summary\n");
 }
@@ -29,6 +30,7 @@ int cmd_compose(int argc, char **argv)
                 { "json-report", required_argument, NULL, 'j' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "force", no_argument, NULL, 'f' },
+                { "lock-out", required_argument, NULL, 'L' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -43,13 +45,14 @@ int cmd_compose(int argc, char **argv)
 
         if (!sets)
                 return EXIT_ERROR;
-        while ((c = getopt_long(argc, argv, "o:s:j:qfh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:s:j:qfhL:", opts, NULL)) != -1) {
                 switch (c) {
                 case 'o': output = optarg; break;
                 case 's': sets[nsets++] = optarg; break;
                 case 'j': json = optarg; break;
                 case 'q': quiet = true; break;
                 case 'f': o.output_flags |= OUTPUT_FORCE; break;
+                case 'L': o.lock_out = optarg; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_ERROR;
                 }

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "lib/keys.h"
+#include "lib/pubkey.h"
 #include "lib/sbkeys.h"
 #include "lib/util.h"
 
@@ -22,6 +23,9 @@ static void keygen_usage(FILE *f)
                 "  -d, --days N         validity in days (default 3650)\n"
                 "      --ca             make a CA instead: DIR/ca.key, DIR/ca.crt, DIR/ca.der\n"
                 "      --issuer CADIR   sign the certificate with CADIR/ca.key (default: self-signed)\n"
+                "      --for-key PUBKEY with --issuer: no new key; a certificate for this public\n"
+                "                       key (PEM PUBLIC KEY, e.g. a distribution's IMA key):\n"
+                "                       DIR/signing.crt and DIR/signing.der, for the kernel\n"
                 "  -o, --out DIR        output directory (created if missing)\n"
                 "  -f, --force          replace existing key and cert files (regular files only)\n"
                 "  -h, --help           this help\n"
@@ -49,7 +53,7 @@ static int parse_days(const char *s, int *out)
 
 int cmd_keygen(int argc, char **argv)
 {
-        enum { OPT_CA = 0x100, OPT_ISSUER, OPT_SECURE_BOOT };
+        enum { OPT_CA = 0x100, OPT_ISSUER, OPT_SECURE_BOOT, OPT_FOR_KEY };
         static const struct option opts[] = {
                 { "type", required_argument, NULL, 't' },
                 { "subject", required_argument, NULL, 's' },
@@ -57,13 +61,14 @@ int cmd_keygen(int argc, char **argv)
                 { "ca", no_argument, NULL, OPT_CA },
                 { "issuer", required_argument, NULL, OPT_ISSUER },
                 { "secure-boot", required_argument, NULL, OPT_SECURE_BOOT },
+                { "for-key", required_argument, NULL, OPT_FOR_KEY },
                 { "out", required_argument, NULL, 'o' },
                 { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct keygen_opts o = { .type = KEY_EC_P256 };
-        const char *out = NULL, *sb_dir = NULL;
+        const char *out = NULL, *sb_dir = NULL, *for_key = NULL;
         bool type_set = false;
         uint32_t keyid;
         int c;
@@ -88,6 +93,9 @@ int cmd_keygen(int argc, char **argv)
                         break;
                 case OPT_ISSUER:
                         o.issuer_dir = optarg;
+                        break;
+                case OPT_FOR_KEY:
+                        for_key = optarg;
                         break;
                 case OPT_SECURE_BOOT:
                         sb_dir = optarg;
@@ -124,6 +132,12 @@ int cmd_keygen(int argc, char **argv)
         if (!out) {
                 fprintf(stderr, "imgtool: keygen: --out DIR is required\n");
                 return EXIT_ERROR;
+        }
+        if (for_key) {
+                if (keygen_issue_for_key(out, for_key, &o, &keyid) < 0)
+                        return cmd_fail();
+                printf("%08x\n", keyid);
+                return EXIT_OK;
         }
         if (keygen_write(out, &o, &keyid) < 0)
                 return cmd_fail();

@@ -9,6 +9,7 @@
 #include "imasig.h"
 #include "imgverify.h"
 #include "layout.h"
+#include "lockfile.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -21,6 +22,7 @@ static void usage(FILE *f)
                    "  --allow-unsigned GLOB  paths matching GLOB may lack a signature\n"
                    "                         (fnmatch; '*' also matches '/'; repeatable)\n"
                    "  --against LAYOUT       also compare the files with the layout's packages\n"
+                   "                         (or a lockfile's: compose --lock-out)\n"
                    "  --json                 the report as JSON on stdout\n"
                    "  -h, --help             this text\n\n"
                    "exit: 0 all good, 1 violations found, 2 could not check\n");
@@ -102,7 +104,7 @@ static int load_trust(const struct args *a, const struct layout *l, struct ima_t
  * AllowUnsigned= globs join --allow-unsigned. */
 static int load_layout(struct args *a, struct layout **l, struct imgverify_expectation **x)
 {
-        int r = layout_load(a->against, NULL, l);
+        int r = lockfile_is(a->against) ? layout_from_lock(a->against, l) : layout_load(a->against, NULL, l);
         if (r < 0)
                 return r;
         for (size_t i = 0; (*l)->allow_unsigned && (*l)->allow_unsigned[i]; i++)
@@ -153,6 +155,7 @@ int cmd_verify(int argc, char **argv)
         if (expect) {
                 o.expected = expect->v;
                 o.n_expected = expect->n;
+                o.labels = expect->labels;
                 o.extra_ok = imgverify_compose_paths;
                 while (o.extra_ok[o.n_extra_ok])
                         o.n_extra_ok++;

@@ -80,7 +80,12 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
         struct stat st;
         int r;
 
+        struct bootfiles in = *b;   /* the caller's SELinux inputs */
+
         memset(b, 0, sizeof(*b));
+        b->selinux_mode = in.selinux_mode;
+        b->selinux_policy = in.selinux_policy;
+        b->selinux_policy_len = in.selinux_policy_len;
         if (!l->kernel)
                 return 0;
         if (stat(l->kernel, &st) < 0)
@@ -97,6 +102,9 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
         o.root = root;
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
+        o.selinux_mode = b->selinux_mode;
+        o.selinux_policy = b->selinux_policy;
+        o.selinux_policy_len = b->selinux_policy_len;
         r = initramfs_build(&o, &b->initramfs_data, &b->initramfs_len);
         if (r < 0)
                 return imgerr_prefix(r, "%s: [Boot]: ", l->path);

@@ -17,6 +17,11 @@ struct bootfiles {
         struct output *vmlinuz, *initramfs;   /* NULL without Kernel= */
         uint8_t *initramfs_data;
         size_t initramfs_len;
+        /* set by the caller before bootfiles_prepare: the initramfs loads
+         * this binary SELinux policy in this mode (NULL: no SELinux) */
+        const char *selinux_mode;
+        const void *selinux_policy;
+        size_t selinux_policy_len;
 };
 
 /* Check everything [Boot] needs (kernel, certs, policy, root spec) and

@@ -20,12 +20,16 @@
 #include "ext4img.h"
 #include "fcaps.h"
 #include "imasig.h"
+#include "labels.h"
+#include "lockfile.h"
 #include "output.h"
 #include "owners.h"
 #include "pathmap.h"
 #include "pkgset.h"
+#include "pubkey.h"
 #include "readahead.h"
 #include "rpmpkg.h"
+#include "users.h"
 #include "util.h"
 
 #define COPY_BUF_SIZE (256u << 10)
@@ -68,6 +72,8 @@ struct composer {
         struct capture cap[CAP_COUNT];
         bool cap_changed[CAP_COUNT]; /* written by the current package */
         struct owners *owners;
+        struct users *users;         /* the image's users and groups, decided before any file */
+        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
         char **warned_owners;
         size_t pkg_index;
         double t0;
@@ -363,6 +369,58 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
 
 /* ---- writing one entry ---------------------------------------------------------- */
 
+/* A regular file's SELinux label goes in with its other xattrs, before the
+ * inode is written: labelling afterwards costs an inode rewrite each. */
+static int label_file(struct composer *c, struct ext4img_file *out, const char *path)
+{
+        char *con = NULL;
+        int r;
+
+        if (!c->labels)
+                return 0;
+        r = labels_lookup(c->labels, path, S_IFREG, &con);
+        if (r >= 0 && con) {
+                r = ext4img_file_set_xattr(out, "security.selinux", con, strlen(con) + 1);
+                if (r >= 0)
+                        c->rep->labelled++;
+        }
+        free(con);
+        return r;
+}
+
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out);
+
+/* A users file a package ships, with the users and groups compose adds:
+ * the payload's bytes are consumed (and checked) but the merged text is
+ * what the image gets, signed with Key= (the package's signature no
+ * longer fits). */
+static int replace_users_file(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a,
+                              const char *data, size_t len)
+{
+        struct ext4img_file *out = NULL;
+        struct ra_file *rf;
+        const uint8_t *buf;
+        ssize_t n;
+        int r;
+
+        while ((n = readahead_read(c->ra, &buf)) > 0)
+                ;
+        if (n < 0)
+                return (int)n;
+        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
+                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
+        free(rf->val);
+        rf->val = NULL;
+        r = ext4img_file_begin(c->img, f->path, a, len, &out);
+        if (r < 0)
+                return r;
+        r = write_users_file(c, f->path, a, data, len, out);
+        if (r >= 0)
+                c->rep->regular++;
+        return r;
+}
+
 /* Stream one regular file: read-ahead payload -> image.  The content was
  * checked against the header digest on the reader thread, and the checked
  * digest (never a second hash of the bytes) is what got signed. */
@@ -379,6 +437,17 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         if (cap) {
                 capture_reset(cap);
                 c->cap_changed[cap - c->cap] = true;
+        }
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                if (text && !strcmp(f->path, users_file_path((enum users_file)k))) {
+                        /* owners learn the merged text, as rpm would read it */
+                        if (cap && (r = capture_append(cap, text, len)) < 0)
+                                return r;
+                        return replace_users_file(c, f, a, text, len);
+                }
         }
         r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
         if (r < 0)
@@ -416,6 +485,8 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
                 if ((r = ext4img_file_set_xattr(out, "security.capability", caps, sizeof(caps))) < 0)
                         goto fail;
         }
+        if ((r = label_file(c, out, f->path)) < 0)
+                goto fail;
         r = ext4img_file_commit(out);
         if (r < 0)
                 return r;
@@ -638,13 +709,34 @@ static int list_skipped_scriptlets(struct composer *c)
         return 0;
 }
 
+/* A bare public key verifies package signatures, but the kernel loads
+ * certificates only: an image that boots needs one issued for the key. */
+static int check_bare_key(struct composer *c, const char *path)
+{
+        EVP_PKEY *pub = NULL;
+        int r = pubkey_read_file(path, &pub);
+
+        if (r <= 0)
+                return r;
+        EVP_PKEY_free(pub);
+        if (c->l->kernel)
+                return imgerr(-EINVAL, "%s: Certificate= is a bare public key and the kernel loads only "
+                              "certificates: issue one under your CA (imgtool keygen --issuer CADIR "
+                              "--for-key %s --out DIR) and list DIR/signing.crt instead", path, path);
+        return strv_pushf(&c->rep->warnings, "%s is a bare public key: it verifies package signatures "
+                          "but is not installed in the image (the kernel loads only certificates; "
+                          "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
+}
+
 static int load_keys(struct composer *c)
 {
         int r = ima_trust_new(&c->trust);
         if (r < 0)
                 return r;
         for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                r = ima_trust_add_file(c->trust, c->l->certificates[i]);
+                r = check_bare_key(c, c->l->certificates[i]);
+                if (r >= 0)
+                        r = ima_trust_add_file(c->trust, c->l->certificates[i]);
                 if (r < 0)
                         return r;
         }
@@ -703,6 +795,8 @@ static unsigned choose_inode_size(struct composer *c)
         }
         /* 4-byte magic + ima entry + capability entry + 4-byte terminator. */
         need = 4 + xattr_entry_size(3, max_sig) + xattr_entry_size(10, FCAPS_XATTR_SIZE) + 4;
+        if (c->labels)
+                need += xattr_entry_size(7, labels_max_len(c->labels));
         while (size - 128 - 32 < need && size < 4096)
                 size *= 2;
         return size;
@@ -842,10 +936,70 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
         } else {
                 strv_pushf(&c->rep->created_unsigned, "%s", path);
         }
+        if ((r = label_file(c, out, path)) < 0)
+                goto fail;
         return ext4img_file_commit(out);
 fail:
         ext4img_file_abort(out);
         return r;
+}
+
+/* Content compose made (users files), hashed and signed like created files. */
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out)
+{
+        uint8_t digest[IMA_MAX_DIGEST];
+        int r = ima_hasher_reset(c->sha256);
+
+        if (r >= 0)
+                r = ext4img_file_write(out, data, len);
+        if (r < 0)
+                goto fail;
+        ima_hasher_update(c->sha256, data, len);
+        ima_hasher_final(c->sha256, digest);
+        if (c->key) {
+                _cleanup_free_ uint8_t *sig = NULL;
+                size_t slen;
+                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &slen);
+                if (r >= 0)
+                        r = ext4img_file_set_xattr(out, "security.ima", sig, slen);
+                if (r < 0)
+                        goto fail;
+                c->rep->sig_signed_here++;
+        } else {
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
+        }
+        (void)a;
+        if ((r = label_file(c, out, path)) < 0)
+                goto fail;
+        return ext4img_file_commit(out);
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* Users files no package ships, written first: /etc/passwd and friends
+ * made from the sysusers lines. */
+static int write_created_users(struct composer *c)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                _cleanup_close_ int fd = -1;
+                int r;
+
+                if (!text || shipped)
+                        continue;
+                fd = memfd_create("imgtool-users", MFD_CLOEXEC);
+                if (fd < 0 || write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0)
+                        return imgerr(-errno, "cannot buffer %s: %s", path, strerror(errno));
+                r = write_created_file(c, path, users_file_mode((enum users_file)k), fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int write_created_path(struct composer *c, const char *image_path, mode_t mode, const char *host_path)
@@ -887,9 +1041,15 @@ static int cert_der_fd(const char *path, int *out)
  * the first Certificate=. */
 static int write_ima_cert(struct composer *c)
 {
-        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        const char *cert = NULL;
         int r, fd = -1;
 
+        for (size_t i = 0; !cert && c->l->certificates && c->l->certificates[i]; i++) {
+                EVP_PKEY *pub = NULL;
+                if (pubkey_read_file(c->l->certificates[i], &pub) == 0)
+                        cert = c->l->certificates[i];
+                EVP_PKEY_free(pub);
+        }
         if (!cert)
                 return 0;
         r = cert_der_fd(cert, &fd);
@@ -1010,6 +1170,8 @@ static void teardown(struct composer *c)
         ima_hasher_free(c->sha256);
         pathmap_free(c->paths);
         owners_free(c->owners);
+        users_free(c->users);
+        labels_free(c->labels);
         ima_trust_free(c->trust);
         ima_key_free(c->key);
         pkgset_free(c->set);
@@ -1040,7 +1202,9 @@ static int write_everything(struct composer *c)
         struct ext4img_usage u;
         int r;
 
-        r = write_packages(c);
+        r = write_created_users(c);
+        if (r >= 0)
+                r = write_packages(c);
         if (r < 0)
                 return r;
         end_progress(c);
@@ -1048,6 +1212,14 @@ static int write_everything(struct composer *c)
         if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
                 return r;
         stage_mark("rpmdb");
+        if (c->labels) {
+                size_t n = 0;
+                r = labels_apply(c->labels, c->img, c->paths, &n);
+                if (r < 0)
+                        return r;
+                c->rep->labelled += n;
+                stage_mark("labels");
+        }
         if (ext4img_usage(c->img, &u) == 0) {
                 c->rep->blocks_used = u.blocks_used;
                 c->rep->block_size = u.block_size;
@@ -1148,6 +1320,30 @@ static int commit_outputs(struct composer *c)
         return r;
 }
 
+/* Users and groups (users.h) and SELinux labels (labels.h) are decided
+ * before anything is written: owners resolve from the first file, inodes
+ * are sized for the labels, the initramfs carries the policy. */
+static int prepare_users_and_labels(struct composer *c)
+{
+        int r = users_build(c->l, c->set, c->epoch, &c->users);
+
+        if (r < 0)
+                return r;
+        c->rep->users_created = users_count_created(c->users);
+        r = users_register(c->users, c->owners);
+        if (r >= 0)
+                r = labels_open(c->l, c->set, &c->labels);
+        if (r < 0 || !c->labels)
+                return r;
+        snprintf(c->rep->selinux_policy, sizeof(c->rep->selinux_policy), "%s", labels_policy_name(c->labels));
+        c->boot.selinux_mode = labels_boot_mode(c->labels, c->l);
+        if (c->boot.selinux_mode && c->l->kernel &&
+            !labels_binary_policy(c->labels, &c->boot.selinux_policy, &c->boot.selinux_policy_len))
+                return imgerr(-ENOENT, "%s: [SELinux] Mode=%s but the policy has no binary policy "
+                              "(policy/policy.N) for the initramfs to load", c->l->path, c->boot.selinux_mode);
+        return 0;
+}
+
 int compose_image(const struct compose_opts *o, struct compose_report *rep)
 {
         struct composer c = { .l = o->layout, .o = o, .rep = rep };
@@ -1162,6 +1358,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 r = output_check(o->output, o->output_flags, NULL);
         if (r >= 0 && o->json_report)
                 r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
+        if (r >= 0 && o->lock_out)
+                r = output_check(o->lock_out, o->output_flags, NULL);
         if (r >= 0)
                 r = setup(&c);
         if (r >= 0)
@@ -1174,6 +1372,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        if ((r = prepare_users_and_labels(&c)) < 0)
+                goto out;
         choose_identity(&c);
         r = open_outputs(&c);
         if (r < 0)
@@ -1202,6 +1402,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         } else {
                 r = bootfiles_write(c.l, &c.boot);
         }
+        if (r >= 0 && o->lock_out)
+                r = lockfile_write(o->lock_out, o->output_flags, c.set, c.users);
         if (r >= 0)
                 r = commit_outputs(&c);
 out:

@@ -34,7 +34,7 @@ struct ext4walk {
         uint64_t part_offset, part_size;
         /* Buffers behind the current entry's pointers. */
         char *target;
-        void *ima, *caps;
+        void *ima, *caps, *selinux;
         char *stat_path;
 };
 
@@ -183,6 +183,7 @@ static void free_entry_buffers(struct ext4walk *w)
         free(w->target);
         ext2fs_free_mem(&w->ima);
         ext2fs_free_mem(&w->caps);
+        ext2fs_free_mem(&w->selinux);
         w->target = NULL;
 }
 
@@ -282,8 +283,15 @@ static int read_xattrs(struct ext4walk *w, ext2_ino_t ino, struct ext4walk_entry
         err = ext2fs_xattr_get(h, "security.capability", &w->caps, &e->caps_len);
         if (err == 0)
                 e->caps = w->caps;
-        else if (err != EXT2_ET_EA_KEY_NOT_FOUND)
+        else if (err != EXT2_ET_EA_KEY_NOT_FOUND) {
                 r = ext2_err(w, err, -EIO, "reading security.capability");
+                goto out;
+        }
+        err = ext2fs_xattr_get(h, "security.selinux", &w->selinux, &e->selinux_len);
+        if (err == 0)
+                e->selinux = w->selinux;
+        else if (err != EXT2_ET_EA_KEY_NOT_FOUND)
+                r = ext2_err(w, err, -EIO, "reading security.selinux");
 out:
         ext2fs_xattrs_close(&h);
         return r;
@@ -318,6 +326,8 @@ static int describe(struct ext4walk *w, ext2_ino_t ino, struct ext4walk_entry *e
         e->target = NULL;
         e->ima = e->caps = NULL;
         e->ima_len = e->caps_len = 0;
+        e->selinux = NULL;
+        e->selinux_len = 0;
         if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
                 decode_rdev((struct ext2_inode *)&in, e);
         if (S_ISLNK(e->mode)) {

@@ -35,6 +35,8 @@ struct ext4walk_entry {
         size_t ima_len;
         const uint8_t *caps;      /* security.capability, NULL if absent */
         size_t caps_len;
+        const char *selinux;      /* security.selinux (as stored, usually NUL-terminated), NULL if absent */
+        size_t selinux_len;
         /* A regular file seen before at another path of this walk (same
          * inode): the path where it was first seen, else NULL. */
         const char *link_of;

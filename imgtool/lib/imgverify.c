@@ -15,7 +15,11 @@
 #include "layout.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
+#include "labels.h"
+#include "users.h"
 #include "util.h"
+#include "imasig.h"
+#include <openssl/evp.h>
 
 /* ---- hashing ------------------------------------------------------- */
 
@@ -580,6 +584,24 @@ static int schedule_content(struct run *run, struct ext4walk *w, const struct ex
         return 0;
 }
 
+/* The label compose gives every inode (labels.c decides it). */
+static int check_label(struct run *run, const struct ext4walk_entry *e)
+{
+        _cleanup_free_ char *got = e->selinux ? strndup(e->selinux, e->selinux_len) : NULL;
+        char *want = NULL;
+        int r = labels_lookup(run->o->labels, e->path, e->mode, &want);
+
+        if (r < 0)
+                return r;
+        if ((got ? got : "")[0] || want) {
+                if (!want || !got || strcmp(got, want))
+                        r = add_violation(run, e->path, IMGV_LABEL_DIFFERS, "security.selinux '%s', the policy says '%s'",
+                                          got ? got : "", want ? want : "");
+        }
+        free(want);
+        return r;
+}
+
 static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
 {
         struct run *run = userdata;
@@ -588,6 +610,8 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
         int rc;
 
         if (run->expected && (rc = check_against(run, e, &x)) < 0)
+                return rc;
+        if (run->o->labels && (rc = check_label(run, e)) < 0)
                 return rc;
         if (!S_ISREG(e->mode))
                 return 0;
@@ -824,6 +848,38 @@ static int learn_owners(struct owners *owners, const struct rpmpkg *p, const cha
         return 0;
 }
 
+/* The users files compose writes or merges (users.c decides their text). */
+static int expect_users_files(const struct users *u, struct imgverify_expectation *x)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(u, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                struct imgverify_expected *e = NULL;
+
+                if (!text)
+                        continue;
+                for (size_t i = 0; i < x->n && !e; i++)
+                        if (!strcmp(x->v[i].path, path))
+                                e = &x->v[i];
+                if (!e) {
+                        struct imgverify_expected *nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
+                        if (!nv)
+                                return -ENOMEM;
+                        x->v = nv;
+                        e = &x->v[x->n++];
+                        memset(e, 0, sizeof(*e));
+                        e->path = path;
+                        e->mode = S_IFREG | users_file_mode((enum users_file)k);
+                        e->package = "imgtool (users)";
+                }
+                e->digest_algo = IMA_HASH_SHA256;
+                EVP_Digest(text, len, e->digest, NULL, EVP_sha256(), NULL);
+        }
+        return 0;
+}
+
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
@@ -831,6 +887,7 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         struct owners *owners = NULL;
         struct pathmap *paths = NULL;
+        struct users *users = NULL;
         struct ext4walk *w = NULL;
         size_t total = 0, len[OWNERS_DB_COUNT] = { 0 };
         int r;
@@ -855,6 +912,11 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 r = imgerr(-ENOMEM, "out of memory");
                 goto fail;
         }
+        r = users_build(l, x->set, 0, &users);
+        if (r >= 0)
+                r = users_register(users, owners);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < x->set->count; i++) {
                 const char *text[OWNERS_DB_COUNT] = { [OWNERS_PASSWD] = passwd, [OWNERS_GROUP] = group };
                 r = expect_package(x, paths, i, owners);
@@ -864,13 +926,20 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                         goto fail;
         }
         x->n = dedupe_expected(x->v, x->n);
+        r = expect_users_files(users, x);
+        if (r >= 0)
+                r = labels_open(l, x->set, &x->labels);
+        if (r < 0)
+                goto fail;
         pathmap_free(paths);
         owners_free(owners);
+        users_free(users);
         *out = x;
         return 0;
 fail:
         pathmap_free(paths);
         owners_free(owners);
+        users_free(users);
         imgverify_expectation_free(x);
         return r;
 }
@@ -882,6 +951,7 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         free(x->v);
         if (x->set)
                 pkgset_free(x->set);
+        labels_free(x->labels);
         free(x);
 }
 
@@ -920,6 +990,7 @@ static const char *reason_key(enum imgverify_reason reason)
                 [IMGV_OWNER_DIFFERS] = "owner-differs",
                 [IMGV_TARGET_DIFFERS] = "target-differs",
                 [IMGV_TOO_LARGE] = "larger-than-image",
+                [IMGV_LABEL_DIFFERS] = "label-differs",
         };
         return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";
 }

@@ -32,6 +32,7 @@ enum imgverify_reason {
         IMGV_OWNER_DIFFERS,      /* "owner 0:0, package X says 1:1" */
         IMGV_TARGET_DIFFERS,     /* "symlink target differs from package X" */
         IMGV_TOO_LARGE,          /* "N bytes, larger than the whole image (M bytes): not hashed" */
+        IMGV_LABEL_DIFFERS,      /* "security.selinux A, the policy says B" */
 };
 
 struct imgverify_violation {
@@ -64,6 +65,8 @@ struct imgverify_opts {
          * (e.g. "/var/lib/rpm" written by compose itself). */
         const char *const *extra_ok;
         size_t n_extra_ok;
+        /* SELinux labels every inode must carry (labels.h); NULL: not checked. */
+        struct labels *labels;
 };
 
 struct imgverify_report {
@@ -85,10 +88,12 @@ struct imgverify_report {
  * into the package set, which lives as long as the expectation. */
 struct layout;
 struct pkgset;
+struct labels;
 struct imgverify_expectation {
         struct imgverify_expected *v;
         size_t n;
         struct pkgset *set;
+        struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
 };
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out);

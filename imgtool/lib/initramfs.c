@@ -170,15 +170,20 @@ static int cpio_add(struct cpio *c, const char *path, mode_t type, int perm,
 
 static int format_conf(const struct initramfs_opts *o, char **conf)
 {
-        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n",
-                     o->root, o->rw, o->cmdline_test) < 0)
+        bool se = o->selinux_mode && o->selinux_policy;
+
+        if (se && strcmp(o->selinux_mode, "enforcing") && strcmp(o->selinux_mode, "permissive"))
+                return imgerr(-EINVAL, "SELinux mode '%s': want enforcing or permissive", o->selinux_mode);
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s",
+                     o->root, o->rw, o->cmdline_test, se ? "selinux=" : "", se ? o->selinux_mode : "",
+                     se ? "\n" : "") < 0)
                 return imgerr(-ENOMEM, "out of memory");
         return 0;
 }
 
 /* Entries in byte order of their paths: the archive is the same for the
  * same inputs, whatever order the code adds them in. */
-static int write_entries(struct cpio *c, const char *conf, const char *policy,
+static int write_entries(struct cpio *c, const struct initramfs_opts *o, const char *conf, const char *policy,
                          const struct blob *certs, size_t n_certs)
 {
         int r = 0;
@@ -191,6 +196,9 @@ static int write_entries(struct cpio *c, const char *conf, const char *policy,
         r = r ?: cpio_add(c, INITRAMFS_POLICY, AE_IFREG, 0644, policy, strlen(policy), 0);
         r = r ?: cpio_add(c, INITRAMFS_CONF, AE_IFREG, 0644, conf, strlen(conf), 0);
         r = r ?: cpio_add(c, INITRAMFS_KEYDIR, AE_IFDIR, 0755, NULL, 0, 0);
+        if (!r && o->selinux_mode && o->selinux_policy)
+                r = cpio_add(c, INITRAMFS_SELINUX_POLICY, AE_IFREG, 0644, o->selinux_policy,
+                             o->selinux_policy_len, 0);
         for (size_t i = 0; !r && i < n_certs; i++) {
                 char name[64];
                 snprintf(name, sizeof(name), INITRAMFS_KEYDIR "/%02zu.der", i);
@@ -270,7 +278,7 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
         r = open_archive(&c, &m);
         if (r < 0)
                 goto out;
-        r = write_entries(&c, conf, policy, certs, n_certs);
+        r = write_entries(&c, o, conf, policy, certs, n_certs);
         if (r < 0)
                 goto out;
         if (archive_write_close(c.a) != ARCHIVE_OK) {

@@ -5,7 +5,9 @@
  * entries and no gzip timestamp, so the same inputs give the same bytes.
  *
  * What init reads (paths inside the archive; init/init.c is the consumer):
- *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=
+ *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=,
+ *                                 selinux=
+ *   /etc/imgtool/selinux-policy   the binary SELinux policy (with selinux=)
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
@@ -19,6 +21,7 @@
 #define INITRAMFS_CONF "etc/imgtool/init.conf"
 #define INITRAMFS_POLICY "etc/imgtool/ima-policy"
 #define INITRAMFS_KEYDIR "etc/imgtool/keys"
+#define INITRAMFS_SELINUX_POLICY "etc/imgtool/selinux-policy"
 /* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
 #define INITRAMFS_KERNEL_X509 "etc/keys/x509_ima.der"
 
@@ -31,6 +34,12 @@ struct initramfs_opts {
         /* honour imgtool.test= and imgtool.run= on the kernel command line
          * (test images only: the runner executes a script as root) */
         bool cmdline_test;
+        /* SELinux: init loads this binary policy (policy.N) before the IMA
+         * policy, so IMA rules may use obj_type= and friends; mode
+         * "enforcing" or "permissive" (NULL: no SELinux). */
+        const char *selinux_mode;
+        const void *selinux_policy;
+        size_t selinux_policy_len;
 };
 
 /* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */

@@ -202,6 +202,19 @@ static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
+static int parse_selinux_mode(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "enforcing"))
+                c->l->selinux_mode = SELINUX_ENFORCING;
+        else if (!strcmp(value, "permissive"))
+                c->l->selinux_mode = SELINUX_PERMISSIVE;
+        else if (!strcmp(value, "off"))
+                c->l->selinux_mode = SELINUX_OFF;
+        else
+                return bad_value(c, "Mode", value, "expected enforcing, permissive or off");
+        return 0;
+}
+
 static int parse_format(struct parse_ctx *c, const char *value, void *field)
 {
         if (!strcmp(value, "ext4"))
@@ -225,6 +238,13 @@ static const struct key_def keys[] = {
         { "Packages", "Install", parse_list, F(install) },
         { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
         { "Packages", "Scriptlets", parse_scriptlets, 0 },
+        { "Packages", "Repository", parse_list, F(repositories) },
+        { "Packages", "WeakDeps", parse_bool, F(weak_deps) },
+        { "Packages", "Exclude", parse_list, F(exclude) },
+        { "Packages", "Lock", parse_path, F(lock) },
+        { "Users", "Previous", parse_path, F(users_previous) },
+        { "SELinux", "Policy", parse_path, F(selinux_policy) },
+        { "SELinux", "Mode", parse_selinux_mode, 0 },
         { "Signatures", "Mode", parse_sigmode, 0 },
         { "Signatures", "Certificate", parse_path_list, F(certificates) },
         { "Signatures", "Key", parse_path, F(key) },
@@ -385,9 +405,12 @@ static int sha256_hex(const void *data, size_t len, char **hex)
 
 static int check_required(const struct layout *l)
 {
-        if (!l->directories)
-                return imgerr(-EINVAL, "%s: [Packages] Directory= is required", l->path);
-        if (!l->install)
+        if (!l->directories && !l->repositories && !l->lock)
+                return imgerr(-EINVAL, "%s: [Packages] needs Directory=, Repository= or Lock=", l->path);
+        if (l->directories && l->repositories)
+                return imgerr(-EINVAL, "%s: [Packages] Directory= and Repository= cannot be mixed "
+                              "(make the folder a repository with createrepo_c)", l->path);
+        if (!l->install && !l->lock)
                 return imgerr(-EINVAL, "%s: [Packages] Install= is required", l->path);
         if (l->sigmode != SIGMODE_PACKAGE && !l->key)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Key=", l->path,
@@ -440,6 +463,7 @@ static int layout_defaults(struct layout *l, const char *path)
         l->sigmode = SIGMODE_PACKAGE;
         l->appraise_root_reads = true;
         l->measure = true;
+        l->weak_deps = true;
         return l->dir ? 0 : -ENOMEM;
 }
 
@@ -508,6 +532,11 @@ void layout_free(struct layout *l)
         strv_free(l->directories);
         strv_free(l->install);
         strv_free(l->gpg_keys);
+        strv_free(l->repositories);
+        strv_free(l->exclude);
+        free(l->lock);
+        free(l->users_previous);
+        free(l->selinux_policy);
         strv_free(l->certificates);
         free(l->key);
         strv_free(l->allow_unsigned);
@@ -519,4 +548,30 @@ void layout_free(struct layout *l)
         free(l->sb_key);
         free(l->sb_certificate);
         free(l);
+}
+
+int layout_from_lock(const char *path, struct layout **out)
+{
+        struct layout *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        r = layout_defaults(l, path);
+        /* the lock's @user/@group lines are the ids the image was given */
+        if (r >= 0 && (!(l->lock = strdup(path)) || !(l->users_previous = strdup(path))))
+                r = -ENOMEM;
+        if (r < 0) {
+                layout_free(l);
+                return r;
+        }
+        *out = l;
+        return 0;
+}
+
+char *layout_repo_dir(const struct layout *l, const char *repo)
+{
+        if (!strncmp(repo, "file://", 7))
+                repo += 7;
+        return resolve_path(l, repo);
 }

@@ -16,6 +16,7 @@ enum layout_sigmode {
 
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
 
+enum layout_selinux_mode { SELINUX_DEFAULT, SELINUX_ENFORCING, SELINUX_PERMISSIVE, SELINUX_OFF };
 enum layout_format {
         FORMAT_EXT4,             /* the bare ext4 image (IMAGE.vmlinuz/.initramfs beside it) */
         FORMAT_DISK,             /* a GPT disk: ESP with a UKI, root partition (diskimg.h) */
@@ -40,6 +41,17 @@ struct layout {
         char **install;          /* names or globs */
         char **gpg_keys;
         enum layout_scriptlets scriptlets;
+        char **repositories;     /* rpm-md repositories: folders or file:// URLs, as written */
+        bool weak_deps;          /* install Recommends/Supplements too */
+        char **exclude;          /* name globs the solver never picks */
+        char *lock;              /* Lock=: compose exactly this lockfile's set */
+
+        /* [Users] */
+        char *users_previous;    /* the previous image's lockfile or passwd: keep its ids */
+
+        /* [SELinux] */
+        char *selinux_policy;    /* a policy folder (/etc/selinux/NAME) on the host; NULL: the set's own */
+        enum layout_selinux_mode selinux_mode;
 
         /* [Signatures] */
         enum layout_sigmode sigmode;
@@ -69,4 +81,8 @@ struct layout {
  * be NULL) as if they were the last lines of the file.  Errors name the
  * file, line and key. */
 int layout_load(const char *path, char *const *overrides, struct layout **out);
+/* A layout whose only content is Lock=path (verify --against LOCKFILE). */
+int layout_from_lock(const char *path, struct layout **out);
+/* A Repository= value as a local folder: file:// stripped; relative to the layout. */
+char *layout_repo_dir(const struct layout *l, const char *repo);
 void layout_free(struct layout *l);
