@@ -1757,6 +1757,43 @@ int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void 
         return 0;
 }
 
+int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void *buf, size_t len)
+{
+        struct ext4img *img = f->img;
+        unsigned bs = img->fs->blocksize;
+        uint64_t data_blocks = (f->size + bs - 1) / bs;
+        int r;
+
+        if (off % bs || len % bs || off / bs < data_blocks || f->written != f->size)
+                return imgerr(-EINVAL, "%s: metadata past the end at %llu+%zu: not block-aligned or before the data end",
+                              f->path, (unsigned long long)off, len);
+        if (!len)
+                return 0;
+        r = flush_buf(f);
+        if (r < 0)
+                return r;
+        r = alloc_blocks(img, f->ino, &f->inode, off / bs, len / bs, f->path);
+        if (r < 0)
+                return r;
+        free(f->map);
+        f->map = NULL;
+        r = read_extents(img, f->ino, &f->inode, &f->map, &f->map_len, f->path);
+        if (r < 0)
+                return r;
+        return write_mapped(f, buf, len, off);
+}
+
+void ext4img_file_add_flags(struct ext4img_file *f, uint32_t flags)
+{
+        f->inode.i_flags |= flags;
+}
+
+void ext4img_add_ro_compat(struct ext4img *img, uint32_t feature)
+{
+        img->fs->super->s_feature_ro_compat |= feature;
+        ext2fs_mark_super_dirty(img->fs);
+}
+
 int ext4img_file_commit(struct ext4img_file *f)
 {
         struct ext4img *img = f->img;

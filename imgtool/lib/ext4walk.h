@@ -90,6 +90,16 @@ bool ext4walk_mapped(const struct ext4walk *w);
 int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs, size_t n,
                        ext4walk_data_fn fn, void *userdata);
 
+/* For metadata stored past the end of a file (fs-verity): the inode's
+ * flags (EXT4_*_FL), the first logical block after its last extent, and
+ * count logical blocks from lblk into buf (holes read as zeros), whatever
+ * the file's size. */
+int ext4walk_inode_flags(struct ext4walk *w, const struct ext4walk_entry *e, uint32_t *flags);
+int ext4walk_block_end(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t *end);
+int ext4walk_read_blocks(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t lblk,
+                         uint64_t count, void *buf);
+unsigned ext4walk_block_size(const struct ext4walk *w);
+
 /* Escape a path or symlink target for line-oriented output: bytes below
  * 0x21, 0x7f and backslash become \ooo (octal, as in /proc/mounts); the
  * result has no spaces or newlines.  Caller frees. */

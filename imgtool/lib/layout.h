@@ -16,6 +16,13 @@ enum layout_sigmode {
 
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
 
+/* [Verity] Signatures=: what the kernel checks verity files against. */
+enum layout_verity_sigs {
+        VERITY_SIGS_IMA_V3,      /* security.ima v3 over the verity digest; IMA appraises (digest_type=verity) */
+        VERITY_SIGS_BUILTIN,     /* PKCS#7 in the descriptor; .fs-verity keyring, require_signatures=1 */
+        VERITY_SIGS_IPE,         /* builtin signatures + an IPE policy allowing only them to execute */
+};
+
 struct layout {
         char *path;              /* the layout file */
         char *dir;               /* its folder */
@@ -45,6 +52,11 @@ struct layout {
         char *policy_file;       /* NULL: the built-in policy */
         bool appraise_root_reads;
         bool measure;
+
+        /* [Verity] */
+        bool verity;             /* Enable=: every regular file gets a Merkle tree */
+        enum layout_verity_sigs verity_sigs;
+        char *verity_salt;       /* hex; NULL: unsalted */
 
         /* [Boot] */
         char *kernel;            /* path to a vmlinuz; NULL: no boot files */

@@ -1,0 +1,445 @@
+#include "verity.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <libfsverity.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certs.h"
+#include "util.h"
+
+/* ---- trees with libfsverity --------------------------------------------------- */
+
+static __thread char libfsverity_msg[256];
+
+static void on_libfsverity_error(const char *msg)
+{
+        snprintf(libfsverity_msg, sizeof(libfsverity_msg), "%s", msg);
+}
+
+static void install_error_callback(void)
+{
+        libfsverity_set_error_callback(on_libfsverity_error);
+}
+
+struct collect {
+        struct verity_meta *m;
+};
+
+static int on_tree_size(void *ctx, uint64_t size)
+{
+        struct collect *c = ctx;
+        if (size % VERITY_BLOCK)
+                return -EINVAL;
+        c->m->tree = size ? malloc(size) : NULL;
+        if (size && !c->m->tree)
+                return -ENOMEM;
+        c->m->tree_size = size;
+        return 0;
+}
+
+static int on_tree_block(void *ctx, const void *block, size_t size, uint64_t offset)
+{
+        struct collect *c = ctx;
+        if (offset > c->m->tree_size || size > c->m->tree_size - offset)
+                return -EINVAL;
+        memcpy(c->m->tree + offset, block, size);
+        return 0;
+}
+
+static int on_descriptor(void *ctx, const void *desc, size_t size)
+{
+        struct collect *c = ctx;
+        if (size != VERITY_DESC_SIZE)
+                return -EINVAL;
+        memcpy(c->m->desc, desc, size);
+        return 0;
+}
+
+int verity_compute(const struct verity_params *p, uint64_t size, verity_read_fn read, void *ctx,
+                   struct verity_meta *out)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        struct collect col = { out };
+        struct libfsverity_metadata_callbacks cb = {
+                .ctx = &col, .merkle_tree_size = on_tree_size,
+                .merkle_tree_block = on_tree_block, .descriptor = on_descriptor,
+        };
+        struct libfsverity_merkle_tree_params mp = {
+                .version = 1, .hash_algorithm = FS_VERITY_HASH_ALG_SHA256, .file_size = size,
+                .block_size = VERITY_BLOCK, .salt_size = (uint32_t)p->salt_len,
+                .salt = p->salt_len ? p->salt : NULL, .metadata_callbacks = &cb,
+        };
+        struct libfsverity_digest *d = NULL;
+        int r;
+
+        pthread_once(&once, install_error_callback);
+        memset(out, 0, sizeof(*out));
+        libfsverity_msg[0] = 0;
+        r = libfsverity_compute_digest(ctx, read, &mp, &d);
+        if (r < 0) {
+                verity_meta_free(out);
+                /* otherwise the read function failed and said why */
+                if (libfsverity_msg[0])
+                        return imgerr(r, "fs-verity: %s", libfsverity_msg);
+                return r;
+        }
+        if (d->digest_size != VERITY_DIGEST_SIZE) {
+                free(d);
+                verity_meta_free(out);
+                return imgerr(-EINVAL, "fs-verity: unexpected digest size");
+        }
+        memcpy(out->digest, d->digest, VERITY_DIGEST_SIZE);
+        free(d);
+        return 0;
+}
+
+struct membuf {
+        const uint8_t *p;
+        uint64_t left;
+};
+
+static int read_mem(void *ctx, void *buf, size_t count)
+{
+        struct membuf *m = ctx;
+        if (count > m->left)
+                return -EIO;
+        memcpy(buf, m->p, count);
+        m->p += count;
+        m->left -= count;
+        return 0;
+}
+
+int verity_compute_buf(const struct verity_params *p, const void *data, uint64_t size,
+                       struct verity_meta *out)
+{
+        struct membuf m = { data, size };
+        return verity_compute(p, size, read_mem, &m, out);
+}
+
+void verity_meta_free(struct verity_meta *m)
+{
+        if (!m)
+                return;
+        free(m->tree);
+        free(m->sig);
+        m->tree = m->sig = NULL;
+        m->tree_size = 0;
+        m->sig_len = 0;
+}
+
+int verity_params_parse_salt(struct verity_params *p, const char *hex)
+{
+        _cleanup_free_ uint8_t *bytes = NULL;
+        size_t n = 0;
+
+        p->salt_len = 0;
+        if (!hex || !*hex)
+                return 0;
+        if (hex_decode(hex, &bytes, &n) < 0 || n == 0 || n > VERITY_MAX_SALT)
+                return imgerr(-EINVAL, "salt '%s': expected 1 to %u bytes in hex", hex, VERITY_MAX_SALT);
+        memcpy(p->salt, bytes, n);
+        p->salt_len = n;
+        return 0;
+}
+
+/* ---- descriptors ---------------------------------------------------------------- */
+
+int verity_desc_parse(const uint8_t *d, size_t len, struct verity_desc_info *out)
+{
+        uint64_t size;
+        uint32_t sig;
+
+        if (len < VERITY_DESC_SIZE)
+                return imgerr(-EBADMSG, "descriptor of %zu bytes is too short", len);
+        if (d[0] != 1)
+                return imgerr(-EBADMSG, "descriptor version %u (expected 1)", d[0]);
+        if (d[1] != FS_VERITY_HASH_ALG_SHA256)
+                return imgerr(-EBADMSG, "descriptor hash algorithm %u (only SHA-256 is checked)", d[1]);
+        if (d[2] != 12)
+                return imgerr(-EBADMSG, "descriptor block size 2^%u (only 4096 is checked)", d[2]);
+        if (d[3] > VERITY_MAX_SALT)
+                return imgerr(-EBADMSG, "descriptor salt of %u bytes", d[3]);
+        memcpy(&sig, d + 4, 4);
+        memcpy(&size, d + 8, 8);
+        out->sig_size = le32toh(sig);
+        out->data_size = le64toh(size);
+        out->log_blocksize = d[2];
+        memcpy(out->root_hash, d + 16, VERITY_DIGEST_SIZE);
+        out->salt_len = d[3];
+        memcpy(out->salt, d + 80, VERITY_MAX_SALT);
+        if (out->sig_size > len - VERITY_DESC_SIZE)
+                return imgerr(-EBADMSG, "descriptor says %u signature bytes, %zu follow", out->sig_size,
+                              len - VERITY_DESC_SIZE);
+        return 0;
+}
+
+int verity_desc_digest(const uint8_t *desc, uint8_t digest[VERITY_DIGEST_SIZE])
+{
+        uint8_t copy[VERITY_DESC_SIZE];
+        unsigned int len;
+
+        memcpy(copy, desc, sizeof(copy));
+        memset(copy + 4, 0, 4);   /* the kernel hashes it with sig_size 0 */
+        if (!EVP_Digest(copy, sizeof(copy), digest, &len, EVP_sha256(), NULL))
+                return imgerr(-EIO, "sha256 failed");
+        return 0;
+}
+
+/* ---- IMA v3 ----------------------------------------------------------------------- */
+
+int verity_ima_file_id_hash(const uint8_t digest[VERITY_DIGEST_SIZE], uint8_t out[32])
+{
+        uint8_t id[2 + VERITY_DIGEST_SIZE] = { IMA_VERITY_DIGSIG, IMA_HASH_SHA256 };
+        unsigned int len;
+
+        memcpy(id + 2, digest, VERITY_DIGEST_SIZE);
+        if (!EVP_Digest(id, sizeof(id), out, &len, EVP_sha256(), NULL))
+                return imgerr(-EIO, "sha256 failed");
+        return 0;
+}
+
+int verity_ima_sign_many(const struct ima_key *k, const uint8_t *const digests[], size_t n,
+                         uint8_t *vals[], size_t val_lens[])
+{
+        uint8_t (*ids)[32] = calloc(n ? n : 1, 32);
+        const uint8_t **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+        int r = 0;
+
+        if (!ids || !ptrs) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = verity_ima_file_id_hash(digests[i], ids[i]);
+                ptrs[i] = ids[i];
+        }
+        if (r >= 0)
+                r = ima_key_sign_digests(k, IMA_HASH_SHA256, ptrs, n, vals, val_lens);
+        /* a v2 value over the file id hash is a v3 value but for its header */
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                vals[i][0] = IMA_VERITY_DIGSIG;
+                vals[i][1] = 3;
+        }
+out:
+        free(ids);
+        free(ptrs);
+        return r;
+}
+
+int verity_ima_sign(const struct ima_key *k, const uint8_t digest[VERITY_DIGEST_SIZE],
+                    uint8_t **val, size_t *val_len)
+{
+        return verity_ima_sign_many(k, &digest, 1, val, val_len);
+}
+
+enum imasig_status verity_ima_verify(const struct ima_trust *t, const uint8_t *val, size_t len,
+                                     const uint8_t digest[VERITY_DIGEST_SIZE], uint32_t *keyid)
+{
+        _cleanup_free_ uint8_t *v2 = NULL;
+        struct imasig parsed;
+        uint8_t id[32];
+        enum imasig_status st;
+
+        if (!val)
+                return IMASIG_NONE;
+        if (len < 9 || val[0] != IMA_VERITY_DIGSIG)
+                return len && (val[0] == IMA_XATTR_DIGEST_NG || val[0] == IMA_XATTR_DIGEST)
+                               ? IMASIG_HASH_ONLY : IMASIG_UNSUPPORTED;
+        if (val[1] != 3 || val[2] != IMA_HASH_SHA256)
+                return IMASIG_MALFORMED;
+        v2 = malloc(len);
+        if (!v2 || verity_ima_file_id_hash(digest, id) < 0)
+                return IMASIG_MALFORMED;
+        memcpy(v2, val, len);
+        v2[0] = EVM_IMA_XATTR_DIGSIG;
+        v2[1] = 2;
+        st = ima_trust_verify_digest(t, v2, len, id, sizeof(id), &parsed);
+        if (keyid)
+                *keyid = parsed.keyid;
+        return st;
+}
+
+/* ---- PKCS#7 ---------------------------------------------------------------------- */
+
+struct verity_signer {
+        const struct ima_key *key;
+        X509 *cert;
+};
+
+int verity_signer_new(const struct ima_key *k, const char *cert_path, struct verity_signer **out)
+{
+        struct verity_signer *s = calloc(1, sizeof(*s));
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        s->key = k;
+        r = cert_read_one(cert_path, &s->cert);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        *out = s;
+        return 0;
+}
+
+void verity_signer_free(struct verity_signer *s)
+{
+        if (!s)
+                return;
+        X509_free(s->cert);
+        free(s);
+}
+
+void verity_formatted_digest(const uint8_t digest[VERITY_DIGEST_SIZE], uint8_t out[VERITY_FORMATTED_SIZE])
+{
+        memcpy(out, "FSVerity", 8);
+        out[8] = FS_VERITY_HASH_ALG_SHA256;
+        out[9] = 0;
+        out[10] = VERITY_DIGEST_SIZE;
+        out[11] = 0;
+        memcpy(out + 12, digest, VERITY_DIGEST_SIZE);
+}
+
+static int ossl_error(const char *what)
+{
+        unsigned long e = ERR_get_error();
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof(buf));
+        ERR_clear_error();
+        return imgerr(-EINVAL, "%s: %s", what, e ? buf : "OpenSSL error");
+}
+
+/* SignedData with one SignerInfo and no signed attributes, as
+ * `PKCS7_sign(..., PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR |
+ * PKCS7_NOCERTS)` builds it (fsverity-utils, IPE's documented openssl
+ * smime call), but the signature itself comes from imasig: the algorithm
+ * fields are set from the certificate's public key, so no private key is
+ * handled here. */
+int verity_pkcs7_sign_data(const struct verity_signer *s, const void *data, size_t len,
+                           bool detached, uint8_t **der, size_t *der_len)
+{
+        PKCS7 *p7 = PKCS7_new();
+        PKCS7_SIGNER_INFO *si;
+        uint8_t md[32];
+        unsigned int mdlen;
+        _cleanup_free_ uint8_t *val = NULL;
+        size_t val_len = 0;
+        unsigned char *out = NULL;
+        int n, r;
+
+        if (!p7)
+                return -ENOMEM;
+        if (!PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data)) {
+                r = ossl_error("PKCS#7");
+                goto out;
+        }
+        si = PKCS7_add_signature(p7, s->cert, X509_get0_pubkey(s->cert), EVP_sha256());
+        if (!si) {
+                r = ossl_error("PKCS#7 signer");
+                goto out;
+        }
+        if (detached) {
+                PKCS7_set_detached(p7, 1);
+        } else {
+                ASN1_OCTET_STRING *os = p7->d.sign->contents->d.data;
+                if (!os) {
+                        os = ASN1_OCTET_STRING_new();
+                        p7->d.sign->contents->d.data = os;
+                }
+                if (!os || !ASN1_OCTET_STRING_set(os, data, (int)len)) {
+                        r = ossl_error("PKCS#7 content");
+                        goto out;
+                }
+        }
+        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
+                r = ossl_error("sha256");
+                goto out;
+        }
+        r = ima_key_sign_digest(s->key, IMA_HASH_SHA256, md, mdlen, &val, &val_len);
+        if (r < 0)
+                goto out;
+        /* the v2 value is 03 02 algo keyid[4] len[2] signature */
+        if (val_len <= 9 || !ASN1_STRING_set(si->enc_digest, val + 9, (int)(val_len - 9))) {
+                r = ossl_error("PKCS#7 signature");
+                goto out;
+        }
+        n = i2d_PKCS7(p7, &out);
+        if (n <= 0) {
+                r = ossl_error("PKCS#7 encoding");
+                goto out;
+        }
+        *der = malloc((size_t)n);
+        if (!*der) {
+                r = -ENOMEM;
+                goto out;
+        }
+        memcpy(*der, out, (size_t)n);
+        *der_len = (size_t)n;
+        r = 0;
+out:
+        OPENSSL_free(out);
+        PKCS7_free(p7);
+        return r;
+}
+
+int verity_builtin_sign(const struct verity_signer *s, const uint8_t digest[VERITY_DIGEST_SIZE],
+                        uint8_t **der, size_t *der_len)
+{
+        uint8_t fmt[VERITY_FORMATTED_SIZE];
+        verity_formatted_digest(digest, fmt);
+        return verity_pkcs7_sign_data(s, fmt, sizeof(fmt), true, der, der_len);
+}
+
+int verity_builtin_verify(const uint8_t *der, size_t der_len,
+                          const uint8_t digest[VERITY_DIGEST_SIZE], char *const *cert_files)
+{
+        const unsigned char *p = der;
+        PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)der_len);
+        STACK_OF(X509) *certs = sk_X509_new_null();
+        X509_STORE *store = X509_STORE_new();
+        uint8_t fmt[VERITY_FORMATTED_SIZE];
+        BIO *in = NULL;
+        int r = 0;
+
+        if (!p7 || p != der + der_len || !PKCS7_type_is_signed(p7)) {
+                r = imgerr(-EKEYREJECTED, "not a PKCS#7 signature");
+                goto out;
+        }
+        if (!certs || !store) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; cert_files && cert_files[i]; i++) {
+                X509 **xs = NULL;
+                r = certs_read_file(cert_files[i], &xs);
+                if (r < 0)
+                        goto out;
+                for (size_t k = 0; xs[k]; k++)
+                        if (X509_up_ref(xs[k]))
+                                sk_X509_push(certs, xs[k]);
+                certs_free(xs);
+                r = 0;
+        }
+        verity_formatted_digest(digest, fmt);
+        in = BIO_new_mem_buf(fmt, sizeof(fmt));
+        if (!in || PKCS7_verify(p7, certs, store, in, NULL,
+                                PKCS7_BINARY | PKCS7_NOINTERN | PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1) {
+                ERR_clear_error();
+                r = imgerr(-EKEYREJECTED, "PKCS#7 signature does not verify with a trusted certificate");
+        }
+out:
+        BIO_free(in);
+        sk_X509_pop_free(certs, X509_free);
+        X509_STORE_free(store);
+        PKCS7_free(p7);
+        return r;
+}
