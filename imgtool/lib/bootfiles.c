@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "initramfs.h"
+#include "ipe.h"
 #include "policy.h"
 #include "util.h"
 
@@ -32,6 +33,9 @@ int layout_policy_text(const struct layout *l, char **text)
         }
         o.appraise_fowner0_reads = l->appraise_root_reads;
         o.measure = l->measure;
+        o.verity_digests = l->verity;
+        /* builtin and ipe: fs-verity and IPE enforce, IMA measures */
+        o.appraise = !l->verity || l->verity_sigs == VERITY_SIGS_IMA_V3;
         return policy_default(&o, text);
 }
 
@@ -84,7 +88,8 @@ static int copy_file_atomic(const char *from, const char *to)
 
 int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
 {
-        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
+        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL, *ipe = NULL;
+        _cleanup_free_ uint8_t *ipe_der = NULL;
         struct initramfs_opts o = { 0 };
         int r;
 
@@ -100,6 +105,14 @@ int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
         o.root = root;
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
+        o.verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
+        if (l->verity && l->verity_sigs == VERITY_SIGS_IPE) {
+                if ((r = ipe_policy_text(l, &ipe)) < 0 ||
+                    (r = ipe_policy_sign(l, ipe, &ipe_der, &o.ipe_policy_len)) < 0)
+                        return r;
+                o.ipe_policy = ipe_der;
+                o.ipe_policy_name = IPE_POLICY_NAME;
+        }
         r = copy_file_atomic(l->kernel, vmlinuz);
         if (r >= 0)
                 r = initramfs_write(&o, initrd);

@@ -151,16 +151,18 @@ static int cpio_add(struct cpio *c, const char *path, mode_t type, int perm,
 
 static int format_conf(const struct initramfs_opts *o, char **conf)
 {
-        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n",
-                     o->root, o->rw, o->cmdline_test) < 0)
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s%s",
+                     o->root, o->rw, o->cmdline_test, o->verity_keyring ? "verity_keyring=1\n" : "",
+                     o->ipe_policy ? "ipe_policy=" : "", o->ipe_policy ? o->ipe_policy_name : "",
+                     o->ipe_policy ? "\n" : "") < 0)
                 return imgerr(-ENOMEM, "out of memory");
         return 0;
 }
 
 /* Entries in byte order of their paths: the archive is the same for the
  * same inputs, whatever order the code adds them in. */
-static int write_entries(struct cpio *c, const char *conf, const char *policy,
-                         const struct blob *certs, size_t n_certs)
+static int write_entries(struct cpio *c, const struct initramfs_opts *o, const char *conf,
+                         const char *policy, const struct blob *certs, size_t n_certs)
 {
         int r = 0;
 
@@ -171,6 +173,8 @@ static int write_entries(struct cpio *c, const char *conf, const char *policy,
         r = r ?: cpio_add(c, "etc/imgtool", AE_IFDIR, 0755, NULL, 0, 0);
         r = r ?: cpio_add(c, INITRAMFS_POLICY, AE_IFREG, 0644, policy, strlen(policy), 0);
         r = r ?: cpio_add(c, INITRAMFS_CONF, AE_IFREG, 0644, conf, strlen(conf), 0);
+        if (o->ipe_policy)
+                r = r ?: cpio_add(c, INITRAMFS_IPE_POLICY, AE_IFREG, 0644, o->ipe_policy, o->ipe_policy_len, 0);
         r = r ?: cpio_add(c, INITRAMFS_KEYDIR, AE_IFDIR, 0755, NULL, 0, 0);
         for (size_t i = 0; !r && i < n_certs; i++) {
                 char name[64];
@@ -234,7 +238,7 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
                         imgerr_prefix(r, "policy: ");
                         goto out;
                 }
-                if (!policy_has_appraise_rule(policy)) {
+                if (!policy_has_appraise_rule(policy) && !o->verity_keyring) {
                         r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
                         goto out;
                 }
@@ -251,7 +255,7 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
         r = open_archive(&c, &m);
         if (r < 0)
                 goto out;
-        r = write_entries(&c, conf, policy, certs, n_certs);
+        r = write_entries(&c, o, conf, policy, certs, n_certs);
         if (r < 0)
                 goto out;
         if (archive_write_close(c.a) != ARCHIVE_OK) {
