@@ -193,6 +193,58 @@ int verity_desc_digest(const uint8_t *desc, uint8_t digest[VERITY_DIGEST_SIZE])
         return 0;
 }
 
+/* The leaf level (hashes of the data blocks) is the last level of the
+ * stored layout, which goes from the root down. */
+static uint64_t leaf_level_blocks(uint64_t file_size)
+{
+        uint64_t data = (file_size + VERITY_BLOCK - 1) / VERITY_BLOCK;
+        return data > 1 ? (data + VERITY_BLOCK / VERITY_DIGEST_SIZE - 1) / (VERITY_BLOCK / VERITY_DIGEST_SIZE) : 0;
+}
+
+enum verity_verdict verity_check(const uint8_t *stored_desc, const uint8_t *stored_tree,
+                                 uint64_t stored_tree_size, const struct verity_meta *computed,
+                                 uint64_t file_size, uint64_t *block, char *msg, size_t msg_len)
+{
+        uint64_t stored_size, leaves = leaf_level_blocks(file_size), data_blocks;
+        uint8_t a[VERITY_DESC_SIZE], b[VERITY_DESC_SIZE];
+
+        *block = 0;
+        memcpy(&stored_size, stored_desc + 8, 8);
+        stored_size = le64toh(stored_size);
+        if (stored_size != file_size) {
+                snprintf(msg, msg_len, "fs-verity descriptor is for %llu bytes, the file has %llu",
+                         (unsigned long long)stored_size, (unsigned long long)file_size);
+                return VERITY_BAD_SIZE;
+        }
+        data_blocks = (file_size + VERITY_BLOCK - 1) / VERITY_BLOCK;
+        /* the first data block whose hash is not the stored leaf */
+        if (leaves && stored_tree_size == computed->tree_size) {
+                const uint8_t *s = stored_tree + stored_tree_size - leaves * VERITY_BLOCK;
+                const uint8_t *c = computed->tree + computed->tree_size - leaves * VERITY_BLOCK;
+                for (uint64_t i = 0; i < data_blocks; i++)
+                        if (memcmp(s + i * VERITY_DIGEST_SIZE, c + i * VERITY_DIGEST_SIZE, VERITY_DIGEST_SIZE)) {
+                                *block = i;
+                                snprintf(msg, msg_len, "data block %llu (offset %llu) does not match its fs-verity hash",
+                                         (unsigned long long)i, (unsigned long long)i * VERITY_BLOCK);
+                                return VERITY_BAD_BLOCK;
+                        }
+        } else if (!leaves && memcmp(stored_desc + 16, computed->desc + 16, VERITY_DIGEST_SIZE)) {
+                /* one block or none: the root hash is that block's hash */
+                snprintf(msg, msg_len, "data block 0 (offset 0) does not match its fs-verity hash");
+                return VERITY_BAD_BLOCK;
+        }
+        memcpy(a, stored_desc, sizeof(a));
+        memcpy(b, computed->desc, sizeof(b));
+        memset(a + 4, 0, 4);
+        memset(b + 4, 0, 4);
+        if (stored_tree_size != computed->tree_size ||
+            (stored_tree_size && memcmp(stored_tree, computed->tree, stored_tree_size)) || memcmp(a, b, sizeof(a))) {
+                snprintf(msg, msg_len, "fs-verity Merkle tree or descriptor damaged (the data blocks match their leaves)");
+                return VERITY_BAD_TREE;
+        }
+        return VERITY_OK;
+}
+
 /* ---- IMA v3 ----------------------------------------------------------------------- */
 
 int verity_ima_file_id_hash(const uint8_t digest[VERITY_DIGEST_SIZE], uint8_t out[32])

@@ -74,6 +74,21 @@ int verity_desc_parse(const uint8_t *desc, size_t len, struct verity_desc_info *
 /* The digest of a descriptor as the kernel computes it (sig_size zeroed). */
 int verity_desc_digest(const uint8_t *desc, uint8_t digest[VERITY_DIGEST_SIZE]);
 
+/* Compare what a file's content gives (computed, with the stored
+ * descriptor's salt) with the metadata stored beside it.  Returns
+ * VERITY_OK, or the first problem: *block is the first data block whose
+ * hash differs from the stored tree's leaf (VERITY_BAD_BLOCK), and msg (64+
+ * bytes) says what else differs. */
+enum verity_verdict {
+        VERITY_OK,
+        VERITY_BAD_BLOCK,        /* content changed: that block no longer matches */
+        VERITY_BAD_SIZE,         /* the descriptor's data_size is not the file's size */
+        VERITY_BAD_TREE,         /* leaves match the content, but the tree or root hash is damaged */
+};
+enum verity_verdict verity_check(const uint8_t *stored_desc, const uint8_t *stored_tree,
+                                 uint64_t stored_tree_size, const struct verity_meta *computed,
+                                 uint64_t file_size, uint64_t *block, char *msg, size_t msg_len);
+
 /* ---- IMA signature v3 --------------------------------------------------- */
 
 /* sha256 of the ima_file_id the kernel builds for a verity digest. */
