@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""verity-check.py IMAGE [SALT_HEX]: for every regular file of IMAGE, the
+"""verity-check.py IMAGE [SALT_HEX [SIGDIR]]: for every regular file of IMAGE, the
 fs-verity metadata imgtool wrote past its end must be byte for byte what
 `fsverity digest --out-merkle-tree --out-descriptor` (fsverity-utils, an
 independent implementation) gives for the file's content, at the places
 fs/ext4/verity.c reads them from; the inode must carry EXT4_VERITY_FL.
-Reads the image with debugfs only.  Prints one line per problem and
-'checked N files'; exit 1 on any problem."""
+Reads the image with debugfs only.  Prints "DIGEST PATH" per good file and
+one line per problem, then 'checked N files'; exit 1 on any problem.  With
+SIGDIR, each descriptor's PKCS#7 is saved as SIGDIR/<path, / as @>.p7s."""
 import os, re, struct, subprocess, sys, tempfile
 
 img = sys.argv[1]
 salt = sys.argv[2] if len(sys.argv) > 2 else ""
+sigdir = sys.argv[3] if len(sys.argv) > 3 else ""
 BS = 4096
 
 def debugfs(cmd):
@@ -88,8 +90,8 @@ with tempfile.TemporaryDirectory() as tmp:
             print("%s: data blocks beyond the size" % path); problems += 1
         else:
             print("%s %s" % (want_digest.split(":")[-1], path))
-        if sig_size:
-            open(tmp + "/sig-" + path.replace("/", "_"), "wb").write(got_desc[256:dsize])
+        if sig_size and sigdir:
+            open(sigdir + "/" + path.replace("/", "@") + ".p7s", "wb").write(got_desc[256:dsize])
         checked += 1
 print("checked %d files, %d problems" % (checked, problems), file=sys.stderr)
 sys.exit(1 if problems else 0)
