@@ -35,7 +35,7 @@ int layout_policy_text(const struct layout *l, char **text)
         o.measure = l->measure;
         o.verity_digests = l->verity;
         /* builtin and ipe: fs-verity and IPE enforce, IMA measures */
-        o.appraise = !l->verity || l->verity_sigs == VERITY_SIGS_IMA_V3;
+        o.no_appraise = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
         return policy_default(&o, text);
 }
 

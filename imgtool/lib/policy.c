@@ -93,7 +93,7 @@ int policy_default(const struct policy_opts *o, char **text)
                             "measure func=MODULE_CHECK\n"
                             "measure func=FIRMWARE_CHECK\n",
                         o->verity_digests ? " (their fs-verity digests)" : "", vm, vm, vm);
-        if (o->appraise) {
+        if (!o->no_appraise) {
                 sb_addf(&b, "# Enforce signatures%s.\n"
                             "appraise func=BPRM_CHECK %s\n"
                             "appraise func=MMAP_CHECK %s\n",

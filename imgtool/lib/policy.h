@@ -23,14 +23,14 @@ struct policy_opts {
          * (digest_type=verity, template ima-ngv2) instead of hashing them
          * whole at open */
         bool verity_digests;
-        /* appraise rules (signatures required); with verity_digests they
-         * take IMA v3 signatures over the verity digest (appraise_type=sigv3).
-         * Off only where something else enforces (fs-verity builtin
-         * signatures, IPE). */
-        bool appraise;
+        /* leave out the appraise rules: only where something else enforces
+         * (fs-verity builtin signatures, IPE).  Otherwise they require
+         * signatures; with verity_digests IMA v3 signatures over the verity
+         * digest (appraise_type=sigv3). */
+        bool no_appraise;
 };
 #define POLICY_OPTS_DEFAULT { .appraise_fowner0_reads = true, .measure = true, .extra_rules = NULL, \
-                              .verity_digests = false, .appraise = true }
+                              .verity_digests = false, .no_appraise = false }
 
 /* The policy for these options; *text is malloc'ed and ends with '\n'.
  * Fails (-EINVAL) only if extra_rules does not validate. */
