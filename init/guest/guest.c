@@ -16,6 +16,10 @@
  *                                  "open: ok" (or the error), then the first
  *                                  block that failed: "block N: <error>",
  *                                  else "read: N bytes"; exit 0 if all read
+ *   imgtool-guest time-read FIRST WHOLE
+ *                                  benchmark: "first4k-us N" (open FIRST and
+ *                                  read its first 4 KiB), "whole-ms N bytes B"
+ *                                  (open WHOLE and read all of it)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef GUEST_KIND
@@ -108,6 +113,43 @@ static int read_blocks_probe(const char *path)
         return 0;
 }
 
+static double now_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int time_read_probe(const char *first, const char *whole)
+{
+        static char buf[1 << 16];
+        double t0 = now_us();
+        int fd = open(first, O_RDONLY);
+        if (fd < 0 || read(fd, buf, 4096) != 4096) {
+                printf("time-read: %s: %s\n", first, strerror(errno));
+                return 1;
+        }
+        printf("first4k-us %.0f\n", now_us() - t0);
+        close(fd);
+        long long total = 0;
+        ssize_t n;
+        t0 = now_us();
+        fd = open(whole, O_RDONLY);
+        if (fd < 0) {
+                printf("time-read: %s: %s\n", whole, strerror(errno));
+                return 1;
+        }
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                total += n;
+        if (n < 0) {
+                printf("time-read: %s: %s\n", whole, strerror(errno));
+                return 1;
+        }
+        printf("whole-ms %.1f bytes %lld\n", (now_us() - t0) / 1e3, total);
+        close(fd);
+        return 0;
+}
+
 static int add_key_probe(const char *ring_name, const char *der_path)
 {
         long user = keyctl(KEYCTL_GET_KEYRING_ID, (unsigned long)KEY_SPEC_USER_KEYRING, 0, 0, 0);
@@ -180,6 +222,8 @@ int main(int argc, char **argv)
                 return add_key_probe(argv[2], argv[3]);
         if (!strcmp(argv[1], "measure"))
                 return measure_probe(argc - 2, argv + 2);
+        if (!strcmp(argv[1], "time-read") && argc == 4)
+                return time_read_probe(argv[2], argv[3]);
         if (!strcmp(argv[1], "read-blocks") && argc == 3)
                 return read_blocks_probe(argv[2]);
         if (!strcmp(argv[1], "mmap-exec") && argc == 3)
