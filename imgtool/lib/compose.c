@@ -245,6 +245,7 @@ static int ensure_parents(struct composer *c, const char *path)
 /* ---- signatures ----------------------------------------------------------------- */
 
 enum sig_source { SIG_NONE, SIG_PACKAGE, SIG_SIGNED };
+#define SIG_WANT_V3 0x100   /* in ra_file.tag: to be signed by finish_verity only */
 
 static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size_t len,
                        uint8_t **val, size_t *val_len)
@@ -349,18 +350,24 @@ static void finish_verity(struct composer *c, struct ra_file *const files[], siz
         int r;
 
         for (size_t i = 0; i < n; i++)
-                if (files[i]->rc >= 0 && files[i]->verity && files[i]->val) {
+                if (files[i]->rc >= 0 && files[i]->verity && (files[i]->val || (files[i]->tag & SIG_WANT_V3))) {
+                        files[i]->tag &= ~SIG_WANT_V3;
                         batch[m] = files[i];
                         digests[m++] = files[i]->verity->digest;
                 }
         if (!m)
                 return;
         if (c->l->verity_sigs != VERITY_SIGS_IMA_V3) {
+                r = verity_builtin_sign_many(c->vsigner, digests, m, vals, lens);
+                if (r < 0)
+                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
                 for (size_t k = 0; k < m; k++) {
-                        struct verity_meta *vm = batch[k]->verity;
-                        r = verity_builtin_sign(c->vsigner, vm->digest, &vm->sig, &vm->sig_len);
-                        if (r < 0)
-                                finish_failed(batch[k], imgerr_prefix(r, "%s: cannot sign: ", c->l->key));
+                        if (r < 0) {
+                                finish_failed(batch[k], r);
+                                continue;
+                        }
+                        batch[k]->verity->sig = vals[k];
+                        batch[k]->verity->sig_len = lens[k];
                 }
                 return;
         }
@@ -392,6 +399,8 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
         _cleanup_free_ uint8_t **vals = calloc(n, sizeof(*vals));
         _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
         size_t to_sign = 0;
+        /* with IMA v3 the v2 signatures would be replaced: not made at all */
+        bool v3_only = c->l->verity && c->l->verity_sigs == VERITY_SIGS_IMA_V3;
 
         if (!st || !parsed || !algo || !digests || !batch || !vals || !lens) {
                 for (size_t i = 0; i < n; i++)
@@ -417,7 +426,9 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                         continue;
                 }
                 rf->tag = (int)src;
-                if (later) {
+                if (later && v3_only) {
+                        rf->tag |= SIG_WANT_V3;   /* signed over the verity digest below */
+                } else if (later) {
                         algo[i] = rf->has_sha256 ? IMA_HASH_SHA256 : f.digest_algo;
                         to_sign++;
                 }

@@ -373,18 +373,14 @@ static int ossl_error(const char *what)
 /* SignedData with one SignerInfo and no signed attributes, as
  * `PKCS7_sign(..., PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR |
  * PKCS7_NOCERTS)` builds it (fsverity-utils, IPE's documented openssl
- * smime call), but the signature itself comes from imasig: the algorithm
+ * smime call), around a signature made by imgtool's signer: the algorithm
  * fields are set from the certificate's public key, so no private key is
- * handled here. */
-int verity_pkcs7_sign_data(const struct verity_signer *s, const void *data, size_t len,
-                           bool detached, uint8_t **der, size_t *der_len)
+ * handled here.  val is imasig's v2 value over sha256(data). */
+static int build_pkcs7(const struct verity_signer *s, const void *data, size_t len, bool detached,
+                       const uint8_t *val, size_t val_len, uint8_t **der, size_t *der_len)
 {
         PKCS7 *p7 = PKCS7_new();
         PKCS7_SIGNER_INFO *si;
-        uint8_t md[32];
-        unsigned int mdlen;
-        _cleanup_free_ uint8_t *val = NULL;
-        size_t val_len = 0;
         unsigned char *out = NULL;
         int n, r;
 
@@ -412,13 +408,6 @@ int verity_pkcs7_sign_data(const struct verity_signer *s, const void *data, size
                         goto out;
                 }
         }
-        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
-                r = ossl_error("sha256");
-                goto out;
-        }
-        r = ima_key_sign_digest(s->key, IMA_HASH_SHA256, md, mdlen, &val, &val_len);
-        if (r < 0)
-                goto out;
         /* the v2 value is 03 02 algo keyid[4] len[2] signature */
         if (val_len <= 9 || !ASN1_STRING_set(si->enc_digest, val + 9, (int)(val_len - 9))) {
                 r = ossl_error("PKCS#7 signature");
@@ -443,12 +432,72 @@ out:
         return r;
 }
 
+int verity_pkcs7_sign_data(const struct verity_signer *s, const void *data, size_t len,
+                           bool detached, uint8_t **der, size_t *der_len)
+{
+        _cleanup_free_ uint8_t *val = NULL;
+        uint8_t md[32];
+        unsigned int mdlen;
+        size_t val_len = 0;
+        int r;
+
+        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+                return ossl_error("sha256");
+        r = ima_key_sign_digest(s->key, IMA_HASH_SHA256, md, mdlen, &val, &val_len);
+        if (r < 0)
+                return r;
+        return build_pkcs7(s, data, len, detached, val, val_len, der, der_len);
+}
+
 int verity_builtin_sign(const struct verity_signer *s, const uint8_t digest[VERITY_DIGEST_SIZE],
                         uint8_t **der, size_t *der_len)
 {
-        uint8_t fmt[VERITY_FORMATTED_SIZE];
-        verity_formatted_digest(digest, fmt);
-        return verity_pkcs7_sign_data(s, fmt, sizeof(fmt), true, der, der_len);
+        return verity_builtin_sign_many(s, &digest, 1, der, der_len);
+}
+
+int verity_builtin_sign_many(const struct verity_signer *s, const uint8_t *const digests[], size_t n,
+                             uint8_t *ders[], size_t der_lens[])
+{
+        uint8_t (*fmt)[VERITY_FORMATTED_SIZE] = calloc(n ? n : 1, VERITY_FORMATTED_SIZE);
+        uint8_t (*md)[32] = calloc(n ? n : 1, 32);
+        const uint8_t **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+        uint8_t **vals = calloc(n ? n : 1, sizeof(*vals));
+        size_t *lens = calloc(n ? n : 1, sizeof(*lens));
+        unsigned int mdlen;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++)
+                ders[i] = NULL;
+        if (!fmt || !md || !ptrs || !vals || !lens) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                verity_formatted_digest(digests[i], fmt[i]);
+                if (!EVP_Digest(fmt[i], VERITY_FORMATTED_SIZE, md[i], &mdlen, EVP_sha256(), NULL)) {
+                        r = ossl_error("sha256");
+                        goto out;
+                }
+                ptrs[i] = md[i];
+        }
+        /* one batch: ECDSA shares its inversions (imasig) */
+        r = ima_key_sign_digests(s->key, IMA_HASH_SHA256, ptrs, n, vals, lens);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = build_pkcs7(s, fmt[i], VERITY_FORMATTED_SIZE, true, vals[i], lens[i], &ders[i], &der_lens[i]);
+        if (r < 0)
+                for (size_t i = 0; i < n; i++) {
+                        free(ders[i]);
+                        ders[i] = NULL;
+                }
+out:
+        for (size_t i = 0; vals && i < n; i++)
+                free(vals[i]);
+        free(fmt);
+        free(md);
+        free(ptrs);
+        free(vals);
+        free(lens);
+        return r;
 }
 
 int verity_builtin_verify(const uint8_t *der, size_t der_len,

@@ -116,6 +116,10 @@ int verity_signer_new(const struct ima_key *k, const char *cert_path, struct ver
 void verity_signer_free(struct verity_signer *s);
 int verity_builtin_sign(const struct verity_signer *s, const uint8_t digest[VERITY_DIGEST_SIZE],
                         uint8_t **der, size_t *der_len);
+/* n at once: ders[i] is what verity_builtin_sign gives for digests[i], the
+ * signatures made in one imasig batch.  On failure every ders[i] is NULL. */
+int verity_builtin_sign_many(const struct verity_signer *s, const uint8_t *const digests[], size_t n,
+                             uint8_t *ders[], size_t der_lens[]);
 /* 0 when der is a PKCS#7 over this digest by one of the trusted certs
  * (files: PEM or DER), -EKEYREJECTED (message says why) otherwise. */
 int verity_builtin_verify(const uint8_t *der, size_t der_len,
