@@ -90,3 +90,7 @@ done
 echo IMGTOOL-MEASURE-BEGIN
 $T/imgtool-guest measure $(find / -xdev -type f 2>/dev/null)
 echo IMGTOOL-MEASURE-END
+echo IMGTOOL-IMALOG-BEGIN
+base64 < /sys/kernel/security/ima/binary_runtime_measurements
+echo IMGTOOL-IMALOG-END
+echo "IMGTOOL-PCR10-SHA256=$(cat /sys/class/tpm/tpm0/pcr-sha256/10 2>&1)"
