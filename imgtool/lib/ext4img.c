@@ -1757,6 +1757,39 @@ int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void 
         return 0;
 }
 
+/* Blocks [lblk, lblk+count) of f, physically right after what was
+ * allocated last (ext2fs_fallocate would place them as far from the data
+ * as they are logically: a gap nothing fills and a break in the run of
+ * writes). */
+static int alloc_past_eof(struct ext4img *img, struct ext4img_file *f, blk64_t lblk, blk64_t count)
+{
+        ext2_extent_handle_t h;
+        blk64_t pblk, plen;
+        errcode_t err;
+
+        if (count > ext2fs_free_blocks_count(img->fs->super))
+                return image_full(img, f->path);
+        err = ext2fs_new_range(img->fs, EXT2_NEWRANGE_MIN_LENGTH, img->goal, count, NULL, &pblk, &plen);
+        if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+                return image_full(img, f->path);
+        if (err)
+                return fs_error(img, err, f->path, "allocating blocks");
+        ext2fs_block_alloc_stats_range(img->fs, pblk, count, +1);
+        err = ext2fs_extent_open2(img->fs, f->ino, (struct ext2_inode *)&f->inode, &h);
+        if (err)
+                return fs_error(img, err, f->path, "mapping blocks");
+        for (blk64_t i = 0; !err && i < count; i++)
+                err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i, 0);
+        ext2fs_extent_free(h);
+        if (!err)
+                err = ext2fs_iblk_add_blocks(img->fs, (struct ext2_inode *)&f->inode, count);
+        if (err)
+                return fs_error(img, err, f->path, "mapping blocks");
+        if (pblk + count > img->goal)
+                img->goal = pblk + count;
+        return 0;
+}
+
 int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void *buf, size_t len)
 {
         struct ext4img *img = f->img;
@@ -1772,7 +1805,7 @@ int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void
         r = flush_buf(f);
         if (r < 0)
                 return r;
-        r = alloc_blocks(img, f->ino, &f->inode, off / bs, len / bs, f->path);
+        r = alloc_past_eof(img, f, off / bs, len / bs);
         if (r < 0)
                 return r;
         free(f->map);
