@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """verity-tamper.py IMAGE COMMAND PATH [ARG]: change one file of an ext4
-image in place, below the filesystem (debugfs for the block map, then plain
+image (or of the ext4 at a byte offset in a disk: IMAGE?offset=N, as debugfs
+takes it) in place, below the filesystem (debugfs for the block map, then plain
 writes to the image file), the way an attacker with the disk would:
   flip-block PATH LBLK   flip one byte in logical block LBLK of PATH's data
   set-sig PATH SIGFILE   replace the PKCS#7 after PATH's fs-verity
@@ -44,16 +45,21 @@ def main():
     img, cmd, path = sys.argv[1:4]
     m = block_map(img, path)
     end = max(m) + 1
-    fd = os.open(img, os.O_RDWR)
+    base = 0
+    if "?offset=" in img:
+        base = int(img.split("?offset=")[1])
+    fd = os.open(img.split("?offset=")[0], os.O_RDWR)
+    pread = lambda n, off: os.pread(fd, n, base + off)
+    pwrite = lambda b, off: os.pwrite(fd, b, base + off)
     if cmd == "flip-block":
         lblk = int(sys.argv[4])
         if lblk * BS >= size_of(img, path):
             die("%s: block %d is past the data" % (path, lblk))
         off = m[lblk] * BS + 100
-        b = os.pread(fd, 1, off)
-        os.pwrite(fd, bytes([b[0] ^ 0xff]), off)
+        b = pread(1, off)
+        pwrite(bytes([b[0] ^ 0xff]), off)
     elif cmd in ("set-sig", "show"):
-        last = os.pread(fd, BS, m[end - 1] * BS)
+        last = pread(BS, m[end - 1] * BS)
         dsize = struct.unpack("<I", last[-4:])[0]
         size_pos = end * BS - 4
         desc_pos = (size_pos - dsize) // BS * BS
@@ -74,7 +80,7 @@ def main():
         blk[at + 4:at + 8] = struct.pack("<I", len(sig))
         blk[at + 256:at + 256 + len(sig)] = sig
         blk[BS - 4:] = struct.pack("<I", 256 + len(sig))
-        os.pwrite(fd, bytes(blk), m[end - 1] * BS)
+        pwrite(bytes(blk), m[end - 1] * BS)
     else:
         die("unknown command " + cmd)
     os.close(fd)

@@ -39,6 +39,22 @@ int layout_policy_text(const struct layout *l, char **text)
         return policy_default(&o, text);
 }
 
+int layout_initramfs_verity(const struct layout *l, struct initramfs_opts *o, uint8_t **ipe_der)
+{
+        _cleanup_free_ char *ipe = NULL;
+        int r;
+
+        *ipe_der = NULL;
+        o->verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
+        if (!l->verity || l->verity_sigs != VERITY_SIGS_IPE)
+                return 0;
+        if ((r = ipe_policy_text(l, &ipe)) < 0 || (r = ipe_policy_sign(l, ipe, ipe_der, &o->ipe_policy_len)) < 0)
+                return r;
+        o->ipe_policy = *ipe_der;
+        o->ipe_policy_name = IPE_POLICY_NAME;
+        return 0;
+}
+
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
 {
         int r;
@@ -88,7 +104,7 @@ static int copy_file_atomic(const char *from, const char *to)
 
 int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
 {
-        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL, *ipe = NULL;
+        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
         _cleanup_free_ uint8_t *ipe_der = NULL;
         struct initramfs_opts o = { 0 };
         int r;
@@ -105,14 +121,8 @@ int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
         o.root = root;
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
-        o.verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
-        if (l->verity && l->verity_sigs == VERITY_SIGS_IPE) {
-                if ((r = ipe_policy_text(l, &ipe)) < 0 ||
-                    (r = ipe_policy_sign(l, ipe, &ipe_der, &o.ipe_policy_len)) < 0)
-                        return r;
-                o.ipe_policy = ipe_der;
-                o.ipe_policy_name = IPE_POLICY_NAME;
-        }
+        if ((r = layout_initramfs_verity(l, &o, &ipe_der)) < 0)
+                return r;
         r = copy_file_atomic(l->kernel, vmlinuz);
         if (r >= 0)
                 r = initramfs_write(&o, initrd);

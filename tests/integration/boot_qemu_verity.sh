@@ -29,6 +29,8 @@ for scheme in ima-v3 builtin; do
     expect_eq "[$scheme] case $c ran and passed" "$(grep -c "^ok: $c:" "check-$scheme.out")" 1
   done
 done
+expect_eq "[builtin] without IPE a program with no fs-verity runs (the gap IPE closes)" \
+  "$(grep -c '^note: unsigned-exec: without IPE a program with no fs-verity runs (exit 0)' check-builtin.out)" 1
 expect_eq "[ima-v3] the _ima keyring is locked" "$(grep -c '^ok: ima-keyring-locked:' check-ima-v3.out)" 1
 expect_eq "[builtin] the .fs-verity keyring is locked" "$(grep -c '^ok: fs-verity-keyring-locked:' check-builtin.out)" 1
 finish
