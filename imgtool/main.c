@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cleanup.h"
 #include "util.h"
 
 #ifndef IMGTOOL_VERSION
@@ -41,9 +42,11 @@ static void usage(FILE *f)
                    "exit codes: 0 success, 1 a check found violations, 2 error\n");
 }
 
+/* One line, whatever a package or image path holds (util.h escape_text). */
 int cmd_fail(void)
 {
-        fprintf(stderr, "imgtool: %s\n", imgerr_msg());
+        _cleanup_free_ char *msg = escape_text(imgerr_msg(), ESCAPE_LINE);
+        fprintf(stderr, "imgtool: %s\n", msg ? msg : imgerr_msg());
         return EXIT_ERROR;
 }
 
@@ -51,6 +54,7 @@ int main(int argc, char **argv)
 {
         int i = 1;
 
+        cleanup_install_handlers();
         for (; i < argc && argv[i][0] == '-'; i++) {
                 if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
                         imgtool_verbose++;

@@ -7,12 +7,18 @@
 #include "cmd.h"
 #include "compose.h"
 #include "layout.h"
+#include "output.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--quiet]\n"
-                   "Build a signed ext4 image from the packages a layout names (layouts/README.md).\n");
+        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--force] [--quiet]\n"
+                   "Build a signed ext4 image from the packages a layout names (layouts/README.md).\n"
+                   "  -o, --output IMAGE     the image; with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs\n"
+                   "  -s, --set S.K=V        override a layout key (as a last line of the file)\n"
+                   "  -j, --json-report FILE the report as JSON ('-': standard output, then no summary)\n"
+                   "  -f, --force            replace existing output files (regular files only)\n"
+                   "  -q, --quiet            no progress line, no summary\n");
 }
 
 int cmd_compose(int argc, char **argv)
@@ -22,6 +28,7 @@ int cmd_compose(int argc, char **argv)
                 { "set", required_argument, NULL, 's' },
                 { "json-report", required_argument, NULL, 'j' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -36,12 +43,13 @@ int cmd_compose(int argc, char **argv)
 
         if (!sets)
                 return EXIT_ERROR;
-        while ((c = getopt_long(argc, argv, "o:s:j:qh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:s:j:qfh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'o': output = optarg; break;
                 case 's': sets[nsets++] = optarg; break;
                 case 'j': json = optarg; break;
                 case 'q': quiet = true; break;
+                case 'f': o.output_flags |= OUTPUT_FORCE; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_ERROR;
                 }
@@ -56,6 +64,9 @@ int cmd_compose(int argc, char **argv)
                 return cmd_fail();
         o.layout = l;
         o.output = output;
+        o.json_report = json;
+        if (json && !strcmp(json, "-"))
+                quiet = true;   /* stdout carries the JSON */
         o.progress = !quiet && isatty(STDERR_FILENO);
         r = compose_image(&o, &rep);
         if (r < 0) {
@@ -65,9 +76,7 @@ int cmd_compose(int argc, char **argv)
         }
         if (!quiet)
                 report_print_summary(stdout, &rep, output);
-        if (json && report_write_json(json, &rep, output) < 0)
-                r = cmd_fail();
         compose_report_free(&rep);
         layout_free(l);
-        return r < 0 ? EXIT_ERROR : EXIT_OK;
+        return EXIT_OK;
 }

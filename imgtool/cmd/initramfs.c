@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "initramfs.h"
+#include "output.h"
 #include "policy.h"
 #include "util.h"
 
@@ -20,7 +21,8 @@ static void usage(FILE *f)
                    "  --rw             mount the root read-write (default read-only)\n"
                    "  --cmdline-test   honour imgtool.test=1 and imgtool.run= on the kernel command\n"
                    "                   line (test images only: the runner executes a script as root)\n"
-                   "  -o, --output OUT the initramfs to write (gzip newc cpio)\n");
+                   "  -o, --output OUT the initramfs to write (gzip newc cpio)\n"
+                   "  -f, --force      replace OUT if it exists (a regular file only)\n");
 }
 
 
@@ -33,6 +35,7 @@ int cmd_initramfs(int argc, char **argv)
                 { "rw", no_argument, NULL, 'w' },
                 { "cmdline-test", no_argument, NULL, 't' },
                 { "output", required_argument, NULL, 'o' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -40,12 +43,13 @@ int cmd_initramfs(int argc, char **argv)
         _cleanup_free_ char *policy = NULL;
         struct initramfs_opts o = { 0 };
         const char *out = NULL, *policy_path = NULL;
+        unsigned flags = 0;
         int c, r;
 
-        certs = calloc((size_t)argc, sizeof(*certs));
+        certs = calloc((size_t)argc + 1, sizeof(*certs));
         if (!certs)
                 return EXIT_ERROR;
-        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c': certs[o.n_certs++] = optarg; break;
                 case 'p': policy_path = optarg; break;
@@ -53,6 +57,7 @@ int cmd_initramfs(int argc, char **argv)
                 case 'w': o.rw = true; break;
                 case 't': o.cmdline_test = true; break;
                 case 'o': out = optarg; break;
+                case 'f': flags |= OUTPUT_FORCE; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: return EXIT_ERROR; /* getopt said why */
                 }
@@ -65,6 +70,10 @@ int cmd_initramfs(int argc, char **argv)
                 return EXIT_ERROR;
         }
         o.certs = certs;
+        certs[o.n_certs] = policy_path;   /* inputs for the output check, NULL-terminated */
+        if (output_check(out, flags, certs) < 0)
+                return cmd_fail();
+        certs[o.n_certs] = NULL;
         if (policy_path) {
                 r = read_text_file(policy_path, &policy);
                 if (r >= 0 && (r = policy_validate(policy)) < 0)
@@ -76,7 +85,7 @@ int cmd_initramfs(int argc, char **argv)
                         return cmd_fail();
                 o.policy_text = policy;
         }
-        r = initramfs_write(&o, out);
+        r = initramfs_write(&o, out, flags);
         if (r < 0)
                 return cmd_fail();
         return EXIT_OK;

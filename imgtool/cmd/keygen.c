@@ -22,8 +22,9 @@ static void keygen_usage(FILE *f)
                 "      --ca             make a CA instead: DIR/ca.key, DIR/ca.crt, DIR/ca.der\n"
                 "      --issuer CADIR   sign the certificate with CADIR/ca.key (default: self-signed)\n"
                 "  -o, --out DIR        output directory (created if missing)\n"
+                "  -f, --force          replace existing key and cert files (regular files only)\n"
                 "  -h, --help           this help\n"
-                "Existing files are never overwritten.\n");
+                "Existing files are not overwritten without --force.\n");
 }
 
 static int parse_days(const char *s, int *out)
@@ -49,6 +50,7 @@ int cmd_keygen(int argc, char **argv)
                 { "ca", no_argument, NULL, OPT_CA },
                 { "issuer", required_argument, NULL, OPT_ISSUER },
                 { "out", required_argument, NULL, 'o' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -58,7 +60,7 @@ int cmd_keygen(int argc, char **argv)
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "t:s:d:o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "t:s:d:o:fh", opts, NULL)) != -1) {
                 switch (c) {
                 case 't':
                         if (key_type_from_name(optarg, &o.type) < 0)
@@ -79,6 +81,9 @@ int cmd_keygen(int argc, char **argv)
                         break;
                 case 'o':
                         out = optarg;
+                        break;
+                case 'f':
+                        o.force = true;
                         break;
                 case 'h':
                         keygen_usage(stdout);

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "imasig.h"
+#include "output.h"
 #include "rpmsign.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ static void usage(FILE *out)
                 "  -o, --output OUT      write the signed package to OUT (one RPM only)\n"
                 "  -d, --output-dir DIR  write DIR/<name of each RPM>\n"
                 "  -i, --in-place        replace each RPM (atomically)\n"
+                "  -f, --force           replace existing output files (regular files only)\n"
                 "  -h, --help            this text\n");
 }
 
@@ -54,17 +56,20 @@ int cmd_sign_rpm(int argc, char **argv)
                 { "output", required_argument, NULL, 'o' },
                 { "output-dir", required_argument, NULL, 'd' },
                 { "in-place", no_argument, NULL, 'i' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *key_path = NULL, *cert_path = NULL, *out = NULL, *dir = NULL;
         struct rpmsign_opts so = { 0 };
         struct ima_key *key = NULL;
+        _cleanup_free_ const char **inputs = NULL;
+        struct output **pending = NULL;
         bool in_place = false;
         int c, rc = EXIT_OK;
         struct stat st;
 
-        while ((c = getopt_long(argc, argv, "k:c:so:d:ih", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "k:c:so:d:ifh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'k': key_path = optarg; break;
                 case 'c': cert_path = optarg; break;
@@ -72,6 +77,7 @@ int cmd_sign_rpm(int argc, char **argv)
                 case 'o': out = optarg; break;
                 case 'd': dir = optarg; break;
                 case 'i': in_place = true; break;
+                case 'f': so.out_flags |= OUTPUT_FORCE; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_ERROR;
                 }
@@ -96,9 +102,44 @@ int cmd_sign_rpm(int argc, char **argv)
                 fprintf(stderr, "imgtool: %s: not a directory\n", dir);
                 return EXIT_ERROR;
         }
+        /* every output path before any work; -o and --output-dir may
+         * replace no input (--in-place replaces its own, by definition) */
+        inputs = calloc((size_t)(argc - optind) + 3, sizeof(*inputs));
+        if (!inputs)
+                return EXIT_ERROR;
+        inputs[0] = key_path;
+        inputs[1] = cert_path;
+        for (int i = optind; i < argc; i++)
+                inputs[2 + i - optind] = argv[i];
+        if (in_place)
+                so.out_flags |= OUTPUT_FORCE;
+        else
+                so.inputs = inputs;
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *dst = NULL;
+                if (output_path(argv[i], out, dir, &dst) < 0)
+                        return EXIT_ERROR;
+                for (int k = optind; k < i; k++) {
+                        _cleanup_free_ char *other = NULL;
+                        if (output_path(argv[k], out, dir, &other) == 0 && !strcmp(other, dst)) {
+                                fprintf(stderr, "imgtool: %s: two packages would be written there (%s and %s)\n",
+                                        dst, argv[k], argv[i]);
+                                return EXIT_ERROR;
+                        }
+                }
+                if (output_check(dst, so.out_flags, so.inputs) < 0)
+                        return cmd_fail();
+        }
         if (ima_key_load(key_path, cert_path, &key) < 0)
                 return cmd_fail();
 
+        /* all or nothing: every package is signed into a temporary, and
+         * the temporaries are renamed only when all of them are complete */
+        pending = calloc((size_t)(argc - optind), sizeof(*pending));
+        if (!pending) {
+                ima_key_free(key);
+                return EXIT_ERROR;
+        }
         for (int i = optind; i < argc; i++) {
                 _cleanup_free_ char *dst = NULL;
                 struct rpmsign_result res;
@@ -108,13 +149,21 @@ int cmd_sign_rpm(int argc, char **argv)
                         break;
                 }
                 imgerr_clear();
-                if (rpmsign_file(argv[i], dst, key, &so, &res) < 0) {
+                if (rpmsign_file(argv[i], dst, key, &so, &res, &pending[i - optind]) < 0) {
                         rc = cmd_fail();
-                        continue;
+                        continue;   /* report every bad package, write none */
                 }
                 log_verbose("%s: signed %zu files (%zu replaced) with key %08x -> %s", argv[i],
                             res.signed_files, res.replaced, ima_key_keyid(key), dst);
         }
+        for (int i = 0; i < argc - optind; i++) {
+                if (rc == EXIT_OK && pending[i] && output_commit(pending[i]) < 0)
+                        rc = cmd_fail();
+                else if (rc != EXIT_OK || !pending[i])
+                        output_abort(pending[i]);
+                pending[i] = NULL;
+        }
+        free(pending);
         ima_key_free(key);
         return rc;
 }

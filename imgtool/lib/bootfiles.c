@@ -8,6 +8,7 @@
 
 #include "initramfs.h"
 #include "ipe.h"
+#include "output.h"
 #include "policy.h"
 #include "util.h"
 
@@ -72,45 +73,41 @@ int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
         return 0;
 }
 
-static int copy_file_atomic(const char *from, const char *to)
+static int copy_into(const char *from, struct output *out)
 {
         _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
-        _cleanup_free_ char *tmp = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
-        int out, r = 0;
         ssize_t n;
+        int r = 0;
 
         if (in < 0)
                 return imgerr(-errno, "%s: %s", from, strerror(errno));
         buf = malloc(COPY_BUF_SIZE);
         if (!buf)
                 return -ENOMEM;
-        r = tmpfile_beside(to, &tmp, &out);
-        if (r < 0)
-                return r;
-        while ((n = read(in, buf, COPY_BUF_SIZE)) > 0)
-                if (write(out, buf, (size_t)n) != n) {
-                        n = -1;
-                        break;
-                }
-        if (n < 0 || fchmod(out, 0644) < 0 || close(out) < 0)
-                r = imgerr(-errno, "%s: cannot write: %s", to, strerror(errno));
-        else if (rename(tmp, to) < 0)
-                r = imgerr(-errno, "%s: cannot rename into place: %s", to, strerror(errno));
-        if (r < 0)
-                unlink(tmp);
+        while (r == 0 && (n = read(in, buf, COPY_BUF_SIZE)) > 0)
+                r = output_write(out, buf, (size_t)n);
+        if (r == 0 && n < 0)
+                r = imgerr(-errno, "%s: read error: %s", from, strerror(errno));
         return r;
 }
 
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
+int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
+                      const char *const *inputs, struct bootfiles *b)
 {
         _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
         _cleanup_free_ uint8_t *ipe_der = NULL;
         struct initramfs_opts o = { 0 };
+        struct stat st;
         int r;
 
+        memset(b, 0, sizeof(*b));
         if (!l->kernel)
                 return 0;
+        if (stat(l->kernel, &st) < 0)
+                return imgerr(-errno, "%s: [Boot] Kernel=%s: %s", l->path, l->kernel, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return imgerr(-EINVAL, "%s: [Boot] Kernel=%s: not a regular file", l->path, l->kernel);
         if (asprintf(&vmlinuz, "%s.vmlinuz", image) < 0 || asprintf(&initrd, "%s.initramfs", image) < 0)
                 return -ENOMEM;
         if ((r = layout_policy_text(l, &policy)) < 0 || (r = layout_root_spec(l, uuid, &root)) < 0)
@@ -123,8 +120,50 @@ int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
         o.cmdline_test = l->test_hooks;
         if ((r = layout_initramfs_verity(l, &o, &ipe_der)) < 0)
                 return r;
-        r = copy_file_atomic(l->kernel, vmlinuz);
+        r = initramfs_build(&o, &b->initramfs_data, &b->initramfs_len);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: [Boot]: ", l->path);
+        r = output_open(vmlinuz, flags, 0644, inputs, &b->vmlinuz);
         if (r >= 0)
-                r = initramfs_write(&o, initrd);
+                r = output_open(initrd, flags, 0644, inputs, &b->initramfs);
+        if (r < 0)
+                bootfiles_abort(b);
         return r;
+}
+
+int bootfiles_write(const struct layout *l, struct bootfiles *b)
+{
+        int r;
+
+        if (!b->vmlinuz)
+                return 0;
+        r = copy_into(l->kernel, b->vmlinuz);
+        if (r >= 0)
+                r = output_write(b->initramfs, b->initramfs_data, b->initramfs_len);
+        return r;
+}
+
+int bootfiles_commit(struct bootfiles *b)
+{
+        int r = 0;
+
+        if (b->vmlinuz) {
+                r = output_commit(b->vmlinuz);
+                b->vmlinuz = NULL;
+                if (r >= 0)
+                        r = output_commit(b->initramfs);
+                else
+                        output_abort(b->initramfs);
+                b->initramfs = NULL;
+        }
+        bootfiles_abort(b);
+        return r;
+}
+
+void bootfiles_abort(struct bootfiles *b)
+{
+        output_abort(b->vmlinuz);
+        output_abort(b->initramfs);
+        free(b->initramfs_data);
+        memset(b, 0, sizeof(*b));
 }

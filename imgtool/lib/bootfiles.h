@@ -1,6 +1,7 @@
 /* What a layout's [Boot] and [Policy] sections produce beside an image:
  * IMAGE.vmlinuz and IMAGE.initramfs (keys, policy, root spec). */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 #include "layout.h"
@@ -13,5 +14,21 @@ struct initramfs_opts;
 int layout_initramfs_verity(const struct layout *l, struct initramfs_opts *o, uint8_t **ipe_der);
 /* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>. */
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
-/* Write IMAGE.vmlinuz and IMAGE.initramfs when the layout has Kernel=. */
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid);
+struct output;
+
+/* IMAGE.vmlinuz and IMAGE.initramfs, when the layout has Kernel=. */
+struct bootfiles {
+        struct output *vmlinuz, *initramfs;   /* NULL without Kernel= */
+        uint8_t *initramfs_data;
+        size_t initramfs_len;
+};
+
+/* Check everything [Boot] needs (kernel, certs, policy, root spec) and
+ * build the initramfs in memory, then open both outputs (output.h rules:
+ * flags, inputs).  Runs before compose writes its first byte. */
+int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
+                      const char *const *inputs, struct bootfiles *b);
+/* Fill the temporaries; commit renames both into place. */
+int bootfiles_write(const struct layout *l, struct bootfiles *b);
+int bootfiles_commit(struct bootfiles *b);
+void bootfiles_abort(struct bootfiles *b);

@@ -103,6 +103,7 @@ struct rec {
         struct ext4walk_run *runs;
         size_t n_runs;
         uint64_t size;
+        uint64_t too_large;       /* the image's size when the file claims more: not hashed */
         /* fs-verity metadata stored beside the content (EXT4_VERITY_FL) */
         bool verity;
         uint8_t *vdesc;           /* descriptor + PKCS#7 */
@@ -151,13 +152,17 @@ static void rec_free(struct rec *r)
 
 /* ---- fs-verity ------------------------------------------------------ */
 
-/* libfsverity pulls the content; it comes from the runs of the mapped
- * image (workers), or from a copy read through libext2fs (inline). */
+/* libfsverity pulls the content; it comes from the runs (read a piece of up
+ * to PULL_PIECE at a time), or from a copy read through libext2fs (inline). */
+#define PULL_PIECE (1u << 20)
+
 struct pull_src {
         const struct ext4walk *w;
         const struct ext4walk_run *runs;
         size_t n, i;
         uint64_t at;              /* offset in runs[i] */
+        uint8_t *buf;             /* PULL_PIECE bytes */
+        size_t have, pos;         /* buf[pos..have) not handed out yet */
         struct hashers *hs;       /* fed on the way: one read for every check */
         const uint8_t *copy;      /* or the whole content */
         uint64_t copy_left;
@@ -172,6 +177,33 @@ static int copy_piece(const void *buf, size_t len, void *userdata)
         struct copy_to *c = userdata;
         memcpy(c->p, buf, len);
         c->p += len;
+        return 0;
+}
+
+static int refill(struct pull_src *s)
+{
+        struct ext4walk_run piece;
+        struct copy_to c = { s->buf };
+        uint64_t left;
+        int r;
+
+        while (s->i < s->n && s->at == s->runs[s->i].len) {
+                s->i++;
+                s->at = 0;
+        }
+        if (s->i >= s->n)
+                return imgerr(-EIO, "content shorter than its size");
+        piece = s->runs[s->i];
+        left = piece.len - s->at;
+        piece.len = left < PULL_PIECE ? left : PULL_PIECE;
+        if (!piece.zero)
+                piece.offset += s->at;
+        r = ext4walk_read_runs(s->w, &piece, 1, copy_piece, &c);
+        if (r < 0)
+                return r;
+        s->at += piece.len;
+        s->have = (size_t)piece.len;
+        s->pos = 0;
         return 0;
 }
 
@@ -190,24 +222,13 @@ static int pull_content(void *ctx, void *buf, size_t count)
                 s->copy_left -= count;
         } else {
                 while (count) {
-                        if (s->i >= s->n)
-                                return imgerr(-EIO, "content shorter than its size");
-                        struct ext4walk_run piece = s->runs[s->i];
-                        uint64_t left = piece.len - s->at;
-                        size_t k = count < left ? count : (size_t)left;
-                        struct copy_to c = { out };
-                        piece.offset += piece.zero ? 0 : s->at;
-                        piece.len = k;
-                        r = ext4walk_read_runs(s->w, &piece, 1, copy_piece, &c);
-                        if (r < 0)
+                        if (s->pos == s->have && (r = refill(s)) < 0)
                                 return r;
+                        size_t k = count < s->have - s->pos ? count : s->have - s->pos;
+                        memcpy(out, s->buf + s->pos, k);
+                        s->pos += k;
                         out += k;
                         count -= k;
-                        s->at += k;
-                        if (s->at == s->runs[s->i].len) {
-                                s->i++;
-                                s->at = 0;
-                        }
                 }
         }
         return s->hs ? feed_hashers(buf, want, s->hs) : 0;
@@ -236,7 +257,7 @@ static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext
         struct verity_params vp = { .salt_len = 0 };
         struct verity_meta m;
         struct pull_src src = { .w = mapped, .runs = r->runs, .n = r->n_runs, .hs = hs };
-        _cleanup_free_ uint8_t *copy = NULL;
+        _cleanup_free_ uint8_t *copy = NULL, *piece = NULL;
         uint8_t digest[VERITY_DIGEST_SIZE];
         uint64_t block;
         int rc;
@@ -258,6 +279,8 @@ static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext
                         return rc;
                 src.copy = copy;
                 src.copy_left = g.len;
+        } else if (!(src.buf = piece = malloc(PULL_PIECE))) {
+                return -ENOMEM;
         }
         rc = verity_compute(&vp, r->size, pull_content, &src, &m);
         if (rc < 0)
@@ -526,6 +549,10 @@ static int report_signature(struct run *run, const struct rec *r)
                 return add_violation(run, r->path, IMGV_UNSUPPORTED,
                                      "unsupported signature (hash algorithm %s)",
                                      ima_hash_name(r->sig.hash_algo));
+        case IMASIG_UNUSABLE_KEY:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "signature by key %08x, which the kernel cannot verify: %s",
+                                     r->sig.keyid, ima_trust_key_problem(run->o->trust, r->sig.keyid));
         default:
                 return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
                                      imasig_status_name(v->st));
@@ -816,9 +843,15 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
                 if (r->first)
                         return 0;
         }
-        if ((rc = read_verity(w, e, r)) < 0)
-                return rc;
         if (e->nlink > 1 && (rc = remember_inode(run, e->ino, r)) < 0)
+                return rc;
+        if (ext4walk_check_size(w, e) < 0) {
+                /* a sparse terabyte in a small image: reported, never hashed */
+                imgerr_clear();
+                r->too_large = ext4walk_image_bytes(w);
+                return 0;
+        }
+        if ((rc = read_verity(w, e, r)) < 0)
                 return rc;
         return needs_content(r) ? schedule_content(run, w, e, r) : 0;
 }
@@ -840,6 +873,14 @@ static int report_records(struct run *run)
                 const struct rec *v = r->first ? r->first : r;
                 if (v->err < 0)
                         return imgerr(v->err, "%s", v->err_msg ? v->err_msg : "reading failed");
+                if (v->too_large) {
+                        rc = add_violation(run, r->path, IMGV_TOO_LARGE,
+                                           "%llu bytes, larger than the whole image (%llu bytes): not hashed",
+                                           (unsigned long long)r->size, (unsigned long long)v->too_large);
+                        if (rc < 0)
+                                return rc;
+                        continue;
+                }
                 if ((rc = report_verity(run, r)) < 0 || (rc = report_signature(run, r)) < 0 ||
                     (rc = report_content(run, r)) < 0)
                         return rc;
@@ -881,6 +922,8 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
         pool_started = false;
         if (r == 0)
                 r = report_records(&run);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
         run.rep->seconds = now_seconds() - t0;
 out:
         if (pool_started)
@@ -1091,6 +1134,7 @@ static const char *reason_key(enum imgverify_reason reason)
                 [IMGV_VERITY_DAMAGED] = "verity-damaged",
                 [IMGV_NO_VERITY] = "no-verity",
                 [IMGV_VERITY_SIGNATURE] = "verity-signature",
+                [IMGV_TOO_LARGE] = "larger-than-image",
         };
         return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";
 }
