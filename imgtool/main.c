@@ -31,6 +31,7 @@ static const struct command commands[] = {
         { "ipe-policy", cmd_ipe_policy, "print or sign the IPE policy of a [Verity] Signatures=ipe layout" },
         { "kconfig",   cmd_kconfig,   "print a Kconfig fragment for a kernel that trusts a CA" },
         { "ima-log",   cmd_ima_log,   "replay an IMA measurement log into PCR values" },
+        { "pcrs",      cmd_pcrs,      "predict the TPM PCRs after a Secure Boot boot of a disk" },
 };
 
 static void usage(FILE *f)

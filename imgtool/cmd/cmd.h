@@ -21,6 +21,7 @@ int cmd_policy(int argc, char **argv);
 int cmd_ipe_policy(int argc, char **argv);
 int cmd_kconfig(int argc, char **argv);
 int cmd_ima_log(int argc, char **argv);
+int cmd_pcrs(int argc, char **argv);
 
 /* Print "imgtool: <msg>" for the current library error and return EXIT_ERROR. */
 int cmd_fail(void);

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "lib/keys.h"
+#include "lib/sbkeys.h"
 #include "lib/util.h"
 
 static void keygen_usage(FILE *f)
@@ -24,7 +25,13 @@ static void keygen_usage(FILE *f)
                 "  -o, --out DIR        output directory (created if missing)\n"
                 "  -f, --force          replace existing key and cert files (regular files only)\n"
                 "  -h, --help           this help\n"
-                "Existing files are not overwritten without --force.\n");
+                "Existing files are not overwritten without --force.\n"
+                "\n"
+                "Usage: imgtool keygen --secure-boot DIR [--subject CN] [--days N]\n"
+                "Make the owner's Secure Boot keys: PK, KEK, db (RSA-2048) as .key/.crt/.der,\n"
+                "their EFI signature lists (.esl) and signed updates to enroll them (.auth),\n"
+                "DIR/owner.guid.  The .auth time stamp is SOURCE_DATE_EPOCH when set.  Never\n"
+                "overwrites (no --force).\n");
 }
 
 static int parse_days(const char *s, int *out)
@@ -42,20 +49,22 @@ static int parse_days(const char *s, int *out)
 
 int cmd_keygen(int argc, char **argv)
 {
-        enum { OPT_CA = 0x100, OPT_ISSUER };
+        enum { OPT_CA = 0x100, OPT_ISSUER, OPT_SECURE_BOOT };
         static const struct option opts[] = {
                 { "type", required_argument, NULL, 't' },
                 { "subject", required_argument, NULL, 's' },
                 { "days", required_argument, NULL, 'd' },
                 { "ca", no_argument, NULL, OPT_CA },
                 { "issuer", required_argument, NULL, OPT_ISSUER },
+                { "secure-boot", required_argument, NULL, OPT_SECURE_BOOT },
                 { "out", required_argument, NULL, 'o' },
                 { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct keygen_opts o = { .type = KEY_EC_P256 };
-        const char *out = NULL;
+        const char *out = NULL, *sb_dir = NULL;
+        bool type_set = false;
         uint32_t keyid;
         int c;
 
@@ -65,6 +74,7 @@ int cmd_keygen(int argc, char **argv)
                 case 't':
                         if (key_type_from_name(optarg, &o.type) < 0)
                                 return cmd_fail();
+                        type_set = true;
                         break;
                 case 's':
                         o.subject = optarg;
@@ -78,6 +88,9 @@ int cmd_keygen(int argc, char **argv)
                         break;
                 case OPT_ISSUER:
                         o.issuer_dir = optarg;
+                        break;
+                case OPT_SECURE_BOOT:
+                        sb_dir = optarg;
                         break;
                 case 'o':
                         out = optarg;
@@ -96,6 +109,17 @@ int cmd_keygen(int argc, char **argv)
         if (optind < argc) {
                 fprintf(stderr, "imgtool: keygen: unexpected argument '%s'\n", argv[optind]);
                 return EXIT_ERROR;
+        }
+        if (sb_dir) {
+                struct sbkeys_opts so = { .subject = o.subject, .days = o.days };
+                if (out || o.ca || o.issuer_dir || type_set || o.force) {
+                        fprintf(stderr, "imgtool: keygen: --secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)\n");
+                        return EXIT_ERROR;
+                }
+                if (sbkeys_generate(sb_dir, &so) < 0)
+                        return cmd_fail();
+                log_verbose("wrote PK, KEK, db (.key .crt .der .esl .auth) and owner.guid in %s", sb_dir);
+                return EXIT_OK;
         }
         if (!out) {
                 fprintf(stderr, "imgtool: keygen: --out DIR is required\n");

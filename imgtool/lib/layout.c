@@ -224,6 +224,17 @@ static int parse_salt(struct parse_ctx *c, const char *value, void *field)
         return parse_string(c, value, field);
 }
 
+static int parse_format(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "ext4"))
+                c->l->format = FORMAT_EXT4;
+        else if (!strcmp(value, "disk"))
+                c->l->format = FORMAT_DISK;
+        else
+                return bad_value(c, "Format", value, "expected ext4 or disk");
+        return 0;
+}
+
 #define F(x) offsetof(struct layout, x)
 static const struct key_def keys[] = {
         { "Image", "Size", parse_image_size, 0 },
@@ -231,6 +242,7 @@ static const struct key_def keys[] = {
         { "Image", "InodeSize", parse_inode_size, 0 },
         { "Image", "Seed", parse_string, F(seed) },
         { "Image", "SourceDateEpoch", parse_epoch, 0 },
+        { "Image", "Format", parse_format, 0 },
         { "Packages", "Directory", parse_path_list, F(directories) },
         { "Packages", "Install", parse_list, F(install) },
         { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
@@ -250,6 +262,9 @@ static const struct key_def keys[] = {
         { "Boot", "Root", parse_root, F(root) },
         { "Boot", "RootReadWrite", parse_bool, F(root_rw) },
         { "Boot", "TestHooks", parse_bool, F(test_hooks) },
+        { "Boot", "Stub", parse_path, F(stub) },
+        { "SecureBoot", "Key", parse_path, F(sb_key) },
+        { "SecureBoot", "Certificate", parse_path, F(sb_certificate) },
 };
 #undef F
 
@@ -411,6 +426,13 @@ static int check_required(const struct layout *l)
         if (l->verity && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Certificate= (the key's own certificate first)",
                               l->path);
+        if (!l->sb_key != !l->sb_certificate)
+                return imgerr(-EINVAL, "%s: [SecureBoot] needs both Key= and Certificate= (the db key that signs the UKI and its cert)",
+                              l->path);
+        if (l->format == FORMAT_DISK && !l->kernel)
+                return imgerr(-EINVAL, "%s: [Image] Format=disk needs [Boot] Kernel= (the disk boots a UKI made from it)", l->path);
+        if (l->format != FORMAT_DISK && l->sb_key)
+                return imgerr(-EINVAL, "%s: [SecureBoot] signs the UKI of a disk: it needs [Image] Format=disk", l->path);
         return 0;
 }
 
@@ -525,5 +547,8 @@ void layout_free(struct layout *l)
         free(l->kernel);
         free(l->cmdline);
         free(l->root);
+        free(l->stub);
+        free(l->sb_key);
+        free(l->sb_certificate);
         free(l);
 }

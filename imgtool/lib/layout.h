@@ -23,6 +23,11 @@ enum layout_verity_sigs {
         VERITY_SIGS_IPE,         /* builtin signatures + an IPE policy allowing only them to execute */
 };
 
+enum layout_format {
+        FORMAT_EXT4,             /* the bare ext4 image (IMAGE.vmlinuz/.initramfs beside it) */
+        FORMAT_DISK,             /* a GPT disk: ESP with a UKI, root partition (diskimg.h) */
+};
+
 struct layout {
         char *path;              /* the layout file */
         char *dir;               /* its folder */
@@ -35,6 +40,7 @@ struct layout {
         unsigned inode_size;     /* 0: smallest that keeps every signature in the inode */
         char *seed;
         int64_t source_date_epoch; /* -1: environment, else newest build time */
+        enum layout_format format;
 
         /* [Packages] */
         char **directories;      /* NULL-terminated */
@@ -64,6 +70,11 @@ struct layout {
         char *root;              /* root= spec for the initramfs; default LABEL=<label> */
         bool root_rw;
         bool test_hooks;         /* initramfs honours imgtool.test= / imgtool.run= (test images only) */
+        char *stub;              /* systemd-stub for the UKI (Format=disk); NULL: Debian's */
+
+        /* [SecureBoot] (Format=disk): the db key and cert that sign the UKI */
+        char *sb_key;
+        char *sb_certificate;
 };
 
 /* Read path, then apply overrides ("Section.Key=Value", NULL-terminated, may
