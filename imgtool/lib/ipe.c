@@ -28,12 +28,15 @@ int ipe_policy_sign(const struct layout *l, const char *text, uint8_t **der, siz
 {
         struct ima_key *k = NULL;
         struct verity_signer *s = NULL;
-        const char *cert = l->certificates ? l->certificates[0] : NULL;
+        /* the kernel wants a key from UEFI db (.platform): the disk's db key when there is one */
+        const char *key = l->sb_key ? l->sb_key : l->key;
+        const char *cert = l->sb_key ? l->sb_certificate : l->certificates ? l->certificates[0] : NULL;
         int r;
 
-        if (!l->key || !cert)
-                return imgerr(-EINVAL, "%s: the IPE policy is signed with [Signatures] Key= and its Certificate=", l->path);
-        r = ima_key_load(l->key, cert, &k);
+        if (!key || !cert)
+                return imgerr(-EINVAL, "%s: the IPE policy is signed with [SecureBoot] Key= (or [Signatures] Key=) and its Certificate=",
+                              l->path);
+        r = ima_key_load(key, cert, &k);
         if (r >= 0)
                 r = verity_signer_new(k, cert, &s);
         if (r >= 0)
