@@ -28,6 +28,7 @@ DEB_PACKAGES=(
   libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
   libcap-dev                           # file capabilities text -> security.capability
   libsqlite3-dev                       # the image's rpmdb: journal mode for read-only media
+  libfsverity-dev fsverity             # fs-verity Merkle trees and digests; `fsverity digest/sign` oracles
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
   qemu-system-x86 qemu-utils           # boot test (qemu-img: the overlay that keeps images unwritten)

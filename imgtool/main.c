@@ -28,6 +28,7 @@ static const struct command commands[] = {
         { "extract",   cmd_extract,   "copy a file or tree out of an image" },
         { "initramfs", cmd_initramfs, "make an initramfs that loads the IMA key and policy" },
         { "policy",    cmd_policy,    "print the IMA policy a layout enforces" },
+        { "ipe-policy", cmd_ipe_policy, "print or sign the IPE policy of a [Verity] Signatures=ipe layout" },
         { "kconfig",   cmd_kconfig,   "print a Kconfig fragment for a kernel that trusts a CA" },
         { "ima-log",   cmd_ima_log,   "replay an IMA measurement log into PCR values" },
         { "reference", cmd_reference, "write an image's signed reference values for attest" },

@@ -18,6 +18,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_initramfs(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_ipe_policy(int argc, char **argv);
 int cmd_kconfig(int argc, char **argv);
 int cmd_ima_log(int argc, char **argv);
 int cmd_reference(int argc, char **argv);

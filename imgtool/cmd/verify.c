@@ -121,10 +121,13 @@ static void print_text(const struct imgverify_report *rep)
                 printf("%s: %s\n", path ? path : rep->v[i].path, rep->v[i].text);
                 free(path);
         }
-        printf("%s: %s: %llu files, %llu signed and valid, %zu violations, %llu bytes hashed "
+        char verity[64] = "";
+        if (rep->verity_ok)
+                snprintf(verity, sizeof(verity), ", %llu fs-verity trees valid", (unsigned long long)rep->verity_ok);
+        printf("%s: %s: %llu files, %llu signed and valid%s, %zu violations, %llu bytes hashed "
                "in %.3f s (%.1f MB/s)\n",
                rep->image, rep->n_v ? "FAILED" : "OK", (unsigned long long)rep->files,
-               (unsigned long long)rep->signed_ok, rep->n_v, (unsigned long long)rep->bytes,
+               (unsigned long long)rep->signed_ok, verity, rep->n_v, (unsigned long long)rep->bytes,
                rep->seconds, imgverify_mbps(rep));
 }
 
@@ -136,6 +139,7 @@ int cmd_verify(int argc, char **argv)
         struct imgverify_opts o = {};
         struct layout *layout = NULL;
         struct imgverify_expectation *expect = NULL;
+        char **cert_files = NULL;
         int rc = EXIT_ERROR, r;
 
         r = parse_args(argc, argv, &a);
@@ -162,6 +166,19 @@ int cmd_verify(int argc, char **argv)
         }
         o.allow_unsigned = a.allow;
         o.n_allow_unsigned = a.n_allow;
+        /* builtin fs-verity signatures are checked against the same certs */
+        cert_files = calloc(a.n_certs + strv_length(layout ? layout->certificates : NULL) + 1, sizeof(*cert_files));
+        if (!cert_files) {
+                fprintf(stderr, "imgtool: verify: out of memory\n");
+                goto out;
+        }
+        for (size_t i = 0; i < a.n_certs; i++)
+                cert_files[i] = (char *)a.certs[i];
+        for (size_t i = 0; !a.n_certs && layout && layout->certificates && layout->certificates[i]; i++)
+                cert_files[i] = layout->certificates[i];
+        o.cert_files = cert_files;
+        if (layout && layout->verity)
+                o.verity = layout->verity_sigs == VERITY_SIGS_IMA_V3 ? IMGV_VERITY_IMA_V3 : IMGV_VERITY_BUILTIN;
         if (imgverify_run(a.image, &o, &rep) < 0) {
                 rc = cmd_fail();
                 goto out;
@@ -184,6 +201,7 @@ out:
                 layout_free(layout);
         if (trust)
                 ima_trust_free(trust);
+        free(cert_files);
         free(a.certs);
         free(a.allow);
         return rc;

@@ -72,6 +72,7 @@ static int build_initrd(struct bootdisk *b)
 {
         const struct layout *l = b->l;
         _cleanup_free_ char *policy = NULL, *root = NULL;
+        _cleanup_free_ uint8_t *ipe_der = NULL;
         struct initramfs_opts o = { 0 };
         int r;
 
@@ -88,6 +89,8 @@ static int build_initrd(struct bootdisk *b)
         o.root = root;
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
+        if ((r = layout_initramfs_verity(l, &o, &ipe_der)) < 0)
+                return r;
         return initramfs_build(&o, &b->initrd, &b->initrd_len);
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "initramfs.h"
+#include "ipe.h"
 #include "output.h"
 #include "policy.h"
 #include "util.h"
@@ -33,7 +34,26 @@ int layout_policy_text(const struct layout *l, char **text)
         }
         o.appraise_fowner0_reads = l->appraise_root_reads;
         o.measure = l->measure;
+        o.verity_digests = l->verity;
+        /* builtin and ipe: fs-verity and IPE enforce, IMA measures */
+        o.no_appraise = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
         return policy_default(&o, text);
+}
+
+int layout_initramfs_verity(const struct layout *l, struct initramfs_opts *o, uint8_t **ipe_der)
+{
+        _cleanup_free_ char *ipe = NULL;
+        int r;
+
+        *ipe_der = NULL;
+        o->verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
+        if (!l->verity || l->verity_sigs != VERITY_SIGS_IPE)
+                return 0;
+        if ((r = ipe_policy_text(l, &ipe)) < 0 || (r = ipe_policy_sign(l, ipe, ipe_der, &o->ipe_policy_len)) < 0)
+                return r;
+        o->ipe_policy = *ipe_der;
+        o->ipe_policy_name = IPE_POLICY_NAME;
+        return 0;
 }
 
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
@@ -76,6 +96,7 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
                       const char *const *inputs, struct bootfiles *b)
 {
         _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
+        _cleanup_free_ uint8_t *ipe_der = NULL;
         struct initramfs_opts o = { 0 };
         struct stat st;
         int r;
@@ -105,6 +126,8 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
         o.selinux_mode = b->selinux_mode;
         o.selinux_policy = b->selinux_policy;
         o.selinux_policy_len = b->selinux_policy_len;
+        if ((r = layout_initramfs_verity(l, &o, &ipe_der)) < 0)
+                return r;
         r = initramfs_build(&o, &b->initramfs_data, &b->initramfs_len);
         if (r < 0)
                 return imgerr_prefix(r, "%s: [Boot]: ", l->path);

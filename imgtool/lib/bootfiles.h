@@ -8,6 +8,10 @@
 
 /* The IMA policy text the layout enforces (validated); *text is malloc'ed. */
 int layout_policy_text(const struct layout *l, char **text);
+/* [Verity]: what the initramfs sets up besides IMA (the .fs-verity keyring,
+ * the signed IPE policy, which *ipe_der then holds: free it after o is used). */
+struct initramfs_opts;
+int layout_initramfs_verity(const struct layout *l, struct initramfs_opts *o, uint8_t **ipe_der);
 /* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>. */
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
 struct output;

@@ -18,6 +18,7 @@
 #include "bootdisk.h"
 #include "composedb.h"
 #include "ext4img.h"
+#include "ext4verity.h"
 #include "fcaps.h"
 #include "imasig.h"
 #include "labels.h"
@@ -31,6 +32,7 @@
 #include "rpmpkg.h"
 #include "users.h"
 #include "util.h"
+#include "verity.h"
 
 #define COPY_BUF_SIZE (256u << 10)
 #define CAPTURE_MAX (4u << 20)
@@ -61,6 +63,8 @@ struct composer {
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
         struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
         struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
+        struct verity_params vparams;     /* [Verity] Enable=yes */
+        struct verity_signer *vsigner;    /* builtin and ipe: PKCS#7 in the descriptors */
         int64_t epoch;
         uint8_t uuid[16];
         char **inputs;               /* every file read: no output may be one of them */
@@ -199,6 +203,7 @@ static int ensure_parents(struct composer *c, int pkg, const char *path)
 /* ---- signatures ----------------------------------------------------------------- */
 
 enum sig_source { SIG_NONE, SIG_PACKAGE, SIG_SIGNED };
+#define SIG_WANT_V3 0x100   /* in ra_file.tag: to be signed by finish_verity only */
 
 static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size_t len,
                        uint8_t **val, size_t *val_len)
@@ -294,6 +299,54 @@ static void verify_package_signatures(struct composer *c, struct ra_file *const 
         }
 }
 
+/* With [Verity]: the signatures over each file's fs-verity digest, made
+ * with the owner's key for every file that got a signature above (files
+ * allowed unsigned stay unsigned).  ima-v3 replaces security.ima with a v3
+ * value; builtin and ipe put a PKCS#7 into the descriptor and keep the v2
+ * security.ima. */
+static void finish_verity(struct composer *c, struct ra_file *const files[], size_t n,
+                          const uint8_t *digests[], uint8_t *vals[], size_t lens[],
+                          struct ra_file *batch[])
+{
+        size_t m = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if (files[i]->rc >= 0 && files[i]->verity && (files[i]->val || (files[i]->tag & SIG_WANT_V3))) {
+                        files[i]->tag &= ~SIG_WANT_V3;
+                        batch[m] = files[i];
+                        digests[m++] = files[i]->verity->digest;
+                }
+        if (!m)
+                return;
+        if (c->l->verity_sigs != VERITY_SIGS_IMA_V3) {
+                r = verity_builtin_sign_many(c->vsigner, digests, m, vals, lens);
+                if (r < 0)
+                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+                for (size_t k = 0; k < m; k++) {
+                        if (r < 0) {
+                                finish_failed(batch[k], r);
+                                continue;
+                        }
+                        batch[k]->verity->sig = vals[k];
+                        batch[k]->verity->sig_len = lens[k];
+                }
+                return;
+        }
+        r = verity_ima_sign_many(c->key, digests, m, vals, lens);
+        if (r < 0)
+                imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+        for (size_t k = 0; k < m; k++) {
+                if (r < 0) {
+                        finish_failed(batch[k], r);
+                        continue;
+                }
+                free(batch[k]->val);
+                batch[k]->val = vals[k];
+                batch[k]->val_len = lens[k];
+        }
+}
+
 /* The readahead finish hook: each file's signature, verified or made here.
  * Signatures to make are signed together, per hash algo, so ECDSA shares
  * its modular inversions. */
@@ -308,6 +361,8 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
         _cleanup_free_ uint8_t **vals = calloc(n, sizeof(*vals));
         _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
         size_t to_sign = 0;
+        /* with IMA v3 the v2 signatures would be replaced: not made at all */
+        bool v3_only = c->l->verity && c->l->verity_sigs == VERITY_SIGS_IMA_V3;
 
         if (!st || !parsed || !algo || !digests || !batch || !vals || !lens) {
                 for (size_t i = 0; i < n; i++)
@@ -333,7 +388,9 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                         continue;
                 }
                 rf->tag = (int)src;
-                if (later) {
+                if (later && v3_only) {
+                        rf->tag |= SIG_WANT_V3;   /* signed over the verity digest below */
+                } else if (later) {
                         algo[i] = rf->has_sha256 ? IMA_HASH_SHA256 : f.digest_algo;
                         to_sign++;
                 }
@@ -365,6 +422,8 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                         batch[k]->val_len = lens[k];
                 }
         }
+        if (c->l->verity)
+                finish_verity(c, files, n, digests, vals, lens, batch);
 }
 
 /* ---- writing one entry ---------------------------------------------------------- */
@@ -476,6 +535,15 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         }
         if (rf->val && (r = ext4img_file_set_xattr(out, "security.ima", rf->val, rf->val_len)) < 0)
                 goto fail;
+        if (c->l->verity) {
+                if (!rf->verity) {
+                        r = imgerr(-EIO, "%s: %s: no fs-verity tree was computed", pkg_label(c), f->path);
+                        goto fail;
+                }
+                r = ext4verity_write(out, f->size, rf->verity, rf->verity->sig, rf->verity->sig_len);
+                if (r < 0)
+                        goto fail;
+        }
         if (f->caps && *f->caps) {
                 uint8_t caps[FCAPS_XATTR_SIZE];
                 if (fcaps_from_text(f->caps, caps) < 0) {
@@ -746,6 +814,13 @@ static int load_keys(struct composer *c)
                 if (r < 0)
                         return r;
         }
+        if (c->l->verity) {
+                r = verity_params_parse_salt(&c->vparams, c->l->verity_salt);
+                if (r >= 0 && c->l->verity_sigs != VERITY_SIGS_IMA_V3)
+                        r = verity_signer_new(c->key, c->l->certificates[0], &c->vsigner);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -804,11 +879,17 @@ static unsigned choose_inode_size(struct composer *c)
 
 struct estimate {
         uint64_t blocks, inodes;
+        bool verity;
 };
+
+/* A PKCS#7 by an RSA-4096 key is about 600 bytes: one descriptor block. */
+#define VERITY_SIG_ESTIMATE 1024
 
 static void estimate_add_file(struct estimate *e, const struct rpmpkg_file *f)
 {
         e->inodes++;
+        if (S_ISREG(f->mode) && e->verity)
+                e->blocks += ext4verity_blocks(f->size, VERITY_SIG_ESTIMATE) + 1 /* extent */;
         if (S_ISREG(f->mode))
                 e->blocks += (f->size + BLOCK - 1) / BLOCK + (f->size > (48ull << 20) ? f->size / (BLOCK * 340) + 1 : 0);
         else if (S_ISDIR(f->mode))
@@ -826,7 +907,7 @@ static uint64_t file_size_or_zero(const char *path)
 /* Size=auto: content plus metadata, then 10% and 16 MiB of margin. */
 static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *size, uint64_t *inodes)
 {
-        struct estimate e = { 0, 0 };
+        struct estimate e = { 0, 0, c->l->verity };
         uint64_t meta, total, hdr_bytes = 0;
 
         for (size_t i = 0; i < c->set->count; i++) {
@@ -874,10 +955,73 @@ static int create_image(struct composer *c)
         derive_uuid(seed, "hash-seed", o.hash_seed);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
-        return ext4img_create(output_tmp_path(c->image), &o, &c->img);
+        int r = ext4img_create(output_tmp_path(c->image), &o, &c->img);
+        if (r >= 0 && c->l->verity)
+                ext4verity_enable_feature(c->img);
+        return r;
 }
 
 /* ---- files compose makes itself ----------------------------------------------------- */
+
+/* A created file's bytes pulled by libfsverity: written and hashed on the way. */
+struct created_pull {
+        struct composer *c;
+        int fd;
+        const char *path;
+        struct ext4img_file *out;
+};
+
+static int created_read(void *ctx, void *buf, size_t count)
+{
+        struct created_pull *p = ctx;
+        uint8_t *b = buf;
+        size_t done = 0;
+
+        while (done < count) {
+                ssize_t n = read(p->fd, b + done, count - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return imgerr(n < 0 ? -errno : -EIO, "%s: read error: %s", p->path,
+                                      n < 0 ? strerror(errno) : "file shrank");
+                done += (size_t)n;
+        }
+        ima_hasher_update(p->c->sha256, buf, count);
+        return ext4img_file_write(p->out, buf, count);
+}
+
+/* A file compose makes, with [Verity]: data, tree, and the same
+ * signatures package files get (always by Key=, which [Verity] requires). */
+static int write_created_verity(struct composer *c, const char *path, int fd, uint64_t size,
+                                struct ext4img_file *out)
+{
+        struct created_pull p = { c, fd, path, out };
+        struct verity_meta vm;
+        _cleanup_free_ uint8_t *sig = NULL;
+        uint8_t digest[32];
+        size_t len = 0;
+        int r;
+
+        r = verity_compute(&c->vparams, size, created_read, &p, &vm);
+        if (r < 0)
+                return r;
+        ima_hasher_final(c->sha256, digest);
+        if (c->l->verity_sigs == VERITY_SIGS_IMA_V3) {
+                r = verity_ima_sign(c->key, vm.digest, &sig, &len);
+        } else {
+                r = verity_builtin_sign(c->vsigner, vm.digest, &vm.sig, &vm.sig_len);
+                if (r >= 0)
+                        r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
+        }
+        if (r >= 0)
+                r = ext4img_file_set_xattr(out, "security.ima", sig, len);
+        if (r >= 0)
+                r = ext4verity_write(out, size, &vm, vm.sig, vm.sig_len);
+        verity_meta_free(&vm);
+        if (r >= 0)
+                c->rep->sig_signed_here++;
+        return r;
+}
 
 /* Write a file that no package ships (rpmdb, the IMA cert, the kernel),
  * signed with Key= when there is one, and listed as unsigned otherwise. */
@@ -914,6 +1058,12 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
         r = ext4img_file_begin(c->img, path, &a, (uint64_t)st.st_size, &out);
         if (r < 0)
                 return r;
+        if (c->l->verity) {
+                r = write_created_verity(c, path, fd, (uint64_t)st.st_size, out);
+                if (r < 0)
+                        goto fail;
+                return ext4img_file_commit(out);
+        }
         while ((n = read(fd, c->buf, COPY_BUF_SIZE)) > 0) {
                 ima_hasher_update(c->sha256, c->buf, (size_t)n);
                 if ((r = ext4img_file_write(out, c->buf, (size_t)n)) < 0)
@@ -1173,6 +1323,7 @@ static void teardown(struct composer *c)
         users_free(c->users);
         labels_free(c->labels);
         ima_trust_free(c->trust);
+        verity_signer_free(c->vsigner);
         ima_key_free(c->key);
         pkgset_free(c->set);
         for (int i = 0; i < CAP_COUNT; i++)
@@ -1185,7 +1336,8 @@ static void teardown(struct composer *c)
 static int write_packages(struct composer *c)
 {
         struct ra_hooks hooks = { .finish = finish_files, .ctx = c,
-                                  .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE };
+                                  .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE,
+                                  .verity = c->l->verity ? &c->vparams : NULL };
         int r = readahead_start(c->set->pkgs, c->set->count, &hooks, &c->ra);
 
         for (c->pkg_index = 0; r >= 0 && c->pkg_index < c->set->count; c->pkg_index++) {

@@ -689,6 +689,79 @@ int ext4walk_runs(struct ext4walk *w, const struct ext4walk_entry *e,
         return 0;
 }
 
+int ext4walk_inode_flags(struct ext4walk *w, const struct ext4walk_entry *e, uint32_t *flags)
+{
+        struct ext2_inode in;
+        errcode_t err = ext2fs_read_inode(w->fs, e->ino, &in);
+
+        if (err)
+                return imgerr(-EBADMSG, "%s: %s: %s", w->image, e->path, error_message(err));
+        *flags = in.i_flags;
+        return 0;
+}
+
+unsigned ext4walk_block_size(const struct ext4walk *w)
+{
+        return w->fs->blocksize;
+}
+
+int ext4walk_block_end(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t *end)
+{
+        ext2_extent_handle_t h;
+        struct ext2fs_extent x;
+        int op = EXT2_EXTENT_ROOT;
+        errcode_t err;
+
+        *end = 0;
+        err = ext2fs_extent_open(w->fs, e->ino, &h);
+        if (err)
+                return imgerr(-EBADMSG, "%s: %s: extent tree: %s", w->image, e->path, error_message(err));
+        for (;;) {
+                err = ext2fs_extent_get(h, op, &x);
+                op = EXT2_EXTENT_NEXT;
+                if (err == EXT2_ET_EXTENT_NO_NEXT)
+                        break;
+                if (err) {
+                        ext2fs_extent_free(h);
+                        return imgerr(-EBADMSG, "%s: %s: extent tree: %s", w->image, e->path, error_message(err));
+                }
+                if ((x.e_flags & EXT2_EXTENT_FLAGS_LEAF) && x.e_lblk + (uint64_t)x.e_len > *end)
+                        *end = x.e_lblk + (uint64_t)x.e_len;
+        }
+        ext2fs_extent_free(h);
+        return 0;
+}
+
+int ext4walk_read_blocks(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t lblk,
+                         uint64_t count, void *buf)
+{
+        unsigned bs = w->fs->blocksize;
+        blk64_t nblocks = ext2fs_blocks_count(w->fs->super);
+
+        for (uint64_t i = 0; i < count; i++) {
+                blk64_t pblk = 0;
+                int ret_flags = 0;
+                uint8_t *out = (uint8_t *)buf + i * bs;
+                errcode_t err = ext2fs_bmap2(w->fs, e->ino, NULL, NULL, 0, lblk + i, &ret_flags, &pblk);
+
+                if (err)
+                        return imgerr(-EBADMSG, "%s: %s: block %llu: %s", w->image, e->path,
+                                      (unsigned long long)(lblk + i), error_message(err));
+                if (!pblk || (ret_flags & BMAP_RET_UNINIT)) {
+                        memset(out, 0, bs);
+                        continue;
+                }
+                if (pblk >= nblocks)
+                        return imgerr(-EBADMSG, "%s: %s: block %llu lies outside the image", w->image,
+                                      e->path, (unsigned long long)(lblk + i));
+                err = io_channel_read_blk64(w->fs->io, pblk, 1, out);
+                if (err)
+                        return imgerr(-EIO, "%s: %s: reading block %llu: %s", w->image, e->path,
+                                      (unsigned long long)(lblk + i), error_message(err));
+        }
+        return 0;
+}
+
 bool ext4walk_mapped(const struct ext4walk *w)
 {
         return w->fd >= 0;

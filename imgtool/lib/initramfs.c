@@ -174,9 +174,11 @@ static int format_conf(const struct initramfs_opts *o, char **conf)
 
         if (se && strcmp(o->selinux_mode, "enforcing") && strcmp(o->selinux_mode, "permissive"))
                 return imgerr(-EINVAL, "SELinux mode '%s': want enforcing or permissive", o->selinux_mode);
-        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s",
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s%s%s%s%s",
                      o->root, o->rw, o->cmdline_test, se ? "selinux=" : "", se ? o->selinux_mode : "",
-                     se ? "\n" : "") < 0)
+                     se ? "\n" : "", o->verity_keyring ? "verity_keyring=1\n" : "",
+                     o->ipe_policy ? "ipe_policy=" : "", o->ipe_policy ? o->ipe_policy_name : "",
+                     o->ipe_policy ? "\n" : "") < 0)
                 return imgerr(-ENOMEM, "out of memory");
         return 0;
 }
@@ -195,6 +197,8 @@ static int write_entries(struct cpio *c, const struct initramfs_opts *o, const c
         r = r ?: cpio_add(c, "etc/imgtool", AE_IFDIR, 0755, NULL, 0, 0);
         r = r ?: cpio_add(c, INITRAMFS_POLICY, AE_IFREG, 0644, policy, strlen(policy), 0);
         r = r ?: cpio_add(c, INITRAMFS_CONF, AE_IFREG, 0644, conf, strlen(conf), 0);
+        if (o->ipe_policy)
+                r = r ?: cpio_add(c, INITRAMFS_IPE_POLICY, AE_IFREG, 0644, o->ipe_policy, o->ipe_policy_len, 0);
         r = r ?: cpio_add(c, INITRAMFS_KEYDIR, AE_IFDIR, 0755, NULL, 0, 0);
         if (!r && o->selinux_mode && o->selinux_policy)
                 r = cpio_add(c, INITRAMFS_SELINUX_POLICY, AE_IFREG, 0644, o->selinux_policy,
@@ -261,7 +265,7 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
                         imgerr_prefix(r, "policy: ");
                         goto out;
                 }
-                if (!policy_has_appraise_rule(policy)) {
+                if (!policy_has_appraise_rule(policy) && !o->verity_keyring) {
                         r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
                         goto out;
                 }

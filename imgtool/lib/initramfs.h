@@ -10,6 +10,7 @@
  *   /etc/imgtool/selinux-policy   the binary SELinux policy (with selinux=)
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
+ *   /etc/imgtool/ipe-policy.p7s   a signed IPE policy (with verity=ipe)
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
  *                                 themselves (CONFIG_IMA_LOAD_X509)
  */
@@ -22,6 +23,7 @@
 #define INITRAMFS_POLICY "etc/imgtool/ima-policy"
 #define INITRAMFS_KEYDIR "etc/imgtool/keys"
 #define INITRAMFS_SELINUX_POLICY "etc/imgtool/selinux-policy"
+#define INITRAMFS_IPE_POLICY "etc/imgtool/ipe-policy.p7s"
 /* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
 #define INITRAMFS_KERNEL_X509 "etc/keys/x509_ima.der"
 
@@ -40,6 +42,15 @@ struct initramfs_opts {
         const char *selinux_mode;
         const void *selinux_policy;
         size_t selinux_policy_len;
+        /* fs-verity builtin signatures: init loads the certs into the
+         * .fs-verity keyring too, locks it and sets require_signatures=1;
+         * then the IMA policy may do without appraise rules */
+        bool verity_keyring;
+        /* a signed IPE policy (PKCS#7, DER) and its policy_name: init loads
+         * and activates it */
+        const uint8_t *ipe_policy;
+        size_t ipe_policy_len;
+        const char *ipe_policy_name;
 };
 
 /* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */

@@ -11,6 +11,7 @@
 #include "initramfs.h"
 #include "policy.h"
 #include "util.h"
+#include "verity.h"
 
 /* ---- the key table ----------------------------------------------------- */
 
@@ -215,6 +216,27 @@ static int parse_selinux_mode(struct parse_ctx *c, const char *value, void *fiel
         return 0;
 }
 
+static int parse_verity_sigs(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "ima-v3"))
+                c->l->verity_sigs = VERITY_SIGS_IMA_V3;
+        else if (!strcmp(value, "builtin"))
+                c->l->verity_sigs = VERITY_SIGS_BUILTIN;
+        else if (!strcmp(value, "ipe"))
+                c->l->verity_sigs = VERITY_SIGS_IPE;
+        else
+                return bad_value(c, "Signatures", value, "expected ima-v3, builtin or ipe");
+        return 0;
+}
+
+static int parse_salt(struct parse_ctx *c, const char *value, void *field)
+{
+        struct verity_params p;
+        if (verity_params_parse_salt(&p, value) < 0)
+                return bad_value(c, "Salt", value, "expected 1 to 32 bytes in hex, or nothing");
+        return parse_string(c, value, field);
+}
+
 static int parse_format(struct parse_ctx *c, const char *value, void *field)
 {
         if (!strcmp(value, "ext4"))
@@ -252,6 +274,9 @@ static const struct key_def keys[] = {
         { "Policy", "File", parse_path, F(policy_file) },
         { "Policy", "AppraiseRootReads", parse_bool, F(appraise_root_reads) },
         { "Policy", "Measure", parse_bool, F(measure) },
+        { "Verity", "Enable", parse_bool, F(verity) },
+        { "Verity", "Signatures", parse_verity_sigs, 0 },
+        { "Verity", "Salt", parse_salt, F(verity_salt) },
         { "Boot", "Kernel", parse_path, F(kernel) },
         { "Boot", "CommandLine", parse_string, F(cmdline) },
         { "Boot", "Root", parse_root, F(root) },
@@ -418,6 +443,12 @@ static int check_required(const struct layout *l)
         if (l->sigmode != SIGMODE_SIGN && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
                               l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
+        if (l->verity && !l->key)
+                return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Key= (the verity signatures are the owner's)",
+                              l->path);
+        if (l->verity && !l->certificates)
+                return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Certificate= (the key's own certificate first)",
+                              l->path);
         if (!l->sb_key != !l->sb_certificate)
                 return imgerr(-EINVAL, "%s: [SecureBoot] needs both Key= and Certificate= (the db key that signs the UKI and its cert)",
                               l->path);
@@ -541,6 +572,7 @@ void layout_free(struct layout *l)
         free(l->key);
         strv_free(l->allow_unsigned);
         free(l->policy_file);
+        free(l->verity_salt);
         free(l->kernel);
         free(l->cmdline);
         free(l->root);

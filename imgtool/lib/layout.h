@@ -17,6 +17,14 @@ enum layout_sigmode {
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
 
 enum layout_selinux_mode { SELINUX_DEFAULT, SELINUX_ENFORCING, SELINUX_PERMISSIVE, SELINUX_OFF };
+
+/* [Verity] Signatures=: what the kernel checks verity files against. */
+enum layout_verity_sigs {
+        VERITY_SIGS_IMA_V3,      /* security.ima v3 over the verity digest; IMA appraises (digest_type=verity) */
+        VERITY_SIGS_BUILTIN,     /* PKCS#7 in the descriptor; .fs-verity keyring, require_signatures=1 */
+        VERITY_SIGS_IPE,         /* builtin signatures + an IPE policy allowing only them to execute */
+};
+
 enum layout_format {
         FORMAT_EXT4,             /* the bare ext4 image (IMAGE.vmlinuz/.initramfs beside it) */
         FORMAT_DISK,             /* a GPT disk: ESP with a UKI, root partition (diskimg.h) */
@@ -63,6 +71,11 @@ struct layout {
         char *policy_file;       /* NULL: the built-in policy */
         bool appraise_root_reads;
         bool measure;
+
+        /* [Verity] */
+        bool verity;             /* Enable=: every regular file gets a Merkle tree */
+        enum layout_verity_sigs verity_sigs;
+        char *verity_salt;       /* hex; NULL: unsalted */
 
         /* [Boot] */
         char *kernel;            /* path to a vmlinuz; NULL: no boot files */
