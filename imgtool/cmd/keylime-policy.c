@@ -14,12 +14,13 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: imgtool keylime-policy IMAGE -o POLICY.json [--initramfs I] [--force]\n\n"
+        fprintf(f, "usage: imgtool keylime-policy IMAGE|DISK -o POLICY.json [--initramfs I] [--force]\n\n"
                    "Write a Keylime runtime policy (meta.version 1) for IMAGE: every regular\n"
                    "file's IMA digest, the initramfs's IMA certs as verification keys.\n\n"
                    "  -o, --output FILE  where to write the policy ('-': stdout)\n"
                    "  --initramfs I      the initramfs the image boots with (default:\n"
-                   "                     IMAGE.initramfs beside it; else the image's /etc/keys)\n"
+                   "                     IMAGE.initramfs beside it; else the image's /etc/keys;\n"
+                   "                     a disk: its UKI's .initrd)\n"
                    "  -f, --force        replace an existing POLICY.json\n"
                    "  -h, --help         this text\n");
 }
@@ -60,7 +61,7 @@ int cmd_keylime_policy(int argc, char **argv)
                 if (output_check(output, flags, inputs) < 0)
                         return cmd_fail();
         }
-        r = imgboot_load(image, initramfs, NULL, &boot);
+        r = imgboot_load(image, initramfs, NULL, NULL, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
         if (r == 0)

@@ -16,16 +16,19 @@
 static void usage(FILE *f)
 {
         fprintf(f, "usage: imgtool reference IMAGE -o FILE --key KEY --cert CERT [--initramfs I] [--kernel K] [--json]\n"
+                   "       imgtool reference DISK -o FILE --key KEY --cert CERT [--sb-keys KEYDIR] [--json]\n"
                    "       imgtool reference --check FILE --cert CERT [--json]\n\n"
                    "Write IMAGE's reference values (every regular file's sha256, IMA digest\n"
                    "algorithm and signature keyid; the IMA certs and policy of its initramfs;\n"
-                   "kernel and initramfs digests) to FILE, signed into FILE.sig with KEY.\n"
+                   "kernel and initramfs digests; for a disk, its UKI's and the predicted PCRs\n"
+                   "of imgtool pcrs) to FILE, signed into FILE.sig with KEY.\n"
                    "--check verifies FILE.sig with CERT and prints what FILE holds.\n\n"
                    "  -o, --output FILE  the reference file (FILE.sig beside it)\n"
                    "  --key KEY          the owner's private key (PEM)\n"
                    "  --cert CERT        its certificate; with --check: the trusted cert(s)\n"
                    "  --initramfs I      default IMAGE.initramfs beside the image\n"
                    "  --kernel K         default IMAGE.vmlinuz beside the image\n"
+                   "  --sb-keys KEYDIR   a disk's Secure Boot keys (keygen --secure-boot): PCR 7\n"
                    "  -f, --force        replace existing FILE and FILE.sig\n"
                    "  --json             print the summary as JSON\n"
                    "  -h, --help         this text\n"
@@ -92,13 +95,14 @@ int cmd_reference(int argc, char **argv)
                 { "initramfs", required_argument, NULL, 'i' },
                 { "kernel", required_argument, NULL, 'K' },
                 { "check", required_argument, NULL, 'C' },
+                { "sb-keys", required_argument, NULL, 'S' },
                 { "json", no_argument, NULL, 'j' },
                 { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *output = NULL, *key = NULL, *cert = NULL, *initramfs = NULL, *kernel = NULL,
-                   *check_file = NULL, *image;
+                   *check_file = NULL, *sb_keys = NULL, *image;
         struct imgfiles *files = NULL;
         struct imgboot boot = {};
         json_object *doc = NULL;
@@ -116,6 +120,7 @@ int cmd_reference(int argc, char **argv)
                 case 'i': initramfs = optarg; break;
                 case 'K': kernel = optarg; break;
                 case 'C': check_file = optarg; break;
+                case 'S': sb_keys = optarg; break;
                 case 'j': json = true; break;
                 case 'f': flags |= OUTPUT_FORCE; break;
                 case 'h': usage(stdout); return EXIT_OK;
@@ -151,7 +156,7 @@ int cmd_reference(int argc, char **argv)
                         return EXIT_ERROR;
                 }
         }
-        r = imgboot_load(image, initramfs, kernel, &boot);
+        r = imgboot_load(image, initramfs, kernel, sb_keys, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
         if (r == 0)

@@ -478,6 +478,40 @@ static int check_log(struct attest_report *rep, const struct evidence *e, json_o
         return r < 0 ? r : 0;
 }
 
+/* A disk's reference predicts PCRs (imgtool pcrs): each one the quote
+ * covers must hold exactly that value. */
+static int check_pcrs(struct attest_report *rep, const struct evidence *e, json_object *doc)
+{
+        static const char *const names[TPM_QUOTE_PCRS] = { "pcr0", "pcr1", "pcr2", "pcr3", "pcr4", "pcr5",
+                                                           "pcr6", "pcr7", "pcr8", "pcr9", "pcr10" };
+        json_object *pcrs, *values;
+
+        if (!json_object_object_get_ex(doc, "pcrs", &pcrs) || !pcrs)
+                return 0;         /* an ext4 image: nothing predicted */
+        if (!json_object_object_get_ex(pcrs, "values", &values) || !json_object_is_type(values, json_type_object))
+                return imgerr(-EBADMSG, "reference: pcrs without values");
+        json_object_object_foreach(values, key, val) {
+                _cleanup_free_ uint8_t *want = NULL;
+                char *end, got[65];
+                size_t len = 0;
+                unsigned long i = strtoul(key, &end, 10);
+
+                if (*end || end == key || hex_decode(json_object_get_string(val), &want, &len) < 0 || len != 32)
+                        return imgerr(-EBADMSG, "reference: malformed pcrs value \"%s\"", key);
+                if (i >= TPM_QUOTE_PCRS)
+                        continue;  /* not in the quote (PCR 11) */
+                hex_encode(e->pcrs + i * 32, 32, got);
+                if (!memcmp(want, e->pcrs + i * 32, 32))
+                        add_check(rep, names[i], true, "PCR %lu equals the reference's prediction", i);
+                else
+                        add_check(rep, names[i], false, "PCR %lu is %s, the reference predicts %s (%s)", i, got,
+                                  json_object_get_string(val),
+                                  i == 4 ? "another UKI was booted" : i == 7 ? "other Secure Boot keys or state"
+                                  : i == 5 ? "another disk's GPT" : "not the predicted boot");
+        }
+        return 0;
+}
+
 int attest_verify(const char *dir, const char *reference, const char *ref_cert, const char *ek_ca,
                   struct attest_report **out)
 {
@@ -499,7 +533,9 @@ int attest_verify(const char *dir, const char *reference, const char *ref_cert, 
         if (r == 0) {
                 check_identity(rep, &e, ek_ca, &ak);
                 check_quote(rep, &e, &ak);
-                r = check_log(rep, &e, doc);
+                r = check_pcrs(rep, &e, doc);
+                if (r == 0)
+                        r = check_log(rep, &e, doc);
         }
         tpm_ak_clear(&ak);
         evidence_free(&e);

@@ -364,7 +364,8 @@ static int add_cert(struct initramfs_contents *c, uint8_t *der, size_t len)
         return 0;
 }
 
-int initramfs_read(const char *path, struct initramfs_contents *out)
+/* path names the archive in messages; data, when not NULL, holds it. */
+static int read_contents(const char *path, const void *data, size_t len, struct initramfs_contents *out)
 {
         struct initramfs_contents c = {};
         struct archive *a = archive_read_new();
@@ -375,7 +376,8 @@ int initramfs_read(const char *path, struct initramfs_contents *out)
                 return imgerr(-ENOMEM, "out of memory");
         archive_read_support_filter_all(a);
         archive_read_support_format_cpio(a);
-        if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+        if ((data ? archive_read_open_memory(a, data, len) : archive_read_open_filename(a, path, 1 << 16)) !=
+            ARCHIVE_OK) {
                 r = imgerr(-EINVAL, "%s: not an initramfs: %s", path, archive_error_string(a));
                 goto out;
         }
@@ -417,4 +419,14 @@ out:
         else
                 *out = c;
         return r;
+}
+
+int initramfs_read(const char *path, struct initramfs_contents *out)
+{
+        return read_contents(path, NULL, 0, out);
+}
+
+int initramfs_read_mem(const void *data, size_t len, const char *what, struct initramfs_contents *out)
+{
+        return read_contents(what, data, len, out);
 }

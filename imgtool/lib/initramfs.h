@@ -69,6 +69,8 @@ struct initramfs_contents {
         size_t n_certs;
 };
 int initramfs_read(const char *path, struct initramfs_contents *out);
+/* The same from memory (a UKI's .initrd); `what` names it in messages. */
+int initramfs_read_mem(const void *data, size_t len, const char *what, struct initramfs_contents *out);
 void initramfs_contents_free(struct initramfs_contents *c);
 
 /* Build it and write it to path (output.h rules and flags; the caller

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 
 #include "certs.h"
+#include "diskimg.h"
 #include "imgfiles.h"
 #include "imasig.h"
 #include "output.h"
+#include "pe.h"
 #include "reference.h"
 #include "util.h"
 
@@ -33,6 +35,8 @@ void imgboot_free(struct imgboot *b)
         free(b->initramfs);
         free(b->kernel);
         initramfs_contents_free(&b->ird);
+        free(b->cmdline);
+        pcrs_prediction_free(&b->pcrs);
         memset(b, 0, sizeof(*b));
 }
 
@@ -73,17 +77,80 @@ static int certs_from_image(const char *image, struct imgboot *b)
         return 0;
 }
 
-int imgboot_load(const char *image, const char *initramfs, const char *kernel, struct imgboot *out)
+static int section_sha256(const struct pe_image *pe, const char *name, uint8_t d[32], const uint8_t **data,
+                          size_t *len)
+{
+        struct pe_section s;
+        unsigned int dl = 32;
+
+        if (pe_find_section(pe, name, &s) < 0)
+                return imgerr(-ENOENT, "the disk's UKI has no %s section", name);
+        *data = pe->data + s.raw_offset;
+        *len = s.virtual_size < s.raw_size ? s.virtual_size : s.raw_size;
+        if (!EVP_Digest(*data, *len, d, &dl, EVP_sha256(), NULL))
+                return imgerr(-EIO, "cannot hash %s", name);
+        return 0;
+}
+
+/* A disk: the UKI's .initrd, .linux and .cmdline, and the predicted PCRs. */
+static int uki_load(const char *disk, const char *sb_keys, struct imgboot *b)
+{
+        _cleanup_free_ uint8_t *uki = NULL;
+        const uint8_t *initrd, *kern, *cmdline;
+        size_t uki_len, initrd_len, kern_len, cmdline_len;
+        struct pe_image pe;
+        int r;
+
+        b->disk = true;
+        r = disk_read_esp_file(disk, "::/EFI/BOOT/BOOTX64.EFI", &uki, &uki_len);
+        if (r >= 0)
+                r = pe_parse(&pe, uki, uki_len, "\\EFI\\BOOT\\BOOTX64.EFI");
+        if (r >= 0)
+                r = section_sha256(&pe, ".initrd", b->initrd_sha256, &initrd, &initrd_len);
+        if (r >= 0)
+                r = section_sha256(&pe, ".linux", b->linux_sha256, &kern, &kern_len);
+        if (r >= 0) {
+                uint8_t d[32];
+                r = section_sha256(&pe, ".cmdline", d, &cmdline, &cmdline_len);
+        }
+        if (r >= 0) {
+                b->cmdline = strndup((const char *)cmdline, cmdline_len);
+                if (!b->cmdline)
+                        r = imgerr(-ENOMEM, "out of memory");
+        }
+        if (r >= 0)
+                r = initramfs_read_mem(initrd, initrd_len, "the UKI's .initrd", &b->ird);
+        if (r >= 0)
+                r = pcrs_predict(disk, sb_keys, &b->pcrs);
+        return r < 0 ? imgerr_prefix(r, "%s: ", disk) : 0;
+}
+
+int imgboot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
+                 struct imgboot *out)
 {
         struct imgboot b = {};
-        int r = 0;
+        uint64_t off, size;
+        int r = disk_find_partition(image, GPT_TYPE_ROOT_X86_64, &off, &size);
 
+        if (r < 0)
+                return r;
+        if (r > 0 && (initramfs || kernel))
+                return imgerr(-EINVAL, "%s: a disk boots its UKI's .initrd and .linux: no --initramfs or --kernel",
+                              image);
+        if (r == 0 && sb_keys)
+                return imgerr(-EINVAL, "%s: not a disk (Format=disk): Secure Boot keys do not apply", image);
+        if (r > 0) {
+                r = uki_load(image, sb_keys, &b);
+                goto certs;
+        }
+        r = 0;
         b.initramfs = initramfs ? strdup(initramfs) : beside(image, "initramfs");
         b.kernel = kernel ? strdup(kernel) : beside(image, "vmlinuz");
         if (b.initramfs)
                 r = initramfs_read(b.initramfs, &b.ird);
         else
                 r = certs_from_image(image, &b);
+certs:
         for (size_t i = 0; r == 0 && i < b.ird.n_certs; i++) {
                 uint32_t keyid;
                 r = ima_cert_keyid(b.ird.certs[i], b.ird.cert_len[i], &keyid);
@@ -91,7 +158,8 @@ int imgboot_load(const char *image, const char *initramfs, const char *kernel, s
                         r = imgerr_prefix(r, "%s: cert %zu: ", b.initramfs ? b.initramfs : image, i);
         }
         if (r == 0 && b.ird.n_certs == 0)
-                r = imgerr(-ENOKEY, "%s: no IMA certificate (neither an initramfs beside it nor /etc/keys in it)",
+                r = imgerr(-ENOKEY, b.disk ? "%s: no IMA certificate in its UKI's .initrd"
+                                           : "%s: no IMA certificate (neither an initramfs beside it nor /etc/keys in it)",
                            image);
         if (r < 0) {
                 imgboot_free(&b);
@@ -161,7 +229,8 @@ static int boot_json(const struct imgboot *b, json_object **out)
         int r;
 
         json_object_object_add(o, "certs_source",
-                               json_object_new_string(b->certs_from_image ? "image /etc/keys" : "initramfs"));
+                               json_object_new_string(b->disk ? "uki .initrd" :
+                                                      b->certs_from_image ? "image /etc/keys" : "initramfs"));
         json_object_object_add(o, "ima_policy", b->ird.policy ? json_object_new_string(b->ird.policy) : NULL);
         json_object_object_add(o, "ima_policy_sha256", NULL);
         if (b->ird.policy) {
@@ -181,6 +250,12 @@ static int boot_json(const struct imgboot *b, json_object **out)
                         goto fail;
                 json_object_object_add(o, "kernel_sha256", hexstr(d, 32));
         }
+        if (b->disk) {
+                json_object_object_add(o, "initramfs_sha256", hexstr(b->initrd_sha256, 32));
+                json_object_object_add(o, "kernel_sha256", hexstr(b->linux_sha256, 32));
+                json_object_object_add(o, "cmdline", json_object_new_string(b->cmdline));
+                json_object_object_add(o, "uki_authenticode_sha256", hexstr(b->pcrs.uki_authenticode, 32));
+        }
         /* boot_aggregate = hash of PCRs 0-9: firmware measurements a direct
          * kernel boot does not make from these files; only a disk's PCR
          * prediction (imgtool pcrs) can give it. */
@@ -190,6 +265,23 @@ static int boot_json(const struct imgboot *b, json_object **out)
 fail:
         json_object_put(o);
         return r;
+}
+
+/* {"bank":"sha256","values":{"4":HEX,...},"db_authority":...}: what
+ * `imgtool pcrs` prints, for `attest` to compare with the quoted PCRs. */
+static json_object *pcrs_json(const struct pcrs_prediction *p)
+{
+        json_object *o = json_object_new_object(), *v = json_object_new_object();
+
+        json_object_object_add(o, "bank", json_object_new_string("sha256"));
+        for (unsigned i = 0; i < p->n; i++) {
+                char key[8];
+                snprintf(key, sizeof(key), "%u", p->pcr[i].index);
+                json_object_object_add(v, key, hexstr(p->pcr[i].sha256, 32));
+        }
+        json_object_object_add(o, "values", v);
+        json_object_object_add(o, "db_authority", p->db_subject ? json_object_new_string(p->db_subject) : NULL);
+        return o;
 }
 
 int reference_build(const char *image, const struct imgfiles *files, const struct imgboot *boot,
@@ -214,7 +306,7 @@ int reference_build(const char *image, const struct imgfiles *files, const struc
                 return r;
         }
         json_object_object_add(doc, "boot", bo);
-        json_object_object_add(doc, "pcrs", NULL);
+        json_object_object_add(doc, "pcrs", boot->disk ? pcrs_json(&boot->pcrs) : NULL);
         arr = json_object_new_array_ext((int)files->n);
         for (size_t i = 0; i < files->n; i++) {
                 const struct imgfile *f = &files->v[i];

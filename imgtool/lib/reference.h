@@ -14,20 +14,30 @@
 #include <stdint.h>
 
 #include "initramfs.h"
+#include "pcrs.h"
 
 #define REFERENCE_FORMAT "imgtool-reference"
 #define REFERENCE_VERSION 1
 
 /* What the machine loads besides the image: the initramfs imgtool made (its
  * policy and certs) and the kernel, found beside the image as compose
- * writes them (IMAGE.initramfs, IMAGE.vmlinuz, or with .img dropped). */
+ * writes them (IMAGE.initramfs, IMAGE.vmlinuz, or with .img dropped).
+ * A Format=disk image carries them itself: the UKI on its ESP, whose
+ * .initrd is the initramfs, .linux the kernel, .cmdline the command line;
+ * and its PCRs 4, 5, 11 (7 with the Secure Boot keys) are predicted. */
 struct imgboot {
         char *initramfs;           /* path, or NULL if none was found */
         char *kernel;              /* path, or NULL */
         struct initramfs_contents ird;
         bool certs_from_image;     /* no initramfs: certs are the image's /etc/keys */
+        bool disk;                 /* the rest is for disks only */
+        char *cmdline;             /* the UKI's .cmdline */
+        uint8_t linux_sha256[32], initrd_sha256[32];
+        struct pcrs_prediction pcrs;
 };
-int imgboot_load(const char *image, const char *initramfs, const char *kernel, struct imgboot *out);
+/* sb_keys: keygen --secure-boot's folder (PCR 7), or NULL; disks only. */
+int imgboot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
+                 struct imgboot *out);
 void imgboot_free(struct imgboot *b);
 
 struct imgfiles;
