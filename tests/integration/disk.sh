@@ -164,6 +164,38 @@ check "pcrs without --keys: no PCR 7" sh -c "'$IMGTOOL' pcrs a.disk | awk '{prin
 expect_fail "pcrs with keys that do not verify the UKI" 'no db entry verifies' "$IMGTOOL" pcrs a.disk --keys other
 expect_fail "pcrs of a bare image" 'not a GPT disk' "$IMGTOOL" pcrs plain.img --keys sb
 
+# ---- reference and keylime-policy of a disk (the boots are in boot_uefi_attest) --------
+check "reference of a disk" "$IMGTOOL" reference a.disk -o a.ref --key ima/signing.key --cert ima/signing.crt --sb-keys sb
+"$IMGTOOL" reference c2.disk -o c2.ref --key ima/signing.key --cert ima/signing.crt --sb-keys sb >/dev/null
+sect .cmdline a.cmdline
+python3 - a.ref a.json a.cmdline c2.ref <<'PY' && pass "disk reference: imgtool pcrs's values, the UKI's .cmdline, the .initrd's cert" || fail "disk reference"
+import json, sys
+ref, pcrs, c2 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), json.load(open(sys.argv[4]))
+assert ref["pcrs"]["values"] == pcrs["pcrs"], (ref["pcrs"], pcrs)
+assert ref["pcrs"]["values"]["4"] != c2["pcrs"]["values"]["4"]
+assert ref["boot"]["cmdline"] == open(sys.argv[3]).read(), ref["boot"]["cmdline"]
+assert ref["boot"]["certs_source"] == "uki .initrd" and len(ref["certs"]) == 1
+assert ref["boot"]["ima_policy"] and ref["files"]
+PY
+check "disk reference: signature valid" "$IMGTOOL" reference --check a.ref --cert ima/signing.crt
+"$IMGTOOL" reference a.disk -o nok.ref --key ima/signing.key --cert ima/signing.crt >/dev/null
+check "disk reference without --sb-keys: no PCR 7" python3 -c '
+import json, sys; sys.exit(0 if sorted(json.load(open(sys.argv[1]))["pcrs"]["values"]) == ["11", "4", "5"] else 1)' nok.ref
+expect_fail "reference: keys that do not verify the UKI" 'no db entry verifies' \
+  "$IMGTOOL" reference a.disk -o x.ref --key ima/signing.key --cert ima/signing.crt --sb-keys other
+expect_fail "reference: --initramfs with a disk" 'a disk boots its UKI' \
+  "$IMGTOOL" reference a.disk -o x.ref --key ima/signing.key --cert ima/signing.crt --initramfs a.cmdline
+expect_fail "reference: --sb-keys with an ext4 image" 'not a disk' \
+  "$IMGTOOL" reference plain.img -o x.ref --key ima/signing.key --cert ima/signing.crt --sb-keys sb
+check "nothing written by the refused references" test ! -e x.ref -a ! -e x.ref.sig
+"$IMGTOOL" keylime-policy a.disk -o a.policy.json
+check "keylime-policy of a disk: the reference's files, the .initrd's cert" python3 -c '
+import json, sys
+p, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+want = {f["path"]: f["sha256"] for f in r["files"]}
+ok = len(p["digests"]) == len(want) and all(d in p["digests"][k] for k, d in want.items())
+sys.exit(0 if ok and p["verification-keys"] else 1)' a.policy.json a.ref
+
 # ---- bad input: one line, nothing left -------------------------------------------------
 mkdir bad && cd bad
 bad() {  # DESC PATTERN LAYOUT-EXTRA
