@@ -887,7 +887,7 @@ static int trust_add_key(struct ima_trust *t, EVP_PKEY *pub, uint32_t keyid)
 static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
 {
         EVP_PKEY *pub;
-        uint32_t keyid;
+        uint32_t keyid = 0; /* set by x509_keyid on success; gcc -O2 cannot see that */
         int r;
 
         r = x509_keyid(x, &keyid, path);
@@ -916,7 +916,7 @@ int ima_trust_add_file(struct ima_trust *t, const char *path)
 {
         X509 **certs = NULL;
         EVP_PKEY *pub = NULL;
-        uint32_t keyid;
+        uint32_t keyid = 0;
         int n, r = 0;
 
         /* A bare public key (EPEL publishes its IMA key so) verifies too. */

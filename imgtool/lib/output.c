@@ -222,7 +222,7 @@ int output_commit(struct output *o)
 int output_write_file(const char *path, unsigned flags, mode_t mode, const char *const *inputs,
                       const void *data, size_t len)
 {
-        struct output *o;
+        struct output *o = NULL;
         int r = output_open(path, flags, mode, inputs, &o);
 
         if (r < 0)

@@ -581,7 +581,7 @@ static int allocate(struct users *u)
                 struct account *a = &u->acc[i];
                 struct group *g = find_grp(u, a->name);
                 bool own = g && g->from_user && g->gid == UINT32_MAX;
-                unsigned id;
+                unsigned id = 0;
 
                 if (a->uid != UINT32_MAX)
                         continue;
@@ -593,7 +593,7 @@ static int allocate(struct users *u)
         }
         for (size_t i = 0; i < u->n_grp; i++) {
                 struct group *g = &u->grp[i];
-                unsigned id;
+                unsigned id = 0;
                 if (g->gid != UINT32_MAX)
                         continue;
                 if ((r = hashed_id(u, g->name, false, true, &id)) < 0)

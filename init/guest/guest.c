@@ -72,9 +72,11 @@ static long find_kernel_keyring(const char *name)
 static int measure_probe(int n, char **files)
 {
         for (int i = 0; i < n; i++) {
-                struct {
+                /* struct fsverity_digest ends in a flexible array: room for
+                 * the largest digest after it, in one aligned buffer */
+                union {
                         struct fsverity_digest d;
-                        unsigned char buf[64];
+                        unsigned char raw[sizeof(struct fsverity_digest) + 64];
                 } m = { .d.digest_size = 64 };
                 int fd = open(files[i], O_RDONLY);
                 if (fd < 0 || ioctl(fd, FS_IOC_MEASURE_VERITY, &m) < 0) {
