@@ -1,6 +1,5 @@
 /* imgtool keygen: make an IMA signing key and its certificate (or a CA). */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,23 +7,6 @@
 #include "cmd.h"
 #include "lib/keys.h"
 #include "lib/util.h"
-
-static void keygen_usage(FILE *f)
-{
-        fprintf(f,
-                "Usage: imgtool keygen [OPTIONS] --out DIR\n"
-                "Make an IMA signing key: DIR/signing.key (PEM, 0600), DIR/signing.crt (PEM),\n"
-                "DIR/signing.der (DER, for the kernel's keyring).  Prints the keyid.\n"
-                "\n"
-                "  -t, --type TYPE      ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096\n"
-                "  -s, --subject CN     certificate subject common name\n"
-                "  -d, --days N         validity in days (default 3650)\n"
-                "      --ca             make a CA instead: DIR/ca.key, DIR/ca.crt, DIR/ca.der\n"
-                "      --issuer CADIR   sign the certificate with CADIR/ca.key (default: self-signed)\n"
-                "  -o, --out DIR        output directory (created if missing)\n"
-                "  -h, --help           this help\n"
-                "Existing files are never overwritten.\n");
-}
 
 static int parse_days(const char *s, int *out)
 {
@@ -39,63 +21,60 @@ static int parse_days(const char *s, int *out)
         return 0;
 }
 
+enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER };
+static const struct cmd_option options[] = {
+        { "type", 't', "TYPE", "Key type: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096." },
+        { "subject", 's', "CN", "The certificate's common name (default 'imgtool IMA signing key', or 'imgtool IMA CA' with --ca)." },
+        { "days", 'd', "N", "Validity in days (default 3650)." },
+        { "ca", OPT_CA, NULL, "Make a CA instead (CA:TRUE, keyCertSign): DIR/ca.key, DIR/ca.crt, DIR/ca.der." },
+        { "issuer", OPT_ISSUER, "CADIR", "Sign the new certificate with CADIR/ca.key (default: self-signed)." },
+        { "out", 'o', "DIR", "Where to write (created if missing); required. Existing files are never overwritten." },
+        {}
+};
+
+const struct cmd_spec cmd_keygen_spec = {
+        .name = "keygen",
+        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR] --out DIR",
+        .summary = "make a signing key and its certificate (or a CA)",
+        .description = "Writes DIR/signing.key (PEM, mode 0600), DIR/signing.crt (PEM) and DIR/signing.der "
+                       "(DER, what the initramfs loads into the kernel's _ima keyring) and prints the key's "
+                       "IMA keyid (8 hex digits). Keep signing.key out of version control.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_keygen,
+};
+
 int cmd_keygen(int argc, char **argv)
 {
-        enum { OPT_CA = 0x100, OPT_ISSUER };
-        static const struct option opts[] = {
-                { "type", required_argument, NULL, 't' },
-                { "subject", required_argument, NULL, 's' },
-                { "days", required_argument, NULL, 'd' },
-                { "ca", no_argument, NULL, OPT_CA },
-                { "issuer", required_argument, NULL, OPT_ISSUER },
-                { "out", required_argument, NULL, 'o' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct keygen_opts o = { .type = KEY_EC_P256 };
         const char *out = NULL;
+        struct cmd_parser p;
         uint32_t keyid;
         int c;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "t:s:d:o:h", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_keygen_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 't':
-                        if (key_type_from_name(optarg, &o.type) < 0)
+                        if (key_type_from_name(p.arg, &o.type) < 0)
                                 return cmd_fail();
                         break;
-                case 's':
-                        o.subject = optarg;
-                        break;
+                case 's': o.subject = p.arg; break;
                 case 'd':
-                        if (parse_days(optarg, &o.days) < 0)
+                        if (parse_days(p.arg, &o.days) < 0)
                                 return cmd_fail();
                         break;
-                case OPT_CA:
-                        o.ca = true;
-                        break;
-                case OPT_ISSUER:
-                        o.issuer_dir = optarg;
-                        break;
-                case 'o':
-                        out = optarg;
-                        break;
-                case 'h':
-                        keygen_usage(stdout);
-                        return EXIT_OK;
-                default:
-                        keygen_usage(stderr);
-                        return EXIT_ERROR;
+                case OPT_CA: o.ca = true; break;
+                case OPT_ISSUER: o.issuer_dir = p.arg; break;
+                case 'o': out = p.arg; break;
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "imgtool: keygen: unexpected argument '%s'\n", argv[optind]);
-                return EXIT_ERROR;
-        }
-        if (!out) {
-                fprintf(stderr, "imgtool: keygen: --out DIR is required\n");
-                return EXIT_ERROR;
-        }
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                return cmd_usage_error(&p, "unexpected argument '%s'", argv[p.next]);
+        if (!out)
+                return cmd_usage_error(&p, "--out DIR is required");
         if (keygen_write(out, &o, &keyid) < 0)
                 return cmd_fail();
         printf("%08x\n", keyid);

@@ -1,7 +1,7 @@
 /* imgtool sign-rpm: add IMA file signatures to RPM packages, as
  * `rpmsign --signfiles` does, without rpmsign's IMA support (which Debian's
  * librpmsign lacks). */
-#include <getopt.h>
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,25 +12,30 @@
 #include "rpmsign.h"
 #include "util.h"
 
-static void usage(FILE *out)
-{
-        fprintf(out,
-                "usage: imgtool sign-rpm --key KEY --cert CERT [--skip-config]\n"
-                "                        (-o OUT | --output-dir DIR | --in-place) RPM...\n"
-                "\n"
-                "Sign every regular file of each package over its header digest and store\n"
-                "the signatures where rpmsign --signfiles does (the signature header);\n"
-                "existing file signatures are replaced.  rpm's ima plugin writes them to\n"
-                "security.ima on install.  Header, payload and OpenPGP signatures are kept.\n"
-                "\n"
-                "  -k, --key KEY         PEM private key\n"
-                "  -c, --cert CERT       its X.509 cert (PEM or DER): gives the keyid\n"
-                "  -s, --skip-config     leave %%config files unsigned\n"
-                "  -o, --output OUT      write the signed package to OUT (one RPM only)\n"
-                "  -d, --output-dir DIR  write DIR/<name of each RPM>\n"
-                "  -i, --in-place        replace each RPM (atomically)\n"
-                "  -h, --help            this text\n");
-}
+static const struct cmd_option options[] = {
+        { "key", 'k', "KEY", "The PEM private key (EC or RSA) to sign with; required." },
+        { "cert", 'c', "CERT", "Its X.509 certificate, PEM or DER, which gives the keyid; a key that does not match it is refused; required." },
+        { "skip-config", 's', NULL, "Leave %config files unsigned (they are meant to be edited)." },
+        { "output", 'o', "OUT", "Write the signed package to OUT (one RPM only)." },
+        { "output-dir", 'd', "DIR", "Write each signed package to DIR under its own file name (DIR is created if missing)." },
+        { "in-place", 'i', NULL, "Replace each RPM with its signed version (atomically)." },
+        {}
+};
+
+const struct cmd_spec cmd_sign_rpm_spec = {
+        .name = "sign-rpm",
+        .synopsis = "--key KEY --cert CERT [--skip-config] (-o OUT | --output-dir DIR | --in-place) RPM...",
+        .summary = "add IMA file signatures to RPM packages",
+        .description = "Signs every regular file of each package over its header digest and stores the "
+                       "signatures where 'rpmsign --signfiles' does (the signature header); existing file "
+                       "signatures are replaced. rpm's ima plugin writes them to security.ima on install. "
+                       "The header, the payload and any OpenPGP signature are kept byte for byte. With -v: "
+                       "one line per package.",
+        .options = options,
+        .exits = (const struct cmd_exit[]){ { 0, "every package signed" },
+                                            { 2, "bad arguments, or a package could not be signed (one line each; the others are still signed)" }, {} },
+        .run = cmd_sign_rpm,
+};
 
 static int output_path(const char *in, const char *out, const char *dir, char **path)
 {
@@ -47,49 +52,37 @@ static int output_path(const char *in, const char *out, const char *dir, char **
 
 int cmd_sign_rpm(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "key", required_argument, NULL, 'k' },
-                { "cert", required_argument, NULL, 'c' },
-                { "skip-config", no_argument, NULL, 's' },
-                { "output", required_argument, NULL, 'o' },
-                { "output-dir", required_argument, NULL, 'd' },
-                { "in-place", no_argument, NULL, 'i' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *key_path = NULL, *cert_path = NULL, *out = NULL, *dir = NULL;
         struct rpmsign_opts so = { 0 };
         struct ima_key *key = NULL;
         bool in_place = false;
         int c, rc = EXIT_OK;
+        struct cmd_parser p;
         struct stat st;
 
-        while ((c = getopt_long(argc, argv, "k:c:so:d:ih", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_sign_rpm_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'k': key_path = optarg; break;
-                case 'c': cert_path = optarg; break;
+                case 'k': key_path = p.arg; break;
+                case 'c': cert_path = p.arg; break;
                 case 's': so.skip_config = true; break;
-                case 'o': out = optarg; break;
-                case 'd': dir = optarg; break;
+                case 'o': out = p.arg; break;
+                case 'd': dir = p.arg; break;
                 case 'i': in_place = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
                 }
         }
-        if (!key_path || !cert_path) {
-                fprintf(stderr, "imgtool: sign-rpm: --key and --cert are required\n");
-                return EXIT_ERROR;
-        }
-        if ((out != NULL) + (dir != NULL) + in_place != 1) {
-                fprintf(stderr, "imgtool: sign-rpm: give exactly one of -o, --output-dir, --in-place\n");
-                return EXIT_ERROR;
-        }
-        if (optind >= argc) {
-                fprintf(stderr, "imgtool: sign-rpm: no RPM given\n");
-                return EXIT_ERROR;
-        }
-        if (out && argc - optind != 1) {
-                fprintf(stderr, "imgtool: sign-rpm: -o takes one RPM; use --output-dir for several\n");
+        if (c < 0)
+                return p.exit;
+        if (!key_path || !cert_path)
+                return cmd_usage_error(&p, "--key and --cert are required");
+        if ((out != NULL) + (dir != NULL) + in_place != 1)
+                return cmd_usage_error(&p, "give exactly one of -o, --output-dir, --in-place");
+        if (p.next >= argc)
+                return cmd_usage_error(&p, "no RPM given");
+        if (out && argc - p.next != 1)
+                return cmd_usage_error(&p, "-o takes one RPM; use --output-dir for several");
+        if (dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                fprintf(stderr, "imgtool: %s: cannot create: %s\n", dir, strerror(errno));
                 return EXIT_ERROR;
         }
         if (dir && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
@@ -99,7 +92,7 @@ int cmd_sign_rpm(int argc, char **argv)
         if (ima_key_load(key_path, cert_path, &key) < 0)
                 return cmd_fail();
 
-        for (int i = optind; i < argc; i++) {
+        for (int i = p.next; i < argc; i++) {
                 _cleanup_free_ char *dst = NULL;
                 struct rpmsign_result res;
 

@@ -31,6 +31,11 @@ struct initramfs_opts {
         /* honour imgtool.test= and imgtool.run= on the kernel command line
          * (test images only: the runner executes a script as root) */
         bool cmdline_test;
+        /* The kernel's module folder (lib/modules/VERSION): the modules that
+         * find the root go into the archive (kmod.h); NULL: none. */
+        const char *modules_dir;
+        char *const *modules;      /* more module names (Modules=), may be NULL */
+        const char *init;          /* the root's init program; NULL: /sbin/init */
 };
 
 /* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */
