@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "initramfs.h"
+#include "kmod.h"
 #include "policy.h"
 #include "util.h"
 
@@ -82,26 +83,92 @@ static int copy_file_atomic(const char *from, const char *to)
         return r;
 }
 
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid)
+int layout_kernel_cmdline(const struct layout *l, char **cmdline)
 {
-        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
+        const char *s = l->cmdline ? l->cmdline : "";
+        size_t n;
+
+        s += strspn(s, " \t");
+        n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                n--;
+        if (memchr(s, '\n', n))
+                return imgerr(-EINVAL, "%s: [Boot] CommandLine: one line only", l->path);
+        *cmdline = strndup(s, n);
+        return *cmdline ? 0 : -ENOMEM;
+}
+
+int bootfiles_paths(const char *image, struct bootfiles_paths *p)
+{
+        *p = (struct bootfiles_paths){ 0 };
+        if (asprintf(&p->vmlinuz, "%s.vmlinuz", image) < 0 || asprintf(&p->initramfs, "%s.initramfs", image) < 0 ||
+            asprintf(&p->cmdline, "%s.cmdline", image) < 0) {
+                bootfiles_paths_free(p);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void bootfiles_paths_free(struct bootfiles_paths *p)
+{
+        free(p->vmlinuz);
+        free(p->initramfs);
+        free(p->cmdline);
+        *p = (struct bootfiles_paths){ 0 };
+}
+
+/* ModulesDirectory=, else the kernel package's lib/modules/VERSION. */
+static int modules_dir(const struct layout *l, char **dir, char ***warnings)
+{
+        int r;
+        *dir = NULL;
+        if (l->modules_dir) {
+                *dir = strdup(l->modules_dir);
+                return *dir ? 0 : -ENOMEM;
+        }
+        r = kmod_find_dir(l->kernel, dir);
+        if (r == -ENOENT && !l->modules) {
+                /* The kernel may have what the root needs built in. */
+                strv_pushf(warnings, "%s; the initramfs carries no kernel modules, so a root on a "
+                           "modular disk driver (virtio-blk, SCSI, AHCI) will not be found", imgerr_msg());
+                return 0;
+        }
+        return r;
+}
+
+int bootfiles_write(const struct layout *l, const char *image, const char *uuid, char ***warnings)
+{
+        _cleanup_free_ char *policy = NULL, *root = NULL, *cmdline = NULL, *moddir = NULL;
+        struct bootfiles_paths p;
         struct initramfs_opts o = { 0 };
         int r;
 
         if (!l->kernel)
                 return 0;
-        if (asprintf(&vmlinuz, "%s.vmlinuz", image) < 0 || asprintf(&initrd, "%s.initramfs", image) < 0)
-                return -ENOMEM;
-        if ((r = layout_policy_text(l, &policy)) < 0 || (r = layout_root_spec(l, uuid, &root)) < 0)
+        if ((r = layout_policy_text(l, &policy)) < 0 || (r = layout_root_spec(l, uuid, &root)) < 0 ||
+            (r = layout_kernel_cmdline(l, &cmdline)) < 0 || (r = modules_dir(l, &moddir, warnings)) < 0)
                 return r;
+        if (bootfiles_paths(image, &p) < 0)
+                return -ENOMEM;
         o.certs = (const char *const *)l->certificates;
         o.n_certs = strv_length(l->certificates);
         o.policy_text = policy;
         o.root = root;
         o.rw = l->root_rw;
         o.cmdline_test = l->test_hooks;
-        r = copy_file_atomic(l->kernel, vmlinuz);
+        o.modules_dir = moddir;
+        o.modules = l->modules;
+        o.init = l->init;
+        r = copy_file_atomic(l->kernel, p.vmlinuz);
         if (r >= 0)
-                r = initramfs_write(&o, initrd);
+                r = initramfs_write(&o, p.initramfs);
+        if (r >= 0) {
+                _cleanup_free_ char *line = NULL;
+                if (asprintf(&line, "%s\n", cmdline) < 0)
+                        r = -ENOMEM;
+                else
+                        r = write_file_atomic(p.cmdline, line, strlen(line), 0644);
+        }
+        bootfiles_paths_free(&p);
         return r;
 }

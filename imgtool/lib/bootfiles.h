@@ -1,5 +1,6 @@
 /* What a layout's [Boot] and [Policy] sections produce beside an image:
- * IMAGE.vmlinuz and IMAGE.initramfs (keys, policy, root spec). */
+ * IMAGE.vmlinuz, IMAGE.initramfs (keys, policy, root spec, modules) and
+ * IMAGE.cmdline. */
 #pragma once
 #include "layout.h"
 
@@ -7,5 +8,19 @@
 int layout_policy_text(const struct layout *l, char **text);
 /* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>. */
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
-/* Write IMAGE.vmlinuz and IMAGE.initramfs when the layout has Kernel=. */
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid);
+/* The kernel command line the layout asks for ([Boot] CommandLine=,
+ * trimmed; "" when unset): what IMAGE.cmdline holds, what the boot harness
+ * passes, and what a UKI's .cmdline section must carry. */
+int layout_kernel_cmdline(const struct layout *l, char **cmdline);
+
+/* The files written beside IMAGE with [Boot] Kernel=. */
+struct bootfiles_paths {
+        char *vmlinuz, *initramfs, *cmdline;
+};
+int bootfiles_paths(const char *image, struct bootfiles_paths *p);
+void bootfiles_paths_free(struct bootfiles_paths *p);
+
+/* Write IMAGE.vmlinuz, IMAGE.initramfs (with the kernel modules that find
+ * the root) and IMAGE.cmdline when the layout has Kernel=.  Things the user
+ * should know (no module folder) are appended to *warnings. */
+int bootfiles_write(const struct layout *l, const char *image, const char *uuid, char ***warnings);

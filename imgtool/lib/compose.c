@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -969,15 +970,62 @@ static void stage_mark(const char *name)
         c0 = cpu;
 }
 
+/* ---- what a boot needs ---------------------------------------------------------------- */
+
+/* Is path in the image, also through a merged-/usr symlink (/sbin -> usr/sbin)? */
+static bool image_has(struct composer *c, const char *path)
+{
+        char alt[PATH_MAX];
+        const char *slash = strchr(path + 1, '/');
+        struct pathmap_entry *top;
+
+        if (pathmap_get(c->paths, path))
+                return true;
+        if (!slash || (size_t)(slash - path) >= sizeof(alt))
+                return false;
+        snprintf(alt, sizeof(alt), "%.*s", (int)(slash - path), path);
+        top = pathmap_get(c->paths, alt);
+        if (!top || !S_ISLNK(top->mode))
+                return false;
+        snprintf(alt, sizeof(alt), "/usr%s", path);
+        return pathmap_get(c->paths, alt) != NULL;
+}
+
+/* With Kernel= the image is meant to boot: say what it lacks. */
+static void warn_boot_needs(struct composer *c)
+{
+        const char *init = c->l->init ? c->l->init : "/sbin/init";
+
+        if (!c->l->kernel)
+                return;
+        if (!image_has(c, init))
+                strv_pushf(&c->rep->warnings, "[Boot] Kernel= is set but the image has no %s: the "
+                           "initramfs will stop with FATAL (install a package that provides it, or set "
+                           "[Boot] Init=)", init);
+        if (c->l->test_hooks && !image_has(c, "/bin/sh"))
+                strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
+                           "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
+}
+
 /* ---- progress and the whole pipeline ------------------------------------------------ */
 
+/* One line, cut to the terminal's width, redrawn in place. */
 static void show_progress(struct composer *c, size_t i)
 {
         double mb = (double)c->rep->bytes / 1e6;
+        struct winsize ws;
+        char line[512];
+        int cols = 80;
+
         if (!c->o->progress)
                 return;
-        fprintf(stderr, "\r\033[K[%zu/%zu] %-32.32s %7zu files %9.1f MB", i + 1, c->set->count,
-                rpmpkg_name(c->set->pkgs[i]), c->rep->files, mb);
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                cols = ws.ws_col;
+        snprintf(line, sizeof(line), "[%zu/%zu] %7zu files %9.1f MB %s", i + 1, c->set->count,
+                 c->rep->files, mb, rpmpkg_name(c->set->pkgs[i]));
+        if (cols - 1 < (int)sizeof(line))
+                line[cols - 1] = 0; /* never wrap: a wrapped line is not redrawn by \r */
+        fprintf(stderr, "\r\033[K%s", line);
         fflush(stderr);
 }
 
@@ -1086,13 +1134,14 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         stage_mark("close");
+        warn_boot_needs(&c);
         if (rename(c.tmp_path, o->output) < 0) {
                 r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));
                 goto out;
         }
         free(c.tmp_path);
         c.tmp_path = NULL;
-        r = bootfiles_write(c.l, o->output, rep->uuid);
+        r = bootfiles_write(c.l, o->output, rep->uuid, &rep->warnings);
 out:
         if (r == -ENOSPC)
                 imgerr_prefix(r, "%s: ", o->output);

@@ -5,9 +5,11 @@
  * entries and no gzip timestamp, so the same inputs give the same bytes.
  *
  * What init reads (paths inside the archive; init/init.c is the consumer):
- *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=
+ *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=, init=
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
+ *   /etc/imgtool/modules          module files (under /lib/modules) in load order
+ *   /lib/modules/NAME.ko          the kernel's signed modules, uncompressed
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
  *                                 themselves (CONFIG_IMA_LOAD_X509)
  */
@@ -19,6 +21,8 @@
 #define INITRAMFS_CONF "etc/imgtool/init.conf"
 #define INITRAMFS_POLICY "etc/imgtool/ima-policy"
 #define INITRAMFS_KEYDIR "etc/imgtool/keys"
+#define INITRAMFS_MODULES "etc/imgtool/modules"
+#define INITRAMFS_MODDIR "lib/modules"
 /* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
 #define INITRAMFS_KERNEL_X509 "etc/keys/x509_ima.der"
 
