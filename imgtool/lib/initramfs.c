@@ -176,6 +176,11 @@ static int format_module_list(const struct kmod_set *k, char **list)
         return 0;
 }
 
+static int kmod_cmp_name(const void *a, const void *b)
+{
+        return strcmp((*(const struct kmod *const *)a)->name, (*(const struct kmod *const *)b)->name);
+}
+
 /* Entries in byte order of their paths: the archive is the same for the
  * same inputs, whatever order the code adds them in. */
 static int write_entries(struct cpio *c, const char *conf, const char *policy,
@@ -208,10 +213,16 @@ static int write_entries(struct cpio *c, const char *conf, const char *policy,
                           (size_t)(imgtool_init_blob_end - imgtool_init_blob), 0);
         if (!r && mods->n) {
                 /* sorted by name, whatever the load order */
+                _cleanup_free_ const struct kmod **sorted = calloc(mods->n, sizeof(*sorted));
+                if (!sorted)
+                        return imgerr(-ENOMEM, "out of memory");
+                for (size_t i = 0; i < mods->n; i++)
+                        sorted[i] = &mods->v[i];
+                qsort(sorted, mods->n, sizeof(*sorted), kmod_cmp_name);
                 r = r ?: cpio_add(c, "lib", AE_IFDIR, 0755, NULL, 0, 0);
                 r = r ?: cpio_add(c, INITRAMFS_MODDIR, AE_IFDIR, 0755, NULL, 0, 0);
                 for (size_t i = 0; !r && i < mods->n; i++) {
-                        const struct kmod *m = &mods->v[i];
+                        const struct kmod *m = sorted[i];
                         _cleanup_free_ char *path = NULL;
                         if (asprintf(&path, INITRAMFS_MODDIR "/%s.ko", m->name) < 0)
                                 return imgerr(-ENOMEM, "out of memory");
