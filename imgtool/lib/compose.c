@@ -63,6 +63,8 @@ struct composer {
         double t0;
 };
 
+static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len);
+
 /* ---- small helpers -------------------------------------------------------- */
 
 
@@ -464,16 +466,76 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
                 return r;
         c->rep->regular++;
         c->rep->bytes += total;
-        if (rf->tag == SIG_PACKAGE)
-                c->rep->sig_from_package++;
-        else if (rf->tag == SIG_SIGNED)
-                c->rep->sig_signed_here++;
-        else
-                c->rep->sig_allowed_unsigned++;
+        count_signature(c, rf->tag, rf->val, rf->val_len);
         return 0;
 fail:
         ext4img_file_abort(out);
         return r;
+}
+
+/* The per-package and total signature counts of the report. */
+static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len)
+{
+        struct compose_package_report *p = &c->rep->pkgs[c->pkg_index];
+
+        p->files++;
+        if (tag == SIG_PACKAGE) {
+                c->rep->sig_from_package++;
+                p->sig_from_package++;
+                /* 03 02 <algo> <keyid be32> ...: a v2 signature's keyid */
+                if (len >= 7 && val[0] == 3) {
+                        uint32_t k = (uint32_t)val[3] << 24 | (uint32_t)val[4] << 16 | (uint32_t)val[5] << 8 | val[6];
+                        size_t i = 0;
+                        while (i < p->n_keyids && p->keyids[i] != k)
+                                i++;
+                        if (i == p->n_keyids && i < ARRAY_SIZE(p->keyids))
+                                p->keyids[p->n_keyids++] = k;
+                }
+        } else if (tag == SIG_SIGNED) {
+                c->rep->sig_signed_here++;
+                p->sig_signed_here++;
+        } else {
+                c->rep->sig_allowed_unsigned++;
+                p->sig_allowed_unsigned++;
+        }
+}
+
+/* The report's package list and keyids, once the set and keys are known. */
+static int report_start(struct composer *c)
+{
+        struct compose_report *rep = c->rep;
+
+        rep->pkgs = calloc(c->set->count, sizeof(*rep->pkgs));
+        if (!rep->pkgs)
+                return imgerr(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < c->set->count; i++) {
+                rep->pkgs[i].nevra = strdup(rpmpkg_nevra(c->set->pkgs[i]));
+                rep->pkgs[i].file = strdup(rpmpkg_path(c->set->pkgs[i]));
+                if (!rep->pkgs[i].nevra || !rep->pkgs[i].file)
+                        return imgerr(-ENOMEM, "out of memory");
+        }
+        if (c->key) {
+                rep->has_signing_key = true;
+                rep->signing_keyid = ima_key_keyid(c->key);
+        }
+        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
+                X509 **certs = NULL;
+                int n = certs_read_file(c->l->certificates[i], &certs);
+                for (int j = 0; j < n; j++) {
+                        uint8_t *der = NULL;
+                        int len = i2d_X509(certs[j], &der);
+                        uint32_t k, *g;
+                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0 &&
+                            (g = realloc(rep->trusted_keyids, (rep->n_trusted + 1) * sizeof(*g)))) {
+                                rep->trusted_keyids = g;
+                                rep->trusted_keyids[rep->n_trusted++] = k;
+                        }
+                        OPENSSL_free(der);
+                }
+                if (n > 0)
+                        certs_free(certs);
+        }
+        return 0;
 }
 
 /* Hard links: rpm's payload carries the content once, with one member of
@@ -1114,7 +1176,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         rep->packages = c.set->count;
-        if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
+        if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         /* before any thread exists (fork): the database needs only the headers */
@@ -1141,7 +1203,19 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         }
         free(c.tmp_path);
         c.tmp_path = NULL;
+        strv_pushf(&rep->written, "%s", o->output);
         r = bootfiles_write(c.l, o->output, rep->uuid, &rep->warnings);
+        if (r >= 0 && c.l->kernel) {
+                struct bootfiles_paths bp;
+                if (bootfiles_paths(o->output, &bp) < 0 ||
+                    strv_pushf(&rep->written, "%s", bp.vmlinuz) < 0 ||
+                    strv_pushf(&rep->written, "%s", bp.initramfs) < 0 ||
+                    strv_pushf(&rep->written, "%s", bp.cmdline) < 0 ||
+                    asprintf(&rep->boot_command, "imgtool boot %s%s", o->output,
+                             c.l->test_hooks ? " --exec 'cat /proc/cmdline'" : "") < 0)
+                        r = -ENOMEM;
+                bootfiles_paths_free(&bp);
+        }
 out:
         if (r == -ENOSPC)
                 imgerr_prefix(r, "%s: ", o->output);
@@ -1161,5 +1235,13 @@ void compose_report_free(struct compose_report *rep)
         strv_free(rep->scriptlets_skipped);
         strv_free(rep->created_unsigned);
         strv_free(rep->warnings);
+        for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {
+                free(rep->pkgs[i].nevra);
+                free(rep->pkgs[i].file);
+        }
+        free(rep->pkgs);
+        free(rep->trusted_keyids);
+        strv_free(rep->written);
+        free(rep->boot_command);
         memset(rep, 0, sizeof(*rep));
 }
