@@ -1,0 +1,70 @@
+# A layout made by `imgtool init-layout` from the user's own packages boots
+# over -drive if=virtio: the initramfs carries the kernel's virtio_blk
+# module and finds its root; [Boot] CommandLine= reaches the kernel; the
+# image's own /sbin/init runs.  And when the init fails, the harness exits
+# non-zero with the guest's FATAL line.
+source "$SRCDIR/tests/integration/lib.sh"
+cd "$T"
+KERNEL=$BUILDDIR/kernel/vmlinuz
+[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
+command -v busybox >/dev/null || { echo "FAIL: busybox-static missing" >&2; exit 1; }
+
+# The user's own packages: a static busybox as /bin/sh and an /sbin/init script.
+busybox=$(command -v busybox)
+build_rpm rpms <<EOF2
+Name: mini-os
+Version: 1.0
+Release: 1
+Summary: busybox shell and an init that says it is up
+License: GPL-2.0
+BuildArch: x86_64
+%description
+test
+%install
+mkdir -p %{buildroot}/bin %{buildroot}/sbin %{buildroot}/proc %{buildroot}/sys %{buildroot}/dev
+cp $busybox %{buildroot}/bin/busybox
+for a in sh cat mount grep poweroff sync echo; do ln -s busybox %{buildroot}/bin/\$a; done
+printf '#!/bin/sh\necho "MINI-OS-UP root=\$(grep " / " /proc/mounts | cut -d" " -f1)"\npoweroff -f\n' > %{buildroot}/sbin/init
+chmod 755 %{buildroot}/sbin/init
+%files
+/bin/*
+/sbin/init
+%dir /proc
+%dir /sys
+%dir /dev
+EOF2
+
+check "init-layout" "$IMGTOOL" init-layout os --from-rpms rpms --kernel "$KERNEL" --test-hooks
+check "the layout installs the package" grep -qx 'Install=mini-os' os/image.conf
+check "compose" "$IMGTOOL" compose os/image.conf -o os.img --set 'Boot.CommandLine=imgtool.marker=42' --json-report os.json
+zcat os.img.initramfs | cpio -it --quiet > initramfs.list
+check "the initramfs carries virtio_blk" grep -qx 'lib/modules/virtio_blk.ko' initramfs.list
+# virtio_blk's own dependency (none on this kernel) and ahci's (libahci,
+# libata) come first in the load order.
+zcat os.img.initramfs | cpio -i --quiet --to-stdout etc/imgtool/modules > modules.order
+expect_eq "ahci after its dependencies" "$(grep -nx -e libata.ko -e libahci.ko -e ahci.ko modules.order | cut -d: -f2 | tr '\n' ' ')" "libata.ko libahci.ko ahci.ko "
+check "the modules are the kernel's signed ones" \
+  sh -c 'zcat os.img.initramfs | cpio -i --quiet --to-stdout lib/modules/virtio_blk.ko | tail -c 28 | grep -q "Module signature appended"'
+expect_eq "IMAGE.cmdline holds CommandLine=" "$(cat os.img.cmdline)" "imgtool.marker=42"
+
+# Boot 1, through the test hooks: root on /dev/vda, the command line passed.
+rc=0
+out=$("$IMGTOOL" boot os.img --virtio --timeout 120 --exec 'grep " / " /proc/mounts; cat /proc/cmdline' 2>boot1.err) || rc=$?
+expect_eq "boot over virtio: exit 0" "$rc" 0
+check "the root is the virtio disk" grep -q '^/dev/vda / ext4 ro' <<<"$out"
+check "CommandLine= reached the kernel" grep -qw 'imgtool.marker=42' <<<"$out"
+
+# Boot 2, plain: the image's own signed /sbin/init runs on the virtio root.
+rc=0
+"$SRCDIR/qemu-test/run" os.img --virtio --timeout 120 </dev/null >boot2.out 2>&1 || rc=$?
+expect_eq "plain boot: exit 0" "$rc" 0
+check "the image's /sbin/init ran on /dev/vda" grep -q 'MINI-OS-UP root=/dev/vda' boot2.out
+
+# Boot 3: an init that does not exist; compose warned, the harness fails.
+"$IMGTOOL" compose os/image.conf -o bad.img --set Boot.Init=/sbin/missing > bad.out 2>&1
+check "compose warns that the image lacks its init" grep -q 'warning: \[Boot\] Kernel= is set but the image has no /sbin/missing' bad.out
+rc=0
+"$SRCDIR/qemu-test/run" bad.img --virtio --timeout 120 </dev/null >boot3.out 2>boot3.err || rc=$?
+expect_eq "init failed: the harness exits 1" "$rc" 1
+check "init failed: the guest's FATAL line" grep -q "^run: the guest's init failed: FATAL: cannot run /sbin/missing" boot3.err
+finish
