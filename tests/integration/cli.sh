@@ -56,4 +56,16 @@ complete_words() { bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(
 expect_eq "completion: commands" "$(complete_words imgtool comp)" "compose"
 check "completion: compose's options" grep -qw -- '--json-report' <<<"$(complete_words imgtool compose --js)"
 check "completion: help completes commands" grep -qw 'init-layout' <<<"$(complete_words imgtool help init)"
+
+# imgtool summary: every key, its value and its origin.
+printf '[Packages]\nDirectory=/r\nInstall=a\nInstall=b\n[Signatures]\nCertificate=/c.der\n' > s.conf
+"$IMGTOOL" summary s.conf --set Image.Label=root > summary.out
+check "summary: a key from the file, with its last line" grep -Eq '^Install=a b +# s.conf:4$' summary.out
+check "summary: a key from --set" grep -Eq '^Label=root +# --set$' summary.out
+check "summary: a default" grep -Eq '^Mode=package +# default$' summary.out
+expect_eq "summary: every key of layouts/README.md" "$(grep -c '^[A-Za-z]*=' summary.out)" \
+  "$(grep -c '^| `[A-Za-z]*=`' "$SRCDIR/layouts/README.md")"
+printf '[Packages]\nColour=red\n' > bad.conf
+expect_fail "summary: a bad layout names file and line" '^imgtool: bad.conf:2: unknown key \[Packages\] Colour' \
+  "$IMGTOOL" summary bad.conf
 finish
