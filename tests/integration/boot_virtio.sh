@@ -46,6 +46,11 @@ expect_eq "ahci after its dependencies" "$(grep -nx -e libata.ko -e libahci.ko -
 check "the modules are the kernel's signed ones" \
   sh -c 'zcat os.img.initramfs | cpio -i --quiet --to-stdout lib/modules/virtio_blk.ko | tail -c 28 | grep -q "Module signature appended"'
 expect_eq "IMAGE.cmdline holds CommandLine=" "$(cat os.img.cmdline)" "imgtool.marker=42"
+# Modules= adds a module (and its dependencies); an unknown one is an error.
+check "Modules=nbd composes" "$IMGTOOL" compose os/image.conf -o nbd.img -q --set Boot.Modules=nbd
+check "Modules=nbd is in the initramfs" sh -c 'zcat nbd.img.initramfs | cpio -it --quiet | grep -qx lib/modules/nbd.ko'
+expect_fail "an unknown module is refused" 'module no_such_mod: neither built into the kernel nor in its module folder' \
+  "$IMGTOOL" compose os/image.conf -o nbd.img -q --set Boot.Modules=no_such_mod
 
 # Boot 1, through the test hooks: root on /dev/vda, the command line passed.
 rc=0
@@ -67,4 +72,11 @@ rc=0
 "$SRCDIR/qemu-test/run" bad.img --virtio --timeout 120 </dev/null >boot3.out 2>boot3.err || rc=$?
 expect_eq "init failed: the harness exits 1" "$rc" 1
 check "init failed: the guest's FATAL line" grep -q "^run: the guest's init failed: FATAL: cannot run /sbin/missing" boot3.err
+
+# Boot 4: --exec on an image without test hooks says which key to set.
+"$IMGTOOL" compose os/image.conf -o nohooks.img -q --set Boot.TestHooks=no
+rc=0
+"$IMGTOOL" boot nohooks.img --virtio --timeout 120 --exec true >/dev/null 2>boot4.err || rc=$?
+expect_eq "no test hooks: exit 125" "$rc" 125
+check "no test hooks: names the layout key" grep -q 'set \[Boot\] TestHooks=yes in its layout' boot4.err
 finish
