@@ -201,6 +201,7 @@ int cmd_inspect(int argc, char **argv)
         if (json) {
                 doc = json_object_new_object();
                 pkgs = json_object_new_array();
+                json_object_object_add(doc, "schema", json_object_new_int(1));
                 json_object_object_add(doc, "packages", pkgs);
         }
         for (int i = cp.next; i < argc; i++) {

@@ -8,8 +8,8 @@
 void report_print_summary(FILE *f, const struct compose_report *r, const char *output)
 {
         double mb = (double)r->bytes / 1e6;
-        fprintf(f, "%s: %zu packages, %zu files, %zu entries (%zu dirs, %zu symlinks, %zu hard links, %zu devices), %.1f MB\n",
-                output, r->packages, r->regular, r->files, r->directories, r->symlinks, r->hardlinks, r->devices, mb);
+        fprintf(f, "%s: %zu package%s, %zu files, %zu entries (%zu dirs, %zu symlinks, %zu hard links, %zu devices), %.1f MB\n",
+                output, r->packages, r->packages == 1 ? "" : "s", r->regular, r->files, r->directories, r->symlinks, r->hardlinks, r->devices, mb);
         fprintf(f, "  signatures: %zu from packages, %zu signed here, %zu allowed unsigned\n",
                 r->sig_from_package, r->sig_signed_here, r->sig_allowed_unsigned);
         fprintf(f, "  image: %.1f MiB, %llu of %llu blocks used, %u-byte inodes, UUID %s, SOURCE_DATE_EPOCH %lld\n",
