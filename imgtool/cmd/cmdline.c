@@ -72,14 +72,18 @@ int cmd_usage_error(const struct cmd_parser *p, const char *fmt, ...)
         return EXIT_ERROR;
 }
 
+/* The option as the user wrote it: "--name" (without "=value"), or "-x". */
 static const char *bad_option_text(const struct cmd_parser *p)
 {
-        static char buf[64];
-        if (optopt && optopt < 0x100) {
-                snprintf(buf, sizeof(buf), "-%c", optopt);
+        static char buf[128];
+        const char *arg = optind > 0 && optind <= p->argc ? p->argv[optind - 1] : "";
+
+        if (!strncmp(arg, "--", 2)) {
+                snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(arg, "="), arg);
                 return buf;
         }
-        return p->argv[optind - 1];
+        snprintf(buf, sizeof(buf), "-%c", optopt > 0 && optopt < 0x100 ? optopt : '?');
+        return buf;
 }
 
 int cmd_getopt(struct cmd_parser *p)

@@ -134,7 +134,10 @@ static int scan(struct index *ix, const char *dir, int depth)
                         r = -ENOMEM;
                         break;
                 }
-                if (is_dir(path)) {
+                struct stat st;
+                /* lstat: a module folder's build/ and source/ are symlinks to
+                 * kernel headers, not modules */
+                if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
                         r = depth < MAX_DEPTH ? scan(ix, path, depth + 1) : 0;
                         free(path);
                 } else if ((name = module_name(path))) {
