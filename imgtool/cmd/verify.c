@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <openssl/x509.h>
+
+#include "certs.h"
 #include "cmd.h"
 #include "ext4walk.h"
 #include "imasig.h"
@@ -78,6 +82,39 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return cmd_usage_error(&p, "give at least one --cert (or --against LAYOUT)");
         a->image = argv[p.next];
         return EXIT_OK;
+}
+
+/* The JSON report, with the keyids of the trusted certificates added. */
+static char *report_json(const struct imgverify_report *rep, const struct args *a, const struct layout *l)
+{
+        _cleanup_free_ char *text = imgverify_report_json(rep);
+        json_object *o = text ? json_tokener_parse(text) : NULL, *keys = json_object_new_array();
+        char *out = NULL;
+
+        for (size_t i = 0; o && i < (a->n_certs ? a->n_certs : strv_length(l ? l->certificates : NULL)); i++) {
+                X509 **certs = NULL;
+                int n = certs_read_file(a->n_certs ? a->certs[i] : l->certificates[i], &certs);
+                for (int j = 0; j < n; j++) {
+                        uint8_t *der = NULL;
+                        int len = i2d_X509(certs[j], &der);
+                        uint32_t k;
+                        char hex[9];
+                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0) {
+                                snprintf(hex, sizeof(hex), "%08x", k);
+                                json_object_array_add(keys, json_object_new_string(hex));
+                        }
+                        OPENSSL_free(der);
+                }
+                if (n > 0)
+                        certs_free(certs);
+        }
+        if (o) {
+                json_object_object_add(o, "trusted_keyids", keys);
+                out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else
+                json_object_put(keys);
+        return out;
 }
 
 /* --cert files, else the layout's Certificate= list. */
@@ -160,7 +197,7 @@ int cmd_verify(int argc, char **argv)
                 goto out;
         }
         if (a.json) {
-                char *text = imgverify_report_json(rep);
+                char *text = report_json(rep, &a, layout);
                 if (!text) {
                         fprintf(stderr, "imgtool: verify: out of memory\n");
                         goto out;
