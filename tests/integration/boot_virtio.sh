@@ -37,6 +37,15 @@ EOF2
 check "init-layout" "$IMGTOOL" init-layout os --from-rpms rpms --kernel "$KERNEL" --test-hooks
 check "the layout installs the package" grep -qx 'Install=mini-os' os/image.conf
 check "compose" "$IMGTOOL" compose os/image.conf -o os.img --set 'Boot.CommandLine=imgtool.marker=42' --json-report os.json
+# The JSON report: schema, packages, keyids, every written path.
+keyid=$(openssl x509 -inform DER -in os/keys/signing.der -noout -ext subjectKeyIdentifier | tail -n1 | tr -d ' :' | tail -c 9 | tr A-F a-f)
+expect_eq "report: schema, package, keyids, files" "$(python3 -c 'import json; r = json.load(open("os.json"))
+p = r["packages"][0]
+print(r["schema"], p["nevra"], p["files"], p["signatures"]["signed_here"], r["keyids"]["signing_key"], r["keyids"]["trusted"], r["files"])' | tr -d "[]',")" \
+  "1 mini-os-1.0-1.x86_64 2 2 $keyid $keyid 2"
+expect_eq "report: every written path" "$(python3 -c 'import json; print(" ".join(json.load(open("os.json"))["written"]))')" \
+  "os.img os.img.vmlinuz os.img.initramfs os.img.cmdline"
+check "report: the boot command" grep -q '"boot_command":"imgtool boot os.img' os.json
 zcat os.img.initramfs | cpio -it --quiet > initramfs.list
 check "the initramfs carries virtio_blk" grep -qx 'lib/modules/virtio_blk.ko' initramfs.list
 # virtio_blk's own dependency (none on this kernel) and ahci's (libahci,
