@@ -55,6 +55,8 @@ expect_eq "ahci after its dependencies" "$(grep -nx -e libata.ko -e libahci.ko -
 check "the modules are the kernel's signed ones" \
   sh -c 'zcat os.img.initramfs | cpio -i --quiet --to-stdout lib/modules/virtio_blk.ko | tail -c 28 | grep -q "Module signature appended"'
 expect_eq "IMAGE.cmdline holds CommandLine=" "$(cat os.img.cmdline)" "imgtool.marker=42"
+"$IMGTOOL" compose os/image.conf -o again.img -q --set 'Boot.CommandLine=imgtool.marker=42'
+check "the initramfs with its modules is reproducible" cmp os.img.initramfs again.img.initramfs
 # Modules= adds a module (and its dependencies); an unknown one is an error.
 check "Modules=nbd composes" "$IMGTOOL" compose os/image.conf -o nbd.img -q --set Boot.Modules=nbd
 check "Modules=nbd is in the initramfs" sh -c 'zcat nbd.img.initramfs | cpio -it --quiet | grep -qx lib/modules/nbd.ko'
