@@ -61,7 +61,7 @@ check "the initramfs with its modules is reproducible" cmp os.img.initramfs agai
 check "Modules=nbd composes" "$IMGTOOL" compose os/image.conf -o nbd.img -q --set Boot.Modules=nbd
 check "Modules=nbd is in the initramfs" sh -c 'zcat nbd.img.initramfs | cpio -it --quiet | grep -qx lib/modules/nbd.ko'
 expect_fail "an unknown module is refused" 'module no_such_mod: neither built into the kernel nor in its module folder' \
-  "$IMGTOOL" compose os/image.conf -o nbd.img -q --set Boot.Modules=no_such_mod
+  "$IMGTOOL" compose os/image.conf -o nosuch.img -q --set Boot.Modules=no_such_mod
 
 # Boot 1, through the test hooks: root on /dev/vda, the command line passed.
 rc=0
