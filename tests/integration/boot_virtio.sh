@@ -52,6 +52,10 @@ check "the initramfs carries virtio_blk" grep -qx 'lib/modules/virtio_blk.ko' in
 # libata) come first in the load order.
 zcat os.img.initramfs | cpio -i --quiet --to-stdout etc/imgtool/modules > modules.order
 expect_eq "ahci after its dependencies" "$(grep -nx -e libata.ko -e libahci.ko -e ahci.ko modules.order | cut -d: -f2 | tr '\n' ' ')" "libata.ko libahci.ko ahci.ko "
+check "built-in drivers are left out (nvme, ext4 are built into this kernel)" \
+  sh -c '! grep -qx -e lib/modules/nvme.ko -e lib/modules/ext4.ko initramfs.list'
+check "modules are stored decompressed (the package has .ko.xz)" \
+  sh -c 'zcat os.img.initramfs | cpio -i --quiet --to-stdout lib/modules/virtio_blk.ko | head -c 4 | grep -q ELF'
 check "the modules are the kernel's signed ones" \
   sh -c 'zcat os.img.initramfs | cpio -i --quiet --to-stdout lib/modules/virtio_blk.ko | tail -c 28 | grep -q "Module signature appended"'
 expect_eq "IMAGE.cmdline holds CommandLine=" "$(cat os.img.cmdline)" "imgtool.marker=42"
