@@ -246,7 +246,7 @@ static void read_cmdline(struct config *c)
                     !c->cmdline_test)
                         die("refusing '%.*s' on the kernel command line: IMA must enforce", (int)n, p);
                 if (ours && !c->cmdline_test) {
-                        say("ignoring '%.*s': this initramfs was made without --cmdline-test", (int)n, p);
+                        say("ignoring '%.*s': this initramfs was made without --cmdline-test (layout: [Boot] TestHooks=yes)", (int)n, p);
                 } else if (ours && !strncmp(p, "imgtool.test=", 13)) {
                         c->test = p[13] == '1';
                 } else if (ours && !strncmp(p, "imgtool.run=", 12)) {
