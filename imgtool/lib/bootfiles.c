@@ -136,32 +136,54 @@ static int modules_dir(const struct layout *l, char **dir, char ***warnings)
         return r;
 }
 
+int layout_initramfs(const struct layout *l, const char *uuid, struct layout_initramfs *li, char ***warnings)
+{
+        int r;
+
+        *li = (struct layout_initramfs){ 0 };
+        if ((r = layout_policy_text(l, &li->policy)) < 0 || (r = layout_root_spec(l, uuid, &li->root)) < 0 ||
+            (r = modules_dir(l, &li->modules_dir, warnings)) < 0) {
+                layout_initramfs_free(li);
+                return r;
+        }
+        li->o.certs = (const char *const *)l->certificates;
+        li->o.n_certs = strv_length(l->certificates);
+        li->o.policy_text = li->policy;
+        li->o.root = li->root;
+        li->o.rw = l->root_rw;
+        li->o.cmdline_test = l->test_hooks;
+        li->o.modules_dir = li->modules_dir;
+        li->o.modules = l->modules;
+        li->o.init = l->init;
+        return 0;
+}
+
+void layout_initramfs_free(struct layout_initramfs *li)
+{
+        free(li->policy);
+        free(li->root);
+        free(li->modules_dir);
+        *li = (struct layout_initramfs){ 0 };
+}
+
 int bootfiles_write(const struct layout *l, const char *image, const char *uuid, char ***warnings)
 {
-        _cleanup_free_ char *policy = NULL, *root = NULL, *cmdline = NULL, *moddir = NULL;
+        _cleanup_free_ char *cmdline = NULL;
+        struct layout_initramfs li;
         struct bootfiles_paths p;
-        struct initramfs_opts o = { 0 };
         int r;
 
         if (!l->kernel)
                 return 0;
-        if ((r = layout_policy_text(l, &policy)) < 0 || (r = layout_root_spec(l, uuid, &root)) < 0 ||
-            (r = layout_kernel_cmdline(l, &cmdline)) < 0 || (r = modules_dir(l, &moddir, warnings)) < 0)
+        if ((r = layout_kernel_cmdline(l, &cmdline)) < 0 || (r = layout_initramfs(l, uuid, &li, warnings)) < 0)
                 return r;
-        if (bootfiles_paths(image, &p) < 0)
+        if (bootfiles_paths(image, &p) < 0) {
+                layout_initramfs_free(&li);
                 return -ENOMEM;
-        o.certs = (const char *const *)l->certificates;
-        o.n_certs = strv_length(l->certificates);
-        o.policy_text = policy;
-        o.root = root;
-        o.rw = l->root_rw;
-        o.cmdline_test = l->test_hooks;
-        o.modules_dir = moddir;
-        o.modules = l->modules;
-        o.init = l->init;
+        }
         r = copy_file_atomic(l->kernel, p.vmlinuz);
         if (r >= 0)
-                r = initramfs_write(&o, p.initramfs);
+                r = initramfs_write(&li.o, p.initramfs);
         if (r >= 0) {
                 _cleanup_free_ char *line = NULL;
                 if (asprintf(&line, "%s\n", cmdline) < 0)
@@ -170,5 +192,6 @@ int bootfiles_write(const struct layout *l, const char *image, const char *uuid,
                         r = write_file_atomic(p.cmdline, line, strlen(line), 0644);
         }
         bootfiles_paths_free(&p);
+        layout_initramfs_free(&li);
         return r;
 }

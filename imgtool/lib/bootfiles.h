@@ -2,6 +2,7 @@
  * IMAGE.vmlinuz, IMAGE.initramfs (keys, policy, root spec, modules) and
  * IMAGE.cmdline. */
 #pragma once
+#include "initramfs.h"
 #include "layout.h"
 
 /* The IMA policy text the layout enforces (validated); *text is malloc'ed. */
@@ -12,6 +13,17 @@ int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
  * trimmed; "" when unset): what IMAGE.cmdline holds, what the boot harness
  * passes, and what a UKI's .cmdline section must carry. */
 int layout_kernel_cmdline(const struct layout *l, char **cmdline);
+
+/* The initramfs a layout asks for (certs, policy, root spec, the kernel
+ * modules that find the root, Init=, test hooks), for every boot artefact
+ * that carries one (IMAGE.initramfs, a UKI's .initrd): call it rather than
+ * filling initramfs_opts by hand.  li->o points into l and li. */
+struct layout_initramfs {
+        struct initramfs_opts o;
+        char *policy, *root, *modules_dir;
+};
+int layout_initramfs(const struct layout *l, const char *uuid, struct layout_initramfs *li, char ***warnings);
+void layout_initramfs_free(struct layout_initramfs *li);
 
 /* The files written beside IMAGE with [Boot] Kernel=. */
 struct bootfiles_paths {
