@@ -40,6 +40,14 @@
  *   2. declare cmd_frob and cmd_frob_spec below;
  *   3. add &cmd_frob_spec to cmd_table[] in main.c.
  *
+ * Converting a command written with getopt_long: each `struct option` row
+ * becomes a cmd_option row (its short letter as key, or CMD_LONG_ONLY(n)
+ * for a long-only option; drop "help"), the usage() text becomes
+ * .synopsis/.summary/.description and one sentence per option, the
+ * getopt_long loop becomes the cmd_getopt loop above (optarg -> p.arg,
+ * optind -> p.next, no 'h' or default case), and usage errors go through
+ * cmd_usage_error().  tests/integration/cli.sh then checks it with the rest.
+ *
  * The convention cmd_getopt enforces for every command:
  *   - global options work before and after the command: -v/--verbose,
  *     -h/--help, --version;
