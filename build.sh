@@ -3,7 +3,12 @@
 #   ./build.sh [build]   build into build/
 #   ./build.sh deps      install the Debian packages imgtool needs (as root)
 #   ./build.sh test      deps + build + the whole test suite (ctest), then the
-#                        same suite without the boot tests under ASan+UBSan
+#                        same suite without the boot tests under ASan+UBSan,
+#                        then every fuzz harness for 20 s
+#   ./build.sh release   Release builds with gcc and with clang, warnings as
+#                        errors (what packagers build; CI runs it)
+#   ./build.sh fuzz [S]  the libFuzzer harnesses of tests/fuzz, S seconds each
+#                        (default 60)
 #   ./build.sh demo      deps + build + compose, verify and boot the demo layout
 #   ./build.sh bench     deps + build + the benchmark (bench/README.md)
 #   ./build.sh kernel    fetch the test kernel into build/kernel/ (cached)
@@ -34,6 +39,7 @@ DEB_PACKAGES=(
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
   busybox-static                       # the shell of the boot test image
+  clang libclang-rt-14-dev             # CI's second compiler; libFuzzer for tests/fuzz
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 
@@ -59,7 +65,8 @@ deps() {
 
 build() {
   local dir=${1:-$BUILD}; shift || true
-  cmake -S "$SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  mkdir -p "$dir"
+  cmake -S "$SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGTOOL_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS" -- --no-print-directory >/dev/null 2>"$dir/build.err" \
     || { cat "$dir/build.err" >&2; exit 1; }
 }
@@ -86,6 +93,39 @@ kernel() {
   echo "$kdir/vmlinuz"
 }
 
+# What distribution packagers build: Release, with gcc and with clang.  A
+# warning either compiler gives fails the build here, not on their machines.
+release() {
+  local cc
+  for cc in gcc clang; do
+    log "Release build with $cc (warnings are errors)"
+    CC=$cc build "$BUILD-release-$cc" -DCMAKE_BUILD_TYPE=Release
+  done
+}
+
+# The libFuzzer harnesses (tests/fuzz/README.md), SECONDS each, from the
+# committed seeds; new inputs go to build-fuzz/corpus, crashes to
+# build-fuzz/crashes.  Fails if any harness finds a crash.
+fuzz() {
+  local secs=${1:-60} dir=$BUILD-fuzz rc=0 h log execs
+  CC=clang build "$dir" -DIMGTOOL_FUZZ=ON
+  for h in $(cd "$SRC/tests/fuzz/corpus" && ls); do
+    mkdir -p "$dir/corpus/$h" "$dir/crashes"
+    log "fuzz $h for ${secs} s"
+    log=$dir/fuzz-$h.log
+    if ! "$dir/tests/fuzz/fuzz-$h" -max_total_time="$secs" -print_final_stats=1 \
+        -timeout=20 -rss_limit_mb=2048 -artifact_prefix="$dir/crashes/$h-" \
+        "$dir/corpus/$h" "$SRC/tests/fuzz/corpus/$h" >"$log" 2>&1; then
+      tail -n 40 "$log" >&2
+      echo "build.sh: fuzz $h found a crash: $(ls -t "$dir"/crashes/"$h"-* 2>/dev/null | head -n1)" >&2
+      rc=1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "fuzz $h: ${execs:-?} executions in ${secs} s, corpus $(ls "$dir/corpus/$h" | wc -l) inputs"
+  done
+  return $rc
+}
+
 run_tests() {
   deps
   build "$BUILD"
@@ -96,6 +136,8 @@ run_tests() {
   log "test suite under ASan+UBSan (QEMU boots excluded)"
   build "$BUILD-asan" -DIMGTOOL_SANITIZE=ON
   (cd "$BUILD-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" -LE qemu) || rc=$?
+  log "fuzz harnesses, 20 s each"
+  fuzz 20 || rc=$?
   return $rc
 }
 
@@ -108,5 +150,7 @@ case "${1:-build}" in
            echo "${2:-/usr/local}/bin/imgtool" ;;
   demo) deps; build "$BUILD"; kernel >/dev/null; exec "$SRC/layouts/demo/run-demo" "$BUILD" ;;
   bench) deps; build "$BUILD"; exec "$SRC/bench/run" "$BUILD" "${@:2}" ;;
-  *) echo "usage: ./build.sh [build|deps|test|demo|bench|kernel|install [PREFIX]]" >&2; exit 2 ;;
+  release) deps; release ;;
+  fuzz) deps; fuzz "${2:-60}" ;;
+  *) echo "usage: ./build.sh [build|deps|test|release|fuzz [SECONDS]|demo|bench|kernel|install [PREFIX]]" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cleanup.h"
 #include "util.h"
 
 #ifndef IMGTOOL_VERSION
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
         int i = 1;
 
         /* Global options before the command; after it, cmd_getopt takes them. */
+        cleanup_install_handlers();
         for (; i < argc && argv[i][0] == '-'; i++) {
                 if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
                         imgtool_verbose++;

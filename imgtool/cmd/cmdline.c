@@ -201,9 +201,11 @@ void cmd_print_help(FILE *f, const struct cmd_spec *s)
         }
 }
 
+/* One line, whatever a package or image path holds (util.h escape_text). */
 int cmd_fail(void)
 {
-        fprintf(stderr, "imgtool: %s\n", imgerr_msg());
+        _cleanup_free_ char *msg = escape_text(imgerr_msg(), ESCAPE_LINE);
+        fprintf(stderr, "imgtool: %s\n", msg ? msg : imgerr_msg());
         return EXIT_ERROR;
 }
 

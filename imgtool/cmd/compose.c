@@ -6,20 +6,22 @@
 #include "cmd.h"
 #include "compose.h"
 #include "layout.h"
+#include "output.h"
 #include "util.h"
 
-enum { OPT_QUIET = 'q' };
+enum { OPT_QUIET = 'q', OPT_FORCE = 'f' };
 static const struct cmd_option options[] = {
-        { "output", 'o', "IMAGE", "The image to write (replaced if it exists; written to a temporary name and renamed)." },
+        { "output", 'o', "IMAGE", "The image to write (written to a temporary name and renamed at the end); with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs, IMAGE.cmdline." },
         { "set", 's', "SECTION.KEY=VALUE", "Override a layout key, as if it were the layout's last line (repeatable; an empty value clears a list)." },
-        { "json-report", 'j', "FILE", "Also write the report as JSON to FILE (schema in README.md, \"JSON reports\")." },
+        { "json-report", 'j', "FILE", "Also write the report as JSON to FILE ('-': standard output, and then no summary; fields in README.md, \"JSON reports\")." },
+        { "force", OPT_FORCE, NULL, "Replace existing output files (regular files only); without it an existing output is refused." },
         { "quiet", OPT_QUIET, NULL, "Print nothing but warnings and errors: no progress line, no summary." },
         {}
 };
 
 const struct cmd_spec cmd_compose_spec = {
         .name = "compose",
-        .synopsis = "LAYOUT -o IMAGE [--set SECTION.KEY=VALUE]... [--json-report FILE] [--quiet]",
+        .synopsis = "LAYOUT -o IMAGE [--set SECTION.KEY=VALUE]... [--json-report FILE] [--force] [--quiet]",
         .summary = "build a signed ext4 image from the packages a layout names",
         .description = "Reads each package once, checks every file against its header digest, writes it "
                        "straight into a new ext4 image (no root, no mount) with its security.ima from the "
@@ -52,6 +54,7 @@ int cmd_compose(int argc, char **argv)
                 case 's': sets[nsets++] = (char *)p.arg; break;
                 case 'j': json = p.arg; break;
                 case OPT_QUIET: quiet = true; break;
+                case OPT_FORCE: o.output_flags |= OUTPUT_FORCE; break;
                 }
         }
         if (c < 0)
@@ -65,6 +68,9 @@ int cmd_compose(int argc, char **argv)
                 return cmd_fail();
         o.layout = l;
         o.output = output;
+        o.json_report = json;
+        if (json && !strcmp(json, "-"))
+                quiet = true;   /* stdout carries the JSON */
         o.progress = !quiet && isatty(STDERR_FILENO);
         r = compose_image(&o, &rep);
         if (r < 0) {
@@ -74,9 +80,7 @@ int cmd_compose(int argc, char **argv)
         }
         if (!quiet)
                 report_print_summary(stdout, &rep, output);
-        if (json && report_write_json(json, &rep, output) < 0)
-                r = cmd_fail();
         compose_report_free(&rep);
         layout_free(l);
-        return r < 0 ? EXIT_ERROR : EXIT_OK;
+        return EXIT_OK;
 }

@@ -7,7 +7,6 @@
  * the image can make us write outside OUT. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,13 +16,15 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cleanup.h"
 #include "ext4walk.h"
+#include "output.h"
 #include "util.h"
 
 enum { OPT_XATTRS = CMD_LONG_ONLY(1) };
 static const struct cmd_option options[] = {
-        { "output", 'o', "OUT", "Where to write; it must not exist unless --force. Required." },
-        { "force", 'f', NULL, "Replace an existing OUT (moved aside, removed only once the new one is in place)." },
+        { "output", 'o', "OUT", "Where to write; it must not exist unless --force. '-': a file's content to standard output. Required." },
+        { "force", 'f', NULL, "Replace OUT if it exists and is a regular file." },
         { "xattrs", OPT_XATTRS, NULL, "Also copy security.ima and security.capability (setting security.* needs root)." },
         {}
 };
@@ -111,6 +112,29 @@ static int write_all(const void *buf, size_t len, void *userdata)
         return 0;
 }
 
+/* Holes stay holes: zero runs (holes, unwritten extents) are skipped with
+ * lseek and the size set at the end, so a sparse terabyte costs nothing. */
+static int copy_content(struct extract *x, struct ext4walk *w, const struct ext4walk_entry *e)
+{
+        _cleanup_free_ struct ext4walk_run *runs = NULL;
+        size_t n = 0;
+        int r = ext4walk_runs(w, e, &runs, &n);
+
+        if (r == -EOPNOTSUPP)
+                return ext4walk_read(w, e, write_all, x);   /* inline data: tiny */
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                if (runs[i].zero) {
+                        if (lseek(x->fd, (off_t)runs[i].len, SEEK_CUR) < 0)
+                                r = imgerr(-errno, "writing %s: %m", x->cur);
+                } else {
+                        r = ext4walk_read_runs(w, &runs[i], 1, write_all, x);
+                }
+        }
+        if (r == 0 && ftruncate(x->fd, (off_t)e->size) < 0)
+                r = imgerr(-errno, "writing %s: %m", x->cur);
+        return r;
+}
+
 static int set_xattrs(const struct extract *x, int fd, const struct ext4walk_entry *e)
 {
         if (!x->xattrs)
@@ -132,7 +156,7 @@ static int make_file(struct extract *x, struct ext4walk *w, const struct ext4wal
         if (x->fd < 0)
                 return imgerr(-errno, "%s: creating: %m", e->path);
         x->cur = e->path;
-        r = ext4walk_read(w, e, write_all, x);
+        r = copy_content(x, w, e);
         if (r == 0 && x->as_root && fchown(x->fd, e->uid, e->gid) < 0)
                 r = imgerr(-errno, "%s: chown: %m", e->path);
         if (r == 0)
@@ -152,7 +176,7 @@ static int make_hardlink(struct extract *x, const struct ext4walk_entry *e, int 
                          const char *name)
 {
         _cleanup_free_ char *first = relative(x, e->link_of);
-        const char *first_name;
+        const char *first_name = NULL;
         int fd, r = 0;
 
         if (!first)
@@ -215,7 +239,7 @@ static int extract_entry(struct ext4walk *w, const struct ext4walk_entry *e, voi
 {
         struct extract *x = userdata;
         _cleanup_free_ char *rel = relative(x, e->path);
-        const char *name;
+        const char *name = NULL;
         int dirfd, r;
 
         if (!rel)
@@ -248,53 +272,20 @@ static int fix_dirs(struct extract *x)
         return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        if (flag == FTW_DP)
-                return rmdir(path);
-        return unlink(path);
-}
-
-/* Remove a tree that this command created (or is replacing on --force). */
-static void remove_tree(const char *path)
-{
-        /* Our folders may be read-only by now; make them removable. */
-        nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-        rmdir(path);
-}
-
-static int chmod_dirs_writable(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        if (flag == FTW_D)
-                chmod(path, 0700);
-        return 0;
-}
-
-static void remove_tmp(const char *tmp)
-{
-        nftw(tmp, chmod_dirs_writable, 16, FTW_PHYS);
-        remove_tree(tmp);
-}
-
-/* Move tmp/x to out; with force, an existing out goes away afterwards. */
+/* Move tmp/x to out, by output.h's rule: without --force nothing that
+ * exists (or appeared meanwhile) is replaced; with it only a regular file. */
 static int install(const char *tmp, const char *out, bool force)
 {
-        _cleanup_free_ char *src = NULL, *old = NULL;
-        struct stat st;
-        bool exists = lstat(out, &st) == 0;
+        _cleanup_free_ char *src = NULL;
+        int r = output_check(out, force ? OUTPUT_FORCE : 0, NULL);
 
-        if (asprintf(&src, "%s/x", tmp) < 0 || asprintf(&old, "%s/old", tmp) < 0)
-                return imgerr(-ENOMEM, "out of memory");
-        if (exists && !force)
-                return imgerr(-EEXIST, "%s: already exists (use --force to replace it)", out);
-        if (exists && rename(out, old) < 0)
-                return imgerr(-errno, "%s: moving aside: %m", out);
-        if (rename(src, out) < 0) {
-                int r = imgerr(-errno, "%s: %m", out);
-                if (exists)
-                        rename(old, out);
+        if (r < 0)
                 return r;
-        }
+        if (asprintf(&src, "%s/x", tmp) < 0)
+                return imgerr(-ENOMEM, "out of memory");
+        if (renameat2(AT_FDCWD, src, AT_FDCWD, out, force ? 0 : RENAME_NOREPLACE) < 0)
+                return imgerr(-errno, "%s: %s", out,
+                              errno == EEXIST ? "appeared while extracting: not replacing it" : strerror(errno));
         return 0;
 }
 
@@ -314,7 +305,34 @@ static int make_tmp(const char *out, char **tmp)
                 *tmp = NULL;
                 return r;
         }
-        return 0;
+        return cleanup_add_tree(*tmp);
+}
+
+/* "-o -": one regular file's content to standard output. */
+static int write_stdout(const void *buf, size_t len, void *userdata)
+{
+        struct extract *x = userdata;
+        x->fd = STDOUT_FILENO;
+        return write_all(buf, len, x);
+}
+
+static int extract_to_stdout(const char *image, const char *path)
+{
+        struct extract x = { .fd = STDOUT_FILENO, .cur = path };
+        struct ext4walk *w = NULL;
+        struct ext4walk_entry e;
+        int r = ext4walk_open(image, &w);
+
+        if (r == 0)
+                r = ext4walk_stat(w, path, &e);
+        if (r == 0 && !S_ISREG(e.mode))
+                r = imgerr(-EINVAL, "%s: %s: only a regular file can go to standard output (-o -)", image, path);
+        if (r == 0)
+                r = ext4walk_read(w, &e, write_stdout, &x);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
+        ext4walk_close(w);
+        return r;
 }
 
 static int run_extract(const char *image, const char *path, const char *out, bool force,
@@ -324,11 +342,15 @@ static int run_extract(const char *image, const char *path, const char *out, boo
         struct ext4walk *w = NULL;
         struct ext4walk_entry e;
         _cleanup_free_ char *tmp = NULL, *start = NULL;
-        struct stat st;
         int r;
 
-        if (!force && lstat(out, &st) == 0)
-                return imgerr(-EEXIST, "%s: already exists (use --force to replace it)", out);
+        const char *inputs[] = { image, NULL };
+
+        if (!strcmp(out, "-"))
+                return extract_to_stdout(image, path);
+        r = output_check(out, force ? OUTPUT_FORCE : 0, inputs);
+        if (r < 0)
+                return r;
         r = ext4walk_open(image, &w);
         if (r < 0)
                 return r;
@@ -347,14 +369,18 @@ static int run_extract(const char *image, const char *path, const char *out, boo
         }
         r = ext4walk_walk(w, path, EXT4WALK_RECURSIVE, extract_entry, &x);
         if (r == 0)
+                r = ext4walk_unchanged(w);
+        if (r == 0)
                 r = fix_dirs(&x);
         if (r == 0)
                 r = install(tmp, out, force);
 out:
         if (x.rootfd >= 0)
                 close(x.rootfd);
-        if (tmp)
-                remove_tmp(tmp);
+        if (tmp) {
+                remove_tree(tmp);   /* read-only folders made writable first */
+                cleanup_remove(tmp);
+        }
         for (size_t i = 0; i < x.n_dirs; i++)
                 free(x.dirs[i].rel);
         free(x.dirs);

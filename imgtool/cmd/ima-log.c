@@ -90,13 +90,16 @@ static int parse_manifest_line(char *line, struct manifest_line *out)
 
 static int read_manifest(const char *path, struct manifest *m)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0, alloc = 0;
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t len, alloc = 0;
+        char *save = NULL;
+        int rr = read_file_max(path, 256u << 20, "manifests", &data, &len);
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        while (getline(&line, &cap, f) >= 0) {
+        if (rr < 0)
+                return rr;
+        if (memchr(data, 0, len))
+                return imgerr(-EINVAL, "%s: contains a NUL byte: not a manifest", path);
+        for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 if (m->n == alloc) {
                         struct manifest_line *g = realloc(m->lines, (alloc = alloc ? 2 * alloc : 256) * sizeof(*g));
                         if (!g)

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "keys.h"
+#include "output.h"
 #include "rpmpkg.h"
 #include "strv.h"
 #include "util.h"
@@ -244,10 +245,8 @@ int cmd_init_layout(int argc, char **argv)
         a.dir = argv[p.next];
         if (asprintf(&target, "%s/%s", a.dir, LAYOUT_NAME) < 0)
                 return EXIT_ERROR;
-        if (!a.force && access(target, F_OK) == 0) {
-                fprintf(stderr, "imgtool: %s: already exists, not overwriting (--force replaces it)\n", target);
-                return EXIT_ERROR;
-        }
+        if (output_check(target, a.force ? OUTPUT_FORCE : 0, NULL) < 0)
+                return cmd_fail();
         /* Check every input before writing anything. */
         if (a.rpms && (!(rpms_abs = absolute(a.rpms)) || scan_rpms(rpms_abs, &s) < 0))
                 goto fail;
@@ -281,7 +280,7 @@ int cmd_init_layout(int argc, char **argv)
                 keydir = strdup("keys");
         }
         if (!keydir || write_layout(&a, &s, rpms_abs, keydir, kernel_abs, &text) < 0 ||
-            write_file_atomic(target, text, strlen(text), 0644) < 0)
+            output_write_file(target, a.force ? OUTPUT_FORCE : 0, 0644, NULL, text, strlen(text)) < 0)
                 goto fail;
         printf("%s: a layout for %s%s, signed with %s/signing.key%s\n", target,
                rpms_abs ? "the packages of " : "the packages you put into ", rpms_abs ? rpms_abs : "rpms/",

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "initramfs.h"
+#include "output.h"
 #include "policy.h"
 #include "util.h"
 
@@ -18,12 +19,13 @@ static const struct cmd_option options[] = {
         { "cmdline-test", OPT_CMDLINE_TEST, NULL, "Honour imgtool.test= and imgtool.run= on the kernel command line (test images only: the runner executes a script as root)." },
         { "modules", OPT_MODULES, "DIR", "Add the kernel modules that find the root on common devices (virtio, SCSI, AHCI, USB storage, NVMe) from the kernel's module folder DIR (lib/modules/VERSION)." },
         { "output", 'o', "OUT", "The initramfs to write (gzip-compressed newc cpio, written atomically); required." },
+        { "force", 'f', NULL, "Replace OUT if it exists (a regular file only)." },
         {}
 };
 
 const struct cmd_spec cmd_initramfs_spec = {
         .name = "initramfs",
-        .synopsis = "--cert CERT [--cert CERT]... [--policy FILE] --root SPEC [--rw] [--cmdline-test] [--modules DIR] -o OUT",
+        .synopsis = "--cert CERT [--cert CERT]... [--policy FILE] --root SPEC [--rw] [--cmdline-test] [--modules DIR] -o OUT [--force]",
         .summary = "make an initramfs that loads the IMA keys and policy, then the root",
         .description = "Its /init is imgtool's static C program: it loads the root device's kernel modules, "
                        "puts the certificates into a locked _ima keyring, writes the IMA policy, mounts the "
@@ -42,9 +44,10 @@ int cmd_initramfs(int argc, char **argv)
         struct initramfs_opts o = { 0 };
         const char *out = NULL, *policy_path = NULL;
         struct cmd_parser p;
+        unsigned flags = 0;
         int c, r;
 
-        certs = calloc((size_t)argc, sizeof(*certs));
+        certs = calloc((size_t)argc + 1, sizeof(*certs));
         if (!certs)
                 return EXIT_ERROR;
         cmd_parser_init(&p, &cmd_initramfs_spec, argc, argv);
@@ -57,6 +60,7 @@ int cmd_initramfs(int argc, char **argv)
                 case OPT_CMDLINE_TEST: o.cmdline_test = true; break;
                 case OPT_MODULES: o.modules_dir = p.arg; break;
                 case 'o': out = p.arg; break;
+                case 'f': flags |= OUTPUT_FORCE; break;
                 }
         }
         if (c < 0)
@@ -66,6 +70,10 @@ int cmd_initramfs(int argc, char **argv)
                                        !out ? "-o OUT is required" :
                                        !o.root ? "--root SPEC is required" : "at least one --cert is required");
         o.certs = certs;
+        certs[o.n_certs] = policy_path;   /* inputs for the output check, NULL-terminated */
+        if (output_check(out, flags, certs) < 0)
+                return cmd_fail();
+        certs[o.n_certs] = NULL;
         if (policy_path) {
                 r = read_text_file(policy_path, &policy);
                 if (r >= 0 && (r = policy_validate(policy)) < 0)
@@ -77,7 +85,7 @@ int cmd_initramfs(int argc, char **argv)
                         return cmd_fail();
                 o.policy_text = policy;
         }
-        r = initramfs_write(&o, out);
+        r = initramfs_write(&o, out, flags);
         if (r < 0)
                 return cmd_fail();
         return EXIT_OK;

@@ -18,6 +18,7 @@ struct file_status {
         const char *name;   /* "valid", "none", "n/a", ... */
         bool has_keyid;
         uint32_t keyid;
+        const char *reason; /* "unusable key": why the kernel cannot verify with it */
 };
 
 static const char *file_type(mode_t m)
@@ -61,38 +62,56 @@ static struct file_status signature_status(const struct ima_trust *trust,
         case IMASIG_NONE: st.name = "none"; break;
         case IMASIG_HASH_ONLY: st.name = "hash-only"; break;
         case IMASIG_MALFORMED: st.name = "malformed"; break;
+        case IMASIG_UNUSABLE_KEY:
+                st.name = "unusable key";
+                st.reason = ima_trust_key_problem(trust, parsed.keyid);
+                break;
         default: st.name = "unsupported"; break;
         }
         if (parsed.type == EVM_IMA_XATTR_DIGSIG &&
-            (s == IMASIG_VALID || s == IMASIG_INVALID || s == IMASIG_UNKNOWN_KEY)) {
+            (s == IMASIG_VALID || s == IMASIG_INVALID || s == IMASIG_UNKNOWN_KEY ||
+             s == IMASIG_UNUSABLE_KEY)) {
                 st.has_keyid = true;
                 st.keyid = parsed.keyid;
         }
         return st;
 }
 
+/* Text from a package header is the packager's: escaped (util.h). */
+static void print_field(const char *prefix, const char *s)
+{
+        _cleanup_free_ char *e = escape_text(s ? s : "", ESCAPE_FIELD);
+        printf("%s%s", prefix, e ? e : "?");
+}
+
 static void print_text(const struct rpmpkg *p, const struct ima_trust *trust)
 {
-        printf("# %s (%s)\n", rpmpkg_nevra(p), rpmpkg_path(p));
+        _cleanup_free_ char *nevra = escape_text(rpmpkg_nevra(p), ESCAPE_LINE);
+        _cleanup_free_ char *path = escape_text(rpmpkg_path(p), ESCAPE_LINE);
+
+        printf("# %s (%s)\n", nevra ? nevra : "?", path ? path : "?");
         for (size_t i = 0; i < rpmpkg_file_count(p); i++) {
                 struct rpmpkg_file f;
                 char digest[2 * IMA_MAX_DIGEST + 1] = "-";
-                char status[64];
+                char status[320];
 
                 rpmpkg_file(p, i, &f);
                 if (f.digest && f.digest_len <= IMA_MAX_DIGEST)
                         hex_encode(f.digest, f.digest_len, digest);
                 struct file_status st = signature_status(trust, &f);
                 if (st.has_keyid)
-                        snprintf(status, sizeof(status), "%s %08x", st.name, st.keyid);
+                        snprintf(status, sizeof(status), "%s %08x%s%s", st.name, st.keyid,
+                                 st.reason ? ": " : "", st.reason ? st.reason : "");
                 else
                         snprintf(status, sizeof(status), "%s", st.name);
-                printf("%s\t%s\t%04o\t%s:%s\t%llu\t%s\t%s", f.path,
-                       f.flags & RPMPKG_FILE_GHOST ? "ghost" : file_type(f.mode),
-                       (unsigned)(f.mode & 07777), f.user, f.group,
-                       (unsigned long long)f.size, digest, status);
+                print_field("", f.path);
+                printf("\t%s\t%04o", f.flags & RPMPKG_FILE_GHOST ? "ghost" : file_type(f.mode),
+                       (unsigned)(f.mode & 07777));
+                print_field("\t", f.user);
+                print_field(":", f.group);
+                printf("\t%llu\t%s\t%s", (unsigned long long)f.size, digest, status);
                 if (f.link_target)
-                        printf("\t-> %s", f.link_target);
+                        print_field("\t-> ", f.link_target);
                 putchar('\n');
         }
 }
@@ -124,6 +143,8 @@ static json_object *file_json(const struct rpmpkg_file *f, const struct ima_trus
                 json_object_object_add(o, "digest", json_object_new_string(hex));
         }
         json_object_object_add(o, "signature", json_object_new_string(st.name));
+        if (st.reason)
+                json_object_object_add(o, "reason", json_object_new_string(st.reason));
         if (st.has_keyid) {
                 snprintf(keyid, sizeof(keyid), "%08x", st.keyid);
                 json_object_object_add(o, "keyid", json_object_new_string(keyid));

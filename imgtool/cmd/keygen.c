@@ -28,13 +28,14 @@ static const struct cmd_option options[] = {
         { "days", 'd', "N", "Validity in days (default 3650)." },
         { "ca", OPT_CA, NULL, "Make a CA instead (CA:TRUE, keyCertSign): DIR/ca.key, DIR/ca.crt, DIR/ca.der." },
         { "issuer", OPT_ISSUER, "CADIR", "Sign the new certificate with CADIR/ca.key (default: self-signed)." },
-        { "out", 'o', "DIR", "Where to write (created if missing); required. Existing files are never overwritten." },
+        { "out", 'o', "DIR", "Where to write (created if missing); required." },
+        { "force", 'f', NULL, "Replace existing key and cert files (regular files only); without it an existing file is refused and nothing is written." },
         {}
 };
 
 const struct cmd_spec cmd_keygen_spec = {
         .name = "keygen",
-        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR] --out DIR",
+        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR] [--force] --out DIR",
         .summary = "make a signing key and its certificate (or a CA)",
         .description = "Writes DIR/signing.key (PEM, mode 0600), DIR/signing.crt (PEM) and DIR/signing.der "
                        "(DER, what the initramfs loads into the kernel's _ima keyring) and prints the key's "
@@ -67,6 +68,7 @@ int cmd_keygen(int argc, char **argv)
                 case OPT_CA: o.ca = true; break;
                 case OPT_ISSUER: o.issuer_dir = p.arg; break;
                 case 'o': out = p.arg; break;
+                case 'f': o.force = true; break;
                 }
         }
         if (c < 0)

@@ -111,6 +111,8 @@ int cmd_ls(int argc, char **argv)
                 r = print_entry(w, &e, &o);
         } else if (r == 0)
                 r = ext4walk_walk(w, path, EXT4WALK_NO_START, print_entry, &o);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
         ext4walk_close(w);
         if (r < 0)
                 return cmd_fail();

@@ -167,6 +167,8 @@ int cmd_manifest(int argc, char **argv)
                 printf("%s\n", MANIFEST_HEADER);
                 r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, print_line, NULL);
         }
+        if (r == 0)
+                r = ext4walk_unchanged(w);
         ext4walk_close(w);
         if (r < 0)
                 return cmd_fail();

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "imasig.h"
+#include "output.h"
 #include "rpmsign.h"
 #include "util.h"
 
@@ -19,12 +20,13 @@ static const struct cmd_option options[] = {
         { "output", 'o', "OUT", "Write the signed package to OUT (one RPM only)." },
         { "output-dir", 'd', "DIR", "Write each signed package to DIR under its own file name (DIR is created if missing)." },
         { "in-place", 'i', NULL, "Replace each RPM with its signed version (atomically)." },
+        { "force", 'f', NULL, "Replace existing output files (regular files only); without it an existing output is refused." },
         {}
 };
 
 const struct cmd_spec cmd_sign_rpm_spec = {
         .name = "sign-rpm",
-        .synopsis = "--key KEY --cert CERT [--skip-config] (-o OUT | --output-dir DIR | --in-place) RPM...",
+        .synopsis = "--key KEY --cert CERT [--skip-config] (-o OUT | --output-dir DIR | --in-place) [--force] RPM...",
         .summary = "add IMA file signatures to RPM packages",
         .description = "Signs every regular file of each package over its header digest and stores the "
                        "signatures where 'rpmsign --signfiles' does (the signature header); existing file "
@@ -33,7 +35,7 @@ const struct cmd_spec cmd_sign_rpm_spec = {
                        "one line per package.",
         .options = options,
         .exits = (const struct cmd_exit[]){ { 0, "every package signed" },
-                                            { 2, "bad arguments, or a package could not be signed (one line each; the others are still signed)" }, {} },
+                                            { 2, "bad arguments, or a package could not be signed (one line each); then no package is written" }, {} },
         .run = cmd_sign_rpm,
 };
 
@@ -55,6 +57,8 @@ int cmd_sign_rpm(int argc, char **argv)
         const char *key_path = NULL, *cert_path = NULL, *out = NULL, *dir = NULL;
         struct rpmsign_opts so = { 0 };
         struct ima_key *key = NULL;
+        _cleanup_free_ const char **inputs = NULL;
+        struct output **pending = NULL;
         bool in_place = false;
         int c, rc = EXIT_OK;
         struct cmd_parser p;
@@ -69,6 +73,7 @@ int cmd_sign_rpm(int argc, char **argv)
                 case 'o': out = p.arg; break;
                 case 'd': dir = p.arg; break;
                 case 'i': in_place = true; break;
+                case 'f': so.out_flags |= OUTPUT_FORCE; break;
                 }
         }
         if (c < 0)
@@ -89,9 +94,44 @@ int cmd_sign_rpm(int argc, char **argv)
                 fprintf(stderr, "imgtool: %s: not a directory\n", dir);
                 return EXIT_ERROR;
         }
+        /* every output path before any work; -o and --output-dir may
+         * replace no input (--in-place replaces its own, by definition) */
+        inputs = calloc((size_t)(argc - p.next) + 3, sizeof(*inputs));
+        if (!inputs)
+                return EXIT_ERROR;
+        inputs[0] = key_path;
+        inputs[1] = cert_path;
+        for (int i = p.next; i < argc; i++)
+                inputs[2 + i - p.next] = argv[i];
+        if (in_place)
+                so.out_flags |= OUTPUT_FORCE;
+        else
+                so.inputs = inputs;
+        for (int i = p.next; i < argc; i++) {
+                _cleanup_free_ char *dst = NULL;
+                if (output_path(argv[i], out, dir, &dst) < 0)
+                        return EXIT_ERROR;
+                for (int k = p.next; k < i; k++) {
+                        _cleanup_free_ char *other = NULL;
+                        if (output_path(argv[k], out, dir, &other) == 0 && !strcmp(other, dst)) {
+                                fprintf(stderr, "imgtool: %s: two packages would be written there (%s and %s)\n",
+                                        dst, argv[k], argv[i]);
+                                return EXIT_ERROR;
+                        }
+                }
+                if (output_check(dst, so.out_flags, so.inputs) < 0)
+                        return cmd_fail();
+        }
         if (ima_key_load(key_path, cert_path, &key) < 0)
                 return cmd_fail();
 
+        /* all or nothing: every package is signed into a temporary, and
+         * the temporaries are renamed only when all of them are complete */
+        pending = calloc((size_t)(argc - p.next), sizeof(*pending));
+        if (!pending) {
+                ima_key_free(key);
+                return EXIT_ERROR;
+        }
         for (int i = p.next; i < argc; i++) {
                 _cleanup_free_ char *dst = NULL;
                 struct rpmsign_result res;
@@ -101,13 +141,21 @@ int cmd_sign_rpm(int argc, char **argv)
                         break;
                 }
                 imgerr_clear();
-                if (rpmsign_file(argv[i], dst, key, &so, &res) < 0) {
+                if (rpmsign_file(argv[i], dst, key, &so, &res, &pending[i - p.next]) < 0) {
                         rc = cmd_fail();
-                        continue;
+                        continue;   /* report every bad package, write none */
                 }
                 log_verbose("%s: signed %zu files (%zu replaced) with key %08x -> %s", argv[i],
                             res.signed_files, res.replaced, ima_key_keyid(key), dst);
         }
+        for (int i = 0; i < argc - p.next; i++) {
+                if (rc == EXIT_OK && pending[i] && output_commit(pending[i]) < 0)
+                        rc = cmd_fail();
+                else if (rc != EXIT_OK || !pending[i])
+                        output_abort(pending[i]);
+                pending[i] = NULL;
+        }
+        free(pending);
         ima_key_free(key);
         return rc;
 }

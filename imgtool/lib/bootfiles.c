@@ -8,6 +8,7 @@
 
 #include "initramfs.h"
 #include "kmod.h"
+#include "output.h"
 #include "policy.h"
 #include "util.h"
 
@@ -53,33 +54,22 @@ int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
         return 0;
 }
 
-static int copy_file_atomic(const char *from, const char *to)
+static int copy_into(const char *from, struct output *out)
 {
         _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
-        _cleanup_free_ char *tmp = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
-        int out, r = 0;
         ssize_t n;
+        int r = 0;
 
         if (in < 0)
                 return imgerr(-errno, "%s: %s", from, strerror(errno));
         buf = malloc(COPY_BUF_SIZE);
         if (!buf)
                 return -ENOMEM;
-        r = tmpfile_beside(to, &tmp, &out);
-        if (r < 0)
-                return r;
-        while ((n = read(in, buf, COPY_BUF_SIZE)) > 0)
-                if (write(out, buf, (size_t)n) != n) {
-                        n = -1;
-                        break;
-                }
-        if (n < 0 || fchmod(out, 0644) < 0 || close(out) < 0)
-                r = imgerr(-errno, "%s: cannot write: %s", to, strerror(errno));
-        else if (rename(tmp, to) < 0)
-                r = imgerr(-errno, "%s: cannot rename into place: %s", to, strerror(errno));
-        if (r < 0)
-                unlink(tmp);
+        while (r == 0 && (n = read(in, buf, COPY_BUF_SIZE)) > 0)
+                r = output_write(out, buf, (size_t)n);
+        if (r == 0 && n < 0)
+                r = imgerr(-errno, "%s: read error: %s", from, strerror(errno));
         return r;
 }
 
@@ -127,8 +117,9 @@ static int modules_dir(const struct layout *l, char **dir, char ***warnings)
                 return *dir ? 0 : -ENOMEM;
         }
         r = kmod_find_dir(l->kernel, dir);
-        if (r == -ENOENT && !l->modules) {
-                /* The kernel may have what the root needs built in. */
+        /* no module folder, or a kernel whose version we cannot read (not an
+         * x86 bzImage): the kernel may have what the root needs built in */
+        if ((r == -ENOENT || r == -EINVAL) && !l->modules) {
                 strv_pushf(warnings, "%s; the initramfs carries no kernel modules, so a root on a "
                            "modular disk driver (virtio-blk, SCSI, AHCI) will not be found", imgerr_msg());
                 return 0;
@@ -166,32 +157,91 @@ void layout_initramfs_free(struct layout_initramfs *li)
         *li = (struct layout_initramfs){ 0 };
 }
 
-int bootfiles_write(const struct layout *l, const char *image, const char *uuid, char ***warnings)
+int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
+                      const char *const *inputs, struct bootfiles *b, char ***warnings)
 {
-        _cleanup_free_ char *cmdline = NULL;
         struct layout_initramfs li;
         struct bootfiles_paths p;
+        struct stat st;
         int r;
 
+        memset(b, 0, sizeof(*b));
         if (!l->kernel)
                 return 0;
-        if ((r = layout_kernel_cmdline(l, &cmdline)) < 0 || (r = layout_initramfs(l, uuid, &li, warnings)) < 0)
+        if (stat(l->kernel, &st) < 0)
+                return imgerr(-errno, "%s: [Boot] Kernel=%s: %s", l->path, l->kernel, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return imgerr(-EINVAL, "%s: [Boot] Kernel=%s: not a regular file", l->path, l->kernel);
+        if ((r = layout_kernel_cmdline(l, &b->cmdline_text)) < 0 ||
+            (r = layout_initramfs(l, uuid, &li, warnings)) < 0) {
+                bootfiles_abort(b);
                 return r;
+        }
+        r = initramfs_build(&li.o, &b->initramfs_data, &b->initramfs_len);
+        layout_initramfs_free(&li);
+        if (r < 0) {
+                bootfiles_abort(b);
+                return imgerr_prefix(r, "%s: [Boot]: ", l->path);
+        }
         if (bootfiles_paths(image, &p) < 0) {
-                layout_initramfs_free(&li);
+                bootfiles_abort(b);
                 return -ENOMEM;
         }
-        r = copy_file_atomic(l->kernel, p.vmlinuz);
+        r = output_open(p.vmlinuz, flags, 0644, inputs, &b->vmlinuz);
         if (r >= 0)
-                r = initramfs_write(&li.o, p.initramfs);
-        if (r >= 0) {
-                _cleanup_free_ char *line = NULL;
-                if (asprintf(&line, "%s\n", cmdline) < 0)
-                        r = -ENOMEM;
-                else
-                        r = write_file_atomic(p.cmdline, line, strlen(line), 0644);
-        }
+                r = output_open(p.initramfs, flags, 0644, inputs, &b->initramfs);
+        if (r >= 0)
+                r = output_open(p.cmdline, flags, 0644, inputs, &b->cmdline);
         bootfiles_paths_free(&p);
-        layout_initramfs_free(&li);
+        if (r < 0)
+                bootfiles_abort(b);
         return r;
+}
+
+int bootfiles_write(const struct layout *l, struct bootfiles *b)
+{
+        int r;
+
+        if (!b->vmlinuz)
+                return 0;
+        r = copy_into(l->kernel, b->vmlinuz);
+        if (r >= 0)
+                r = output_write(b->initramfs, b->initramfs_data, b->initramfs_len);
+        if (r >= 0)
+                r = output_write(b->cmdline, b->cmdline_text, strlen(b->cmdline_text));
+        if (r >= 0)
+                r = output_write(b->cmdline, "\n", 1);
+        return r;
+}
+
+int bootfiles_commit(struct bootfiles *b)
+{
+        int r = 0;
+
+        if (b->vmlinuz) {
+                r = output_commit(b->vmlinuz);
+                b->vmlinuz = NULL;
+                if (r >= 0)
+                        r = output_commit(b->initramfs);
+                else
+                        output_abort(b->initramfs);
+                b->initramfs = NULL;
+                if (r >= 0)
+                        r = output_commit(b->cmdline);
+                else
+                        output_abort(b->cmdline);
+                b->cmdline = NULL;
+        }
+        bootfiles_abort(b);
+        return r;
+}
+
+void bootfiles_abort(struct bootfiles *b)
+{
+        output_abort(b->vmlinuz);
+        output_abort(b->initramfs);
+        output_abort(b->cmdline);
+        free(b->initramfs_data);
+        free(b->cmdline_text);
+        memset(b, 0, sizeof(*b));
 }

@@ -20,6 +20,7 @@
 #include "ext4img.h"
 #include "fcaps.h"
 #include "imasig.h"
+#include "output.h"
 #include "pathmap.h"
 #include "pkgset.h"
 #include "readahead.h"
@@ -55,7 +56,10 @@ struct composer {
         struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
         struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
         int64_t epoch;
-        char *tmp_path;
+        uint8_t uuid[16];
+        char **inputs;               /* every file read: no output may be one of them */
+        struct output *image;
+        struct bootfiles boot;
         uint8_t *buf;
         struct capture cap[CAP_COUNT];
         char **warned_owners;
@@ -189,6 +193,9 @@ static int claim_path(struct composer *c, const struct rpmpkg_file *f, const str
                         *out = e;
                         return 1;
                 }
+                if (e->implied)
+                        return imgerr(-EEXIST, "%s: %s is not a directory, but files of earlier packages are inside it",
+                                      pkg_label(c), f->path);
                 return imgerr(-EEXIST, "%s: %s conflicts with the file from %s",
                               pkg_label(c), f->path,
                               e->owner >= 0 ? rpmpkg_nevra(c->set->pkgs[e->owner]) : "imgtool itself");
@@ -285,6 +292,10 @@ static int choose_signature(struct composer *c, struct rpmpkg *p, const struct r
         if (st == IMASIG_UNKNOWN_KEY)
                 return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
                               rpmpkg_path(p), f->path, parsed->keyid);
+        if (st == IMASIG_UNUSABLE_KEY)
+                return imgerr(-EKEYREJECTED, "%s: %s: package signature by key %08x, which the kernel cannot verify: %s",
+                              rpmpkg_path(p), f->path, parsed->keyid,
+                              ima_trust_key_problem(c->trust, parsed->keyid));
         return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", rpmpkg_path(p), f->path,
                       st == IMASIG_NONE ? "missing" : imasig_status_name(st));
 }
@@ -845,12 +856,19 @@ static void format_uuid(const uint8_t u[16], char out[37])
                  u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
+/* The filesystem identity comes from the layout (Seed=, else its digest). */
+static void choose_identity(struct composer *c)
+{
+        const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
+        derive_id(seed, "uuid", c->uuid);
+        format_uuid(c->uuid, c->rep->uuid);
+}
+
 static int create_image(struct composer *c)
 {
         struct ext4img_opts o = { 0 };
         const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
         uint64_t est_size, inodes;
-        int fd, r;
 
         o.inode_size = choose_inode_size(c);
         estimate_image(c, o.inode_size, &est_size, &inodes);
@@ -858,19 +876,11 @@ static int create_image(struct composer *c)
         o.inode_count = inodes;
         o.label = c->l->label;
         o.timestamp = c->epoch;
-        derive_id(seed, "uuid", o.uuid);
+        memcpy(o.uuid, c->uuid, 16);
         derive_id(seed, "hash-seed", o.hash_seed);
-        format_uuid(o.uuid, c->rep->uuid);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
-        r = tmpfile_beside(c->o->output, &c->tmp_path, &fd);
-        if (r < 0)
-                return r;
-        close(fd);
-        r = ext4img_create(c->tmp_path, &o, &c->img);
-        if (r < 0)
-                return imgerr_prefix(r, "%s: ", c->o->output);
-        return 0;
+        return ext4img_create(output_tmp_path(c->image), &o, &c->img);
 }
 
 /* ---- files compose makes itself ----------------------------------------------------- */
@@ -1123,8 +1133,8 @@ static void teardown(struct composer *c)
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
         strv_free(c->warned_owners);
+        strv_free(c->inputs);
         free(c->buf);
-        free(c->tmp_path);
 }
 
 static int write_packages(struct composer *c)
@@ -1162,6 +1172,118 @@ static int write_everything(struct composer *c)
         return 0;
 }
 
+/* Every file compose reads, so that no output can be one of them. */
+static int collect_inputs(struct composer *c)
+{
+        const struct layout *l = c->l;
+        int r = strv_pushf(&c->inputs, "%s", l->path);
+
+        for (size_t i = 0; r >= 0 && l->certificates && l->certificates[i]; i++)
+                r = strv_pushf(&c->inputs, "%s", l->certificates[i]);
+        for (size_t i = 0; r >= 0 && l->gpg_keys && l->gpg_keys[i]; i++)
+                r = strv_pushf(&c->inputs, "%s", l->gpg_keys[i]);
+        if (r >= 0 && l->key)
+                r = strv_pushf(&c->inputs, "%s", l->key);
+        if (r >= 0 && l->kernel)
+                r = strv_pushf(&c->inputs, "%s", l->kernel);
+        if (r >= 0 && l->policy_file)
+                r = strv_pushf(&c->inputs, "%s", l->policy_file);
+        for (size_t i = 0; r >= 0 && i < c->set->count; i++)
+                r = strv_pushf(&c->inputs, "%s", rpmpkg_path(c->set->pkgs[i]));
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The report may not be the image or a boot file (all are renamed at the
+ * end: the second rename would find the first). */
+static int check_distinct_outputs(const struct compose_opts *o)
+{
+        size_t n = strlen(o->output);
+        const char *j = o->json_report;
+
+        if (j && (!strcmp(j, o->output) ||
+                  (!strncmp(j, o->output, n) &&
+                   (!strcmp(j + n, ".vmlinuz") || !strcmp(j + n, ".initramfs") || !strcmp(j + n, ".cmdline")))))
+                return imgerr(-EINVAL, "%s: --json-report names one of the image's own outputs", j);
+        return 0;
+}
+
+/* Before the first byte: every output path accepted and its temporary
+ * made, the boot files built in memory. */
+static int open_outputs(struct composer *c)
+{
+        const char *const *in;
+        int r = collect_inputs(c);
+
+        if (r < 0)
+                return r;
+        in = (const char *const *)c->inputs;
+        if (c->o->json_report &&
+            (r = output_check(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, in)) < 0)
+                return r;
+        r = output_open(c->o->output, c->o->output_flags, 0644, in, &c->image);
+        if (r < 0)
+                return r;
+        return bootfiles_prepare(c->l, c->o->output, c->rep->uuid, c->o->output_flags, in, &c->boot,
+                                 &c->rep->warnings);
+}
+
+/* What the report says was written, and how to boot it. */
+static int report_outputs(struct composer *c)
+{
+        struct bootfiles_paths bp;
+        int r = strv_pushf(&c->rep->written, "%s", c->o->output);
+
+        if (r < 0 || !c->l->kernel)
+                return r;
+        if (bootfiles_paths(c->o->output, &bp) < 0)
+                return -ENOMEM;
+        if (strv_pushf(&c->rep->written, "%s", bp.vmlinuz) < 0 ||
+            strv_pushf(&c->rep->written, "%s", bp.initramfs) < 0 ||
+            strv_pushf(&c->rep->written, "%s", bp.cmdline) < 0 ||
+            asprintf(&c->rep->boot_command, "imgtool boot %s%s", c->o->output,
+                     c->l->test_hooks ? " --exec 'cat /proc/cmdline'" : "") < 0)
+                r = -ENOMEM;
+        bootfiles_paths_free(&bp);
+        return r;
+}
+
+/* All outputs are complete: the report, then every rename. */
+static int commit_outputs(struct composer *c)
+{
+        _cleanup_free_ char *json = NULL;
+        struct output *report = NULL;
+        int r;
+
+        c->rep->seconds = now_seconds() - c->t0;
+        r = report_outputs(c);
+        if (r < 0)
+                return r;
+        if (c->o->json_report) {
+                r = report_json_text(c->rep, c->o->output, &json);
+                if (r >= 0)
+                        r = output_open(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, 0644,
+                                        (const char *const *)c->inputs, &report);
+                if (r >= 0 && !output_is_stdout(report) && (r = output_write(report, json, strlen(json))) < 0)
+                        output_abort(report);
+                if (r < 0)
+                        return r;
+        }
+        r = output_commit(c->image);
+        c->image = NULL;
+        if (r >= 0)
+                r = bootfiles_commit(&c->boot);
+        if (report && r >= 0 && output_is_stdout(report)) {
+                r = output_write(report, json, strlen(json));
+                if (r >= 0)
+                        r = output_write(report, "\n", 1);
+        }
+        if (report && r >= 0)
+                r = output_commit(report);
+        else
+                output_abort(report);
+        return r;
+}
+
 int compose_image(const struct compose_opts *o, struct compose_report *rep)
 {
         struct composer c = { .l = o->layout, .o = o, .rep = rep };
@@ -1170,7 +1292,14 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         memset(rep, 0, sizeof(*rep));
         c.t0 = now_seconds();
         stage_mark(NULL);
-        r = setup(&c);
+        /* the paths first: a typo fails before any work */
+        r = check_distinct_outputs(o);
+        if (r >= 0)
+                r = output_check(o->output, o->output_flags, NULL);
+        if (r >= 0 && o->json_report)
+                r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
+        if (r >= 0)
+                r = setup(&c);
         if (r >= 0)
                 r = pkgset_resolve(c.l, &c.set);
         if (r < 0)
@@ -1179,6 +1308,10 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        choose_identity(&c);
+        r = open_outputs(&c);
+        if (r < 0)
+                goto out;
         /* before any thread exists (fork): the database needs only the headers */
         r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
         if (r < 0)
@@ -1197,34 +1330,20 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 goto out;
         stage_mark("close");
         warn_boot_needs(&c);
-        if (rename(c.tmp_path, o->output) < 0) {
-                r = imgerr(-errno, "%s: cannot rename into place: %s", o->output, strerror(errno));
-                goto out;
-        }
-        free(c.tmp_path);
-        c.tmp_path = NULL;
-        strv_pushf(&rep->written, "%s", o->output);
-        r = bootfiles_write(c.l, o->output, rep->uuid, &rep->warnings);
-        if (r >= 0 && c.l->kernel) {
-                struct bootfiles_paths bp;
-                if (bootfiles_paths(o->output, &bp) < 0 ||
-                    strv_pushf(&rep->written, "%s", bp.vmlinuz) < 0 ||
-                    strv_pushf(&rep->written, "%s", bp.initramfs) < 0 ||
-                    strv_pushf(&rep->written, "%s", bp.cmdline) < 0 ||
-                    asprintf(&rep->boot_command, "imgtool boot %s%s", o->output,
-                             c.l->test_hooks ? " --exec 'cat /proc/cmdline'" : "") < 0)
-                        r = -ENOMEM;
-                bootfiles_paths_free(&bp);
-        }
+        r = bootfiles_write(c.l, &c.boot);
+        if (r >= 0)
+                r = commit_outputs(&c);
 out:
-        if (r == -ENOSPC)
-                imgerr_prefix(r, "%s: ", o->output);
         end_progress(&c);
         composedb_abort(c.db);
         if (c.img)
-                ext4img_abort(c.img);
-        if (c.tmp_path)
-                unlink(c.tmp_path);
+                ext4img_abort(c.img);   /* may report its writer's error only now */
+        if (r < 0)
+                output_rename_error(c.image, r);
+        if (r == -ENOSPC && strncmp(imgerr_msg(), o->output, strlen(o->output)))
+                imgerr_prefix(r, "%s: ", o->output);
+        output_abort(c.image);
+        bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;
         teardown(&c);
         return r;

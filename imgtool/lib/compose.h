@@ -43,12 +43,17 @@ struct compose_report {
 struct compose_opts {
         const struct layout *layout;
         const char *output;             /* the image; IMAGE.vmlinuz/.initramfs beside it with [Boot] */
+        const char *json_report;        /* NULL, a file, or "-" (stdout, after everything succeeded) */
+        unsigned output_flags;          /* output.h: OUTPUT_FORCE */
         bool progress;                  /* a progress line on stderr */
 };
 
+/* Every input and setting is checked before the first byte is written;
+ * all outputs (image, boot files, report) go to temporary names and are
+ * renamed into place together at the end (output.h). */
 int compose_image(const struct compose_opts *o, struct compose_report *rep);
 void compose_report_free(struct compose_report *rep);
 
 /* Summary text / JSON (json-c) of a report. */
 void report_print_summary(FILE *f, const struct compose_report *rep, const char *output);
-int report_write_json(const char *path, const struct compose_report *rep, const char *output);
+int report_json_text(const struct compose_report *rep, const char *output, char **text);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "pkgset.h"
 #include "util.h"
 
@@ -166,28 +167,17 @@ static int set_rollback_journal(const char *dbfile)
         return sqlite3_close(db) == SQLITE_OK ? 0 : imgerr(-EIO, "%s: cannot close", dbfile);
 }
 
-/* A throwaway database folder: on tmpfs when there is one, so sqlite's many
- * small writes cost no filesystem journal. */
+/* A throwaway database folder under TMPDIR (/dev/shm when unset: tmpfs,
+ * so sqlite's many small writes cost no filesystem journal), removed whole
+ * and on signals (cleanup.h). */
 static int make_dbdir(char **out)
 {
-        char dir[] = "/dev/shm/imgtool-rpmdb.XXXXXX", fallback[] = "/tmp/imgtool-rpmdb.XXXXXX";
-        char *d = dir;
-
-        if (!mkdtemp(d) && !mkdtemp(d = fallback))
-                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
-        *out = strdup(d);
-        if (!*out) {
-                rmdir(d);
-                return -ENOMEM;
-        }
-        return 0;
+        return scratch_dir_make("imgtool-rpmdb", out);
 }
 
 static void remove_dbdir(const char *dir)
 {
-        _cleanup_free_ char *f = NULL;
-        if (asprintf(&f, "%s/rpmdb.sqlite", dir) >= 0)
-                composedb_cleanup(f);
+        scratch_dir_remove(dir);
 }
 
 static int build_in(struct rpmpkg *const *pkgs, size_t count, int64_t tid, const char *dir,
@@ -266,6 +256,7 @@ int composedb_start(struct rpmpkg *const *pkgs, size_t count, int64_t tid, struc
                 /* the child: build, report a failure on the pipe, and leave
                  * without running the parent's exit handlers */
                 char *dbfile = NULL;
+                cleanup_reset_in_child();
                 close(fds[0]);
                 sqlite3_auto_extension((void (*)(void))tune_connection);
                 r = build_in(pkgs, count, tid, j->dir, &dbfile);
@@ -276,6 +267,7 @@ int composedb_start(struct rpmpkg *const *pkgs, size_t count, int64_t tid, struc
                 }
                 _exit(r < 0 ? 1 : 0);
         }
+        cleanup_add_child(j->pid);
         close(fds[1]);
         j->fd = fds[0];
         *out = j;
@@ -303,8 +295,11 @@ static int reap(struct composedb_job *j, char *msg, size_t msg_size)
         msg[len] = 0;
         close(j->fd);
         while (waitpid(j->pid, &status, 0) < 0)
-                if (errno != EINTR)
+                if (errno != EINTR) {
+                        cleanup_remove_child(j->pid);
                         return -errno;
+                }
+        cleanup_remove_child(j->pid);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -340,15 +335,7 @@ void composedb_abort(struct composedb_job *j)
 void composedb_cleanup(const char *dbfile)
 {
         _cleanup_free_ char *dir = strdup(dbfile);
-        static const char *const names[] = { "rpmdb.sqlite", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal", ".rpm.lock" };
 
-        if (!dir)
-                return;
-        dirname(dir);
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, names[i]) >= 0)
-                        unlink(p);
-        }
-        rmdir(dir);
+        if (dir)
+                scratch_dir_remove(dirname(dir));
 }

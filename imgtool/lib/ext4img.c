@@ -59,7 +59,7 @@ struct ext4img {
         ext2_filsys fs;
         int fd;               /* the image, for file data */
         struct blockwriter *bw; /* file data with direct I/O, or NULL: pwrite on fd */
-        char *path, *tmp_path;
+        char *path;           /* the file written, in place (compose gives a temporary name) */
         struct ext4img_opts opts;
         blk64_t goal;         /* next allocation starts here: contiguous layout */
         struct node *nodes;
@@ -67,6 +67,7 @@ struct ext4img {
         char *ibuf;           /* one on-disk inode */
         bool index_dirs;      /* build htree indexes at close */
         bool failed;
+        bool created;         /* abort removes the file */
 };
 
 struct xattr_pending {
@@ -504,9 +505,9 @@ static int write_mapped(struct ext4img_file *f, const char *data, size_t len, ui
                 }
                 w = pwrite(f->img->fd, data, n, (off_t)(e->pblk * bs + within));
                 if (w < 0)
-                        return imgerr(-errno, "%s: writing image: %m", f->img->tmp_path);
+                        return imgerr(-errno, "%s: writing image: %m", f->img->path);
                 if ((uint64_t)w != n)
-                        return imgerr(-EIO, "%s: short write to image", f->img->tmp_path);
+                        return imgerr(-EIO, "%s: short write to image", f->img->path);
                 data += n;
                 len -= n;
                 off += n;
@@ -1107,13 +1108,14 @@ static int register_root(struct ext4img *img)
 
 static int open_image_file(struct ext4img *img)
 {
-        int r = tmpfile_beside(img->path, &img->tmp_path, &img->fd);
-        if (r < 0)
-                return imgerr(r, "%s: cannot create image: %s", img->path, strerror(-r));
+        img->fd = open(img->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (img->fd < 0)
+                return imgerr(-errno, "%s: cannot create image: %m", img->path);
+        img->created = true;
         if (ftruncate(img->fd, (off_t)img->opts.size) < 0 || fchmod(img->fd, 0644) < 0)
-                return imgerr(-errno, "%s: cannot size image to %llu bytes: %m", img->tmp_path,
+                return imgerr(-errno, "%s: cannot size image to %llu bytes: %m", img->path,
                               (unsigned long long)img->opts.size);
-        r = blockwriter_open(img->tmp_path, &img->bw);
+        int r = blockwriter_open(img->path, &img->bw);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -1147,7 +1149,7 @@ int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext
                 goto fail;
         initialize_ext2_error_table();
         setup_params(opts, &param);
-        err = ext2fs_initialize(img->tmp_path, EXT2_FLAG_64BITS, &param, unix_io_manager, &img->fs);
+        err = ext2fs_initialize(img->path, EXT2_FLAG_64BITS, &param, unix_io_manager, &img->fs);
         if (err) {
                 r = fs_error(img, err, path, "creating filesystem");
                 goto fail;
@@ -1192,7 +1194,6 @@ static void free_img(struct ext4img *img)
         free(img->nodes);
         free(img->ibuf);
         free(img->path);
-        free(img->tmp_path);
         if (img->fd >= 0)
                 close(img->fd);
         free(img);
@@ -1206,8 +1207,8 @@ void ext4img_abort(struct ext4img *img)
         img->bw = NULL;
         if (img->fs)
                 ext2fs_free(img->fs);
-        if (img->tmp_path)
-                unlink(img->tmp_path);
+        if (img->created)
+                unlink(img->path);
         free_img(img);
 }
 
@@ -1249,12 +1250,6 @@ int ext4img_close(struct ext4img *img)
                            error_message(err));
                 goto fail;
         }
-        if (rename(img->tmp_path, img->path) < 0) {
-                r = imgerr(-errno, "%s: cannot rename %s into place: %m", img->path, img->tmp_path);
-                goto fail;
-        }
-        free(img->tmp_path);
-        img->tmp_path = NULL;
         free_img(img);
         return 0;
 fail:
@@ -1389,7 +1384,7 @@ int ext4img_mkdir(struct ext4img *img, const char *path, const struct ext4img_at
 {
         const char *name;
         ext2_ino_t parent;
-        char *p;
+        char *p = NULL;
         int r = prepare_new(img, path, &p, &parent, &name);
 
         if (r < 0)
@@ -1438,7 +1433,7 @@ static int make_simple(struct ext4img *img, const char *in_path, const struct ex
         struct ext2_inode_large in;
         const char *name;
         ext2_ino_t parent, ino;
-        char *p;
+        char *p = NULL;
         int r = prepare_new(img, in_path, &p, &parent, &name);
 
         if (r < 0)

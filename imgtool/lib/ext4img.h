@@ -32,9 +32,10 @@ struct ext4img_attr {
         int64_t mtime;            /* atime, ctime, mtime, crtime all set to it */
 };
 
-/* Create a new filesystem for the file at path.  It is written to a
- * temporary file beside path and renamed over path by ext4img_close, so a
- * failed or aborted build leaves nothing (and an old image stays intact).
+/* Create a new filesystem in the file at path (created or truncated),
+ * written in place: the caller picks the name (compose writes through
+ * output.h's temporary and renames it with its other outputs).  A failed
+ * or aborted build removes the file.
  * Block size 4096; features: has_journal (images of 8 MiB and up), extents,
  * metadata_csum, 64bit, flex_bg, dir_index, ext_attr, filetype,
  * sparse_super, large_file, huge_file, dir_nlink, extra_isize.
@@ -43,7 +44,7 @@ struct ext4img_attr {
  * gives -ENOSPC and "PATH: image full: needs more than ..." */
 int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext4img **out);
 /* Flush everything, build htree indexes for directories bigger than one
- * block (unless opts.linear_dirs), close and rename into place.  After this
+ * block (unless opts.linear_dirs) and close.  After this
  * the image is complete.  Frees img even on error. */
 int ext4img_close(struct ext4img *img);
 /* Close without caring about the result (error paths). */

@@ -8,7 +8,6 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -23,11 +22,12 @@ struct ext4walk {
         ext2_filsys fs;
         char *image;
         uint8_t *chunk;           /* READ_CHUNK bytes */
-        /* The whole image mapped read-only: file content is handed to the
-         * caller straight from the page cache, without a copy.  NULL if it
-         * could not be mapped; then blocks are read through the io channel. */
-        const uint8_t *map;
-        size_t map_len;
+        /* The image, read with pread (never mapped: a file that shrinks
+         * under a mapping kills the process with SIGBUS; pread returns
+         * short and we say so).  Any thread may read runs through it. */
+        int fd;
+        uint64_t fs_bytes;        /* blocks_count * block size */
+        struct stat st;           /* at open: size and mtime, to notice changes */
         /* Buffers behind the current entry's pointers. */
         char *target;
         void *ima, *caps;
@@ -103,25 +103,13 @@ static int check_geometry(struct ext4walk *w, const char *path)
         return 0;
 }
 
-/* Only the bytes the filesystem covers (check_geometry made sure the file
- * has them), read-only and shared: the image cannot be changed through it. */
-static void map_image(struct ext4walk *w, const char *path)
+static int open_image_fd(struct ext4walk *w, const char *path)
 {
-        uint64_t len = ext2fs_blocks_count(w->fs->super) * (uint64_t)w->fs->blocksize;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        void *m;
-
-        if (fd < 0 || len == 0 || len != (size_t)len) {
-                if (fd >= 0)
-                        close(fd);
-                return;
-        }
-        m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
-        close(fd);
-        if (m == MAP_FAILED)
-                return;
-        w->map = m;
-        w->map_len = (size_t)len;
+        w->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (w->fd < 0 || fstat(w->fd, &w->st) < 0)
+                return imgerr(-errno, "%s: %m", path);
+        w->fs_bytes = ext2fs_blocks_count(w->fs->super) * (uint64_t)w->fs->blocksize;
+        return 0;
 }
 
 int ext4walk_open(const char *path, struct ext4walk **out)
@@ -142,6 +130,7 @@ int ext4walk_open(const char *path, struct ext4walk **out)
         w = calloc(1, sizeof(*w));
         if (!w)
                 return imgerr(-ENOMEM, "out of memory");
+        w->fd = -1;
         w->image = strdup(path);
         w->chunk = malloc(READ_CHUNK);
         if (!w->image || !w->chunk) {
@@ -157,11 +146,12 @@ int ext4walk_open(const char *path, struct ext4walk **out)
                 return open_error(path, e);
         }
         r = check_geometry(w, path);
+        if (r >= 0)
+                r = open_image_fd(w, path);
         if (r < 0) {
                 ext4walk_close(w);
                 return r;
         }
-        map_image(w, path);
         *out = w;
         return 0;
 }
@@ -181,8 +171,8 @@ void ext4walk_close(struct ext4walk *w)
         free_entry_buffers(w);
         if (w->fs)
                 ext2fs_close_free(&w->fs);
-        if (w->map)
-                munmap((void *)w->map, w->map_len);
+        if (w->fd >= 0)
+                close(w->fd);
         free(w->stat_path);
         free(w->chunk);
         free(w->image);
@@ -669,7 +659,30 @@ int ext4walk_runs(struct ext4walk *w, const struct ext4walk_entry *e,
 
 bool ext4walk_mapped(const struct ext4walk *w)
 {
-        return w->map != NULL;
+        return w->fd >= 0;
+}
+
+uint64_t ext4walk_image_bytes(const struct ext4walk *w)
+{
+        return w->fs_bytes;
+}
+
+int ext4walk_unchanged(const struct ext4walk *w)
+{
+        struct stat now;
+
+        if (stat(w->image, &now) < 0)
+                return imgerr(-errno, "%s: image changed while reading: %m", w->image);
+        if (now.st_dev != w->st.st_dev || now.st_ino != w->st.st_ino || now.st_size != w->st.st_size ||
+            now.st_mtim.tv_sec != w->st.st_mtim.tv_sec || now.st_mtim.tv_nsec != w->st.st_mtim.tv_nsec)
+                return imgerr(-ESTALE, "%s: image changed while reading: results discarded", w->image);
+        return 0;
+}
+
+static int shrank(const struct ext4walk *w, uint64_t off)
+{
+        return imgerr(-ENODATA, "%s: image changed or shrank while reading (no data at byte %llu)",
+                      w->image, (unsigned long long)off);
 }
 
 /* Zeros for holes, handed out from a static zero page in pieces. */
@@ -686,29 +699,41 @@ static int emit_zeros(uint64_t len, ext4walk_data_fn fn, void *userdata)
         return r;
 }
 
-/* From the mapping: no copy, in pieces of MAP_PIECE so a callback sees
- * bounded buffers. */
-#define MAP_PIECE (8u << 20)
-
+/* pread from the image's own descriptor (thread-safe), into a buffer no
+ * larger than the content, so small files cost a small allocation. */
 int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs, size_t n,
                        ext4walk_data_fn fn, void *userdata)
 {
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint64_t data = 0;
+        size_t cap;
         int r = 0;
 
-        if (!w->map)
-                return imgerr(-EOPNOTSUPP, "%s: image is not mapped", w->image);
+        for (size_t i = 0; i < n; i++)
+                if (!runs[i].zero)
+                        data += runs[i].len;
+        cap = data < READ_CHUNK ? (size_t)data : READ_CHUNK;
+        if (cap && !(buf = malloc(cap)))
+                return imgerr(-ENOMEM, "out of memory");
         for (size_t i = 0; r == 0 && i < n; i++) {
-                const uint8_t *p = w->map + runs[i].offset;
-                uint64_t len = runs[i].len;
+                uint64_t off = runs[i].offset, len = runs[i].len;
                 if (runs[i].zero) {
                         r = emit_zeros(len, fn, userdata);
                         continue;
                 }
                 while (r == 0 && len) {
-                        size_t piece = len < MAP_PIECE ? len : MAP_PIECE;
-                        r = fn(p, piece, userdata);
-                        p += piece;
-                        len -= piece;
+                        size_t piece = len < cap ? (size_t)len : cap;
+                        ssize_t got = pread(w->fd, buf, piece, (off_t)off);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got < 0)
+                                return imgerr(-errno, "%s: reading byte %llu: %m", w->image,
+                                              (unsigned long long)off);
+                        if (got == 0)
+                                return shrank(w, off);
+                        r = fn(buf, (size_t)got, userdata);
+                        off += (uint64_t)got;
+                        len -= (uint64_t)got;
                 }
         }
         return r;
@@ -733,6 +758,8 @@ static int read_runs_io(struct ext4walk *w, const struct ext4walk_entry *e,
                         uint64_t want = (len + bs - 1) / bs * bs;
                         size_t piece = want < READ_CHUNK ? want : READ_CHUNK;
                         errcode_t err = io_channel_read_blk64(w->fs->io, pblk, (int)(piece / bs), w->chunk);
+                        if (err == EXT2_ET_SHORT_READ)
+                                return shrank(w, pblk * bs);
                         if (err)
                                 return imgerr(-EIO, "%s: %s: reading block %llu: %s", w->image,
                                               e->path, (unsigned long long)pblk, error_message(err));
@@ -773,6 +800,15 @@ static int read_generic(struct ext4walk *w, const struct ext4walk_entry *e,
         return r;
 }
 
+int ext4walk_check_size(const struct ext4walk *w, const struct ext4walk_entry *e)
+{
+        if (e->size > w->fs_bytes)
+                return imgerr(-EFBIG, "%s: %s: %llu bytes, larger than the whole image (%llu bytes): not read",
+                              w->image, e->path, (unsigned long long)e->size,
+                              (unsigned long long)w->fs_bytes);
+        return 0;
+}
+
 int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
                   ext4walk_data_fn fn, void *userdata)
 {
@@ -780,13 +816,16 @@ int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
         size_t n = 0;
         int r;
 
+        r = ext4walk_check_size(w, e);
+        if (r < 0)
+                return r;
         r = ext4walk_runs(w, e, &runs, &n);
         if (r == -EOPNOTSUPP)
                 return read_generic(w, e, fn, userdata);
         if (r < 0)
                 return r;
-        r = w->map ? ext4walk_read_runs(w, runs, n, fn, userdata)
-                   : read_runs_io(w, e, runs, n, fn, userdata);
+        r = w->fd >= 0 ? ext4walk_read_runs(w, runs, n, fn, userdata)
+                       : read_runs_io(w, e, runs, n, fn, userdata);
         free(runs);
         return r;
 }
@@ -795,18 +834,5 @@ int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
 
 char *ext4walk_escape(const char *s)
 {
-        size_t n = strlen(s);
-        char *out = malloc(4 * n + 1), *p = out;
-
-        if (!out)
-                return NULL;
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch < 0x21 || ch == 0x7f || ch == '\\')
-                        p += sprintf(p, "\\%03o", ch);
-                else
-                        *p++ = (char)ch;
-        }
-        *p = 0;
-        return out;
+        return escape_text(s, ESCAPE_FIELD);
 }

@@ -83,12 +83,24 @@ struct ext4walk_run {
 };
 int ext4walk_runs(struct ext4walk *w, const struct ext4walk_entry *e,
                   struct ext4walk_run **runs, size_t *n);
-/* Is the image memory-mapped?  Then ext4walk_read_runs works, and it is
- * safe to call from several threads at once (it touches only the mapping,
- * never libext2fs). */
+/* Can ext4walk_read_runs be used?  It reads with pread from the walker's
+ * own descriptor (never a memory mapping: an image that shrinks gives a
+ * clear error, not SIGBUS), so several threads may call it at once. */
 bool ext4walk_mapped(const struct ext4walk *w);
 int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs, size_t n,
                        ext4walk_data_fn fn, void *userdata);
+
+/* A regular file larger than the whole image (a sparse file of a terabyte
+ * in a small image) is never read: -EFBIG, "IMAGE: PATH: N bytes, larger
+ * than the whole image (M bytes): not read".  ext4walk_read checks it. */
+int ext4walk_check_size(const struct ext4walk *w, const struct ext4walk_entry *e);
+/* The filesystem's size in bytes (blocks count times block size). */
+uint64_t ext4walk_image_bytes(const struct ext4walk *w);
+
+/* Is the image file the one opened, unchanged (size, mtime, inode)?  Else
+ * -ESTALE, "IMAGE: image changed while reading".  Commands call it before
+ * they report success. */
+int ext4walk_unchanged(const struct ext4walk *w);
 
 /* Escape a path or symlink target for line-oriented output: bytes below
  * 0x21, 0x7f and backslash become \ooo (octal, as in /proc/mounts); the

@@ -168,27 +168,14 @@ int imalog_parse(const uint8_t *buf, size_t len, struct imalog **out)
 
 int imalog_read_file(const char *path, struct imalog **out)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "rb");
         _cleanup_free_ uint8_t *buf = NULL;
-        size_t len = 0, cap = 0;
-        int r;
+        size_t len = 0;
+        /* securityfs reports size 0: read to the end, up to a bound far
+         * above a real log (about 100 bytes an entry) */
+        int r = read_file_max(path, 256u << 20, "IMA measurement logs", &buf, &len);
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        for (;;) {
-                if (len == cap) {
-                        uint8_t *g = realloc(buf, cap = cap ? cap * 2 : 65536);
-                        if (!g)
-                                return imgerr(-ENOMEM, "out of memory");
-                        buf = g;
-                }
-                size_t n = fread(buf + len, 1, cap - len, f);
-                if (n == 0)
-                        break;
-                len += n;
-        }
-        if (ferror(f))
-                return imgerr(-EIO, "%s: read error", path);
+        if (r < 0)
+                return r;
         r = imalog_parse(buf, len, out);
         if (r < 0)
                 imgerr_prefix(r, "%s: ", path);

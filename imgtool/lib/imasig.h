@@ -73,11 +73,19 @@ void ima_hasher_free(struct ima_hasher *h);
 /* Hashes fd from its current offset to end of file. */
 int ima_digest_fd(int algo, int fd, uint8_t *digest);
 
+/* ---- what the kernel can verify ------------------------------------- */
+struct evp_pkey_st;
+/* 0 if the kernel's IMA can verify signatures by this key (ECDSA on P-256
+ * or P-384, RSA of 2048 bits or more); else -EOPNOTSUPP and WHY says what
+ * the key is and why not ("EC key on curve secp256k1: ..."). */
+int ima_pkey_kernel_check(struct evp_pkey_st *pkey, char *why, size_t why_len);
+
 /* ---- signing -------------------------------------------------------- */
 struct ima_key;   /* a private key and the keyid of its cert */
 
 /* Load a PEM private key and its cert (PEM or DER); fails with a clear
- * message if the key does not match the cert.  cert may be NULL only if the
+ * message if the key does not match the cert, or if the kernel could not
+ * verify its signatures (ima_pkey_kernel_check).  cert may be NULL only if the
  * keyid can be derived from the key alone (evmctl's fallback). */
 int ima_key_load(const char *key_path, const char *cert_path, struct ima_key **out);
 void ima_key_free(struct ima_key *k);
@@ -90,9 +98,9 @@ int ima_key_sign_digest(const struct ima_key *k, int hash_algo,
                         const uint8_t *digest, size_t digest_len,
                         uint8_t **val, size_t *val_len);
 /* The same for n digests of ima_hash_size(hash_algo) bytes each: vals[i]
- * (malloc'ed) is exactly what ima_key_sign_digest() gives for digests[i],
- * but ECDSA shares one modular inversion per batch of 64, which makes it
- * about a third faster.  On failure every vals[i] is NULL.
+ * (malloc'ed) is exactly what ima_key_sign_digest() gives for digests[i].
+ * On failure every vals[i] is NULL.  Every operation on the private key
+ * and the nonce is OpenSSL's constant-time code (ecsign.h).
  *
  * Threads: a loaded key is only read while signing, so any number of
  * threads may sign with one key at once. */
@@ -107,6 +115,9 @@ int ima_trust_new(struct ima_trust **out);
 /* Add every cert in a file: DER, or PEM with one or more certificates. */
 int ima_trust_add_file(struct ima_trust *t, const char *path);
 size_t ima_trust_count(const struct ima_trust *t);
+/* Why the kernel cannot verify with the trusted key KEYID ("EC key on curve
+ * secp256k1: ..."), or NULL if it can (or no such key is trusted). */
+const char *ima_trust_key_problem(const struct ima_trust *t, uint32_t keyid);
 void ima_trust_free(struct ima_trust *t);
 
 enum imasig_status {
@@ -117,6 +128,8 @@ enum imasig_status {
         IMASIG_HASH_ONLY,       /* 0x04 / 0x01: not a signature */
         IMASIG_MALFORMED,       /* cannot be parsed */
         IMASIG_UNSUPPORTED,     /* other type (EVM, verity) */
+        IMASIG_UNUSABLE_KEY,    /* verifies, but with a trusted key the kernel cannot
+                                 * verify with (curve, RSA size): the message says why */
 };
 const char *imasig_status_name(enum imasig_status s); /* "valid", "invalid", "unknown key", ... */
 
@@ -130,15 +143,14 @@ enum imasig_status ima_trust_verify_digest(const struct ima_trust *t,
 
 /* The same for n values at once: st[i] is what ima_trust_verify_digest
  * gives for vals[i] and digests[i] (parsed[i] filled likewise; parsed may be
- * NULL), but ECDSA signatures by one key share a single modular inversion.
- * Only the last failure's message is kept.  Thread-safe like the single
+ * NULL).  Only the last failure's message is kept.  Thread-safe like the single
  * call: a trust set is only read. */
 void ima_trust_verify_digests(const struct ima_trust *t, size_t n, const uint8_t *const vals[],
                               const size_t lens[], const uint8_t *const digests[],
                               const size_t digest_lens[], enum imasig_status st[],
                               struct imasig parsed[]);
 
-/* keyid of an X.509 cert, as the kernel computes it: the last 4 bytes of the
- * subjectKeyIdentifier; without one, what evmctl computes (the last 4 bytes
- * of sha1 over the public key).  cert_der is a DER certificate. */
+/* keyid of an X.509 cert, as the kernel finds it: the last 4 bytes of the
+ * subjectKeyIdentifier.  A cert without one is -EBADMSG (imasig.c says
+ * why).  cert_der is a DER certificate. */
 int ima_cert_keyid(const uint8_t *cert_der, size_t len, uint32_t *keyid);

@@ -101,6 +101,7 @@ struct rec {
         struct ext4walk_run *runs;
         size_t n_runs;
         uint64_t size;
+        uint64_t too_large;       /* the image's size when the file claims more: not hashed */
         /* results */
         enum imasig_status st;
         uint8_t x_digest[IMA_MAX_DIGEST];
@@ -350,6 +351,10 @@ static int report_signature(struct run *run, const struct rec *r)
                 return add_violation(run, r->path, IMGV_UNSUPPORTED,
                                      "unsupported signature (hash algorithm %s)",
                                      ima_hash_name(r->sig.hash_algo));
+        case IMASIG_UNUSABLE_KEY:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "signature by key %08x, which the kernel cannot verify: %s",
+                                     r->sig.keyid, ima_trust_key_problem(run->o->trust, r->sig.keyid));
         default:
                 return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
                                      imasig_status_name(v->st));
@@ -596,6 +601,12 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
         }
         if (e->nlink > 1 && (rc = remember_inode(run, e->ino, r)) < 0)
                 return rc;
+        if (ext4walk_check_size(w, e) < 0) {
+                /* a sparse terabyte in a small image: reported, never hashed */
+                imgerr_clear();
+                r->too_large = ext4walk_image_bytes(w);
+                return 0;
+        }
         return needs_content(r) ? schedule_content(run, w, e, r) : 0;
 }
 
@@ -616,6 +627,14 @@ static int report_records(struct run *run)
                 const struct rec *v = r->first ? r->first : r;
                 if (v->err < 0)
                         return imgerr(v->err, "%s", v->err_msg ? v->err_msg : "reading failed");
+                if (v->too_large) {
+                        rc = add_violation(run, r->path, IMGV_TOO_LARGE,
+                                           "%llu bytes, larger than the whole image (%llu bytes): not hashed",
+                                           (unsigned long long)r->size, (unsigned long long)v->too_large);
+                        if (rc < 0)
+                                return rc;
+                        continue;
+                }
                 if ((rc = report_signature(run, r)) < 0 || (rc = report_content(run, r)) < 0)
                         return rc;
         }
@@ -656,6 +675,8 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
         pool_started = false;
         if (r == 0)
                 r = report_records(&run);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
         run.rep->seconds = now_seconds() - t0;
 out:
         if (pool_started)
@@ -862,6 +883,7 @@ static const char *reason_key(enum imgverify_reason reason)
                 [IMGV_MODE_DIFFERS] = "mode-differs",
                 [IMGV_OWNER_DIFFERS] = "owner-differs",
                 [IMGV_TARGET_DIFFERS] = "target-differs",
+                [IMGV_TOO_LARGE] = "larger-than-image",
         };
         return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";
 }

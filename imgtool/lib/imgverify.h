@@ -31,6 +31,7 @@ enum imgverify_reason {
         IMGV_MODE_DIFFERS,       /* "mode 0755, package X says 0644" */
         IMGV_OWNER_DIFFERS,      /* "owner 0:0, package X says 1:1" */
         IMGV_TARGET_DIFFERS,     /* "symlink target differs from package X" */
+        IMGV_TOO_LARGE,          /* "N bytes, larger than the whole image (M bytes): not hashed" */
 };
 
 struct imgverify_violation {

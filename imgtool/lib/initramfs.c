@@ -13,7 +13,9 @@
 #include <sys/sysmacros.h>
 
 #include "kmod.h"
+#include "imasig.h"
 #include "policy.h"
+#include "output.h"
 #include "util.h"
 
 /* The static init, embedded by init/CMakeLists.txt. */
@@ -22,6 +24,11 @@ extern const uint8_t imgtool_init_blob_end[];
 
 int initramfs_check_root(const char *spec)
 {
+        /* one line of init.conf: no control character, no space */
+        for (const char *p = spec; *p; p++)
+                if ((unsigned char)*p < 0x21 || *p == 0x7f)
+                        return imgerr(-EINVAL, "root spec contains a space or control character (byte 0x%02x)",
+                                      (unsigned char)*p);
         if (!strncmp(spec, "LABEL=", 6)) {
                 size_t n = strlen(spec + 6);
                 if (n == 0 || n > 16)
@@ -87,8 +94,19 @@ static int load_certs(const char *path, struct blob **ders, size_t *n)
 
         if (count < 0)
                 return count;
-        for (int i = 0; i < count && r >= 0; i++)
+        for (int i = 0; i < count && r >= 0; i++) {
+                /* a key IMA could not find by keyid, or not verify with, in
+                 * _ima would fail every file at boot: refuse it now */
+                char why[200];
+                uint32_t keyid;
                 r = append_der(certs[i], path, ders, n);
+                if (r >= 0)
+                        r = ima_cert_keyid((*ders)[*n - 1].data, (*ders)[*n - 1].len, &keyid);
+                if (r < 0)
+                        r = imgerr_prefix(r, "%s: ", path);
+                else if (ima_pkey_kernel_check(X509_get0_pubkey(certs[i]), why, sizeof(why)) < 0)
+                        r = imgerr(-EOPNOTSUPP, "%s: %s", path, why);
+        }
         certs_free(certs);
         return r;
 }
@@ -329,7 +347,7 @@ out:
         return r;
 }
 
-int initramfs_write(const struct initramfs_opts *o, const char *path)
+int initramfs_write(const struct initramfs_opts *o, const char *path, unsigned flags)
 {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
@@ -338,5 +356,5 @@ int initramfs_write(const struct initramfs_opts *o, const char *path)
         r = initramfs_build(o, &buf, &len);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, buf, len, 0644);
+        return output_write_file(path, flags, 0644, NULL, buf, len);
 }

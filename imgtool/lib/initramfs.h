@@ -48,5 +48,6 @@ int initramfs_check_root(const char *spec);
 /* Build the compressed archive in memory; *buf is malloc'ed. */
 int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
 
-/* Build and write it atomically to path. */
-int initramfs_write(const struct initramfs_opts *o, const char *path);
+/* Build it and write it to path (output.h rules and flags; the caller
+ * checks the path against its inputs). */
+int initramfs_write(const struct initramfs_opts *o, const char *path, unsigned flags);

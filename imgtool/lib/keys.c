@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "imasig.h"
+#include "output.h"
 #include "util.h"
 
 static const struct {
@@ -88,12 +89,20 @@ static void issuer_done(struct issuer *is)
 
 static int read_pem_key(const char *path, EVP_PKEY **out)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ uint8_t *data = NULL;
         EVP_PKEY *k;
+        BIO *bio;
+        size_t len;
+        int r = read_file_max(path, READ_FILE_MAX, "private keys", &data, &len);
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        if (r < 0)
+                return r;
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio)
+                return -ENOMEM;
+        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        OPENSSL_cleanse(data, len);
         ERR_clear_error();
         if (!k)
                 return imgerr(-EBADMSG, "%s: not a PEM private key (unencrypted)", path);
@@ -116,6 +125,11 @@ static int issuer_load(const char *dir, struct issuer *is)
         r = read_pem_key(key, &is->key);
         if (r < 0)
                 return r;
+        /* the kernel checks the leaf's signature with this key when it
+         * loads the cert into a CA-restricted keyring */
+        char why[200];
+        if (ima_pkey_kernel_check(is->key, why, sizeof(why)) < 0)
+                return imgerr(-EOPNOTSUPP, "%s: %s", key, why);
         if (EVP_PKEY_eq(is->key, X509_get0_pubkey(is->cert)) != 1) {
                 ERR_clear_error();
                 return imgerr(-EINVAL, "%s: key does not match %s", key, crt);
@@ -288,69 +302,29 @@ static int mkdir_p(const char *dir)
         return 0;
 }
 
-static int refuse_existing(char *const paths[3])
-{
-        struct stat st;
-        for (int i = 0; i < 3; i++)
-                if (lstat(paths[i], &st) == 0)
-                        return imgerr(-EEXIST, "%s: already exists, not overwriting", paths[i]);
-        return 0;
-}
-
-static int write_temp(const char *path, const struct blob *b, mode_t mode, char **tmp)
-{
-        int fd, r;
-        size_t off = 0;
-
-        r = tmpfile_beside(path, tmp, &fd);
-        if (r < 0)
-                return r;
-        r = 0;
-        if (fchmod(fd, mode) < 0)
-                r = -errno;
-        while (r == 0 && off < b->len) {
-                ssize_t n = write(fd, b->data + off, b->len - off);
-                if (n < 0 && errno != EINTR)
-                        r = -errno;
-                else if (n > 0)
-                        off += (size_t)n;
-        }
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r < 0) {
-                unlink(*tmp);
-                free(*tmp);
-                *tmp = NULL;
-                return imgerr(r, "%s: cannot write: %s", path, strerror(-r));
-        }
-        return 0;
-}
-
-/* All three files appear, or none: temps first, then link() into place,
- * which (unlike rename) never replaces a file that appeared meanwhile. */
-static int write_set(char *const paths[3], const struct blob blobs[3])
+/* All three files appear, or none: each through output.h's temporary
+ * (the key 0600 from the start), renamed only when all three are written;
+ * without --force no rename replaces a file that appeared meanwhile. */
+static int write_set(char *const paths[3], const struct blob blobs[3], unsigned flags,
+                     const char *const *inputs)
 {
         static const mode_t modes[3] = { 0600, 0644, 0644 };
-        char *tmps[3] = { NULL, NULL, NULL };
-        int linked = 0, r = 0;
+        struct output *outs[3] = { NULL, NULL, NULL };
+        int committed = 0, r = 0;
 
         for (int i = 0; i < 3 && r >= 0; i++)
-                r = write_temp(paths[i], &blobs[i], modes[i], &tmps[i]);
-        for (; r >= 0 && linked < 3; linked++)
-                if (link(tmps[linked], paths[linked]) < 0)
-                        r = imgerr(-errno, "%s: %s", paths[linked],
-                                   errno == EEXIST ? "already exists, not overwriting"
-                                                   : strerror(errno));
-        if (r < 0)
-                for (int i = 0; i < linked; i++)
-                        unlink(paths[i]);
-        for (int i = 0; i < 3; i++) {
-                if (tmps[i])
-                        unlink(tmps[i]);
-                free(tmps[i]);
+                r = output_open(paths[i], flags, modes[i], inputs, &outs[i]);
+        for (int i = 0; i < 3 && r >= 0; i++)
+                r = output_write(outs[i], blobs[i].data, blobs[i].len);
+        for (; r >= 0 && committed < 3; committed++) {
+                r = output_commit(outs[committed]);
+                outs[committed] = NULL;
         }
+        if (r < 0 && !(flags & OUTPUT_FORCE))
+                for (int i = 0; i < committed - 1; i++)
+                        unlink(paths[i]);
+        for (int i = 0; i < 3; i++)
+                output_abort(outs[i]);
         return r;
 }
 
@@ -380,22 +354,33 @@ static int make_key_and_cert(const struct keygen_opts *o, struct blob blobs[3], 
 int keygen_write(const char *dir, const struct keygen_opts *o, uint32_t *keyid)
 {
         const char *base = keygen_basename(o->ca);
-        char *paths[3] = { NULL, NULL, NULL };
+        char *paths[3] = { NULL, NULL, NULL }, *issuer[3] = { NULL, NULL, NULL };
         struct blob blobs[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+        unsigned flags = o->force ? OUTPUT_FORCE : 0;
         int r = -ENOMEM;
 
+        if (!*dir)
+                return imgerr(-EINVAL, "keygen: the output directory name is empty");
         if (asprintf(&paths[0], "%s/%s.key", dir, base) < 0 ||
             asprintf(&paths[1], "%s/%s.crt", dir, base) < 0 ||
             asprintf(&paths[2], "%s/%s.der", dir, base) < 0)
                 goto out;
-        r = refuse_existing(paths);
+        if (o->issuer_dir && (asprintf(&issuer[0], "%s/ca.key", o->issuer_dir) < 0 ||
+                              asprintf(&issuer[1], "%s/ca.crt", o->issuer_dir) < 0))
+                goto out;
+        r = 0;
+        /* refused before the work; the folder is made only to write into */
+        for (int i = 0; i < 3 && r >= 0 && access(dir, F_OK) == 0; i++)
+                r = output_check(paths[i], flags, (const char *const *)issuer);
         if (r >= 0)
                 r = make_key_and_cert(o, blobs, keyid);
         if (r >= 0)
                 r = mkdir_p(dir);
         if (r >= 0)
-                r = write_set(paths, blobs);
+                r = write_set(paths, blobs, flags, (const char *const *)issuer);
 out:
+        free(issuer[0]);
+        free(issuer[1]);
         for (int i = 0; i < 3; i++) {
                 if (blobs[i].data)
                         OPENSSL_cleanse(blobs[i].data, blobs[i].len);

@@ -28,12 +28,14 @@ struct keygen_opts {
         int days;               /* validity; 0 = 3650 */
         bool ca;                /* a CA (CA:TRUE, keyCertSign) instead of a leaf */
         const char *issuer_dir; /* sign with ISSUER_DIR/ca.key + ca.crt; NULL = self-signed */
+        bool force;             /* replace existing files (output.h's rule) */
 };
 
 /* "signing" or "ca": the base name of the files keygen writes. */
 const char *keygen_basename(bool ca);
 
 /* Generate a key and cert into DIR (created if missing).  Refuses (-EEXIST,
- * nothing written) if any of the three files exists; on any failure nothing
+ * nothing written) if any of the three files exists, unless o->force
+ * (output.h: regular files only); on any failure nothing
  * is left behind.  *keyid is the IMA keyid of the new cert. */
 int keygen_write(const char *dir, const struct keygen_opts *o, uint32_t *keyid);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "initramfs.h"
+#include "policy.h"
 #include "util.h"
 
 /* ---- the key table ----------------------------------------------------- */
@@ -128,10 +130,31 @@ static int parse_image_size(struct parse_ctx *c, const char *value, void *field)
                 l->size = 0;
                 return 0;
         }
-        if (parse_size(value, &l->size) < 0 || l->size < (4u << 20))
-                return bad_value(c, "Size", value, "expected a size such as 512M, 2G, or auto (at least 4M)");
+        if (parse_size(value, &l->size) < 0 || l->size < (4u << 20) || l->size > (1ull << 50))
+                return bad_value(c, "Size", value, "expected a size such as 512M, 2G, or auto (4M to 1P)");
+        if (l->size % 4096)
+                return bad_value(c, "Size", value, "not a multiple of 4K (the block size)");
         l->size_auto = false;
         return 0;
+}
+
+static int parse_label(struct parse_ctx *c, const char *value, void *field)
+{
+        if (strlen(value) > 16)
+                return bad_value(c, "Label", value, "an ext4 label has at most 16 characters");
+        for (const char *p = value; *p; p++)
+                if (*p == ' ' || *p == '/')
+                        return bad_value(c, "Label", value, "no spaces or slashes (it becomes root=LABEL=...)");
+        return parse_string(c, value, field);
+}
+
+static int parse_root(struct parse_ctx *c, const char *value, void *field)
+{
+        if (*value && initramfs_check_root(value) < 0) {
+                _cleanup_free_ char *why = strdup(imgerr_msg());
+                return bad_value(c, "Root", value, why ? why : "not a root spec");
+        }
+        return parse_string(c, value, field);
 }
 
 static int parse_inode_size(struct parse_ctx *c, const char *value, void *field)
@@ -192,7 +215,7 @@ static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
 #define F(x) offsetof(struct layout, x)
 static const struct key_def keys[] = {
         { "Image", "Size", parse_image_size, 0 },
-        { "Image", "Label", parse_string, F(label) },
+        { "Image", "Label", parse_label, F(label) },
         { "Image", "InodeSize", parse_inode_size, 0 },
         { "Image", "Seed", parse_string, F(seed) },
         { "Image", "SourceDateEpoch", parse_epoch, 0 },
@@ -209,7 +232,7 @@ static const struct key_def keys[] = {
         { "Policy", "Measure", parse_bool, F(measure) },
         { "Boot", "Kernel", parse_path, F(kernel) },
         { "Boot", "CommandLine", parse_string, F(cmdline) },
-        { "Boot", "Root", parse_string, F(root) },
+        { "Boot", "Root", parse_root, F(root) },
         { "Boot", "RootReadWrite", parse_bool, F(root_rw) },
         { "Boot", "TestHooks", parse_bool, F(test_hooks) },
         { "Boot", "Init", parse_path_abs, F(init) },
@@ -231,11 +254,29 @@ static const struct key_def *find_key(const char *section, const char *key, bool
         return NULL;
 }
 
+/* Every value is one line of text: a control character (a newline from
+ * --set, a CR, an escape) could reach init.conf or a terminal. */
+static int check_text(struct parse_ctx *c, const char *section, const char *key, const char *value)
+{
+        for (const char *p = value; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                        if (c->line)
+                                return imgerr(-EINVAL, "%s:%u: [%s] %s: the value contains a control character (byte 0x%02x)",
+                                              c->file, c->line, section, key, (unsigned char)*p);
+                        return imgerr(-EINVAL, "%s: --set %s.%s: the value contains a control character (byte 0x%02x)",
+                                      c->file, section, key, (unsigned char)*p);
+                }
+        return 0;
+}
+
 static int apply_key(struct parse_ctx *c, const char *section, const char *key, const char *value)
 {
         bool section_known;
         const struct key_def *k = find_key(section, key, &section_known);
+        int r = check_text(c, section, key, value);
 
+        if (r < 0)
+                return r;
         if (!k) {
                 const char *what = section_known ? "unknown key" : "unknown section";
                 if (c->line)
@@ -243,7 +284,7 @@ static int apply_key(struct parse_ctx *c, const char *section, const char *key, 
                                       c->file, c->line, what, section, key);
                 return imgerr(-EINVAL, "%s: --set %s.%s: %s", c->file, section, key, what);
         }
-        int r = k->parse(c, value, (char *)c->l + k->offset);
+        r = k->parse(c, value, (char *)c->l + k->offset);
         if (r >= 0)
                 c->l->origins[k - keys] = (struct layout_origin){ c->line ? LAYOUT_FILE : LAYOUT_SET, c->line };
         return r;
@@ -260,20 +301,58 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
         return c->error ? 0 : 1;
 }
 
-/* inih calls the reader once per line; counting here gives line numbers
- * for our own messages. */
+/* The layout is read whole (read_file_max: at most LAYOUT_MAX bytes) and
+ * handed to inih one line per call, so line numbers are ours and a line may
+ * be as long as the file: Debian's libinih reads its line length limit
+ * (ini_max_line, ini_initial_alloc: 200 by default) at run time, and
+ * both are raised to the longest line before parsing. */
+#define LAYOUT_MAX (16u << 20)
+
 struct line_reader {
-        FILE *f;
+        const char *p, *end;
         struct parse_ctx *c;
 };
 
 static char *read_line(char *buf, int size, void *stream)
 {
         struct line_reader *lr = stream;
-        char *s = fgets(buf, size, lr->f);
-        if (s)
-                lr->c->line++;
-        return s;
+        const char *eol;
+        size_t n;
+
+        if (lr->p >= lr->end)
+                return NULL;
+        eol = memchr(lr->p, '\n', (size_t)(lr->end - lr->p));
+        n = eol ? (size_t)(eol - lr->p) + 1 : (size_t)(lr->end - lr->p);
+        if (n >= (size_t)size)   /* cannot happen: ini_max_line covers the longest line */
+                n = (size_t)size - 1;
+        memcpy(buf, lr->p, n);
+        buf[n] = 0;
+        lr->p += n;
+        lr->c->line++;
+        return buf;
+}
+
+/* NUL bytes are refused (inih would end the line there); the longest line
+ * sets inih's buffer. */
+static int scan_lines(const char *path, const char *data, size_t len, size_t *longest)
+{
+        unsigned line = 1;
+        size_t start = 0;
+
+        *longest = 0;
+        for (size_t i = 0; i < len; i++) {
+                if (data[i] == 0)
+                        return imgerr(-EINVAL, "%s:%u: contains a NUL byte: not a text file", path, line);
+                if (data[i] == '\n') {
+                        if (i + 1 - start > *longest)
+                                *longest = i + 1 - start;
+                        start = i + 1;
+                        line++;
+                }
+        }
+        if (len - start > *longest)
+                *longest = len - start;
+        return 0;
 }
 
 static int apply_override(struct parse_ctx *c, const char *ov)
@@ -291,20 +370,13 @@ static int apply_override(struct parse_ctx *c, const char *ov)
         return apply_key(c, copy, dot + 1, eq + 1);
 }
 
-static int file_sha256_hex(FILE *f, char **hex)
+static int sha256_hex(const void *data, size_t len, char **hex)
 {
-        unsigned char md[32], buf[8192];
+        unsigned char md[32];
         unsigned int mdlen;
-        size_t n;
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        if (!ctx)
-                return -ENOMEM;
-        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                EVP_DigestUpdate(ctx, buf, n);
-        EVP_DigestFinal_ex(ctx, md, &mdlen);
-        EVP_MD_CTX_free(ctx);
-        rewind(f);
+
+        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+                return imgerr(-EIO, "sha256 failed");
         *hex = malloc(65);
         if (!*hex)
                 return -ENOMEM;
@@ -324,6 +396,24 @@ static int check_required(const struct layout *l)
         if (l->sigmode != SIGMODE_SIGN && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
                               l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
+        return 0;
+}
+
+/* Files whose content is a setting, checked now whatever else the layout
+ * says: the policy (even without Kernel=). */
+static int check_files(const struct layout *l)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!l->policy_file)
+                return 0;
+        r = read_text_file(l->policy_file, &text);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: [Policy] File: ", l->path);
+        r = policy_validate(text);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: [Policy] File=%s: ", l->path, l->policy_file);
         return 0;
 }
 
@@ -352,10 +442,11 @@ static int layout_defaults(struct layout *l, const char *path)
 
 int layout_load(const char *path, char *const *overrides, struct layout **out)
 {
-        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
         struct layout *l = calloc(1, sizeof(*l));
         struct parse_ctx c = { .l = l, .file = path };
         struct line_reader lr = { .c = &c };
+        size_t len, longest;
         int r;
 
         if (!l)
@@ -363,15 +454,18 @@ int layout_load(const char *path, char *const *overrides, struct layout **out)
         r = layout_defaults(l, path);
         if (r < 0)
                 goto fail;
-        f = fopen(path, "re");
-        if (!f) {
-                r = imgerr(-errno, "%s: cannot read layout: %s", path, strerror(errno));
-                goto fail;
-        }
-        r = file_sha256_hex(f, &l->digest_hex);
+        r = read_file_max(path, LAYOUT_MAX, "layouts", &data, &len);
         if (r < 0)
                 goto fail;
-        lr.f = f;
+        if ((r = scan_lines(path, (const char *)data, len, &longest)) < 0 ||
+            (r = sha256_hex(data, len, &l->digest_hex)) < 0)
+                goto fail;
+        lr.p = (const char *)data;
+        lr.end = lr.p + len;
+        ini_use_stack = false;
+        ini_allow_realloc = false;
+        ini_max_line = longest + 3 > INI_MAX_LINE ? (int)longest + 3 : INI_MAX_LINE;
+        ini_initial_alloc = ini_max_line;   /* the buffer inih mallocs and hands the reader */
         r = ini_parse_stream(read_line, &lr, on_ini_entry, &c);
         if (c.error) {
                 r = c.error;
@@ -388,6 +482,8 @@ int layout_load(const char *path, char *const *overrides, struct layout **out)
                         goto fail;
         }
         r = check_required(l);
+        if (r >= 0)
+                r = check_files(l);
         if (r < 0)
                 goto fail;
         *out = l;
@@ -464,7 +560,8 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
 
         if (k->parse == parse_list || k->parse == parse_path_list)
                 return join_list(*(char *const *const *)field, text);
-        if (k->parse == parse_string || k->parse == parse_path || k->parse == parse_path_abs)
+        if (k->parse == parse_string || k->parse == parse_path || k->parse == parse_path_abs ||
+            k->parse == parse_label || k->parse == parse_root)
                 r = asprintf(text, "%s", *(char *const *)field ? *(char *const *)field : "");
         else if (k->parse == parse_bool)
                 r = asprintf(text, "%s", *(const bool *)field ? "yes" : "no");
@@ -479,6 +576,6 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
         else if (k->parse == parse_scriptlets)
                 r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" : "error");
         else
-                r = asprintf(text, "?");
+                r = asprintf(text, "?"); /* a parser this function does not know: add it above */
         return r < 0 ? -ENOMEM : 0;
 }

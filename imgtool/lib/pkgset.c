@@ -18,14 +18,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "util.h"
 
 static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
 static int rpm_init_result;
 
+/* librpm prints its problems to stderr, several lines at times; imgtool
+ * reports each problem once, in its own one-line error, so librpm's own
+ * lines are shown only with -v (escaped, one line each). */
+static int rpmlog_verbose(rpmlogRec rec, rpmlogCallbackData data)
+{
+        char buf[1024];
+
+        snprintf(buf, sizeof(buf), "%s", rpmlogRecMessage(rec));
+        buf[strcspn(buf, "\n")] = 0;
+        log_verbose("rpm: %s", buf);
+        return 0;   /* not RPMLOG_DEFAULT: librpm prints nothing itself */
+}
+
 static void rpm_init_once(void)
 {
         rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
+        rpmlogSetCallback(rpmlog_verbose, NULL);
         if (rpmReadConfigFiles(NULL, NULL) != 0)
                 rpm_init_result = imgerr(-EIO, "cannot read rpm's configuration (rpmrc, macros)");
 }
@@ -163,15 +178,37 @@ static int choose_packages(const struct layout *l, struct candidates *c, struct 
 
 /* ---- OpenPGP package signatures (GpgKey=) ------------------------------ */
 
+/* A key file, armored or binary, read through read_file (its size limit),
+ * not librpm's pgpReadPkts (which reads any size). */
+static int read_gpg_key(const char *path, uint8_t **pkt, size_t *len)
+{
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t n;
+        int r = read_file_max(path, READ_FILE_MAX, "OpenPGP keys", &data, &n);
+
+        if (r < 0)
+                return r;
+        if (n > 0 && data[0] & 0x80) {   /* a binary packet */
+                *pkt = data;
+                *len = n;
+                data = NULL;
+                return 0;
+        }
+        if (memchr(data, 0, n) || pgpParsePkts((const char *)data, pkt, len) <= 0)
+                return imgerr(-EBADMSG, "%s: not an OpenPGP public key", path);
+        return 0;
+}
+
 static int load_keyring(const struct layout *l, rpmKeyring kr)
 {
         for (size_t i = 0; l->gpg_keys[i]; i++) {
                 uint8_t *pkt = NULL;
                 size_t len = 0;
                 rpmPubkey key;
+                int r = read_gpg_key(l->gpg_keys[i], &pkt, &len);
 
-                if (pgpReadPkts(l->gpg_keys[i], &pkt, &len) <= 0)
-                        return imgerr(-EBADMSG, "%s: not an OpenPGP public key", l->gpg_keys[i]);
+                if (r < 0)
+                        return r;
                 key = rpmPubkeyNew(pkt, len);
                 free(pkt);
                 if (!key)
@@ -269,19 +306,23 @@ static int problems_message(const struct layout *l, rpmps ps)
         return r;
 }
 
-/* rpm's own transaction check and ordering, against an empty root so that
- * nothing on the build machine counts as installed. */
+/* rpm's own transaction check and ordering, against an empty scratch root
+ * so that nothing on the build machine counts as installed.  rpm opens
+ * (creates) a database there: %_dbpath is pinned inside the root (Debian's
+ * default is $HOME/.rpmdb) and the root is removed whole. */
 static int check_and_order(const struct layout *l, struct candidates *chosen, struct pkgset *s)
 {
-        char root[] = "/tmp/imgtool-root.XXXXXX";
+        _cleanup_free_ char *root = NULL;
         rpmts ts = NULL;
         rpmps ps = NULL;
         rpmtsi it = NULL;
         rpmte te;
         int r = 0;
 
-        if (!mkdtemp(root))
-                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
+        r = scratch_dir_make("imgtool-root", &root);
+        if (r < 0)
+                return r;
+        rpmPushMacro(NULL, "_dbpath", NULL, "/var/lib/rpm", RMIL_CMDLINE);
         ts = rpmtsCreate();
         rpmtsSetRootDir(ts, root);
         for (size_t i = 0; i < chosen->count; i++)
@@ -309,7 +350,8 @@ out:
         rpmtsiFree(it);
         rpmpsFree(ps);
         rpmtsFree(ts);
-        rmdir(root);
+        rpmPopMacro(NULL, "_dbpath");
+        scratch_dir_remove(root);
         return r;
 }
 

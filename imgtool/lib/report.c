@@ -5,6 +5,16 @@
 #include "compose.h"
 #include "util.h"
 
+/* Lines that quote packages: escaped, one line each (util.h). */
+static void print_lines(FILE *f, const char *what, char *const *v)
+{
+        for (size_t i = 0; v && v[i]; i++) {
+                char *e = escape_text(v[i], ESCAPE_LINE);
+                fprintf(f, "  %s%s\n", what, e ? e : v[i]);
+                free(e);
+        }
+}
+
 void report_print_summary(FILE *f, const struct compose_report *r, const char *output)
 {
         double mb = (double)r->bytes / 1e6;
@@ -17,12 +27,9 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
                 (unsigned long long)(r->block_size ? r->image_size / r->block_size : 0), r->inode_size, r->uuid,
                 (long long)r->source_date_epoch);
         fprintf(f, "  time: %.2f s, %.1f MB/s\n", r->seconds, r->seconds > 0 ? mb / r->seconds : 0.0);
-        for (size_t i = 0; r->scriptlets_skipped && r->scriptlets_skipped[i]; i++)
-                fprintf(f, "  scriptlet skipped: %s\n", r->scriptlets_skipped[i]);
-        for (size_t i = 0; r->created_unsigned && r->created_unsigned[i]; i++)
-                fprintf(f, "  created unsigned (no Key=): %s\n", r->created_unsigned[i]);
-        for (size_t i = 0; r->warnings && r->warnings[i]; i++)
-                fprintf(f, "  warning: %s\n", r->warnings[i]);
+        print_lines(f, "scriptlet skipped: ", r->scriptlets_skipped);
+        print_lines(f, "created unsigned (no Key=): ", r->created_unsigned);
+        print_lines(f, "warning: ", r->warnings);
         fprintf(f, "  wrote:");
         for (size_t i = 0; r->written && r->written[i]; i++)
                 fprintf(f, "%s %s", i ? "," : "", r->written[i]);
@@ -68,7 +75,7 @@ static json_object *strv_json(char *const *v)
         return a;
 }
 
-int report_write_json(const char *path, const struct compose_report *r, const char *output)
+int report_json_text(const struct compose_report *r, const char *output, char **out)
 {
         json_object *o = json_object_new_object(), *sig = json_object_new_object();
         json_object *keyids = json_object_new_object(), *trusted = json_object_new_array();
@@ -110,7 +117,8 @@ int report_write_json(const char *path, const struct compose_report *r, const ch
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        ret = write_file_atomic(path, text, strlen(text), 0644);
+        *out = text ? strdup(text) : NULL;
+        ret = *out ? 0 : -ENOMEM;
         json_object_put(o);
         return ret;
 }

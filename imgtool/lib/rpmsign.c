@@ -24,6 +24,7 @@
 
 #include "imasig.h"
 #include "rpmpkg.h"
+#include "output.h"
 #include "util.h"
 
 #define LEAD_SIZE 96
@@ -407,7 +408,8 @@ static int check_result(const char *tmp, const char *in, size_t signed_files)
 }
 
 int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
-                 const struct rpmsign_opts *opts, struct rpmsign_result *res)
+                 const struct rpmsign_opts *opts, struct rpmsign_result *res,
+                 struct output **pending)
 {
         struct rpmpkg *p = NULL;
         struct layout l = { 0 };
@@ -415,9 +417,9 @@ int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
         uint32_t max_len = 0;
         void *blob = NULL;
         unsigned blob_len = 0;
-        _cleanup_free_ char *tmp = NULL;
+        struct output *o = NULL;
         _cleanup_close_ int in_fd = -1;
-        int out_fd = -1, r;
+        int r;
         size_t n = 0;
 
         *res = (struct rpmsign_result){ 0 };
@@ -441,30 +443,22 @@ int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
         r = new_signature_header(in, l.sig.h, sigs, n, max_len, &blob, &blob_len);
         if (r < 0)
                 goto out;
-        r = tmpfile_beside(out, &tmp, &out_fd);
+        r = output_open(out, opts->out_flags, 0644, opts->inputs, &o);
         if (r < 0)
                 goto out;
-        r = write_package(in_fd, in, &l, blob, blob_len, out_fd, tmp);
+        r = write_package(in_fd, in, &l, blob, blob_len, output_fd(o), output_tmp_path(o));
         if (r < 0)
                 goto out;
-        if (fchmod(out_fd, 0644) < 0 || fsync(out_fd) < 0) {
-                r = imgerr(-errno, "%s: %s", tmp, strerror(errno));
-                goto out;
-        }
-        r = check_result(tmp, in, res->signed_files);
+        r = check_result(output_tmp_path(o), in, res->signed_files);
         if (r < 0)
                 goto out;
-        if (rename(tmp, out) < 0) {
-                r = imgerr(-errno, "%s: cannot rename into place: %s", out, strerror(errno));
-                goto out;
-        }
-        free(tmp);
-        tmp = NULL;
+        if (pending)
+                *pending = o;   /* the caller renames it with the others */
+        else
+                r = output_commit(o);
+        o = NULL;
 out:
-        if (out_fd >= 0)
-                close(out_fd);
-        if (tmp)
-                unlink(tmp);
+        output_abort(o);
         for (size_t i = 0; sigs && i < n; i++)
                 free(sigs[i]);
         free(sigs);

@@ -11,6 +11,8 @@ struct ima_key;
 
 struct rpmsign_opts {
         bool skip_config;   /* leave %config files unsigned (they change on the target) */
+        unsigned out_flags; /* output.h: OUTPUT_FORCE */
+        const char *const *inputs;  /* OUT may be none of these (NULL: in place) */
 };
 
 struct rpmsign_result {
@@ -18,10 +20,15 @@ struct rpmsign_result {
         size_t replaced;       /* files that had a signature before */
 };
 
-/* Sign IN into OUT (may equal IN).  OUT is written beside itself and
- * renamed into place, so on any failure it is untouched; the result is
+/* Sign IN into OUT (may equal IN when opts->inputs is NULL).  OUT follows
+ * output.h's rules: written beside itself and renamed into place, so on
+ * any failure it is untouched; the result is
  * read back with librpm before the rename.  Fails, naming IN, for packages
  * rpmpkg_open refuses, a payload that does not match its digest, and the
  * pre-4.16 layout with signatures inside the main header. */
+struct output;
+/* With pending, OUT is left as a complete temporary in *pending, for the
+ * caller to output_commit() once every package is signed. */
 int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
-                 const struct rpmsign_opts *opts, struct rpmsign_result *res);
+                 const struct rpmsign_opts *opts, struct rpmsign_result *res,
+                 struct output **pending);

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -56,11 +57,34 @@ void imgerr_clear(void)
         err_code = 0;
 }
 
+char *escape_text(const char *s, int how)
+{
+        size_t n = strlen(s);
+        char *out = malloc(4 * n + 1), *p = out;
+
+        if (!out)
+                return NULL;
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                bool esc = ch < 0x20 || ch == 0x7f ||
+                           (how == ESCAPE_FIELD && (ch == ' ' || ch == '\\'));
+                if (esc)
+                        p += sprintf(p, "\\%03o", ch);
+                else
+                        *p++ = (char)ch;
+        }
+        *p = 0;
+        return out;
+}
+
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-        fprintf(stderr, "imgtool: %s", level);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        char buf[2048];
+        _cleanup_free_ char *line = NULL;
+
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        line = escape_text(buf, ESCAPE_LINE);
+        fprintf(stderr, "imgtool: %s%s\n", level, line ? line : buf);
 }
 
 void log_warn(const char *fmt, ...)
@@ -122,29 +146,43 @@ int hex_decode(const char *hex, uint8_t **out, size_t *out_len)
         return (int)(n / 2);
 }
 
+/* Digits, an optional fraction, an optional K/M/G/T with optional "i" and
+ * "B": no sign, exponent, hex, nan or inf (strtod would take them all). */
 int parse_size(const char *s, uint64_t *out)
 {
+        const char *p = s;
         char *end;
         double v;
         uint64_t mult = 1;
 
+        if (!isdigit((unsigned char)*p))
+                return -EINVAL;
+        while (isdigit((unsigned char)*p))
+                p++;
+        if (*p == '.') {
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return -EINVAL;
+                while (isdigit((unsigned char)*p))
+                        p++;
+        }
         errno = 0;
         v = strtod(s, &end);
-        if (errno || end == s || v < 0)
+        if (errno || end != p)
                 return -EINVAL;
-        switch (*end) {
-        case 'k': case 'K': mult = 1ULL << 10; end++; break;
-        case 'm': case 'M': mult = 1ULL << 20; end++; break;
-        case 'g': case 'G': mult = 1ULL << 30; end++; break;
-        case 't': case 'T': mult = 1ULL << 40; end++; break;
+        switch (*p) {
+        case 'k': case 'K': mult = 1ULL << 10; p++; break;
+        case 'm': case 'M': mult = 1ULL << 20; p++; break;
+        case 'g': case 'G': mult = 1ULL << 30; p++; break;
+        case 't': case 'T': mult = 1ULL << 40; p++; break;
         }
-        if (*end == 'i' && mult > 1)
-                end++;
-        if ((*end == 'B' || *end == 'b') && mult > 1)
-                end++;
-        if (*end)
+        if (*p == 'i' && mult > 1)
+                p++;
+        if ((*p == 'B' || *p == 'b') && mult > 1)
+                p++;
+        if (*p)
                 return -EINVAL;
-        if (v * (double)mult > (double)UINT64_MAX / 2)
+        if (v * (double)mult > (double)(1ULL << 62))
                 return -ERANGE;
         *out = (uint64_t)(v * (double)mult);
         return 0;
@@ -166,48 +204,6 @@ int tmpfile_beside(const char *path, char **tmp_path, int *fd)
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, int mode)
-{
-        _cleanup_free_ char *tmp = NULL;
-        int fd, r;
-        const uint8_t *p = data;
-
-        r = tmpfile_beside(path, &tmp, &fd);
-        if (r < 0)
-                return r;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = imgerr(-errno, "%s: write failed: %s", path, strerror(errno));
-                        goto fail;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0) {
-                r = imgerr(-errno, "%s: %s", path, strerror(errno));
-                goto fail;
-        }
-        if (close(fd) < 0) {
-                fd = -1;
-                r = imgerr(-errno, "%s: %s", path, strerror(errno));
-                goto fail;
-        }
-        fd = -1;
-        if (rename(tmp, path) < 0) {
-                r = imgerr(-errno, "%s: cannot rename into place: %s", path, strerror(errno));
-                goto fail;
-        }
-        return 0;
-fail:
-        if (fd >= 0)
-                close(fd);
-        unlink(tmp);
-        return r;
-}
-
 double now_seconds(void)
 {
         struct timespec ts;
@@ -215,58 +211,67 @@ double now_seconds(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int read_text_file(const char *path, char **out)
+int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t cap = 0;
-        ssize_t n;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t n = 0, cap = 0;
+        struct stat st;
 
-        if (!f)
+        if (fd < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
-        n = getdelim(&buf, &cap, 0, f);
-        if (n < 0) {
-                free(buf);
-                if (ferror(f))
-                        return imgerr(-EIO, "%s: read error", path);
-                *out = strdup("");
-                return *out ? 0 : -ENOMEM;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+                return imgerr(-EISDIR, "%s: is a folder, not a file", path);
+        for (;;) {
+                ssize_t got;
+                if (n == cap) {
+                        uint8_t *nb;
+                        if (cap > max)
+                                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path,
+                                              max >> 20, what);
+                        cap = cap ? cap * 2 : 8192;
+                        if (cap > max + 1)
+                                cap = max + 1;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                got = read(fd, buf + n, cap - n);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0)
+                        return imgerr(-errno, "%s: read error: %s", path, strerror(errno));
+                if (got == 0)
+                        break;
+                n += (size_t)got;
+                if (n > max)
+                        return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
         }
-        if (strlen(buf) != (size_t)n || getc(f) != EOF) {
-                free(buf);
-                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
-        }
-        *out = buf;
+        buf[n] = 0;   /* room was kept: text callers get a terminated string */
+        *data = buf;
+        buf = NULL;
+        *len = n;
         return 0;
 }
 
 int read_file(const char *path, uint8_t **data, size_t *len)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        uint8_t *buf = NULL;
-        size_t n = 0, cap = 0;
+        return read_file_max(path, READ_FILE_MAX, "keys, certificates and policies", data, len);
+}
 
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        for (;;) {
-                if (n == cap) {
-                        uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-                        if (!nb) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = nb;
-                }
-                size_t got = fread(buf + n, 1, cap - n, f);
-                n += got;
-                if (got == 0)
-                        break;
+int read_text_file(const char *path, char **out)
+{
+        uint8_t *data;
+        size_t len;
+        int r = read_file(path, &data, &len);
+
+        if (r < 0)
+                return r;
+        if (memchr(data, 0, len)) {
+                free(data);
+                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
         }
-        if (ferror(f)) {
-                free(buf);
-                return imgerr(-EIO, "%s: read error", path);
-        }
-        *data = buf;
-        *len = n;
+        *out = (char *)data;
         return 0;
 }

@@ -48,19 +48,34 @@ int hex_decode(const char *hex, uint8_t **out, size_t *out_len);
 /* Parse "512M", "2G", "4096", "1.5G" into bytes. */
 int parse_size(const char *s, uint64_t *out);
 
-/* Read a whole file (keys, certs: small) into *data (malloc'ed). */
+/* Reading a file whole: every file imgtool reads into memory (keys, certs,
+ * GPG keys, policies, layouts, logs) goes through read_file_max, which
+ * stops at max bytes with "PATH: larger than N MiB (the limit for WHAT)", so
+ * `--cert /dev/zero` fails at once instead of filling memory. */
+#define READ_FILE_MAX (16u << 20)      /* keys, certificates, policies, layouts */
+int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len);
+/* read_file_max(path, READ_FILE_MAX, "keys, certificates and policies", ...) */
 int read_file(const char *path, uint8_t **data, size_t *len);
 
 /* Read a whole text file (policies, small configs) into *out (malloc'ed,
- * NUL-terminated).  An empty file gives ""; a NUL byte inside is -EINVAL. */
+ * NUL-terminated), at most READ_FILE_MAX.  An empty file gives ""; a NUL
+ * byte inside is -EINVAL. */
 int read_text_file(const char *path, char **out);
 
-/* Write a whole file atomically: data goes to PATH.tmp.XXXXXX, fsync, rename. */
-int write_file_atomic(const char *path, const void *data, size_t len, int mode);
-
 /* A temporary path beside PATH (same filesystem, for rename).  The caller
- * frees it.  The file is created with mkstemp and left open in *fd. */
+ * frees it.  The file is created with mkstemp and left open in *fd.
+ * Outputs use output.h, which registers it for removal on signals. */
 int tmpfile_beside(const char *path, char **tmp_path, int *fd);
+
+/* The one escaping of text from packages and images for a terminal or a
+ * line-oriented listing: control characters (below 0x20, 0x7f) become \ooo
+ * (octal, as in /proc/mounts); with ESCAPE_FIELD also spaces, tabs and
+ * backslash, so the result is one field without blanks (ls, manifest,
+ * verify, inspect).  Error and warning lines go through it too
+ * (ESCAPE_LINE), so a path with a newline or an ESC cannot split or
+ * colour a message.  Caller frees; NULL only when out of memory. */
+enum { ESCAPE_LINE = 0, ESCAPE_FIELD = 1 };
+char *escape_text(const char *s, int how);
 
 /* Monotonic seconds, for reports. */
 double now_seconds(void);

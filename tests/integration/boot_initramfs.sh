@@ -76,6 +76,17 @@ check "nothing written for a bad policy" test ! -e bad.cpio.gz
 printf 'measure func=BPRM_CHECK\n' > measure-only.policy
 expect_fail "policy without appraise rule refused" 'measure-only.policy: no appraise rule' \
   "$IMGTOOL" initramfs --cert cert.pem --root LABEL=r --policy measure-only.policy -o bad.cpio.gz
+# certs _ima could not use: no subjectKeyIdentifier (no keyid finds the key),
+# a curve the kernel cannot verify
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout noskid.key \
+  -out noskid.pem -subj /CN=n -days 30 -addext subjectKeyIdentifier=none 2>/dev/null
+expect_fail "cert without subjectKeyIdentifier refused" 'noskid.pem: certificate without a subjectKeyIdentifier' \
+  "$IMGTOOL" initramfs --cert noskid.pem --root LABEL=r -o bad.cpio.gz
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp256k1 -nodes -keyout k1.key \
+  -out k1.pem -subj /CN=k1 -days 30 2>/dev/null
+expect_fail "secp256k1 cert refused" 'k1.pem: EC key on curve secp256k1' \
+  "$IMGTOOL" initramfs --cert k1.pem --root LABEL=r -o bad.cpio.gz
+check "nothing written for refused certs" test ! -e bad.cpio.gz
 expect_fail "bad root spec" "root 'nvme0n1'" "$IMGTOOL" initramfs --cert cert.pem --root nvme0n1 -o bad.cpio.gz
 expect_fail "label too long" "1 to 16 characters" "$IMGTOOL" initramfs --cert cert.pem --root LABEL=abcdefghijklmnopq -o bad.cpio.gz
 echo "not a cert" > junk.pem

@@ -57,6 +57,27 @@ expect_eq "completion: commands" "$(complete_words imgtool comp)" "compose"
 check "completion: compose's options" grep -qw -- '--json-report' <<<"$(complete_words imgtool compose --js)"
 check "completion: help completes commands" grep -qw 'init-layout' <<<"$(complete_words imgtool help init)"
 
+# --json-report -: the JSON on stdout, and nothing else there.
+build_rpm rpms <<'EOF2'
+Name: cli-one
+Version: 1
+Release: 1
+Summary: one file
+License: MIT
+BuildArch: noarch
+%description
+test
+%install
+mkdir -p %{buildroot}/etc && echo hi > %{buildroot}/etc/one
+%files
+/etc/one
+EOF2
+"$IMGTOOL" keygen --out k >/dev/null
+printf '[Packages]\nDirectory=rpms\nInstall=cli-one\n[Signatures]\nMode=sign\nKey=k/signing.key\nCertificate=k/signing.der\n' > one.conf
+"$IMGTOOL" compose one.conf -o one.img --json-report - > stdout.json
+expect_eq "--json-report -: stdout is the JSON report" \
+  "$(python3 -c 'import json; r = json.load(open("stdout.json")); print(r["schema"], r["files"], r["written"])')" "1 1 ['one.img']"
+
 # imgtool summary: every key, its value and its origin.
 printf '[Packages]\nDirectory=/r\nInstall=a\nInstall=b\n[Signatures]\nCertificate=/c.der\n' > s.conf
 "$IMGTOOL" summary s.conf --set Image.Label=root > summary.out

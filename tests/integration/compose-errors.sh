@@ -164,4 +164,21 @@ sed -i 's/^\[Packages\]/[Packages]\nScriptlets=skip/' "$T/scrskip.conf"
 check "Scriptlets=skip composes" "$IMGTOOL" compose "$T/scrskip.conf" -o "$T/ok.img" --json-report "$T/scr.json"
 check "skipped scriptlet listed in the report" grep -q 'tscript.*%post' "$T/scr.json"
 
+# Mode=sign with keys the kernel cannot verify with, or a cert without
+# subjectKeyIdentifier: refused before anything is written.
+rm -f "$T"/ok.img
+for spec in "ec -pkeyopt ec_paramgen_curve:secp256k1:curve secp256k1" \
+            "ec -pkeyopt ec_paramgen_curve:secp521r1:curve secp521r1" \
+            "rsa:1024:RSA key of 1024 bits" \
+            "ec -pkeyopt ec_paramgen_curve:prime256v1 -addext subjectKeyIdentifier=none:certificate without a subjectKeyIdentifier"; do
+  rm -rf "$T/weak" && mkdir "$T/weak"
+  skid="-addext subjectKeyIdentifier=hash"
+  case "$spec" in *subjectKeyIdentifier=none*) skid="" ;; esac
+  openssl req -x509 -newkey ${spec%:*} $skid -nodes -keyout "$T/weak/signing.key" \
+    -out "$T/weak/signing.crt" -subj /CN=weak -days 30 2>/dev/null
+  layout weak sign rpms "tbase tapp"
+  sed -i 's|^Key=.*|Key=weak/signing.key|; s|^Certificate=.*|Certificate=weak/signing.crt|' "$T/weak.conf"
+  compose_fails "Mode=sign refuses: ${spec##*:}" "weak/signing\.(key|crt): .*${spec##*:}" weak
+done
+
 finish

@@ -1,6 +1,7 @@
 # imgtool inspect on rpm's own test packages: what each fixture's README
 # says it must show, the JSON form, and bad packages.
 source "$SRCDIR/tests/integration/lib.sh"
+need_fixtures
 F=$FIXTURES
 CERT=$F/privkey-cert.der
 
@@ -21,9 +22,11 @@ expect_eq "imatest: unknown key, without certs" \
 expect_eq "imatest: unknown key, with an unrelated cert" \
   "$(statuses file --cert "$CERT" "$F/imatest-1.0-1.fc34.noarch.rpm")" "unknown key a5982554"
 
-# badima: valid with privkey-cert.der, directory n/a
-expect_eq "badima: every regular file valid" \
-  "$(statuses file --cert "$CERT" "$F/hello-2.0-1.x86_64-badima.rpm")" "valid b8f2bd97"
+# badima: verifies with privkey-cert.der, but secp256k1: the kernel cannot;
+# directory n/a
+expect_eq "badima: every regular file verifies, with a key the kernel cannot use" \
+  "$(statuses file --cert "$CERT" "$F/hello-2.0-1.x86_64-badima.rpm")" \
+  "unusable key b8f2bd97: EC key on curve secp256k1: the kernel verifies ECDSA only on P-256 (prime256v1) and P-384 (secp384r1)"
 expect_eq "badima: directory n/a" \
   "$(status_of /usr/share/doc/hello-2.0 --cert "$CERT" "$F/hello-2.0-1.x86_64-badima.rpm")" "n/a"
 expect_eq "badima: 4 regular files" \
@@ -50,9 +53,12 @@ expect_eq "hello: path, mode, owner, size, digest as rpm -qp" "$got" "$want"
 json=$("$IMGTOOL" inspect --json --cert "$CERT" "$F/hello-2.0-1.x86_64-badima.rpm" "$F/capstest-1.0-1.noarch.rpm")
 expect_eq "json: two packages" "$(jq '.packages | length' <<<"$json")" 2
 expect_eq "json: nevra" "$(jq -r '.packages[0].nevra' <<<"$json")" "hello-2.0-1.x86_64"
-expect_eq "json: hello valid with keyid" \
+expect_eq "json: hello verifies with keyid, a key the kernel cannot use" \
   "$(jq -r '.packages[0].files[] | select(.path == "/usr/bin/hello") | "\(.signature) \(.keyid) \(.mode) \(.digest_algo)"' <<<"$json")" \
-  "valid b8f2bd97 0751 sha256"
+  "unusable key b8f2bd97 0751 sha256"
+expect_eq "json: the reason" \
+  "$(jq -r '.packages[0].files[] | select(.path == "/usr/bin/hello") | .reason' <<<"$json")" \
+  "EC key on curve secp256k1: the kernel verifies ECDSA only on P-256 (prime256v1) and P-384 (secp384r1)"
 expect_eq "json: caps" \
   "$(jq -r '.packages[1].files[] | select(.path == "/a/emptyCaps1") | .caps' <<<"$json")" "="
 expect_eq "json: hard links" \

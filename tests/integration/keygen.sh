@@ -102,6 +102,17 @@ check "nothing written after the refusal" test ! -e "$T/x/signing.key"
 cp "$T/leaf/signing.crt" "$T/fakeca.crt"
 mkdir "$T/fakeca" && cp "$T/leaf/signing.crt" "$T/fakeca/ca.crt" && cp "$T/leaf/signing.key" "$T/fakeca/ca.key"
 expect_fail "a leaf cert as ca.crt refused" 'ca\.crt: not a CA' "$IMGTOOL" keygen --issuer "$T/fakeca" --out "$T/y"
+# a CA whose key the kernel cannot verify with (secp256k1, RSA-1024): refused
+for spec in "ec -pkeyopt ec_paramgen_curve:secp256k1:curve secp256k1" "rsa:1024:RSA key of 1024 bits"; do
+  rm -rf "$T/weakca" && mkdir "$T/weakca"
+  openssl req -x509 -newkey ${spec%:*} -nodes -keyout "$T/weakca/ca.key" -out "$T/weakca/ca.crt" \
+    -subj /CN=weak -days 30 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
+  expect_fail "a CA with a key the kernel cannot use (${spec##*:})" "weakca/ca.key: .*${spec##*:}" \
+    "$IMGTOOL" keygen --issuer "$T/weakca" --out "$T/w"
+  check "nothing written" test ! -e "$T/w"
+done
+# an empty --out (read past its buffer once: issue 15)
+expect_fail "--out ''" 'output directory name is empty' "$IMGTOOL" keygen --out ""
 
 # Usage errors: one line.
 expect_fail "unknown type" "unknown key type 'dsa-1024'" "$IMGTOOL" keygen --type dsa-1024 --out "$T/z"

@@ -97,9 +97,10 @@ meta() { (cd "$1" && find . -mindepth 1 ! -name lost+found -printf '%p %y %m %U 
 expect_eq "extract: same types, modes, owners, link targets" "$(meta "$X")" "$(meta "$D")"
 expect_eq "extract: hard links recreated" "$(stat -c %i "$X/usr/bin/tool")" "$(stat -c %i "$X/usr/bin/tool-alias")"
 expect_eq "extract: mtime kept" "$(stat -c %Y "$X/usr/bin/big")" "$(stat -c %Y "$D/usr/bin/big")"
-expect_fail "extract: refuses an existing OUT" "already exists \(use --force" "$IMGTOOL" extract "$IMG" / -o "$X"
+expect_fail "extract: refuses an existing folder, even with --force" "exists and is a folder: refusing to replace it" "$IMGTOOL" extract "$IMG" / -o "$X" --force
 "$IMGTOOL" extract "$IMG" /usr/bin/big -o "$T/big.out"
 check "extract: one file" cmp "$T/big.out" "$D/usr/bin/big"
+expect_fail "extract: refuses an existing file without --force" "big.out: already exists \(use --force" "$IMGTOOL" extract "$IMG" /usr/bin/big -o "$T/big.out"
 echo old > "$T/big.out2"
 "$IMGTOOL" extract "$IMG" /usr/bin/big -o "$T/big.out2" --force
 check "extract --force: replaces" cmp "$T/big.out2" "$D/usr/bin/big"

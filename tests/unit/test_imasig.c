@@ -253,35 +253,45 @@ static void test_keyid_fixture(void **state)
         assert_int_equal(keyid, 0xb8f2bd97);
         free(der);
 
-        /* evmctl's fallback from the key alone: the fixture's SKID is the
-         * same sha1, so it must give the same keyid. */
+        /* rpm's secp256k1 test key: no kernel verifies that curve, so it is
+         * refused for signing, naming the file and the curve */
         snprintf(path, sizeof(path), "%s/privkey-secp256k1.pem", fixtures);
+        assert_int_equal(ima_key_load(path, NULL, &k), -EOPNOTSUPP);
+        assert_non_null(strstr(imgerr_msg(), "privkey-secp256k1.pem: EC key on curve secp256k1"));
+        assert_null(strchr(imgerr_msg(), '\n'));
+}
+
+/* evmctl's keyid from the key alone (no cert given) equals the SKID tail
+ * of keygen's certs, which is that same sha1. */
+static void test_keyid_without_cert(void **state)
+{
+        char path[4300];
+        struct ima_key *k, *kc = load_key(KEY_EC_P256);
+        uint32_t keyid;
+
+        snprintf(path, sizeof(path), "%s/signing.key", keydir(KEY_EC_P256));
         assert_int_equal(ima_key_load(path, NULL, &k), 0);
-        assert_int_equal(ima_key_keyid(k), 0xb8f2bd97);
+        assert_int_equal(ima_key_keyid(k), ima_key_keyid(kc));
         ima_key_free(k);
+        ima_key_free(kc);
         uint8_t junk[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
         assert_int_equal(ima_cert_keyid(junk, sizeof(junk), &keyid), -EBADMSG);
 }
 
-/* A cert whose SKID is deliberately not the key hash, and one without any
- * SKID: the first must use the SKID tail, the second the fallback. */
-static void test_keyid_skid_vs_fallback(void **state)
+/* A cert whose SKID is deliberately not the key hash gives the SKID tail;
+ * one without a SKID is refused (the kernel would file its key only under
+ * names: imasig.c), for keys and trust sets alike, naming the file. */
+static void test_keyid_skid_or_refuse(void **state)
 {
-        char path[4096];
-        EVP_PKEY *pkey;
-        FILE *f;
+        EVP_PKEY *pkey = EVP_EC_gen("P-256");
 
-        snprintf(path, sizeof(path), "%s/privkey-secp256k1.pem", fixtures);
-        f = fopen(path, "r");
-        assert_non_null(f);
-        pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        fclose(f);
         assert_non_null(pkey);
-
         for (int with_skid = 0; with_skid < 2; with_skid++) {
                 X509 *x = X509_new();
                 unsigned char *der = NULL;
                 uint32_t keyid;
+                struct ima_trust *tr;
+                struct ima_key *k;
                 assert_true(X509_set_version(x, X509_VERSION_3));
                 assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
                 X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
@@ -299,8 +309,32 @@ static void test_keyid_skid_vs_fallback(void **state)
                 assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
                 int n = i2d_X509(x, &der);
                 assert_true(n > 0);
-                assert_int_equal(ima_cert_keyid(der, (size_t)n, &keyid), 0);
-                assert_int_equal(keyid, with_skid ? 0x12345678 : 0xb8f2bd97);
+                FILE *f = fopen(tpath("noskid.der"), "w");
+                assert_int_equal(fwrite(der, 1, (size_t)n, f), (size_t)n);
+                fclose(f);
+                f = fopen(tpath("noskid.key"), "w");
+                assert_true(PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL));
+                fclose(f);
+                char keyp[8192];
+                snprintf(keyp, sizeof(keyp), "%s", tpath("noskid.key"));
+                assert_int_equal(ima_trust_new(&tr), 0);
+                if (with_skid) {
+                        assert_int_equal(ima_cert_keyid(der, (size_t)n, &keyid), 0);
+                        assert_int_equal(keyid, 0x12345678);
+                        assert_int_equal(ima_trust_add_file(tr, tpath("noskid.der")), 1);
+                        assert_int_equal(ima_key_load(keyp, tpath("noskid.der"), &k), 0);
+                        assert_int_equal(ima_key_keyid(k), 0x12345678);
+                        ima_key_free(k);
+                } else {
+                        assert_int_equal(ima_cert_keyid(der, (size_t)n, &keyid), -EBADMSG);
+                        assert_int_equal(ima_trust_add_file(tr, tpath("noskid.der")), -EBADMSG);
+                        assert_non_null(strstr(imgerr_msg(), "noskid.der: certificate without a subjectKeyIdentifier"));
+                        assert_int_equal(ima_key_load(keyp, tpath("noskid.der"), &k), -EBADMSG);
+                        if (!strstr(imgerr_msg(), "noskid.der: certificate without a subjectKeyIdentifier"))
+                                fail_msg("%s", imgerr_msg());
+                        assert_int_equal(ima_trust_count(tr), 0);
+                }
+                ima_trust_free(tr);
                 OPENSSL_free(der);
                 X509_free(x);
         }
@@ -433,30 +467,82 @@ static void test_trust_pem_bundle(void **state)
         ima_trust_free(tr);
 }
 
-/* secp256k1: no kernel verifies it, but rpm's test key uses it and
- * verification must work offline. */
-static void test_secp256k1_fixture(void **state)
+/* secp256k1 and P-521 keys: refused for signing (no kernel verifies
+ * them); a signature by a trusted key on such a curve verifies offline but
+ * is reported as one the kernel cannot use, with the reason. */
+static void test_unusable_curves(void **state)
 {
-        char key[4096], cert[4096];
-        struct ima_key *k;
-        struct ima_trust *tr;
-        uint8_t d[32], *v;
-        size_t n;
+        static const char *const curves[] = { "secp256k1", "secp521r1", "prime256v1" };
 
-        snprintf(key, sizeof(key), "%s/privkey-secp256k1.pem", fixtures);
-        snprintf(cert, sizeof(cert), "%s/privkey-cert.der", fixtures);
-        assert_int_equal(ima_key_load(key, cert, &k), 0);
-        assert_int_equal(ima_key_keyid(k), 0xb8f2bd97);
-        assert_int_equal(ima_trust_new(&tr), 0);
-        assert_int_equal(ima_trust_add_file(tr, cert), 1);
-        sha256("hello", 5, d);
-        assert_int_equal(ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &v, &n), 0);
-        assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, NULL), IMASIG_VALID);
-        d[0] ^= 0x80;
-        assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, NULL), IMASIG_INVALID);
-        free(v);
-        ima_trust_free(tr);
-        ima_key_free(k);
+        for (size_t c = 0; c < ARRAY_SIZE(curves); c++) {
+                bool kernel_ok = !strcmp(curves[c], "prime256v1");
+                char cmd[9000];
+                struct ima_key *k;
+                struct ima_trust *tr;
+                EVP_PKEY *pk;
+                uint8_t d[32], sig[160], *v;
+                size_t siglen = sizeof(sig), n;
+                struct imasig s;
+
+                snprintf(cmd, sizeof(cmd),
+                         "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:%s -nodes "
+                         "-keyout c.key -out c.crt -subj /CN=c -days 2 -addext subjectKeyIdentifier=hash "
+                         ">/dev/null 2>&1", tmpdir, curves[c]);
+                assert_int_equal(system(cmd), 0);
+                char keyp[8192];
+                snprintf(keyp, sizeof(keyp), "%s", tpath("c.key"));
+                if (kernel_ok) {
+                        if (ima_key_load(keyp, tpath("c.crt"), &k) < 0)
+                                fail_msg("%s", imgerr_msg());
+                        ima_key_free(k);
+                } else {
+                        assert_int_equal(ima_key_load(keyp, tpath("c.crt"), &k), -EOPNOTSUPP);
+                        assert_non_null(strstr(imgerr_msg(), curves[c]));
+                        assert_non_null(strstr(imgerr_msg(), "c.key: EC key on curve"));
+                }
+                /* a signature OpenSSL makes with it, checked by a trust set */
+                FILE *f = fopen(tpath("c.key"), "r");
+                pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+                fclose(f);
+                sha256("k1", 2, d);
+                EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+                assert_true(EVP_PKEY_sign_init(ctx) > 0);
+                assert_true(EVP_PKEY_sign(ctx, sig, &siglen, d, 32) > 0);
+                EVP_PKEY_CTX_free(ctx);
+                assert_int_equal(ima_trust_new(&tr), 0);
+                assert_int_equal(ima_trust_add_file(tr, tpath("c.crt")), 1);
+                uint8_t val[200] = { 0x03, 0x02, IMA_HASH_SHA256 };
+                uint32_t keyid;
+                uint8_t *der = NULL;
+                X509 *x;
+                f = fopen(tpath("c.crt"), "r");
+                x = PEM_read_X509(f, NULL, NULL, NULL);
+                fclose(f);
+                int dl = i2d_X509(x, &der);
+                assert_int_equal(ima_cert_keyid(der, (size_t)dl, &keyid), 0);
+                val[3] = (uint8_t)(keyid >> 24);
+                val[4] = (uint8_t)(keyid >> 16);
+                val[5] = (uint8_t)(keyid >> 8);
+                val[6] = (uint8_t)keyid;
+                val[7] = (uint8_t)(siglen >> 8);
+                val[8] = (uint8_t)siglen;
+                memcpy(val + 9, sig, siglen);
+                n = 9 + siglen;
+                v = val;
+                assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, &s),
+                                 kernel_ok ? IMASIG_VALID : IMASIG_UNUSABLE_KEY);
+                if (!kernel_ok) {
+                        assert_non_null(strstr(imgerr_msg(), curves[c]));
+                        assert_non_null(strstr(imgerr_msg(), "P-256"));
+                }
+                d[0] ^= 0x80;
+                assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, NULL), IMASIG_INVALID);
+                OPENSSL_free(der);
+                X509_free(x);
+                EVP_PKEY_free(pk);
+                ima_trust_free(tr);
+        }
+        assert_string_equal(imasig_status_name(IMASIG_UNUSABLE_KEY), "key the kernel cannot use");
 }
 
 /* ---- RFC 6979 ------------------------------------------------------- */
@@ -583,6 +669,72 @@ static void test_rfc6979_p384(void **state)
         check_vectors("secp384r1",
                       "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5",
                       v, ARRAY_SIZE(v));
+}
+
+/* ---- the signatures images already carry ---------------------------- */
+
+/* sha256 over the concatenated xattr values of 300 signatures per case,
+ * made by the hand-written signer this project shipped before signing
+ * moved into OpenSSL (commit eb18ae4).  RFC 6979 makes them a function of
+ * key and digest only: images composed before and after must be
+ * bit-identical, so these never change. */
+static const struct golden_case {
+        const char *curve, *x_hex;
+        int algo;
+        const char *sha256;
+} golden[] = {
+        { "prime256v1", "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+          IMA_HASH_SHA256, "9be26075161d957b4b30da52c5e6d79a744c59fc02cda3b87de25b35aa38766e" },
+        { "prime256v1", "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+          IMA_HASH_SHA512, "fe22364ce5dd5560fe34b6a871ce8921c43ae21d42266c2d3fe474d6d100af1e" },
+        { "secp384r1",
+          "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5",
+          IMA_HASH_SHA384, "13a719db6767a86ae95f498f5552a56c129cc4005ae8c99c04bef5fadc3cd3b2" },
+        { "secp384r1",
+          "6B9D3DAD2E1B8C1C05B19875B6659F4DE23C3B667BF297BA9AA47740787137D896D5724E4C70A825F872C9EA60D2EDF5",
+          IMA_HASH_SHA256, "040d8e0f71d0ca26c3842f07198b604e22410ec78c3face7d105e33ec035441e" },
+};
+
+static void test_signatures_unchanged(void **state)
+{
+        enum { N = 300 };
+        for (size_t c = 0; c < ARRAY_SIZE(golden); c++) {
+                const struct golden_case *g = &golden[c];
+                const char *path = tpath("golden.pem");
+                static uint8_t dig[N][64];
+                const uint8_t *dp[N];
+                uint8_t *vals[N], sum[32];
+                size_t lens[N], dlen = ima_hash_size(g->algo);
+                char hex[65];
+                struct ima_hasher *h;
+                struct ima_key *k;
+
+                write_raw_ec_key(g->curve, g->x_hex, path);
+                assert_int_equal(ima_key_load(path, NULL, &k), 0);
+                for (size_t i = 0; i < N; i++) {
+                        char m[32];
+                        snprintf(m, sizeof(m), "golden %zu", i);
+                        digest_of(g->algo, m, dig[i]);
+                        dp[i] = dig[i];
+                }
+                /* half one at a time, half in one call */
+                for (size_t i = 0; i < N / 2; i++)
+                        assert_int_equal(ima_key_sign_digest(k, g->algo, dig[i], dlen, &vals[i], &lens[i]), 0);
+                assert_int_equal(ima_key_sign_digests(k, g->algo, dp + N / 2, N - N / 2, vals + N / 2,
+                                                      lens + N / 2), 0);
+                assert_int_equal(ima_hasher_new(IMA_HASH_SHA256, &h), 0);
+                for (size_t i = 0; i < N; i++) {
+                        assert_int_equal(ima_hasher_update(h, vals[i], lens[i]), 0);
+                        free(vals[i]);
+                }
+                assert_int_equal(ima_hasher_final(h, sum), 0);
+                ima_hasher_free(h);
+                hex_encode(sum, 32, hex);
+                if (strcmp(hex, g->sha256))
+                        fail_msg("%s %s: signatures changed: sha256 %s, was %s", g->curve,
+                                 ima_hash_name(g->algo), hex, g->sha256);
+                ima_key_free(k);
+        }
 }
 
 /* ---- threads and speed ---------------------------------------------- */
@@ -817,7 +969,9 @@ static void test_evmctl_secp256k1(void **state)
         assert_int_equal(ima_trust_new(&tr), 0);
         assert_int_equal(ima_trust_add_file(tr, cert), 1);
         struct imasig s;
-        assert_int_equal(ima_trust_verify_digest(tr, val, (size_t)n, d, 32, &s), IMASIG_VALID);
+        /* it verifies, but no kernel could: reported as such */
+        assert_int_equal(ima_trust_verify_digest(tr, val, (size_t)n, d, 32, &s), IMASIG_UNUSABLE_KEY);
+        assert_non_null(strstr(imgerr_msg(), "secp256k1"));
         assert_int_equal(s.keyid, 0xb8f2bd97);
         ima_trust_free(tr);
 }
@@ -853,15 +1007,35 @@ static int teardown(void **state)
         return run(cmd);
 }
 
-int main(void)
+/* `test_imasig fixtures`: the tests on rpm's test packages, a ctest of
+ * their own that reports itself skipped (77) where they are absent. */
+static const struct CMUnitTest fixture_tests[] = {
+        cmocka_unit_test(test_keyid_fixture),
+        cmocka_unit_test(test_evmctl_secp256k1),
+};
+
+int main(int argc, char **argv)
 {
+        if (argc > 1 && !strcmp(argv[1], "fixtures")) {
+                struct stat st;
+                char cert[4200];
+                if (setup(NULL) < 0)
+                        return 1;
+                teardown(NULL);
+                snprintf(cert, sizeof(cert), "%s/privkey-cert.der", fixtures);
+                if (stat(cert, &st) < 0) {
+                        printf("skipped: rpm's test packages not found at %s\n", fixtures);
+                        return 77;
+                }
+                return cmocka_run_group_tests(fixture_tests, setup, teardown);
+        }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_type_names),
                 cmocka_unit_test(test_parse_digsig),
                 cmocka_unit_test(test_parse_hash_only),
                 cmocka_unit_test(test_parse_other_types),
-                cmocka_unit_test(test_keyid_fixture),
-                cmocka_unit_test(test_keyid_skid_vs_fallback),
+                cmocka_unit_test(test_keyid_without_cert),
+                cmocka_unit_test(test_keyid_skid_or_refuse),
                 cmocka_unit_test(test_sign_verify_ec_p256),
                 cmocka_unit_test(test_sign_verify_ec_p384),
                 cmocka_unit_test(test_sign_verify_rsa_2048),
@@ -869,9 +1043,10 @@ int main(void)
                 cmocka_unit_test(test_sign_verify_rsa_4096),
                 cmocka_unit_test(test_key_cert_mismatch),
                 cmocka_unit_test(test_trust_pem_bundle),
-                cmocka_unit_test(test_secp256k1_fixture),
+                cmocka_unit_test(test_unusable_curves),
                 cmocka_unit_test(test_rfc6979_p256),
                 cmocka_unit_test(test_rfc6979_p384),
+                cmocka_unit_test(test_signatures_unchanged),
                 cmocka_unit_test(test_two_threads),
                 cmocka_unit_test(test_sign_speed),
                 cmocka_unit_test(test_batch_equals_single),
@@ -879,7 +1054,6 @@ int main(void)
                 cmocka_unit_test(test_evmctl_ec_p256),
                 cmocka_unit_test(test_evmctl_ec_p384),
                 cmocka_unit_test(test_evmctl_rsa_2048),
-                cmocka_unit_test(test_evmctl_secp256k1),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -142,7 +143,85 @@ static void test_origins(void **state)
         expect_key(l, "Boot", "Modules", "nbd", LAYOUT_FILE, 10);
         expect_key(l, "Boot", "CommandLine", "quiet  ", LAYOUT_SET, 0);
         expect_key(l, "Boot", "Init", "", LAYOUT_DEFAULT, 0);
+        /* every key can be printed: a new key's parser must be known to layout_key_value() */
+        for (size_t i = 0; i < layout_key_count(); i++) {
+                char *text = NULL;
+                assert_int_equal(layout_key_value(l, i, &text), 0);
+                if (!strcmp(text, "?"))
+                        fail_msg("imgtool summary cannot print [%s] %s", layout_key(i).section, layout_key(i).key);
+                free(text);
+        }
         layout_free(l);
+}
+
+/* issue 9: a real Install= list on one line (more than 64 KiB), and
+ * repeated Install= lines still append. */
+static void test_long_lines(void **state)
+{
+        struct layout *l = NULL;
+        size_t n = 9000, len = 0;
+        char *text = malloc(n * 9 + 256);
+        const char *p;
+
+        assert_non_null(text);
+        len += (size_t)sprintf(text, "[Packages]\nDirectory=.\nInstall=");
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)sprintf(text + len, "pkg%05zu ", i);
+        sprintf(text + len, "\nInstall=last\n[Signatures]\nCertificate=c\n");
+        assert_true(strlen(text) > 64 * 1024);
+        p = write_layout("long.conf", text);
+        free(text);
+        assert_int_equal(layout_load(p, NULL, &l), 0);
+        assert_int_equal(strv_length(l->install), n + 1);
+        assert_string_equal(l->install[n - 1], "pkg08999");
+        assert_string_equal(l->install[n], "last");
+        layout_free(l);
+}
+
+static void test_values_checked_at_parse(void **state)
+{
+        const char *base = "[Packages]\nDirectory=.\nInstall=a\n[Signatures]\nCertificate=c\n";
+        char text[512];
+
+        snprintf(text, sizeof(text), "%s[Image]\nLabel=abcdefghijklmnopq\n", base);
+        expect_error("m.conf", text, NULL, "m.conf:7: Label=abcdefghijklmnopq: an ext4 label has at most 16 characters");
+        const char *sizes[] = { "nan", "inf", "1e9", "0x100000", "-4M", " 8M", "8M ", "1000000000", "2P" };
+        for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+                char set[64], *sets[] = { set, NULL };
+                snprintf(set, sizeof(set), "Image.Size=%s", sizes[i]);
+                expect_error("n.conf", base, sets, "--set Size=");
+        }
+        char *nl_root[] = { "Boot.Root=LABEL=a\nroot=evil", NULL };
+        expect_error("o.conf", base, nl_root, "--set Boot.Root: the value contains a control character (byte 0x0a)");
+        char *bad_root[] = { "Boot.Root=bogus", NULL };
+        expect_error("p.conf", base, bad_root, "--set Root=bogus: root 'bogus': want LABEL=NAME");
+        snprintf(text, sizeof(text), "%s[Boot]\nCommandLine=quiet\rinit=/evil\n", base);
+        expect_error("q.conf", text, NULL, "q.conf:7: [Boot] CommandLine: the value contains a control character (byte 0x0d)");
+        /* [Policy] File= is checked whether or not Kernel= is set */
+        write_layout("bad.policy", "enforce everything\n");
+        snprintf(text, sizeof(text), "%s[Policy]\nFile=bad.policy\n", base);
+        expect_error("r.conf", text, NULL, "bad.policy: line 1: unknown action 'enforce'");
+        snprintf(text, sizeof(text), "%s[Policy]\nFile=missing.policy\n", base);
+        struct layout *l = NULL;
+        assert_int_equal(layout_load(write_layout("s.conf", text), NULL, &l), -ENOENT);
+        assert_non_null(strstr(imgerr_msg(), "s.conf: [Policy] File: "));
+        assert_non_null(strstr(imgerr_msg(), "missing.policy: No such file"));
+}
+
+static void test_nul_byte_refused(void **state)
+{
+        static const char text[] = "[Packages]\nDirectory=.\nInstall=a\0b\n[Signatures]\nCertificate=c\n";
+        struct layout *l = NULL;
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/nul.conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fwrite(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        assert_int_equal(layout_load(path, NULL, &l), -EINVAL);
+        assert_non_null(strstr(imgerr_msg(), "nul.conf:3: contains a NUL byte"));
 }
 
 int main(void)
@@ -152,6 +231,9 @@ int main(void)
                 cmocka_unit_test(test_overrides),
                 cmocka_unit_test(test_errors_name_file_and_line),
                 cmocka_unit_test(test_origins),
+                cmocka_unit_test(test_long_lines),
+                cmocka_unit_test(test_values_checked_at_parse),
+                cmocka_unit_test(test_nul_byte_refused),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -504,6 +504,13 @@ static void test_size_beyond_payload(void **state)
 
 int main(void)
 {
+        char probe[4200];
+        snprintf(probe, sizeof(probe), "%s/hello-2.0-1.x86_64.rpm", fixtures());
+        if (access(probe, R_OK) < 0) {
+                /* every test here reads rpm's own packages: skipped (ctest) */
+                printf("skipped: rpm's test packages not found at %s\n", fixtures());
+                return 77;
+        }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hello_facts),
                 cmocka_unit_test(test_badima_signatures),
