@@ -245,7 +245,8 @@ int cmd_init_layout(int argc, char **argv)
         a.dir = argv[p.next];
         if (asprintf(&target, "%s/%s", a.dir, LAYOUT_NAME) < 0)
                 return EXIT_ERROR;
-        if (output_check(target, a.force ? OUTPUT_FORCE : 0, NULL) < 0)
+        /* DIR may not exist yet (it is made below); the rest of the rule now */
+        if (access(a.dir, F_OK) == 0 && output_check(target, a.force ? OUTPUT_FORCE : 0, NULL) < 0)
                 return cmd_fail();
         /* Check every input before writing anything. */
         if (a.rpms && (!(rpms_abs = absolute(a.rpms)) || scan_rpms(rpms_abs, &s) < 0))

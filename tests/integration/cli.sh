@@ -78,6 +78,12 @@ printf '[Packages]\nDirectory=rpms\nInstall=cli-one\n[Signatures]\nMode=sign\nKe
 expect_eq "--json-report -: stdout is the JSON report" \
   "$(python3 -c 'import json; r = json.load(open("stdout.json")); print(r["schema"], r["files"], r["written"])')" "1 1 ['one.img']"
 
+# init-layout: makes its folder, keeps an existing layout unless --force.
+check "init-layout makes DIR and a key" sh -c '"$0" init-layout new/os --from-rpms rpms >/dev/null && test -s new/os/keys/signing.key' "$IMGTOOL"
+check "init-layout names the packages" grep -qx 'Install=cli-one' new/os/image.conf
+expect_fail "init-layout keeps an existing layout" 'image.conf: already exists \(use --force' "$IMGTOOL" init-layout new/os --from-rpms rpms
+check "init-layout --force replaces it" sh -c '"$0" init-layout new/os --from-rpms rpms --force >/dev/null' "$IMGTOOL"
+
 # imgtool summary: every key, its value and its origin.
 printf '[Packages]\nDirectory=/r\nInstall=a\nInstall=b\n[Signatures]\nCertificate=/c.der\n' > s.conf
 "$IMGTOOL" summary s.conf --set Image.Label=root > summary.out
