@@ -39,6 +39,11 @@ DEB_PACKAGES=(
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
   busybox-static                       # the shell of the boot test image
+  libfdisk-dev fdisk                   # Format=disk: GPT (libfdisk); sfdisk -d in tests
+  dosfstools mtools                    # Format=disk: the ESP (mkfs.fat, mmd/mcopy); fsck.fat in tests
+  systemd-boot-efi                     # Format=disk: systemd-stub, the UKI's PE
+  ovmf                                 # qemu-test/run --uefi: OVMF_CODE_4M.secboot.fd, blank vars
+  sbsigntool efitools tpm2-tools       # oracles: sbverify, sign-efi-sig-list, tpm2_eventlog
   clang libclang-rt-14-dev             # CI's second compiler; libFuzzer for tests/fuzz
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64

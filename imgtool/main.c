@@ -31,6 +31,7 @@ const struct cmd_spec *const cmd_table[] = {
         &cmd_policy_spec,
         &cmd_kconfig_spec,
         &cmd_ima_log_spec,
+        &cmd_pcrs_spec,
         &cmd_boot_spec,
         &cmd_help_spec,
         NULL,

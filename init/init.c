@@ -12,6 +12,9 @@
  *   imgtool.run=auto|DEV   after switching root, run the script stored on a
  *                          runner disk (found by its header, or DEV) with
  *                          /bin/sh -c, print IMGTOOL-EXIT=<status>, power off
+ *   imgtool.run=auto-if-present  the same when a runner disk shows up within
+ *                          RUN_PROBE_SECONDS of the root, else boot on: what a
+ *                          test UKI carries in its fixed .cmdline
  *   imgtool.out=DEV        the script's stdout/stderr go to DEV (raw), e.g.
  *                          /dev/ttyS1; default: the console, with a
  *                          controlling terminal (interactive use)
@@ -49,6 +52,7 @@
 #define RUN_HEADER 512
 #define RUN_MAX (16u << 20)
 #define ROOT_WAIT_SECONDS 30
+#define RUN_PROBE_SECONDS 2
 
 struct config {
         char root[256];
@@ -435,12 +439,69 @@ static bool uuid_matches(const uint8_t *uuid, const char *text)
         return !strcasecmp(s, text);
 }
 
+/* PARTUUID=: the GPT entry of the partition dev, read from its parent disk
+ * (the kernel does not export partition UUIDs to user space). */
+static bool partuuid_matches(const char *dev, const char *text)
+{
+        const char *name = strrchr(dev, '/') + 1;
+        char path[512], link[512], *parent, *slash, *s;
+        uint8_t hdr[92], entry[32];
+        unsigned long partno, ssize = 512;
+        uint64_t lba;
+        uint32_t n, esize;
+        bool ok = false;
+        int fd;
+
+        snprintf(path, sizeof(path), "/sys/class/block/%s/partition", name);
+        if (!(s = read_file(path, NULL)))
+                return false;
+        partno = strtoul(s, NULL, 10);
+        free(s);
+        snprintf(path, sizeof(path), "/sys/class/block/%s", name);
+        ssize_t l = readlink(path, link, sizeof(link) - 1);
+        if (l <= 0 || partno == 0)
+                return false;
+        link[l] = 0;
+        if (!(slash = strrchr(link, '/')))
+                return false;
+        *slash = 0;
+        parent = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+        snprintf(path, sizeof(path), "/sys/class/block/%.200s/queue/logical_block_size", parent);
+        if ((s = read_file(path, NULL))) {
+                ssize = strtoul(s, NULL, 10);
+                free(s);
+        }
+        snprintf(path, sizeof(path), "/dev/%.200s", parent);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || ssize < 512)
+                goto out;
+        if (pread(fd, hdr, sizeof(hdr), (off_t)ssize) != (ssize_t)sizeof(hdr) || memcmp(hdr, "EFI PART", 8))
+                goto out;
+        memcpy(&lba, hdr + 72, 8);
+        memcpy(&n, hdr + 80, 4);
+        memcpy(&esize, hdr + 84, 4);
+        if (partno > n || esize < 128 ||
+            pread(fd, entry, sizeof(entry), (off_t)(lba * ssize + (partno - 1) * esize)) != (ssize_t)sizeof(entry))
+                goto out;
+        /* The unique GUID at 16, its first three fields little-endian. */
+        const uint8_t *g = entry + 16;
+        uint8_t u[16] = { g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6] };
+        memcpy(u + 8, g + 8, 8);
+        ok = uuid_matches(u, text);
+out:
+        if (fd >= 0)
+                close(fd);
+        return ok;
+}
+
 static bool spec_matches(const char *spec, const char *dev)
 {
         struct ext4_id id;
 
         if (!read_ext4_id(dev, &id) || !id.is_ext4)
                 return false;
+        if (!strncmp(spec, "PARTUUID=", 9))
+                return partuuid_matches(dev, spec + 9);
         if (!strncmp(spec, "LABEL=", 6))
                 return !strcmp(id.label, spec + 6);
         if (!strncmp(spec, "UUID=", 5))
@@ -481,24 +542,36 @@ static bool path_exists(const char *arg, const char *dev)
         return access(dev, F_OK) == 0;
 }
 
-static void wait_for_device(const char *what,
-                            bool (*match)(const char *arg, const char *dev),
-                            const char *spec, char *dev, size_t size)
+/* Wait up to max_seconds for the device; false if it did not come (only
+ * when may_miss, else that stops the machine). */
+static bool wait_for_device_max(const char *what,
+                                bool (*match)(const char *arg, const char *dev),
+                                const char *spec, char *dev, size_t size, int max_seconds, bool may_miss)
 {
         for (int waited = 0;; waited += 100) {
                 if (spec[0] == '/') {
                         snprintf(dev, size, "%s", spec);
                         if (path_exists(NULL, dev))
-                                return;
+                                return true;
                 } else if (find_block_device(match, spec, dev, size)) {
-                        return;
+                        return true;
+                }
+                if (waited >= max_seconds * 1000) {
+                        if (may_miss)
+                                return false;
+                        die("%s %s did not appear within %d s", what, spec, max_seconds);
                 }
                 if (waited == 3000)
                         say("waiting for %s %s ...", what, spec);
-                if (waited >= ROOT_WAIT_SECONDS * 1000)
-                        die("%s %s did not appear within %d s", what, spec, ROOT_WAIT_SECONDS);
                 sleep_ms(100);
         }
+}
+
+static void wait_for_device(const char *what,
+                            bool (*match)(const char *arg, const char *dev),
+                            const char *spec, char *dev, size_t size)
+{
+        wait_for_device_max(what, match, spec, dev, size, ROOT_WAIT_SECONDS, false);
 }
 
 /* ---- runner disk ----------------------------------------------------- */
@@ -529,7 +602,15 @@ static char *read_run_script(const char *spec)
         int fd;
 
         /* "auto": the disk whose header matches (NVMe numbering is not stable) */
-        wait_for_device("runner disk", has_run_magic, spec, dev, sizeof(dev));
+        if (!strcmp(spec, "auto-if-present")) {
+                if (!wait_for_device_max("runner disk", has_run_magic, "auto", dev, sizeof(dev),
+                                         RUN_PROBE_SECONDS, true)) {
+                        say("no runner disk: booting /sbin/init");
+                        return NULL;
+                }
+        } else {
+                wait_for_device("runner disk", has_run_magic, spec, dev, sizeof(dev));
+        }
         fd = open(dev, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
                 die("runner disk %s: %s", dev, strerror(errno));

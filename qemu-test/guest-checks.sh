@@ -60,3 +60,5 @@ base64 < /sys/kernel/security/ima/binary_runtime_measurements
 echo IMGTOOL-IMALOG-END
 echo "IMGTOOL-PCR10-SHA256=$(cat /sys/class/tpm/tpm0/pcr-sha256/10 2>&1)"
 echo "IMGTOOL-PCR10-SHA1=$(cat /sys/class/tpm/tpm0/pcr-sha1/10 2>&1)"
+# The boot chain's PCRs, for imgtool pcrs to be checked against (info only).
+for i in 4 5 7 11; do echo "IMGTOOL-PCR$i-SHA256=$(cat /sys/class/tpm/tpm0/pcr-sha256/$i 2>&1)"; done

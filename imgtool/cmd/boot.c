@@ -21,12 +21,17 @@ static const struct cmd_option options[] = {
         { "append", CMD_LONG_ONLY(7), "ARGS", "More kernel command line, after IMAGE.cmdline's." },
         { "console", CMD_LONG_ONLY(8), "FILE", "Keep the guest's console log in FILE." },
         { "virtio", CMD_LONG_ONLY(9), NULL, "Attach the image as a virtio-blk disk instead of NVMe." },
+        { "uefi", CMD_LONG_ONLY(10), NULL, "Boot a disk (compose Format=disk) through OVMF: its ESP's UKI, whose command line is fixed." },
+        { "secure-boot", CMD_LONG_ONLY(11), "[=KEYDIR]", "With --uefi: Secure Boot on, the owner's PK/KEK/db from KEYDIR (keygen --secure-boot; default --sb-keys, else $IMGTOOL_SB_KEYS) enrolled." },
+        { "sb-keys", CMD_LONG_ONLY(12), "DIR", "The key folder for --secure-boot." },
+        { "vars", CMD_LONG_ONLY(13), "FILE", "With --uefi: this OVMF variable store (copied, never written)." },
+        { "also", CMD_LONG_ONLY(14), "DISK", "With --uefi: one more disk, a boot option the firmware tries after the first (repeatable)." },
         {}
 };
 
 const struct cmd_spec cmd_boot_spec = {
         .name = "boot",
-        .synopsis = "IMAGE [--exec CMD | --shell | --check] [--kernel K] [--initramfs I] [--timeout S] [--append ARGS] [--console FILE] [--virtio]",
+        .synopsis = "IMAGE [--exec CMD | --shell | --check] [--kernel K] [--initramfs I] [--timeout S] [--append ARGS] [--console FILE] [--virtio] [--uefi [--secure-boot[=KEYDIR]]]",
         .summary = "boot an image under QEMU with a software TPM (the qemu-test harness)",
         .description = "Runs the qemu-test/run harness installed with imgtool (PREFIX/libexec/imgtool): QEMU "
                        "with -accel tcg, a swtpm TPM 2.0, the image behind a qcow2 overlay so it is never "
@@ -38,7 +43,8 @@ const struct cmd_spec cmd_boot_spec = {
                 { 1, "--check: a case failed; a plain boot: the initramfs's init failed (its FATAL line is printed)" },
                 { 2, "bad arguments, or no kernel/initramfs/QEMU" },
                 { 124, "--exec: timed out" },
-                { 125, "--exec: the guest never ran the command (its console's tail is printed)" }, {} },
+                { 125, "--exec: the guest never ran the command (its console's tail is printed)" },
+                { 126, "--uefi: the firmware refused to start the disk's UKI (its message is printed)" }, {} },
         .run = cmd_boot,
 };
 

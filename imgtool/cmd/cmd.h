@@ -148,4 +148,5 @@ CMD(policy);
 CMD(kconfig);
 CMD(ima_log);
 CMD(boot);
+CMD(pcrs);
 CMD(help);

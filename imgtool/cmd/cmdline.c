@@ -37,11 +37,16 @@ static void add_options(const struct cmd_option *o, size_t *nl, size_t *ns)
         for (; o && o->name; o++) {
                 if (*nl >= MAX_OPTIONS)
                         abort(); /* a programming error: raise MAX_OPTIONS */
-                longopts[(*nl)++] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+                /* arg "[=NAME]": an optional argument (--name or --name=VALUE) */
+                bool optional = o->arg && o->arg[0] == '[';
+                longopts[(*nl)++] = (struct option){ o->name, !o->arg ? no_argument :
+                                                     optional ? optional_argument : required_argument,
                                                      NULL, o->key };
                 if (o->key < 0x100) {
                         shortopts[(*ns)++] = (char)o->key;
                         if (o->arg)
+                                shortopts[(*ns)++] = ':';
+                        if (optional)
                                 shortopts[(*ns)++] = ':';
                 }
         }
@@ -162,7 +167,7 @@ static int option_head(char *buf, size_t size, const struct cmd_option *o)
 {
         return snprintf(buf, size, "%s%c%s--%s%s%s", o->key < 0x100 ? "-" : " ",
                         o->key < 0x100 ? o->key : ' ', o->key < 0x100 ? ", " : "  ", o->name,
-                        o->arg ? " " : "", o->arg ? o->arg : "");
+                        o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
 }
 
 static void print_options(FILE *f, const struct cmd_option *o)

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "lib/keys.h"
+#include "lib/sbkeys.h"
 #include "lib/util.h"
 
 static int parse_days(const char *s, int *out)
@@ -21,21 +22,22 @@ static int parse_days(const char *s, int *out)
         return 0;
 }
 
-enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER };
+enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER, OPT_SECURE_BOOT };
 static const struct cmd_option options[] = {
         { "type", 't', "TYPE", "Key type: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096." },
         { "subject", 's', "CN", "The certificate's common name (default 'imgtool IMA signing key', or 'imgtool IMA CA' with --ca)." },
         { "days", 'd', "N", "Validity in days (default 3650)." },
         { "ca", OPT_CA, NULL, "Make a CA instead (CA:TRUE, keyCertSign): DIR/ca.key, DIR/ca.crt, DIR/ca.der." },
         { "issuer", OPT_ISSUER, "CADIR", "Sign the new certificate with CADIR/ca.key (default: self-signed)." },
-        { "out", 'o', "DIR", "Where to write (created if missing); required." },
+        { "out", 'o', "DIR", "Where to write (created if missing); required unless --secure-boot." },
+        { "secure-boot", OPT_SECURE_BOOT, "DIR", "Make the owner's Secure Boot keys instead: PK, KEK, db (RSA-2048) as .key/.crt/.der, their EFI signature lists (.esl), signed updates to enroll them (.auth) and DIR/owner.guid; takes only --subject and --days, never overwrites." },
         { "force", 'f', NULL, "Replace existing key and cert files (regular files only); without it an existing file is refused and nothing is written." },
         {}
 };
 
 const struct cmd_spec cmd_keygen_spec = {
         .name = "keygen",
-        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR] [--force] --out DIR",
+        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR] [--force] --out DIR | --secure-boot DIR [--subject CN] [--days N]",
         .summary = "make a signing key and its certificate (or a CA)",
         .description = "Writes DIR/signing.key (PEM, mode 0600), DIR/signing.crt (PEM) and DIR/signing.der "
                        "(DER, what the initramfs loads into the kernel's _ima keyring) and prints the key's "
@@ -48,7 +50,8 @@ const struct cmd_spec cmd_keygen_spec = {
 int cmd_keygen(int argc, char **argv)
 {
         struct keygen_opts o = { .type = KEY_EC_P256 };
-        const char *out = NULL;
+        const char *out = NULL, *sb_dir = NULL;
+        bool type_set = false;
         struct cmd_parser p;
         uint32_t keyid;
         int c;
@@ -59,6 +62,7 @@ int cmd_keygen(int argc, char **argv)
                 case 't':
                         if (key_type_from_name(p.arg, &o.type) < 0)
                                 return cmd_fail();
+                        type_set = true;
                         break;
                 case 's': o.subject = p.arg; break;
                 case 'd':
@@ -67,6 +71,7 @@ int cmd_keygen(int argc, char **argv)
                         break;
                 case OPT_CA: o.ca = true; break;
                 case OPT_ISSUER: o.issuer_dir = p.arg; break;
+                case OPT_SECURE_BOOT: sb_dir = p.arg; break;
                 case 'o': out = p.arg; break;
                 case 'f': o.force = true; break;
                 }
@@ -75,8 +80,17 @@ int cmd_keygen(int argc, char **argv)
                 return p.exit;
         if (p.next < argc)
                 return cmd_usage_error(&p, "unexpected argument '%s'", argv[p.next]);
+        if (sb_dir) {
+                struct sbkeys_opts so = { .subject = o.subject, .days = o.days };
+                if (out || o.ca || o.issuer_dir || type_set || o.force)
+                        return cmd_usage_error(&p, "--secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)");
+                if (sbkeys_generate(sb_dir, &so) < 0)
+                        return cmd_fail();
+                log_verbose("wrote PK, KEK, db (.key .crt .der .esl .auth) and owner.guid in %s", sb_dir);
+                return EXIT_OK;
+        }
         if (!out)
-                return cmd_usage_error(&p, "--out DIR is required");
+                return cmd_usage_error(&p, "--out DIR is required (or --secure-boot DIR)");
         if (keygen_write(out, &o, &keyid) < 0)
                 return cmd_fail();
         printf("%08x\n", keyid);

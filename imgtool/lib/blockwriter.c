@@ -24,6 +24,7 @@ struct blockwriter {
         int fill;                  /* the buffer the caller fills */
         size_t len;                /* bytes in it */
         uint64_t start;            /* their image offset */
+        uint64_t base;             /* where the image starts in the file */
 
         pthread_t thread;
         pthread_mutex_t lock;
@@ -65,7 +66,7 @@ static void *writer_thread(void *arg)
                         break;
                 const uint8_t *p = w->buf[!w->fill];
                 size_t len = w->job_len;
-                uint64_t off = w->job_off;
+                uint64_t off = w->base + w->job_off;
                 pthread_mutex_unlock(&w->lock);
                 int r = write_all(w->plain ? w->fd_plain : w->fd, p, len, off);
                 if (r == -EINVAL && !w->plain) {
@@ -204,6 +205,11 @@ int blockwriter_open(const char *path, struct blockwriter **out)
         }
         *out = w;
         return 0;
+}
+
+void blockwriter_set_base(struct blockwriter *w, uint64_t base)
+{
+        w->base = base;
 }
 
 int blockwriter_close(struct blockwriter *w)

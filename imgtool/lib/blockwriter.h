@@ -16,6 +16,9 @@ struct blockwriter;
 /* Open path (an existing file) for direct writes.  -EINVAL/-EOPNOTSUPP
  * when the filesystem has no direct I/O (tmpfs): use plain pwrite then. */
 int blockwriter_open(const char *path, struct blockwriter **out);
+/* Add base (a multiple of BLOCKWRITER_ALIGN) to every offset from now on:
+ * the filesystem lies at base in the file (a disk's partition). */
+void blockwriter_set_base(struct blockwriter *w, uint64_t base);
 /* len and off are multiples of BLOCKWRITER_ALIGN.  data is copied; errors
  * of earlier writes may show up here. */
 int blockwriter_write(struct blockwriter *w, const void *data, size_t len, uint64_t off);

@@ -16,11 +16,13 @@
 
 #include "bootfiles.h"
 #include "certs.h"
+#include "bootdisk.h"
 #include "composedb.h"
 #include "ext4img.h"
 #include "fcaps.h"
 #include "imasig.h"
 #include "output.h"
+#include "owners.h"
 #include "pathmap.h"
 #include "pkgset.h"
 #include "readahead.h"
@@ -32,13 +34,14 @@
 #define BLOCK 4096u
 
 /* A few image files whose content compose needs to know while it writes:
- * the image's own users and groups (owners resolve through them, as rpm
+ * the image's own users and groups (owners.h resolves through them, as rpm
  * resolves through the target's /etc/passwd) and rpm's macros (the rpmdb
  * path). */
 struct capture {
         const char *path;
         char *data;
         size_t len;
+        bool too_big;         /* over CAPTURE_MAX: not a real passwd file, nothing kept */
 };
 
 enum { CAP_PASSWD, CAP_GROUP, CAP_RPM_MACROS, CAP_COUNT };
@@ -60,8 +63,12 @@ struct composer {
         char **inputs;               /* every file read: no output may be one of them */
         struct output *image;
         struct bootfiles boot;
+        struct bootdisk *disk;       /* Format=disk: the UKI's parts and the disk plan */
+        uint64_t root_size;          /* Format=disk with a fixed Size=: what the root partition holds */
         uint8_t *buf;
         struct capture cap[CAP_COUNT];
+        bool cap_changed[CAP_COUNT]; /* written by the current package */
+        struct owners *owners;
         char **warned_owners;
         size_t pkg_index;
         double t0;
@@ -88,54 +95,49 @@ static const char *pkg_label(struct composer *c)
 
 /* ---- owners ----------------------------------------------------------------- */
 
-/* Look name up in a passwd/group style file: "name:x:id:...". */
-static bool lookup_id(const struct capture *cap, const char *name, unsigned *id)
+static void warn_unknown_owner(struct composer *c, const char *kind, const char *name, const char *path)
 {
-        size_t nlen = strlen(name);
-        const char *p = cap->data, *end = cap->data ? cap->data + cap->len : NULL;
+        _cleanup_free_ char *key = NULL;
 
-        while (p && p < end) {
-                const char *eol = memchr(p, '\n', (size_t)(end - p));
-                if (!eol)
-                        eol = end;
-                if ((size_t)(eol - p) > nlen + 1 && !memcmp(p, name, nlen) && p[nlen] == ':') {
-                        const char *f = memchr(p + nlen + 1, ':', (size_t)(eol - p - (long)nlen - 1));
-                        if (f) {
-                                char *e;
-                                unsigned long v = strtoul(f + 1, &e, 10);
-                                if (e != f + 1 && *e == ':') {
-                                        *id = (unsigned)v;
-                                        return true;
-                                }
-                        }
-                }
-                p = eol + 1;
-        }
-        return false;
+        /* a user and a group may share a name: one warning each */
+        if (asprintf(&key, "%s:%s", kind, name) < 0 || strv_contains(c->warned_owners, key))
+                return;
+        strv_pushf(&c->warned_owners, "%s", key);
+        strv_pushf(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
+                   kind, name, path);
 }
 
-/* rpm's rule: an owner the image does not know becomes root, with a warning. */
-static unsigned resolve_owner(struct composer *c, const char *name, int which, const char *path)
+/* rpm clears S_ISUID/S_ISGID when the owner falls back to root; say so. */
+static void note_setid_cleared(struct composer *c, const struct rpmpkg_file *f, const struct owner *o)
 {
-        unsigned id;
+        _cleanup_free_ char *u = NULL, *g = NULL;
+        mode_t gone = f->mode & ~o->mode;
 
-        if (!name || !strcmp(name, "root"))
-                return 0;
-        if (lookup_id(&c->cap[which], name, &id))
-                return id;
-        if (!strv_contains(c->warned_owners, name)) {
-                strv_pushf(&c->warned_owners, "%s", name);
-                strv_pushf(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
-                         which == CAP_PASSWD ? "user" : "group", name, path);
-        }
-        return 0;
+        if ((gone & S_ISUID) && asprintf(&u, "setuid (user %s)", f->user) < 0)
+                u = NULL;
+        if ((gone & S_ISGID) && asprintf(&g, "setgid (group %s)", f->group) < 0)
+                g = NULL;
+        strv_pushf(&c->rep->setid_cleared, "%s", f->path);
+        strv_pushf(&c->rep->warnings, "%s: %s%s%s cleared: owner unknown in the image, as rpm does",
+                   f->path, u ? u : "", u && g ? " and " : "", g ? g : "");
 }
 
+/* Owners as rpm resolves them (owners.h): an unknown name becomes root and
+ * loses its set-id bit, which the report lists. */
 static void file_attr(struct composer *c, const struct rpmpkg_file *f, struct ext4img_attr *a)
 {
-        a->mode = f->mode;
-        a->uid = resolve_owner(c, f->user, CAP_PASSWD, f->path);
-        a->gid = resolve_owner(c, f->group, CAP_GROUP, f->path);
+        struct owner o;
+
+        owners_resolve(c->owners, f->user, f->group, f->mode, &o);
+        if (o.unknown_user)
+                warn_unknown_owner(c, "user", f->user, f->path);
+        if (o.unknown_group)
+                warn_unknown_owner(c, "group", f->group, f->path);
+        if (o.mode != f->mode)
+                note_setid_cleared(c, f, &o);
+        a->mode = o.mode;
+        a->uid = o.uid;
+        a->gid = o.gid;
         a->mtime = f->mtime < c->epoch ? f->mtime : c->epoch;
 }
 
@@ -152,13 +154,21 @@ static void capture_reset(struct capture *cap)
         free(cap->data);
         cap->data = NULL;
         cap->len = 0;
+        cap->too_big = false;
 }
 
 static int capture_append(struct capture *cap, const void *buf, size_t len)
 {
         char *n;
-        if (cap->len + len > CAPTURE_MAX)
-                return 0;     /* not a real passwd file; owners fall back to root */
+        if (cap->too_big)
+                return 0;
+        if (cap->len + len > CAPTURE_MAX) {
+                /* not a real passwd file; owners fall back to root (verify
+                 * reads no more than this either) */
+                capture_reset(cap);
+                cap->too_big = true;
+                return 0;
+        }
         n = realloc(cap->data, cap->len + len + 1);
         if (!n)
                 return -ENOMEM;
@@ -169,83 +179,18 @@ static int capture_append(struct capture *cap, const void *buf, size_t len)
         return 0;
 }
 
-/* ---- conflicts ---------------------------------------------------------------- */
+/* ---- paths: conflicts and parents (pathmap.h decides) ------------------------- */
 
-/* rpm lets two packages ship one path when type, content, mode and owner
- * are the same (shared directories, identical files); anything else is a
- * conflict.  Returns 1 if the path was already written identically (skip),
- * 0 if new, <0 on conflict. */
-static int claim_path(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a,
-                      struct pathmap_entry **out)
+static int make_implied_dir(const char *dir, void *userdata)
 {
-        struct pathmap_entry *e = pathmap_get(c->paths, f->path);
-        int r;
-
-        if (e) {
-                bool same_type = (e->mode & S_IFMT) == (f->mode & S_IFMT);
-                if (same_type && S_ISDIR(f->mode)) {
-                        *out = e;
-                        return 1;
-                }
-                if (same_type && e->mode == f->mode && e->uid == a->uid && e->gid == a->gid &&
-                    (!S_ISREG(f->mode) ||
-                     (e->digest_len == f->digest_len && !memcmp(e->digest, f->digest, f->digest_len)))) {
-                        *out = e;
-                        return 1;
-                }
-                if (e->implied)
-                        return imgerr(-EEXIST, "%s: %s is not a directory, but files of earlier packages are inside it",
-                                      pkg_label(c), f->path);
-                return imgerr(-EEXIST, "%s: %s conflicts with the file from %s",
-                              pkg_label(c), f->path,
-                              e->owner >= 0 ? rpmpkg_nevra(c->set->pkgs[e->owner]) : "imgtool itself");
-        }
-        r = pathmap_add(c->paths, f->path, &e);
-        if (r < 0)
-                return r;
-        e->mode = f->mode;
-        e->uid = a->uid;
-        e->gid = a->gid;
-        e->owner = (int)c->pkg_index;
-        if (S_ISREG(f->mode) && f->digest_len <= sizeof(e->digest)) {
-                memcpy(e->digest, f->digest, f->digest_len);
-                e->digest_len = (uint8_t)f->digest_len;
-        }
-        *out = e;
-        return 0;
+        struct composer *c = userdata;
+        return ext4img_mkdir_p(c->img, dir);
 }
 
 /* Parents a package does not own are made 0755 root, as rpm would. */
-static int ensure_parents(struct composer *c, const char *path)
+static int ensure_parents(struct composer *c, int pkg, const char *path)
 {
-        _cleanup_free_ char *parent = strdup(path);
-        char *slash;
-        struct pathmap_entry *e;
-        int r;
-
-        if (!parent)
-                return -ENOMEM;
-        slash = strrchr(parent, '/');
-        if (!slash || slash == parent)
-                return 0;
-        *slash = 0;
-        e = pathmap_get(c->paths, parent);
-        if (e) {
-                if (!S_ISDIR(e->mode))
-                        return imgerr(-ENOTDIR, "%s: %s: parent %s is not a directory in the image",
-                                      pkg_label(c), path, parent);
-                return 0;
-        }
-        r = ensure_parents(c, parent);
-        if (r < 0)
-                return r;
-        r = pathmap_add(c->paths, parent, &e);
-        if (r < 0)
-                return r;
-        e->mode = S_IFDIR | 0755;
-        e->owner = -1;
-        e->implied = true;
-        return ext4img_mkdir_p(c->img, parent);
+        return pathmap_imply_parents(c->paths, c->set->pkgs, pkg, path, make_implied_dir, c);
 }
 
 /* ---- signatures ----------------------------------------------------------------- */
@@ -434,8 +379,10 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         ssize_t n;
         int r;
 
-        if (cap)
+        if (cap) {
                 capture_reset(cap);
+                c->cap_changed[cap - c->cap] = true;
+        }
         r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
         if (r < 0)
                 return r;
@@ -596,6 +543,26 @@ static int link_member(struct composer *c, const char *path, const char *first)
         return 0;
 }
 
+/* A member of a hard-link set that an earlier package shipped identically
+ * (rpm allows that): the set's other members become links to it. */
+static int link_shared_member(struct composer *c, const struct rpmpkg_file *f, struct link_sets *links)
+{
+        struct link_set *s = link_set_get(links, (uint32_t)f->link_first);
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        if (s->first)
+                return 0;
+        s->first = strdup(f->path);
+        if (!s->first)
+                return -ENOMEM;
+        for (size_t i = 0; s->pending && s->pending[i]; i++)
+                if ((r = link_member(c, s->pending[i], s->first)) < 0)
+                        return r;
+        return 0;
+}
+
 static int write_entry(struct composer *c, bool content, const struct rpmpkg_file *f,
                        struct link_sets *links)
 {
@@ -603,26 +570,22 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
         struct pathmap_entry *e = NULL;
         int r;
 
+        r = ensure_parents(c, (int)c->pkg_index, f->path);
+        if (r < 0)
+                return r;
+        r = pathmap_claim(c->paths, c->set->pkgs, c->pkg_index, f, &e);
+        if (r < 0)
+                return r;
+        if (r == 1)   /* shared with an earlier package, identical */
+                return S_ISREG(f->mode) && f->nlink > 1 ? link_shared_member(c, f, links) : 0;
         file_attr(c, f, &a);
-        r = ensure_parents(c, f->path);
-        if (r < 0)
-                return r;
-        r = claim_path(c, f, &a, &e);
-        if (r < 0)
-                return r;
-        if (r == 1 && !(S_ISDIR(f->mode) && e->implied))
-                return 0;   /* shared with an earlier package, identical */
         c->rep->files++;
         switch (f->mode & S_IFMT) {
         case S_IFDIR:
                 c->rep->directories++;
-                if (e->implied) {
-                        /* An implied parent now gets its owner's metadata. */
-                        e->implied = false;
-                        e->mode = f->mode;
-                        e->owner = (int)c->pkg_index;
+                /* An implied parent (or "/") now gets its owner's metadata. */
+                if (r == 2)
                         return ext4img_set_attr(c->img, f->path, &a);
-                }
                 return ext4img_mkdir(c->img, f->path, &a);
         case S_IFLNK:
                 c->rep->symlinks++;
@@ -636,7 +599,7 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
                 return imgerr(-EBADMSG, "%s: %s: unknown file type %o", pkg_label(c), f->path, f->mode & S_IFMT);
         }
         if (f->nlink > 1) {
-                struct link_set *s = link_set_get(links, f->inode);
+                struct link_set *s = link_set_get(links, (uint32_t)f->link_first);
                 if (!s)
                         return -ENOMEM;
                 if (s->first)
@@ -671,6 +634,27 @@ static size_t payload_entries_expected(struct rpmpkg *p)
         return n;
 }
 
+/* rpm resolves the owners of all a package's files before it writes any
+ * (rpm 4.18 fsm.c): users a package ships count from the next package on. */
+static int learn_owners(struct composer *c)
+{
+        static const struct { int cap; enum owners_db db; } dbs[] = {
+                { CAP_PASSWD, OWNERS_PASSWD }, { CAP_GROUP, OWNERS_GROUP },
+        };
+        int r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(dbs); i++) {
+                struct capture *cap = &c->cap[dbs[i].cap];
+                if (!c->cap_changed[dbs[i].cap])
+                        continue;
+                c->cap_changed[dbs[i].cap] = false;
+                r = owners_set_db(c->owners, dbs[i].db, cap->data, cap->len);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int write_package(struct composer *c, struct rpmpkg *p)
 {
         struct link_sets links = { 0 };
@@ -697,6 +681,8 @@ static int write_package(struct composer *c, struct rpmpkg *p)
         if (r >= 0 && seen != expected)
                 r = imgerr(-EBADMSG, "%s: payload has %zu of the header's %zu files (truncated or corrupt)",
                            rpmpkg_path(p), seen, expected);
+        if (r >= 0)
+                r = learn_owners(c);
         link_sets_free(&links);
         return r;
 }
@@ -831,37 +817,13 @@ static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *siz
         return 0;
 }
 
-/* UUID and hash seed come from the layout, so the same layout gives the
- * same filesystem identity run after run. */
-static void derive_id(const char *seed, const char *what, uint8_t out[16])
-{
-        uint8_t md[32];
-        unsigned int len;
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-        EVP_DigestUpdate(ctx, "imgtool:", 8);
-        EVP_DigestUpdate(ctx, what, strlen(what));
-        EVP_DigestUpdate(ctx, ":", 1);
-        EVP_DigestUpdate(ctx, seed, strlen(seed));
-        EVP_DigestFinal_ex(ctx, md, &len);
-        EVP_MD_CTX_free(ctx);
-        memcpy(out, md, 16);
-        out[6] = (out[6] & 0x0f) | 0x40;   /* a version 4 (random-looking) UUID */
-        out[8] = (out[8] & 0x3f) | 0x80;
-}
-
-static void format_uuid(const uint8_t u[16], char out[37])
-{
-        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-/* The filesystem identity comes from the layout (Seed=, else its digest). */
+/* The filesystem identity comes from the layout (Seed=, else its digest):
+ * the same layout gives the same UUID run after run. */
 static void choose_identity(struct composer *c)
 {
         const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
-        derive_id(seed, "uuid", c->uuid);
-        format_uuid(c->uuid, c->rep->uuid);
+        derive_uuid(seed, "uuid", c->uuid);
+        uuid_format(c->uuid, c->rep->uuid);
 }
 
 static int create_image(struct composer *c)
@@ -872,12 +834,13 @@ static int create_image(struct composer *c)
 
         o.inode_size = choose_inode_size(c);
         estimate_image(c, o.inode_size, &est_size, &inodes);
-        o.size = c->l->size_auto ? est_size : c->l->size;
+        o.size = c->root_size ? c->root_size : c->l->size_auto ? est_size : c->l->size;
         o.inode_count = inodes;
         o.label = c->l->label;
         o.timestamp = c->epoch;
+        o.offset = c->disk ? bootdisk_root_offset(c->disk) : 0;
         memcpy(o.uuid, c->uuid, 16);
-        derive_id(seed, "hash-seed", o.hash_seed);
+        derive_uuid(seed, "hash-seed", o.hash_seed);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
         return ext4img_create(output_tmp_path(c->image), &o, &c->img);
@@ -899,9 +862,13 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
 
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (pathmap_get(c->paths, path))
-                return imgerr(-EEXIST, "%s: imgtool wants to create %s, but a package ships it", c->o->output, path);
-        r = ensure_parents(c, path);
+        e = pathmap_get(c->paths, path);
+        if (e && e->owner >= 0)
+                return imgerr(-EEXIST, "%s: %s: imgtool writes this path itself, the package must not ship it",
+                              rpmpkg_path(c->set->pkgs[e->owner]), path);
+        if (e)
+                return imgerr(-EEXIST, "%s: imgtool writes %s twice", c->o->output, path);
+        r = ensure_parents(c, -1, path);
         if (r < 0)
                 return r;
         r = pathmap_add(c->paths, path, &e);
@@ -909,6 +876,7 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
                 return r;
         e->mode = a.mode;
         e->owner = -1;
+        e->file = -1;
         r = ima_hasher_reset(c->sha256);
         if (r < 0)
                 return r;
@@ -997,6 +965,27 @@ static int write_ima_cert(struct composer *c)
         return r;
 }
 
+/* "/var//lib/./rpm/" -> "/var/lib/rpm", so the path meets the package
+ * paths it may collide with (those are normalised the same way). */
+static void tidy_dbpath(char *p)
+{
+        char *w = p;
+        for (const char *s = p; *s;) {
+                while (*s == '/')
+                        s++;
+                size_t len = strcspn(s, "/");
+                if (!len)
+                        break;
+                if (!(len == 1 && s[0] == '.')) {
+                        *w++ = '/';
+                        memmove(w, s, len);
+                        w += len;
+                }
+                s += len;
+        }
+        *w = 0;   /* "/" becomes "": the database goes to /rpmdb.sqlite */
+}
+
 static int write_rpmdb(struct composer *c)
 {
         _cleanup_free_ char *dbfile = NULL, *dbpath = NULL, *image_path = NULL;
@@ -1009,6 +998,7 @@ static int write_rpmdb(struct composer *c)
         c->db = NULL;
         if (r < 0)
                 return r;
+        tidy_dbpath(dbpath);
         if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
                 r = -ENOMEM;
         else
@@ -1119,6 +1109,8 @@ static int setup(struct composer *c)
                 return -ENOMEM;
         r = pathmap_new(&c->paths);
         if (r >= 0)
+                r = owners_new(&c->owners);
+        if (r >= 0)
                 r = ima_hasher_new(IMA_HASH_SHA256, &c->sha256);
         return r;
 }
@@ -1127,6 +1119,7 @@ static void teardown(struct composer *c)
 {
         ima_hasher_free(c->sha256);
         pathmap_free(c->paths);
+        owners_free(c->owners);
         ima_trust_free(c->trust);
         ima_key_free(c->key);
         pkgset_free(c->set);
@@ -1188,6 +1181,12 @@ static int collect_inputs(struct composer *c)
                 r = strv_pushf(&c->inputs, "%s", l->kernel);
         if (r >= 0 && l->policy_file)
                 r = strv_pushf(&c->inputs, "%s", l->policy_file);
+        if (r >= 0 && l->sb_key)
+                r = strv_pushf(&c->inputs, "%s", l->sb_key);
+        if (r >= 0 && l->sb_certificate)
+                r = strv_pushf(&c->inputs, "%s", l->sb_certificate);
+        if (r >= 0 && l->stub)
+                r = strv_pushf(&c->inputs, "%s", l->stub);
         for (size_t i = 0; r >= 0 && i < c->set->count; i++)
                 r = strv_pushf(&c->inputs, "%s", rpmpkg_path(c->set->pkgs[i]));
         return r < 0 ? -ENOMEM : 0;
@@ -1221,7 +1220,7 @@ static int open_outputs(struct composer *c)
             (r = output_check(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, in)) < 0)
                 return r;
         r = output_open(c->o->output, c->o->output_flags, 0644, in, &c->image);
-        if (r < 0)
+        if (r < 0 || c->disk)   /* a disk carries kernel and initramfs in its UKI */
                 return r;
         return bootfiles_prepare(c->l, c->o->output, c->rep->uuid, c->o->output_flags, in, &c->boot,
                                  &c->rep->warnings);
@@ -1233,7 +1232,9 @@ static int report_outputs(struct composer *c)
         struct bootfiles_paths bp;
         int r = strv_pushf(&c->rep->written, "%s", c->o->output);
 
-        if (r < 0 || !c->l->kernel)
+        if (r >= 0 && c->disk)   /* kernel, initramfs, command line are in its UKI */
+                r = asprintf(&c->rep->boot_command, "imgtool boot %s --uefi", c->o->output) < 0 ? -ENOMEM : 0;
+        if (r < 0 || !c->l->kernel || c->disk)
                 return r;
         if (bootfiles_paths(c->o->output, &bp) < 0)
                 return -ENOMEM;
@@ -1307,6 +1308,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         rep->packages = c.set->count;
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size)) < 0)
+                goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         choose_identity(&c);
         r = open_outputs(&c);
@@ -1330,7 +1333,13 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 goto out;
         stage_mark("close");
         warn_boot_needs(&c);
-        r = bootfiles_write(c.l, &c.boot);
+        if (c.disk) {
+                /* the image's temporary becomes the disk; commit renames it */
+                r = bootdisk_finish(c.disk, output_tmp_path(c.image), o->output, c.epoch, rep);
+                stage_mark("disk");
+        } else {
+                r = bootfiles_write(c.l, &c.boot);
+        }
         if (r >= 0)
                 r = commit_outputs(&c);
 out:
@@ -1345,6 +1354,7 @@ out:
         output_abort(c.image);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;
+        bootdisk_free(c.disk);
         teardown(&c);
         return r;
 }
@@ -1362,5 +1372,6 @@ void compose_report_free(struct compose_report *rep)
         free(rep->trusted_keyids);
         strv_free(rep->written);
         free(rep->boot_command);
+        strv_free(rep->setid_cleared);
         memset(rep, 0, sizeof(*rep));
 }

@@ -26,10 +26,15 @@ struct compose_report {
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;
+        char **setid_cleared;           /* paths whose setuid/setgid bit was cleared (owner unknown: root) */
         uint64_t image_size, blocks_used, block_size;
         unsigned inode_size;
         int64_t source_date_epoch;
         char uuid[37];
+        /* Format=disk: the whole disk, the UKI on its ESP; 0 for ext4 */
+        uint64_t disk_size, uki_size;
+        bool uki_signed;
+        char root_partuuid[37];
         double seconds;
         struct compose_package_report *pkgs; /* [packages], in install order */
         bool has_signing_key;

@@ -503,7 +503,7 @@ static int write_mapped(struct ext4img_file *f, const char *data, size_t len, ui
                         off += n;
                         continue;
                 }
-                w = pwrite(f->img->fd, data, n, (off_t)(e->pblk * bs + within));
+                w = pwrite(f->img->fd, data, n, (off_t)(f->img->opts.offset + e->pblk * bs + within));
                 if (w < 0)
                         return imgerr(-errno, "%s: writing image: %m", f->img->path);
                 if ((uint64_t)w != n)
@@ -988,6 +988,9 @@ static int check_opts(const char *path, const struct ext4img_opts *o)
         if (o->inode_size < 256 || o->inode_size > bs || (o->inode_size & (o->inode_size - 1)))
                 return imgerr(-EINVAL, "%s: inode size %u must be a power of two from 256 to %u",
                               path, o->inode_size, bs);
+        if (o->offset % 4096)
+                return imgerr(-EINVAL, "%s: offset %llu is not a multiple of 4096", path,
+                              (unsigned long long)o->offset);
         if (o->reserved_percent > 50)
                 return imgerr(-EINVAL, "%s: reserved blocks %u%% is more than 50%%", path,
                               o->reserved_percent);
@@ -1112,7 +1115,7 @@ static int open_image_file(struct ext4img *img)
         if (img->fd < 0)
                 return imgerr(-errno, "%s: cannot create image: %m", img->path);
         img->created = true;
-        if (ftruncate(img->fd, (off_t)img->opts.size) < 0 || fchmod(img->fd, 0644) < 0)
+        if (ftruncate(img->fd, (off_t)(img->opts.offset + img->opts.size)) < 0 || fchmod(img->fd, 0644) < 0)
                 return imgerr(-errno, "%s: cannot size image to %llu bytes: %m", img->path,
                               (unsigned long long)img->opts.size);
         int r = blockwriter_open(img->path, &img->bw);
@@ -1120,6 +1123,8 @@ static int open_image_file(struct ext4img *img)
                 return r;
         if (r < 0)
                 img->bw = NULL;   /* no direct I/O here: pwrite */
+        else
+                blockwriter_set_base(img->bw, img->opts.offset);
         return 0;
 }
 
@@ -1153,6 +1158,17 @@ int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext
         if (err) {
                 r = fs_error(img, err, path, "creating filesystem");
                 goto fail;
+        }
+        if (opts->offset) {
+                /* A disk's partition: libext2fs' unix I/O adds it to every
+                 * access; nothing was written before this. */
+                char o[48];
+                snprintf(o, sizeof(o), "offset=%llu", (unsigned long long)opts->offset);
+                err = io_channel_set_options(img->fs->io, o);
+                if (err) {
+                        r = fs_error(img, err, path, "setting the partition offset");
+                        goto fail;
+                }
         }
         img->fs->now = opts->timestamp ? opts->timestamp : 1; /* 0 means "use the clock" */
         img->opts.label = opts->label;

@@ -23,6 +23,9 @@ struct ext4img_opts {
                                      takes 0 as "use the clock") */
         unsigned reserved_percent;/* root-reserved blocks, default 0 for images */
         bool linear_dirs;         /* no htree index for big directories (both are valid ext4) */
+        uint64_t offset;          /* write the filesystem at this byte offset of the file
+                                     (a GPT disk's root partition; 1 MiB aligned), the
+                                     file then being offset + size bytes */
 };
 
 struct ext4img_attr {

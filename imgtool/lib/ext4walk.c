@@ -1,5 +1,6 @@
 /* One read-only walker over an ext4 image (see ext4walk.h). */
 #include "ext4walk.h"
+#include "diskimg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,9 @@ struct ext4walk {
         int fd;
         uint64_t fs_bytes;        /* blocks_count * block size */
         struct stat st;           /* at open: size and mtime, to notice changes */
+        /* A GPT disk (Format=disk): where the root partition lies; every
+         * pread adds part_offset. */
+        uint64_t part_offset, part_size;
         /* Buffers behind the current entry's pointers. */
         char *target;
         void *ima, *caps;
@@ -94,7 +98,10 @@ static int check_geometry(struct ext4walk *w, const char *path)
                               path);
         if (stat(path, &st) < 0)
                 return imgerr(-errno, "%s: %m", path);
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < want)
+        if (w->part_size && w->part_size < want)
+                return imgerr(-ENODATA, "%s: truncated root partition: %llu bytes, the superblock says %llu",
+                              path, (unsigned long long)w->part_size, (unsigned long long)want);
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < want + w->part_offset)
                 return imgerr(-ENODATA, "%s: truncated image: %llu bytes, the superblock says %llu",
                               path, (unsigned long long)st.st_size, (unsigned long long)want);
         if (sb->s_first_ino > sb->s_inodes_count || sb->s_inodes_count == 0)
@@ -114,6 +121,7 @@ static int open_image_fd(struct ext4walk *w, const char *path)
 
 int ext4walk_open(const char *path, struct ext4walk **out)
 {
+        char *io_options = NULL;
         struct ext4walk *w;
         struct stat st;
         errcode_t e;
@@ -137,9 +145,23 @@ int ext4walk_open(const char *path, struct ext4walk **out)
                 ext4walk_close(w);
                 return imgerr(-ENOMEM, "out of memory");
         }
+        /* A GPT disk: the filesystem is the root partition (found by its
+         * Discoverable Partitions type), read at its offset. */
+        r = disk_find_partition(path, GPT_TYPE_ROOT_X86_64, &w->part_offset, &w->part_size);
+        if (r < 0 || (r > 0 && w->part_offset % 4096)) {
+                if (r > 0)
+                        r = imgerr(-EINVAL, "%s: the root partition is not 4 KiB aligned", path);
+                ext4walk_close(w);
+                return r;
+        }
+        if (r > 0 && asprintf(&io_options, "offset=%llu", (unsigned long long)w->part_offset) < 0) {
+                ext4walk_close(w);
+                return imgerr(-ENOMEM, "out of memory");
+        }
         /* No EXT2_FLAG_RW: libext2fs opens the file O_RDONLY and refuses to
          * write. */
-        e = ext2fs_open2(path, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &w->fs);
+        e = ext2fs_open2(path, io_options, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &w->fs);
+        free(io_options);
         if (e) {
                 w->fs = NULL;
                 ext4walk_close(w);
@@ -723,7 +745,7 @@ int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs
                 }
                 while (r == 0 && len) {
                         size_t piece = len < cap ? (size_t)len : cap;
-                        ssize_t got = pread(w->fd, buf, piece, (off_t)off);
+                        ssize_t got = pread(w->fd, buf, piece, (off_t)(w->part_offset + off));
                         if (got < 0 && errno == EINTR)
                                 continue;
                         if (got < 0)

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "ext4walk.h"
+#include "owners.h"
+#include "pathmap.h"
 #include "layout.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
@@ -711,7 +713,7 @@ static int append_text(const void *buf, size_t len, void *userdata)
 }
 
 /* The content of a small image file (passwd, group), or NULL. */
-static char *read_image_text(struct ext4walk *w, const char *path)
+static char *read_image_text(struct ext4walk *w, const char *path, size_t *len)
 {
         struct ext4walk_entry e;
         struct { char *buf; size_t len; } acc = {};
@@ -730,26 +732,8 @@ static char *read_image_text(struct ext4walk *w, const char *path)
                 free(acc.buf);
                 return NULL;
         }
+        *len = acc.len;
         return acc.buf;
-}
-
-/* "name:x:id:..." lines; root and unknown names are 0, as in compose. */
-static unsigned lookup_owner(const char *db, const char *name)
-{
-        size_t nlen = name ? strlen(name) : 0;
-
-        for (const char *p = db; p && *p && name;) {
-                const char *eol = strchrnul(p, '\n');
-                if ((size_t)(eol - p) > nlen + 1 && !memcmp(p, name, nlen) && p[nlen] == ':') {
-                        const char *f = memchr(p + nlen + 1, ':', (size_t)(eol - p) - nlen - 1);
-                        char *end;
-                        unsigned long v = f ? strtoul(f + 1, &end, 10) : 0;
-                        if (f && end != f + 1 && *end == ':')
-                                return (unsigned)v;
-                }
-                p = *eol ? eol + 1 : eol;
-        }
-        return 0;
 }
 
 static int by_expected_path_value(const void *a, const void *b)
@@ -759,13 +743,16 @@ static int by_expected_path_value(const void *a, const void *b)
 }
 
 static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
-                          const struct rpmpkg_file *f, const char *passwd, const char *group)
+                          const struct rpmpkg_file *f, const struct owners *owners)
 {
+        struct owner o;
+
+        owners_resolve(owners, f->user, f->group, f->mode, &o);
         memset(x, 0, sizeof(*x));
         x->path = f->path;
-        x->mode = f->mode;
-        x->uid = lookup_owner(passwd, f->user);
-        x->gid = lookup_owner(group, f->group);
+        x->mode = o.mode;
+        x->uid = o.uid;
+        x->gid = o.gid;
         x->target = f->link_target;
         x->package = rpmpkg_nevra(p);
         /* md5 (very old packages) is not worth comparing: compose re-signs
@@ -777,8 +764,8 @@ static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
         }
 }
 
-/* One record per path.  Paths shared by packages are folders (compose
- * refuses conflicting files), identical in each, so any record will do. */
+/* One record per path: expect_package() keeps only the first package's
+ * record of a path packages share (identical by pathmap's rule). */
 static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
 {
         size_t out = 0;
@@ -790,13 +777,62 @@ static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
         return out;
 }
 
+/* The expected records of one package, as compose writes it: paths
+ * claimed by pathmap's rule (a conflict is an error, as in compose; a
+ * shared path keeps the first package's record), owners resolved with what
+ * earlier packages installed. */
+static int expect_package(struct imgverify_expectation *x, struct pathmap *paths, size_t pkg,
+                          const struct owners *owners)
+{
+        struct rpmpkg *p = x->set->pkgs[pkg];
+
+        for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                struct pathmap_entry *e;
+                struct rpmpkg_file f;
+                int r = rpmpkg_file(p, k, &f);
+
+                if (r < 0)
+                        return r;
+                if (f.flags & RPMPKG_FILE_GHOST)
+                        continue;
+                r = pathmap_imply_parents(paths, x->set->pkgs, (int)pkg, f.path, NULL, NULL);
+                if (r >= 0)
+                        r = pathmap_claim(paths, x->set->pkgs, pkg, &f, &e);
+                if (r < 0)
+                        return r;
+                if (r != 1)
+                        fill_expected(&x->v[x->n++], p, &f, owners);
+        }
+        return 0;
+}
+
+/* After a package: the users and groups it shipped, for the next ones. */
+static int learn_owners(struct owners *owners, const struct rpmpkg *p, const char *const text[],
+                        const size_t len[])
+{
+        for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                struct rpmpkg_file f;
+                int db, r;
+
+                if (rpmpkg_file(p, k, &f) < 0 || (f.flags & RPMPKG_FILE_GHOST) || !S_ISREG(f.mode) ||
+                    (db = owners_db_of_path(f.path)) < 0)
+                        continue;
+                r = owners_set_db(owners, db, text[db], text[db] ? len[db] : 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
         struct imgverify_expectation *x = calloc(1, sizeof(*x));
         _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct owners *owners = NULL;
+        struct pathmap *paths = NULL;
         struct ext4walk *w = NULL;
-        size_t total = 0;
+        size_t total = 0, len[OWNERS_DB_COUNT] = { 0 };
         int r;
 
         if (!x)
@@ -809,32 +845,32 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         r = ext4walk_open(image, &w);
         if (r < 0)
                 goto fail;
-        passwd = read_image_text(w, "/etc/passwd");
-        group = read_image_text(w, "/etc/group");
+        passwd = read_image_text(w, "/etc/passwd", &len[OWNERS_PASSWD]);
+        group = read_image_text(w, "/etc/group", &len[OWNERS_GROUP]);
         ext4walk_close(w);
         for (size_t i = 0; i < x->set->count; i++)
                 total += rpmpkg_file_count(x->set->pkgs[i]);
         x->v = calloc(total ? total : 1, sizeof(*x->v));
-        if (!x->v) {
+        if (!x->v || pathmap_new(&paths) < 0 || owners_new(&owners) < 0) {
                 r = imgerr(-ENOMEM, "out of memory");
                 goto fail;
         }
         for (size_t i = 0; i < x->set->count; i++) {
-                struct rpmpkg *p = x->set->pkgs[i];
-                for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
-                        struct rpmpkg_file f;
-                        r = rpmpkg_file(p, k, &f);
-                        if (r < 0)
-                                goto fail;
-                        if (f.flags & RPMPKG_FILE_GHOST)
-                                continue;
-                        fill_expected(&x->v[x->n++], p, &f, passwd, group);
-                }
+                const char *text[OWNERS_DB_COUNT] = { [OWNERS_PASSWD] = passwd, [OWNERS_GROUP] = group };
+                r = expect_package(x, paths, i, owners);
+                if (r >= 0)
+                        r = learn_owners(owners, x->set->pkgs[i], text, len);
+                if (r < 0)
+                        goto fail;
         }
         x->n = dedupe_expected(x->v, x->n);
+        pathmap_free(paths);
+        owners_free(owners);
         *out = x;
         return 0;
 fail:
+        pathmap_free(paths);
+        owners_free(owners);
         imgverify_expectation_free(x);
         return r;
 }

@@ -77,10 +77,12 @@ struct imgverify_report {
 };
 
 /* The expected files of a layout's packages (--against): every non-ghost
- * file of every package the layout installs, owners resolved through the
- * image's own /etc/passwd and /etc/group as compose does (unknown names:
- * root).  Strings point into the package set, which lives as long as the
- * expectation. */
+ * file of every package the layout installs, as compose writes them:
+ * owners and modes from owners.h (the image's own /etc/passwd and
+ * /etc/group as earlier packages left them; unknown names are root without
+ * set-id bits), shared paths by pathmap.h's rule (a conflict is an error
+ * naming both packages; the first package's record wins).  Strings point
+ * into the package set, which lives as long as the expectation. */
 struct layout;
 struct pkgset;
 struct imgverify_expectation {

@@ -35,19 +35,20 @@ int initramfs_check_root(const char *spec)
                         return imgerr(-EINVAL, "root '%s': an ext4 label has 1 to 16 characters", spec);
                 return 0;
         }
-        if (!strncmp(spec, "UUID=", 5)) {
-                const char *u = spec + 5;
+        if (!strncmp(spec, "UUID=", 5) || !strncmp(spec, "PARTUUID=", 9)) {
+                const char *u = strchr(spec, '=') + 1;
                 static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
                 bool ok = strlen(u) == sizeof(pattern) - 1;
                 for (size_t i = 0; ok && pattern[i]; i++)
                         ok = pattern[i] == '-' ? u[i] == '-' : isxdigit((unsigned char)u[i]);
                 if (!ok)
-                        return imgerr(-EINVAL, "root '%s': want UUID=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", spec);
+                        return imgerr(-EINVAL, "root '%s': want %.*sxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", spec,
+                                      (int)(u - spec), spec);
                 return 0;
         }
         if (!strncmp(spec, "/dev/", 5) && spec[5] && !strchr(spec, '\n'))
                 return 0;
-        return imgerr(-EINVAL, "root '%s': want LABEL=NAME, UUID=UUID or /dev/NAME", spec);
+        return imgerr(-EINVAL, "root '%s': want LABEL=NAME, UUID=UUID, PARTUUID=UUID or /dev/NAME", spec);
 }
 
 /* ---- certs ----------------------------------------------------------- */

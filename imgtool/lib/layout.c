@@ -212,6 +212,17 @@ static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
+static int parse_format(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "ext4"))
+                c->l->format = FORMAT_EXT4;
+        else if (!strcmp(value, "disk"))
+                c->l->format = FORMAT_DISK;
+        else
+                return bad_value(c, "Format", value, "expected ext4 or disk");
+        return 0;
+}
+
 #define F(x) offsetof(struct layout, x)
 static const struct key_def keys[] = {
         { "Image", "Size", parse_image_size, 0 },
@@ -219,6 +230,7 @@ static const struct key_def keys[] = {
         { "Image", "InodeSize", parse_inode_size, 0 },
         { "Image", "Seed", parse_string, F(seed) },
         { "Image", "SourceDateEpoch", parse_epoch, 0 },
+        { "Image", "Format", parse_format, 0 },
         { "Packages", "Directory", parse_path_list, F(directories) },
         { "Packages", "Install", parse_list, F(install) },
         { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
@@ -238,6 +250,9 @@ static const struct key_def keys[] = {
         { "Boot", "Init", parse_path_abs, F(init) },
         { "Boot", "Modules", parse_list, F(modules) },
         { "Boot", "ModulesDirectory", parse_path, F(modules_dir) },
+        { "Boot", "Stub", parse_path, F(stub) },
+        { "SecureBoot", "Key", parse_path, F(sb_key) },
+        { "SecureBoot", "Certificate", parse_path, F(sb_certificate) },
 };
 #undef F
 
@@ -396,6 +411,13 @@ static int check_required(const struct layout *l)
         if (l->sigmode != SIGMODE_SIGN && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
                               l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
+        if (!l->sb_key != !l->sb_certificate)
+                return imgerr(-EINVAL, "%s: [SecureBoot] needs both Key= and Certificate= (the db key that signs the UKI and its cert)",
+                              l->path);
+        if (l->format == FORMAT_DISK && !l->kernel)
+                return imgerr(-EINVAL, "%s: [Image] Format=disk needs [Boot] Kernel= (the disk boots a UKI made from it)", l->path);
+        if (l->format != FORMAT_DISK && l->sb_key)
+                return imgerr(-EINVAL, "%s: [SecureBoot] signs the UKI of a disk: it needs [Image] Format=disk", l->path);
         return 0;
 }
 
@@ -516,6 +538,9 @@ void layout_free(struct layout *l)
         strv_free(l->modules);
         free(l->modules_dir);
         free(l->origins);
+        free(l->stub);
+        free(l->sb_key);
+        free(l->sb_certificate);
         free(l);
 }
 
@@ -575,6 +600,8 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
                 r = asprintf(text, "%s", sigmode_name(l->sigmode));
         else if (k->parse == parse_scriptlets)
                 r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" : "error");
+        else if (k->parse == parse_format)
+                r = asprintf(text, "%s", l->format == FORMAT_DISK ? "disk" : "ext4");
         else
                 r = asprintf(text, "?"); /* a parser this function does not know: add it above */
         return r < 0 ? -ENOMEM : 0;

@@ -16,6 +16,11 @@ enum layout_sigmode {
 
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
 
+enum layout_format {
+        FORMAT_EXT4,             /* the bare ext4 image (IMAGE.vmlinuz/.initramfs beside it) */
+        FORMAT_DISK,             /* a GPT disk: ESP with a UKI, root partition (diskimg.h) */
+};
+
 struct layout {
         char *path;              /* the layout file */
         char *dir;               /* its folder */
@@ -28,6 +33,7 @@ struct layout {
         unsigned inode_size;     /* 0: smallest that keeps every signature in the inode */
         char *seed;
         int64_t source_date_epoch; /* -1: environment, else newest build time */
+        enum layout_format format;
 
         /* [Packages] */
         char **directories;      /* NULL-terminated */
@@ -55,6 +61,12 @@ struct layout {
         char *init;              /* the program the initramfs runs on the root; NULL: /sbin/init */
         char **modules;          /* kernel modules added to the default set */
         char *modules_dir;       /* the kernel's lib/modules/VERSION; NULL: found from Kernel= */
+
+        char *stub;              /* systemd-stub for the UKI (Format=disk); NULL: Debian's */
+
+        /* [SecureBoot] (Format=disk): the db key and cert that sign the UKI */
+        char *sb_key;
+        char *sb_certificate;
 
         /* Where each key's value came from, by index in layout_keys(). */
         struct layout_origin *origins;

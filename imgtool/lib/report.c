@@ -26,6 +26,10 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
                 (double)r->image_size / 1048576.0, (unsigned long long)r->blocks_used,
                 (unsigned long long)(r->block_size ? r->image_size / r->block_size : 0), r->inode_size, r->uuid,
                 (long long)r->source_date_epoch);
+        if (r->disk_size)
+                fprintf(f, "  disk: %.1f MiB GPT, ESP with a %s UKI of %.1f MB at \\EFI\\BOOT\\BOOTX64.EFI, root PARTUUID %s\n",
+                        (double)r->disk_size / 1048576.0, r->uki_signed ? "signed" : "unsigned",
+                        (double)r->uki_size / 1e6, r->root_partuuid);
         fprintf(f, "  time: %.2f s, %.1f MB/s\n", r->seconds, r->seconds > 0 ? mb / r->seconds : 0.0);
         print_lines(f, "scriptlet skipped: ", r->scriptlets_skipped);
         print_lines(f, "created unsigned (no Key=): ", r->created_unsigned);
@@ -111,11 +115,19 @@ int report_json_text(const struct compose_report *r, const char *output, char **
         json_object_object_add(o, "inode_size", json_object_new_int((int)r->inode_size));
         json_object_object_add(o, "uuid", json_object_new_string(r->uuid));
         json_object_object_add(o, "source_date_epoch", json_object_new_int64(r->source_date_epoch));
+        json_object_object_add(o, "format", json_object_new_string(r->disk_size ? "disk" : "ext4"));
+        if (r->disk_size) {
+                json_object_object_add(o, "disk_size", json_object_new_int64((int64_t)r->disk_size));
+                json_object_object_add(o, "uki_size", json_object_new_int64((int64_t)r->uki_size));
+                json_object_object_add(o, "uki_signed", json_object_new_boolean(r->uki_signed));
+                json_object_object_add(o, "root_partuuid", json_object_new_string(r->root_partuuid));
+        }
         json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
         json_object_object_add(o, "mb_per_s", json_object_new_double(r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0));
         json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
+        json_object_object_add(o, "setid_cleared", strv_json(r->setid_cleared));
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         *out = text ? strdup(text) : NULL;
         ret = *out ? 0 : -ENOMEM;

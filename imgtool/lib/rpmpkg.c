@@ -25,9 +25,17 @@
 #include <rpm/rpmts.h>
 
 #include "imasig.h"
+#include "pathmap.h"
 #include "util.h"
 
 #define RPM_LEAD_SIZE 96
+/* rpm's payload holds "./path" and a NUL in at most 4,096 bytes (cpio.c). */
+#define PATH_MAX_BYTES 4094
+/* A symlink target longer than this cannot be read back (PATH_MAX). */
+#define LINK_MAX_BYTES 4095
+/* Files per package: far above any real package (the largest have some
+ * 100,000), low enough that librpm's per-file arrays stay small. */
+#define MAX_FILES (1u << 20)
 
 struct rpmpkg {
         char *path;
@@ -96,7 +104,66 @@ static const char *rpmlog_reason(const char *path)
         return *m ? m : "unreadable package";
 }
 
+/* A package path inside a one-line message: control characters as \n or
+ * \xNN, long paths cut.  (A minimal local helper; the shared escaping of
+ * printed paths belongs to the output module.) */
+static const char *msg_path(const char *in, char out[static 200])
+{
+        size_t o = 0;
+
+        for (const unsigned char *s = (const unsigned char *)in; *s; s++) {
+                if (o > 190) {
+                        memcpy(out + o, "...", 4);
+                        return out;
+                }
+                if (*s == '\n')
+                        o += (size_t)sprintf(out + o, "\\n");
+                else if (*s < 0x20 || *s == 0x7f)
+                        o += (size_t)sprintf(out + o, "\\x%02x", *s);
+                else
+                        out[o++] = (char)*s;
+        }
+        out[o] = 0;
+        return out;
+}
+
 /* ---- opening ----------------------------------------------------------- */
+
+/* The lead, then two headers, each "8 bytes magic, il, dl" followed by
+ * il * 16 + dl bytes.  Checked against the file size before librpm
+ * allocates for them (it would take up to 256 MiB on the word of 8
+ * bytes).  Anything that does not look like an RPM is left to librpm to
+ * name. */
+static int check_header_sizes(struct rpmpkg *p)
+{
+        static const uint8_t lead_magic[4] = { 0xed, 0xab, 0xee, 0xdb };
+        static const uint8_t hdr_magic[3] = { 0x8e, 0xad, 0xe8 };
+        _cleanup_close_ int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+        uint64_t off = RPM_LEAD_SIZE;
+        uint8_t b[16];
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return imgerr(-errno, "%s: cannot open: %s", p->path, strerror(errno));
+        if (pread(fd, b, 4, 0) != 4 || memcmp(b, lead_magic, 4))
+                return 0;
+        for (int h = 0; h < 2; h++) {
+                if (pread(fd, b, 16, (off_t)off) != 16)
+                        return imgerr(-EBADMSG, "%s: truncated package (no %s header)", p->path,
+                                      h ? "main" : "signature");
+                if (memcmp(b, hdr_magic, 3))
+                        return 0;
+                uint64_t il = (uint64_t)b[8] << 24 | b[9] << 16 | b[10] << 8 | b[11];
+                uint64_t dl = (uint64_t)b[12] << 24 | b[13] << 16 | b[14] << 8 | b[15];
+                uint64_t len = 16 + il * 16 + dl;
+                if (off + len > (uint64_t)st.st_size)
+                        return imgerr(-EBADMSG, "%s: truncated package: the %s header says %llu bytes, "
+                                      "the file has %llu after its start", p->path, h ? "main" : "signature",
+                                      (unsigned long long)len, (unsigned long long)((uint64_t)st.st_size - off));
+                off += h ? len : (len + 7) & ~7ULL;
+        }
+        return 0;
+}
 
 static int read_package_header(struct rpmpkg *p)
 {
@@ -198,6 +265,7 @@ static void collect_scriptlets(struct rpmpkg *p)
  * a package must not reach outside the tree it is installed into. */
 static int normalise_path(const char *pkg, const char *in, char **out)
 {
+        char esc[200];
         _cleanup_free_ char *buf = malloc(strlen(in) + 2);
         char *w;
         const char *s = in;
@@ -205,7 +273,7 @@ static int normalise_path(const char *pkg, const char *in, char **out)
         if (!buf)
                 return -ENOMEM;
         if (in[0] != '/')
-                return imgerr(-EBADMSG, "%s: file path '%s' is not absolute", pkg, in);
+                return imgerr(-EBADMSG, "%s: file path '%s' is not absolute", pkg, msg_path(in, esc));
         w = buf;
         while (*s) {
                 while (*s == '/')
@@ -218,7 +286,7 @@ static int normalise_path(const char *pkg, const char *in, char **out)
                         continue;
                 }
                 if (len == 2 && s[0] == '.' && s[1] == '.')
-                        return imgerr(-EBADMSG, "%s: file path '%s' contains '..'", pkg, in);
+                        return imgerr(-EBADMSG, "%s: file path '%s' contains '..'", pkg, msg_path(in, esc));
                 *w++ = '/';
                 memcpy(w, s, len);
                 w += len;
@@ -228,7 +296,10 @@ static int normalise_path(const char *pkg, const char *in, char **out)
                 *w++ = '/';
         *w = 0;
         if (strchr(buf, '\n'))
-                return imgerr(-EBADMSG, "%s: file path '%s' contains a newline", pkg, in);
+                return imgerr(-EBADMSG, "%s: file path '%s' contains a newline", pkg, msg_path(in, esc));
+        if (strlen(buf) > PATH_MAX_BYTES)
+                return imgerr(-ENAMETOOLONG, "%s: file path '%s' is %zu bytes, longer than rpm's payload allows (%u)",
+                              pkg, msg_path(buf, esc), strlen(buf), PATH_MAX_BYTES);
         *out = buf;
         buf = NULL;
         return 0;
@@ -291,6 +362,7 @@ static int load_file(struct rpmpkg *p, int ix, int ima_algo, size_t digest_len)
         int r;
 
         f->index = ix;
+        f->link_first = ix;
         r = normalise_path(p->path, fn ? fn : "", (char **)&f->path);
         if (r < 0)
                 return r;
@@ -318,6 +390,12 @@ static int load_file(struct rpmpkg *p, int ix, int ima_algo, size_t digest_len)
                 f->link_target = rpmfilesFLink(fs, ix);
                 if (!f->link_target || !*f->link_target)
                         return imgerr(-EBADMSG, "%s: %s: symlink without a target", p->path, f->path);
+                /* librpm allocates the header's size to skip the target in
+                 * the payload: it must be the target's length (rpmbuild's
+                 * lstat size), which PATH_MAX bounds. */
+                if (f->size != strlen(f->link_target) || f->size > LINK_MAX_BYTES)
+                        return imgerr(-EBADMSG, "%s: %s: symlink size %llu in the header, its target has %zu bytes",
+                                      p->path, f->path, (unsigned long long)f->size, strlen(f->link_target));
         }
         if (S_ISREG(f->mode)) {
                 size_t len = 0;
@@ -333,18 +411,110 @@ static int load_file(struct rpmpkg *p, int ix, int ima_algo, size_t digest_len)
         return 0;
 }
 
+/* Members of a hard-link set are one inode: rpm writes its content once
+ * (with the last member), so they must agree on what an inode has (mode,
+ * owner, size, digest: pathmap's rule).  The set is rpm's own grouping
+ * (not the header's inode numbers alone): f->link_first names it. */
+static int check_link_sets(struct rpmpkg *p)
+{
+        for (size_t i = 0; i < p->nfiles; i++) {
+                struct rpmpkg_file *f = &p->f[i];
+                const int *links = NULL;
+                uint32_t n = rpmfilesFLinks(p->files, (int)i, &links);
+                const char *why;
+
+                if (f->flags & RPMPKG_FILE_GHOST)
+                        continue;
+                if (n < 2 || !links) {
+                        f->nlink = 1;
+                        continue;
+                }
+                if (links[0] < 0 || (size_t)links[0] >= p->nfiles)
+                        return imgerr(-EBADMSG, "%s: %s: malformed hard-link set", p->path, f->path);
+                f->nlink = n;
+                f->link_first = links[0];
+                why = pathmap_difference(&p->f[links[0]], f);
+                if (!S_ISREG(f->mode))
+                        why = "type";
+                if (why)
+                        return imgerr(-EBADMSG, "%s: %s and %s are one hard-link set but differ in %s",
+                                      p->path, p->f[links[0]].path, f->path, why);
+        }
+        return 0;
+}
+
+/* Every per-file tag has one entry per file, and each file's directory
+ * index names a directory: checked here, before librpm reads the list (its
+ * own check prints to stderr and leaks on the way out). */
+static int check_file_tag_counts(struct rpmpkg *p, rpm_count_t files)
+{
+        static const rpmTagVal per_file[] = {
+                RPMTAG_DIRINDEXES, RPMTAG_FILEMODES, RPMTAG_FILESIZES, RPMTAG_LONGFILESIZES,
+                RPMTAG_FILEUSERNAME, RPMTAG_FILEGROUPNAME, RPMTAG_FILEMTIMES, RPMTAG_FILERDEVS,
+                RPMTAG_FILEDIGESTS, RPMTAG_FILELINKTOS, RPMTAG_FILEFLAGS, RPMTAG_FILEINODES,
+                RPMTAG_FILEDEVICES, RPMTAG_FILEVERIFYFLAGS, RPMTAG_FILELANGS, RPMTAG_FILECOLORS,
+                RPMTAG_FILECLASS, RPMTAG_FILECAPS, RPMTAG_FILESIGNATURES,
+        };
+        struct rpmtd_s td;
+        rpm_count_t dirs = 0;
+        uint32_t *ix;
+        int r = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(per_file); i++) {
+                rpm_count_t n;
+                if (!headerGet(p->h, per_file[i], &td, HEADERGET_MINMEM))
+                        continue;
+                n = rpmtdCount(&td);
+                rpmtdFreeData(&td);
+                if (n != files)
+                        return imgerr(-EBADMSG, "%s: header tag %s has %u entries for %u files", p->path,
+                                      rpmTagGetName(per_file[i]), n, files);
+        }
+        if (headerGet(p->h, RPMTAG_DIRNAMES, &td, HEADERGET_MINMEM)) {
+                dirs = rpmtdCount(&td);
+                rpmtdFreeData(&td);
+        }
+        if (!headerGet(p->h, RPMTAG_DIRINDEXES, &td, HEADERGET_MINMEM))
+                return 0;
+        for (ix = td.data; td.type == RPM_INT32_TYPE && ix && ix < (uint32_t *)td.data + td.count; ix++)
+                if (*ix >= dirs) {
+                        r = imgerr(-EBADMSG, "%s: header: file %zu has directory %u of %u", p->path,
+                                   (size_t)(ix - (uint32_t *)td.data), *ix, dirs);
+                        break;
+                }
+        rpmtdFreeData(&td);
+        return r;
+}
+
 static int load_files(struct rpmpkg *p)
 {
         int ima_algo = 0;
         size_t digest_len = 0;
         int r;
 
+        struct rpmtd_s td;
+        rpm_count_t count = 0;
+        rpmlogCallback old;
+
+        if (headerGet(p->h, RPMTAG_BASENAMES, &td, HEADERGET_MINMEM)) {
+                count = rpmtdCount(&td);
+                rpmtdFreeData(&td);
+        }
+        if (count > MAX_FILES)
+                return imgerr(-E2BIG, "%s: %u files in one package, more than imgtool takes (%u)",
+                              p->path, count, MAX_FILES);
+        r = check_file_tag_counts(p, count);
+        if (r < 0)
+                return r;
+        old = rpmlog_capture_start();
         p->files = rpmfilesNew(NULL, p->h, RPMTAG_BASENAMES,
                                RPMFI_NOFILECLASS | RPMFI_NOFILEDEPS | RPMFI_NOFILELANGS |
                                RPMFI_NOFILECOLORS | RPMFI_NOFILEVERIFYFLAGS |
                                RPMFI_NOFILESIGNATURES | RPMFI_NOVERITYSIGNATURES);
+        rpmlog_capture_end(old);
         if (!p->files)
-                return imgerr(-EBADMSG, "%s: cannot read the file list", p->path);
+                return imgerr(-EBADMSG, "%s: cannot read the file list: %s", p->path,
+                              rpmlog_first[0] ? rpmlog_reason(p->path) : "malformed header");
         p->nfiles = rpmfilesFC(p->files);
         p->f = calloc(p->nfiles ? p->nfiles : 1, sizeof(*p->f));
         if (!p->f)
@@ -366,6 +536,9 @@ static int load_files(struct rpmpkg *p)
                 if (r < 0)
                         return r;
         }
+        r = check_link_sets(p);
+        if (r < 0)
+                return r;
         return load_signatures(p);
 }
 
@@ -397,6 +570,9 @@ int rpmpkg_open(const char *path, struct rpmpkg **out)
                 r = -ENOMEM;
                 goto fail;
         }
+        r = check_header_sizes(p);
+        if (r < 0)
+                goto fail;
         r = read_package_header(p);
         if (r < 0)
                 goto fail;

@@ -33,6 +33,9 @@ struct rpmpkg_file {
         unsigned flags;           /* RPMPKG_FILE_* */
         unsigned nlink;           /* files in this hard-link set (1 = none) */
         uint32_t inode;           /* RPMTAG_FILEINODES: equal within a hard-link set */
+        int link_first;           /* index of the first member of its hard-link set (rpm's
+                                   * grouping, all members agree on mode, owner, content);
+                                   * its own index if none */
         int index;                /* index in the header's file list */
 };
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -274,4 +275,27 @@ int read_text_file(const char *path, char **out)
         }
         *out = (char *)data;
         return 0;
+}
+
+void derive_uuid(const char *seed, const char *what, uint8_t out[16])
+{
+        uint8_t md[32];
+        unsigned int len;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+        EVP_DigestUpdate(ctx, "imgtool:", 8);
+        EVP_DigestUpdate(ctx, what, strlen(what));
+        EVP_DigestUpdate(ctx, ":", 1);
+        EVP_DigestUpdate(ctx, seed, strlen(seed));
+        EVP_DigestFinal_ex(ctx, md, &len);
+        EVP_MD_CTX_free(ctx);
+        memcpy(out, md, 16);
+        out[6] = (out[6] & 0x0f) | 0x40;   /* a version 4 (random-looking) UUID */
+        out[8] = (out[8] & 0x3f) | 0x80;
+}
+
+void uuid_format(const uint8_t u[16], char out[37])
+{
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }

@@ -67,6 +67,12 @@ int read_text_file(const char *path, char **out);
  * Outputs use output.h, which registers it for removal on signals. */
 int tmpfile_beside(const char *path, char **tmp_path, int *fd);
 
+/* A version 4 style UUID derived from a seed and a purpose ("uuid",
+ * "hash-seed", "gpt-disk"...): the same layout gives the same identities
+ * run after run, different purposes give unrelated ones. */
+void derive_uuid(const char *seed, const char *what, uint8_t out[16]);
+/* Lower-case 8-4-4-4-12 text. */
+void uuid_format(const uint8_t u[16], char out[37]);
 /* The one escaping of text from packages and images for a terminal or a
  * line-oriented listing: control characters (below 0x20, 0x7f) become \ooo
  * (octal, as in /proc/mounts); with ESCAPE_FIELD also spaces, tabs and

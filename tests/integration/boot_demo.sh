@@ -2,7 +2,8 @@
 # RPMs made with rpmbuild from Debian packages, a demo key, sign-rpm, compose
 # of layouts/demo.conf, verify, then the check-suite boot and the handover
 # boot; checked here with rpm, e2fsck, evmctl and a third boot through
-# qemu-test/run --exec.  Three short boots (about 25 s under TCG).
+# qemu-test/run --exec; and the demo disk booted through OVMF with Secure Boot.
+# Four boots (about 25 s under TCG, plus about 25 s for the OVMF one).
 source "$SRCDIR/tests/integration/lib.sh"
 cd "$T"
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: boot tests need root (extract --xattrs for evmctl)" >&2; exit 1; }
@@ -16,7 +17,8 @@ rc=0
 "$DEMO" "$BUILDDIR" --out a --no-boot > a.out 2> a.err || rc=$?
 expect_eq "run-demo --no-boot exit" "$rc" 0
 [ "$rc" -eq 0 ] || { cat a.err >&2; finish; exit 1; }
-for f in demo.img demo.img.vmlinuz demo.img.initramfs key/signing.key key/signing.der; do
+for f in demo.img demo.img.vmlinuz demo.img.initramfs key/signing.key key/signing.der demo.disk \
+         sbkeys/db.key sbkeys/db.crt sbkeys/PK.auth demo.disk.pcrs.json; do
   check "run-demo wrote $f" test -s "a/$f"
 done
 check "the kernel beside the image is the build's" cmp a/demo.img.vmlinuz "$BUILDDIR/kernel/vmlinuz"
@@ -65,7 +67,10 @@ check "verify report: ok" sh -c "grep -q '\"ok\":true' a/verify.json"
 check "summary names verify exit 0" grep -q 'exit 0' a.out
 
 # ---- the whole demo with both boots, into b, with a's key -----------------------
-mkdir b && cp -r a/key b/key
+check "demo.disk: the UKI verifies with the demo db cert" sh -c \
+  "MTOOLS_SKIP_CHECK=1 mcopy -n -i a/demo.disk@@1048576 ::/EFI/BOOT/BOOTX64.EFI uki.efi && sbverify --cert a/sbkeys/db.crt uki.efi"
+check "demo.disk: imgtool verify" "$IMGTOOL" verify a/demo.disk --cert a/key/signing.der
+mkdir b && cp -r a/key b/key && cp -r a/sbkeys b/sbkeys
 rc=0
 "$DEMO" "$BUILDDIR" --out b > b.out 2> b.err || rc=$?
 cat b.out
@@ -82,6 +87,7 @@ check "handover boot: the image's /sbin/init came up" sh -c "tr -d '\r' < b/boot
 check "handover boot: it powered off by itself" sh -c "tr -d '\r' < b/boot.console | grep -q '^DEMO-POWEROFF'"
 check "summary: boot 1 counts" grep -q "boot 1 .* $n_ok passed, 0 failed" b.out
 check "summary: boot 2" grep -q 'boot 2 .*/sbin/init' b.out
+check "summary: boot 3, the disk under Secure Boot, PCRs as predicted" grep -q 'boot 3 .*demo.disk: OVMF .* Secure Boot enforcing' b.out
 check "progress went to stderr" grep -q '==> demo: imgtool compose' b.err
 
 # Same specs, same Debian packages, same key: the same bytes.
@@ -89,6 +95,7 @@ for n in $names; do
   check "$n RPM reproducible" cmp "$(ls a/rpms/$n-[0-9]*.rpm)" "$(ls b/rpms/$n-[0-9]*.rpm)"
 done
 check "image reproducible" cmp a/demo.img b/demo.img
+check "disk reproducible (signature included)" cmp a/demo.disk b/demo.disk
 check "initramfs reproducible" cmp a/demo.img.initramfs b/demo.img.initramfs
 
 # ---- a third boot: --exec on the demo image returns the command's status ---------
