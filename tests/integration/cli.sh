@@ -19,7 +19,7 @@ for c in $cmds; do
   check "$c: exit code 0 documented" grep -Eq '^  0 +[a-z]' "help.$c"
   # One line per option: "  -x, --name ARG  Sentence." (the sentence may wrap).
   opts=$(sed -n '/^Options:/,/^$/p' "help.$c" | grep -E '^  (-[a-zA-Z], |    )--' || true)
-  bad=$(sed -n '/^Options:/,/^$/p' "help.$c" | sed 1d | grep -Ev '^  (-[a-zA-Z], |    )--[a-z0-9-]+( [A-Z.=_]+)? +[A-Z]|^  (-[a-zA-Z], |    )--[a-z0-9-]+( [A-Z.=_]+)?$|^ {26}[^ ]|^$' || true)
+  bad=$(sed -n '/^Options:/,/^$/p' "help.$c" | sed 1d | grep -Ev '^  (-[a-zA-Z], |    )--[a-z0-9-]+( [A-Z.=_]+|\[=[A-Z]+\])? +[A-Z]|^  (-[a-zA-Z], |    )--[a-z0-9-]+( [A-Z.=_]+|\[=[A-Z]+\])?$|^ {26}[^ ]|^$' || true)
   expect_eq "$c: every option line has a long name and a sentence" "$bad" ""
   # Each listed option is one the command's parser accepts.
   while read -r line; do
