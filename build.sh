@@ -31,6 +31,7 @@ DEB_PACKAGES=(
   libinih-dev libjson-c-dev            # layouts (INI), reports (JSON)
   libcap-dev                           # file capabilities text -> security.capability
   libsqlite3-dev                       # the image's rpmdb: journal mode for read-only media
+  libfsverity-dev fsverity             # fs-verity Merkle trees and digests; `fsverity digest/sign` oracles
   libcmocka-dev                        # unit tests
   libtpms-dev swtpm swtpm-tools        # TPM: in-process PCR test, QEMU's TPM
   qemu-system-x86 qemu-utils           # boot test (qemu-img: the overlay that keeps images unwritten)
@@ -38,7 +39,13 @@ DEB_PACKAGES=(
   libcap2-bin gpg                      # getcap oracle; OpenPGP-signed test packages (GpgKey=)
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
+  python3-jsonschema python3-cryptography  # tests: Keylime's schema and keyring code (tests/data/keylime)
   busybox-static                       # the shell of the boot test image
+  libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
+  createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
+  libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)
+  selinux-policy-default selinux-utils # tests: a real policy (rebuilt as an RPM), matchpathcon oracle
+  systemd                              # tests: systemd-sysusers --root, the users oracle
   libfdisk-dev fdisk                   # Format=disk: GPT (libfdisk); sfdisk -d in tests
   dosfstools mtools                    # Format=disk: the ESP (mkfs.fat, mmd/mcopy); fsck.fat in tests
   systemd-boot-efi                     # Format=disk: systemd-stub, the UKI's PE

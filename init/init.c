@@ -47,7 +47,11 @@
 #define MODULE_LIST "/etc/imgtool/modules"
 #define MODULE_DIR "/lib/modules"
 #define IMA_POLICY "/sys/kernel/security/ima/policy"
+#define IPE_POLICY_PATH "/etc/imgtool/ipe-policy.p7s"
+#define IPE_DIR "/sys/kernel/security/ipe"
+#define VERITY_REQUIRE_SIGS "/proc/sys/fs/verity/require_signatures"
 #define NEWROOT "/newroot"
+#define SELINUX_POLICY_PATH "/etc/imgtool/selinux-policy"
 #define RUN_MAGIC "IMGTOOL-RUN-V1\n"   /* 16 bytes with the NUL */
 #define RUN_HEADER 512
 #define RUN_MAX (16u << 20)
@@ -59,6 +63,9 @@ struct config {
         char init[256];
         bool rw;
         bool cmdline_test;
+        char selinux[16];        /* "enforcing", "permissive", or "" (none) */
+        bool verity_keyring;     /* certs into .fs-verity, require_signatures=1 */
+        char ipe_policy[64];     /* name of the signed IPE policy to load and activate */
         /* from the kernel command line, test images only */
         bool test;
         char run[256];
@@ -228,6 +235,12 @@ static void read_config(struct config *c)
                         copy_value(c->init, sizeof(c->init), v, strlen(v));
                 else if (!strcmp(line, "cmdline_test"))
                         c->cmdline_test = !strcmp(v, "1");
+                else if (!strcmp(line, "selinux"))
+                        copy_value(c->selinux, sizeof(c->selinux), v, strlen(v));
+                else if (!strcmp(line, "verity_keyring"))
+                        c->verity_keyring = !strcmp(v, "1");
+                else if (!strcmp(line, "ipe_policy"))
+                        copy_value(c->ipe_policy, sizeof(c->ipe_policy), v, strlen(v));
                 else
                         die("%s: unknown key '%s'", CONF_PATH, line);
         }
@@ -302,7 +315,7 @@ static void load_modules(void)
 
 /* ---- IMA: keyring and policy ----------------------------------------- */
 
-static int load_certs(long ring)
+static int load_certs(long ring, const char *ring_name)
 {
         DIR *d = opendir(KEY_DIR);
         struct dirent **names;
@@ -327,8 +340,8 @@ static int load_certs(long ring)
                         die("%s: %s", path, strerror(errno));
                 long key = add_key("asymmetric", NULL, der, len, ring);
                 if (key < 0)
-                        die("cannot add %s to the _ima keyring: %s (kernel lacks the key's algorithm?)",
-                            path, strerror(errno));
+                        die("cannot add %s to the %s keyring: %s (kernel lacks the key's algorithm?)",
+                            path, ring_name, strerror(errno));
                 free(der);
                 loaded++;
         next:
@@ -336,6 +349,82 @@ static int load_certs(long ring)
         }
         free(names);
         return loaded;
+}
+
+/* Keyrings the kernel made and linked nowhere (.fs-verity) are found the
+ * way keyctl's "%:NAME" finds them: their line in /proc/keys. */
+static long find_kernel_keyring(const char *name)
+{
+        char *text = read_file("/proc/keys", NULL), *line, *next;
+        size_t n = strlen(name);
+        long id = -1;
+
+        if (!text)
+                return -1;
+        for (line = text; line && *line && id < 0; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                /* "3a1b2c4d I--Q---     1 perm 1f0b0000     0     0 keyring   .fs-verity: empty" */
+                char *type = strstr(line, " keyring ");
+                if (!type)
+                        continue;
+                char *desc = type + 9;
+                desc += strspn(desc, " ");
+                if (!strncmp(desc, name, n) && desc[n] == ':')
+                        id = strtol(line, NULL, 16);
+        }
+        free(text);
+        return id;
+}
+
+/* fs-verity builtin signatures: the certs go into .fs-verity, nothing can
+ * be added afterwards, and files without a valid signature cannot be
+ * opened. */
+static void setup_verity_keyring(void)
+{
+        long ring = find_kernel_keyring(".fs-verity");
+        if (ring < 0)
+                die("no .fs-verity keyring in /proc/keys (kernel without CONFIG_FS_VERITY_BUILTIN_SIGNATURES?)");
+        int n = load_certs(ring, ".fs-verity");
+        if (n == 0)
+                die("no certificate in %s", KEY_DIR);
+        if (keyctl(KEYCTL_RESTRICT_KEYRING, (unsigned long)ring, 0, 0) < 0)
+                die("cannot restrict the .fs-verity keyring: %s", strerror(errno));
+        if (keyctl(KEYCTL_SETPERM, (unsigned long)ring, 0x0b0b0000UL, 0) < 0)
+                die("cannot lock the .fs-verity keyring: %s", strerror(errno));
+        int fd = open(VERITY_REQUIRE_SIGS, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "1", 1) != 1)
+                die("cannot set %s: %s", VERITY_REQUIRE_SIGS, strerror(errno));
+        close(fd);
+        say("%d key(s) in the .fs-verity keyring, keyring locked, signatures required", n);
+}
+
+/* IPE: the signed policy (checked by the kernel against the secondary and
+ * platform keyrings), then activated.  Without it nothing would be
+ * enforced, so any failure stops the machine. */
+static void load_ipe_policy(const char *name)
+{
+        size_t len;
+        char *der = read_file(IPE_POLICY_PATH, &len), path[256];
+        int fd;
+
+        if (!der)
+                die("%s: %s", IPE_POLICY_PATH, strerror(errno));
+        fd = open(IPE_DIR "/new_policy", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                die(IPE_DIR "/new_policy: %s (kernel without IPE, or ipe not in lsm=?)", strerror(errno));
+        if (write(fd, der, len) != (ssize_t)len)
+                die("the kernel refused the IPE policy: %s (signed by a key outside the secondary/platform keyrings?)",
+                    strerror(errno));
+        close(fd);
+        free(der);
+        snprintf(path, sizeof(path), IPE_DIR "/policies/%s/active", name);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "1", 1) != 1)
+                die("cannot activate IPE policy %s: %s", name, strerror(errno));
+        close(fd);
+        say("IPE policy %s loaded and active", name);
 }
 
 /* The kernel looks the keyring up by name ("_ima") in the user keyring of
@@ -348,7 +437,7 @@ static void setup_ima_keyring(void)
         long ring = add_key("keyring", "_ima", NULL, 0, user);
         if (ring < 0)
                 die("cannot create the _ima keyring: %s", strerror(errno));
-        int n = load_certs(ring);
+        int n = load_certs(ring, "_ima");
         if (n == 0)
                 die("no certificate in %s", KEY_DIR);
         /* No restriction type: nothing can be linked in any more. */
@@ -372,7 +461,7 @@ static bool has_appraise_rule(const char *text)
 
 /* The kernels this targets accept one policy write per boot, so the whole
  * text goes in with one open; a rule the kernel rejects fails the write. */
-static void load_policy(void)
+static void load_policy(bool other_enforcement)
 {
         size_t len, done = 0;
         char *text = read_file(POLICY_PATH, &len);
@@ -380,7 +469,7 @@ static void load_policy(void)
 
         if (!text)
                 die("%s: %s", POLICY_PATH, strerror(errno));
-        if (!has_appraise_rule(text))
+        if (!has_appraise_rule(text) && !other_enforcement)
                 die("%s has no appraise rule: nothing would be enforced", POLICY_PATH);
         if (access("/sys/kernel/security/ima", F_OK) < 0)
                 die("the kernel has no IMA (/sys/kernel/security/ima missing)");
@@ -632,6 +721,49 @@ static char *read_run_script(const char *spec)
         return script;
 }
 
+/* ---- SELinux ----------------------------------------------------------- */
+
+/* The image's binary policy into the kernel, as systemd or load_policy
+ * would do it: written whole to selinuxfs' load, then the mode.  It comes
+ * from the initramfs (compose took it from the image's own policy), and it
+ * is loaded before the IMA policy so that IMA rules may name SELinux types
+ * (obj_type=...), which the kernel refuses while no policy is loaded. */
+static void load_selinux(const struct config *c)
+{
+        bool enforcing = !strcmp(c->selinux, "enforcing");
+        size_t len = 0, done = 0;
+        char *data;
+        int fd;
+
+        if (!c->selinux[0])
+                return;
+        if (mount("selinuxfs", "/sys/fs/selinux", "selinuxfs", MS_NOSUID | MS_NOEXEC, NULL) < 0 && errno != EBUSY) {
+                if (!enforcing) {
+                        say("warning: SELinux is not active in this kernel (%s): booting without it", strerror(errno));
+                        return;
+                }
+                die("cannot mount selinuxfs: %s (SELinux not active: boot with security=selinux or lsm=...,selinux)",
+                    strerror(errno));
+        }
+        data = read_file(SELINUX_POLICY_PATH, &len);
+        if (!data)
+                die("%s: %s", SELINUX_POLICY_PATH, strerror(errno));
+        fd = open("/sys/fs/selinux/load", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                die("/sys/fs/selinux/load: %s", strerror(errno));
+        while (done < len) {
+                ssize_t n = write(fd, data + done, len - done);
+                if (n <= 0)
+                        die("the kernel rejected the SELinux policy: %s", strerror(errno));
+                done += (size_t)n;
+        }
+        close(fd);
+        free(data);
+        unlink(SELINUX_POLICY_PATH);
+        write_file("/sys/fs/selinux/enforce", enforcing ? "1" : "0");
+        say("SELinux policy loaded (%zu bytes), %s", len, c->selinux);
+}
+
 /* ---- switching root -------------------------------------------------- */
 
 static void mount_root(const struct config *c)
@@ -670,6 +802,7 @@ static void remove_initramfs_files(void)
         unlink(CONF_PATH);
         unlink(POLICY_PATH);
         unlink(MODULE_LIST);
+        unlink(IPE_POLICY_PATH);
         rmdir("/etc/imgtool");
         unlink("/init");
 }
@@ -796,7 +929,13 @@ int main(void)
                 write_file("/proc/sys/kernel/printk_ratelimit", "0");
         load_modules();
         setup_ima_keyring();
-        load_policy();
+        load_selinux(&c);
+        if (c.verity_keyring)
+                setup_verity_keyring();
+        if (c.ipe_policy[0])
+                load_ipe_policy(c.ipe_policy);
+        /* without appraise rules only where fs-verity's signatures enforce */
+        load_policy(c.verity_keyring);
         mkdir(NEWROOT, 0755);
         mount_root(&c);
         if (c.run[0])

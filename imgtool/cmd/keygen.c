@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "lib/keys.h"
+#include "lib/pubkey.h"
 #include "lib/sbkeys.h"
 #include "lib/util.h"
 
@@ -22,13 +23,14 @@ static int parse_days(const char *s, int *out)
         return 0;
 }
 
-enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER, OPT_SECURE_BOOT };
+enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER, OPT_SECURE_BOOT, OPT_FOR_KEY };
 static const struct cmd_option options[] = {
         { "type", 't', "TYPE", "Key type: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096." },
         { "subject", 's', "CN", "The certificate's common name (default 'imgtool IMA signing key', or 'imgtool IMA CA' with --ca)." },
         { "days", 'd', "N", "Validity in days (default 3650)." },
         { "ca", OPT_CA, NULL, "Make a CA instead (CA:TRUE, keyCertSign): DIR/ca.key, DIR/ca.crt, DIR/ca.der." },
         { "issuer", OPT_ISSUER, "CADIR", "Sign the new certificate with CADIR/ca.key (default: self-signed)." },
+        { "for-key", OPT_FOR_KEY, "PUBKEY", "With --issuer: make no key, only DIR/signing.crt and DIR/signing.der for this public key (PEM PUBLIC KEY, e.g. a distribution's IMA key), so the kernel can trust it." },
         { "out", 'o', "DIR", "Where to write (created if missing); required unless --secure-boot." },
         { "secure-boot", OPT_SECURE_BOOT, "DIR", "Make the owner's Secure Boot keys instead: PK, KEK, db (RSA-2048) as .key/.crt/.der, their EFI signature lists (.esl), signed updates to enroll them (.auth) and DIR/owner.guid; takes only --subject and --days, never overwrites." },
         { "force", 'f', NULL, "Replace existing key and cert files (regular files only); without it an existing file is refused and nothing is written." },
@@ -37,7 +39,7 @@ static const struct cmd_option options[] = {
 
 const struct cmd_spec cmd_keygen_spec = {
         .name = "keygen",
-        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR] [--force] --out DIR | --secure-boot DIR [--subject CN] [--days N]",
+        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR [--for-key PUBKEY]] [--force] --out DIR | --secure-boot DIR [--subject CN] [--days N]",
         .summary = "make a signing key and its certificate (or a CA)",
         .description = "Writes DIR/signing.key (PEM, mode 0600), DIR/signing.crt (PEM) and DIR/signing.der "
                        "(DER, what the initramfs loads into the kernel's _ima keyring) and prints the key's "
@@ -50,7 +52,7 @@ const struct cmd_spec cmd_keygen_spec = {
 int cmd_keygen(int argc, char **argv)
 {
         struct keygen_opts o = { .type = KEY_EC_P256 };
-        const char *out = NULL, *sb_dir = NULL;
+        const char *out = NULL, *sb_dir = NULL, *for_key = NULL;
         bool type_set = false;
         struct cmd_parser p;
         uint32_t keyid;
@@ -72,6 +74,7 @@ int cmd_keygen(int argc, char **argv)
                 case OPT_CA: o.ca = true; break;
                 case OPT_ISSUER: o.issuer_dir = p.arg; break;
                 case OPT_SECURE_BOOT: sb_dir = p.arg; break;
+                case OPT_FOR_KEY: for_key = p.arg; break;
                 case 'o': out = p.arg; break;
                 case 'f': o.force = true; break;
                 }
@@ -91,6 +94,12 @@ int cmd_keygen(int argc, char **argv)
         }
         if (!out)
                 return cmd_usage_error(&p, "--out DIR is required (or --secure-boot DIR)");
+        if (for_key) {
+                if (keygen_issue_for_key(out, for_key, &o, &keyid) < 0)
+                        return cmd_fail();
+                printf("%08x\n", keyid);
+                return EXIT_OK;
+        }
         if (keygen_write(out, &o, &keyid) < 0)
                 return cmd_fail();
         printf("%08x\n", keyid);

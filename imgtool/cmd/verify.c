@@ -12,12 +12,13 @@
 #include "imasig.h"
 #include "imgverify.h"
 #include "layout.h"
+#include "lockfile.h"
 #include "util.h"
 
 static const struct cmd_option options[] = {
         { "cert", 'c', "CERT", "A trusted certificate, PEM (one or more) or DER; repeatable. The keyid is the last 4 bytes of its subjectKeyIdentifier, as the kernel computes it." },
         { "allow-unsigned", 'u', "GLOB", "Paths matching GLOB (fnmatch on the whole path, '*' also matches '/') may have no signature or only a hash; repeatable." },
-        { "against", 'a', "LAYOUT", "Also compare the image with the files of the layout's packages; without --cert, the layout's Certificate= files are trusted." },
+        { "against", 'a', "LAYOUT", "Also compare the image with the files of the layout's packages (or a lockfile's, from compose --lock-out); without --cert, the layout's Certificate= files are trusted." },
         { "json", 'j', NULL, "Print the report as one JSON object on stdout." },
         {}
 };
@@ -135,7 +136,7 @@ static int load_trust(const struct args *a, const struct layout *l, struct ima_t
  * AllowUnsigned= globs join --allow-unsigned. */
 static int load_layout(struct args *a, struct layout **l, struct imgverify_expectation **x)
 {
-        int r = layout_load(a->against, NULL, l);
+        int r = lockfile_is(a->against) ? layout_from_lock(a->against, l) : layout_load(a->against, NULL, l);
         if (r < 0)
                 return r;
         for (size_t i = 0; (*l)->allow_unsigned && (*l)->allow_unsigned[i]; i++)
@@ -152,10 +153,13 @@ static void print_text(const struct imgverify_report *rep)
                 printf("%s: %s\n", path ? path : rep->v[i].path, rep->v[i].text);
                 free(path);
         }
-        printf("%s: %s: %llu files, %llu signed and valid, %zu violations, %llu bytes hashed "
+        char verity[64] = "";
+        if (rep->verity_ok)
+                snprintf(verity, sizeof(verity), ", %llu fs-verity trees valid", (unsigned long long)rep->verity_ok);
+        printf("%s: %s: %llu files, %llu signed and valid%s, %zu violations, %llu bytes hashed "
                "in %.3f s (%.1f MB/s)\n",
                rep->image, rep->n_v ? "FAILED" : "OK", (unsigned long long)rep->files,
-               (unsigned long long)rep->signed_ok, rep->n_v, (unsigned long long)rep->bytes,
+               (unsigned long long)rep->signed_ok, verity, rep->n_v, (unsigned long long)rep->bytes,
                rep->seconds, imgverify_mbps(rep));
 }
 
@@ -167,6 +171,7 @@ int cmd_verify(int argc, char **argv)
         struct imgverify_opts o = {};
         struct layout *layout = NULL;
         struct imgverify_expectation *expect = NULL;
+        char **cert_files = NULL;
         int rc = EXIT_ERROR, r;
 
         r = parse_args(argc, argv, &a);
@@ -186,12 +191,26 @@ int cmd_verify(int argc, char **argv)
         if (expect) {
                 o.expected = expect->v;
                 o.n_expected = expect->n;
+                o.labels = expect->labels;
                 o.extra_ok = imgverify_compose_paths;
                 while (o.extra_ok[o.n_extra_ok])
                         o.n_extra_ok++;
         }
         o.allow_unsigned = a.allow;
         o.n_allow_unsigned = a.n_allow;
+        /* builtin fs-verity signatures are checked against the same certs */
+        cert_files = calloc(a.n_certs + strv_length(layout ? layout->certificates : NULL) + 1, sizeof(*cert_files));
+        if (!cert_files) {
+                fprintf(stderr, "imgtool: verify: out of memory\n");
+                goto out;
+        }
+        for (size_t i = 0; i < a.n_certs; i++)
+                cert_files[i] = (char *)a.certs[i];
+        for (size_t i = 0; !a.n_certs && layout && layout->certificates && layout->certificates[i]; i++)
+                cert_files[i] = layout->certificates[i];
+        o.cert_files = cert_files;
+        if (layout && layout->verity)
+                o.verity = layout->verity_sigs == VERITY_SIGS_IMA_V3 ? IMGV_VERITY_IMA_V3 : IMGV_VERITY_BUILTIN;
         if (imgverify_run(a.image, &o, &rep) < 0) {
                 rc = cmd_fail();
                 goto out;
@@ -214,6 +233,7 @@ out:
                 layout_free(layout);
         if (trust)
                 ima_trust_free(trust);
+        free(cert_files);
         free(a.certs);
         free(a.allow);
         return rc;

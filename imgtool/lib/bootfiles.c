@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "initramfs.h"
+#include "ipe.h"
 #include "kmod.h"
 #include "output.h"
 #include "policy.h"
@@ -34,6 +35,9 @@ int layout_policy_text(const struct layout *l, char **text)
         }
         o.appraise_fowner0_reads = l->appraise_root_reads;
         o.measure = l->measure;
+        o.verity_digests = l->verity;
+        /* builtin and ipe: fs-verity and IPE enforce, IMA measures */
+        o.no_appraise = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
         return policy_default(&o, text);
 }
 
@@ -42,6 +46,8 @@ int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
         int r;
         if (l->root)
                 r = asprintf(spec, "%s", l->root);
+        else if (uuid && !strncmp(uuid, "PARTUUID=", 9))   /* a disk's root partition */
+                r = asprintf(spec, "%s", uuid);
         else if (l->label)
                 r = asprintf(spec, "LABEL=%s", l->label);
         else
@@ -127,13 +133,31 @@ static int modules_dir(const struct layout *l, char **dir, char ***warnings)
         return r;
 }
 
-int layout_initramfs(const struct layout *l, const char *uuid, struct layout_initramfs *li, char ***warnings)
+/* [Verity]: the .fs-verity keyring for builtin signatures, and for ipe the
+ * IPE policy signed with the layout's key (li->ipe_der). */
+static int layout_initramfs_verity(const struct layout *l, struct layout_initramfs *li)
+{
+        _cleanup_free_ char *ipe = NULL;
+        int r;
+
+        li->o.verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
+        if (!l->verity || l->verity_sigs != VERITY_SIGS_IPE)
+                return 0;
+        if ((r = ipe_policy_text(l, &ipe)) < 0 || (r = ipe_policy_sign(l, ipe, &li->ipe_der, &li->o.ipe_policy_len)) < 0)
+                return r;
+        li->o.ipe_policy = li->ipe_der;
+        li->o.ipe_policy_name = IPE_POLICY_NAME;
+        return 0;
+}
+
+int layout_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
+                     struct layout_initramfs *li, char ***warnings)
 {
         int r;
 
         *li = (struct layout_initramfs){ 0 };
         if ((r = layout_policy_text(l, &li->policy)) < 0 || (r = layout_root_spec(l, uuid, &li->root)) < 0 ||
-            (r = modules_dir(l, &li->modules_dir, warnings)) < 0) {
+            (r = modules_dir(l, &li->modules_dir, warnings)) < 0 || (r = layout_initramfs_verity(l, li)) < 0) {
                 layout_initramfs_free(li);
                 return r;
         }
@@ -146,6 +170,11 @@ int layout_initramfs(const struct layout *l, const char *uuid, struct layout_ini
         li->o.modules_dir = li->modules_dir;
         li->o.modules = l->modules;
         li->o.init = l->init;
+        if (se && se->mode) {
+                li->o.selinux_mode = se->mode;
+                li->o.selinux_policy = se->policy;
+                li->o.selinux_policy_len = se->policy_len;
+        }
         return 0;
 }
 
@@ -154,6 +183,7 @@ void layout_initramfs_free(struct layout_initramfs *li)
         free(li->policy);
         free(li->root);
         free(li->modules_dir);
+        free(li->ipe_der);
         *li = (struct layout_initramfs){ 0 };
 }
 
@@ -165,7 +195,10 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
         struct stat st;
         int r;
 
+        struct boot_selinux se = b->selinux;   /* the caller's input */
+
         memset(b, 0, sizeof(*b));
+        b->selinux = se;
         if (!l->kernel)
                 return 0;
         if (stat(l->kernel, &st) < 0)
@@ -173,7 +206,7 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
         if (!S_ISREG(st.st_mode))
                 return imgerr(-EINVAL, "%s: [Boot] Kernel=%s: not a regular file", l->path, l->kernel);
         if ((r = layout_kernel_cmdline(l, &b->cmdline_text)) < 0 ||
-            (r = layout_initramfs(l, uuid, &li, warnings)) < 0) {
+            (r = layout_initramfs(l, uuid, &se, &li, warnings)) < 0) {
                 bootfiles_abort(b);
                 return r;
         }

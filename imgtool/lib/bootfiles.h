@@ -10,23 +10,37 @@
 
 /* The IMA policy text the layout enforces (validated); *text is malloc'ed. */
 int layout_policy_text(const struct layout *l, char **text);
-/* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>. */
+/* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>; a disk
+ * passes uuid as PARTUUID=<its root partition>, used unless Root= is set. */
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
 /* The kernel command line the layout asks for ([Boot] CommandLine=,
  * trimmed; "" when unset): what IMAGE.cmdline holds, what the boot harness
  * passes, and what a UKI's .cmdline section must carry. */
 int layout_kernel_cmdline(const struct layout *l, char **cmdline);
 
+/* The SELinux policy the initramfs loads, in this mode ("enforcing" or
+ * "permissive"; NULL: no SELinux).  It comes from the image's own packages
+ * (labels.h), not from the layout alone, so compose passes it in. */
+struct boot_selinux {
+        const char *mode;
+        const void *policy;
+        size_t policy_len;
+};
+
 /* The initramfs a layout asks for (certs, policy, root spec, the kernel
- * modules that find the root, Init=, test hooks), for every boot artefact
- * that carries one (IMAGE.initramfs, a UKI's .initrd): call it rather than
- * filling initramfs_opts by hand.  li->o points into l and li.  Things the
- * user should know (no module folder) are appended to *warnings. */
+ * modules that find the root, Init=, test hooks, the SELinux policy in se,
+ * [Verity]'s .fs-verity keyring and signed IPE policy), for every boot
+ * artefact that carries one (IMAGE.initramfs, a UKI's .initrd): call it
+ * rather than filling initramfs_opts by hand.  li->o points into l, se and
+ * li.  se may be NULL.  Things the user should know (no module folder) are
+ * appended to *warnings. */
 struct layout_initramfs {
         struct initramfs_opts o;
         char *policy, *root, *modules_dir;
+        uint8_t *ipe_der;
 };
-int layout_initramfs(const struct layout *l, const char *uuid, struct layout_initramfs *li, char ***warnings);
+int layout_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
+                     struct layout_initramfs *li, char ***warnings);
 void layout_initramfs_free(struct layout_initramfs *li);
 
 /* The files written beside IMAGE with [Boot] Kernel=: IMAGE.vmlinuz,
@@ -45,6 +59,8 @@ struct bootfiles {
         uint8_t *initramfs_data;
         size_t initramfs_len;
         char *cmdline_text;
+        /* set by the caller before bootfiles_prepare (NULL mode: no SELinux) */
+        struct boot_selinux selinux;
 };
 
 /* Check everything [Boot] needs (kernel, certs, policy, root spec, modules)

@@ -19,15 +19,21 @@
 #include "bootdisk.h"
 #include "composedb.h"
 #include "ext4img.h"
+#include "ext4verity.h"
 #include "fcaps.h"
 #include "imasig.h"
+#include "labels.h"
+#include "lockfile.h"
 #include "output.h"
 #include "owners.h"
 #include "pathmap.h"
 #include "pkgset.h"
+#include "pubkey.h"
 #include "readahead.h"
 #include "rpmpkg.h"
+#include "users.h"
 #include "util.h"
+#include "verity.h"
 
 #define COPY_BUF_SIZE (256u << 10)
 #define CAPTURE_MAX (4u << 20)
@@ -58,6 +64,8 @@ struct composer {
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
         struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
         struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
+        struct verity_params vparams;     /* [Verity] Enable=yes */
+        struct verity_signer *vsigner;    /* builtin and ipe: PKCS#7 in the descriptors */
         int64_t epoch;
         uint8_t uuid[16];
         char **inputs;               /* every file read: no output may be one of them */
@@ -69,6 +77,8 @@ struct composer {
         struct capture cap[CAP_COUNT];
         bool cap_changed[CAP_COUNT]; /* written by the current package */
         struct owners *owners;
+        struct users *users;         /* the image's users and groups, decided before any file */
+        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
         char **warned_owners;
         size_t pkg_index;
         double t0;
@@ -196,6 +206,7 @@ static int ensure_parents(struct composer *c, int pkg, const char *path)
 /* ---- signatures ----------------------------------------------------------------- */
 
 enum sig_source { SIG_NONE, SIG_PACKAGE, SIG_SIGNED };
+#define SIG_WANT_V3 0x100   /* in ra_file.tag: to be signed by finish_verity only */
 
 static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size_t len,
                        uint8_t **val, size_t *val_len)
@@ -291,6 +302,54 @@ static void verify_package_signatures(struct composer *c, struct ra_file *const 
         }
 }
 
+/* With [Verity]: the signatures over each file's fs-verity digest, made
+ * with the owner's key for every file that got a signature above (files
+ * allowed unsigned stay unsigned).  ima-v3 replaces security.ima with a v3
+ * value; builtin and ipe put a PKCS#7 into the descriptor and keep the v2
+ * security.ima. */
+static void finish_verity(struct composer *c, struct ra_file *const files[], size_t n,
+                          const uint8_t *digests[], uint8_t *vals[], size_t lens[],
+                          struct ra_file *batch[])
+{
+        size_t m = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if (files[i]->rc >= 0 && files[i]->verity && (files[i]->val || (files[i]->tag & SIG_WANT_V3))) {
+                        files[i]->tag &= ~SIG_WANT_V3;
+                        batch[m] = files[i];
+                        digests[m++] = files[i]->verity->digest;
+                }
+        if (!m)
+                return;
+        if (c->l->verity_sigs != VERITY_SIGS_IMA_V3) {
+                r = verity_builtin_sign_many(c->vsigner, digests, m, vals, lens);
+                if (r < 0)
+                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+                for (size_t k = 0; k < m; k++) {
+                        if (r < 0) {
+                                finish_failed(batch[k], r);
+                                continue;
+                        }
+                        batch[k]->verity->sig = vals[k];
+                        batch[k]->verity->sig_len = lens[k];
+                }
+                return;
+        }
+        r = verity_ima_sign_many(c->key, digests, m, vals, lens);
+        if (r < 0)
+                imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+        for (size_t k = 0; k < m; k++) {
+                if (r < 0) {
+                        finish_failed(batch[k], r);
+                        continue;
+                }
+                free(batch[k]->val);
+                batch[k]->val = vals[k];
+                batch[k]->val_len = lens[k];
+        }
+}
+
 /* The readahead finish hook: each file's signature, verified or made here.
  * Signatures to make are signed together, per hash algo, so ECDSA shares
  * its modular inversions. */
@@ -305,6 +364,8 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
         _cleanup_free_ uint8_t **vals = calloc(n, sizeof(*vals));
         _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
         size_t to_sign = 0;
+        /* with IMA v3 the v2 signatures would be replaced: not made at all */
+        bool v3_only = c->l->verity && c->l->verity_sigs == VERITY_SIGS_IMA_V3;
 
         if (!st || !parsed || !algo || !digests || !batch || !vals || !lens) {
                 for (size_t i = 0; i < n; i++)
@@ -330,7 +391,9 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                         continue;
                 }
                 rf->tag = (int)src;
-                if (later) {
+                if (later && v3_only) {
+                        rf->tag |= SIG_WANT_V3;   /* signed over the verity digest below */
+                } else if (later) {
                         algo[i] = rf->has_sha256 ? IMA_HASH_SHA256 : f.digest_algo;
                         to_sign++;
                 }
@@ -362,9 +425,63 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                         batch[k]->val_len = lens[k];
                 }
         }
+        if (c->l->verity)
+                finish_verity(c, files, n, digests, vals, lens, batch);
 }
 
 /* ---- writing one entry ---------------------------------------------------------- */
+
+/* A regular file's SELinux label goes in with its other xattrs, before the
+ * inode is written: labelling afterwards costs an inode rewrite each. */
+static int label_file(struct composer *c, struct ext4img_file *out, const char *path)
+{
+        char *con = NULL;
+        int r;
+
+        if (!c->labels)
+                return 0;
+        r = labels_lookup(c->labels, path, S_IFREG, &con);
+        if (r >= 0 && con) {
+                r = ext4img_file_set_xattr(out, "security.selinux", con, strlen(con) + 1);
+                if (r >= 0)
+                        c->rep->labelled++;
+        }
+        free(con);
+        return r;
+}
+
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out);
+
+/* A users file a package ships, with the users and groups compose adds:
+ * the payload's bytes are consumed (and checked) but the merged text is
+ * what the image gets, signed with Key= (the package's signature no
+ * longer fits). */
+static int replace_users_file(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a,
+                              const char *data, size_t len)
+{
+        struct ext4img_file *out = NULL;
+        struct ra_file *rf;
+        const uint8_t *buf;
+        ssize_t n;
+        int r;
+
+        while ((n = readahead_read(c->ra, &buf)) > 0)
+                ;
+        if (n < 0)
+                return (int)n;
+        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
+                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
+        free(rf->val);
+        rf->val = NULL;
+        r = ext4img_file_begin(c->img, f->path, a, len, &out);
+        if (r < 0)
+                return r;
+        r = write_users_file(c, f->path, a, data, len, out);
+        if (r >= 0)
+                c->rep->regular++;
+        return r;
+}
 
 /* Stream one regular file: read-ahead payload -> image.  The content was
  * checked against the header digest on the reader thread, and the checked
@@ -382,6 +499,17 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         if (cap) {
                 capture_reset(cap);
                 c->cap_changed[cap - c->cap] = true;
+        }
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                if (text && !strcmp(f->path, users_file_path((enum users_file)k))) {
+                        /* owners learn the merged text, as rpm would read it */
+                        if (cap && (r = capture_append(cap, text, len)) < 0)
+                                return r;
+                        return replace_users_file(c, f, a, text, len);
+                }
         }
         r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
         if (r < 0)
@@ -410,6 +538,15 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         }
         if (rf->val && (r = ext4img_file_set_xattr(out, "security.ima", rf->val, rf->val_len)) < 0)
                 goto fail;
+        if (c->l->verity) {
+                if (!rf->verity) {
+                        r = imgerr(-EIO, "%s: %s: no fs-verity tree was computed", pkg_label(c), f->path);
+                        goto fail;
+                }
+                r = ext4verity_write(out, f->size, rf->verity, rf->verity->sig, rf->verity->sig_len);
+                if (r < 0)
+                        goto fail;
+        }
         if (f->caps && *f->caps) {
                 uint8_t caps[FCAPS_XATTR_SIZE];
                 if (fcaps_from_text(f->caps, caps) < 0) {
@@ -419,6 +556,8 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
                 if ((r = ext4img_file_set_xattr(out, "security.capability", caps, sizeof(caps))) < 0)
                         goto fail;
         }
+        if ((r = label_file(c, out, f->path)) < 0)
+                goto fail;
         r = ext4img_file_commit(out);
         if (r < 0)
                 return r;
@@ -701,19 +840,47 @@ static int list_skipped_scriptlets(struct composer *c)
         return 0;
 }
 
+/* A bare public key verifies package signatures, but the kernel loads
+ * certificates only: an image that boots needs one issued for the key. */
+static int check_bare_key(struct composer *c, const char *path)
+{
+        EVP_PKEY *pub = NULL;
+        int r = pubkey_read_file(path, &pub);
+
+        if (r <= 0)
+                return r;
+        EVP_PKEY_free(pub);
+        if (c->l->kernel)
+                return imgerr(-EINVAL, "%s: Certificate= is a bare public key and the kernel loads only "
+                              "certificates: issue one under your CA (imgtool keygen --issuer CADIR "
+                              "--for-key %s --out DIR) and list DIR/signing.crt instead", path, path);
+        return strv_pushf(&c->rep->warnings, "%s is a bare public key: it verifies package signatures "
+                          "but is not installed in the image (the kernel loads only certificates; "
+                          "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
+}
+
 static int load_keys(struct composer *c)
 {
         int r = ima_trust_new(&c->trust);
         if (r < 0)
                 return r;
         for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                r = ima_trust_add_file(c->trust, c->l->certificates[i]);
+                r = check_bare_key(c, c->l->certificates[i]);
+                if (r >= 0)
+                        r = ima_trust_add_file(c->trust, c->l->certificates[i]);
                 if (r < 0)
                         return r;
         }
         if (c->l->key) {
                 const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
                 r = ima_key_load(c->l->key, cert, &c->key);
+                if (r < 0)
+                        return r;
+        }
+        if (c->l->verity) {
+                r = verity_params_parse_salt(&c->vparams, c->l->verity_salt);
+                if (r >= 0 && c->l->verity_sigs != VERITY_SIGS_IMA_V3)
+                        r = verity_signer_new(c->key, c->l->certificates[0], &c->vsigner);
                 if (r < 0)
                         return r;
         }
@@ -766,6 +933,8 @@ static unsigned choose_inode_size(struct composer *c)
         }
         /* 4-byte magic + ima entry + capability entry + 4-byte terminator. */
         need = 4 + xattr_entry_size(3, max_sig) + xattr_entry_size(10, FCAPS_XATTR_SIZE) + 4;
+        if (c->labels)
+                need += xattr_entry_size(7, labels_max_len(c->labels));
         while (size - 128 - 32 < need && size < 4096)
                 size *= 2;
         return size;
@@ -773,11 +942,17 @@ static unsigned choose_inode_size(struct composer *c)
 
 struct estimate {
         uint64_t blocks, inodes;
+        bool verity;
 };
+
+/* A PKCS#7 by an RSA-4096 key is about 600 bytes: one descriptor block. */
+#define VERITY_SIG_ESTIMATE 1024
 
 static void estimate_add_file(struct estimate *e, const struct rpmpkg_file *f)
 {
         e->inodes++;
+        if (S_ISREG(f->mode) && e->verity)
+                e->blocks += ext4verity_blocks(f->size, VERITY_SIG_ESTIMATE) + 1 /* extent */;
         if (S_ISREG(f->mode))
                 e->blocks += (f->size + BLOCK - 1) / BLOCK + (f->size > (48ull << 20) ? f->size / (BLOCK * 340) + 1 : 0);
         else if (S_ISDIR(f->mode))
@@ -795,7 +970,7 @@ static uint64_t file_size_or_zero(const char *path)
 /* Size=auto: content plus metadata, then 10% and 16 MiB of margin. */
 static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *size, uint64_t *inodes)
 {
-        struct estimate e = { 0, 0 };
+        struct estimate e = { 0, 0, c->l->verity };
         uint64_t meta, total, hdr_bytes = 0;
 
         for (size_t i = 0; i < c->set->count; i++) {
@@ -843,10 +1018,73 @@ static int create_image(struct composer *c)
         derive_uuid(seed, "hash-seed", o.hash_seed);
         c->rep->inode_size = o.inode_size;
         c->rep->image_size = o.size;
-        return ext4img_create(output_tmp_path(c->image), &o, &c->img);
+        int r = ext4img_create(output_tmp_path(c->image), &o, &c->img);
+        if (r >= 0 && c->l->verity)
+                ext4verity_enable_feature(c->img);
+        return r;
 }
 
 /* ---- files compose makes itself ----------------------------------------------------- */
+
+/* A created file's bytes pulled by libfsverity: written and hashed on the way. */
+struct created_pull {
+        struct composer *c;
+        int fd;
+        const char *path;
+        struct ext4img_file *out;
+};
+
+static int created_read(void *ctx, void *buf, size_t count)
+{
+        struct created_pull *p = ctx;
+        uint8_t *b = buf;
+        size_t done = 0;
+
+        while (done < count) {
+                ssize_t n = read(p->fd, b + done, count - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return imgerr(n < 0 ? -errno : -EIO, "%s: read error: %s", p->path,
+                                      n < 0 ? strerror(errno) : "file shrank");
+                done += (size_t)n;
+        }
+        ima_hasher_update(p->c->sha256, buf, count);
+        return ext4img_file_write(p->out, buf, count);
+}
+
+/* A file compose makes, with [Verity]: data, tree, and the same
+ * signatures package files get (always by Key=, which [Verity] requires). */
+static int write_created_verity(struct composer *c, const char *path, int fd, uint64_t size,
+                                struct ext4img_file *out)
+{
+        struct created_pull p = { c, fd, path, out };
+        struct verity_meta vm;
+        _cleanup_free_ uint8_t *sig = NULL;
+        uint8_t digest[32];
+        size_t len = 0;
+        int r;
+
+        r = verity_compute(&c->vparams, size, created_read, &p, &vm);
+        if (r < 0)
+                return r;
+        ima_hasher_final(c->sha256, digest);
+        if (c->l->verity_sigs == VERITY_SIGS_IMA_V3) {
+                r = verity_ima_sign(c->key, vm.digest, &sig, &len);
+        } else {
+                r = verity_builtin_sign(c->vsigner, vm.digest, &vm.sig, &vm.sig_len);
+                if (r >= 0)
+                        r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
+        }
+        if (r >= 0)
+                r = ext4img_file_set_xattr(out, "security.ima", sig, len);
+        if (r >= 0)
+                r = ext4verity_write(out, size, &vm, vm.sig, vm.sig_len);
+        verity_meta_free(&vm);
+        if (r >= 0)
+                c->rep->sig_signed_here++;
+        return r;
+}
 
 /* Write a file that no package ships (rpmdb, the IMA cert, the kernel),
  * signed with Key= when there is one, and listed as unsigned otherwise. */
@@ -883,6 +1121,12 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
         r = ext4img_file_begin(c->img, path, &a, (uint64_t)st.st_size, &out);
         if (r < 0)
                 return r;
+        if (c->l->verity) {
+                r = write_created_verity(c, path, fd, (uint64_t)st.st_size, out);
+                if (r < 0)
+                        goto fail;
+                return ext4img_file_commit(out);
+        }
         while ((n = read(fd, c->buf, COPY_BUF_SIZE)) > 0) {
                 ima_hasher_update(c->sha256, c->buf, (size_t)n);
                 if ((r = ext4img_file_write(out, c->buf, (size_t)n)) < 0)
@@ -905,10 +1149,70 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
         } else {
                 strv_pushf(&c->rep->created_unsigned, "%s", path);
         }
+        if ((r = label_file(c, out, path)) < 0)
+                goto fail;
         return ext4img_file_commit(out);
 fail:
         ext4img_file_abort(out);
         return r;
+}
+
+/* Content compose made (users files), hashed and signed like created files. */
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out)
+{
+        uint8_t digest[IMA_MAX_DIGEST];
+        int r = ima_hasher_reset(c->sha256);
+
+        if (r >= 0)
+                r = ext4img_file_write(out, data, len);
+        if (r < 0)
+                goto fail;
+        ima_hasher_update(c->sha256, data, len);
+        ima_hasher_final(c->sha256, digest);
+        if (c->key) {
+                _cleanup_free_ uint8_t *sig = NULL;
+                size_t slen;
+                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &slen);
+                if (r >= 0)
+                        r = ext4img_file_set_xattr(out, "security.ima", sig, slen);
+                if (r < 0)
+                        goto fail;
+                c->rep->sig_signed_here++;
+        } else {
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
+        }
+        (void)a;
+        if ((r = label_file(c, out, path)) < 0)
+                goto fail;
+        return ext4img_file_commit(out);
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* Users files no package ships, written first: /etc/passwd and friends
+ * made from the sysusers lines. */
+static int write_created_users(struct composer *c)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                _cleanup_close_ int fd = -1;
+                int r;
+
+                if (!text || shipped)
+                        continue;
+                fd = memfd_create("imgtool-users", MFD_CLOEXEC);
+                if (fd < 0 || write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0)
+                        return imgerr(-errno, "cannot buffer %s: %s", path, strerror(errno));
+                r = write_created_file(c, path, users_file_mode((enum users_file)k), fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int write_created_path(struct composer *c, const char *image_path, mode_t mode, const char *host_path)
@@ -950,9 +1254,15 @@ static int cert_der_fd(const char *path, int *out)
  * the first Certificate=. */
 static int write_ima_cert(struct composer *c)
 {
-        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        const char *cert = NULL;
         int r, fd = -1;
 
+        for (size_t i = 0; !cert && c->l->certificates && c->l->certificates[i]; i++) {
+                EVP_PKEY *pub = NULL;
+                if (pubkey_read_file(c->l->certificates[i], &pub) == 0)
+                        cert = c->l->certificates[i];
+                EVP_PKEY_free(pub);
+        }
         if (!cert)
                 return 0;
         r = cert_der_fd(cert, &fd);
@@ -1120,7 +1430,10 @@ static void teardown(struct composer *c)
         ima_hasher_free(c->sha256);
         pathmap_free(c->paths);
         owners_free(c->owners);
+        users_free(c->users);
+        labels_free(c->labels);
         ima_trust_free(c->trust);
+        verity_signer_free(c->vsigner);
         ima_key_free(c->key);
         pkgset_free(c->set);
         for (int i = 0; i < CAP_COUNT; i++)
@@ -1133,7 +1446,8 @@ static void teardown(struct composer *c)
 static int write_packages(struct composer *c)
 {
         struct ra_hooks hooks = { .finish = finish_files, .ctx = c,
-                                  .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE };
+                                  .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE,
+                                  .verity = c->l->verity ? &c->vparams : NULL };
         int r = readahead_start(c->set->pkgs, c->set->count, &hooks, &c->ra);
 
         for (c->pkg_index = 0; r >= 0 && c->pkg_index < c->set->count; c->pkg_index++) {
@@ -1150,7 +1464,9 @@ static int write_everything(struct composer *c)
         struct ext4img_usage u;
         int r;
 
-        r = write_packages(c);
+        r = write_created_users(c);
+        if (r >= 0)
+                r = write_packages(c);
         if (r < 0)
                 return r;
         end_progress(c);
@@ -1158,6 +1474,14 @@ static int write_everything(struct composer *c)
         if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
                 return r;
         stage_mark("rpmdb");
+        if (c->labels) {
+                size_t n = 0;
+                r = labels_apply(c->labels, c->img, c->paths, &n);
+                if (r < 0)
+                        return r;
+                c->rep->labelled += n;
+                stage_mark("labels");
+        }
         if (ext4img_usage(c->img, &u) == 0) {
                 c->rep->blocks_used = u.blocks_used;
                 c->rep->block_size = u.block_size;
@@ -1285,6 +1609,30 @@ static int commit_outputs(struct composer *c)
         return r;
 }
 
+/* Users and groups (users.h) and SELinux labels (labels.h) are decided
+ * before anything is written: owners resolve from the first file, inodes
+ * are sized for the labels, the initramfs carries the policy. */
+static int prepare_users_and_labels(struct composer *c)
+{
+        int r = users_build(c->l, c->set, c->epoch, &c->users);
+
+        if (r < 0)
+                return r;
+        c->rep->users_created = users_count_created(c->users);
+        r = users_register(c->users, c->owners);
+        if (r >= 0)
+                r = labels_open(c->l, c->set, &c->labels);
+        if (r < 0 || !c->labels)
+                return r;
+        snprintf(c->rep->selinux_policy, sizeof(c->rep->selinux_policy), "%s", labels_policy_name(c->labels));
+        c->boot.selinux.mode = labels_boot_mode(c->labels, c->l);
+        if (c->boot.selinux.mode && c->l->kernel &&
+            !labels_binary_policy(c->labels, &c->boot.selinux.policy, &c->boot.selinux.policy_len))
+                return imgerr(-ENOENT, "%s: [SELinux] Mode=%s but the policy has no binary policy "
+                              "(policy/policy.N) for the initramfs to load", c->l->path, c->boot.selinux.mode);
+        return 0;
+}
+
 int compose_image(const struct compose_opts *o, struct compose_report *rep)
 {
         struct composer c = { .l = o->layout, .o = o, .rep = rep };
@@ -1299,6 +1647,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 r = output_check(o->output, o->output_flags, NULL);
         if (r >= 0 && o->json_report)
                 r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
+        if (r >= 0 && o->lock_out)
+                r = output_check(o->lock_out, o->output_flags, NULL);
         if (r >= 0)
                 r = setup(&c);
         if (r >= 0)
@@ -1308,9 +1658,11 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         rep->packages = c.set->count;
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
-        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size)) < 0)
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        if ((r = prepare_users_and_labels(&c)) < 0)
+                goto out;
         choose_identity(&c);
         r = open_outputs(&c);
         if (r < 0)
@@ -1340,6 +1692,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         } else {
                 r = bootfiles_write(c.l, &c.boot);
         }
+        if (r >= 0 && o->lock_out)
+                r = lockfile_write(o->lock_out, o->output_flags, c.set, c.users);
         if (r >= 0)
                 r = commit_outputs(&c);
 out:

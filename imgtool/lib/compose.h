@@ -23,6 +23,9 @@ struct compose_report {
         size_t packages, files, regular, directories, symlinks, hardlinks, devices;
         uint64_t bytes;                 /* regular file content */
         size_t sig_from_package, sig_signed_here, sig_allowed_unsigned;
+        size_t users_created;           /* users and groups made from sysusers lines */
+        size_t labelled;                /* inodes given security.selinux */
+        char selinux_policy[64];        /* SELINUXTYPE labels came from; "" none */
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;
@@ -51,6 +54,7 @@ struct compose_opts {
         const char *json_report;        /* NULL, a file, or "-" (stdout, after everything succeeded) */
         unsigned output_flags;          /* output.h: OUTPUT_FORCE */
         bool progress;                  /* a progress line on stderr */
+        const char *lock_out;           /* write the package set's lockfile here (NULL: none) */
 };
 
 /* Every input and setting is checked before the first byte is written;

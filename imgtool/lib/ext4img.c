@@ -1768,6 +1768,76 @@ int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void 
         return 0;
 }
 
+/* Blocks [lblk, lblk+count) of f, physically right after what was
+ * allocated last (ext2fs_fallocate would place them as far from the data
+ * as they are logically: a gap nothing fills and a break in the run of
+ * writes). */
+static int alloc_past_eof(struct ext4img *img, struct ext4img_file *f, blk64_t lblk, blk64_t count)
+{
+        ext2_extent_handle_t h;
+        blk64_t pblk, plen;
+        errcode_t err;
+
+        if (count > ext2fs_free_blocks_count(img->fs->super))
+                return image_full(img, f->path);
+        err = ext2fs_new_range(img->fs, EXT2_NEWRANGE_MIN_LENGTH, img->goal, count, NULL, &pblk, &plen);
+        if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+                return image_full(img, f->path);
+        if (err)
+                return fs_error(img, err, f->path, "allocating blocks");
+        ext2fs_block_alloc_stats_range(img->fs, pblk, count, +1);
+        err = ext2fs_extent_open2(img->fs, f->ino, (struct ext2_inode *)&f->inode, &h);
+        if (err)
+                return fs_error(img, err, f->path, "mapping blocks");
+        for (blk64_t i = 0; !err && i < count; i++)
+                err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i, 0);
+        ext2fs_extent_free(h);
+        if (!err)
+                err = ext2fs_iblk_add_blocks(img->fs, (struct ext2_inode *)&f->inode, count);
+        if (err)
+                return fs_error(img, err, f->path, "mapping blocks");
+        if (pblk + count > img->goal)
+                img->goal = pblk + count;
+        return 0;
+}
+
+int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void *buf, size_t len)
+{
+        struct ext4img *img = f->img;
+        unsigned bs = img->fs->blocksize;
+        uint64_t data_blocks = (f->size + bs - 1) / bs;
+        int r;
+
+        if (off % bs || len % bs || off / bs < data_blocks || f->written != f->size)
+                return imgerr(-EINVAL, "%s: metadata past the end at %llu+%zu: not block-aligned or before the data end",
+                              f->path, (unsigned long long)off, len);
+        if (!len)
+                return 0;
+        r = flush_buf(f);
+        if (r < 0)
+                return r;
+        r = alloc_past_eof(img, f, off / bs, len / bs);
+        if (r < 0)
+                return r;
+        free(f->map);
+        f->map = NULL;
+        r = read_extents(img, f->ino, &f->inode, &f->map, &f->map_len, f->path);
+        if (r < 0)
+                return r;
+        return write_mapped(f, buf, len, off);
+}
+
+void ext4img_file_add_flags(struct ext4img_file *f, uint32_t flags)
+{
+        f->inode.i_flags |= flags;
+}
+
+void ext4img_add_ro_compat(struct ext4img *img, uint32_t feature)
+{
+        img->fs->super->s_feature_ro_compat |= feature;
+        ext2fs_mark_super_dirty(img->fs);
+}
+
 int ext4img_file_commit(struct ext4img_file *f)
 {
         struct ext4img *img = f->img;

@@ -82,6 +82,17 @@ int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void 
 int ext4img_file_commit(struct ext4img_file *f);
 void ext4img_file_abort(struct ext4img_file *f);
 
+/* Bytes stored past the end of a regular file, its size staying as
+ * announced: fs-verity's Merkle tree and descriptor (ext4verity.h).  off
+ * and len are multiples of the block size, off lies past the last data
+ * block; call once all the data is written, before commit. */
+int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void *buf, size_t len);
+/* Inode flags (EXT4_*_FL from ext2_fs.h) for the file, written at commit. */
+void ext4img_file_add_flags(struct ext4img_file *f, uint32_t flags);
+/* Turn on a read-only-compatible feature of the filesystem
+ * (EXT4_FEATURE_RO_COMPAT_*, e.g. VERITY). */
+void ext4img_add_ro_compat(struct ext4img *img, uint32_t feature);
+
 /* Usage figures for reports and sizing. */
 struct ext4img_usage {
         uint64_t blocks_total, blocks_used, block_size;

@@ -34,7 +34,7 @@ struct ext4walk {
         uint64_t part_offset, part_size;
         /* Buffers behind the current entry's pointers. */
         char *target;
-        void *ima, *caps;
+        void *ima, *caps, *selinux;
         char *stat_path;
 };
 
@@ -183,6 +183,7 @@ static void free_entry_buffers(struct ext4walk *w)
         free(w->target);
         ext2fs_free_mem(&w->ima);
         ext2fs_free_mem(&w->caps);
+        ext2fs_free_mem(&w->selinux);
         w->target = NULL;
 }
 
@@ -282,8 +283,15 @@ static int read_xattrs(struct ext4walk *w, ext2_ino_t ino, struct ext4walk_entry
         err = ext2fs_xattr_get(h, "security.capability", &w->caps, &e->caps_len);
         if (err == 0)
                 e->caps = w->caps;
-        else if (err != EXT2_ET_EA_KEY_NOT_FOUND)
+        else if (err != EXT2_ET_EA_KEY_NOT_FOUND) {
                 r = ext2_err(w, err, -EIO, "reading security.capability");
+                goto out;
+        }
+        err = ext2fs_xattr_get(h, "security.selinux", &w->selinux, &e->selinux_len);
+        if (err == 0)
+                e->selinux = w->selinux;
+        else if (err != EXT2_ET_EA_KEY_NOT_FOUND)
+                r = ext2_err(w, err, -EIO, "reading security.selinux");
 out:
         ext2fs_xattrs_close(&h);
         return r;
@@ -318,6 +326,8 @@ static int describe(struct ext4walk *w, ext2_ino_t ino, struct ext4walk_entry *e
         e->target = NULL;
         e->ima = e->caps = NULL;
         e->ima_len = e->caps_len = 0;
+        e->selinux = NULL;
+        e->selinux_len = 0;
         if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
                 decode_rdev((struct ext2_inode *)&in, e);
         if (S_ISLNK(e->mode)) {
@@ -676,6 +686,79 @@ int ext4walk_runs(struct ext4walk *w, const struct ext4walk_entry *e,
         }
         *runs = rs.v;
         *n = rs.n;
+        return 0;
+}
+
+int ext4walk_inode_flags(struct ext4walk *w, const struct ext4walk_entry *e, uint32_t *flags)
+{
+        struct ext2_inode in;
+        errcode_t err = ext2fs_read_inode(w->fs, e->ino, &in);
+
+        if (err)
+                return imgerr(-EBADMSG, "%s: %s: %s", w->image, e->path, error_message(err));
+        *flags = in.i_flags;
+        return 0;
+}
+
+unsigned ext4walk_block_size(const struct ext4walk *w)
+{
+        return w->fs->blocksize;
+}
+
+int ext4walk_block_end(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t *end)
+{
+        ext2_extent_handle_t h;
+        struct ext2fs_extent x;
+        int op = EXT2_EXTENT_ROOT;
+        errcode_t err;
+
+        *end = 0;
+        err = ext2fs_extent_open(w->fs, e->ino, &h);
+        if (err)
+                return imgerr(-EBADMSG, "%s: %s: extent tree: %s", w->image, e->path, error_message(err));
+        for (;;) {
+                err = ext2fs_extent_get(h, op, &x);
+                op = EXT2_EXTENT_NEXT;
+                if (err == EXT2_ET_EXTENT_NO_NEXT)
+                        break;
+                if (err) {
+                        ext2fs_extent_free(h);
+                        return imgerr(-EBADMSG, "%s: %s: extent tree: %s", w->image, e->path, error_message(err));
+                }
+                if ((x.e_flags & EXT2_EXTENT_FLAGS_LEAF) && x.e_lblk + (uint64_t)x.e_len > *end)
+                        *end = x.e_lblk + (uint64_t)x.e_len;
+        }
+        ext2fs_extent_free(h);
+        return 0;
+}
+
+int ext4walk_read_blocks(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t lblk,
+                         uint64_t count, void *buf)
+{
+        unsigned bs = w->fs->blocksize;
+        blk64_t nblocks = ext2fs_blocks_count(w->fs->super);
+
+        for (uint64_t i = 0; i < count; i++) {
+                blk64_t pblk = 0;
+                int ret_flags = 0;
+                uint8_t *out = (uint8_t *)buf + i * bs;
+                errcode_t err = ext2fs_bmap2(w->fs, e->ino, NULL, NULL, 0, lblk + i, &ret_flags, &pblk);
+
+                if (err)
+                        return imgerr(-EBADMSG, "%s: %s: block %llu: %s", w->image, e->path,
+                                      (unsigned long long)(lblk + i), error_message(err));
+                if (!pblk || (ret_flags & BMAP_RET_UNINIT)) {
+                        memset(out, 0, bs);
+                        continue;
+                }
+                if (pblk >= nblocks)
+                        return imgerr(-EBADMSG, "%s: %s: block %llu lies outside the image", w->image,
+                                      e->path, (unsigned long long)(lblk + i));
+                err = io_channel_read_blk64(w->fs->io, pblk, 1, out);
+                if (err)
+                        return imgerr(-EIO, "%s: %s: reading block %llu: %s", w->image, e->path,
+                                      (unsigned long long)(lblk + i), error_message(err));
+        }
         return 0;
 }
 

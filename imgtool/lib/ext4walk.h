@@ -35,6 +35,8 @@ struct ext4walk_entry {
         size_t ima_len;
         const uint8_t *caps;      /* security.capability, NULL if absent */
         size_t caps_len;
+        const char *selinux;      /* security.selinux (as stored, usually NUL-terminated), NULL if absent */
+        size_t selinux_len;
         /* A regular file seen before at another path of this walk (same
          * inode): the path where it was first seen, else NULL. */
         const char *link_of;
@@ -90,6 +92,15 @@ bool ext4walk_mapped(const struct ext4walk *w);
 int ext4walk_read_runs(const struct ext4walk *w, const struct ext4walk_run *runs, size_t n,
                        ext4walk_data_fn fn, void *userdata);
 
+/* For metadata stored past the end of a file (fs-verity): the inode's
+ * flags (EXT4_*_FL), the first logical block after its last extent, and
+ * count logical blocks from lblk into buf (holes read as zeros), whatever
+ * the file's size. */
+int ext4walk_inode_flags(struct ext4walk *w, const struct ext4walk_entry *e, uint32_t *flags);
+int ext4walk_block_end(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t *end);
+int ext4walk_read_blocks(struct ext4walk *w, const struct ext4walk_entry *e, uint64_t lblk,
+                         uint64_t count, void *buf);
+unsigned ext4walk_block_size(const struct ext4walk *w);
 /* A regular file larger than the whole image (a sparse file of a terabyte
  * in a small image) is never read: -EFBIG, "IMAGE: PATH: N bytes, larger
  * than the whole image (M bytes): not read".  ext4walk_read checks it. */

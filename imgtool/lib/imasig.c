@@ -3,6 +3,7 @@
 #include "imasig.h"
 #include "certs.h"
 #include "ecsign.h"
+#include "pubkey.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -854,21 +855,16 @@ const char *ima_trust_key_problem(const struct ima_trust *t, uint32_t keyid)
         return why;
 }
 
-/* A cert whose key the kernel cannot verify with is still trusted, so its
+/* Takes pub.  A key the kernel cannot verify with is still trusted, so its
  * signatures are checked and reported as such (IMASIG_UNUSABLE_KEY) rather
  * than as an unknown key. */
-static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
+static int trust_add_key(struct ima_trust *t, EVP_PKEY *pub, uint32_t keyid)
 {
         struct trusted_key tk = { 0 };
         char why[200];
-        int r;
 
-        r = x509_keyid(x, &tk.keyid, path);
-        if (r < 0)
-                return r;
-        tk.pub = X509_get_pubkey(x);
-        if (!tk.pub)
-                return imgerr(-EBADMSG, "%s: certificate with an unusable public key", path);
+        tk.keyid = keyid;
+        tk.pub = pub;
         if (ima_pkey_kernel_check(tk.pub, why, sizeof(why)) < 0 && !(tk.unusable = strdup(why))) {
                 trusted_key_clear(&tk);
                 return -ENOMEM;
@@ -888,11 +884,54 @@ static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
         return 0;
 }
 
+static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
+{
+        EVP_PKEY *pub;
+        uint32_t keyid;
+        int r;
+
+        r = x509_keyid(x, &keyid, path);
+        if (r < 0)
+                return r;
+        pub = X509_get_pubkey(x);
+        if (!pub)
+                return imgerr(-EBADMSG, "%s: certificate with an unusable public key", path);
+        return trust_add_key(t, pub, keyid);
+}
+
+int ima_trust_add_der(struct ima_trust *t, const uint8_t *der, size_t len, const char *what)
+{
+        const unsigned char *p = der;
+        X509 *x = d2i_X509(NULL, &p, (long)len);
+        int r;
+
+        if (!x)
+                return imgerr(-EBADMSG, "%s: not a DER X.509 certificate", what);
+        r = trust_add_cert(t, x, what);
+        X509_free(x);
+        return r;
+}
+
 int ima_trust_add_file(struct ima_trust *t, const char *path)
 {
         X509 **certs = NULL;
+        EVP_PKEY *pub = NULL;
+        uint32_t keyid;
         int n, r = 0;
 
+        /* A bare public key (EPEL publishes its IMA key so) verifies too. */
+        r = pubkey_read_file(path, &pub);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = pubkey_ima_keyid(pub, &keyid);
+                if (r < 0) {
+                        EVP_PKEY_free(pub);
+                        return imgerr_prefix(r, "%s: ", path);
+                }
+                r = trust_add_key(t, pub, keyid);
+                return r < 0 ? r : 1;
+        }
         n = certs_read_file(path, &certs);
         if (n < 0)
                 return n;

@@ -114,6 +114,8 @@ struct ima_trust; /* a set of trusted certs, looked up by keyid */
 int ima_trust_new(struct ima_trust **out);
 /* Add every cert in a file: DER, or PEM with one or more certificates. */
 int ima_trust_add_file(struct ima_trust *t, const char *path);
+/* Add one DER cert from memory; what names it in messages. */
+int ima_trust_add_der(struct ima_trust *t, const uint8_t *der, size_t len, const char *what);
 size_t ima_trust_count(const struct ima_trust *t);
 /* Why the kernel cannot verify with the trusted key KEYID ("EC key on curve
  * secp256k1: ..."), or NULL if it can (or no such key is trusted). */

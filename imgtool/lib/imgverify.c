@@ -9,13 +9,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ext4verity.h"
 #include "ext4walk.h"
 #include "owners.h"
 #include "pathmap.h"
 #include "layout.h"
 #include "pkgset.h"
 #include "rpmpkg.h"
+#include "labels.h"
+#include "users.h"
 #include "util.h"
+#include "imasig.h"
+#include <openssl/evp.h>
+#include "verity.h"
 
 /* ---- hashing ------------------------------------------------------- */
 
@@ -104,9 +110,21 @@ struct rec {
         size_t n_runs;
         uint64_t size;
         uint64_t too_large;       /* the image's size when the file claims more: not hashed */
+        /* fs-verity metadata stored beside the content (EXT4_VERITY_FL) */
+        bool verity;
+        uint8_t *vdesc;           /* descriptor + PKCS#7 */
+        size_t vdesc_len;
+        uint8_t *vtree;
+        uint64_t vtree_size;
+        char *vread_msg;          /* the metadata could not be read: why */
         /* results */
         enum imasig_status st;
         uint8_t x_digest[IMA_MAX_DIGEST];
+        enum verity_verdict vv;
+        char vmsg[160];
+        enum imasig_status v3st;  /* security.ima v3 over the stored verity digest */
+        int builtin_r;            /* PKCS#7 in the descriptor: 0 valid, 1 none, <0 invalid */
+        char *builtin_msg;
         int err;
         char *err_msg;
 };
@@ -119,7 +137,7 @@ static bool needs_signature_check(const struct rec *r)
 
 static bool needs_content(const struct rec *r)
 {
-        return needs_signature_check(r) || (r->x && r->x->digest_algo);
+        return needs_signature_check(r) || (r->x && r->x->digest_algo) || r->verity;
 }
 
 static void rec_free(struct rec *r)
@@ -131,13 +149,167 @@ static void rec_free(struct rec *r)
         free(r->parse_msg);
         free(r->runs);
         free(r->err_msg);
+        free(r->vdesc);
+        free(r->vtree);
+        free(r->vread_msg);
+        free(r->builtin_msg);
         free(r);
+}
+
+/* ---- fs-verity ------------------------------------------------------ */
+
+/* libfsverity pulls the content; it comes from the runs (read a piece of up
+ * to PULL_PIECE at a time), or from a copy read through libext2fs (inline). */
+#define PULL_PIECE (1u << 20)
+
+struct pull_src {
+        const struct ext4walk *w;
+        const struct ext4walk_run *runs;
+        size_t n, i;
+        uint64_t at;              /* offset in runs[i] */
+        uint8_t *buf;             /* PULL_PIECE bytes */
+        size_t have, pos;         /* buf[pos..have) not handed out yet */
+        struct hashers *hs;       /* fed on the way: one read for every check */
+        const uint8_t *copy;      /* or the whole content */
+        uint64_t copy_left;
+};
+
+struct copy_to {
+        uint8_t *p;
+};
+
+static int copy_piece(const void *buf, size_t len, void *userdata)
+{
+        struct copy_to *c = userdata;
+        memcpy(c->p, buf, len);
+        c->p += len;
+        return 0;
+}
+
+static int refill(struct pull_src *s)
+{
+        struct ext4walk_run piece;
+        struct copy_to c = { s->buf };
+        uint64_t left;
+        int r;
+
+        while (s->i < s->n && s->at == s->runs[s->i].len) {
+                s->i++;
+                s->at = 0;
+        }
+        if (s->i >= s->n)
+                return imgerr(-EIO, "content shorter than its size");
+        piece = s->runs[s->i];
+        left = piece.len - s->at;
+        piece.len = left < PULL_PIECE ? left : PULL_PIECE;
+        if (!piece.zero)
+                piece.offset += s->at;
+        r = ext4walk_read_runs(s->w, &piece, 1, copy_piece, &c);
+        if (r < 0)
+                return r;
+        s->at += piece.len;
+        s->have = (size_t)piece.len;
+        s->pos = 0;
+        return 0;
+}
+
+static int pull_content(void *ctx, void *buf, size_t count)
+{
+        struct pull_src *s = ctx;
+        uint8_t *out = buf;
+        size_t want = count;
+        int r;
+
+        if (s->copy) {
+                if (count > s->copy_left)
+                        return -EIO;
+                memcpy(buf, s->copy, count);
+                s->copy += count;
+                s->copy_left -= count;
+        } else {
+                while (count) {
+                        if (s->pos == s->have && (r = refill(s)) < 0)
+                                return r;
+                        size_t k = count < s->have - s->pos ? count : s->have - s->pos;
+                        memcpy(out, s->buf + s->pos, k);
+                        s->pos += k;
+                        out += k;
+                        count -= k;
+                }
+        }
+        return s->hs ? feed_hashers(buf, want, s->hs) : 0;
+}
+
+struct grow {
+        uint8_t *buf;
+        size_t len;
+};
+
+static int append_piece(const void *buf, size_t len, void *userdata)
+{
+        struct grow *g = userdata;
+        memcpy(g->buf + g->len, buf, len);
+        g->len += len;
+        return 0;
+}
+
+/* The content's tree against the stored one, and the signatures over the
+ * stored descriptor's digest (what the kernel measures and checks). */
+static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext4walk *w,
+                        const struct ext4walk_entry *e, const struct ima_trust *trust,
+                        char *const *cert_files, struct hashers *hs)
+{
+        struct verity_desc_info info;
+        struct verity_params vp = { .salt_len = 0 };
+        struct verity_meta m;
+        struct pull_src src = { .w = mapped, .runs = r->runs, .n = r->n_runs, .hs = hs };
+        _cleanup_free_ uint8_t *copy = NULL, *piece = NULL;
+        uint8_t digest[VERITY_DIGEST_SIZE];
+        uint64_t block;
+        int rc;
+
+        if (verity_desc_parse(r->vdesc, r->vdesc_len, &info) < 0) {
+                r->vv = VERITY_BAD_TREE;
+                snprintf(r->vmsg, sizeof(r->vmsg), "fs-verity descriptor: %s", imgerr_msg());
+                return 1;   /* still hash for the other checks */
+        }
+        vp.salt_len = info.salt_len;
+        memcpy(vp.salt, info.salt, info.salt_len);
+        if (w) {
+                struct grow g = { malloc(r->size ? r->size : 1), 0 };
+                if (!g.buf)
+                        return -ENOMEM;
+                copy = g.buf;
+                rc = ext4walk_read(w, e, append_piece, &g);
+                if (rc < 0)
+                        return rc;
+                src.copy = copy;
+                src.copy_left = g.len;
+        } else if (!(src.buf = piece = malloc(PULL_PIECE))) {
+                return -ENOMEM;
+        }
+        rc = verity_compute(&vp, r->size, pull_content, &src, &m);
+        if (rc < 0)
+                return rc;
+        r->vv = verity_check(r->vdesc, r->vtree, r->vtree_size, &m, r->size, &block, r->vmsg, sizeof(r->vmsg));
+        verity_meta_free(&m);
+        verity_desc_digest(r->vdesc, digest);
+        r->v3st = r->ima ? verity_ima_verify(trust, r->ima, r->ima_len, digest, NULL) : IMASIG_NONE;
+        r->builtin_r = 1;
+        if (info.sig_size) {
+                imgerr_clear();
+                r->builtin_r = verity_builtin_verify(r->vdesc + VERITY_DESC_SIZE, info.sig_size, digest, cert_files);
+                if (r->builtin_r < 0)
+                        r->builtin_msg = strdup(imgerr_msg());
+        }
+        return 0;
 }
 
 /* Hash the content (from runs, or through w when given) and check the
  * signature.  Runs in a worker thread when w is NULL. */
 static void check_content(struct rec *r, const struct ext4walk *mapped, struct ext4walk *w,
-                          const struct ext4walk_entry *e, const struct ima_trust *trust)
+                          const struct ext4walk_entry *e, const struct ima_trust *trust,
+                          char *const *cert_files)
 {
         struct hashers hs = {};
         struct imasig parsed;
@@ -147,7 +319,15 @@ static void check_content(struct rec *r, const struct ext4walk *mapped, struct e
                 rc = hashers_add(&hs, r->sig.hash_algo);
         if (rc == 0 && r->x && r->x->digest_algo)
                 rc = hashers_add(&hs, r->x->digest_algo);
-        if (rc == 0)
+        /* with verity, the tree builder reads the content and feeds the hashers */
+        bool fed = false;
+        if (rc == 0 && r->verity) {
+                rc = check_verity(r, mapped, w, e, trust, cert_files, &hs);
+                fed = rc == 0;
+                if (rc == 1)
+                        rc = 0;
+        }
+        if (rc == 0 && !fed)
                 rc = w ? ext4walk_read(w, e, feed_hashers, &hs)
                        : ext4walk_read_runs(mapped, r->runs, r->n_runs, feed_hashers, &hs);
         if (rc == 0)
@@ -182,6 +362,7 @@ struct pool {
         bool closed;
         const struct ext4walk *w;
         const struct ima_trust *trust;
+        char *const *cert_files;
 };
 
 static void *worker(void *arg)
@@ -202,7 +383,7 @@ static void *worker(void *arg)
                 p->count--;
                 pthread_cond_signal(&p->not_full);
                 pthread_mutex_unlock(&p->lock);
-                check_content(r, p->w, NULL, NULL, p->trust);
+                check_content(r, p->w, NULL, NULL, p->trust, p->cert_files);
         }
 }
 
@@ -218,12 +399,14 @@ static void pool_submit(struct pool *p, struct rec *r)
 }
 
 /* One thread per CPU: hashing is the whole cost of a verify. */
-static int pool_start(struct pool *p, const struct ext4walk *w, const struct ima_trust *trust)
+static int pool_start(struct pool *p, const struct ext4walk *w, const struct ima_trust *trust,
+                      char *const *cert_files)
 {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
         p->w = w;
         p->trust = trust;
+        p->cert_files = cert_files;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->not_empty, NULL);
         pthread_cond_init(&p->not_full, NULL);
@@ -325,6 +508,25 @@ static int report_signature(struct run *run, const struct rec *r)
         const struct rec *v = r->first ? r->first : r;
         bool allowed = allowed_unsigned(run->o, r->path);
 
+        if (v->verity && r->ima && r->ima_len && r->ima[0] == IMA_VERITY_DIGSIG) {
+                switch (v->v3st) {
+                case IMASIG_VALID:
+                        run->rep->signed_ok++;
+                        return 0;
+                case IMASIG_UNKNOWN_KEY:
+                        return add_violation(run, r->path, IMGV_UNKNOWN_KEY, "unknown key %02x%02x%02x%02x",
+                                             r->ima[3], r->ima[4], r->ima[5], r->ima[6]);
+                case IMASIG_INVALID:
+                        return add_violation(run, r->path, IMGV_INVALID,
+                                             "invalid IMA v3 signature (fs-verity digest changed or signed by another key)");
+                default:
+                        return add_violation(run, r->path, IMGV_MALFORMED, "malformed IMA v3 signature");
+                }
+        }
+        if (run->o->verity == IMGV_VERITY_IMA_V3 && !allowed)
+                return add_violation(run, r->path, r->ima ? IMGV_UNSUPPORTED : IMGV_NO_SIGNATURE,
+                                     "%s, not an IMA v3 signature over the fs-verity digest",
+                                     r->ima ? imasig_type_name(r->ima[0]) : "no signature");
         if (!r->ima)
                 return allowed ? 0 : add_violation(run, r->path, IMGV_NO_SIGNATURE, "no signature");
         if (r->parse_r == -EOPNOTSUPP)
@@ -361,6 +563,36 @@ static int report_signature(struct run *run, const struct rec *r)
                 return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
                                      imasig_status_name(v->st));
         }
+}
+
+/* The fs-verity verdict: metadata, content against the tree, builtin
+ * signature. */
+static int report_verity(struct run *run, const struct rec *r)
+{
+        const struct rec *v = r->first ? r->first : r;
+        bool allowed = allowed_unsigned(run->o, r->path);
+        int rc;
+
+        if (v->vread_msg)
+                return add_violation(run, r->path, IMGV_VERITY_DAMAGED, "%s", v->vread_msg);
+        if (!v->verity)
+                return run->o->verity != IMGV_VERITY_ANY
+                               ? add_violation(run, r->path, IMGV_NO_VERITY, "no fs-verity tree")
+                               : 0;
+        if (v->vv == VERITY_BAD_BLOCK)
+                return add_violation(run, r->path, IMGV_VERITY_BLOCK, "%s", v->vmsg);
+        if (v->vv != VERITY_OK)
+                return add_violation(run, r->path, IMGV_VERITY_DAMAGED, "%s", v->vmsg);
+        if (v->builtin_r < 0)
+                rc = add_violation(run, r->path, IMGV_VERITY_SIGNATURE, "fs-verity signature: %s",
+                                   v->builtin_msg ? v->builtin_msg : "invalid");
+        else if (v->builtin_r == 1 && run->o->verity == IMGV_VERITY_BUILTIN && !allowed)
+                rc = add_violation(run, r->path, IMGV_VERITY_SIGNATURE, "fs-verity signature: none in the descriptor");
+        else
+                rc = 0;
+        if (rc == 0)
+                run->rep->verity_ok++;
+        return rc;
 }
 
 static const char *pkg_name(const struct imgverify_expected *x)
@@ -528,6 +760,22 @@ static int remember_inode(struct run *run, uint32_t ino, struct rec *r)
         return 0;
 }
 
+/* The stored tree and descriptor, read here on the walking thread (libext2fs
+ * is not thread-safe); a damaged one is a violation, not a failed run. */
+static int read_verity(struct ext4walk *w, const struct ext4walk_entry *e, struct rec *r)
+{
+        imgerr_clear();
+        int rc = ext4verity_read(w, e, &r->vdesc, &r->vdesc_len, &r->vtree, &r->vtree_size);
+        if (rc == -ENOMEM)
+                return rc;
+        if (rc < 0) {
+                r->vread_msg = strdup(imgerr_msg());
+                return r->vread_msg ? 0 : -ENOMEM;
+        }
+        r->verity = rc == 1;
+        return 0;
+}
+
 static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec **out)
 {
         struct rec *r;
@@ -576,8 +824,26 @@ static int schedule_content(struct run *run, struct ext4walk *w, const struct ex
                 if (rc != -EOPNOTSUPP)
                         return rc;
         }
-        check_content(r, NULL, w, e, run->o->trust);
+        check_content(r, NULL, w, e, run->o->trust, run->o->cert_files);
         return 0;
+}
+
+/* The label compose gives every inode (labels.c decides it). */
+static int check_label(struct run *run, const struct ext4walk_entry *e)
+{
+        _cleanup_free_ char *got = e->selinux ? strndup(e->selinux, e->selinux_len) : NULL;
+        char *want = NULL;
+        int r = labels_lookup(run->o->labels, e->path, e->mode, &want);
+
+        if (r < 0)
+                return r;
+        if ((got ? got : "")[0] || want) {
+                if (!want || !got || strcmp(got, want))
+                        r = add_violation(run, e->path, IMGV_LABEL_DIFFERS, "security.selinux '%s', the policy says '%s'",
+                                          got ? got : "", want ? want : "");
+        }
+        free(want);
+        return r;
 }
 
 static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
@@ -588,6 +854,8 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
         int rc;
 
         if (run->expected && (rc = check_against(run, e, &x)) < 0)
+                return rc;
+        if (run->o->labels && (rc = check_label(run, e)) < 0)
                 return rc;
         if (!S_ISREG(e->mode))
                 return 0;
@@ -609,6 +877,8 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
                 r->too_large = ext4walk_image_bytes(w);
                 return 0;
         }
+        if ((rc = read_verity(w, e, r)) < 0)
+                return rc;
         return needs_content(r) ? schedule_content(run, w, e, r) : 0;
 }
 
@@ -637,7 +907,8 @@ static int report_records(struct run *run)
                                 return rc;
                         continue;
                 }
-                if ((rc = report_signature(run, r)) < 0 || (rc = report_content(run, r)) < 0)
+                if ((rc = report_verity(run, r)) < 0 || (rc = report_signature(run, r)) < 0 ||
+                    (rc = report_content(run, r)) < 0)
                         return rc;
         }
         if (run->rep->n_v > 1)
@@ -667,7 +938,7 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
         r = ext4walk_open(image, &w);
         if (r < 0)
                 goto out;
-        r = pool_start(&run.pool, w, o->trust);
+        r = pool_start(&run.pool, w, o->trust, o->cert_files);
         pool_started = true;
         if (r == 0)
                 r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, on_entry, &run);
@@ -824,6 +1095,38 @@ static int learn_owners(struct owners *owners, const struct rpmpkg *p, const cha
         return 0;
 }
 
+/* The users files compose writes or merges (users.c decides their text). */
+static int expect_users_files(const struct users *u, struct imgverify_expectation *x)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(u, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                struct imgverify_expected *e = NULL;
+
+                if (!text)
+                        continue;
+                for (size_t i = 0; i < x->n && !e; i++)
+                        if (!strcmp(x->v[i].path, path))
+                                e = &x->v[i];
+                if (!e) {
+                        struct imgverify_expected *nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
+                        if (!nv)
+                                return -ENOMEM;
+                        x->v = nv;
+                        e = &x->v[x->n++];
+                        memset(e, 0, sizeof(*e));
+                        e->path = path;
+                        e->mode = S_IFREG | users_file_mode((enum users_file)k);
+                        e->package = "imgtool (users)";
+                }
+                e->digest_algo = IMA_HASH_SHA256;
+                EVP_Digest(text, len, e->digest, NULL, EVP_sha256(), NULL);
+        }
+        return 0;
+}
+
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
@@ -831,6 +1134,7 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         struct owners *owners = NULL;
         struct pathmap *paths = NULL;
+        struct users *users = NULL;
         struct ext4walk *w = NULL;
         size_t total = 0, len[OWNERS_DB_COUNT] = { 0 };
         int r;
@@ -855,6 +1159,11 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 r = imgerr(-ENOMEM, "out of memory");
                 goto fail;
         }
+        r = users_build(l, x->set, 0, &users);
+        if (r >= 0)
+                r = users_register(users, owners);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < x->set->count; i++) {
                 const char *text[OWNERS_DB_COUNT] = { [OWNERS_PASSWD] = passwd, [OWNERS_GROUP] = group };
                 r = expect_package(x, paths, i, owners);
@@ -864,13 +1173,20 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                         goto fail;
         }
         x->n = dedupe_expected(x->v, x->n);
+        r = expect_users_files(users, x);
+        if (r >= 0)
+                r = labels_open(l, x->set, &x->labels);
+        if (r < 0)
+                goto fail;
         pathmap_free(paths);
         owners_free(owners);
+        users_free(users);
         *out = x;
         return 0;
 fail:
         pathmap_free(paths);
         owners_free(owners);
+        users_free(users);
         imgverify_expectation_free(x);
         return r;
 }
@@ -882,6 +1198,7 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         free(x->v);
         if (x->set)
                 pkgset_free(x->set);
+        labels_free(x->labels);
         free(x);
 }
 
@@ -919,7 +1236,12 @@ static const char *reason_key(enum imgverify_reason reason)
                 [IMGV_MODE_DIFFERS] = "mode-differs",
                 [IMGV_OWNER_DIFFERS] = "owner-differs",
                 [IMGV_TARGET_DIFFERS] = "target-differs",
+                [IMGV_VERITY_BLOCK] = "verity-block",
+                [IMGV_VERITY_DAMAGED] = "verity-damaged",
+                [IMGV_NO_VERITY] = "no-verity",
+                [IMGV_VERITY_SIGNATURE] = "verity-signature",
                 [IMGV_TOO_LARGE] = "larger-than-image",
+                [IMGV_LABEL_DIFFERS] = "label-differs",
         };
         return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";
 }
@@ -939,6 +1261,7 @@ char *imgverify_report_json(const struct imgverify_report *r)
         json_object_object_add(root, "ok", json_object_new_boolean(r->n_v == 0));
         json_object_object_add(root, "files", json_object_new_int64((int64_t)r->files));
         json_object_object_add(root, "signed_ok", json_object_new_int64((int64_t)r->signed_ok));
+        json_object_object_add(root, "verity_ok", json_object_new_int64((int64_t)r->verity_ok));
         json_object_object_add(root, "violation_count", json_object_new_int64((int64_t)r->n_v));
         json_object_object_add(root, "bytes", json_object_new_int64((int64_t)r->bytes));
         json_object_object_add(root, "seconds", json_object_new_double(r->seconds));

@@ -32,6 +32,19 @@ enum imgverify_reason {
         IMGV_OWNER_DIFFERS,      /* "owner 0:0, package X says 1:1" */
         IMGV_TARGET_DIFFERS,     /* "symlink target differs from package X" */
         IMGV_TOO_LARGE,          /* "N bytes, larger than the whole image (M bytes): not hashed" */
+        IMGV_LABEL_DIFFERS,      /* "security.selinux A, the policy says B" */
+        /* fs-verity (files with EXT4_VERITY_FL, or any file when required): */
+        IMGV_VERITY_BLOCK,       /* "data block 3 (offset 12288) does not match its fs-verity hash" */
+        IMGV_VERITY_DAMAGED,     /* "fs-verity Merkle tree or descriptor damaged ..." */
+        IMGV_NO_VERITY,          /* "no fs-verity tree" */
+        IMGV_VERITY_SIGNATURE,   /* "fs-verity signature: ..." (builtin PKCS#7 missing or invalid) */
+};
+
+/* What fs-verity an image must have (verify --against a [Verity] layout). */
+enum imgverify_verity {
+        IMGV_VERITY_ANY = 0,     /* check whatever verity metadata and signatures are there */
+        IMGV_VERITY_IMA_V3,      /* every regular file verity, security.ima a v3 signature */
+        IMGV_VERITY_BUILTIN,     /* every regular file verity with a PKCS#7 in its descriptor */
 };
 
 struct imgverify_violation {
@@ -64,6 +77,13 @@ struct imgverify_opts {
          * (e.g. "/var/lib/rpm" written by compose itself). */
         const char *const *extra_ok;
         size_t n_extra_ok;
+        /* SELinux labels every inode must carry (labels.h); NULL: not checked. */
+        struct labels *labels;
+        /* fs-verity: the trusted certificates' files (builtin signatures are
+         * PKCS#7, checked with OpenSSL against them; NULL-terminated), and
+         * what must be there */
+        char *const *cert_files;
+        enum imgverify_verity verity;
 };
 
 struct imgverify_report {
@@ -72,6 +92,7 @@ struct imgverify_report {
         size_t n_v;
         uint64_t files;          /* regular-file paths checked */
         uint64_t signed_ok;      /* of those, with a valid signature */
+        uint64_t verity_ok;      /* of those, with fs-verity metadata that matches the content */
         uint64_t bytes;          /* content bytes hashed (hard links once) */
         double seconds;
 };
@@ -85,10 +106,12 @@ struct imgverify_report {
  * into the package set, which lives as long as the expectation. */
 struct layout;
 struct pkgset;
+struct labels;
 struct imgverify_expectation {
         struct imgverify_expected *v;
         size_t n;
         struct pkgset *set;
+        struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
 };
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out);

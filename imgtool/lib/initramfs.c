@@ -171,11 +171,18 @@ static int cpio_add(struct cpio *c, const char *path, mode_t type, int perm,
 
 static int format_conf(const struct initramfs_opts *o, char **conf)
 {
+        bool se = o->selinux_mode && o->selinux_policy;
+
         if (o->init && (o->init[0] != '/' || strpbrk(o->init, "\n ")))
                 return imgerr(-EINVAL, "init '%s': want an absolute path without spaces", o->init);
-        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s",
+        if (se && strcmp(o->selinux_mode, "enforcing") && strcmp(o->selinux_mode, "permissive"))
+                return imgerr(-EINVAL, "SELinux mode '%s': want enforcing or permissive", o->selinux_mode);
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s%s%s%s%s%s%s%s",
                      o->root, o->rw, o->cmdline_test, o->init ? "init=" : "", o->init ? o->init : "",
-                     o->init ? "\n" : "") < 0)
+                     o->init ? "\n" : "", se ? "selinux=" : "", se ? o->selinux_mode : "",
+                     se ? "\n" : "", o->verity_keyring ? "verity_keyring=1\n" : "",
+                     o->ipe_policy ? "ipe_policy=" : "", o->ipe_policy ? o->ipe_policy_name : "",
+                     o->ipe_policy ? "\n" : "") < 0)
                 return imgerr(-ENOMEM, "out of memory");
         return 0;
 }
@@ -202,7 +209,7 @@ static int kmod_cmp_name(const void *a, const void *b)
 
 /* Entries in byte order of their paths: the archive is the same for the
  * same inputs, whatever order the code adds them in. */
-static int write_entries(struct cpio *c, const char *conf, const char *policy,
+static int write_entries(struct cpio *c, const struct initramfs_opts *o, const char *conf, const char *policy,
                          const struct blob *certs, size_t n_certs, const struct kmod_set *mods,
                          const char *mod_list)
 {
@@ -215,7 +222,12 @@ static int write_entries(struct cpio *c, const char *conf, const char *policy,
         r = r ?: cpio_add(c, "etc/imgtool", AE_IFDIR, 0755, NULL, 0, 0);
         r = r ?: cpio_add(c, INITRAMFS_POLICY, AE_IFREG, 0644, policy, strlen(policy), 0);
         r = r ?: cpio_add(c, INITRAMFS_CONF, AE_IFREG, 0644, conf, strlen(conf), 0);
+        if (o->ipe_policy)
+                r = r ?: cpio_add(c, INITRAMFS_IPE_POLICY, AE_IFREG, 0644, o->ipe_policy, o->ipe_policy_len, 0);
         r = r ?: cpio_add(c, INITRAMFS_KEYDIR, AE_IFDIR, 0755, NULL, 0, 0);
+        if (!r && o->selinux_mode && o->selinux_policy)
+                r = cpio_add(c, INITRAMFS_SELINUX_POLICY, AE_IFREG, 0644, o->selinux_policy,
+                             o->selinux_policy_len, 0);
         for (size_t i = 0; !r && i < n_certs; i++) {
                 char name[64];
                 snprintf(name, sizeof(name), INITRAMFS_KEYDIR "/%02zu.der", i);
@@ -299,7 +311,7 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
                         imgerr_prefix(r, "policy: ");
                         goto out;
                 }
-                if (!policy_has_appraise_rule(policy)) {
+                if (!policy_has_appraise_rule(policy) && !o->verity_keyring) {
                         r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
                         goto out;
                 }
@@ -326,7 +338,7 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
         r = open_archive(&c, &m);
         if (r < 0)
                 goto out;
-        r = write_entries(&c, conf, policy, certs, n_certs, &mods, mod_list);
+        r = write_entries(&c, o, conf, policy, certs, n_certs, &mods, mod_list);
         if (r < 0)
                 goto out;
         if (archive_write_close(c.a) != ARCHIVE_OK) {
@@ -358,4 +370,108 @@ int initramfs_write(const struct initramfs_opts *o, const char *path, unsigned f
         if (r < 0)
                 return r;
         return output_write_file(path, flags, 0644, NULL, buf, len);
+}
+
+/* ---- reading an initramfs back ---------------------------------------- */
+
+void initramfs_contents_free(struct initramfs_contents *c)
+{
+        for (size_t i = 0; i < c->n_certs; i++)
+                free(c->certs[i]);
+        free(c->certs);
+        free(c->cert_len);
+        free(c->policy);
+        memset(c, 0, sizeof(*c));
+}
+
+static int read_entry_data(struct archive *a, int64_t size, uint8_t **out)
+{
+        uint8_t *p;
+        la_ssize_t got;
+
+        if (size < 0 || size > (64 << 20))
+                return -EFBIG;
+        p = malloc((size_t)size + 1);
+        if (!p)
+                return -ENOMEM;
+        got = archive_read_data(a, p, (size_t)size);
+        if (got != size) {
+                free(p);
+                return -EIO;
+        }
+        p[size] = 0;
+        *out = p;
+        return 0;
+}
+
+static int add_cert(struct initramfs_contents *c, uint8_t *der, size_t len)
+{
+        uint8_t **v = realloc(c->certs, (c->n_certs + 1) * sizeof(*v));
+        size_t *l;
+
+        if (!v)
+                return -ENOMEM;
+        c->certs = v;
+        l = realloc(c->cert_len, (c->n_certs + 1) * sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        c->cert_len = l;
+        c->certs[c->n_certs] = der;
+        c->cert_len[c->n_certs++] = len;
+        return 0;
+}
+
+int initramfs_read(const char *path, struct initramfs_contents *out)
+{
+        struct initramfs_contents c = {};
+        struct archive *a = archive_read_new();
+        struct archive_entry *e;
+        int r = 0, ar;
+
+        if (!a)
+                return imgerr(-ENOMEM, "out of memory");
+        archive_read_support_filter_all(a);
+        archive_read_support_format_cpio(a);
+        if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+                r = imgerr(-EINVAL, "%s: not an initramfs: %s", path, archive_error_string(a));
+                goto out;
+        }
+        /* Entries are sorted, so the certs come in their NN order. */
+        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+                const char *name = archive_entry_pathname(e);
+                uint8_t *data = NULL;
+                bool is_policy, is_cert;
+
+                if (!name)
+                        continue;
+                if (name[0] == '/')
+                        name++;
+                is_policy = !strcmp(name, INITRAMFS_POLICY);
+                is_cert = !strncmp(name, INITRAMFS_KEYDIR "/", strlen(INITRAMFS_KEYDIR) + 1) &&
+                          strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".der");
+                if (!is_policy && !is_cert)
+                        continue;
+                r = read_entry_data(a, archive_entry_size(e), &data);
+                if (r < 0) {
+                        r = imgerr(r, "%s: cannot read %s", path, name);
+                        goto out;
+                }
+                if (is_policy) {
+                        free(c.policy);
+                        c.policy = (char *)data;
+                } else if (add_cert(&c, data, (size_t)archive_entry_size(e)) < 0) {
+                        free(data);
+                        r = imgerr(-ENOMEM, "out of memory");
+                        goto out;
+                }
+        }
+        if (ar != ARCHIVE_EOF)
+                r = imgerr(-EINVAL, "%s: corrupt initramfs: %s", path, archive_error_string(a));
+out:
+        archive_read_free(a);
+        if (r < 0)
+                initramfs_contents_free(&c);
+        else
+                *out = c;
+        return r;
 }

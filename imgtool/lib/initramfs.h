@@ -5,9 +5,12 @@
  * entries and no gzip timestamp, so the same inputs give the same bytes.
  *
  * What init reads (paths inside the archive; init/init.c is the consumer):
- *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=, init=
+ *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=,
+ *                                 init=, selinux=, verity_keyring=, ipe_policy=
+ *   /etc/imgtool/selinux-policy   the binary SELinux policy (with selinux=)
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
+ *   /etc/imgtool/ipe-policy.p7s   a signed IPE policy (with ipe_policy=)
  *   /etc/imgtool/modules          module files (under /lib/modules) in load order
  *   /lib/modules/NAME.ko          the kernel's signed modules, uncompressed
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
@@ -23,6 +26,8 @@
 #define INITRAMFS_KEYDIR "etc/imgtool/keys"
 #define INITRAMFS_MODULES "etc/imgtool/modules"
 #define INITRAMFS_MODDIR "lib/modules"
+#define INITRAMFS_SELINUX_POLICY "etc/imgtool/selinux-policy"
+#define INITRAMFS_IPE_POLICY "etc/imgtool/ipe-policy.p7s"
 /* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
 #define INITRAMFS_KERNEL_X509 "etc/keys/x509_ima.der"
 
@@ -40,6 +45,21 @@ struct initramfs_opts {
         const char *modules_dir;
         char *const *modules;      /* more module names (Modules=), may be NULL */
         const char *init;          /* the root's init program; NULL: /sbin/init */
+        /* SELinux: init loads this binary policy (policy.N) before the IMA
+         * policy, so IMA rules may use obj_type= and friends; mode
+         * "enforcing" or "permissive" (NULL: no SELinux). */
+        const char *selinux_mode;
+        const void *selinux_policy;
+        size_t selinux_policy_len;
+        /* fs-verity builtin signatures: init loads the certs into the
+         * .fs-verity keyring too, locks it and sets require_signatures=1;
+         * then the IMA policy may do without appraise rules */
+        bool verity_keyring;
+        /* a signed IPE policy (PKCS#7, DER) and its policy_name: init loads
+         * and activates it */
+        const uint8_t *ipe_policy;
+        size_t ipe_policy_len;
+        const char *ipe_policy_name;
 };
 
 /* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */
@@ -47,6 +67,18 @@ int initramfs_check_root(const char *spec);
 
 /* Build the compressed archive in memory; *buf is malloc'ed. */
 int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
+
+/* What an initramfs made by imgtool loads, read back from PATH: the policy
+ * text (NUL-terminated) and the DER certs of INITRAMFS_KEYDIR in order.
+ * For `reference` and `keylime-policy`.  Free with initramfs_contents_free. */
+struct initramfs_contents {
+        char *policy;              /* NULL if the archive holds none */
+        uint8_t **certs;
+        size_t *cert_len;
+        size_t n_certs;
+};
+int initramfs_read(const char *path, struct initramfs_contents *out);
+void initramfs_contents_free(struct initramfs_contents *c);
 
 /* Build it and write it to path (output.h rules and flags; the caller
  * checks the path against its inputs). */

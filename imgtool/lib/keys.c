@@ -389,3 +389,14 @@ out:
         }
         return r;
 }
+
+int keygen_cert_for_key(EVP_PKEY *pub, const struct keygen_opts *o, X509 **out)
+{
+        struct issuer is = { NULL, NULL };
+        int r = issuer_load(o->issuer_dir, &is);
+
+        if (r >= 0)
+                r = cert_make(pub, o, &is, out);
+        issuer_done(&is);
+        return r;
+}

@@ -39,3 +39,8 @@ const char *keygen_basename(bool ca);
  * (output.h: regular files only); on any failure nothing
  * is left behind.  *keyid is the IMA keyid of the new cert. */
 int keygen_write(const char *dir, const struct keygen_opts *o, uint32_t *keyid);
+
+/* A certificate for someone else's public key, issued by o->issuer_dir's CA
+ * (keygen --for-key: the kernel loads certificates only). */
+#include <openssl/x509.h>
+int keygen_cert_for_key(EVP_PKEY *pub, const struct keygen_opts *o, X509 **out);

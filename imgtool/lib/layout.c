@@ -11,6 +11,7 @@
 #include "initramfs.h"
 #include "policy.h"
 #include "util.h"
+#include "verity.h"
 
 /* ---- the key table ----------------------------------------------------- */
 
@@ -212,6 +213,40 @@ static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
+static int parse_selinux_mode(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "enforcing"))
+                c->l->selinux_mode = SELINUX_ENFORCING;
+        else if (!strcmp(value, "permissive"))
+                c->l->selinux_mode = SELINUX_PERMISSIVE;
+        else if (!strcmp(value, "off"))
+                c->l->selinux_mode = SELINUX_OFF;
+        else
+                return bad_value(c, "Mode", value, "expected enforcing, permissive or off");
+        return 0;
+}
+
+static int parse_verity_sigs(struct parse_ctx *c, const char *value, void *field)
+{
+        if (!strcmp(value, "ima-v3"))
+                c->l->verity_sigs = VERITY_SIGS_IMA_V3;
+        else if (!strcmp(value, "builtin"))
+                c->l->verity_sigs = VERITY_SIGS_BUILTIN;
+        else if (!strcmp(value, "ipe"))
+                c->l->verity_sigs = VERITY_SIGS_IPE;
+        else
+                return bad_value(c, "Signatures", value, "expected ima-v3, builtin or ipe");
+        return 0;
+}
+
+static int parse_salt(struct parse_ctx *c, const char *value, void *field)
+{
+        struct verity_params p;
+        if (verity_params_parse_salt(&p, value) < 0)
+                return bad_value(c, "Salt", value, "expected 1 to 32 bytes in hex, or nothing");
+        return parse_string(c, value, field);
+}
+
 static int parse_format(struct parse_ctx *c, const char *value, void *field)
 {
         if (!strcmp(value, "ext4"))
@@ -235,6 +270,13 @@ static const struct key_def keys[] = {
         { "Packages", "Install", parse_list, F(install) },
         { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
         { "Packages", "Scriptlets", parse_scriptlets, 0 },
+        { "Packages", "Repository", parse_list, F(repositories) },
+        { "Packages", "WeakDeps", parse_bool, F(weak_deps) },
+        { "Packages", "Exclude", parse_list, F(exclude) },
+        { "Packages", "Lock", parse_path, F(lock) },
+        { "Users", "Previous", parse_path, F(users_previous) },
+        { "SELinux", "Policy", parse_path, F(selinux_policy) },
+        { "SELinux", "Mode", parse_selinux_mode, 0 },
         { "Signatures", "Mode", parse_sigmode, 0 },
         { "Signatures", "Certificate", parse_path_list, F(certificates) },
         { "Signatures", "Key", parse_path, F(key) },
@@ -242,6 +284,9 @@ static const struct key_def keys[] = {
         { "Policy", "File", parse_path, F(policy_file) },
         { "Policy", "AppraiseRootReads", parse_bool, F(appraise_root_reads) },
         { "Policy", "Measure", parse_bool, F(measure) },
+        { "Verity", "Enable", parse_bool, F(verity) },
+        { "Verity", "Signatures", parse_verity_sigs, 0 },
+        { "Verity", "Salt", parse_salt, F(verity_salt) },
         { "Boot", "Kernel", parse_path, F(kernel) },
         { "Boot", "CommandLine", parse_string, F(cmdline) },
         { "Boot", "Root", parse_root, F(root) },
@@ -401,9 +446,12 @@ static int sha256_hex(const void *data, size_t len, char **hex)
 
 static int check_required(const struct layout *l)
 {
-        if (!l->directories)
-                return imgerr(-EINVAL, "%s: [Packages] Directory= is required", l->path);
-        if (!l->install)
+        if (!l->directories && !l->repositories && !l->lock)
+                return imgerr(-EINVAL, "%s: [Packages] needs Directory=, Repository= or Lock=", l->path);
+        if (l->directories && l->repositories)
+                return imgerr(-EINVAL, "%s: [Packages] Directory= and Repository= cannot be mixed "
+                              "(make the folder a repository with createrepo_c)", l->path);
+        if (!l->install && !l->lock)
                 return imgerr(-EINVAL, "%s: [Packages] Install= is required", l->path);
         if (l->sigmode != SIGMODE_PACKAGE && !l->key)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Key=", l->path,
@@ -411,6 +459,12 @@ static int check_required(const struct layout *l)
         if (l->sigmode != SIGMODE_SIGN && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
                               l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
+        if (l->verity && !l->key)
+                return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Key= (the verity signatures are the owner's)",
+                              l->path);
+        if (l->verity && !l->certificates)
+                return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Certificate= (the key's own certificate first)",
+                              l->path);
         if (!l->sb_key != !l->sb_certificate)
                 return imgerr(-EINVAL, "%s: [SecureBoot] needs both Key= and Certificate= (the db key that signs the UKI and its cert)",
                               l->path);
@@ -459,6 +513,7 @@ static int layout_defaults(struct layout *l, const char *path)
         l->sigmode = SIGMODE_PACKAGE;
         l->appraise_root_reads = true;
         l->measure = true;
+        l->weak_deps = true;
         return l->dir ? 0 : -ENOMEM;
 }
 
@@ -527,10 +582,16 @@ void layout_free(struct layout *l)
         strv_free(l->directories);
         strv_free(l->install);
         strv_free(l->gpg_keys);
+        strv_free(l->repositories);
+        strv_free(l->exclude);
+        free(l->lock);
+        free(l->users_previous);
+        free(l->selinux_policy);
         strv_free(l->certificates);
         free(l->key);
         strv_free(l->allow_unsigned);
         free(l->policy_file);
+        free(l->verity_salt);
         free(l->kernel);
         free(l->cmdline);
         free(l->root);
@@ -602,7 +663,42 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
                 r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" : "error");
         else if (k->parse == parse_format)
                 r = asprintf(text, "%s", l->format == FORMAT_DISK ? "disk" : "ext4");
+        else if (k->parse == parse_salt)
+                r = asprintf(text, "%s", l->verity_salt ? l->verity_salt : "");
+        else if (k->parse == parse_selinux_mode)
+                r = asprintf(text, "%s", l->selinux_mode == SELINUX_ENFORCING ? "enforcing" :
+                                         l->selinux_mode == SELINUX_PERMISSIVE ? "permissive" :
+                                         l->selinux_mode == SELINUX_OFF ? "off" : "");
+        else if (k->parse == parse_verity_sigs)
+                r = asprintf(text, "%s", l->verity_sigs == VERITY_SIGS_BUILTIN ? "builtin" :
+                                         l->verity_sigs == VERITY_SIGS_IPE ? "ipe" : "ima-v3");
         else
                 r = asprintf(text, "?"); /* a parser this function does not know: add it above */
         return r < 0 ? -ENOMEM : 0;
+}
+
+int layout_from_lock(const char *path, struct layout **out)
+{
+        struct layout *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        r = layout_defaults(l, path);
+        /* the lock's @user/@group lines are the ids the image was given */
+        if (r >= 0 && (!(l->lock = strdup(path)) || !(l->users_previous = strdup(path))))
+                r = -ENOMEM;
+        if (r < 0) {
+                layout_free(l);
+                return r;
+        }
+        *out = l;
+        return 0;
+}
+
+char *layout_repo_dir(const struct layout *l, const char *repo)
+{
+        if (!strncmp(repo, "file://", 7))
+                repo += 7;
+        return resolve_path(l, repo);
 }

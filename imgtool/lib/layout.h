@@ -16,6 +16,15 @@ enum layout_sigmode {
 
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
 
+enum layout_selinux_mode { SELINUX_DEFAULT, SELINUX_ENFORCING, SELINUX_PERMISSIVE, SELINUX_OFF };
+
+/* [Verity] Signatures=: what the kernel checks verity files against. */
+enum layout_verity_sigs {
+        VERITY_SIGS_IMA_V3,      /* security.ima v3 over the verity digest; IMA appraises (digest_type=verity) */
+        VERITY_SIGS_BUILTIN,     /* PKCS#7 in the descriptor; .fs-verity keyring, require_signatures=1 */
+        VERITY_SIGS_IPE,         /* builtin signatures + an IPE policy allowing only them to execute */
+};
+
 enum layout_format {
         FORMAT_EXT4,             /* the bare ext4 image (IMAGE.vmlinuz/.initramfs beside it) */
         FORMAT_DISK,             /* a GPT disk: ESP with a UKI, root partition (diskimg.h) */
@@ -40,6 +49,17 @@ struct layout {
         char **install;          /* names or globs */
         char **gpg_keys;
         enum layout_scriptlets scriptlets;
+        char **repositories;     /* rpm-md repositories: folders or file:// URLs, as written */
+        bool weak_deps;          /* install Recommends/Supplements too */
+        char **exclude;          /* name globs the solver never picks */
+        char *lock;              /* Lock=: compose exactly this lockfile's set */
+
+        /* [Users] */
+        char *users_previous;    /* the previous image's lockfile or passwd: keep its ids */
+
+        /* [SELinux] */
+        char *selinux_policy;    /* a policy folder (/etc/selinux/NAME) on the host; NULL: the set's own */
+        enum layout_selinux_mode selinux_mode;
 
         /* [Signatures] */
         enum layout_sigmode sigmode;
@@ -51,6 +71,11 @@ struct layout {
         char *policy_file;       /* NULL: the built-in policy */
         bool appraise_root_reads;
         bool measure;
+
+        /* [Verity] */
+        bool verity;             /* Enable=: every regular file gets a Merkle tree */
+        enum layout_verity_sigs verity_sigs;
+        char *verity_salt;       /* hex; NULL: unsalted */
 
         /* [Boot] */
         char *kernel;            /* path to a vmlinuz; NULL: no boot files */
@@ -93,4 +118,8 @@ int layout_key_value(const struct layout *l, size_t i, char **text);
  * be NULL) as if they were the last lines of the file.  Errors name the
  * file, line and key. */
 int layout_load(const char *path, char *const *overrides, struct layout **out);
+/* A layout whose only content is Lock=path (verify --against LOCKFILE). */
+int layout_from_lock(const char *path, struct layout **out);
+/* A Repository= value as a local folder: file:// stripped; relative to the layout. */
+char *layout_repo_dir(const struct layout *l, const char *repo);
 void layout_free(struct layout *l);

@@ -113,6 +113,17 @@ size_t pathmap_count(const struct pathmap *m)
         return m->count;
 }
 
+int pathmap_foreach(const struct pathmap *m, int (*fn)(struct pathmap_entry *e, void *ctx), void *ctx)
+{
+        for (size_t i = 0; i < m->size; i++)
+                if (m->slots[i]) {
+                        int r = fn(m->slots[i], ctx);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
 /* ---- rpm's rule for shared paths ------------------------------------------- */
 
 const char *pathmap_type_name(mode_t mode)

@@ -28,6 +28,9 @@ struct pathmap_entry *pathmap_get(struct pathmap *m, const char *path);
 /* Insert a new entry (path copied); returns it through *out. -EEXIST if present. */
 int pathmap_add(struct pathmap *m, const char *path, struct pathmap_entry **out);
 size_t pathmap_count(const struct pathmap *m);
+/* Call fn for every entry (in no particular order); stops at the first
+ * negative return. */
+int pathmap_foreach(const struct pathmap *m, int (*fn)(struct pathmap_entry *e, void *ctx), void *ctx);
 
 /* rpm's rule (rpmfilesCompare) for one path shipped twice: NULL if a and b
  * may share it, else what differs ("type", "mode", "size", "owner",

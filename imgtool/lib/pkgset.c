@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lockfile.h"
+#include "repo.h"
 #include "cleanup.h"
 #include "util.h"
 
@@ -55,28 +57,70 @@ int rpmlib_init(void)
 
 struct candidates {
         struct rpmpkg **pkgs;
+        struct pkgorigin *origins;
         size_t count, alloc;
 };
 
-static void candidates_free(struct candidates *c)
+static void origin_free(struct pkgorigin *o)
 {
-        for (size_t i = 0; i < c->count; i++)
-                if (c->pkgs[i])
-                        rpmpkg_free(c->pkgs[i]);
-        free(c->pkgs);
+        free(o->repository);
+        free(o->location);
+        memset(o, 0, sizeof(*o));
 }
 
-static int candidates_add(struct candidates *c, struct rpmpkg *p)
+static void candidates_free(struct candidates *c)
 {
+        for (size_t i = 0; i < c->count; i++) {
+                if (c->pkgs[i])
+                        rpmpkg_free(c->pkgs[i]);
+                origin_free(&c->origins[i]);
+        }
+        free(c->pkgs);
+        free(c->origins);
+}
+
+/* Takes p; copies the origin's strings (repo, loc may be NULL). */
+static int candidates_add_from(struct candidates *c, struct rpmpkg *p, const char *repo, const char *loc,
+                               const char *sha256)
+{
+        struct pkgorigin *o;
+
         if (c->count == c->alloc) {
                 size_t n = c->alloc ? c->alloc * 2 : 64;
                 struct rpmpkg **np = realloc(c->pkgs, n * sizeof(*np));
+                struct pkgorigin *no;
                 if (!np)
                         return -ENOMEM;
                 c->pkgs = np;
+                no = realloc(c->origins, n * sizeof(*no));
+                if (!no)
+                        return -ENOMEM;
+                c->origins = no;
                 c->alloc = n;
         }
+        o = &c->origins[c->count];
+        memset(o, 0, sizeof(*o));
+        if ((repo && !(o->repository = strdup(repo))) || (loc && !(o->location = strdup(loc)))) {
+                origin_free(o);
+                return -ENOMEM;
+        }
+        if (sha256)
+                memcpy(o->sha256, sha256, 65);
         c->pkgs[c->count++] = p;
+        return 0;
+}
+
+/* Move candidate i (package and origin) to the end of dst. */
+static int candidates_move(struct candidates *src, size_t i, struct candidates *dst)
+{
+        struct pkgorigin o = src->origins[i];
+        int r = candidates_add_from(dst, src->pkgs[i], NULL, NULL, o.sha256[0] ? o.sha256 : NULL);
+        if (r < 0)
+                return r;
+        dst->origins[dst->count - 1].repository = o.repository;
+        dst->origins[dst->count - 1].location = o.location;
+        memset(&src->origins[i], 0, sizeof(src->origins[i]));
+        src->pkgs[i] = NULL;
         return 0;
 }
 
@@ -105,8 +149,8 @@ static int scan_directory(const char *dir, struct candidates *c)
                         goto next;
                 }
                 r = rpmpkg_open(path, &p);
-                if (r >= 0)
-                        r = candidates_add(c, p);
+                if (r >= 0 && (r = candidates_add_from(c, p, dir, ents[i]->d_name, NULL)) < 0)
+                        rpmpkg_free(p);
 next:
                 free(ents[i]);
         }
@@ -162,12 +206,9 @@ static int choose_packages(const struct layout *l, struct candidates *c, struct 
                                         rpmpkg_free(c->pkgs[j]);
                                         c->pkgs[j] = NULL;
                                 }
-                        c->pkgs[best_i] = NULL;
                         matched = true;
-                        if (candidates_add(chosen, best) < 0) {
-                                rpmpkg_free(best);
+                        if (candidates_move(c, best_i, chosen) < 0)
                                 return -ENOMEM;
-                        }
                 }
                 if (!matched && !already_chosen(chosen, pat))
                         return imgerr(-ENOENT, "%s: Install=%s: no installable package of that name in %s%s",
@@ -338,20 +379,138 @@ static int check_and_order(const struct layout *l, struct candidates *chosen, st
         }
         if (rpmtsOrder(ts) != 0)
                 log_warn("%s: dependency loops in the package set; install order is rpm's best effort", l->path);
-        s->pkgs = calloc(chosen->count, sizeof(*s->pkgs));
-        if (!s->pkgs) {
+        s->pkgs = calloc(chosen->count ? chosen->count : 1, sizeof(*s->pkgs));
+        s->origins = calloc(chosen->count ? chosen->count : 1, sizeof(*s->origins));
+        if (!s->pkgs || !s->origins) {
                 r = -ENOMEM;
                 goto out;
         }
         it = rpmtsiInit(ts);
-        while ((te = rpmtsiNext(it, TR_ADDED)))
-                s->pkgs[s->count++] = (struct rpmpkg *)rpmteKey(te);
+        while ((te = rpmtsiNext(it, TR_ADDED))) {
+                struct rpmpkg *p = (struct rpmpkg *)rpmteKey(te);
+                for (size_t i = 0; i < chosen->count; i++)
+                        if (chosen->pkgs[i] == p) {
+                                s->origins[s->count] = chosen->origins[i];
+                                memset(&chosen->origins[i], 0, sizeof(chosen->origins[i]));
+                                chosen->pkgs[i] = NULL;
+                        }
+                s->pkgs[s->count++] = p;
+        }
 out:
         rpmtsiFree(it);
         rpmpsFree(ps);
         rpmtsFree(ts);
         rpmPopMacro(NULL, "_dbpath");
         scratch_dir_remove(root);
+        return r;
+}
+
+/* Repository=: libsolv picks the set; each package was checked against its
+ * repository's checksum before it is opened here. */
+static int choose_from_repositories(const struct layout *l, struct candidates *chosen)
+{
+        struct repo_pick *picks = NULL;
+        size_t n = 0;
+        double t0 = now_seconds();
+        int r = repo_solve(l, &picks, &n);
+
+        if (r >= 0)
+                log_verbose("libsolv: %zu packages resolved (metadata read, solved, checksums checked) in %.3f s",
+                            n, now_seconds() - t0);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                struct rpmpkg *p;
+                r = rpmpkg_open(picks[i].path, &p);
+                if (r >= 0 && (r = candidates_add_from(chosen, p, picks[i].repository, picks[i].location,
+                                                       picks[i].sha256)) < 0)
+                        rpmpkg_free(p);
+        }
+        repo_picks_free(picks, n);
+        return r;
+}
+
+/* A locked package's file: the layout's own Repository=/Directory= folders
+ * first (a lock moved with its repositories still works), else the folder
+ * the lock recorded. */
+static char *find_locked(const struct layout *l, const struct lock_entry *e)
+{
+        char **dirs = l->repositories ? l->repositories : l->directories;
+        char *path = NULL;
+
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+                _cleanup_free_ char *d = l->repositories ? layout_repo_dir(l, dirs[i]) : strdup(dirs[i]);
+                if (d && asprintf(&path, "%s/%s", d, e->location) >= 0) {
+                        if (access(path, F_OK) == 0)
+                                return path;
+                        free(path);
+                        path = NULL;
+                }
+        }
+        if (asprintf(&path, "%s/%s", e->repository, e->location) < 0)
+                return NULL;
+        return path;
+}
+
+static int check_locked_nevra(const struct lock_entry *e, struct rpmpkg *p, const char *lock)
+{
+        Header h = rpmpkg_header(p);
+        char epoch[24];
+
+        snprintf(epoch, sizeof(epoch), "%llu", (unsigned long long)headerGetNumber(h, RPMTAG_EPOCH));
+        if (strcmp(e->name, headerGetString(h, RPMTAG_NAME)) || strcmp(e->epoch, epoch) ||
+            strcmp(e->version, headerGetString(h, RPMTAG_VERSION)) ||
+            strcmp(e->release, headerGetString(h, RPMTAG_RELEASE)) || strcmp(e->arch, headerGetString(h, RPMTAG_ARCH)))
+                return imgerr(-EBADMSG, "%s: %s is %s, the lock says %s-%s:%s-%s.%s", lock, rpmpkg_path(p),
+                              rpmpkg_nevra(p), e->name, e->epoch, e->version, e->release, e->arch);
+        return 0;
+}
+
+/* Lock=: exactly the locked packages, each byte-identical to what was locked. */
+static int choose_from_lock(const struct layout *l, struct candidates *chosen)
+{
+        struct lock_entry *e = NULL;
+        size_t n = 0;
+        int r = lockfile_read(l->lock, &e, &n);
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_free_ char *path = find_locked(l, &e[i]);
+                char sha[65];
+                struct rpmpkg *p;
+
+                if (!path) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (access(path, F_OK) < 0) {
+                        r = imgerr(-ENOENT, "%s: locked package %s-%s-%s.%s is missing (%s)", l->lock,
+                                   e[i].name, e[i].version, e[i].release, e[i].arch, path);
+                        break;
+                }
+                r = file_sha256(path, sha);
+                if (r >= 0 && strcmp(sha, e[i].sha256))
+                        r = imgerr(-EBADMSG, "%s: %s changed since it was locked (sha256 %s, the lock says %s)",
+                                   l->lock, path, sha, e[i].sha256);
+                if (r < 0)
+                        break;
+                r = rpmpkg_open(path, &p);
+                if (r < 0)
+                        break;
+                r = check_locked_nevra(&e[i], p, l->lock);
+                if (r >= 0)
+                        r = candidates_add_from(chosen, p, e[i].repository, e[i].location, sha);
+                if (r < 0)
+                        rpmpkg_free(p);
+        }
+        lock_entries_free(e, n);
+        return r;
+}
+
+static int choose_from_directories(const struct layout *l, struct candidates *all, struct candidates *chosen)
+{
+        int r = 0;
+        for (size_t i = 0; l->directories[i] && r >= 0; i++)
+                r = scan_directory(l->directories[i], all);
+        if (r >= 0)
+                r = choose_packages(l, all, chosen);
         return r;
 }
 
@@ -366,10 +525,12 @@ int pkgset_resolve(const struct layout *l, struct pkgset **out)
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        for (size_t i = 0; l->directories[i] && r >= 0; i++)
-                r = scan_directory(l->directories[i], &all);
-        if (r >= 0)
-                r = choose_packages(l, &all, &chosen);
+        if (l->lock)
+                r = choose_from_lock(l, &chosen);
+        else if (l->repositories)
+                r = choose_from_repositories(l, &chosen);
+        else
+                r = choose_from_directories(l, &all, &chosen);
         if (r >= 0)
                 r = verify_openpgp(l, &chosen);
         if (r >= 0)
@@ -377,13 +538,11 @@ int pkgset_resolve(const struct layout *l, struct pkgset **out)
         if (r >= 0)
                 r = check_and_order(l, &chosen, s);
         candidates_free(&all);
+        candidates_free(&chosen);
         if (r < 0) {
-                candidates_free(&chosen);
-                free(s->pkgs);
-                free(s);
+                pkgset_free(s);
                 return r;
         }
-        free(chosen.pkgs); /* now owned by s */
         *out = s;
         return 0;
 }
@@ -392,8 +551,12 @@ void pkgset_free(struct pkgset *s)
 {
         if (!s)
                 return;
-        for (size_t i = 0; i < s->count; i++)
+        for (size_t i = 0; i < s->count; i++) {
                 rpmpkg_free(s->pkgs[i]);
+                if (s->origins)
+                        origin_free(&s->origins[i]);
+        }
         free(s->pkgs);
+        free(s->origins);
         free(s);
 }

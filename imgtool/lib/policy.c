@@ -83,18 +83,24 @@ int policy_default(const struct policy_opts *o, char **text)
                 sb_addf(&b, "# Extra rules from the layout.\n%s%s", o->extra_rules,
                         o->extra_rules[n - 1] == '\n' ? "" : "\n");
         }
+        const char *vm = o->verity_digests ? " digest_type=verity template=ima-ngv2" : "";
+        const char *how = o->verity_digests ? "digest_type=verity appraise_type=sigv3" : "appraise_type=imasig";
         if (o->measure)
-                sb_addf(&b, "# Measure into PCR 10 what runs, is mapped executable, or root reads.\n"
-                            "measure func=BPRM_CHECK mask=MAY_EXEC\n"
-                            "measure func=MMAP_CHECK mask=MAY_EXEC\n"
-                            "measure func=FILE_CHECK mask=^MAY_READ uid=0\n"
+                sb_addf(&b, "# Measure into PCR 10 what runs, is mapped executable, or root reads%s.\n"
+                            "measure func=BPRM_CHECK mask=MAY_EXEC%s\n"
+                            "measure func=MMAP_CHECK mask=MAY_EXEC%s\n"
+                            "measure func=FILE_CHECK mask=^MAY_READ uid=0%s\n"
                             "measure func=MODULE_CHECK\n"
-                            "measure func=FIRMWARE_CHECK\n");
-        sb_addf(&b, "# Enforce signatures.\n"
-                    "appraise func=BPRM_CHECK appraise_type=imasig\n"
-                    "appraise func=MMAP_CHECK appraise_type=imasig\n");
-        if (o->appraise_fowner0_reads)
-                sb_addf(&b, "appraise func=FILE_CHECK fowner=0 appraise_type=imasig\n");
+                            "measure func=FIRMWARE_CHECK\n",
+                        o->verity_digests ? " (their fs-verity digests)" : "", vm, vm, vm);
+        if (!o->no_appraise) {
+                sb_addf(&b, "# Enforce signatures%s.\n"
+                            "appraise func=BPRM_CHECK %s\n"
+                            "appraise func=MMAP_CHECK %s\n",
+                        o->verity_digests ? " (IMA v3, over the fs-verity digest)" : "", how, how);
+                if (o->appraise_fowner0_reads)
+                        sb_addf(&b, "appraise func=FILE_CHECK fowner=0 %s\n", how);
+        }
         if (b.err) {
                 free(b.s);
                 return imgerr(b.err, "out of memory");
@@ -222,6 +228,14 @@ static bool value_ok(enum value_kind k, const char *v)
         return false;
 }
 
+static size_t condition_index(const char *key)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(conditions); i++)
+                if (!strcmp(key, conditions[i].key))
+                        return i;
+        return 0;
+}
+
 /* uid<, fowner> and friends compare instead of matching. */
 static const char *split_condition(char *tok, char **value)
 {
@@ -243,7 +257,7 @@ static int validate_rule(char *line, unsigned lineno)
 {
         char *save = NULL, *tok;
         const char *action = NULL;
-        bool seen[ARRAY_SIZE(conditions)] = { false };
+        bool seen[ARRAY_SIZE(conditions)] = { false }, sigv3 = false;
 
         for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
                 char *value;
@@ -280,9 +294,18 @@ static int validate_rule(char *line, unsigned lineno)
                         return imgerr(-EINVAL, "line %u: bad value for '%s': '%s'", lineno, key, value ? value : "");
                 if (!strcmp(key, "appraise_type") && strcmp(action, "appraise"))
                         return imgerr(-EINVAL, "line %u: appraise_type only applies to 'appraise' rules", lineno);
+                /* the kernel sets the verity flag sigv3 needs when it parses digest_type */
+                if (!strcmp(key, "appraise_type") && !strcmp(value, "sigv3")) {
+                        if (!seen[condition_index("digest_type")])
+                                return imgerr(-EINVAL, "line %u: appraise_type=sigv3 needs digest_type=verity before it", lineno);
+                        sigv3 = true;
+                }
                 if (!strcmp(key, "pcr") && strcmp(action, "measure"))
                         return imgerr(-EINVAL, "line %u: pcr only applies to 'measure' rules", lineno);
         }
+        /* ima_validate_rule: a verity appraisal needs a signature over it */
+        if (action && !strcmp(action, "appraise") && seen[condition_index("digest_type")] && !sigv3)
+                return imgerr(-EINVAL, "line %u: appraise with digest_type=verity needs appraise_type=sigv3", lineno);
         return 0;
 }
 

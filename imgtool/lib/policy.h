@@ -19,8 +19,18 @@ struct policy_opts {
          * exclusions and before the default measure/appraise rules (so an
          * extra dont_appraise takes effect); may be NULL */
         const char *extra_rules;
+        /* fs-verity images: measure the files' verity digests
+         * (digest_type=verity, template ima-ngv2) instead of hashing them
+         * whole at open */
+        bool verity_digests;
+        /* leave out the appraise rules: only where something else enforces
+         * (fs-verity builtin signatures, IPE).  Otherwise they require
+         * signatures; with verity_digests IMA v3 signatures over the verity
+         * digest (appraise_type=sigv3). */
+        bool no_appraise;
 };
-#define POLICY_OPTS_DEFAULT { .appraise_fowner0_reads = true, .measure = true, .extra_rules = NULL }
+#define POLICY_OPTS_DEFAULT { .appraise_fowner0_reads = true, .measure = true, .extra_rules = NULL, \
+                              .verity_digests = false, .no_appraise = false }
 
 /* The policy for these options; *text is malloc'ed and ends with '\n'.
  * Fails (-EINVAL) only if extra_rules does not validate. */

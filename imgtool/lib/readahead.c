@@ -202,53 +202,115 @@ static bool weak_algo(int algo)
         return algo != IMA_HASH_SHA256 && algo != IMA_HASH_SHA384 && algo != IMA_HASH_SHA512;
 }
 
+/* One file's content, pulled chunk by chunk from the payload into the byte
+ * ring and handed over; the fs-verity tree builder pulls through it too. */
+struct puller {
+        struct readahead *ra;
+        struct rpmpkg_payload *pl;
+        const struct rpmpkg_file *f;
+        size_t pkg;
+        struct ima_hasher *sha;
+        uint64_t total;
+        const uint8_t *cur;             /* bytes of the last chunk not yet pulled */
+        size_t cur_left;
+};
+
+/* Read, hash and hand over the next chunk: its length, 0 at the end (after
+ * rpmpkg checked the digest), <0 on error. */
+static ssize_t next_chunk(struct puller *p)
+{
+        uint8_t dummy;
+        uint64_t size = p->f->size;
+        size_t want = size - p->total < CHUNK ? (size_t)(size - p->total) : CHUNK, cost = 0;
+        uint8_t *buf = want ? reserve_bytes(p->ra, want, &cost) : &dummy;
+        ssize_t n;
+
+        if (!buf)
+                return -ECANCELED;
+        /* at the end, a read of one byte makes rpmpkg check the digest */
+        n = rpmpkg_payload_read(p->pl, buf, want ? want : 1);
+        if (n < 0)
+                return n;
+        if (n == 0) {
+                if (want)
+                        return imgerr(-EBADMSG, "%s: %s: payload is truncated",
+                                      rpmpkg_path(p->ra->pkgs[p->pkg]), p->f->path);
+                return 0;
+        }
+        if (p->sha)
+                ima_hasher_update(p->sha, buf, (size_t)n);
+        p->total += (uint64_t)n;
+        struct rec c = { .kind = REC_CHUNK, .data = buf, .len = (size_t)n, .cost = cost };
+        if (!push(p->ra, &c))
+                return -ECANCELED;
+        /* the consumer may give these ring bytes back, but only this thread
+         * writes the ring, and it reserves again only after they are pulled */
+        p->cur = buf;
+        p->cur_left = (size_t)n;
+        return n;
+}
+
+static int pull(void *ctx, void *buf, size_t count)
+{
+        struct puller *p = ctx;
+        uint8_t *out = buf;
+
+        while (count) {
+                if (!p->cur_left) {
+                        ssize_t n = next_chunk(p);
+                        if (n < 0)
+                                return (int)n;
+                        if (n == 0)
+                                return imgerr(-EBADMSG, "%s: %s: payload is truncated",
+                                              rpmpkg_path(p->ra->pkgs[p->pkg]), p->f->path);
+                }
+                size_t k = count < p->cur_left ? count : p->cur_left;
+                memcpy(out, p->cur, k);
+                p->cur += k;
+                p->cur_left -= k;
+                out += k;
+                count -= k;
+        }
+        return 0;
+}
+
+static void fin_free(struct fin *fin);
+
 /* The content of the current entry, chunk by chunk, then its REC_DONE. */
 static int read_content(struct readahead *ra, struct rpmpkg_payload *pl, size_t pkg, size_t idx)
 {
         struct rpmpkg_file f;
-        struct ima_hasher *sha = NULL;
+        struct puller p = { .ra = ra, .pl = pl, .f = &f, .pkg = pkg };
+        struct verity_meta *vm = NULL;
         struct fin *fin;
-        uint64_t total = 0;
+        ssize_t n;
         int r;
 
         r = rpmpkg_file(ra->pkgs[pkg], idx, &f);
         if (r < 0)
                 return r;
         if (ra->hooks.sha256_for_weak && weak_algo(f.digest_algo) &&
-            (r = ima_hasher_new(IMA_HASH_SHA256, &sha)) < 0)
+            (r = ima_hasher_new(IMA_HASH_SHA256, &p.sha)) < 0)
                 return r;
-        for (;;) {
-                uint8_t dummy;
-                size_t want = f.size - total < CHUNK ? (size_t)(f.size - total) : CHUNK, cost = 0;
-                uint8_t *buf = want ? reserve_bytes(ra, want, &cost) : &dummy;
-                ssize_t n;
-
-                if (!buf) {
-                        r = -ECANCELED;
+        if (ra->hooks.verity) {
+                vm = calloc(1, sizeof(*vm));
+                if (!vm) {
+                        r = -ENOMEM;
                         goto out;
                 }
-                /* at the end, a read of one byte makes rpmpkg check the digest */
-                n = rpmpkg_payload_read(pl, buf, want ? want : 1);
-                if (n < 0) {
-                        r = (int)n;
+                r = verity_compute(ra->hooks.verity, f.size, pull, &p, vm);
+                if (r < 0) {
+                        if (r != -ECANCELED)
+                                imgerr_prefix(r, "%s: %s: ", rpmpkg_path(ra->pkgs[pkg]), f.path);
                         goto out;
                 }
-                if (n == 0) {
-                        if (want) {
-                                r = imgerr(-EBADMSG, "%s: %s: payload is truncated",
-                                           rpmpkg_path(ra->pkgs[pkg]), f.path);
-                                goto out;
-                        }
-                        break;
-                }
-                if (sha)
-                        ima_hasher_update(sha, buf, (size_t)n);
-                total += (uint64_t)n;
-                struct rec c = { .kind = REC_CHUNK, .data = buf, .len = (size_t)n, .cost = cost };
-                if (!push(ra, &c)) {
-                        r = -ECANCELED;
-                        goto out;
-                }
+        }
+        /* the rest (all of it without verity), then the digest check */
+        while ((n = next_chunk(&p)) > 0)
+                ;
+        if (n < 0) {
+                r = (int)n;
+                goto out;
         }
         fin = calloc(1, sizeof(*fin));
         if (!fin) {
@@ -257,7 +319,9 @@ static int read_content(struct readahead *ra, struct rpmpkg_payload *pl, size_t 
         }
         fin->f.pkg = pkg;
         fin->f.file = idx;
-        fin->f.size = total;
+        fin->f.size = p.total;
+        fin->f.verity = vm;
+        vm = NULL;
         const uint8_t *d;
         size_t dlen;
         if (rpmpkg_payload_digest(pl, &d, &dlen) == 0 && dlen <= sizeof(fin->f.digest_buf)) {
@@ -265,19 +329,23 @@ static int read_content(struct readahead *ra, struct rpmpkg_payload *pl, size_t 
                 fin->f.digest = fin->f.digest_buf;
                 fin->f.digest_len = dlen;
         }
-        if (sha) {
-                ima_hasher_final(sha, fin->f.sha256);
+        if (p.sha) {
+                ima_hasher_final(p.sha, fin->f.sha256);
                 fin->f.has_sha256 = true;
         }
         struct rec done = { .kind = REC_DONE, .fin = fin };
         if (!push(ra, &done)) {
-                free(fin);
+                fin_free(fin);
                 r = -ECANCELED;
                 goto out;
         }
         r = 0;
 out:
-        ima_hasher_free(sha);
+        if (vm) {
+                verity_meta_free(vm);
+                free(vm);
+        }
+        ima_hasher_free(p.sha);
         return r;
 }
 
@@ -389,6 +457,10 @@ static void fin_free(struct fin *fin)
                 return;
         free(fin->f.msg);
         free(fin->f.val);
+        if (fin->f.verity) {
+                verity_meta_free(fin->f.verity);
+                free(fin->f.verity);
+        }
         free(fin);
 }
 

@@ -31,6 +31,7 @@
 
 #include "imasig.h"
 #include "rpmpkg.h"
+#include "verity.h"
 
 #define READAHEAD_BYTES (32u << 20)
 
@@ -44,6 +45,8 @@ struct ra_file {
         bool has_sha256;                /* opts.sha256_for_weak and a weak header algo */
         uint8_t sha256[32];
         uint8_t digest_buf[IMA_MAX_DIGEST];
+        struct verity_meta *verity;     /* with hooks.verity: the file's tree (malloc'ed; the
+                                           caller may take it after readahead_finished) */
         /* filled by the hook */
         int rc;                         /* < 0: failed, msg says why */
         char *msg;                      /* malloc'ed */
@@ -60,6 +63,9 @@ struct ra_hooks {
          * sha256/384/512 (md5 packages signed with our own key) */
         bool sha256_for_weak;
         size_t batch;                   /* files waiting before the producer runs the hook (default 256) */
+        /* also compute every file's fs-verity tree and digest (ra_file.verity),
+         * in the same pass as the header digest */
+        const struct verity_params *verity;
 };
 
 struct ra_entry {

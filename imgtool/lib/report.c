@@ -26,6 +26,10 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
                 (double)r->image_size / 1048576.0, (unsigned long long)r->blocks_used,
                 (unsigned long long)(r->block_size ? r->image_size / r->block_size : 0), r->inode_size, r->uuid,
                 (long long)r->source_date_epoch);
+        if (r->users_created)
+                fprintf(f, "  users and groups created: %zu\n", r->users_created);
+        if (r->selinux_policy[0])
+                fprintf(f, "  SELinux labels: %zu inodes (policy %s)\n", r->labelled, r->selinux_policy);
         if (r->disk_size)
                 fprintf(f, "  disk: %.1f MiB GPT, ESP with a %s UKI of %.1f MB at \\EFI\\BOOT\\BOOTX64.EFI, root PARTUUID %s\n",
                         (double)r->disk_size / 1048576.0, r->uki_signed ? "signed" : "unsigned",
@@ -95,6 +99,9 @@ int report_json_text(const struct compose_report *r, const char *output, char **
         json_object_object_add(o, "packages", packages_json(r));
         json_object_object_add(o, "files", json_object_new_int64((int64_t)r->regular));
         json_object_object_add(o, "entries", json_object_new_int64((int64_t)r->files));
+        json_object_object_add(o, "users_created", json_object_new_int64((int64_t)r->users_created));
+        json_object_object_add(o, "labelled", json_object_new_int64((int64_t)r->labelled));
+        json_object_object_add(o, "selinux_policy", r->selinux_policy[0] ? json_object_new_string(r->selinux_policy) : NULL);
         json_object_object_add(o, "directories", json_object_new_int64((int64_t)r->directories));
         json_object_object_add(o, "symlinks", json_object_new_int64((int64_t)r->symlinks));
         json_object_object_add(o, "hardlinks", json_object_new_int64((int64_t)r->hardlinks));

@@ -1,0 +1,95 @@
+# System users and groups: sysusers.d files and rpm 4.19 user()/group()
+# provides become /etc/passwd, group, shadow, gshadow entries before any file
+# is written; ids are deterministic, independent of other packages, and kept
+# from a previous image ([Users] Previous=).  Oracles: systemd-sysusers
+# --root on a staging tree (names, fields, memberships), the documented id
+# rule recomputed here, debugfs for owners.
+source "$SRCDIR/tests/integration/lib.sh"
+source "$SRCDIR/tests/integration/data/repo-pkgs.sh"
+
+make_user_packages "$T/repo"
+createrepo_c --quiet "$T/repo"
+"$IMGTOOL" keygen --out "$T/key" >/dev/null
+layout() {  # layout NAME [extra lines]
+  local name=$1; shift
+  { printf '[Image]\nSeed=users\n[Packages]\nRepository=repo\nInstall=usvc uprov\n'
+    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
+}
+img_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
+owner() { debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) *Group: *\([0-9]*\).*/\1:\2/p'; }
+# The documented rule: 999 - (first 4 bytes of sha256("imgtool-sysusers:" NAME) mod 799).
+hashed() { local h; h=$(printf 'imgtool-sysusers:%s' "$1" | sha256sum | cut -c1-8); echo $(( 999 - (16#$h % 799) )); }
+
+layout a
+check "compose with sysusers.d files and user() provides" "$IMGTOOL" compose "$T/a.conf" -o "$T/a.img" --quiet --lock-out "$T/a.lock"
+img_cat "$T/a.img" /etc/passwd > "$T/passwd"
+img_cat "$T/a.img" /etc/group > "$T/group"
+uid() { awk -F: -v n="$1" '$1 == n {print $3}' "$T/passwd"; }
+gid() { awk -F: -v n="$1" '$1 == n {print $3}' "$T/group"; }
+expect_eq "the package's own entries stay first and win (adm keeps 3:4)" "$(head -2 "$T/passwd" | cut -d: -f1,3,4 | tr '\n' ' ')" "root:0:0 adm:3:4 "
+expect_eq "fixed id from the sysusers line" "$(uid fixed):$(gid fixed)" "444:444"
+expect_eq "svc's id is the documented hash" "$(uid svc)" "$(hashed svc)"
+expect_eq "svc's own group has its number" "$(gid svc)" "$(uid svc)"
+expect_eq "web (from a Provides: user() = base64 line)" "$(uid web)" "$(hashed web)"
+expect_eq "webadm (group() provide) by the hash" "$(gid webadm)" "$(hashed webadm)"
+expect_eq "m lines: svc in svcgrp and in the base group wheel" \
+  "$(grep -E '^(svcgrp|wheel):' "$T/group" | cut -d: -f1,4 | sort | tr '\n' ' ')" "svcgrp:svc wheel:svc "
+expect_eq "owners resolve through the new entries" \
+  "$(owner "$T/a.img" /var/lib/svc) $(owner "$T/a.img" /var/lib/svc/data) $(owner "$T/a.img" /srv/web/index.html) $(owner "$T/a.img" /var/lib/fixed)" \
+  "$(uid svc):$(gid svc) $(uid svc):$(gid svcgrp) $(uid web):$(gid webadm) 444:444"
+expect_eq "shadow: a locked entry for every user in passwd" "$(img_cat "$T/a.img" /etc/shadow | cut -d: -f1,2 | sort)" \
+  "$(cut -d: -f1 "$T/passwd" | sed 's/$/:!*/' | sort)"
+expect_eq "gshadow: every group in group, with its members" "$(img_cat "$T/a.img" /etc/gshadow | cut -d: -f1,4 | sort)" \
+  "$(cut -d: -f1,4 "$T/group" | sort)"
+expect_eq "shadow is mode 0000" "$(debugfs -R 'stat /etc/shadow' "$T/a.img" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')" "0000"
+check "e2fsck is clean" e2fsck -fn "$T/a.img"
+check "the lock records the ids" grep -q "^@user	svc	$(uid svc)\$" "$T/a.lock"
+check "verify --against the layout accepts the merged users files" \
+  "$IMGTOOL" verify "$T/a.img" --against "$T/a.conf"
+
+# systemd-sysusers on a staging tree with the same inputs: the same names,
+# fields and memberships (it numbers ids its own way, so ids are compared
+# above against the rule, and here only where they are fixed).
+if command -v systemd-sysusers >/dev/null; then
+  S=$T/stage; mkdir -p "$S/etc" "$S/usr/lib/sysusers.d"
+  for p in "$T"/repo/u*.rpm; do (cd "$S" && rpm2cpio "$p" | cpio -idm --quiet --no-absolute-filenames); done
+  for v in $(rpm -qp --provides "$T"/repo/uprov-*.rpm 2>/dev/null | sed -n 's/^\(user\|group\)([a-z]*) = //p'); do
+    printf '%s' "$v" | base64 -d 2>/dev/null | tr -d '\0'; echo
+  done > "$S/usr/lib/sysusers.d/uprov.conf"
+  SYSTEMD_LOG_LEVEL=err systemd-sysusers --root "$S" >/dev/null 2>&1
+  fields() { awk -F: '{print $1, $5, $6, $7}' "$1" | sort; }
+  expect_eq "passwd names, gecos, home, shell equal systemd-sysusers'" \
+    "$(fields "$T/passwd" | grep -v '^root ')" "$(fields "$S/etc/passwd" | grep -v '^root ' | sed 's|/usr/sbin/nologin$|/usr/sbin/nologin|')"
+  expect_eq "group names and members equal systemd-sysusers'" \
+    "$(awk -F: '{print $1, $4}' "$T/group" | sort)" "$(awk -F: '{print $1, $4}' "$S/etc/group" | sort)"
+  expect_eq "fixed ids equal systemd-sysusers'" "$(grep -E '^(root|adm|fixed):' "$T/passwd" | cut -d: -f1,3,4 | sort)" \
+    "$(grep -E '^(root|adm|fixed):' "$S/etc/passwd" | cut -d: -f1,3,4 | sort)"
+fi
+
+# Same inputs, same ids: a second build is bit-identical.
+check "a second build is bit-identical" bash -c "'$IMGTOOL' compose '$T/a.conf' -o '$T/a2.img' --quiet && cmp '$T/a.img' '$T/a2.img'"
+# A package adding a user is inserted in front: nobody else's id moves.
+make_early_user_package "$T/repo"
+createrepo_c --quiet --update "$T/repo"
+sed -i 's/^Install=.*/Install=aaearly usvc uprov/' "$T/a.conf"
+check "compose with a user inserted in front" "$IMGTOOL" compose "$T/a.conf" -o "$T/b.img" --quiet
+img_cat "$T/b.img" /etc/passwd > "$T/passwd-b"
+expect_eq "every earlier user keeps its ids" "$(grep -v '^aaa:' "$T/passwd-b")" "$(cat "$T/passwd")"
+check "the new user is there" grep -q "^aaa:x:$(hashed aaa):" "$T/passwd-b"
+
+# [Users] Previous=: ids an earlier image gave win over the hash.
+printf 'svc:x:555:555::/:/sbin/nologin\n' > "$T/old-passwd"
+printf 'svc:x:555:\nwebadm:x:556:\n' > "$T/old-group"
+layout prevpw "[Users]" "Previous=old-passwd"
+"$IMGTOOL" compose "$T/prevpw.conf" -o "$T/c.img" --quiet --lock-out "$T/c.lock"
+expect_eq "Previous= a passwd file: svc keeps 555" "$(img_cat "$T/c.img" /etc/passwd | grep '^svc:' | cut -d: -f3)" 555
+check "verify --against the lock: its @user lines give the ids" \
+  "$IMGTOOL" verify "$T/c.img" --cert "$T/key/signing.crt" --against "$T/c.lock"
+rc=0; out=$("$IMGTOOL" verify "$T/c.img" --cert "$T/key/signing.crt" --against "$T/a.lock" 2>&1) || rc=$?
+expect_eq "verify --against another build's lock: users files differ" \
+  "$rc $(grep -c '^/etc/\(passwd\|group\|shadow\|gshadow\): content differs' <<<"$out")" "1 2"
+layout prevlock "[Users]" "Previous=c.lock"
+"$IMGTOOL" compose "$T/prevlock.conf" -o "$T/d.img" --quiet
+expect_eq "Previous= the previous image's lock: the same passwd" \
+  "$(img_cat "$T/d.img" /etc/passwd)" "$(img_cat "$T/c.img" /etc/passwd)"
+finish
