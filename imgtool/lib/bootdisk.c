@@ -72,9 +72,12 @@ static void make_ids(const struct layout *l, struct disk_ids *ids)
         ids->esp_volume_id = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
 }
 
-/* The same initramfs as IMAGE.initramfs (layout_initramfs: modules, Init=,
- * [Verity]), the root found by its PARTUUID unless Root= says otherwise.
- * No SELinux policy yet: the labels are read after the disk is planned. */
+/* The same initramfs as IMAGE.initramfs (layout_initramfs: Init=, test
+ * hooks, [Verity]), the root found by its PARTUUID unless Root= says
+ * otherwise.  Not yet: SELinux (the labels are read after the disk is
+ * planned) and kernel modules: under Secure Boot the kernel's arch policy
+ * measures every module load, and the measured-file checks (qemu-test/check,
+ * reference, keylime-policy) know only the root's files, not the UKI's. */
 static int build_initrd(struct bootdisk *b, char ***warnings)
 {
         _cleanup_free_ char *root = NULL;
@@ -85,6 +88,8 @@ static int build_initrd(struct bootdisk *b, char ***warnings)
                 return -ENOMEM;
         if ((r = layout_initramfs(b->l, root, NULL, &li, warnings)) < 0)
                 return r;
+        li.o.modules_dir = NULL;
+        li.o.modules = NULL;
         r = initramfs_build(&li.o, &b->initrd, &b->initrd_len);
         layout_initramfs_free(&li);
         return r;
