@@ -12,6 +12,9 @@
 #   ./build.sh demo      deps + build + compose, verify and boot the demo layout
 #   ./build.sh bench     deps + build + the benchmark (bench/README.md)
 #   ./build.sh kernel    fetch the test kernel into build/kernel/ (cached)
+#   ./build.sh install [PREFIX]  build, then install into PREFIX (default
+#                        /usr/local): bin/imgtool, libexec/imgtool (the boot
+#                        harness, guest probes), the man page, bash completion
 set -euo pipefail
 cd "$(dirname "$0")"
 SRC=$PWD
@@ -155,9 +158,11 @@ case "${1:-build}" in
   deps) deps ;;
   kernel) deps; kernel ;;
   test) run_tests ;;
+  install) deps; build "$BUILD"; cmake --install "$BUILD" --prefix "${2:-/usr/local}" >/dev/null
+           echo "${2:-/usr/local}/bin/imgtool" ;;
   demo) deps; build "$BUILD"; kernel >/dev/null; exec "$SRC/layouts/demo/run-demo" "$BUILD" ;;
   bench) deps; build "$BUILD"; exec "$SRC/bench/run" "$BUILD" "${@:2}" ;;
   release) deps; release ;;
   fuzz) deps; fuzz "${2:-60}" ;;
-  *) echo "usage: ./build.sh [build|deps|test|release|fuzz [SECONDS]|demo|bench|kernel]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|deps|test|release|fuzz [SECONDS]|demo|bench|kernel|install [PREFIX]]" >&2; exit 2 ;;
 esac

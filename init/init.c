@@ -44,6 +44,8 @@
 #define CONF_PATH "/etc/imgtool/init.conf"
 #define POLICY_PATH "/etc/imgtool/ima-policy"
 #define KEY_DIR "/etc/imgtool/keys"
+#define MODULE_LIST "/etc/imgtool/modules"
+#define MODULE_DIR "/lib/modules"
 #define IMA_POLICY "/sys/kernel/security/ima/policy"
 #define IPE_POLICY_PATH "/etc/imgtool/ipe-policy.p7s"
 #define IPE_DIR "/sys/kernel/security/ipe"
@@ -58,6 +60,7 @@
 
 struct config {
         char root[256];
+        char init[256];
         bool rw;
         bool cmdline_test;
         char selinux[16];        /* "enforcing", "permissive", or "" (none) */
@@ -228,6 +231,8 @@ static void read_config(struct config *c)
                         copy_value(c->root, sizeof(c->root), v, strlen(v));
                 else if (!strcmp(line, "rw"))
                         c->rw = !strcmp(v, "1");
+                else if (!strcmp(line, "init"))
+                        copy_value(c->init, sizeof(c->init), v, strlen(v));
                 else if (!strcmp(line, "cmdline_test"))
                         c->cmdline_test = !strcmp(v, "1");
                 else if (!strcmp(line, "selinux"))
@@ -258,7 +263,7 @@ static void read_cmdline(struct config *c)
                     !c->cmdline_test)
                         die("refusing '%.*s' on the kernel command line: IMA must enforce", (int)n, p);
                 if (ours && !c->cmdline_test) {
-                        say("ignoring '%.*s': this initramfs was made without --cmdline-test", (int)n, p);
+                        say("ignoring '%.*s': this initramfs was made without --cmdline-test (layout: [Boot] TestHooks=yes)", (int)n, p);
                 } else if (ours && !strncmp(p, "imgtool.test=", 13)) {
                         c->test = p[13] == '1';
                 } else if (ours && !strncmp(p, "imgtool.run=", 12)) {
@@ -270,6 +275,42 @@ static void read_cmdline(struct config *c)
                 p += strspn(p, " \t\n");
         }
         free(cmdline);
+}
+
+/* ---- kernel modules --------------------------------------------------- */
+
+/* The modules that find the root (virtio, SCSI, AHCI, USB storage), listed
+ * by imgtool in dependency order.  They are the kernel's own signed
+ * modules; the kernel checks their signatures.  One that fails is reported
+ * and skipped: the root may well be on another controller. */
+static void load_modules(void)
+{
+        char *list = read_file(MODULE_LIST, NULL), *line, *next;
+        int loaded = 0, failed = 0;
+
+        if (!list)
+                return; /* an initramfs without modules */
+        for (line = list; line && *line; line = next) {
+                char path[512];
+                int fd;
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (!*line)
+                        continue;
+                snprintf(path, sizeof(path), MODULE_DIR "/%s", line);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)) {
+                        say("warning: cannot load module %s: %s", line, strerror(errno));
+                        failed++;
+                } else
+                        loaded++;
+                if (fd >= 0)
+                        close(fd);
+                unlink(path);
+        }
+        free(list);
+        say("%d kernel module(s) loaded%s", loaded, failed ? ", some failed" : "");
 }
 
 /* ---- IMA: keyring and policy ----------------------------------------- */
@@ -760,6 +801,7 @@ static void remove_initramfs_files(void)
         rmdir(KEY_DIR);
         unlink(CONF_PATH);
         unlink(POLICY_PATH);
+        unlink(MODULE_LIST);
         unlink(IPE_POLICY_PATH);
         rmdir("/etc/imgtool");
         unlink("/init");
@@ -885,6 +927,7 @@ int main(void)
         read_cmdline(&c);
         if (c.test)
                 write_file("/proc/sys/kernel/printk_ratelimit", "0");
+        load_modules();
         setup_ima_keyring();
         load_selinux(&c);
         if (c.verity_keyring)
@@ -900,8 +943,10 @@ int main(void)
         switch_root();
         if (script)
                 finish_runner(&c, run_script(&c, script));
-        char *argv[] = { "/sbin/init", NULL };
-        execve("/sbin/init", argv, shell_env);
-        die("cannot run /sbin/init: %s%s", strerror(errno),
-            errno == EACCES ? " (not signed by a key in the _ima keyring?)" : "");
+        const char *init = c.init[0] ? c.init : "/sbin/init";
+        char *argv[] = { (char *)init, NULL };
+        execve(init, argv, shell_env);
+        die("cannot run %s: %s%s", init, strerror(errno),
+            errno == EACCES ? " (not signed by a key in the _ima keyring?)" :
+            errno == ENOENT ? " (the image has no such program: install one, or set [Boot] Init=)" : "");
 }

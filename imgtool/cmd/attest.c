@@ -2,7 +2,6 @@
  * reference values (lib/attest.h); `attest challenge` prepares the
  * credential and nonce for the guest's answer. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,61 +9,66 @@
 #include "cmd.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool attest --reference FILE --cert CERT --ek-ca CA --evidence DIR [--json]\n"
-                   "       imgtool attest challenge --evidence DIR --ek-ca CA\n\n"
-                   "Verify a TPM quote and IMA log (DIR, from qemu-test/run --attest) against the\n"
-                   "reference values FILE (signed into FILE.sig with CERT's key): the EK cert chains\n"
-                   "to CA, the AK is bound to that EK (credential activation), the quote is signed\n"
-                   "by the AK over this challenge's nonce and PCRs 0-10, the IMA log replays to\n"
-                   "PCR 10, and every measured file is in FILE with its digest and a trusted\n"
-                   "signature.  'challenge' checks DIR's EK cert and enrolled AK and writes a\n"
-                   "fresh nonce and a credential wrapped to the EK into DIR.\n\n"
-                   "  --reference FILE  from imgtool reference\n"
-                   "  --cert CERT       the cert whose key signed FILE\n"
-                   "  --ek-ca CA        the TPM maker's CA cert(s) (PEM), e.g. swtpm's local CA\n"
-                   "  --evidence DIR    the evidence folder (README 'imgtool attest')\n"
-                   "  --json            the report as JSON\n"
-                   "Exit: 0 every check holds, 1 a check failed (each named), 2 error.\n");
-}
+enum { OPT_REFERENCE = CMD_LONG_ONLY(1), OPT_CERT, OPT_EK_CA, OPT_EVIDENCE, OPT_JSON };
+static const struct cmd_option options[] = {
+        { "reference", OPT_REFERENCE, "FILE", "The reference values, from `imgtool reference` (FILE.sig beside it)." },
+        { "cert", OPT_CERT, "CERT", "The certificate whose key signed FILE." },
+        { "ek-ca", OPT_EK_CA, "CA", "The TPM maker's CA certificate(s) (PEM), e.g. swtpm's local CA." },
+        { "evidence", OPT_EVIDENCE, "DIR", "The evidence folder, from qemu-test/run --attest." },
+        { "json", OPT_JSON, NULL, "Print the report as JSON." },
+        {}
+};
+
+const struct cmd_spec cmd_attest_spec = {
+        .name = "attest",
+        .synopsis = "--reference FILE --cert CERT --ek-ca CA --evidence DIR [--json] | challenge --evidence DIR --ek-ca CA",
+        .summary = "verify a TPM quote and IMA log against reference values",
+        .description = "Verifies a TPM quote and IMA log (DIR, from qemu-test/run --attest) against the "
+                       "reference values FILE (signed into FILE.sig with CERT's key): the EK cert chains "
+                       "to CA, the AK is bound to that EK (credential activation), the quote is signed "
+                       "by the AK over this challenge's nonce and PCRs 0-10, the IMA log replays to "
+                       "PCR 10, and every measured file is in FILE with its digest and a trusted "
+                       "signature. `attest challenge` checks DIR's EK cert and enrolled AK and writes a "
+                       "fresh nonce and a credential wrapped to the EK into DIR.",
+        .options = options,
+        .exits = (const struct cmd_exit[]){
+                { 0, "every check holds (challenge: the challenge was written)" },
+                { 1, "a check failed (each is named)" },
+                { 2, "could not do the job: bad arguments, unreadable evidence, I/O error" },
+                {} },
+        .run = cmd_attest,
+};
 
 int cmd_attest(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "reference", required_argument, NULL, 'r' },
-                { "cert", required_argument, NULL, 'c' },
-                { "ek-ca", required_argument, NULL, 'e' },
-                { "evidence", required_argument, NULL, 'd' },
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *reference = NULL, *cert = NULL, *ek_ca = NULL, *dir = NULL;
         struct attest_report *rep = NULL;
         bool json = false, challenge = false;
+        struct cmd_parser p;
         int c, r;
 
-        if (argc > 1 && !strcmp(argv[1], "challenge")) {
-                challenge = true;
-                argc--;
-                argv++;
-        }
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_attest_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'r': reference = optarg; break;
-                case 'c': cert = optarg; break;
-                case 'e': ek_ca = optarg; break;
-                case 'd': dir = optarg; break;
-                case 'j': json = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                case OPT_REFERENCE: reference = p.arg; break;
+                case OPT_CERT: cert = p.arg; break;
+                case OPT_EK_CA: ek_ca = p.arg; break;
+                case OPT_EVIDENCE: dir = p.arg; break;
+                case OPT_JSON: json = true; break;
                 }
         }
-        if (optind != argc || !dir || !ek_ca || (!challenge && (!reference || !cert))) {
-                usage(stderr);
-                return EXIT_ERROR;
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc && !strcmp(argv[p.next], "challenge")) {
+                challenge = true;
+                p.next++;
         }
+        if (p.next != argc)
+                return cmd_usage_error(&p, "unexpected argument '%s'", argv[p.next]);
+        if (!dir || !ek_ca)
+                return cmd_usage_error(&p, "--evidence DIR and --ek-ca CA are required");
+        if (!challenge && (!reference || !cert))
+                return cmd_usage_error(&p, "--reference FILE and --cert CERT are required");
         if (challenge)
                 return attest_challenge(dir, ek_ca) < 0 ? cmd_fail() : EXIT_OK;
         r = attest_verify(dir, reference, cert, ek_ca, &rep);

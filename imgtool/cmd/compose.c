@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +9,33 @@
 #include "output.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool compose LAYOUT -o IMAGE [--set Section.Key=Value]... [--json-report FILE] [--lock-out FILE] [--force] [--quiet]\n"
-                   "Build a signed ext4 image from the packages a layout names (layouts/README.md).\n"
-                   "  -o, --output IMAGE     the image; with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs\n"
-                   "  -s, --set S.K=V        override a layout key (as a last line of the file)\n"
-                   "  -j, --json-report FILE the report as JSON ('-': standard output, then no summary)\n"
-                   "  -L, --lock-out FILE    also write the exact package set as a lockfile ([Packages] Lock=)\n"
-                   "  -f, --force            replace existing output files (regular files only)\n"
-                   "  -q, --quiet            no progress line, no summary\n");
-}
+enum { OPT_QUIET = 'q', OPT_FORCE = 'f', OPT_LOCK_OUT = 'L' };
+static const struct cmd_option options[] = {
+        { "output", 'o', "IMAGE", "The image to write (written to a temporary name and renamed at the end); with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs, IMAGE.cmdline." },
+        { "set", 's', "SECTION.KEY=VALUE", "Override a layout key, as if it were the layout's last line (repeatable; an empty value clears a list)." },
+        { "json-report", 'j', "FILE", "Also write the report as JSON to FILE ('-': standard output, and then no summary; fields in README.md, \"JSON reports\")." },
+        { "lock-out", OPT_LOCK_OUT, "FILE", "Also write the exact package set (names, versions, digests) as a lockfile that [Packages] Lock= or verify --against accept." },
+        { "force", OPT_FORCE, NULL, "Replace existing output files (regular files only); without it an existing output is refused." },
+        { "quiet", OPT_QUIET, NULL, "Print nothing but warnings and errors: no progress line, no summary." },
+        {}
+};
+
+const struct cmd_spec cmd_compose_spec = {
+        .name = "compose",
+        .synopsis = "LAYOUT -o IMAGE [--set SECTION.KEY=VALUE]... [--json-report FILE] [--lock-out FILE] [--force] [--quiet]",
+        .summary = "build a signed ext4 image from the packages a layout names",
+        .description = "Reads each package once, checks every file against its header digest, writes it "
+                       "straight into a new ext4 image (no root, no mount) with its security.ima from the "
+                       "package's signature or the layout's Key=. With [Boot] Kernel= it also writes "
+                       "IMAGE.vmlinuz, IMAGE.initramfs and IMAGE.cmdline beside the image. Every layout key: "
+                       "layouts/README.md; the resolved layout: 'imgtool summary LAYOUT'.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_compose,
+};
 
 int cmd_compose(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "output", required_argument, NULL, 'o' },
-                { "set", required_argument, NULL, 's' },
-                { "json-report", required_argument, NULL, 'j' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "force", no_argument, NULL, 'f' },
-                { "lock-out", required_argument, NULL, 'L' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *output = NULL, *json = NULL;
         _cleanup_free_ char **sets = calloc((size_t)argc + 1, sizeof(char *));
         size_t nsets = 0;
@@ -41,28 +43,29 @@ int cmd_compose(int argc, char **argv)
         struct layout *l = NULL;
         struct compose_report rep;
         struct compose_opts o = { 0 };
+        struct cmd_parser p;
         int c, r;
 
         if (!sets)
                 return EXIT_ERROR;
-        while ((c = getopt_long(argc, argv, "o:s:j:qfhL:", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_compose_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'o': output = optarg; break;
-                case 's': sets[nsets++] = optarg; break;
-                case 'j': json = optarg; break;
-                case 'q': quiet = true; break;
-                case 'f': o.output_flags |= OUTPUT_FORCE; break;
-                case 'L': o.lock_out = optarg; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                case 'o': output = p.arg; break;
+                case 's': sets[nsets++] = (char *)p.arg; break;
+                case 'j': json = p.arg; break;
+                case OPT_QUIET: quiet = true; break;
+                case OPT_FORCE: o.output_flags |= OUTPUT_FORCE; break;
+                case OPT_LOCK_OUT: o.lock_out = p.arg; break;
                 }
         }
-        if (optind != argc - 1 || !output) {
-                fprintf(stderr, "imgtool: compose: %s (see 'imgtool compose --help')\n",
-                        !output ? "-o IMAGE is required" : "expected exactly one LAYOUT");
-                return EXIT_ERROR;
-        }
-        r = layout_load(argv[optind], sets, &l);
+        if (c < 0)
+                return p.exit;
+        if (argc - p.next != 1)
+                return cmd_usage_error(&p, "expected exactly one LAYOUT");
+        if (!output)
+                return cmd_usage_error(&p, "-o IMAGE is required");
+        r = layout_load(argv[p.next], sets, &l);
         if (r < 0)
                 return cmd_fail();
         o.layout = l;

@@ -7,7 +7,6 @@
  * the image can make us write outside OUT. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,18 +21,25 @@
 #include "output.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool extract IMAGE PATH -o OUT [--force] [--xattrs]\n\n"
-                   "Copy PATH out of IMAGE: a file to the file OUT, a folder to the tree\n"
-                   "OUT.  Modes and times are kept, symlinks and hard links recreated;\n"
-                   "run as root, owners and device nodes are kept too.\n\n"
-                   "  -o, --output OUT  where to write (must not exist); '-': a file's content to stdout\n"
-                   "  -f, --force       replace OUT if it exists and is a regular file\n"
-                   "  --xattrs          also copy security.ima and security.capability\n"
-                   "                    (setting security.* needs root)\n"
-                   "  -h, --help        this text\n");
-}
+enum { OPT_XATTRS = CMD_LONG_ONLY(1) };
+static const struct cmd_option options[] = {
+        { "output", 'o', "OUT", "Where to write; it must not exist unless --force. '-': a file's content to standard output. Required." },
+        { "force", 'f', NULL, "Replace OUT if it exists and is a regular file." },
+        { "xattrs", OPT_XATTRS, NULL, "Also copy security.ima and security.capability (setting security.* needs root)." },
+        {}
+};
+
+const struct cmd_spec cmd_extract_spec = {
+        .name = "extract",
+        .synopsis = "IMAGE PATH -o OUT [--force] [--xattrs]",
+        .summary = "copy a file or tree out of an image",
+        .description = "Copies PATH out of IMAGE: a file to the file OUT, a folder to the tree OUT. Modes, "
+                       "mtimes, symlinks and hard links are kept; run as root, owners and device nodes too. "
+                       "Everything is written into a temporary folder beside OUT and renamed at the end.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_extract,
+};
 
 struct dir_fixup {
         char *rel;
@@ -384,31 +390,24 @@ out:
 
 int cmd_extract(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "output", required_argument, NULL, 'o' },
-                { "force", no_argument, NULL, 'f' },
-                { "xattrs", no_argument, NULL, 'x' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *out = NULL;
         bool force = false, xattrs = false;
+        struct cmd_parser p;
         int c;
 
-        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_extract_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'o': out = optarg; break;
+                case 'o': out = p.arg; break;
                 case 'f': force = true; break;
-                case 'x': xattrs = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                case OPT_XATTRS: xattrs = true; break;
                 }
         }
-        if (optind != argc - 2 || !out || !*out) {
-                fprintf(stderr, "imgtool: extract: need IMAGE PATH -o OUT\n");
-                return EXIT_ERROR;
-        }
-        if (run_extract(argv[optind], argv[optind + 1], out, force, xattrs) < 0)
+        if (c < 0)
+                return p.exit;
+        if (argc - p.next != 2 || !out || !*out)
+                return cmd_usage_error(&p, "need IMAGE PATH -o OUT");
+        if (run_extract(argv[p.next], argv[p.next + 1], out, force, xattrs) < 0)
                 return cmd_fail();
         return EXIT_OK;
 }

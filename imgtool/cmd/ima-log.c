@@ -2,7 +2,6 @@
  * with the TPM's PCR and with an image manifest. */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,18 +9,28 @@
 #include "imalog.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool ima-log [--pcr N] [--expect HEX] [--manifest FILE] [--quiet] LOG\n"
-                   "Replay a binary IMA log (/sys/kernel/security/ima/binary_runtime_measurements,\n"
-                   "template ima-ng or ima-sig) from zero and print the PCR values and entries.\n"
-                   "  --pcr N          the PCR to replay (default 10)\n"
-                   "  --expect HEX     the PCR value read from the TPM (64 hex digits: sha256 bank,\n"
-                   "                   40: sha1); exit 1 if the replay differs\n"
-                   "  --manifest FILE  lines 'SHA256  /path' (sha256sum style) of the image; exit 1\n"
-                   "                   if a measured file's digest differs or its path is missing\n"
-                   "  --quiet          print only the PCR values and problems\n");
-}
+enum { OPT_PCR = CMD_LONG_ONLY(1), OPT_EXPECT, OPT_MANIFEST };
+static const struct cmd_option options[] = {
+        { "pcr", OPT_PCR, "N", "The PCR to replay (default 10)." },
+        { "expect", OPT_EXPECT, "HEX", "The PCR value read from the TPM (64 hex digits: sha256 bank; 40: sha1); exit 1 if the replay differs." },
+        { "manifest", OPT_MANIFEST, "FILE", "Lines 'SHA256  /path' (sha256sum style, or 'imgtool manifest' output); exit 1 if a measured file's digest differs or its path is missing." },
+        { "quiet", 'q', NULL, "Print only the PCR values and problems." },
+        {}
+};
+
+const struct cmd_spec cmd_ima_log_spec = {
+        .name = "ima-log",
+        .synopsis = "[--pcr N] [--expect HEX] [--manifest FILE] [--quiet] LOG",
+        .summary = "replay an IMA measurement log into PCR values",
+        .description = "Parses a binary IMA log (a guest's /sys/kernel/security/ima/binary_runtime_measurements, "
+                       "templates ima-ng and ima-sig), checks each entry's template digest, replays the "
+                       "sha256 and sha1 banks from zero and prints one line per entry and the PCR values.",
+        .options = options,
+        .exits = (const struct cmd_exit[]){ { 0, "the log replayed (and matched --expect/--manifest when given)" },
+                                            { 1, "the replay differs from --expect, or a measured file from --manifest" },
+                                            { 2, "bad arguments, or the log could not be read or parsed" }, {} },
+        .run = cmd_ima_log,
+};
 
 struct manifest_line {
         char *path;
@@ -164,14 +173,6 @@ static int check_manifest(const struct imalog *l, uint32_t pcr, const struct man
 
 int cmd_ima_log(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "pcr", required_argument, NULL, 'p' },
-                { "expect", required_argument, NULL, 'e' },
-                { "manifest", required_argument, NULL, 'm' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct imalog *log = NULL;
         struct manifest man = { 0 };
         const char *expect = NULL, *manifest = NULL;
@@ -181,27 +182,25 @@ int cmd_ima_log(int argc, char **argv)
         bool quiet = false;
         int c, r, violations = 0, rc = EXIT_OK;
         char *end;
+        struct cmd_parser p;
 
-        while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_ima_log_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'p':
-                        pcr = strtoul(optarg, &end, 10);
-                        if (*end || !*optarg || pcr > 23) {
-                                fprintf(stderr, "imgtool: ima-log: --pcr '%s': want 0..23\n", optarg);
-                                return EXIT_ERROR;
-                        }
+                case OPT_PCR:
+                        pcr = strtoul(p.arg, &end, 10);
+                        if (*end || !*p.arg || pcr > 23)
+                                return cmd_usage_error(&p, "--pcr '%s': want 0..23", p.arg);
                         break;
-                case 'e': expect = optarg; break;
-                case 'm': manifest = optarg; break;
+                case OPT_EXPECT: expect = p.arg; break;
+                case OPT_MANIFEST: manifest = p.arg; break;
                 case 'q': quiet = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
-        if (optind != argc - 1) {
-                fprintf(stderr, "imgtool: ima-log: give one LOG file; see --help\n");
-                return EXIT_ERROR;
-        }
+        if (c < 0)
+                return p.exit;
+        if (argc - p.next != 1)
+                return cmd_usage_error(&p, "give one LOG file");
         if (expect) {
                 size_t n = strspn(expect, "0123456789abcdefABCDEF");
                 if (expect[n] || (n != 40 && n != 64)) {
@@ -213,7 +212,7 @@ int cmd_ima_log(int argc, char **argv)
                 free_manifest(&man);
                 return cmd_fail();
         }
-        r = imalog_read_file(argv[optind], &log);
+        r = imalog_read_file(argv[p.next], &log);
         if (r >= 0)
                 r = imalog_replay(log, (uint32_t)pcr, "sha1", sha1);
         if (r >= 0)

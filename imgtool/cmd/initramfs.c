@@ -1,7 +1,6 @@
 /* imgtool initramfs: the initramfs that loads the IMA certs and policy,
  * then switches to the image. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,64 +10,65 @@
 #include "policy.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool initramfs --cert CERT [--cert CERT...] [--policy FILE] --root SPEC\n"
-                   "                          [--rw] [--cmdline-test] -o OUT\n"
-                   "  --cert CERT      IMA verification cert (PEM or DER), loaded into the _ima keyring\n"
-                   "  --policy FILE    IMA policy to load (validated; default: 'imgtool policy')\n"
-                   "  --root SPEC      root filesystem: LABEL=NAME, UUID=UUID or /dev/NAME\n"
-                   "  --rw             mount the root read-write (default read-only)\n"
-                   "  --cmdline-test   honour imgtool.test=1 and imgtool.run= on the kernel command\n"
-                   "                   line (test images only: the runner executes a script as root)\n"
-                   "  -o, --output OUT the initramfs to write (gzip newc cpio)\n"
-                   "  -f, --force      replace OUT if it exists (a regular file only)\n");
-}
+enum { OPT_CERT = CMD_LONG_ONLY(1), OPT_POLICY, OPT_ROOT, OPT_RW, OPT_CMDLINE_TEST, OPT_MODULES };
+static const struct cmd_option options[] = {
+        { "cert", OPT_CERT, "CERT", "An IMA verification certificate, PEM (one or more) or DER, loaded into the _ima keyring; repeatable, at least one." },
+        { "policy", OPT_POLICY, "FILE", "The IMA policy to load, validated first (default: what 'imgtool policy' prints)." },
+        { "root", OPT_ROOT, "SPEC", "The root filesystem: LABEL=NAME, UUID=UUID or /dev/NAME; required." },
+        { "rw", OPT_RW, NULL, "Mount the root read-write (default read-only)." },
+        { "cmdline-test", OPT_CMDLINE_TEST, NULL, "Honour imgtool.test= and imgtool.run= on the kernel command line (test images only: the runner executes a script as root)." },
+        { "modules", OPT_MODULES, "DIR", "Add the kernel modules that find the root on common devices (virtio, SCSI, AHCI, USB storage, NVMe) from the kernel's module folder DIR (lib/modules/VERSION)." },
+        { "output", 'o', "OUT", "The initramfs to write (gzip-compressed newc cpio, written atomically); required." },
+        { "force", 'f', NULL, "Replace OUT if it exists (a regular file only)." },
+        {}
+};
+
+const struct cmd_spec cmd_initramfs_spec = {
+        .name = "initramfs",
+        .synopsis = "--cert CERT [--cert CERT]... [--policy FILE] --root SPEC [--rw] [--cmdline-test] [--modules DIR] -o OUT [--force]",
+        .summary = "make an initramfs that loads the IMA keys and policy, then the root",
+        .description = "Its /init is imgtool's static C program: it loads the root device's kernel modules, "
+                       "puts the certificates into a locked _ima keyring, writes the IMA policy, mounts the "
+                       "root and runs its /sbin/init. Any failure prints 'imgtool-init: FATAL: why' and powers "
+                       "off. The archive is deterministic.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_initramfs,
+};
 
 
 int cmd_initramfs(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "cert", required_argument, NULL, 'c' },
-                { "policy", required_argument, NULL, 'p' },
-                { "root", required_argument, NULL, 'r' },
-                { "rw", no_argument, NULL, 'w' },
-                { "cmdline-test", no_argument, NULL, 't' },
-                { "output", required_argument, NULL, 'o' },
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         _cleanup_free_ const char **certs = NULL;
         _cleanup_free_ char *policy = NULL;
         struct initramfs_opts o = { 0 };
         const char *out = NULL, *policy_path = NULL;
+        struct cmd_parser p;
         unsigned flags = 0;
         int c, r;
 
         certs = calloc((size_t)argc + 1, sizeof(*certs));
         if (!certs)
                 return EXIT_ERROR;
-        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_initramfs_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'c': certs[o.n_certs++] = optarg; break;
-                case 'p': policy_path = optarg; break;
-                case 'r': o.root = optarg; break;
-                case 'w': o.rw = true; break;
-                case 't': o.cmdline_test = true; break;
-                case 'o': out = optarg; break;
+                case OPT_CERT: certs[o.n_certs++] = p.arg; break;
+                case OPT_POLICY: policy_path = p.arg; break;
+                case OPT_ROOT: o.root = p.arg; break;
+                case OPT_RW: o.rw = true; break;
+                case OPT_CMDLINE_TEST: o.cmdline_test = true; break;
+                case OPT_MODULES: o.modules_dir = p.arg; break;
+                case 'o': out = p.arg; break;
                 case 'f': flags |= OUTPUT_FORCE; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR; /* getopt said why */
                 }
         }
-        if (optind < argc || !out || !o.root || !o.n_certs) {
-                fprintf(stderr, "imgtool: initramfs: %s (see 'imgtool initramfs --help')\n",
-                        optind < argc ? "unexpected argument" :
-                        !out ? "-o OUT is required" :
-                        !o.root ? "--root SPEC is required" : "at least one --cert is required");
-                return EXIT_ERROR;
-        }
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc || !out || !o.root || !o.n_certs)
+                return cmd_usage_error(&p, "%s", p.next < argc ? "unexpected argument" :
+                                       !out ? "-o OUT is required" :
+                                       !o.root ? "--root SPEC is required" : "at least one --cert is required");
         o.certs = certs;
         certs[o.n_certs] = policy_path;   /* inputs for the output check, NULL-terminated */
         if (output_check(out, flags, certs) < 0)

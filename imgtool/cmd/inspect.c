@@ -3,7 +3,6 @@
  * digest (not its content): the header digest is covered by the package's
  * own header digests, and the content by the header digest, so this is the
  * same statement at a fraction of the cost. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -168,42 +167,41 @@ static json_object *package_json(const struct rpmpkg *p, const struct ima_trust 
         return o;
 }
 
-static void usage(FILE *out)
-{
-        fprintf(out,
-                "usage: imgtool inspect [--cert CERT]... [--json] RPM...\n"
-                "\n"
-                "One line per file of each package, tab-separated:\n"
-                "  path type mode owner:group size digest signature-status [-> link target]\n"
-                "Signature status: valid KEYID, invalid KEYID, unknown key KEYID, none,\n"
-                "hash-only, malformed, unsupported, or n/a (not a regular file, or a ghost).\n"
-                "Signatures are checked against the file's header digest.\n"
-                "\n"
-                "  -c, --cert CERT  trust the certificate(s) in CERT (DER or PEM); repeatable\n"
-                "  -j, --json       print a JSON document instead\n"
-                "  -h, --help       this text\n"
-                "Exit 0 if every package was read, 2 if any could not be.\n");
-}
+static const struct cmd_option options[] = {
+        { "cert", 'c', "CERT", "Trust the certificate(s) in CERT, DER or PEM (several per PEM file); repeatable." },
+        { "json", 'j', NULL, "Print one JSON document instead of the text lines." },
+        {}
+};
+
+const struct cmd_spec cmd_inspect_spec = {
+        .name = "inspect",
+        .synopsis = "[--cert CERT]... [--json] RPM...",
+        .summary = "list an RPM's files and their signature status",
+        .description = "Prints '# NEVRA (FILE)' per package, then one tab-separated line per file: path, "
+                       "type, mode, owner:group, size, digest, signature status (valid KEYID, invalid KEYID, "
+                       "unknown key KEYID, none, hash-only, malformed, unsupported, n/a) and a symlink's "
+                       "target. Signatures are checked against the file's header digest.",
+        .options = options,
+        .exits = (const struct cmd_exit[]){ { 0, "every package was read" },
+                                            { 2, "a package could not be read (one line each, after the good ones), or bad arguments" }, {} },
+        .run = cmd_inspect,
+};
 
 int cmd_inspect(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "cert", required_argument, NULL, 'c' },
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct ima_trust *trust = NULL;
         json_object *doc = NULL, *pkgs = NULL;
         bool json = false;
         int c, rc = EXIT_OK;
+        struct cmd_parser cp;
 
         if (ima_trust_new(&trust) < 0)
                 return cmd_fail();
-        while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+        cmd_parser_init(&cp, &cmd_inspect_spec, argc, argv);
+        while ((c = cmd_getopt(&cp)) > 0) {
                 switch (c) {
                 case 'c':
-                        if (ima_trust_add_file(trust, optarg) < 0) {
+                        if (ima_trust_add_file(trust, cp.arg) < 0) {
                                 rc = cmd_fail();
                                 goto out;
                         }
@@ -211,27 +209,23 @@ int cmd_inspect(int argc, char **argv)
                 case 'j':
                         json = true;
                         break;
-                case 'h':
-                        usage(stdout);
-                        goto out;
-                default:
-                        usage(stderr);
-                        rc = EXIT_ERROR;
-                        goto out;
                 }
         }
-        if (optind >= argc) {
-                fprintf(stderr, "imgtool: inspect: no RPM given\n");
-                usage(stderr);
-                rc = EXIT_ERROR;
+        if (c < 0) {
+                rc = cp.exit;
+                goto out;
+        }
+        if (cp.next >= argc) {
+                rc = cmd_usage_error(&cp, "no RPM given");
                 goto out;
         }
         if (json) {
                 doc = json_object_new_object();
                 pkgs = json_object_new_array();
+                json_object_object_add(doc, "schema", json_object_new_int(1));
                 json_object_object_add(doc, "packages", pkgs);
         }
-        for (int i = optind; i < argc; i++) {
+        for (int i = cp.next; i < argc; i++) {
                 struct rpmpkg *p = NULL;
                 if (rpmpkg_open(argv[i], &p) < 0) {
                         rc = cmd_fail();

@@ -1,6 +1,5 @@
 /* imgtool ipe-policy: the IPE policy a layout's initramfs activates. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,50 +9,51 @@
 #include "output.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool ipe-policy LAYOUT [-o OUT.p7s [--force]]\n"
-                   "Print the IPE policy of LAYOUT: only files with a verified fs-verity builtin\n"
-                   "signature, and the initramfs the kernel booted, may execute or load as\n"
-                   "modules.  With -o, write it signed (PKCS#7, the policy inside) with the\n"
-                   "layout's Key= and its certificate, as `imgtool compose` puts it into the\n"
-                   "initramfs of a [Verity] Signatures=ipe layout.\n"
-                   "  -o, --output OUT   write the signed policy (DER) to OUT ('-': stdout)\n"
-                   "  -f, --force        replace an existing OUT\n");
-}
+static const struct cmd_option options[] = {
+        { "output", 'o', "OUT", "Write the signed policy (PKCS#7 DER, the policy inside) to OUT ('-': stdout)." },
+        { "force", 'f', NULL, "Replace OUT if it exists." },
+        {}
+};
+
+const struct cmd_spec cmd_ipe_policy_spec = {
+        .name = "ipe-policy",
+        .synopsis = "LAYOUT [-o OUT.p7s [--force]]",
+        .summary = "print or sign the IPE policy of a [Verity] Signatures=ipe layout",
+        .description = "Prints the IPE policy of LAYOUT: only files with a verified fs-verity builtin "
+                       "signature, and the initramfs the kernel booted, may execute or load as modules. "
+                       "With -o, writes it signed with the layout's Key= and its certificate, as "
+                       "`imgtool compose` puts it into the initramfs of a [Verity] Signatures=ipe layout.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_ipe_policy,
+};
 
 int cmd_ipe_policy(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "output", required_argument, NULL, 'o' },
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *out = NULL;
         struct layout *l = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ uint8_t *der = NULL;
         size_t len = 0;
         unsigned flags = OUTPUT_STDOUT;
+        struct cmd_parser p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_ipe_policy_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'o': out = optarg; break;
+                case 'o': out = p.arg; break;
                 case 'f': flags |= OUTPUT_FORCE; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR;
                 }
         }
-        if (optind + 1 != argc) {
-                fprintf(stderr, "imgtool: ipe-policy: give one LAYOUT; see --help\n");
-                return EXIT_ERROR;
-        }
-        const char *inputs[] = { argv[optind], NULL };
+        if (c < 0)
+                return p.exit;
+        if (p.next + 1 != argc)
+                return cmd_usage_error(&p, "give one LAYOUT");
+        const char *inputs[] = { argv[p.next], NULL };
         r = out ? output_check(out, flags, inputs) : 0;
         if (r >= 0)
-                r = layout_load(argv[optind], NULL, &l);
+                r = layout_load(argv[p.next], NULL, &l);
         if (r >= 0)
                 r = ipe_policy_text(l, &text);
         if (r >= 0 && out)

@@ -1,46 +1,47 @@
 /* imgtool kconfig: a Kconfig fragment for a kernel that trusts a CA. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd.h"
 #include "kconfig.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool kconfig --ca CERT [--ima-cert CERT]\n"
-                   "Print a Kconfig fragment for a kernel that trusts CERT in its built-in\n"
-                   "keyring and loads the IMA cert (signed by it) into its .ima keyring.\n"
-                   "  --ca CERT        the CA (PEM or DER)\n"
-                   "  --ima-cert CERT  the IMA signing cert: checked to be signed by the CA;\n"
-                   "                   its key type adds the crypto it needs\n");
-}
+enum { OPT_CA = CMD_LONG_ONLY(1), OPT_IMA_CERT };
+static const struct cmd_option options[] = {
+        { "ca", OPT_CA, "CERT", "The CA the kernel trusts in its built-in keyring (PEM or DER); required." },
+        { "ima-cert", OPT_IMA_CERT, "CERT", "The IMA signing certificate: checked to be signed by the CA; its key type adds the crypto it needs." },
+        {}
+};
+
+const struct cmd_spec cmd_kconfig_spec = {
+        .name = "kconfig",
+        .synopsis = "--ca CERT [--ima-cert CERT]",
+        .summary = "print a Kconfig fragment for a kernel that trusts a CA",
+        .description = "Prints a Kconfig fragment, a comment per option, for a kernel that trusts the CA in "
+                       "its built-in keyring, accepts only IMA keys signed by it and loads the IMA cert from "
+                       "/etc/keys/x509_ima.der in the initramfs itself.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_kconfig,
+};
 
 int cmd_kconfig(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "ca", required_argument, NULL, 'c' },
-                { "ima-cert", required_argument, NULL, 'i' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *ca = NULL, *ima = NULL;
         _cleanup_free_ char *text = NULL;
+        struct cmd_parser p;
         int c;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_kconfig_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'c': ca = optarg; break;
-                case 'i': ima = optarg; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR; /* getopt said why */
+                case OPT_CA: ca = p.arg; break;
+                case OPT_IMA_CERT: ima = p.arg; break;
                 }
         }
-        if (!ca || optind < argc) {
-                fprintf(stderr, "imgtool: kconfig: %s (see 'imgtool kconfig --help')\n",
-                        ca ? "unexpected argument" : "--ca CERT is required");
-                return EXIT_ERROR;
-        }
+        if (c < 0)
+                return p.exit;
+        if (!ca || p.next < argc)
+                return cmd_usage_error(&p, "%s", ca ? "unexpected argument" : "--ca CERT is required");
         if (kconfig_fragment(ca, ima, &text) < 0)
                 return cmd_fail();
         fputs(text, stdout);

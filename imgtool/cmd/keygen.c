@@ -1,6 +1,5 @@
 /* imgtool keygen: make an IMA signing key and its certificate (or a CA). */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,33 +9,6 @@
 #include "lib/pubkey.h"
 #include "lib/sbkeys.h"
 #include "lib/util.h"
-
-static void keygen_usage(FILE *f)
-{
-        fprintf(f,
-                "Usage: imgtool keygen [OPTIONS] --out DIR\n"
-                "Make an IMA signing key: DIR/signing.key (PEM, 0600), DIR/signing.crt (PEM),\n"
-                "DIR/signing.der (DER, for the kernel's keyring).  Prints the keyid.\n"
-                "\n"
-                "  -t, --type TYPE      ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096\n"
-                "  -s, --subject CN     certificate subject common name\n"
-                "  -d, --days N         validity in days (default 3650)\n"
-                "      --ca             make a CA instead: DIR/ca.key, DIR/ca.crt, DIR/ca.der\n"
-                "      --issuer CADIR   sign the certificate with CADIR/ca.key (default: self-signed)\n"
-                "      --for-key PUBKEY with --issuer: no new key; a certificate for this public\n"
-                "                       key (PEM PUBLIC KEY, e.g. a distribution's IMA key):\n"
-                "                       DIR/signing.crt and DIR/signing.der, for the kernel\n"
-                "  -o, --out DIR        output directory (created if missing)\n"
-                "  -f, --force          replace existing key and cert files (regular files only)\n"
-                "  -h, --help           this help\n"
-                "Existing files are not overwritten without --force.\n"
-                "\n"
-                "Usage: imgtool keygen --secure-boot DIR [--subject CN] [--days N]\n"
-                "Make the owner's Secure Boot keys: PK, KEK, db (RSA-2048) as .key/.crt/.der,\n"
-                "their EFI signature lists (.esl) and signed updates to enroll them (.auth),\n"
-                "DIR/owner.guid.  The .auth time stamp is SOURCE_DATE_EPOCH when set.  Never\n"
-                "overwrites (no --force).\n");
-}
 
 static int parse_days(const char *s, int *out)
 {
@@ -51,88 +23,77 @@ static int parse_days(const char *s, int *out)
         return 0;
 }
 
+enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER, OPT_SECURE_BOOT, OPT_FOR_KEY };
+static const struct cmd_option options[] = {
+        { "type", 't', "TYPE", "Key type: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096." },
+        { "subject", 's', "CN", "The certificate's common name (default 'imgtool IMA signing key', or 'imgtool IMA CA' with --ca)." },
+        { "days", 'd', "N", "Validity in days (default 3650)." },
+        { "ca", OPT_CA, NULL, "Make a CA instead (CA:TRUE, keyCertSign): DIR/ca.key, DIR/ca.crt, DIR/ca.der." },
+        { "issuer", OPT_ISSUER, "CADIR", "Sign the new certificate with CADIR/ca.key (default: self-signed)." },
+        { "for-key", OPT_FOR_KEY, "PUBKEY", "With --issuer: make no key, only DIR/signing.crt and DIR/signing.der for this public key (PEM PUBLIC KEY, e.g. a distribution's IMA key), so the kernel can trust it." },
+        { "out", 'o', "DIR", "Where to write (created if missing); required unless --secure-boot." },
+        { "secure-boot", OPT_SECURE_BOOT, "DIR", "Make the owner's Secure Boot keys instead: PK, KEK, db (RSA-2048) as .key/.crt/.der, their EFI signature lists (.esl), signed updates to enroll them (.auth) and DIR/owner.guid; takes only --subject and --days, never overwrites." },
+        { "force", 'f', NULL, "Replace existing key and cert files (regular files only); without it an existing file is refused and nothing is written." },
+        {}
+};
+
+const struct cmd_spec cmd_keygen_spec = {
+        .name = "keygen",
+        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR [--for-key PUBKEY]] [--force] --out DIR | --secure-boot DIR [--subject CN] [--days N]",
+        .summary = "make a signing key and its certificate (or a CA)",
+        .description = "Writes DIR/signing.key (PEM, mode 0600), DIR/signing.crt (PEM) and DIR/signing.der "
+                       "(DER, what the initramfs loads into the kernel's _ima keyring) and prints the key's "
+                       "IMA keyid (8 hex digits). Keep signing.key out of version control.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_keygen,
+};
+
 int cmd_keygen(int argc, char **argv)
 {
-        enum { OPT_CA = 0x100, OPT_ISSUER, OPT_SECURE_BOOT, OPT_FOR_KEY };
-        static const struct option opts[] = {
-                { "type", required_argument, NULL, 't' },
-                { "subject", required_argument, NULL, 's' },
-                { "days", required_argument, NULL, 'd' },
-                { "ca", no_argument, NULL, OPT_CA },
-                { "issuer", required_argument, NULL, OPT_ISSUER },
-                { "secure-boot", required_argument, NULL, OPT_SECURE_BOOT },
-                { "for-key", required_argument, NULL, OPT_FOR_KEY },
-                { "out", required_argument, NULL, 'o' },
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct keygen_opts o = { .type = KEY_EC_P256 };
         const char *out = NULL, *sb_dir = NULL, *for_key = NULL;
         bool type_set = false;
+        struct cmd_parser p;
         uint32_t keyid;
         int c;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "t:s:d:o:fh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_keygen_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 't':
-                        if (key_type_from_name(optarg, &o.type) < 0)
+                        if (key_type_from_name(p.arg, &o.type) < 0)
                                 return cmd_fail();
                         type_set = true;
                         break;
-                case 's':
-                        o.subject = optarg;
-                        break;
+                case 's': o.subject = p.arg; break;
                 case 'd':
-                        if (parse_days(optarg, &o.days) < 0)
+                        if (parse_days(p.arg, &o.days) < 0)
                                 return cmd_fail();
                         break;
-                case OPT_CA:
-                        o.ca = true;
-                        break;
-                case OPT_ISSUER:
-                        o.issuer_dir = optarg;
-                        break;
-                case OPT_FOR_KEY:
-                        for_key = optarg;
-                        break;
-                case OPT_SECURE_BOOT:
-                        sb_dir = optarg;
-                        break;
-                case 'o':
-                        out = optarg;
-                        break;
-                case 'f':
-                        o.force = true;
-                        break;
-                case 'h':
-                        keygen_usage(stdout);
-                        return EXIT_OK;
-                default:
-                        keygen_usage(stderr);
-                        return EXIT_ERROR;
+                case OPT_CA: o.ca = true; break;
+                case OPT_ISSUER: o.issuer_dir = p.arg; break;
+                case OPT_SECURE_BOOT: sb_dir = p.arg; break;
+                case OPT_FOR_KEY: for_key = p.arg; break;
+                case 'o': out = p.arg; break;
+                case 'f': o.force = true; break;
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "imgtool: keygen: unexpected argument '%s'\n", argv[optind]);
-                return EXIT_ERROR;
-        }
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                return cmd_usage_error(&p, "unexpected argument '%s'", argv[p.next]);
         if (sb_dir) {
                 struct sbkeys_opts so = { .subject = o.subject, .days = o.days };
-                if (out || o.ca || o.issuer_dir || type_set || o.force) {
-                        fprintf(stderr, "imgtool: keygen: --secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)\n");
-                        return EXIT_ERROR;
-                }
+                if (out || o.ca || o.issuer_dir || type_set || o.force)
+                        return cmd_usage_error(&p, "--secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)");
                 if (sbkeys_generate(sb_dir, &so) < 0)
                         return cmd_fail();
                 log_verbose("wrote PK, KEK, db (.key .crt .der .esl .auth) and owner.guid in %s", sb_dir);
                 return EXIT_OK;
         }
-        if (!out) {
-                fprintf(stderr, "imgtool: keygen: --out DIR is required\n");
-                return EXIT_ERROR;
-        }
+        if (!out)
+                return cmd_usage_error(&p, "--out DIR is required (or --secure-boot DIR)");
         if (for_key) {
                 if (keygen_issue_for_key(out, for_key, &o, &keyid) < 0)
                         return cmd_fail();

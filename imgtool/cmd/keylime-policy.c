@@ -1,7 +1,6 @@
 /* imgtool keylime-policy: a Keylime runtime policy that accepts exactly
  * this image (lib/keylime.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,50 +11,52 @@
 #include "reference.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool keylime-policy IMAGE|DISK -o POLICY.json [--initramfs I] [--force]\n\n"
-                   "Write a Keylime runtime policy (meta.version 1) for IMAGE: every regular\n"
-                   "file's IMA digest, the initramfs's IMA certs as verification keys.\n\n"
-                   "  -o, --output FILE  where to write the policy ('-': stdout)\n"
-                   "  --initramfs I      the initramfs the image boots with (default:\n"
-                   "                     IMAGE.initramfs beside it; else the image's /etc/keys;\n"
-                   "                     a disk: its UKI's .initrd)\n"
-                   "  -f, --force        replace an existing POLICY.json\n"
-                   "  -h, --help         this text\n");
-}
+enum { OPT_INITRAMFS = CMD_LONG_ONLY(1) };
+static const struct cmd_option options[] = {
+        { "output", 'o', "FILE", "Write the policy to FILE ('-': stdout); required." },
+        { "initramfs", OPT_INITRAMFS, "FILE", "The initramfs the image boots with (default: IMAGE.initramfs beside it, else the image's /etc/keys; a disk: its UKI's .initrd)." },
+        { "force", 'f', NULL, "Replace FILE if it exists." },
+        {}
+};
+
+const struct cmd_spec cmd_keylime_policy_spec = {
+        .name = "keylime-policy",
+        .synopsis = "IMAGE|DISK -o POLICY.json [--initramfs FILE] [--force]",
+        .summary = "write a Keylime runtime policy for an image",
+        .description = "Writes a Keylime runtime policy (meta.version 1) that accepts exactly IMAGE: "
+                       "every regular file's IMA digest, and the initramfs's IMA certificates as "
+                       "verification keys.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_keylime_policy,
+};
 
 int cmd_keylime_policy(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "output", required_argument, NULL, 'o' },
-                { "initramfs", required_argument, NULL, 'i' },
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *output = NULL, *initramfs = NULL, *image;
         struct imgfiles *files = NULL;
         struct imgboot boot = {};
         json_object *doc = NULL;
         double t0 = now_seconds();
         unsigned flags = OUTPUT_STDOUT;
+        struct cmd_parser p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_keylime_policy_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'o': output = optarg; break;
-                case 'i': initramfs = optarg; break;
+                case 'o': output = p.arg; break;
+                case OPT_INITRAMFS: initramfs = p.arg; break;
                 case 'f': flags |= OUTPUT_FORCE; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
                 }
         }
-        if (optind != argc - 1 || !output) {
-                usage(stderr);
-                return EXIT_ERROR;
-        }
-        image = argv[optind];
+        if (c < 0)
+                return p.exit;
+        if (p.next != argc - 1)
+                return cmd_usage_error(&p, "give one IMAGE");
+        if (!output)
+                return cmd_usage_error(&p, "-o POLICY.json is required");
+        image = argv[p.next];
         {
                 const char *inputs[] = { image, initramfs, NULL };
                 if (output_check(output, flags, inputs) < 0)

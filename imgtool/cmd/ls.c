@@ -1,6 +1,5 @@
 /* imgtool ls: an `ls -l` style listing of one folder (or one file) of an image. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,17 +10,24 @@
 #include "imgverify.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool ls IMAGE [PATH] [--ima]\n\n"
-                   "List the folder PATH of IMAGE (default '/') like 'ls -l', or PATH\n"
-                   "itself when it is not a folder.  Times are UTC; names are escaped\n"
-                   "as in 'imgtool manifest'.\n\n"
-                   "  -d, --directory  list a folder itself, not its contents\n"
-                   "  --ima            add a column with the security.ima state\n"
-                   "                   (sig:KEYID, hash:ALGO, bad, -)\n"
-                   "  -h, --help       this text\n");
-}
+enum { OPT_IMA = CMD_LONG_ONLY(1) };
+static const struct cmd_option options[] = {
+        { "directory", 'd', NULL, "List PATH itself, not its contents, when it is a folder." },
+        { "ima", OPT_IMA, NULL, "Add a column with the security.ima state: sig:KEYID, hash:ALGO, bad or -." },
+        {}
+};
+
+const struct cmd_spec cmd_ls_spec = {
+        .name = "ls",
+        .synopsis = "IMAGE [PATH] [-d] [--ima]",
+        .summary = "list a folder inside an image",
+        .description = "Lists the folder PATH (default /) of IMAGE like 'ls -l', or PATH itself when it is "
+                       "not a folder. Times are UTC; names are escaped as in 'imgtool manifest'. The image "
+                       "is only read.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_ls,
+};
 
 static void mode_string(mode_t m, char s[11])
 {
@@ -75,34 +81,28 @@ static int print_entry(struct ext4walk *w, const struct ext4walk_entry *e, void 
 
 int cmd_ls(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "directory", no_argument, NULL, 'd' },
-                { "ima", no_argument, NULL, 'i' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct ls_opts o = {};
         struct ext4walk *w;
         struct ext4walk_entry e;
         const char *path = "/";
         bool dir_itself = false;
+        struct cmd_parser p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_ls_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 'd': dir_itself = true; break;
-                case 'i': o.ima = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
+                case OPT_IMA: o.ima = true; break;
                 }
         }
-        if (optind != argc - 1 && optind != argc - 2) {
-                usage(stderr);
-                return EXIT_ERROR;
-        }
-        if (optind == argc - 2)
-                path = argv[optind + 1];
-        r = ext4walk_open(argv[optind], &w);
+        if (c < 0)
+                return p.exit;
+        if (argc - p.next != 1 && argc - p.next != 2)
+                return cmd_usage_error(&p, "expected IMAGE [PATH]");
+        if (argc - p.next == 2)
+                path = argv[p.next + 1];
+        r = ext4walk_open(argv[p.next], &w);
         if (r < 0)
                 return cmd_fail();
         r = ext4walk_stat(w, path, &e);

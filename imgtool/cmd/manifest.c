@@ -1,6 +1,5 @@
 /* imgtool manifest: one stable, sorted line per path of an image. */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,15 +14,22 @@
 
 #define MANIFEST_HEADER "# type mode uid gid size mtime sha256 ima caps target path"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool manifest IMAGE [--json]\n\n"
-                   "Print one line per path of IMAGE, sorted bytewise by path:\n"
-                   "  type mode uid gid size mtime sha256 ima caps target path\n"
-                   "'-' marks a field that does not apply.  See README 'manifest'.\n\n"
-                   "  --json      one JSON array of objects instead of lines\n"
-                   "  -h, --help  this text\n");
-}
+static const struct cmd_option options[] = {
+        { "json", 'j', NULL, "Print one JSON array of objects (path, type, mode, uid, gid, size, ...) instead of lines." },
+        {}
+};
+
+const struct cmd_spec cmd_manifest_spec = {
+        .name = "manifest",
+        .synopsis = "IMAGE [--json]",
+        .summary = "print one stable line per path of an image, for diff",
+        .description = "Prints a header line, then per path, sorted bytewise: type mode uid gid size mtime "
+                       "sha256 ima caps target path ('-' where a field does not apply; paths escaped as in "
+                       "/proc/mounts). The image is only read.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_manifest,
+};
 
 static char type_char(mode_t m)
 {
@@ -134,27 +140,20 @@ static int add_json(struct ext4walk *w, const struct ext4walk_entry *e, void *us
 
 int cmd_manifest(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct ext4walk *w;
         bool json = false;
+        struct cmd_parser p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'j': json = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
-                }
-        }
-        if (optind != argc - 1) {
-                usage(stderr);
-                return EXIT_ERROR;
-        }
-        r = ext4walk_open(argv[optind], &w);
+        cmd_parser_init(&p, &cmd_manifest_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0)
+                if (c == 'j')
+                        json = true;
+        if (c < 0)
+                return p.exit;
+        if (argc - p.next != 1)
+                return cmd_usage_error(&p, "expected exactly one IMAGE");
+        r = ext4walk_open(argv[p.next], &w);
         if (r < 0)
                 return cmd_fail();
         if (json) {

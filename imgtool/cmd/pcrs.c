@@ -1,6 +1,5 @@
 /* imgtool pcrs: the PCR values a TPM 2.0 holds after firmware boots a disk
  * with Secure Boot on (lib/pcrs.h says what each covers). */
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +8,23 @@
 #include "lib/pcrs.h"
 #include "lib/util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool pcrs DISK [--keys KEYDIR] [--json]\n"
-                   "Predict the SHA-256 PCRs 4, 5, 7 and 11 after UEFI firmware boots DISK (compose\n"
-                   "Format=disk) with Secure Boot on.  --keys: the folder of keygen --secure-boot\n"
-                   "(PK.esl, KEK.esl, db.esl, optional dbx.esl as enrolled); without it PCR 7 is\n"
-                   "left out.  PCRs 0-3 and 6 depend only on the firmware and the machine: take\n"
-                   "them from a measured boot of it.\n");
-}
+static const struct cmd_option options[] = {
+        { "keys", 'k', "KEYDIR", "The folder of 'keygen --secure-boot' (PK.esl, KEK.esl, db.esl, optional dbx.esl as enrolled); without it PCR 7 is left out." },
+        { "json", 'j', NULL, "Print the prediction as one JSON object." },
+        {}
+};
+
+const struct cmd_spec cmd_pcrs_spec = {
+        .name = "pcrs",
+        .synopsis = "DISK [--keys KEYDIR] [--json]",
+        .summary = "predict the TPM PCRs after firmware boots a disk with Secure Boot",
+        .description = "Predicts the SHA-256 PCRs 4, 5, 7 and 11 after UEFI firmware boots DISK (compose "
+                       "Format=disk) with Secure Boot on. PCRs 0-3 and 6 depend only on the firmware and the "
+                       "machine: take them from a measured boot of it.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_pcrs,
+};
 
 static void print_json(const struct pcrs_prediction *p)
 {
@@ -47,32 +54,26 @@ static void print_json(const struct pcrs_prediction *p)
 
 int cmd_pcrs(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "keys", required_argument, NULL, 'k' },
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *keys = NULL;
         bool json = false;
         struct pcrs_prediction p;
         char hex[65];
         int c;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "k:jh", opts, NULL)) != -1) {
+        struct cmd_parser cp;
+
+        cmd_parser_init(&cp, &cmd_pcrs_spec, argc, argv);
+        while ((c = cmd_getopt(&cp)) > 0) {
                 switch (c) {
-                case 'k': keys = optarg; break;
+                case 'k': keys = cp.arg; break;
                 case 'j': json = true; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
                 }
         }
-        if (optind != argc - 1) {
-                fprintf(stderr, "imgtool: pcrs: expected exactly one DISK (see 'imgtool pcrs --help')\n");
-                return EXIT_ERROR;
-        }
-        if (pcrs_predict(argv[optind], keys, &p) < 0)
+        if (c < 0)
+                return cp.exit;
+        if (argc - cp.next != 1)
+                return cmd_usage_error(&cp, "expected exactly one DISK");
+        if (pcrs_predict(argv[cp.next], keys, &p) < 0)
                 return cmd_fail();
         if (json) {
                 print_json(&p);

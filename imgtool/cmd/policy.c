@@ -1,6 +1,5 @@
 /* imgtool policy: print the IMA policy an image enforces. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,51 +9,51 @@
 #include "policy.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool policy [--no-measure | --no-root-reads | --extra FILE] [LAYOUT]\n"
-                   "       imgtool policy --file FILE\n"
-                   "Print the IMA policy the initramfs loads: the layout's [Policy] (its File,\n"
-                   "or the default shaped by AppraiseRootReads and Measure); without a layout\n"
-                   "the default (appraise every executable, executable mapping and root-owned\n"
-                   "file read).\n"
-                   "  --file FILE       validate FILE as an IMA policy and print it\n"
-                   "  --no-measure      leave out the measure rules (no PCR 10 log)\n"
-                   "  --no-root-reads   do not appraise reads of root-owned files\n"
-                   "  --extra FILE      add FILE's rules (validated) before the default rules\n");
-}
+enum { OPT_FILE = CMD_LONG_ONLY(1), OPT_NO_MEASURE, OPT_NO_ROOT_READS, OPT_EXTRA };
+static const struct cmd_option options[] = {
+        { "file", OPT_FILE, "FILE", "Validate FILE as an IMA policy (errors name the line) and print it." },
+        { "no-measure", OPT_NO_MEASURE, NULL, "Leave out the measure rules (no PCR 10 log)." },
+        { "no-root-reads", OPT_NO_ROOT_READS, NULL, "Do not appraise reads of root-owned files (FILE_CHECK fowner=0)." },
+        { "extra", OPT_EXTRA, "FILE", "Add FILE's rules (validated) after the exclusions and before the default rules." },
+        {}
+};
+
+const struct cmd_spec cmd_policy_spec = {
+        .name = "policy",
+        .synopsis = "[--no-measure] [--no-root-reads] [--extra FILE] | --file FILE | LAYOUT",
+        .summary = "print the IMA policy a layout (or the default) enforces",
+        .description = "Prints the policy the initramfs loads: with LAYOUT, its [Policy] section decides "
+                       "(File=, or the default shaped by AppraiseRootReads= and Measure=); without, the "
+                       "default, which appraises every executable, executable mapping and root-owned file "
+                       "read with appraise_type=imasig.",
+        .options = options,
+        .exits = CMD_EXITS_DEFAULT,
+        .run = cmd_policy,
+};
 
 
 int cmd_policy(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "file", required_argument, NULL, 'f' },
-                { "no-measure", no_argument, NULL, 'M' },
-                { "no-root-reads", no_argument, NULL, 'R' },
-                { "extra", required_argument, NULL, 'e' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         struct policy_opts po = POLICY_OPTS_DEFAULT;
         const char *file = NULL, *extra = NULL;
         _cleanup_free_ char *text = NULL, *extra_text = NULL;
+        struct cmd_parser p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_policy_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'f': file = optarg; break;
-                case 'M': po.measure = false; break;
-                case 'R': po.appraise_fowner0_reads = false; break;
-                case 'e': extra = optarg; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: return EXIT_ERROR; /* getopt said why */
+                case OPT_FILE: file = p.arg; break;
+                case OPT_NO_MEASURE: po.measure = false; break;
+                case OPT_NO_ROOT_READS: po.appraise_fowner0_reads = false; break;
+                case OPT_EXTRA: extra = p.arg; break;
                 }
         }
-        if (optind + 1 < argc || (optind < argc && file)) {
-                fprintf(stderr, "imgtool: policy: give one LAYOUT or --file FILE; see --help\n");
-                return EXIT_ERROR;
-        }
-        if (optind < argc) {
+        if (c < 0)
+                return p.exit;
+        if (p.next + 1 < argc || (p.next < argc && file))
+                return cmd_usage_error(&p, "give one LAYOUT or --file FILE");
+        if (p.next < argc) {
                 /* Exactly what compose embeds: the layout's [Policy] decides. */
                 struct layout *l = NULL;
                 if (extra || !po.measure || !po.appraise_fowner0_reads) {
@@ -62,7 +61,7 @@ int cmd_policy(int argc, char **argv)
                                         "set them in its [Policy] section\n");
                         return EXIT_ERROR;
                 }
-                r = layout_load(argv[optind], NULL, &l);
+                r = layout_load(argv[p.next], NULL, &l);
                 if (r >= 0)
                         r = layout_policy_text(l, &text);
                 layout_free(l);

@@ -1,7 +1,6 @@
 /* imgtool reference: the signed reference values of an image, for
  * `imgtool attest` (lib/reference.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,27 +12,37 @@
 #include "reference.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool reference IMAGE -o FILE --key KEY --cert CERT [--initramfs I] [--kernel K] [--json]\n"
-                   "       imgtool reference DISK -o FILE --key KEY --cert CERT [--sb-keys KEYDIR] [--json]\n"
-                   "       imgtool reference --check FILE --cert CERT [--json]\n\n"
-                   "Write IMAGE's reference values (every regular file's sha256, IMA digest\n"
-                   "algorithm and signature keyid; the IMA certs and policy of its initramfs;\n"
-                   "kernel and initramfs digests; for a disk, its UKI's and the predicted PCRs\n"
-                   "of imgtool pcrs) to FILE, signed into FILE.sig with KEY.\n"
-                   "--check verifies FILE.sig with CERT and prints what FILE holds.\n\n"
-                   "  -o, --output FILE  the reference file (FILE.sig beside it)\n"
-                   "  --key KEY          the owner's private key (PEM)\n"
-                   "  --cert CERT        its certificate; with --check: the trusted cert(s)\n"
-                   "  --initramfs I      default IMAGE.initramfs beside the image\n"
-                   "  --kernel K         default IMAGE.vmlinuz beside the image\n"
-                   "  --sb-keys KEYDIR   a disk's Secure Boot keys (keygen --secure-boot): PCR 7\n"
-                   "  -f, --force        replace existing FILE and FILE.sig\n"
-                   "  --json             print the summary as JSON\n"
-                   "  -h, --help         this text\n"
-                   "Exit: 0 written / valid, 1 --check found the signature invalid, 2 error.\n");
-}
+enum { OPT_KEY = CMD_LONG_ONLY(1), OPT_CERT, OPT_INITRAMFS, OPT_KERNEL, OPT_CHECK, OPT_SB_KEYS, OPT_JSON };
+static const struct cmd_option options[] = {
+        { "output", 'o', "FILE", "Write the reference values to FILE, and their signature to FILE.sig." },
+        { "key", OPT_KEY, "KEY", "The owner's private key (PEM) that signs FILE." },
+        { "cert", OPT_CERT, "CERT", "The key's certificate; with --check, the trusted certificate(s)." },
+        { "initramfs", OPT_INITRAMFS, "FILE", "The initramfs the image boots with (default: IMAGE.initramfs beside it)." },
+        { "kernel", OPT_KERNEL, "FILE", "The kernel the image boots with (default: IMAGE.vmlinuz beside it)." },
+        { "sb-keys", OPT_SB_KEYS, "KEYDIR", "A disk's Secure Boot keys (keygen --secure-boot), so the reference predicts PCR 7." },
+        { "check", OPT_CHECK, "FILE", "Verify FILE.sig with --cert and print what FILE holds, instead of writing." },
+        { "json", OPT_JSON, NULL, "Print the summary as JSON." },
+        { "force", 'f', NULL, "Replace FILE and FILE.sig if they exist." },
+        {}
+};
+
+const struct cmd_spec cmd_reference_spec = {
+        .name = "reference",
+        .synopsis = "IMAGE|DISK -o FILE --key KEY --cert CERT [--initramfs FILE] [--kernel FILE] [--sb-keys KEYDIR] [--json] | --check FILE --cert CERT [--json]",
+        .summary = "write an image's signed reference values for attest",
+        .description = "Writes IMAGE's reference values (every regular file's sha256, IMA digest "
+                       "algorithm and signature keyid; the IMA certificates and policy of its "
+                       "initramfs; kernel and initramfs digests; for a disk, its UKI's digests and the "
+                       "PCRs imgtool pcrs predicts) to FILE, signed into FILE.sig with KEY. "
+                       "--check verifies FILE.sig with CERT and prints what FILE holds.",
+        .options = options,
+        .exits = (const struct cmd_exit[]){
+                { 0, "written, or (--check) the signature is valid" },
+                { 1, "--check found the signature invalid" },
+                { 2, "could not do the job: bad arguments, bad input, I/O error" },
+                {} },
+        .run = cmd_reference,
+};
 
 static void summary(bool json, const char *file, const char *what, size_t n_files, size_t n_certs,
                     uint32_t keyid, double secs)
@@ -88,19 +97,6 @@ static int check(const char *file, const char *cert, bool json)
 
 int cmd_reference(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "output", required_argument, NULL, 'o' },
-                { "key", required_argument, NULL, 'k' },
-                { "cert", required_argument, NULL, 'c' },
-                { "initramfs", required_argument, NULL, 'i' },
-                { "kernel", required_argument, NULL, 'K' },
-                { "check", required_argument, NULL, 'C' },
-                { "sb-keys", required_argument, NULL, 'S' },
-                { "json", no_argument, NULL, 'j' },
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         const char *output = NULL, *key = NULL, *cert = NULL, *initramfs = NULL, *kernel = NULL,
                    *check_file = NULL, *sb_keys = NULL, *image;
         struct imgfiles *files = NULL;
@@ -110,41 +106,42 @@ int cmd_reference(int argc, char **argv)
         unsigned flags = 0;
         double t0 = now_seconds();
         _cleanup_free_ char *sigpath = NULL;
+        struct cmd_parser p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "o:fh", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_reference_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
-                case 'o': output = optarg; break;
-                case 'k': key = optarg; break;
-                case 'c': cert = optarg; break;
-                case 'i': initramfs = optarg; break;
-                case 'K': kernel = optarg; break;
-                case 'C': check_file = optarg; break;
-                case 'S': sb_keys = optarg; break;
-                case 'j': json = true; break;
+                case 'o': output = p.arg; break;
+                case OPT_KEY: key = p.arg; break;
+                case OPT_CERT: cert = p.arg; break;
+                case OPT_INITRAMFS: initramfs = p.arg; break;
+                case OPT_KERNEL: kernel = p.arg; break;
+                case OPT_CHECK: check_file = p.arg; break;
+                case OPT_JSON: json = true; break;
+                case OPT_SB_KEYS: sb_keys = p.arg; break;
                 case 'f': flags |= OUTPUT_FORCE; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                default: usage(stderr); return EXIT_ERROR;
                 }
         }
+        if (c < 0)
+                return p.exit;
         if (check_file) {
-                if (optind != argc || !cert || output || key) {
-                        usage(stderr);
-                        return EXIT_ERROR;
-                }
+                if (p.next != argc || !cert || output || key)
+                        return cmd_usage_error(&p, "--check FILE takes --cert CERT only");
                 return check(check_file, cert, json);
         }
-        if (optind != argc - 1 || !output || !key || !cert) {
-                usage(stderr);
-                return EXIT_ERROR;
-        }
-        image = argv[optind];
+        if (p.next != argc - 1)
+                return cmd_usage_error(&p, "give one IMAGE");
+        if (!output || !key || !cert)
+                return cmd_usage_error(&p, "-o FILE, --key KEY and --cert CERT are required");
+        image = argv[p.next];
         {
-                const char *inputs[] = { image, key, cert, initramfs, kernel, NULL };
-                if (!initramfs)
-                        inputs[3] = NULL;
-                else if (!kernel)
-                        inputs[4] = NULL;
+                const char *inputs[6] = { image, key, cert };
+                size_t n = 3;
+                if (initramfs)
+                        inputs[n++] = initramfs;
+                if (kernel)
+                        inputs[n++] = kernel;
                 if (asprintf(&sigpath, "%s.sig", output) < 0)
                         return cmd_fail();
                 if (!strcmp(output, "-") || output_check(output, flags, inputs) < 0 ||

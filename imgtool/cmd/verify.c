@@ -1,9 +1,12 @@
 /* imgtool verify: check every file signature of an image offline. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <openssl/x509.h>
+
+#include "certs.h"
 #include "cmd.h"
 #include "ext4walk.h"
 #include "imasig.h"
@@ -12,21 +15,27 @@
 #include "lockfile.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-        fprintf(f, "usage: imgtool verify IMAGE --cert CERT... [options]\n\n"
-                   "Check that every regular file of IMAGE carries a security.ima digital\n"
-                   "signature by a trusted key over its actual content.  Prints one line\n"
-                   "'PATH: reason' per violation, then a summary.  The image is only read.\n\n"
-                   "  --cert CERT            trusted certificate(s), PEM or DER (repeatable)\n"
-                   "  --allow-unsigned GLOB  paths matching GLOB may lack a signature\n"
-                   "                         (fnmatch; '*' also matches '/'; repeatable)\n"
-                   "  --against LAYOUT       also compare the files with the layout's packages\n"
-                   "                         (or a lockfile's: compose --lock-out)\n"
-                   "  --json                 the report as JSON on stdout\n"
-                   "  -h, --help             this text\n\n"
-                   "exit: 0 all good, 1 violations found, 2 could not check\n");
-}
+static const struct cmd_option options[] = {
+        { "cert", 'c', "CERT", "A trusted certificate, PEM (one or more) or DER; repeatable. The keyid is the last 4 bytes of its subjectKeyIdentifier, as the kernel computes it." },
+        { "allow-unsigned", 'u', "GLOB", "Paths matching GLOB (fnmatch on the whole path, '*' also matches '/') may have no signature or only a hash; repeatable." },
+        { "against", 'a', "LAYOUT", "Also compare the image with the files of the layout's packages (or a lockfile's, from compose --lock-out); without --cert, the layout's Certificate= files are trusted." },
+        { "json", 'j', NULL, "Print the report as one JSON object on stdout." },
+        {}
+};
+
+const struct cmd_spec cmd_verify_spec = {
+        .name = "verify",
+        .synopsis = "IMAGE (--cert CERT... | --against LAYOUT) [--allow-unsigned GLOB]... [--json]",
+        .summary = "check every file signature of an image offline, optionally against its layout",
+        .description = "Every regular file must carry a security.ima digital signature by a trusted key over "
+                       "its content as it is in the image. Prints one line 'PATH: reason' per violation, then "
+                       "a summary line. The image is only read.",
+        .options = options,
+        .exits = (const struct cmd_exit[]){ { 0, "every file passed" },
+                                            { 1, "violations were found" },
+                                            { 2, "the image could not be checked: bad image, unreadable certificate, bad layout, usage error" }, {} },
+        .run = cmd_verify,
+};
 
 struct args {
         const char **certs, **allow;
@@ -45,45 +54,68 @@ static int push(const char ***list, size_t *n, const char *s)
         return 0;
 }
 
-/* 0 ok, 1 --help printed, -1 usage error (printed). */
+/* EXIT_OK to go on; otherwise the exit code (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-        static const struct option opts[] = {
-                { "cert", required_argument, NULL, 'c' },
-                { "allow-unsigned", required_argument, NULL, 'u' },
-                { "against", required_argument, NULL, 'a' },
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        struct cmd_parser p;
         int c;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        cmd_parser_init(&p, &cmd_verify_spec, argc, argv);
+        while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 'c':
-                        if (push(&a->certs, &a->n_certs, optarg) < 0)
-                                return -1;
+                        if (push(&a->certs, &a->n_certs, p.arg) < 0)
+                                return EXIT_ERROR;
                         break;
                 case 'u':
-                        if (push(&a->allow, &a->n_allow, optarg) < 0)
-                                return -1;
+                        if (push(&a->allow, &a->n_allow, p.arg) < 0)
+                                return EXIT_ERROR;
                         break;
-                case 'a': a->against = optarg; break;
+                case 'a': a->against = p.arg; break;
                 case 'j': a->json = true; break;
-                case 'h': usage(stdout); return 1;
-                default: usage(stderr); return -1;
                 }
         }
-        if (optind != argc - 1) {
-                fprintf(stderr, "imgtool: verify: give exactly one IMAGE\n");
-                return -1;
+        if (c < 0)
+                return p.exit == EXIT_OK ? -1 : p.exit;
+        if (argc - p.next != 1)
+                return cmd_usage_error(&p, "give exactly one IMAGE");
+        if (a->n_certs == 0 && !a->against)
+                return cmd_usage_error(&p, "give at least one --cert (or --against LAYOUT)");
+        a->image = argv[p.next];
+        return EXIT_OK;
+}
+
+/* The JSON report, with the keyids of the trusted certificates added. */
+static char *report_json(const struct imgverify_report *rep, const struct args *a, const struct layout *l)
+{
+        _cleanup_free_ char *text = imgverify_report_json(rep);
+        json_object *o = text ? json_tokener_parse(text) : NULL, *keys = json_object_new_array();
+        char *out = NULL;
+
+        for (size_t i = 0; o && i < (a->n_certs ? a->n_certs : strv_length(l ? l->certificates : NULL)); i++) {
+                X509 **certs = NULL;
+                int n = certs_read_file(a->n_certs ? a->certs[i] : l->certificates[i], &certs);
+                for (int j = 0; j < n; j++) {
+                        uint8_t *der = NULL;
+                        int len = i2d_X509(certs[j], &der);
+                        uint32_t k;
+                        char hex[9];
+                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0) {
+                                snprintf(hex, sizeof(hex), "%08x", k);
+                                json_object_array_add(keys, json_object_new_string(hex));
+                        }
+                        OPENSSL_free(der);
+                }
+                if (n > 0)
+                        certs_free(certs);
         }
-        if (a->n_certs == 0 && !a->against) {
-                fprintf(stderr, "imgtool: verify: give at least one --cert (or --against LAYOUT)\n");
-                return -1;
-        }
-        a->image = argv[optind];
-        return 0;
+        if (o) {
+                json_object_object_add(o, "trusted_keyids", keys);
+                out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else
+                json_object_put(keys);
+        return out;
 }
 
 /* --cert files, else the layout's Certificate= list. */
@@ -143,8 +175,8 @@ int cmd_verify(int argc, char **argv)
         int rc = EXIT_ERROR, r;
 
         r = parse_args(argc, argv, &a);
-        if (r != 0) {
-                rc = r > 0 ? EXIT_OK : EXIT_ERROR;
+        if (r != EXIT_OK) {
+                rc = r < 0 ? EXIT_OK : r;
                 goto out;
         }
         if (a.against && load_layout(&a, &layout, &expect) < 0) {
@@ -184,7 +216,7 @@ int cmd_verify(int argc, char **argv)
                 goto out;
         }
         if (a.json) {
-                char *text = imgverify_report_json(rep);
+                char *text = report_json(rep, &a, layout);
                 if (!text) {
                         fprintf(stderr, "imgtool: verify: out of memory\n");
                         goto out;

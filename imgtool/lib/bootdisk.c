@@ -47,8 +47,12 @@ int bootdisk_cmdline(const struct layout *l, const char *root_partuuid, char **o
          * root itself (init.conf), by the same PARTUUID.  lockdown=integrity
          * even without Secure Boot (which implies it). */
         const char *test = l->test_hooks ? " imgtool.test=1 imgtool.run=auto-if-present imgtool.out=/dev/ttyS1" : "";
+        _cleanup_free_ char *extra = NULL;
+        int r = layout_kernel_cmdline(l, &extra);
+        if (r < 0)
+                return r;
         if (asprintf(out, "root=PARTUUID=%s %s lockdown=integrity%s%s%s", root_partuuid, l->root_rw ? "rw" : "ro",
-                     test, l->cmdline ? " " : "", l->cmdline ? l->cmdline : "") < 0)
+                     test, *extra ? " " : "", extra) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -68,30 +72,27 @@ static void make_ids(const struct layout *l, struct disk_ids *ids)
         ids->esp_volume_id = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
 }
 
-static int build_initrd(struct bootdisk *b)
+/* The same initramfs as IMAGE.initramfs (layout_initramfs: Init=, test
+ * hooks, [Verity]), the root found by its PARTUUID unless Root= says
+ * otherwise.  Not yet: SELinux (the labels are read after the disk is
+ * planned) and kernel modules: under Secure Boot the kernel's arch policy
+ * measures every module load, and the measured-file checks (qemu-test/check,
+ * reference, keylime-policy) know only the root's files, not the UKI's. */
+static int build_initrd(struct bootdisk *b, char ***warnings)
 {
-        const struct layout *l = b->l;
-        _cleanup_free_ char *policy = NULL, *root = NULL;
-        _cleanup_free_ uint8_t *ipe_der = NULL;
-        struct initramfs_opts o = { 0 };
+        _cleanup_free_ char *root = NULL;
+        struct layout_initramfs li;
         int r;
 
-        if (l->root) {
-                r = layout_root_spec(l, NULL, &root);
-        } else {
-                r = asprintf(&root, "PARTUUID=%s", b->ids.root_guid) < 0 ? -ENOMEM : 0;
-        }
-        if (r < 0 || (r = layout_policy_text(l, &policy)) < 0)
+        if (asprintf(&root, "PARTUUID=%s", b->ids.root_guid) < 0)
+                return -ENOMEM;
+        if ((r = layout_initramfs(b->l, root, NULL, &li, warnings)) < 0)
                 return r;
-        o.certs = (const char *const *)l->certificates;
-        o.n_certs = strv_length(l->certificates);
-        o.policy_text = policy;
-        o.root = root;
-        o.rw = l->root_rw;
-        o.cmdline_test = l->test_hooks;
-        if ((r = layout_initramfs_verity(l, &o, &ipe_der)) < 0)
-                return r;
-        return initramfs_build(&o, &b->initrd, &b->initrd_len);
+        li.o.modules_dir = NULL;
+        li.o.modules = NULL;
+        r = initramfs_build(&li.o, &b->initrd, &b->initrd_len);
+        layout_initramfs_free(&li);
+        return r;
 }
 
 static const char *stub_path(const struct layout *l)
@@ -99,7 +100,7 @@ static const char *stub_path(const struct layout *l)
         return l->stub ? l->stub : UKI_DEFAULT_STUB;
 }
 
-int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size)
+int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size, char ***warnings)
 {
         struct bootdisk *b = calloc(1, sizeof(*b));
         struct uki_parts parts;
@@ -116,7 +117,7 @@ int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *ro
                         goto fail;
                 b->signed_uki = true;
         }
-        if ((r = build_initrd(b)) < 0 || (r = bootdisk_cmdline(l, b->ids.root_guid, &b->cmdline)) < 0)
+        if ((r = build_initrd(b, warnings)) < 0 || (r = bootdisk_cmdline(l, b->ids.root_guid, &b->cmdline)) < 0)
                 goto fail;
         parts = (struct uki_parts){ .stub = stub_path(l), .kernel = l->kernel, .initrd = b->initrd,
                                     .initrd_len = b->initrd_len, .cmdline = b->cmdline, .osrel = "" };

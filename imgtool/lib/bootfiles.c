@@ -8,6 +8,7 @@
 
 #include "initramfs.h"
 #include "ipe.h"
+#include "kmod.h"
 #include "output.h"
 #include "policy.h"
 #include "util.h"
@@ -40,27 +41,13 @@ int layout_policy_text(const struct layout *l, char **text)
         return policy_default(&o, text);
 }
 
-int layout_initramfs_verity(const struct layout *l, struct initramfs_opts *o, uint8_t **ipe_der)
-{
-        _cleanup_free_ char *ipe = NULL;
-        int r;
-
-        *ipe_der = NULL;
-        o->verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
-        if (!l->verity || l->verity_sigs != VERITY_SIGS_IPE)
-                return 0;
-        if ((r = ipe_policy_text(l, &ipe)) < 0 || (r = ipe_policy_sign(l, ipe, ipe_der, &o->ipe_policy_len)) < 0)
-                return r;
-        o->ipe_policy = *ipe_der;
-        o->ipe_policy_name = IPE_POLICY_NAME;
-        return 0;
-}
-
 int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
 {
         int r;
         if (l->root)
                 r = asprintf(spec, "%s", l->root);
+        else if (uuid && !strncmp(uuid, "PARTUUID=", 9))   /* a disk's root partition */
+                r = asprintf(spec, "%s", uuid);
         else if (l->label)
                 r = asprintf(spec, "LABEL=%s", l->label);
         else
@@ -92,48 +79,153 @@ static int copy_into(const char *from, struct output *out)
         return r;
 }
 
-int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
-                      const char *const *inputs, struct bootfiles *b)
+int layout_kernel_cmdline(const struct layout *l, char **cmdline)
 {
-        _cleanup_free_ char *vmlinuz = NULL, *initrd = NULL, *policy = NULL, *root = NULL;
-        _cleanup_free_ uint8_t *ipe_der = NULL;
-        struct initramfs_opts o = { 0 };
+        const char *s = l->cmdline ? l->cmdline : "";
+        size_t n;
+
+        s += strspn(s, " \t");
+        n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                n--;
+        if (memchr(s, '\n', n))
+                return imgerr(-EINVAL, "%s: [Boot] CommandLine: one line only", l->path);
+        *cmdline = strndup(s, n);
+        return *cmdline ? 0 : -ENOMEM;
+}
+
+int bootfiles_paths(const char *image, struct bootfiles_paths *p)
+{
+        *p = (struct bootfiles_paths){ 0 };
+        if (asprintf(&p->vmlinuz, "%s.vmlinuz", image) < 0 || asprintf(&p->initramfs, "%s.initramfs", image) < 0 ||
+            asprintf(&p->cmdline, "%s.cmdline", image) < 0) {
+                bootfiles_paths_free(p);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void bootfiles_paths_free(struct bootfiles_paths *p)
+{
+        free(p->vmlinuz);
+        free(p->initramfs);
+        free(p->cmdline);
+        *p = (struct bootfiles_paths){ 0 };
+}
+
+/* ModulesDirectory=, else the kernel package's lib/modules/VERSION. */
+static int modules_dir(const struct layout *l, char **dir, char ***warnings)
+{
+        int r;
+        *dir = NULL;
+        if (l->modules_dir) {
+                *dir = strdup(l->modules_dir);
+                return *dir ? 0 : -ENOMEM;
+        }
+        r = kmod_find_dir(l->kernel, dir);
+        /* no module folder, or a kernel whose version we cannot read (not an
+         * x86 bzImage): the kernel may have what the root needs built in */
+        if ((r == -ENOENT || r == -EINVAL) && !l->modules) {
+                strv_pushf(warnings, "%s; the initramfs carries no kernel modules, so a root on a "
+                           "modular disk driver (virtio-blk, SCSI, AHCI) will not be found", imgerr_msg());
+                return 0;
+        }
+        return r;
+}
+
+/* [Verity]: the .fs-verity keyring for builtin signatures, and for ipe the
+ * IPE policy signed with the layout's key (li->ipe_der). */
+static int layout_initramfs_verity(const struct layout *l, struct layout_initramfs *li)
+{
+        _cleanup_free_ char *ipe = NULL;
+        int r;
+
+        li->o.verity_keyring = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
+        if (!l->verity || l->verity_sigs != VERITY_SIGS_IPE)
+                return 0;
+        if ((r = ipe_policy_text(l, &ipe)) < 0 || (r = ipe_policy_sign(l, ipe, &li->ipe_der, &li->o.ipe_policy_len)) < 0)
+                return r;
+        li->o.ipe_policy = li->ipe_der;
+        li->o.ipe_policy_name = IPE_POLICY_NAME;
+        return 0;
+}
+
+int layout_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
+                     struct layout_initramfs *li, char ***warnings)
+{
+        int r;
+
+        *li = (struct layout_initramfs){ 0 };
+        if ((r = layout_policy_text(l, &li->policy)) < 0 || (r = layout_root_spec(l, uuid, &li->root)) < 0 ||
+            (r = modules_dir(l, &li->modules_dir, warnings)) < 0 || (r = layout_initramfs_verity(l, li)) < 0) {
+                layout_initramfs_free(li);
+                return r;
+        }
+        li->o.certs = (const char *const *)l->certificates;
+        li->o.n_certs = strv_length(l->certificates);
+        li->o.policy_text = li->policy;
+        li->o.root = li->root;
+        li->o.rw = l->root_rw;
+        li->o.cmdline_test = l->test_hooks;
+        li->o.modules_dir = li->modules_dir;
+        li->o.modules = l->modules;
+        li->o.init = l->init;
+        if (se && se->mode) {
+                li->o.selinux_mode = se->mode;
+                li->o.selinux_policy = se->policy;
+                li->o.selinux_policy_len = se->policy_len;
+        }
+        return 0;
+}
+
+void layout_initramfs_free(struct layout_initramfs *li)
+{
+        free(li->policy);
+        free(li->root);
+        free(li->modules_dir);
+        free(li->ipe_der);
+        *li = (struct layout_initramfs){ 0 };
+}
+
+int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
+                      const char *const *inputs, struct bootfiles *b, char ***warnings)
+{
+        struct layout_initramfs li;
+        struct bootfiles_paths p;
         struct stat st;
         int r;
 
-        struct bootfiles in = *b;   /* the caller's SELinux inputs */
+        struct boot_selinux se = b->selinux;   /* the caller's input */
 
         memset(b, 0, sizeof(*b));
-        b->selinux_mode = in.selinux_mode;
-        b->selinux_policy = in.selinux_policy;
-        b->selinux_policy_len = in.selinux_policy_len;
+        b->selinux = se;
         if (!l->kernel)
                 return 0;
         if (stat(l->kernel, &st) < 0)
                 return imgerr(-errno, "%s: [Boot] Kernel=%s: %s", l->path, l->kernel, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return imgerr(-EINVAL, "%s: [Boot] Kernel=%s: not a regular file", l->path, l->kernel);
-        if (asprintf(&vmlinuz, "%s.vmlinuz", image) < 0 || asprintf(&initrd, "%s.initramfs", image) < 0)
-                return -ENOMEM;
-        if ((r = layout_policy_text(l, &policy)) < 0 || (r = layout_root_spec(l, uuid, &root)) < 0)
+        if ((r = layout_kernel_cmdline(l, &b->cmdline_text)) < 0 ||
+            (r = layout_initramfs(l, uuid, &se, &li, warnings)) < 0) {
+                bootfiles_abort(b);
                 return r;
-        o.certs = (const char *const *)l->certificates;
-        o.n_certs = strv_length(l->certificates);
-        o.policy_text = policy;
-        o.root = root;
-        o.rw = l->root_rw;
-        o.cmdline_test = l->test_hooks;
-        o.selinux_mode = b->selinux_mode;
-        o.selinux_policy = b->selinux_policy;
-        o.selinux_policy_len = b->selinux_policy_len;
-        if ((r = layout_initramfs_verity(l, &o, &ipe_der)) < 0)
-                return r;
-        r = initramfs_build(&o, &b->initramfs_data, &b->initramfs_len);
-        if (r < 0)
+        }
+        r = initramfs_build(&li.o, &b->initramfs_data, &b->initramfs_len);
+        layout_initramfs_free(&li);
+        if (r < 0) {
+                bootfiles_abort(b);
                 return imgerr_prefix(r, "%s: [Boot]: ", l->path);
-        r = output_open(vmlinuz, flags, 0644, inputs, &b->vmlinuz);
+        }
+        if (bootfiles_paths(image, &p) < 0) {
+                bootfiles_abort(b);
+                return -ENOMEM;
+        }
+        r = output_open(p.vmlinuz, flags, 0644, inputs, &b->vmlinuz);
         if (r >= 0)
-                r = output_open(initrd, flags, 0644, inputs, &b->initramfs);
+                r = output_open(p.initramfs, flags, 0644, inputs, &b->initramfs);
+        if (r >= 0)
+                r = output_open(p.cmdline, flags, 0644, inputs, &b->cmdline);
+        bootfiles_paths_free(&p);
         if (r < 0)
                 bootfiles_abort(b);
         return r;
@@ -148,6 +240,10 @@ int bootfiles_write(const struct layout *l, struct bootfiles *b)
         r = copy_into(l->kernel, b->vmlinuz);
         if (r >= 0)
                 r = output_write(b->initramfs, b->initramfs_data, b->initramfs_len);
+        if (r >= 0)
+                r = output_write(b->cmdline, b->cmdline_text, strlen(b->cmdline_text));
+        if (r >= 0)
+                r = output_write(b->cmdline, "\n", 1);
         return r;
 }
 
@@ -163,6 +259,11 @@ int bootfiles_commit(struct bootfiles *b)
                 else
                         output_abort(b->initramfs);
                 b->initramfs = NULL;
+                if (r >= 0)
+                        r = output_commit(b->cmdline);
+                else
+                        output_abort(b->cmdline);
+                b->cmdline = NULL;
         }
         bootfiles_abort(b);
         return r;
@@ -172,6 +273,8 @@ void bootfiles_abort(struct bootfiles *b)
 {
         output_abort(b->vmlinuz);
         output_abort(b->initramfs);
+        output_abort(b->cmdline);
         free(b->initramfs_data);
+        free(b->cmdline_text);
         memset(b, 0, sizeof(*b));
 }

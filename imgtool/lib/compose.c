@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,8 @@ struct composer {
         size_t pkg_index;
         double t0;
 };
+
+static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len);
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -560,16 +563,76 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
                 return r;
         c->rep->regular++;
         c->rep->bytes += total;
-        if (rf->tag == SIG_PACKAGE)
-                c->rep->sig_from_package++;
-        else if (rf->tag == SIG_SIGNED)
-                c->rep->sig_signed_here++;
-        else
-                c->rep->sig_allowed_unsigned++;
+        count_signature(c, rf->tag, rf->val, rf->val_len);
         return 0;
 fail:
         ext4img_file_abort(out);
         return r;
+}
+
+/* The per-package and total signature counts of the report. */
+static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len)
+{
+        struct compose_package_report *p = &c->rep->pkgs[c->pkg_index];
+
+        p->files++;
+        if (tag == SIG_PACKAGE) {
+                c->rep->sig_from_package++;
+                p->sig_from_package++;
+                /* 03 02 <algo> <keyid be32> ...: a v2 signature's keyid */
+                if (len >= 7 && val[0] == 3) {
+                        uint32_t k = (uint32_t)val[3] << 24 | (uint32_t)val[4] << 16 | (uint32_t)val[5] << 8 | val[6];
+                        size_t i = 0;
+                        while (i < p->n_keyids && p->keyids[i] != k)
+                                i++;
+                        if (i == p->n_keyids && i < ARRAY_SIZE(p->keyids))
+                                p->keyids[p->n_keyids++] = k;
+                }
+        } else if (tag == SIG_SIGNED) {
+                c->rep->sig_signed_here++;
+                p->sig_signed_here++;
+        } else {
+                c->rep->sig_allowed_unsigned++;
+                p->sig_allowed_unsigned++;
+        }
+}
+
+/* The report's package list and keyids, once the set and keys are known. */
+static int report_start(struct composer *c)
+{
+        struct compose_report *rep = c->rep;
+
+        rep->pkgs = calloc(c->set->count, sizeof(*rep->pkgs));
+        if (!rep->pkgs)
+                return imgerr(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < c->set->count; i++) {
+                rep->pkgs[i].nevra = strdup(rpmpkg_nevra(c->set->pkgs[i]));
+                rep->pkgs[i].file = strdup(rpmpkg_path(c->set->pkgs[i]));
+                if (!rep->pkgs[i].nevra || !rep->pkgs[i].file)
+                        return imgerr(-ENOMEM, "out of memory");
+        }
+        if (c->key) {
+                rep->has_signing_key = true;
+                rep->signing_keyid = ima_key_keyid(c->key);
+        }
+        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
+                X509 **certs = NULL;
+                int n = certs_read_file(c->l->certificates[i], &certs);
+                for (int j = 0; j < n; j++) {
+                        uint8_t *der = NULL;
+                        int len = i2d_X509(certs[j], &der);
+                        uint32_t k, *g;
+                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0 &&
+                            (g = realloc(rep->trusted_keyids, (rep->n_trusted + 1) * sizeof(*g)))) {
+                                rep->trusted_keyids = g;
+                                rep->trusted_keyids[rep->n_trusted++] = k;
+                        }
+                        OPENSSL_free(der);
+                }
+                if (n > 0)
+                        certs_free(certs);
+        }
+        return 0;
 }
 
 /* Hard links: rpm's payload carries the content once, with one member of
@@ -1279,15 +1342,62 @@ static void stage_mark(const char *name)
         c0 = cpu;
 }
 
+/* ---- what a boot needs ---------------------------------------------------------------- */
+
+/* Is path in the image, also through a merged-/usr symlink (/sbin -> usr/sbin)? */
+static bool image_has(struct composer *c, const char *path)
+{
+        char alt[PATH_MAX];
+        const char *slash = strchr(path + 1, '/');
+        struct pathmap_entry *top;
+
+        if (pathmap_get(c->paths, path))
+                return true;
+        if (!slash || (size_t)(slash - path) >= sizeof(alt))
+                return false;
+        snprintf(alt, sizeof(alt), "%.*s", (int)(slash - path), path);
+        top = pathmap_get(c->paths, alt);
+        if (!top || !S_ISLNK(top->mode))
+                return false;
+        snprintf(alt, sizeof(alt), "/usr%s", path);
+        return pathmap_get(c->paths, alt) != NULL;
+}
+
+/* With Kernel= the image is meant to boot: say what it lacks. */
+static void warn_boot_needs(struct composer *c)
+{
+        const char *init = c->l->init ? c->l->init : "/sbin/init";
+
+        if (!c->l->kernel)
+                return;
+        if (!image_has(c, init))
+                strv_pushf(&c->rep->warnings, "[Boot] Kernel= is set but the image has no %s: the "
+                           "initramfs will stop with FATAL (install a package that provides it, or set "
+                           "[Boot] Init=)", init);
+        if (c->l->test_hooks && !image_has(c, "/bin/sh"))
+                strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
+                           "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
+}
+
 /* ---- progress and the whole pipeline ------------------------------------------------ */
 
+/* One line, cut to the terminal's width, redrawn in place. */
 static void show_progress(struct composer *c, size_t i)
 {
         double mb = (double)c->rep->bytes / 1e6;
+        struct winsize ws;
+        char line[512];
+        int cols = 80;
+
         if (!c->o->progress)
                 return;
-        fprintf(stderr, "\r\033[K[%zu/%zu] %-32.32s %7zu files %9.1f MB", i + 1, c->set->count,
-                rpmpkg_name(c->set->pkgs[i]), c->rep->files, mb);
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                cols = ws.ws_col;
+        snprintf(line, sizeof(line), "[%zu/%zu] %7zu files %9.1f MB %s", i + 1, c->set->count,
+                 c->rep->files, mb, rpmpkg_name(c->set->pkgs[i]));
+        if (cols - 1 < (int)sizeof(line))
+                line[cols - 1] = 0; /* never wrap: a wrapped line is not redrawn by \r */
+        fprintf(stderr, "\r\033[K%s", line);
         fflush(stderr);
 }
 
@@ -1414,7 +1524,8 @@ static int check_distinct_outputs(const struct compose_opts *o)
         const char *j = o->json_report;
 
         if (j && (!strcmp(j, o->output) ||
-                  (!strncmp(j, o->output, n) && (!strcmp(j + n, ".vmlinuz") || !strcmp(j + n, ".initramfs")))))
+                  (!strncmp(j, o->output, n) &&
+                   (!strcmp(j + n, ".vmlinuz") || !strcmp(j + n, ".initramfs") || !strcmp(j + n, ".cmdline")))))
                 return imgerr(-EINVAL, "%s: --json-report names one of the image's own outputs", j);
         return 0;
 }
@@ -1435,7 +1546,30 @@ static int open_outputs(struct composer *c)
         r = output_open(c->o->output, c->o->output_flags, 0644, in, &c->image);
         if (r < 0 || c->disk)   /* a disk carries kernel and initramfs in its UKI */
                 return r;
-        return bootfiles_prepare(c->l, c->o->output, c->rep->uuid, c->o->output_flags, in, &c->boot);
+        return bootfiles_prepare(c->l, c->o->output, c->rep->uuid, c->o->output_flags, in, &c->boot,
+                                 &c->rep->warnings);
+}
+
+/* What the report says was written, and how to boot it. */
+static int report_outputs(struct composer *c)
+{
+        struct bootfiles_paths bp;
+        int r = strv_pushf(&c->rep->written, "%s", c->o->output);
+
+        if (r >= 0 && c->disk)   /* kernel, initramfs, command line are in its UKI */
+                r = asprintf(&c->rep->boot_command, "imgtool boot %s --uefi", c->o->output) < 0 ? -ENOMEM : 0;
+        if (r < 0 || !c->l->kernel || c->disk)
+                return r;
+        if (bootfiles_paths(c->o->output, &bp) < 0)
+                return -ENOMEM;
+        if (strv_pushf(&c->rep->written, "%s", bp.vmlinuz) < 0 ||
+            strv_pushf(&c->rep->written, "%s", bp.initramfs) < 0 ||
+            strv_pushf(&c->rep->written, "%s", bp.cmdline) < 0 ||
+            asprintf(&c->rep->boot_command, "imgtool boot %s%s", c->o->output,
+                     c->l->test_hooks ? " --exec 'cat /proc/cmdline'" : "") < 0)
+                r = -ENOMEM;
+        bootfiles_paths_free(&bp);
+        return r;
 }
 
 /* All outputs are complete: the report, then every rename. */
@@ -1446,6 +1580,9 @@ static int commit_outputs(struct composer *c)
         int r;
 
         c->rep->seconds = now_seconds() - c->t0;
+        r = report_outputs(c);
+        if (r < 0)
+                return r;
         if (c->o->json_report) {
                 r = report_json_text(c->rep, c->o->output, &json);
                 if (r >= 0)
@@ -1488,11 +1625,11 @@ static int prepare_users_and_labels(struct composer *c)
         if (r < 0 || !c->labels)
                 return r;
         snprintf(c->rep->selinux_policy, sizeof(c->rep->selinux_policy), "%s", labels_policy_name(c->labels));
-        c->boot.selinux_mode = labels_boot_mode(c->labels, c->l);
-        if (c->boot.selinux_mode && c->l->kernel &&
-            !labels_binary_policy(c->labels, &c->boot.selinux_policy, &c->boot.selinux_policy_len))
+        c->boot.selinux.mode = labels_boot_mode(c->labels, c->l);
+        if (c->boot.selinux.mode && c->l->kernel &&
+            !labels_binary_policy(c->labels, &c->boot.selinux.policy, &c->boot.selinux.policy_len))
                 return imgerr(-ENOENT, "%s: [SELinux] Mode=%s but the policy has no binary policy "
-                              "(policy/policy.N) for the initramfs to load", c->l->path, c->boot.selinux_mode);
+                              "(policy/policy.N) for the initramfs to load", c->l->path, c->boot.selinux.mode);
         return 0;
 }
 
@@ -1519,9 +1656,9 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         rep->packages = c.set->count;
-        if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0)
+        if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
-        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size)) < 0)
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         if ((r = prepare_users_and_labels(&c)) < 0)
@@ -1547,6 +1684,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         stage_mark("close");
+        warn_boot_needs(&c);
         if (c.disk) {
                 /* the image's temporary becomes the disk; commit renames it */
                 r = bootdisk_finish(c.disk, output_tmp_path(c.image), o->output, c.epoch, rep);
@@ -1580,6 +1718,14 @@ void compose_report_free(struct compose_report *rep)
         strv_free(rep->scriptlets_skipped);
         strv_free(rep->created_unsigned);
         strv_free(rep->warnings);
+        for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {
+                free(rep->pkgs[i].nevra);
+                free(rep->pkgs[i].file);
+        }
+        free(rep->pkgs);
+        free(rep->trusted_keyids);
+        strv_free(rep->written);
+        free(rep->boot_command);
         strv_free(rep->setid_cleared);
         memset(rep, 0, sizeof(*rep));
 }

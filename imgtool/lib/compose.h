@@ -10,6 +10,15 @@
 
 #include "layout.h"
 
+/* What compose took from one package (JSON report: "packages"). */
+struct compose_package_report {
+        char *nevra, *file;
+        size_t files;                   /* regular files */
+        size_t sig_from_package, sig_signed_here, sig_allowed_unsigned;
+        uint32_t keyids[8];             /* keyids of the package signatures kept */
+        size_t n_keyids;
+};
+
 struct compose_report {
         size_t packages, files, regular, directories, symlinks, hardlinks, devices;
         uint64_t bytes;                 /* regular file content */
@@ -30,6 +39,13 @@ struct compose_report {
         bool uki_signed;
         char root_partuuid[37];
         double seconds;
+        struct compose_package_report *pkgs; /* [packages], in install order */
+        bool has_signing_key;
+        uint32_t signing_keyid;         /* Key='s */
+        uint32_t *trusted_keyids;       /* Certificate='s */
+        size_t n_trusted;
+        char **written;                 /* every file compose wrote: the image, boot files */
+        char *boot_command;             /* how to boot them; NULL without Kernel= */
 };
 
 struct compose_opts {

@@ -1256,6 +1256,7 @@ char *imgverify_report_json(const struct imgverify_report *r)
                 json_object_put(arr);
                 return NULL;
         }
+        json_object_object_add(root, "schema", json_object_new_int(1));
         json_object_object_add(root, "image", json_object_new_string(r->image));
         json_object_object_add(root, "ok", json_object_new_boolean(r->n_v == 0));
         json_object_object_add(root, "files", json_object_new_int64((int64_t)r->files));

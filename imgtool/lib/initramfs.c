@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "kmod.h"
 #include "imasig.h"
 #include "policy.h"
 #include "output.h"
@@ -172,10 +173,13 @@ static int format_conf(const struct initramfs_opts *o, char **conf)
 {
         bool se = o->selinux_mode && o->selinux_policy;
 
+        if (o->init && (o->init[0] != '/' || strpbrk(o->init, "\n ")))
+                return imgerr(-EINVAL, "init '%s': want an absolute path without spaces", o->init);
         if (se && strcmp(o->selinux_mode, "enforcing") && strcmp(o->selinux_mode, "permissive"))
                 return imgerr(-EINVAL, "SELinux mode '%s': want enforcing or permissive", o->selinux_mode);
-        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s%s%s%s%s",
-                     o->root, o->rw, o->cmdline_test, se ? "selinux=" : "", se ? o->selinux_mode : "",
+        if (asprintf(conf, "# read by imgtool's init\nroot=%s\nrw=%d\ncmdline_test=%d\n%s%s%s%s%s%s%s%s%s%s",
+                     o->root, o->rw, o->cmdline_test, o->init ? "init=" : "", o->init ? o->init : "",
+                     o->init ? "\n" : "", se ? "selinux=" : "", se ? o->selinux_mode : "",
                      se ? "\n" : "", o->verity_keyring ? "verity_keyring=1\n" : "",
                      o->ipe_policy ? "ipe_policy=" : "", o->ipe_policy ? o->ipe_policy_name : "",
                      o->ipe_policy ? "\n" : "") < 0)
@@ -183,10 +187,31 @@ static int format_conf(const struct initramfs_opts *o, char **conf)
         return 0;
 }
 
+/* /etc/imgtool/modules: the module files under /lib/modules, in load order. */
+static int format_module_list(const struct kmod_set *k, char **list)
+{
+        size_t cap = 1;
+        for (size_t i = 0; i < k->n; i++)
+                cap += strlen(k->v[i].name) + 4;
+        *list = malloc(cap);
+        if (!*list)
+                return imgerr(-ENOMEM, "out of memory");
+        (*list)[0] = 0;
+        for (size_t i = 0; i < k->n; i++)
+                strcat(strcat(*list, k->v[i].name), ".ko\n");
+        return 0;
+}
+
+static int kmod_cmp_name(const void *a, const void *b)
+{
+        return strcmp((*(const struct kmod *const *)a)->name, (*(const struct kmod *const *)b)->name);
+}
+
 /* Entries in byte order of their paths: the archive is the same for the
  * same inputs, whatever order the code adds them in. */
 static int write_entries(struct cpio *c, const struct initramfs_opts *o, const char *conf, const char *policy,
-                         const struct blob *certs, size_t n_certs)
+                         const struct blob *certs, size_t n_certs, const struct kmod_set *mods,
+                         const char *mod_list)
 {
         int r = 0;
 
@@ -208,6 +233,8 @@ static int write_entries(struct cpio *c, const struct initramfs_opts *o, const c
                 snprintf(name, sizeof(name), INITRAMFS_KEYDIR "/%02zu.der", i);
                 r = cpio_add(c, name, AE_IFREG, 0644, certs[i].data, certs[i].len, 0);
         }
+        if (!r && mods->n)
+                r = cpio_add(c, INITRAMFS_MODULES, AE_IFREG, 0644, mod_list, strlen(mod_list), 0);
         /* Kernels built with CONFIG_IMA_LOAD_X509 (imgtool kconfig) load this
          * cert into their .ima keyring before init runs; others ignore it. */
         r = r ?: cpio_add(c, "etc/keys", AE_IFDIR, 0755, NULL, 0, 0);
@@ -215,6 +242,24 @@ static int write_entries(struct cpio *c, const struct initramfs_opts *o, const c
                 r = cpio_add(c, INITRAMFS_KERNEL_X509, AE_IFREG, 0644, certs[0].data, certs[0].len, 0);
         r = r ?: cpio_add(c, "init", AE_IFREG, 0755, imgtool_init_blob,
                           (size_t)(imgtool_init_blob_end - imgtool_init_blob), 0);
+        if (!r && mods->n) {
+                /* sorted by name, whatever the load order */
+                _cleanup_free_ const struct kmod **sorted = calloc(mods->n, sizeof(*sorted));
+                if (!sorted)
+                        return imgerr(-ENOMEM, "out of memory");
+                for (size_t i = 0; i < mods->n; i++)
+                        sorted[i] = &mods->v[i];
+                qsort(sorted, mods->n, sizeof(*sorted), kmod_cmp_name);
+                r = r ?: cpio_add(c, "lib", AE_IFDIR, 0755, NULL, 0, 0);
+                r = r ?: cpio_add(c, INITRAMFS_MODDIR, AE_IFDIR, 0755, NULL, 0, 0);
+                for (size_t i = 0; !r && i < mods->n; i++) {
+                        const struct kmod *m = sorted[i];
+                        _cleanup_free_ char *path = NULL;
+                        if (asprintf(&path, INITRAMFS_MODDIR "/%s.ko", m->name) < 0)
+                                return imgerr(-ENOMEM, "out of memory");
+                        r = cpio_add(c, path, AE_IFREG, 0644, m->data, m->len, 0);
+                }
+        }
         r = r ?: cpio_add(c, "newroot", AE_IFDIR, 0755, NULL, 0, 0);
         r = r ?: cpio_add(c, "proc", AE_IFDIR, 0755, NULL, 0, 0);
         r = r ?: cpio_add(c, "sys", AE_IFDIR, 0755, NULL, 0, 0);
@@ -243,7 +288,8 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
 {
         struct blob *certs = NULL;
         size_t n_certs = 0;
-        _cleanup_free_ char *conf = NULL, *own_policy = NULL;
+        _cleanup_free_ char *conf = NULL, *own_policy = NULL, *mod_list = NULL;
+        struct kmod_set mods = { 0 };
         const char *policy = o->policy_text;
         struct membuf m = { 0 };
         struct cpio c = { 0 };
@@ -279,10 +325,20 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
         r = format_conf(o, &conf);
         if (r < 0)
                 goto out;
+        if (o->modules_dir) {
+                r = kmod_resolve(o->modules_dir, o->modules, &mods);
+                if (r >= 0)
+                        r = format_module_list(&mods, &mod_list);
+                if (r < 0)
+                        goto out;
+        } else if (o->modules && o->modules[0]) {
+                r = imgerr(-EINVAL, "modules %s...: no kernel module folder to take them from", o->modules[0]);
+                goto out;
+        }
         r = open_archive(&c, &m);
         if (r < 0)
                 goto out;
-        r = write_entries(&c, o, conf, policy, certs, n_certs);
+        r = write_entries(&c, o, conf, policy, certs, n_certs, &mods, mod_list);
         if (r < 0)
                 goto out;
         if (archive_write_close(c.a) != ARCHIVE_OK) {
@@ -297,6 +353,7 @@ out:
                 archive_write_free(c.a);
         archive_entry_free(c.e);
         free(m.data);
+        kmod_set_free(&mods);
         for (size_t i = 0; i < n_certs; i++)
                 free(certs[i].data);
         free(certs);

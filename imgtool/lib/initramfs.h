@@ -6,11 +6,13 @@
  *
  * What init reads (paths inside the archive; init/init.c is the consumer):
  *   /etc/imgtool/init.conf        key=value lines: root=, rw=, cmdline_test=,
- *                                 selinux=
+ *                                 init=, selinux=, verity_keyring=, ipe_policy=
  *   /etc/imgtool/selinux-policy   the binary SELinux policy (with selinux=)
  *   /etc/imgtool/ima-policy       the policy, written to securityfs in one go
  *   /etc/imgtool/keys/NN.der      the certs, in command-line order
- *   /etc/imgtool/ipe-policy.p7s   a signed IPE policy (with verity=ipe)
+ *   /etc/imgtool/ipe-policy.p7s   a signed IPE policy (with ipe_policy=)
+ *   /etc/imgtool/modules          module files (under /lib/modules) in load order
+ *   /lib/modules/NAME.ko          the kernel's signed modules, uncompressed
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
  *                                 themselves (CONFIG_IMA_LOAD_X509)
  */
@@ -22,6 +24,8 @@
 #define INITRAMFS_CONF "etc/imgtool/init.conf"
 #define INITRAMFS_POLICY "etc/imgtool/ima-policy"
 #define INITRAMFS_KEYDIR "etc/imgtool/keys"
+#define INITRAMFS_MODULES "etc/imgtool/modules"
+#define INITRAMFS_MODDIR "lib/modules"
 #define INITRAMFS_SELINUX_POLICY "etc/imgtool/selinux-policy"
 #define INITRAMFS_IPE_POLICY "etc/imgtool/ipe-policy.p7s"
 /* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
@@ -36,6 +40,11 @@ struct initramfs_opts {
         /* honour imgtool.test= and imgtool.run= on the kernel command line
          * (test images only: the runner executes a script as root) */
         bool cmdline_test;
+        /* The kernel's module folder (lib/modules/VERSION): the modules that
+         * find the root go into the archive (kmod.h); NULL: none. */
+        const char *modules_dir;
+        char *const *modules;      /* more module names (Modules=), may be NULL */
+        const char *init;          /* the root's init program; NULL: /sbin/init */
         /* SELinux: init loads this binary policy (policy.N) before the IMA
          * policy, so IMA rules may use obj_type= and friends; mode
          * "enforcing" or "permissive" (NULL: no SELinux). */

@@ -30,6 +30,8 @@ struct key_def {
         size_t offset;
 };
 
+
+
 static int bad_value(struct parse_ctx *c, const char *key, const char *value, const char *want)
 {
         if (c->line)
@@ -83,6 +85,14 @@ static int parse_list_common(struct parse_ctx *c, const char *value, char ***f, 
                         return r;
         }
         return 0;
+}
+
+/* A path inside the image: absolute, not resolved against the layout. */
+static int parse_path_abs(struct parse_ctx *c, const char *value, void *field)
+{
+        if (*value && value[0] != '/')
+                return bad_value(c, "Init", value, "expected an absolute path inside the image");
+        return parse_string(c, value, field);
 }
 
 static int parse_list(struct parse_ctx *c, const char *value, void *field)
@@ -282,6 +292,9 @@ static const struct key_def keys[] = {
         { "Boot", "Root", parse_root, F(root) },
         { "Boot", "RootReadWrite", parse_bool, F(root_rw) },
         { "Boot", "TestHooks", parse_bool, F(test_hooks) },
+        { "Boot", "Init", parse_path_abs, F(init) },
+        { "Boot", "Modules", parse_list, F(modules) },
+        { "Boot", "ModulesDirectory", parse_path, F(modules_dir) },
         { "Boot", "Stub", parse_path, F(stub) },
         { "SecureBoot", "Key", parse_path, F(sb_key) },
         { "SecureBoot", "Certificate", parse_path, F(sb_certificate) },
@@ -331,7 +344,10 @@ static int apply_key(struct parse_ctx *c, const char *section, const char *key, 
                                       c->file, c->line, what, section, key);
                 return imgerr(-EINVAL, "%s: --set %s.%s: %s", c->file, section, key, what);
         }
-        return k->parse(c, value, (char *)c->l + k->offset);
+        r = k->parse(c, value, (char *)c->l + k->offset);
+        if (r >= 0)
+                c->l->origins[k - keys] = (struct layout_origin){ c->line ? LAYOUT_FILE : LAYOUT_SET, c->line };
+        return r;
 }
 
 static int on_ini_entry(void *user, const char *section, const char *key, const char *value)
@@ -488,6 +504,9 @@ static int layout_defaults(struct layout *l, const char *path)
         }
         l->dir = strdup(dirname(copy));
         free(copy);
+        l->origins = calloc(ARRAY_SIZE(keys), sizeof(*l->origins)); /* all LAYOUT_DEFAULT */
+        if (!l->origins)
+                return -ENOMEM;
         l->size_auto = true;
         l->source_date_epoch = -1;
         l->scriptlets = SCRIPTLETS_ERROR;
@@ -576,10 +595,86 @@ void layout_free(struct layout *l)
         free(l->kernel);
         free(l->cmdline);
         free(l->root);
+        free(l->init);
+        strv_free(l->modules);
+        free(l->modules_dir);
+        free(l->origins);
         free(l->stub);
         free(l->sb_key);
         free(l->sb_certificate);
         free(l);
+}
+
+/* ---- reading keys back (imgtool summary) ------------------------------------ */
+
+size_t layout_key_count(void)
+{
+        return ARRAY_SIZE(keys);
+}
+
+struct layout_key_info layout_key(size_t i)
+{
+        return (struct layout_key_info){ keys[i].section, keys[i].key };
+}
+
+static const char *sigmode_name(enum layout_sigmode m)
+{
+        return m == SIGMODE_SIGN ? "sign" : m == SIGMODE_PACKAGE_OR_SIGN ? "package-or-sign" : "package";
+}
+
+static int join_list(char *const *v, char **text)
+{
+        size_t n = 1;
+        for (size_t i = 0; v && v[i]; i++)
+                n += strlen(v[i]) + 1;
+        *text = calloc(1, n);
+        if (!*text)
+                return -ENOMEM;
+        for (size_t i = 0; v && v[i]; i++) {
+                if (i)
+                        strcat(*text, " ");
+                strcat(*text, v[i]);
+        }
+        return 0;
+}
+
+int layout_key_value(const struct layout *l, size_t i, char **text)
+{
+        const struct key_def *k = &keys[i];
+        const void *field = (const char *)l + k->offset;
+        int r;
+
+        if (k->parse == parse_list || k->parse == parse_path_list)
+                return join_list(*(char *const *const *)field, text);
+        if (k->parse == parse_string || k->parse == parse_path || k->parse == parse_path_abs ||
+            k->parse == parse_label || k->parse == parse_root)
+                r = asprintf(text, "%s", *(char *const *)field ? *(char *const *)field : "");
+        else if (k->parse == parse_bool)
+                r = asprintf(text, "%s", *(const bool *)field ? "yes" : "no");
+        else if (k->parse == parse_image_size)
+                r = l->size_auto ? asprintf(text, "auto") : asprintf(text, "%llu", (unsigned long long)l->size);
+        else if (k->parse == parse_inode_size)
+                r = l->inode_size ? asprintf(text, "%u", l->inode_size) : asprintf(text, "auto");
+        else if (k->parse == parse_epoch)
+                r = l->source_date_epoch < 0 ? asprintf(text, "%s", "") : asprintf(text, "%lld", (long long)l->source_date_epoch);
+        else if (k->parse == parse_sigmode)
+                r = asprintf(text, "%s", sigmode_name(l->sigmode));
+        else if (k->parse == parse_scriptlets)
+                r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" : "error");
+        else if (k->parse == parse_format)
+                r = asprintf(text, "%s", l->format == FORMAT_DISK ? "disk" : "ext4");
+        else if (k->parse == parse_salt)
+                r = asprintf(text, "%s", l->verity_salt ? l->verity_salt : "");
+        else if (k->parse == parse_selinux_mode)
+                r = asprintf(text, "%s", l->selinux_mode == SELINUX_ENFORCING ? "enforcing" :
+                                         l->selinux_mode == SELINUX_PERMISSIVE ? "permissive" :
+                                         l->selinux_mode == SELINUX_OFF ? "off" : "");
+        else if (k->parse == parse_verity_sigs)
+                r = asprintf(text, "%s", l->verity_sigs == VERITY_SIGS_BUILTIN ? "builtin" :
+                                         l->verity_sigs == VERITY_SIGS_IPE ? "ipe" : "ima-v3");
+        else
+                r = asprintf(text, "?"); /* a parser this function does not know: add it above */
+        return r < 0 ? -ENOMEM : 0;
 }
 
 int layout_from_lock(const char *path, struct layout **out)

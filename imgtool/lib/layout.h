@@ -83,12 +83,36 @@ struct layout {
         char *root;              /* root= spec for the initramfs; default LABEL=<label> */
         bool root_rw;
         bool test_hooks;         /* initramfs honours imgtool.test= / imgtool.run= (test images only) */
+        char *init;              /* the program the initramfs runs on the root; NULL: /sbin/init */
+        char **modules;          /* kernel modules added to the default set */
+        char *modules_dir;       /* the kernel's lib/modules/VERSION; NULL: found from Kernel= */
+
         char *stub;              /* systemd-stub for the UKI (Format=disk); NULL: Debian's */
 
         /* [SecureBoot] (Format=disk): the db key and cert that sign the UKI */
         char *sb_key;
         char *sb_certificate;
+
+        /* Where each key's value came from, by index in layout_keys(). */
+        struct layout_origin *origins;
 };
+
+/* Where a key's value came from: its default, a line of the file, or --set. */
+enum layout_origin_kind { LAYOUT_DEFAULT, LAYOUT_FILE, LAYOUT_SET };
+struct layout_origin {
+        enum layout_origin_kind kind;
+        unsigned line;           /* LAYOUT_FILE: the last line that set it */
+};
+
+/* The keys a layout knows, in documentation order (for `imgtool summary`). */
+struct layout_key_info {
+        const char *section, *key;
+};
+size_t layout_key_count(void);
+struct layout_key_info layout_key(size_t i);
+/* The key's resolved value as layout text (lists space-separated, paths
+ * absolute, "" when unset); *text is malloc'ed. */
+int layout_key_value(const struct layout *l, size_t i, char **text);
 
 /* Read path, then apply overrides ("Section.Key=Value", NULL-terminated, may
  * be NULL) as if they were the last lines of the file.  Errors name the

@@ -18,8 +18,8 @@ static void print_lines(FILE *f, const char *what, char *const *v)
 void report_print_summary(FILE *f, const struct compose_report *r, const char *output)
 {
         double mb = (double)r->bytes / 1e6;
-        fprintf(f, "%s: %zu packages, %zu files (%zu regular, %zu dirs, %zu symlinks, %zu hard links, %zu devices), %.1f MB\n",
-                output, r->packages, r->files, r->regular, r->directories, r->symlinks, r->hardlinks, r->devices, mb);
+        fprintf(f, "%s: %zu package%s, %zu files, %zu entries (%zu dirs, %zu symlinks, %zu hard links, %zu devices), %.1f MB\n",
+                output, r->packages, r->packages == 1 ? "" : "s", r->regular, r->files, r->directories, r->symlinks, r->hardlinks, r->devices, mb);
         fprintf(f, "  signatures: %zu from packages, %zu signed here, %zu allowed unsigned\n",
                 r->sig_from_package, r->sig_signed_here, r->sig_allowed_unsigned);
         fprintf(f, "  image: %.1f MiB, %llu of %llu blocks used, %u-byte inodes, UUID %s, SOURCE_DATE_EPOCH %lld\n",
@@ -38,6 +38,41 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
         print_lines(f, "scriptlet skipped: ", r->scriptlets_skipped);
         print_lines(f, "created unsigned (no Key=): ", r->created_unsigned);
         print_lines(f, "warning: ", r->warnings);
+        fprintf(f, "  wrote:");
+        for (size_t i = 0; r->written && r->written[i]; i++)
+                fprintf(f, "%s %s", i ? "," : "", r->written[i]);
+        fputc('\n', f);
+        if (r->boot_command)
+                fprintf(f, "  boot it: %s\n", r->boot_command);
+}
+
+static json_object *keyid_json(uint32_t k)
+{
+        char hex[9];
+        snprintf(hex, sizeof(hex), "%08x", k);
+        return json_object_new_string(hex);
+}
+
+static json_object *packages_json(const struct compose_report *r)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; r->pkgs && i < r->packages; i++) {
+                const struct compose_package_report *p = &r->pkgs[i];
+                json_object *o = json_object_new_object(), *sig = json_object_new_object(),
+                            *keys = json_object_new_array();
+                json_object_object_add(o, "nevra", json_object_new_string(p->nevra));
+                json_object_object_add(o, "rpm", json_object_new_string(p->file));
+                json_object_object_add(o, "files", json_object_new_int64((int64_t)p->files));
+                json_object_object_add(sig, "from_package", json_object_new_int64((int64_t)p->sig_from_package));
+                json_object_object_add(sig, "signed_here", json_object_new_int64((int64_t)p->sig_signed_here));
+                json_object_object_add(sig, "allowed_unsigned", json_object_new_int64((int64_t)p->sig_allowed_unsigned));
+                for (size_t k = 0; k < p->n_keyids; k++)
+                        json_object_array_add(keys, keyid_json(p->keyids[k]));
+                json_object_object_add(sig, "keyids", keys);
+                json_object_object_add(o, "signatures", sig);
+                json_object_array_add(a, o);
+        }
+        return a;
 }
 
 static json_object *strv_json(char *const *v)
@@ -51,16 +86,22 @@ static json_object *strv_json(char *const *v)
 int report_json_text(const struct compose_report *r, const char *output, char **out)
 {
         json_object *o = json_object_new_object(), *sig = json_object_new_object();
+        json_object *keyids = json_object_new_object(), *trusted = json_object_new_array();
         const char *text;
         int ret;
 
+        /* The fields are documented in README.md ("JSON reports"); a change
+         * that breaks a reader bumps the schema. */
+        json_object_object_add(o, "schema", json_object_new_int(1));
         json_object_object_add(o, "image", json_object_new_string(output));
-        json_object_object_add(o, "packages", json_object_new_int64((int64_t)r->packages));
+        json_object_object_add(o, "written", strv_json(r->written));
+        json_object_object_add(o, "boot_command", r->boot_command ? json_object_new_string(r->boot_command) : NULL);
+        json_object_object_add(o, "packages", packages_json(r));
+        json_object_object_add(o, "files", json_object_new_int64((int64_t)r->regular));
+        json_object_object_add(o, "entries", json_object_new_int64((int64_t)r->files));
         json_object_object_add(o, "users_created", json_object_new_int64((int64_t)r->users_created));
         json_object_object_add(o, "labelled", json_object_new_int64((int64_t)r->labelled));
         json_object_object_add(o, "selinux_policy", r->selinux_policy[0] ? json_object_new_string(r->selinux_policy) : NULL);
-        json_object_object_add(o, "files", json_object_new_int64((int64_t)r->files));
-        json_object_object_add(o, "regular_files", json_object_new_int64((int64_t)r->regular));
         json_object_object_add(o, "directories", json_object_new_int64((int64_t)r->directories));
         json_object_object_add(o, "symlinks", json_object_new_int64((int64_t)r->symlinks));
         json_object_object_add(o, "hardlinks", json_object_new_int64((int64_t)r->hardlinks));
@@ -70,6 +111,11 @@ int report_json_text(const struct compose_report *r, const char *output, char **
         json_object_object_add(sig, "signed_here", json_object_new_int64((int64_t)r->sig_signed_here));
         json_object_object_add(sig, "allowed_unsigned", json_object_new_int64((int64_t)r->sig_allowed_unsigned));
         json_object_object_add(o, "signatures", sig);
+        json_object_object_add(keyids, "signing_key", r->has_signing_key ? keyid_json(r->signing_keyid) : NULL);
+        for (size_t i = 0; i < r->n_trusted; i++)
+                json_object_array_add(trusted, keyid_json(r->trusted_keyids[i]));
+        json_object_object_add(keyids, "trusted", trusted);
+        json_object_object_add(o, "keyids", keyids);
         json_object_object_add(o, "image_size", json_object_new_int64((int64_t)r->image_size));
         json_object_object_add(o, "blocks_used", json_object_new_int64((int64_t)r->blocks_used));
         json_object_object_add(o, "block_size", json_object_new_int64((int64_t)r->block_size));

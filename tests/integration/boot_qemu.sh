@@ -60,5 +60,6 @@ rc=0
 "$RUN" test.img --initramfs noroot.initramfs --timeout 120 > noroot.console 2>&1 || rc=$?
 check "missing root: named with the wait" grep -q 'FATAL: root LABEL=nosuchroot did not appear within 30 s' noroot.console
 check "missing root: powered off by init" grep -q 'IMGTOOL-INIT-FAILED' noroot.console
-expect_eq "missing root: no timeout" "$rc" 0
+expect_eq "missing root: no timeout; the harness exits 1 (init failed)" "$rc" 1
+check "missing root: the harness repeats the FATAL line" grep -q "^run: the guest's init failed: FATAL: root LABEL=nosuchroot did not appear" noroot.console
 finish

@@ -50,6 +50,8 @@ rc=0; json=$(vfy "$IMG" --cert "$T/trusted.pem" --json) || rc=$?
 expect_eq "json: exit 0" "$rc" 0
 check "json: ok is true" grep -q '"ok":true' <<<"$json"
 check "json: 7 files" grep -q '"files":7,' <<<"$json"
+check "json: schema 1" grep -q '"schema":1,' <<<"$json"
+expect_eq "json: the trusted keyids" "$(python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["trusted_keyids"]))' <<<"$json")" "$TRUSTED_KEYID"
 
 # ---- tampered copies: one per violation ----
 # tamper NAME DEBUGFS-COMMANDS...: a copy of the clean image changed with debugfs -w

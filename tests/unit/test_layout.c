@@ -102,6 +102,58 @@ static void test_errors_name_file_and_line(void **state)
                      "--set Image.Colour: unknown key");
 }
 
+static ssize_t key_index(const char *section, const char *key)
+{
+        for (size_t i = 0; i < layout_key_count(); i++)
+                if (!strcmp(layout_key(i).section, section) && !strcmp(layout_key(i).key, key))
+                        return (ssize_t)i;
+        return -1;
+}
+
+static void expect_key(const struct layout *l, const char *section, const char *key, const char *value,
+                       enum layout_origin_kind kind, unsigned line)
+{
+        ssize_t i = key_index(section, key);
+        char *text = NULL;
+        assert_true(i >= 0);
+        assert_int_equal(layout_key_value(l, (size_t)i, &text), 0);
+        assert_string_equal(text, value);
+        free(text);
+        assert_int_equal(l->origins[i].kind, kind);
+        assert_int_equal(l->origins[i].line, line);
+}
+
+/* imgtool summary: each key's value and where it came from. */
+static void test_origins(void **state)
+{
+        struct layout *l = NULL;
+        const char *p = write_layout("o.conf",
+                "[Packages]\nDirectory=/r\nInstall=a\n# a comment\nInstall=b\n"
+                "[Signatures]\nCertificate=/c.der\n[Boot]\nTestHooks=yes\nModules=nbd\n");
+        char *sets[] = { "Image.Size=64M", "Boot.CommandLine=quiet  ", NULL };
+
+        assert_int_equal(layout_load(p, sets, &l), 0);
+        expect_key(l, "Packages", "Install", "a b", LAYOUT_FILE, 5);   /* the last line that set it */
+        expect_key(l, "Packages", "Directory", "/r", LAYOUT_FILE, 2);
+        expect_key(l, "Image", "Size", "67108864", LAYOUT_SET, 0);
+        expect_key(l, "Image", "InodeSize", "auto", LAYOUT_DEFAULT, 0);
+        expect_key(l, "Signatures", "Mode", "package", LAYOUT_DEFAULT, 0);
+        expect_key(l, "Policy", "Measure", "yes", LAYOUT_DEFAULT, 0);
+        expect_key(l, "Boot", "TestHooks", "yes", LAYOUT_FILE, 9);
+        expect_key(l, "Boot", "Modules", "nbd", LAYOUT_FILE, 10);
+        expect_key(l, "Boot", "CommandLine", "quiet  ", LAYOUT_SET, 0);
+        expect_key(l, "Boot", "Init", "", LAYOUT_DEFAULT, 0);
+        /* every key can be printed: a new key's parser must be known to layout_key_value() */
+        for (size_t i = 0; i < layout_key_count(); i++) {
+                char *text = NULL;
+                assert_int_equal(layout_key_value(l, i, &text), 0);
+                if (!strcmp(text, "?"))
+                        fail_msg("imgtool summary cannot print [%s] %s", layout_key(i).section, layout_key(i).key);
+                free(text);
+        }
+        layout_free(l);
+}
+
 /* issue 9: a real Install= list on one line (more than 64 KiB), and
  * repeated Install= lines still append. */
 static void test_long_lines(void **state)
@@ -178,6 +230,7 @@ int main(void)
                 cmocka_unit_test(test_defaults_and_paths),
                 cmocka_unit_test(test_overrides),
                 cmocka_unit_test(test_errors_name_file_and_line),
+                cmocka_unit_test(test_origins),
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_values_checked_at_parse),
                 cmocka_unit_test(test_nul_byte_refused),
