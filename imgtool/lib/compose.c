@@ -1053,6 +1053,35 @@ static int created_read(void *ctx, void *buf, size_t count)
         return ext4img_file_write(p->out, buf, count);
 }
 
+/* The end of every file compose writes itself: its content hashed into
+ * c->sha256, signed with Key= (or listed as unsigned), labelled, committed;
+ * aborted on any failure. */
+static int finish_created_file(struct composer *c, const char *path, struct ext4img_file *out)
+{
+        uint8_t digest[IMA_MAX_DIGEST];
+        int r = 0;
+
+        ima_hasher_final(c->sha256, digest);
+        if (c->key) {
+                _cleanup_free_ uint8_t *sig = NULL;
+                size_t len;
+                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
+                if (r >= 0)
+                        r = ext4img_file_set_xattr(out, "security.ima", sig, len);
+                if (r >= 0)
+                        c->rep->sig_signed_here++;
+        } else {
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
+        }
+        if (r >= 0)
+                r = label_file(c, out, path);
+        if (r < 0) {
+                ext4img_file_abort(out);
+                return r;
+        }
+        return ext4img_file_commit(out);
+}
+
 /* A file compose makes, with [Verity]: data, tree, and the same
  * signatures package files get (always by Key=, which [Verity] requires). */
 static int write_created_verity(struct composer *c, const char *path, int fd, uint64_t size,
@@ -1093,7 +1122,6 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
         struct ext4img_attr a = { .mode = S_IFREG | mode, .uid = 0, .gid = 0, .mtime = c->epoch };
         struct ext4img_file *out = NULL;
         struct pathmap_entry *e;
-        uint8_t digest[IMA_MAX_DIGEST];
         struct stat st;
         ssize_t n;
         int r;
@@ -1136,22 +1164,7 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
                 r = imgerr(-errno, "%s: read error: %s", path, strerror(errno));
                 goto fail;
         }
-        ima_hasher_final(c->sha256, digest);
-        if (c->key) {
-                _cleanup_free_ uint8_t *sig = NULL;
-                size_t len;
-                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
-                if (r >= 0)
-                        r = ext4img_file_set_xattr(out, "security.ima", sig, len);
-                if (r < 0)
-                        goto fail;
-                c->rep->sig_signed_here++;
-        } else {
-                strv_pushf(&c->rep->created_unsigned, "%s", path);
-        }
-        if ((r = label_file(c, out, path)) < 0)
-                goto fail;
-        return ext4img_file_commit(out);
+        return finish_created_file(c, path, out);
 fail:
         ext4img_file_abort(out);
         return r;
@@ -1161,7 +1174,6 @@ fail:
 static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
                             const char *data, size_t len, struct ext4img_file *out)
 {
-        uint8_t digest[IMA_MAX_DIGEST];
         int r = ima_hasher_reset(c->sha256);
 
         if (r >= 0)
@@ -1169,23 +1181,7 @@ static int write_users_file(struct composer *c, const char *path, const struct e
         if (r < 0)
                 goto fail;
         ima_hasher_update(c->sha256, data, len);
-        ima_hasher_final(c->sha256, digest);
-        if (c->key) {
-                _cleanup_free_ uint8_t *sig = NULL;
-                size_t slen;
-                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &slen);
-                if (r >= 0)
-                        r = ext4img_file_set_xattr(out, "security.ima", sig, slen);
-                if (r < 0)
-                        goto fail;
-                c->rep->sig_signed_here++;
-        } else {
-                strv_pushf(&c->rep->created_unsigned, "%s", path);
-        }
-        (void)a;
-        if ((r = label_file(c, out, path)) < 0)
-                goto fail;
-        return ext4img_file_commit(out);
+        return finish_created_file(c, path, out);
 fail:
         ext4img_file_abort(out);
         return r;
