@@ -322,7 +322,6 @@ static int add_module(struct index *ix, const char *name_in, bool required, int 
 int kmod_resolve(const char *dir, char *const *extra, struct kmod_set *out)
 {
         struct index ix = { 0 };
-        _cleanup_free_ char *kdir = NULL;
         int r;
 
         *out = (struct kmod_set){ 0 };
