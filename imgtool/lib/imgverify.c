@@ -946,6 +946,13 @@ int imgverify_run(const char *image, const struct imgverify_opts *o,
                 r = report_missing_before(&run, NULL);
         pool_finish(&run.pool);
         pool_started = false;
+        /* A read error from an image that changed under the walk (libext2fs
+         * meeting a short metadata read, say) is that change: report it so. */
+        if (r < 0) {
+                int changed = ext4walk_unchanged(w);
+                if (changed < 0)
+                        r = changed;
+        }
         if (r == 0)
                 r = report_records(&run);
         if (r == 0)
