@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "cleanup.h"
-#include "util.h"
+#include "base/cleanup.h"
+#include "base/util.h"
 
 #ifndef IMGTOOL_VERSION
 #define IMGTOOL_VERSION "0.1"

@@ -5,7 +5,7 @@
  * the machine with a line on the console saying why: the system never runs
  * without enforcement.  Static, no shell, no libraries beyond libc.
  *
- * Files it reads come from `imgtool initramfs` (imgtool/lib/initramfs.h).
+ * Files it reads come from `imgtool initramfs` (imgtool/lib/boot/initramfs.h).
  * Kernel parameters (honoured only if the initramfs was made with
  * --cmdline-test, because the runner executes a script as root):
  *   imgtool.test=1         printk_ratelimit=0 so every IMA audit line is kept

@@ -1,13 +1,13 @@
 /* imgtool attest: verify a guest's TPM evidence against an image's signed
- * reference values (lib/attest.h); `attest challenge` prepares the
+ * reference values (lib/attest/attest.h); `attest challenge` prepares the
  * credential and nonce for the guest's answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "attest.h"
+#include "attest/attest.h"
 #include "cmd.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { OPT_REFERENCE = CMD_LONG_ONLY(1), OPT_CERT, OPT_EK_CA, OPT_EVIDENCE, OPT_JSON };
 static const struct cmd_option options[] = {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "datadir.h"
-#include "util.h"
+#include "base/datadir.h"
+#include "base/util.h"
 
 /* The options belong to qemu-test/run; they are listed here so --help,
  * the man page and the completion show them. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "util.h"
+#include "base/util.h"
 
 #define KEY_VERSION CMD_LONG_ONLY(0xff)
 #define MAX_OPTIONS 64

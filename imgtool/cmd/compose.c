@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "compose.h"
-#include "layout.h"
-#include "output.h"
-#include "util.h"
+#include "image/compose.h"
+#include "layout/layout.h"
+#include "base/output.h"
+#include "base/util.h"
 
 enum { OPT_QUIET = 'q', OPT_FORCE = 'f', OPT_LOCK_OUT = 'L' };
 static const struct cmd_option options[] = {

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "cleanup.h"
-#include "ext4walk.h"
-#include "output.h"
-#include "util.h"
+#include "base/cleanup.h"
+#include "ext4/ext4walk.h"
+#include "base/output.h"
+#include "base/util.h"
 
 enum { OPT_XATTRS = CMD_LONG_ONLY(1) };
 static const struct cmd_option options[] = {

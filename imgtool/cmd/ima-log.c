@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "imalog.h"
-#include "util.h"
+#include "attest/imalog.h"
+#include "base/util.h"
 
 enum { OPT_PCR = CMD_LONG_ONLY(1), OPT_EXPECT, OPT_MANIFEST };
 static const struct cmd_option options[] = {

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "keys.h"
-#include "output.h"
-#include "rpmpkg.h"
-#include "strv.h"
-#include "util.h"
+#include "ima/keys.h"
+#include "base/output.h"
+#include "rpm/rpmpkg.h"
+#include "base/strv.h"
+#include "base/util.h"
 
 #define LAYOUT_NAME "image.conf"
 

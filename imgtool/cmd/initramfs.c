@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "initramfs.h"
-#include "output.h"
-#include "policy.h"
-#include "util.h"
+#include "boot/initramfs.h"
+#include "base/output.h"
+#include "ima/policy.h"
+#include "base/util.h"
 
 enum { OPT_CERT = CMD_LONG_ONLY(1), OPT_POLICY, OPT_ROOT, OPT_RW, OPT_CMDLINE_TEST, OPT_MODULES };
 static const struct cmd_option options[] = {

@@ -10,9 +10,9 @@
 #include <json-c/json.h>
 
 #include "cmd.h"
-#include "imasig.h"
-#include "rpmpkg.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "rpm/rpmpkg.h"
+#include "base/util.h"
 
 struct file_status {
         const char *name;   /* "valid", "none", "n/a", ... */

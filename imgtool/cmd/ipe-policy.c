@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "ipe.h"
-#include "layout.h"
-#include "output.h"
-#include "util.h"
+#include "boot/ipe.h"
+#include "layout/layout.h"
+#include "base/output.h"
+#include "base/util.h"
 
 static const struct cmd_option options[] = {
         { "output", 'o', "OUT", "Write the signed policy (PKCS#7 DER, the policy inside) to OUT ('-': stdout)." },

@@ -2,8 +2,8 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "kconfig.h"
-#include "util.h"
+#include "boot/kconfig.h"
+#include "base/util.h"
 
 enum { OPT_CA = CMD_LONG_ONLY(1), OPT_IMA_CERT };
 static const struct cmd_option options[] = {

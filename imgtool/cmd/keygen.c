@@ -5,10 +5,10 @@
 #include <stdlib.h>
 
 #include "cmd.h"
-#include "lib/keys.h"
-#include "lib/pubkey.h"
-#include "lib/sbkeys.h"
-#include "lib/util.h"
+#include "ima/keys.h"
+#include "ima/pubkey.h"
+#include "boot/sbkeys.h"
+#include "base/util.h"
 
 static int parse_days(const char *s, int *out)
 {

@@ -1,15 +1,15 @@
 /* imgtool keylime-policy: a Keylime runtime policy that accepts exactly
- * this image (lib/keylime.h). */
+ * this image (lib/attest/keylime.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "imgfiles.h"
-#include "keylime.h"
-#include "output.h"
-#include "reference.h"
-#include "util.h"
+#include "attest/imgfiles.h"
+#include "attest/keylime.h"
+#include "base/output.h"
+#include "attest/reference.h"
+#include "base/util.h"
 
 enum { OPT_INITRAMFS = CMD_LONG_ONLY(1) };
 static const struct cmd_option options[] = {

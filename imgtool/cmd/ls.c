@@ -6,9 +6,9 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "ext4walk.h"
-#include "imgverify.h"
-#include "util.h"
+#include "ext4/ext4walk.h"
+#include "image/imgverify.h"
+#include "base/util.h"
 
 enum { OPT_IMA = CMD_LONG_ONLY(1) };
 static const struct cmd_option options[] = {

@@ -7,10 +7,10 @@
 #include <sys/sysmacros.h>
 
 #include "cmd.h"
-#include "ext4walk.h"
-#include "imasig.h"
-#include "imgverify.h"
-#include "util.h"
+#include "ext4/ext4walk.h"
+#include "ima/imasig.h"
+#include "image/imgverify.h"
+#include "base/util.h"
 
 #define MANIFEST_HEADER "# type mode uid gid size mtime sha256 ima caps target path"
 

@@ -1,12 +1,12 @@
 /* imgtool pcrs: the PCR values a TPM 2.0 holds after firmware boots a disk
- * with Secure Boot on (lib/pcrs.h says what each covers). */
+ * with Secure Boot on (lib/boot/pcrs.h says what each covers). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cmd.h"
-#include "lib/pcrs.h"
-#include "lib/util.h"
+#include "boot/pcrs.h"
+#include "base/util.h"
 
 static const struct cmd_option options[] = {
         { "keys", 'k', "KEYDIR", "The folder of 'keygen --secure-boot' (PK.esl, KEK.esl, db.esl, optional dbx.esl as enrolled); without it PCR 7 is left out." },

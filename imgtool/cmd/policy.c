@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bootfiles.h"
+#include "boot/bootfiles.h"
 #include "cmd.h"
-#include "layout.h"
-#include "policy.h"
-#include "util.h"
+#include "layout/layout.h"
+#include "ima/policy.h"
+#include "base/util.h"
 
 enum { OPT_FILE = CMD_LONG_ONLY(1), OPT_NO_MEASURE, OPT_NO_ROOT_READS, OPT_EXTRA };
 static const struct cmd_option options[] = {

@@ -1,16 +1,16 @@
 /* imgtool reference: the signed reference values of an image, for
- * `imgtool attest` (lib/reference.h). */
+ * `imgtool attest` (lib/attest/reference.h). */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "imasig.h"
-#include "imgfiles.h"
-#include "output.h"
-#include "reference.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "attest/imgfiles.h"
+#include "base/output.h"
+#include "attest/reference.h"
+#include "base/util.h"
 
 enum { OPT_KEY = CMD_LONG_ONLY(1), OPT_CERT, OPT_INITRAMFS, OPT_KERNEL, OPT_CHECK, OPT_SB_KEYS, OPT_JSON };
 static const struct cmd_option options[] = {

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
-#include "imasig.h"
-#include "output.h"
-#include "rpmsign.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "base/output.h"
+#include "rpm/rpmsign.h"
+#include "base/util.h"
 
 static const struct cmd_option options[] = {
         { "key", 'k', "KEY", "The PEM private key (EC or RSA) to sign with; required." },

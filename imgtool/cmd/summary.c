@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootfiles.h"
+#include "boot/bootfiles.h"
 #include "cmd.h"
-#include "kmod.h"
-#include "layout.h"
-#include "util.h"
+#include "boot/kmod.h"
+#include "layout/layout.h"
+#include "base/util.h"
 
 static const struct cmd_option options[] = {
         { "set", 's', "SECTION.KEY=VALUE", "Override a layout key as compose would (repeatable); the origin says --set." },

@@ -6,14 +6,14 @@
 #include <json-c/json.h>
 #include <openssl/x509.h>
 
-#include "certs.h"
+#include "ima/certs.h"
 #include "cmd.h"
-#include "ext4walk.h"
-#include "imasig.h"
-#include "imgverify.h"
-#include "layout.h"
-#include "lockfile.h"
-#include "util.h"
+#include "ext4/ext4walk.h"
+#include "ima/imasig.h"
+#include "image/imgverify.h"
+#include "layout/layout.h"
+#include "rpm/lockfile.h"
+#include "base/util.h"
 
 static const struct cmd_option options[] = {
         { "cert", 'c', "CERT", "A trusted certificate, PEM (one or more) or DER; repeatable. The keyid is the last 4 bytes of its subjectKeyIdentifier, as the kernel computes it." },

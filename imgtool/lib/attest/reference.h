@@ -1,0 +1,53 @@
+/* Reference values of an image for remote attestation (`imgtool reference`)
+ * and the boot inputs shared with `keylime-policy`.
+ *
+ * The reference file is JSON (format "imgtool-reference" 1, README
+ * "imgtool reference"), written with a detached signature FILE.sig: the raw
+ * signature (ECDSA DER or RSA PKCS#1 v1.5) over the SHA-256 of FILE's bytes,
+ * made with the owner's IMA key, so `openssl dgst -sha256 -verify PUB
+ * -signature FILE.sig FILE` checks it too.  ECDSA nonces are RFC 6979:
+ * the same image and key give the same two files. */
+#pragma once
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot/initramfs.h"
+#include "boot/pcrs.h"
+
+#define REFERENCE_FORMAT "imgtool-reference"
+#define REFERENCE_VERSION 1
+
+/* What the machine loads besides the image: the initramfs imgtool made (its
+ * policy and certs) and the kernel, found beside the image as compose
+ * writes them (IMAGE.initramfs, IMAGE.vmlinuz, or with .img dropped).
+ * A Format=disk image carries them itself: the UKI on its ESP, whose
+ * .initrd is the initramfs, .linux the kernel, .cmdline the command line;
+ * and its PCRs 4, 5, 11 (7 with the Secure Boot keys) are predicted. */
+struct imgboot {
+        char *initramfs;           /* path, or NULL if none was found */
+        char *kernel;              /* path, or NULL */
+        struct initramfs_contents ird;
+        bool certs_from_image;     /* no initramfs: certs are the image's /etc/keys */
+        bool disk;                 /* the rest is for disks only */
+        char *cmdline;             /* the UKI's .cmdline */
+        uint8_t linux_sha256[32], initrd_sha256[32];
+        struct pcrs_prediction pcrs;
+};
+/* sb_keys: keygen --secure-boot's folder (PCR 7), or NULL; disks only. */
+int imgboot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
+                 struct imgboot *out);
+void imgboot_free(struct imgboot *b);
+
+struct imgfiles;
+/* Build the reference document. */
+int reference_build(const char *image, const struct imgfiles *files, const struct imgboot *boot,
+                    json_object **out);
+/* Write FILE and FILE.sig signed with key+cert (output.h rules and flags:
+ * both complete before either is renamed into place). */
+int reference_write(json_object *doc, const char *key, const char *cert, const char *path, unsigned flags);
+/* Read FILE, check FILE.sig with the trusted cert(s) in cert_path, and parse
+ * it.  A changed file, a missing or foreign signature: -EBADMSG/-ENOENT with
+ * a message naming the file; *keyid gets the signer's keyid. */
+int reference_load(const char *path, const char *cert_path, json_object **out, uint32_t *keyid);

@@ -1,0 +1,301 @@
+#include "base/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int imgtool_verbose;
+
+static _Thread_local char err_buf[1024];
+static _Thread_local int err_code;
+
+void closep(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+}
+
+int imgerr(int code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+        va_end(ap);
+        err_code = code;
+        return code;
+}
+
+int imgerr_prefix(int code, const char *fmt, ...)
+{
+        char prefix[512], old[sizeof(err_buf)];
+        va_list ap;
+
+        if (!err_buf[0])
+                snprintf(err_buf, sizeof(err_buf), "%s", strerror(code < 0 ? -code : code));
+        memcpy(old, err_buf, sizeof(old));
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof(prefix), fmt, ap);
+        va_end(ap);
+        snprintf(err_buf, sizeof(err_buf), "%s%s", prefix, old);
+        return code;
+}
+
+const char *imgerr_msg(void)
+{
+        if (!err_buf[0])
+                return err_code ? strerror(-err_code) : "unknown error";
+        return err_buf;
+}
+
+void imgerr_clear(void)
+{
+        err_buf[0] = 0;
+        err_code = 0;
+}
+
+char *escape_text(const char *s, int how)
+{
+        size_t n = strlen(s);
+        char *out = malloc(4 * n + 1), *p = out;
+
+        if (!out)
+                return NULL;
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                bool esc = ch < 0x20 || ch == 0x7f ||
+                           (how == ESCAPE_FIELD && (ch == ' ' || ch == '\\'));
+                if (esc)
+                        p += sprintf(p, "\\%03o", ch);
+                else
+                        *p++ = (char)ch;
+        }
+        *p = 0;
+        return out;
+}
+
+static void vlog(const char *level, const char *fmt, va_list ap)
+{
+        char buf[2048];
+        _cleanup_free_ char *line = NULL;
+
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        line = escape_text(buf, ESCAPE_LINE);
+        fprintf(stderr, "imgtool: %s%s\n", level, line ? line : buf);
+}
+
+void log_warn(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vlog("warning: ", fmt, ap);
+        va_end(ap);
+}
+
+void log_verbose(const char *fmt, ...)
+{
+        va_list ap;
+        if (!imgtool_verbose)
+                return;
+        va_start(ap, fmt);
+        vlog("", fmt, ap);
+        va_end(ap);
+}
+
+void hex_encode(const uint8_t *in, size_t len, char *out)
+{
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < len; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 15];
+        }
+        out[2 * len] = 0;
+}
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+}
+
+int hex_decode(const char *hex, uint8_t **out, size_t *out_len)
+{
+        size_t n = strlen(hex);
+        uint8_t *buf;
+
+        if (n % 2)
+                return -EINVAL;
+        buf = malloc(n / 2 + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0) {
+                        free(buf);
+                        return -EINVAL;
+                }
+                buf[i] = (uint8_t)(hi << 4 | lo);
+        }
+        *out = buf;
+        *out_len = n / 2;
+        return (int)(n / 2);
+}
+
+/* Digits, an optional fraction, an optional K/M/G/T with optional "i" and
+ * "B": no sign, exponent, hex, nan or inf (strtod would take them all). */
+int parse_size(const char *s, uint64_t *out)
+{
+        const char *p = s;
+        char *end;
+        double v;
+        uint64_t mult = 1;
+
+        if (!isdigit((unsigned char)*p))
+                return -EINVAL;
+        while (isdigit((unsigned char)*p))
+                p++;
+        if (*p == '.') {
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return -EINVAL;
+                while (isdigit((unsigned char)*p))
+                        p++;
+        }
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno || end != p)
+                return -EINVAL;
+        switch (*p) {
+        case 'k': case 'K': mult = 1ULL << 10; p++; break;
+        case 'm': case 'M': mult = 1ULL << 20; p++; break;
+        case 'g': case 'G': mult = 1ULL << 30; p++; break;
+        case 't': case 'T': mult = 1ULL << 40; p++; break;
+        }
+        if (*p == 'i' && mult > 1)
+                p++;
+        if ((*p == 'B' || *p == 'b') && mult > 1)
+                p++;
+        if (*p)
+                return -EINVAL;
+        if (v * (double)mult > (double)(1ULL << 62))
+                return -ERANGE;
+        *out = (uint64_t)(v * (double)mult);
+        return 0;
+}
+
+int tmpfile_beside(const char *path, char **tmp_path, int *fd)
+{
+        char *p;
+        if (asprintf(&p, "%s.tmp.XXXXXX", path) < 0)
+                return -ENOMEM;
+        *fd = mkostemp(p, O_CLOEXEC);
+        if (*fd < 0) {
+                int r = -errno;
+                imgerr(r, "%s: cannot create temporary file: %s", p, strerror(errno));
+                free(p);
+                return r;
+        }
+        *tmp_path = p;
+        return 0;
+}
+
+double now_seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t n = 0, cap = 0;
+        struct stat st;
+
+        if (fd < 0)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+                return imgerr(-EISDIR, "%s: is a folder, not a file", path);
+        for (;;) {
+                ssize_t got;
+                if (n == cap) {
+                        uint8_t *nb;
+                        if (cap > max)
+                                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path,
+                                              max >> 20, what);
+                        cap = cap ? cap * 2 : 8192;
+                        if (cap > max + 1)
+                                cap = max + 1;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                got = read(fd, buf + n, cap - n);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0)
+                        return imgerr(-errno, "%s: read error: %s", path, strerror(errno));
+                if (got == 0)
+                        break;
+                n += (size_t)got;
+                if (n > max)
+                        return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
+        }
+        buf[n] = 0;   /* room was kept: text callers get a terminated string */
+        *data = buf;
+        buf = NULL;
+        *len = n;
+        return 0;
+}
+
+int read_file(const char *path, uint8_t **data, size_t *len)
+{
+        return read_file_max(path, READ_FILE_MAX, "keys, certificates and policies", data, len);
+}
+
+int read_text_file(const char *path, char **out)
+{
+        uint8_t *data;
+        size_t len;
+        int r = read_file(path, &data, &len);
+
+        if (r < 0)
+                return r;
+        if (memchr(data, 0, len)) {
+                free(data);
+                return imgerr(-EINVAL, "%s: contains a NUL byte: not a text file", path);
+        }
+        *out = (char *)data;
+        return 0;
+}
+
+void derive_uuid(const char *seed, const char *what, uint8_t out[16])
+{
+        uint8_t md[32];
+        unsigned int len;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+        EVP_DigestUpdate(ctx, "imgtool:", 8);
+        EVP_DigestUpdate(ctx, what, strlen(what));
+        EVP_DigestUpdate(ctx, ":", 1);
+        EVP_DigestUpdate(ctx, seed, strlen(seed));
+        EVP_DigestFinal_ex(ctx, md, &len);
+        EVP_MD_CTX_free(ctx);
+        memcpy(out, md, 16);
+        out[6] = (out[6] & 0x0f) | 0x40;   /* a version 4 (random-looking) UUID */
+        out[8] = (out[8] & 0x3f) | 0x80;
+}
+
+void uuid_format(const uint8_t u[16], char out[37])
+{
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}

@@ -1,0 +1,32 @@
+/* What Format=disk adds to compose: everything is checked and the UKI's
+ * parts are prepared before the root filesystem is written (so a bad key or
+ * a disk that cannot fit Size= fails with nothing written); after it, the
+ * signed UKI and the GPT disk are made and renamed into place. */
+#pragma once
+#include <stdint.h>
+
+#include "image/compose.h"
+#include "boot/diskimg.h"
+#include "layout/layout.h"
+
+struct bootdisk;
+
+/* Load and check the Secure Boot key, the stub and the kernel, build the
+ * initramfs (root by PARTUUID), derive the GUIDs from the seed, and size
+ * the ESP.  With a fixed Size= the plan is made here and *root_size is the
+ * root filesystem's size; with Size=auto *root_size is 0. */
+int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size, char ***warnings);
+
+/* Where the root filesystem goes in the disk file (ext4img_opts.offset). */
+uint64_t bootdisk_root_offset(const struct bootdisk *b);
+
+/* disk holds the root filesystem at bootdisk_root_offset(): add the GPT,
+ * build the UKI (os-release from the root), write the ESP, rename disk to
+ * output. */
+int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
+                    struct compose_report *rep);
+
+void bootdisk_free(struct bootdisk *b);
+
+/* The kernel command line the UKI carries for this layout; *out malloc'ed. */
+int bootdisk_cmdline(const struct layout *l, const char *root_partuuid, char **out);

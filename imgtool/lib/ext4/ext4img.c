@@ -1,0 +1,1925 @@
+/* Writing an ext4 image with libext2fs.
+ *
+ * The filesystem is laid out the way mke2fs would (ext2fs_initialize,
+ * ext2fs_allocate_tables, root, lost+found, journal) but everything that
+ * mke2fs takes from the clock or from /dev/urandom comes from the options,
+ * so the same calls give the same bytes.
+ *
+ * Speed comes from three choices:
+ *  - file data bypasses libext2fs' block cache: blocks are allocated in one
+ *    go (ext2fs_fallocate), then the bytes go straight to the image in
+ *    large chunks (blockwriter: gathered, direct I/O, a background thread;
+ *    plain pwrite where the filesystem has no direct I/O);
+ *  - a path -> inode hash table answers every lookup, so no directory is
+ *    ever scanned;
+ *  - each directory keeps its last block in memory and new entries are
+ *    appended there; a block is written once, when it is full or at close.
+ *    ext2fs_link would rescan the whole directory for every new name. */
+#include "ext4/ext4img.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+#include <ext2fs/ext3_extents.h>
+
+#include "ext4/blockwriter.h"
+#include "base/util.h"
+
+#define BLOCK_SIZE_LOG 2             /* 1024 << 2 = 4096 */
+#define BYTES_PER_INODE_DEFAULT 16384 /* mke2fs' inode_ratio */
+#define WRITE_CHUNK (1u << 20)       /* file data is written in chunks this big */
+#define FLEX_BG_LOG 4                /* 16 groups per flex group, as mke2fs */
+
+/* A directory being filled: its last block lives here until it is full. */
+struct dirstate {
+        ext2_ino_t ino;
+        uint32_t nblocks;     /* blocks in the directory */
+        blk64_t last_pblk;    /* physical block of the last one */
+        unsigned last_off;    /* offset of the last entry in buf */
+        uint32_t subdirs;     /* for i_links_count */
+        bool dirty;
+        char *buf;            /* contents of the last block */
+};
+
+struct node {
+        char *path;           /* normalised, the key; NULL: empty slot */
+        uint64_t hash;
+        ext2_ino_t ino;
+        mode_t mode;
+        struct dirstate *dir; /* directories only */
+};
+
+struct ext4img {
+        ext2_filsys fs;
+        int fd;               /* the image, for file data */
+        struct blockwriter *bw; /* file data with direct I/O, or NULL: pwrite on fd */
+        char *path;           /* the file written, in place (compose gives a temporary name) */
+        struct ext4img_opts opts;
+        blk64_t goal;         /* next allocation starts here: contiguous layout */
+        struct node *nodes;
+        size_t nodes_cap, nodes_len;
+        char *ibuf;           /* one on-disk inode */
+        bool index_dirs;      /* build htree indexes at close */
+        bool failed;
+        bool created;         /* abort removes the file */
+};
+
+struct xattr_pending {
+        char *name;
+        void *value;
+        size_t len;
+};
+
+struct extent_map {
+        blk64_t lblk, pblk;
+        uint64_t len;
+};
+
+struct ext4img_file {
+        struct ext4img *img;
+        char *path;
+        struct node *parent;
+        ext2_ino_t ino;
+        struct ext2_inode_large inode;
+        uint64_t size, written;
+        struct extent_map *map;
+        size_t map_len;
+        char *buf;            /* block-aligned staging for small writes */
+        size_t buf_cap, buf_used;
+        uint64_t buf_off;     /* file offset of buf[0] */
+        struct xattr_pending *xattrs;
+        size_t n_xattrs;
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+static int errno_of(errcode_t err)
+{
+        switch (err) {
+        case EXT2_ET_BLOCK_ALLOC_FAIL:
+        case EXT2_ET_INODE_ALLOC_FAIL:
+        case EXT2_ET_DIR_NO_SPACE:
+        case EXT2_ET_EA_NO_SPACE:
+                return -ENOSPC;
+        case EXT2_ET_NO_MEMORY:
+                return -ENOMEM;
+        default:
+                return err > 0 && err < 4096 ? -(int)err : -EIO;
+        }
+}
+
+static void human_size(uint64_t bytes, char *out, size_t n)
+{
+        if (bytes >= 10ULL << 30)
+                snprintf(out, n, "%.1f GiB", bytes / (double)(1ULL << 30));
+        else if (bytes >= 10ULL << 20)
+                snprintf(out, n, "%.1f MiB", bytes / (double)(1ULL << 20));
+        else
+                snprintf(out, n, "%.1f KiB", bytes / 1024.0);
+}
+
+static int image_full(struct ext4img *img, const char *what)
+{
+        struct ext2_super_block *sb = img->fs->super;
+        char size[32];
+
+        human_size(img->opts.size, size, sizeof(size));
+        if (sb->s_free_inodes_count == 0)
+                return imgerr(-ENOSPC, "%s: image full: needs more than the %u inodes of the %s image "
+                              "(raise the inode count)", what, sb->s_inodes_count, size);
+        return imgerr(-ENOSPC, "%s: image full: needs more than %s (%llu of %llu blocks free)",
+                      what, size, (unsigned long long)ext2fs_free_blocks_count(sb),
+                      (unsigned long long)ext2fs_blocks_count(sb));
+}
+
+/* Report a libext2fs error about `what`. */
+static int fs_error(struct ext4img *img, errcode_t err, const char *what, const char *op)
+{
+        int r = errno_of(err);
+        if (r == -ENOSPC)
+                return image_full(img, what);
+        return imgerr(r, "%s: %s: %s", what, op, error_message(err));
+}
+
+/* ---- paths and the node table ---------------------------------------- */
+
+/* "/a//b/" -> "/a/b"; rejects relative paths, "." and "..", long names. */
+static int normalize_path(const char *in, char **out)
+{
+        size_t n = strlen(in);
+        char *p, *o;
+
+        if (in[0] != '/')
+                return imgerr(-EINVAL, "%s: not an absolute path", in);
+        p = o = malloc(n + 2);
+        if (!p)
+                return -ENOMEM;
+        for (const char *s = in; *s;) {
+                const char *e;
+                size_t len;
+
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        break;
+                e = strchrnul(s, '/');
+                len = (size_t)(e - s);
+                if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+                        free(p);
+                        return imgerr(-EINVAL, "%s: '.' and '..' are not allowed in image paths", in);
+                }
+                if (len > EXT2_NAME_LEN) {
+                        free(p);
+                        return imgerr(-ENAMETOOLONG, "%s: a name is longer than %d bytes", in,
+                                      EXT2_NAME_LEN);
+                }
+                *o++ = '/';
+                memcpy(o, s, len);
+                o += len;
+                s = e;
+        }
+        if (o == p)
+                *o++ = '/';
+        *o = 0;
+        *out = p;
+        return 0;
+}
+
+static uint64_t hash_path(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++)
+                h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+        return h;
+}
+
+static struct node *node_find(struct ext4img *img, const char *path)
+{
+        uint64_t h = hash_path(path);
+        size_t mask = img->nodes_cap - 1;
+
+        for (size_t i = h & mask;; i = (i + 1) & mask) {
+                struct node *n = &img->nodes[i];
+                if (!n->path)
+                        return NULL;
+                if (n->hash == h && strcmp(n->path, path) == 0)
+                        return n;
+        }
+}
+
+static struct node *slot_for(struct node *nodes, size_t cap, uint64_t h)
+{
+        size_t mask = cap - 1, i = h & mask;
+        while (nodes[i].path)
+                i = (i + 1) & mask;
+        return &nodes[i];
+}
+
+static int nodes_grow(struct ext4img *img)
+{
+        size_t cap = img->nodes_cap ? img->nodes_cap * 2 : 4096;
+        struct node *nodes = calloc(cap, sizeof(*nodes));
+
+        if (!nodes)
+                return -ENOMEM;
+        for (size_t i = 0; i < img->nodes_cap; i++)
+                if (img->nodes[i].path)
+                        *slot_for(nodes, cap, img->nodes[i].hash) = img->nodes[i];
+        free(img->nodes);
+        img->nodes = nodes;
+        img->nodes_cap = cap;
+        return 0;
+}
+
+/* Takes ownership of path.  Returns the node (stable until the next add). */
+static int node_add(struct ext4img *img, char *path, ext2_ino_t ino, mode_t mode, struct node **out)
+{
+        struct node *n;
+        int r;
+
+        if ((img->nodes_len + 1) * 2 > img->nodes_cap) {
+                r = nodes_grow(img);
+                if (r < 0)
+                        return r;
+        }
+        n = slot_for(img->nodes, img->nodes_cap, hash_path(path));
+        *n = (struct node){ .path = path, .hash = hash_path(path), .ino = ino, .mode = mode };
+        img->nodes_len++;
+        if (out)
+                *out = n;
+        return 0;
+}
+
+/* The directory that will hold path, and the last component's name. */
+static int find_parent(struct ext4img *img, const char *path, ext2_ino_t *parent_ino,
+                       const char **name)
+{
+        const char *slash = strrchr(path, '/');
+        struct node *p;
+        char *ppath;
+
+        if (slash == path && !path[1])
+                return imgerr(-EEXIST, "/: already exists in the image");
+        ppath = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        if (!ppath)
+                return -ENOMEM;
+        p = node_find(img, ppath);
+        if (!p) {
+                int r = imgerr(-ENOENT, "%s: parent directory %s does not exist in the image",
+                               path, ppath);
+                free(ppath);
+                return r;
+        }
+        free(ppath);
+        if (!S_ISDIR(p->mode))
+                return imgerr(-ENOTDIR, "%s: parent is not a directory", path);
+        *parent_ino = p->ino;
+        *name = slash + 1;
+        return 0;
+}
+
+/* Normalise path, check that it is new and that its parent is a directory. */
+static int prepare_new(struct ext4img *img, const char *in, char **path, ext2_ino_t *parent,
+                       const char **name)
+{
+        char *p;
+        int r;
+
+        if (img->failed)
+                return imgerr(-EIO, "%s: the image is unusable after an earlier error", in);
+        r = normalize_path(in, &p);
+        if (r < 0)
+                return r;
+        if (node_find(img, p)) {
+                r = imgerr(-EEXIST, "%s: already exists in the image", p);
+                free(p);
+                return r;
+        }
+        r = find_parent(img, p, parent, name);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        *path = p;
+        return 0;
+}
+
+/* ---- inodes ------------------------------------------------------------ */
+
+static void set_time(__u32 *lo, __u32 *extra, int64_t t)
+{
+        *lo = (__u32)t;
+        /* the kernel's ext4_encode_extra_time: epoch bits beyond 32-bit seconds */
+        *extra = (__u32)(((t - (int32_t)(uint32_t)t) >> 32) & EXT4_EPOCH_MASK);
+}
+
+static void stamp(struct ext2_inode_large *in, int64_t t)
+{
+        set_time(&in->i_atime, &in->i_atime_extra, t);
+        set_time(&in->i_ctime, &in->i_ctime_extra, t);
+        set_time(&in->i_mtime, &in->i_mtime_extra, t);
+        set_time(&in->i_crtime, &in->i_crtime_extra, t);
+}
+
+/* An empty extent tree in i_block, for files and directories. */
+static void init_extents(struct ext2_inode_large *in)
+{
+        struct ext3_extent_header *eh = (struct ext3_extent_header *)in->i_block;
+
+        in->i_flags |= EXT4_EXTENTS_FL;
+        eh->eh_magic = ext2fs_cpu_to_le16(EXT3_EXT_MAGIC);
+        eh->eh_depth = 0;
+        eh->eh_entries = 0;
+        eh->eh_max = ext2fs_cpu_to_le16((sizeof(in->i_block) - sizeof(*eh)) /
+                                        sizeof(struct ext3_extent));
+}
+
+static void init_inode(struct ext2_inode_large *in, const struct ext4img_attr *a)
+{
+        memset(in, 0, sizeof(*in));
+        in->i_mode = (__u16)a->mode;
+        in->i_uid = (__u16)a->uid;
+        ext2fs_set_i_uid_high(*in, a->uid >> 16);
+        in->i_gid = (__u16)a->gid;
+        ext2fs_set_i_gid_high(*in, a->gid >> 16);
+        in->i_links_count = 1;
+        in->i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+        stamp(in, a->mtime);
+}
+
+/* Write a brand-new inode: everything past the struct (the in-inode xattr
+ * area) is zeroed so a reused inode number carries nothing old. */
+static int write_new_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                           const char *what)
+{
+        unsigned isz = EXT2_INODE_SIZE(img->fs->super);
+        errcode_t err;
+
+        memset(img->ibuf, 0, isz);
+        memcpy(img->ibuf, in, sizeof(*in));
+        err = ext2fs_write_inode_full(img->fs, ino, (struct ext2_inode *)img->ibuf, isz);
+        return err ? fs_error(img, err, what, "writing inode") : 0;
+}
+
+static int read_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                      const char *what)
+{
+        errcode_t err = ext2fs_read_inode_full(img->fs, ino, (struct ext2_inode *)in, sizeof(*in));
+        return err ? fs_error(img, err, what, "reading inode") : 0;
+}
+
+/* Rewrite the struct part of an inode, keeping its in-inode xattrs. */
+static int update_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                        const char *what)
+{
+        errcode_t err = ext2fs_write_inode_full(img->fs, ino, (struct ext2_inode *)in, sizeof(*in));
+        return err ? fs_error(img, err, what, "writing inode") : 0;
+}
+
+static int new_inode(struct ext4img *img, ext2_ino_t parent, mode_t mode, const char *what,
+                     ext2_ino_t *ino)
+{
+        errcode_t err = ext2fs_new_inode(img->fs, parent, (int)mode, NULL, ino);
+        if (err)
+                return fs_error(img, err, what, "allocating inode");
+        ext2fs_inode_alloc_stats2(img->fs, *ino, +1, S_ISDIR(mode));
+        return 0;
+}
+
+static int dirent_type(mode_t mode)
+{
+        switch (mode & S_IFMT) {
+        case S_IFREG: return EXT2_FT_REG_FILE;
+        case S_IFDIR: return EXT2_FT_DIR;
+        case S_IFLNK: return EXT2_FT_SYMLINK;
+        case S_IFCHR: return EXT2_FT_CHRDEV;
+        case S_IFBLK: return EXT2_FT_BLKDEV;
+        case S_IFIFO: return EXT2_FT_FIFO;
+        case S_IFSOCK: return EXT2_FT_SOCK;
+        default: return EXT2_FT_UNKNOWN;
+        }
+}
+
+/* ---- blocks -------------------------------------------------------------- */
+
+/* Allocate blocks [lblk, lblk+count) of inode `in` (already on disk with
+ * EXT4_EXTENTS_FL), contiguous from the allocation cursor when possible. */
+static int alloc_blocks(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                        blk64_t lblk, blk64_t count, const char *what)
+{
+        errcode_t err;
+
+        if (count > ext2fs_free_blocks_count(img->fs->super))
+                return image_full(img, what);
+        err = ext2fs_fallocate(img->fs, EXT2_FALLOCATE_FORCE_INIT, ino, (struct ext2_inode *)in,
+                               img->goal, lblk, count);
+        if (err)
+                return fs_error(img, err, what, "allocating blocks");
+        return 0;
+}
+
+/* The physical layout of a file, to write its data with pwrite. */
+static int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                        struct extent_map **map, size_t *len, const char *what)
+{
+        ext2_extent_handle_t h;
+        struct ext2fs_extent ex;
+        struct extent_map *m = NULL;
+        size_t n = 0, cap = 0;
+        errcode_t err;
+        int op = EXT2_EXTENT_ROOT;
+
+        err = ext2fs_extent_open2(img->fs, ino, (struct ext2_inode *)in, &h);
+        if (err)
+                return fs_error(img, err, what, "reading extents");
+        for (;;) {
+                err = ext2fs_extent_get(h, op, &ex);
+                op = EXT2_EXTENT_NEXT;
+                if (err == EXT2_ET_EXTENT_NO_NEXT)
+                        break;
+                if (err) {
+                        ext2fs_extent_free(h);
+                        free(m);
+                        return fs_error(img, err, what, "reading extents");
+                }
+                if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+                        continue;
+                if (n == cap) {
+                        struct extent_map *nm;
+                        cap = cap ? cap * 2 : 8;
+                        nm = realloc(m, cap * sizeof(*m));
+                        if (!nm) {
+                                ext2fs_extent_free(h);
+                                free(m);
+                                return -ENOMEM;
+                        }
+                        m = nm;
+                }
+                m[n++] = (struct extent_map){ ex.e_lblk, ex.e_pblk, ex.e_len };
+                if (ex.e_pblk + ex.e_len > img->goal)
+                        img->goal = ex.e_pblk + ex.e_len;
+        }
+        ext2fs_extent_free(h);
+        *map = m;
+        *len = n;
+        return 0;
+}
+
+/* Write len bytes (a whole number of blocks, or the tail of the file) at
+ * file offset off, through the extent map. */
+static int write_mapped(struct ext4img_file *f, const char *data, size_t len, uint64_t off)
+{
+        unsigned bs = f->img->fs->blocksize;
+
+        while (len) {
+                blk64_t lblk = off / bs;
+                const struct extent_map *e = NULL;
+                uint64_t within, room, n;
+                ssize_t w;
+
+                for (size_t i = 0; i < f->map_len; i++)
+                        if (lblk >= f->map[i].lblk && lblk < f->map[i].lblk + f->map[i].len) {
+                                e = &f->map[i];
+                                break;
+                        }
+                if (!e)
+                        return imgerr(-EIO, "%s: no block mapped at offset %llu", f->path,
+                                      (unsigned long long)off);
+                within = (lblk - e->lblk) * bs + off % bs;
+                room = e->len * bs - within;
+                n = len < room ? len : room;
+                if (f->img->bw) {
+                        int r = blockwriter_write(f->img->bw, data, n, e->pblk * bs + within);
+                        if (r < 0)
+                                return r;
+                        data += n;
+                        len -= n;
+                        off += n;
+                        continue;
+                }
+                w = pwrite(f->img->fd, data, n, (off_t)(f->img->opts.offset + e->pblk * bs + within));
+                if (w < 0)
+                        return imgerr(-errno, "%s: writing image: %m", f->img->path);
+                if ((uint64_t)w != n)
+                        return imgerr(-EIO, "%s: short write to image", f->img->path);
+                data += n;
+                len -= n;
+                off += n;
+        }
+        return 0;
+}
+
+/* ---- directories ---------------------------------------------------------- */
+
+static struct dirstate *dirstate_new(ext2_ino_t ino, char *block, blk64_t pblk)
+{
+        struct dirstate *d = calloc(1, sizeof(*d));
+        if (!d)
+                return NULL;
+        d->ino = ino;
+        d->buf = block;
+        d->last_pblk = pblk;
+        d->nblocks = 1;
+        d->dirty = true;
+        return d;
+}
+
+static void dirstate_free(struct dirstate *d)
+{
+        if (!d)
+                return;
+        ext2fs_free_mem(&d->buf);
+        free(d);
+}
+
+/* Where the last entry of a directory block starts. */
+static int find_last_entry(struct ext4img *img, const char *buf, unsigned *off)
+{
+        unsigned pos = 0, last = 0, rec;
+        unsigned end = img->fs->blocksize - (ext2fs_has_feature_metadata_csum(img->fs->super)
+                                             ? sizeof(struct ext2_dir_entry_tail) : 0);
+
+        while (pos < end) {
+                struct ext2_dir_entry *de = (struct ext2_dir_entry *)(buf + pos);
+                if (ext2fs_get_rec_len(img->fs, de, &rec) || rec < 8)
+                        return imgerr(-EIO, "corrupt directory block");
+                last = pos;
+                pos += rec;
+        }
+        *off = last;
+        return 0;
+}
+
+/* Load an existing directory made by libext2fs (the root) for appending. */
+static int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out)
+{
+        struct ext2_inode_large in;
+        blk64_t pblk;
+        char *buf;
+        errcode_t err;
+        int r;
+
+        r = read_inode(img, ino, &in, "/");
+        if (r < 0)
+                return r;
+        err = ext2fs_get_mem(img->fs->blocksize, &buf);
+        if (err)
+                return -ENOMEM;
+        uint32_t nblocks = (uint32_t)(EXT2_I_SIZE(&in) / img->fs->blocksize);
+        err = ext2fs_bmap2(img->fs, ino, (struct ext2_inode *)&in, NULL, 0, nblocks - 1, NULL, &pblk);
+        if (!err)
+                err = ext2fs_read_dir_block4(img->fs, pblk, buf, 0, ino);
+        if (err) {
+                ext2fs_free_mem(&buf);
+                return fs_error(img, err, "/", "reading directory");
+        }
+        *out = dirstate_new(ino, buf, pblk);
+        if (!*out) {
+                ext2fs_free_mem(&buf);
+                return -ENOMEM;
+        }
+        (*out)->nblocks = nblocks;
+        (*out)->dirty = false;
+        r = find_last_entry(img, buf, &(*out)->last_off);
+        (*out)->subdirs = in.i_links_count - 2;
+        return r;
+}
+
+static int dir_flush(struct ext4img *img, struct dirstate *d)
+{
+        errcode_t err;
+
+        if (!d->dirty)
+                return 0;
+        err = ext2fs_write_dir_block4(img->fs, d->last_pblk, d->buf, 0, d->ino);
+        if (err)
+                return fs_error(img, err, "directory", "writing block");
+        d->dirty = false;
+        return 0;
+}
+
+/* Give the directory another (empty) last block. */
+static int dir_grow(struct ext4img *img, struct dirstate *d, const char *what)
+{
+        struct ext2_inode_large in;
+        unsigned bs = img->fs->blocksize;
+        unsigned csum = ext2fs_has_feature_metadata_csum(img->fs->super)
+                        ? sizeof(struct ext2_dir_entry_tail) : 0;
+        struct ext2_dir_entry *de;
+        errcode_t err;
+        int r;
+
+        r = dir_flush(img, d);
+        if (r < 0)
+                return r;
+        r = read_inode(img, d->ino, &in, what);
+        if (r < 0)
+                return r;
+        r = alloc_blocks(img, d->ino, &in, d->nblocks, 1, what);
+        if (r < 0)
+                return r;
+        err = ext2fs_bmap2(img->fs, d->ino, (struct ext2_inode *)&in, NULL, 0, d->nblocks, NULL,
+                           &d->last_pblk);
+        if (err)
+                return fs_error(img, err, what, "mapping directory block");
+        if (d->last_pblk + 1 > img->goal)
+                img->goal = d->last_pblk + 1;
+        d->nblocks++;
+        err = ext2fs_inode_size_set(img->fs, (struct ext2_inode *)&in, (uint64_t)d->nblocks * bs);
+        if (err)
+                return fs_error(img, err, what, "setting directory size");
+        r = update_inode(img, d->ino, &in, what);
+        if (r < 0)
+                return r;
+
+        memset(d->buf, 0, bs);
+        de = (struct ext2_dir_entry *)d->buf;
+        ext2fs_set_rec_len(img->fs, bs - csum, de);
+        if (csum)
+                ext2fs_initialize_dirent_tail(img->fs, EXT2_DIRENT_TAIL(d->buf, bs));
+        d->last_off = 0;
+        d->dirty = true;
+        return 0;
+}
+
+/* Append name -> ino to the directory. */
+static int dir_add(struct ext4img *img, struct dirstate *d, const char *name, ext2_ino_t ino,
+                   mode_t mode, const char *what)
+{
+        size_t nlen = strlen(name);
+        unsigned need = EXT2_DIR_REC_LEN(nlen), rec, used;
+        struct ext2_dir_entry *last, *de;
+        int r;
+
+        for (;;) {
+                last = (struct ext2_dir_entry *)(d->buf + d->last_off);
+                ext2fs_get_rec_len(img->fs, last, &rec);
+                /* an empty fresh block has one unused entry (inode 0) to fill */
+                used = last->inode ? EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(last)) : 0;
+                if (rec - used >= need)
+                        break;
+                r = dir_grow(img, d, what);
+                if (r < 0)
+                        return r;
+        }
+        if (used) {
+                ext2fs_set_rec_len(img->fs, used, last);
+                d->last_off += used;
+        }
+        de = (struct ext2_dir_entry *)(d->buf + d->last_off);
+        memset(de, 0, 8);
+        ext2fs_set_rec_len(img->fs, rec - used, de);
+        de->inode = ino;
+        ext2fs_dirent_set_name_len(de, (int)nlen);
+        ext2fs_dirent_set_file_type(de, dirent_type(mode));
+        memcpy(de->name, name, nlen);
+        d->dirty = true;
+        return 0;
+}
+
+/* ---- hashed directory index (htree) ------------------------------------------ */
+
+/* Directories of more than one block get an htree index at close, as
+ * `e2fsck -D` would build it, so the kernel finds names by hash instead of
+ * scanning every block.  One index level (up to 507 leaf blocks, some 40,000
+ * names) covers every real directory; bigger ones stay linear, which is
+ * still a valid ext4 directory. */
+
+struct hent {
+        ext2_dirhash_t hash, minor;
+        ext2_ino_t ino;
+        uint8_t type, len;
+        const char *name;
+};
+
+static int hent_cmp(const void *a, const void *b)
+{
+        const struct hent *x = a, *y = b;
+        int c;
+
+        if (x->hash != y->hash)
+                return x->hash < y->hash ? -1 : 1;
+        if (x->minor != y->minor)
+                return x->minor < y->minor ? -1 : 1;
+        c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+        return c ? c : (int)x->len - (int)y->len;
+}
+
+static unsigned dx_csum_size(struct ext4img *img)
+{
+        return ext2fs_has_feature_metadata_csum(img->fs->super) ? sizeof(struct ext2_dir_entry_tail) : 0;
+}
+
+/* Read every entry but "." and ".." of a (flushed) linear directory. */
+static int dir_entries(struct ext4img *img, struct dirstate *d, const struct extent_map *map,
+                       size_t map_len, char *blocks, struct hent **out, size_t *n_out,
+                       ext2_ino_t *parent)
+{
+        unsigned bs = img->fs->blocksize, end = bs - dx_csum_size(img);
+        size_t n = 0, cap = (size_t)d->nblocks * bs / 12;
+        struct hent *h = malloc(cap * sizeof(*h));
+        int hash_alg = img->fs->super->s_def_hash_version;
+
+        if (!h)
+                return -ENOMEM;
+        if (hash_alg <= EXT2_HASH_TEA && (img->fs->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH))
+                hash_alg += 3;
+        for (size_t m = 0; m < map_len; m++)
+                for (uint64_t i = 0; i < map[m].len; i++) {
+                        char *buf = blocks + (map[m].lblk + i) * bs;
+                        errcode_t err = ext2fs_read_dir_block4(img->fs, map[m].pblk + i, buf, 0, d->ino);
+                        if (err) {
+                                free(h);
+                                return fs_error(img, err, "directory", "reading block");
+                        }
+                }
+        for (uint32_t b = 0; b < d->nblocks; b++) {
+                for (unsigned pos = 0, rec; pos < end; pos += rec) {
+                        struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blocks + (size_t)b * bs + pos);
+                        unsigned len = ext2fs_dirent_name_len(de);
+                        if (ext2fs_get_rec_len(img->fs, de, &rec) || rec < 8) {
+                                free(h);
+                                return imgerr(-EIO, "corrupt directory block");
+                        }
+                        if (!de->inode)
+                                continue;
+                        if (len <= 2 && de->name[0] == '.' && (len == 1 || de->name[1] == '.')) {
+                                if (len == 2)
+                                        *parent = de->inode;
+                                continue;
+                        }
+                        struct hent *e = &h[n++];
+                        e->ino = de->inode;
+                        e->type = (uint8_t)ext2fs_dirent_file_type(de);
+                        e->len = (uint8_t)len;
+                        e->name = de->name;
+                        ext2fs_dirhash2(hash_alg, de->name, (int)len, img->fs->encoding, 0,
+                                        img->fs->super->s_hash_seed, &e->hash, &e->minor);
+                }
+        }
+        qsort(h, n, sizeof(*h), hent_cmp);
+        *out = h;
+        *n_out = n;
+        return 0;
+}
+
+/* Pack sorted entries into leaf blocks; with out == NULL only count them.
+ * hashes[i] is the index key of leaf i. */
+static uint32_t pack_leaves(struct ext4img *img, const struct hent *h, size_t n, char *out,
+                            uint32_t *hashes)
+{
+        unsigned bs = img->fs->blocksize, end = bs - dx_csum_size(img);
+        uint32_t leaves = 0;
+        unsigned off = end;
+        struct ext2_dir_entry *prev = NULL;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned rec = EXT2_DIR_REC_LEN(h[i].len);
+                if (off + rec > end) {
+                        if (out && prev)
+                                ext2fs_set_rec_len(img->fs, end - ((char *)prev - (out + (size_t)(leaves - 1) * bs)), prev);
+                        leaves++;
+                        off = 0;
+                        prev = NULL;
+                        if (hashes)
+                                /* a hash continuing from the previous leaf is marked by the low bit */
+                                hashes[leaves - 1] = leaves == 1 ? 0
+                                        : (h[i].hash == h[i - 1].hash ? h[i].hash | 1 : h[i].hash);
+                }
+                if (out) {
+                        struct ext2_dir_entry *de = (struct ext2_dir_entry *)(out + (size_t)(leaves - 1) * bs + off);
+                        de->inode = h[i].ino;
+                        ext2fs_dirent_set_name_len(de, h[i].len);
+                        ext2fs_dirent_set_file_type(de, h[i].type);
+                        ext2fs_set_rec_len(img->fs, rec, de);
+                        memcpy(de->name, h[i].name, h[i].len);
+                        prev = de;
+                }
+                off += rec;
+        }
+        if (out && prev)
+                ext2fs_set_rec_len(img->fs, end - ((char *)prev - (out + (size_t)(leaves - 1) * bs)), prev);
+        if (out && dx_csum_size(img))
+                for (uint32_t l = 0; l < leaves; l++)
+                        ext2fs_initialize_dirent_tail(img->fs, EXT2_DIRENT_TAIL(out + (size_t)l * bs, bs));
+        return leaves;
+}
+
+static void build_dx_root(struct ext4img *img, char *buf, ext2_ino_t ino, ext2_ino_t parent,
+                          const uint32_t *hashes, uint32_t leaves)
+{
+        unsigned bs = img->fs->blocksize;
+        struct ext2_dir_entry *dot = (struct ext2_dir_entry *)buf;
+        struct ext2_dir_entry *dotdot = (struct ext2_dir_entry *)(buf + 12);
+        struct ext2_dx_root_info *info = (struct ext2_dx_root_info *)(buf + 24);
+        struct ext2_dx_countlimit *cl = (struct ext2_dx_countlimit *)(buf + 32);
+        struct ext2_dx_entry *ent = (struct ext2_dx_entry *)(buf + 32);
+        unsigned limit = (bs - 32) / sizeof(struct ext2_dx_entry) - (dx_csum_size(img) ? 1 : 0);
+
+        memset(buf, 0, bs);
+        dot->inode = ino;
+        ext2fs_dirent_set_name_len(dot, 1);
+        ext2fs_dirent_set_file_type(dot, EXT2_FT_DIR);
+        ext2fs_set_rec_len(img->fs, 12, dot);
+        dot->name[0] = '.';
+        dotdot->inode = parent;
+        ext2fs_dirent_set_name_len(dotdot, 2);
+        ext2fs_dirent_set_file_type(dotdot, EXT2_FT_DIR);
+        ext2fs_set_rec_len(img->fs, bs - 12, dotdot);
+        dotdot->name[0] = dotdot->name[1] = '.';
+        info->hash_version = img->fs->super->s_def_hash_version;
+        info->info_length = sizeof(*info);
+        info->indirect_levels = 0;
+        /* entry 0 has no hash: its slot holds count and limit */
+        for (uint32_t i = 0; i < leaves; i++) {
+                if (i)
+                        ent[i].hash = ext2fs_cpu_to_le32(hashes[i]);
+                ent[i].block = ext2fs_cpu_to_le32(i + 1);
+        }
+        cl->limit = ext2fs_cpu_to_le16((__u16)limit);
+        cl->count = ext2fs_cpu_to_le16((__u16)leaves);
+}
+
+/* Make the directory exactly `want` blocks long. */
+static int dir_resize(struct ext4img *img, struct dirstate *d, struct ext2_inode_large *in,
+                      uint32_t want, const char *what)
+{
+        errcode_t err;
+        int r;
+
+        if (want > d->nblocks) {
+                r = alloc_blocks(img, d->ino, in, d->nblocks, want - d->nblocks, what);
+                if (r < 0)
+                        return r;
+        } else if (want < d->nblocks) {
+                err = ext2fs_punch(img->fs, d->ino, (struct ext2_inode *)in, NULL, want, ~0ULL);
+                if (err)
+                        return fs_error(img, err, what, "shrinking directory");
+        }
+        d->nblocks = want;
+        in->i_flags |= EXT2_INDEX_FL;
+        err = ext2fs_inode_size_set(img->fs, (struct ext2_inode *)in, (uint64_t)want * img->fs->blocksize);
+        if (err)
+                return fs_error(img, err, what, "setting directory size");
+        return update_inode(img, d->ino, in, what);
+}
+
+static int write_dir_blocks(struct ext4img *img, struct dirstate *d, char *blocks,
+                            const char *what)
+{
+        struct extent_map *map = NULL;
+        struct ext2_inode_large in;
+        size_t map_len = 0;
+        unsigned bs = img->fs->blocksize;
+        int r = read_inode(img, d->ino, &in, what);
+
+        if (r == 0)
+                r = read_extents(img, d->ino, &in, &map, &map_len, what);
+        for (size_t m = 0; r == 0 && m < map_len; m++)
+                for (uint64_t i = 0; r == 0 && i < map[m].len; i++) {
+                        errcode_t err = ext2fs_write_dir_block4(img->fs, map[m].pblk + i,
+                                                                blocks + (map[m].lblk + i) * bs, 0, d->ino);
+                        if (err)
+                                r = fs_error(img, err, what, "writing directory block");
+                }
+        free(map);
+        return r;
+}
+
+static int index_dir(struct ext4img *img, struct dirstate *d, const char *what)
+{
+        unsigned bs = img->fs->blocksize;
+        unsigned limit = (bs - 32) / sizeof(struct ext2_dx_entry) - (dx_csum_size(img) ? 1 : 0);
+        _cleanup_free_ char *old = NULL, *new = NULL;
+        _cleanup_free_ struct hent *h = NULL;
+        _cleanup_free_ struct extent_map *map = NULL;
+        _cleanup_free_ uint32_t *hashes = NULL;
+        struct ext2_inode_large in;
+        size_t n = 0, map_len = 0;
+        ext2_ino_t parent = 0;
+        uint32_t leaves;
+        int r;
+
+        r = read_inode(img, d->ino, &in, what);
+        if (r < 0)
+                return r;
+        r = read_extents(img, d->ino, &in, &map, &map_len, what);
+        if (r < 0)
+                return r;
+        old = calloc(d->nblocks, bs);
+        if (!old)
+                return -ENOMEM;
+        r = dir_entries(img, d, map, map_len, old, &h, &n, &parent);
+        if (r < 0)
+                return r;
+        leaves = pack_leaves(img, h, n, NULL, NULL);
+        if (leaves == 0 || leaves > limit || !parent)
+                return 0;
+        new = calloc((size_t)leaves + 1, bs);
+        hashes = calloc(leaves, sizeof(*hashes));
+        if (!new || !hashes)
+                return -ENOMEM;
+        pack_leaves(img, h, n, new + bs, hashes);
+        build_dx_root(img, new, d->ino, parent, hashes, leaves);
+        r = dir_resize(img, d, &in, leaves + 1, what);
+        if (r < 0)
+                return r;
+        return write_dir_blocks(img, d, new, what);
+}
+
+static int index_dirs(struct ext4img *img)
+{
+        for (size_t i = 0; i < img->nodes_cap; i++) {
+                struct dirstate *d = img->nodes[i].dir;
+                if (d && d->nblocks > 1) {
+                        int r = index_dir(img, d, img->nodes[i].path);
+                        if (r < 0)
+                                return imgerr_prefix(r, "%s: indexing directory: ", img->nodes[i].path);
+                }
+        }
+        return 0;
+}
+
+/* ---- creating the filesystem ------------------------------------------------ */
+
+static int setup_params(const struct ext4img_opts *o, struct ext2_super_block *p)
+{
+        uint64_t blocks = o->size / (1024u << BLOCK_SIZE_LOG);
+        uint64_t inodes = o->inode_count ? o->inode_count : o->size / BYTES_PER_INODE_DEFAULT;
+
+        memset(p, 0, sizeof(*p));
+        p->s_rev_level = EXT2_DYNAMIC_REV;
+        p->s_log_block_size = BLOCK_SIZE_LOG;
+        ext2fs_blocks_count_set(p, blocks);
+        ext2fs_r_blocks_count_set(p, blocks * o->reserved_percent / 100);
+        p->s_inode_size = (__u16)o->inode_size;
+        p->s_inodes_count = (__u32)(inodes > UINT32_MAX ? UINT32_MAX : inodes);
+        p->s_log_groups_per_flex = FLEX_BG_LOG;
+        p->s_max_mnt_count = (__u16)-1;
+
+        ext2fs_set_feature_xattr(p);
+        ext2fs_set_feature_dir_index(p);
+        ext2fs_set_feature_filetype(p);
+        ext2fs_set_feature_extents(p);
+        ext2fs_set_feature_flex_bg(p);
+        ext2fs_set_feature_64bit(p);
+        ext2fs_set_feature_sparse_super(p);
+        ext2fs_set_feature_large_file(p);
+        ext2fs_set_feature_huge_file(p);
+        ext2fs_set_feature_dir_nlink(p);
+        ext2fs_set_feature_extra_isize(p);
+        ext2fs_set_feature_metadata_csum(p);
+        return 0;
+}
+
+static int check_opts(const char *path, const struct ext4img_opts *o)
+{
+        unsigned bs = 1024u << BLOCK_SIZE_LOG;
+
+        if (o->size == 0 || o->size % bs)
+                return imgerr(-EINVAL, "%s: image size %llu is not a positive multiple of %u",
+                              path, (unsigned long long)o->size, bs);
+        if (o->inode_size < 256 || o->inode_size > bs || (o->inode_size & (o->inode_size - 1)))
+                return imgerr(-EINVAL, "%s: inode size %u must be a power of two from 256 to %u",
+                              path, o->inode_size, bs);
+        if (o->offset % 4096)
+                return imgerr(-EINVAL, "%s: offset %llu is not a multiple of 4096", path,
+                              (unsigned long long)o->offset);
+        if (o->reserved_percent > 50)
+                return imgerr(-EINVAL, "%s: reserved blocks %u%% is more than 50%%", path,
+                              o->reserved_percent);
+        return 0;
+}
+
+/* Superblock fields mke2fs fills from the clock or randomness. */
+static void set_identity(struct ext4img *img)
+{
+        struct ext2_super_block *s = img->fs->super;
+        int64_t t = img->opts.timestamp;
+
+        memcpy(s->s_uuid, img->opts.uuid, sizeof(s->s_uuid));
+        memcpy(s->s_hash_seed, img->opts.hash_seed, sizeof(s->s_hash_seed));
+        s->s_def_hash_version = EXT2_HASH_HALF_MD4;
+        s->s_checksum_type = EXT2_CRC32C_CHKSUM;
+        memset(s->s_volume_name, 0, sizeof(s->s_volume_name));
+        if (img->opts.label)
+                strncpy((char *)s->s_volume_name, img->opts.label, sizeof(s->s_volume_name));
+        s->s_mkfs_time = s->s_lastcheck = (__u32)t;
+        s->s_mkfs_time_hi = s->s_lastcheck_hi = (__u8)(t >> 32);
+        s->s_kbytes_written = 0;
+        ext2fs_init_csum_seed(img->fs);
+}
+
+static int stamp_existing(struct ext4img *img, ext2_ino_t ino)
+{
+        struct ext2_inode_large in;
+        int r = read_inode(img, ino, &in, "/");
+        if (r < 0)
+                return r;
+        stamp(&in, img->opts.timestamp);
+        return update_inode(img, ino, &in, "/");
+}
+
+/* Root, lost+found, the reserved inodes and the journal, as mke2fs makes them. */
+static int make_skeleton(struct ext4img *img)
+{
+        ext2_filsys fs = img->fs;
+        struct ext2fs_journal_params jp;
+        ext2_ino_t lpf;
+        errcode_t err;
+
+        for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+                /* the image file was created sparse: inode tables are already zero */
+                ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+                ext2fs_group_desc_csum_set(fs, g);
+        }
+        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, 0);
+        if (err)
+                return fs_error(img, err, img->path, "creating root directory");
+        fs->umask = 077;
+        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+        fs->umask = 022;
+        if (!err)
+                err = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, 0, &lpf);
+        /* 16 KiB like mke2fs, so e2fsck can reconnect files without allocating */
+        for (int i = 1; !err && i < 4; i++)
+                err = ext2fs_expand_dir(fs, lpf);
+        if (err)
+                return fs_error(img, err, img->path, "creating lost+found");
+        for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(fs->super); i++)
+                ext2fs_inode_alloc_stats2(fs, i, +1, 0);
+        ext2fs_mark_ib_dirty(fs);
+        ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
+        ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
+        err = ext2fs_update_bb_inode(fs, NULL);
+        if (err)
+                return fs_error(img, err, img->path, "creating bad block inode");
+
+        /* Images below 8 MiB get no journal: ext4 needs at least 1024 blocks. */
+        if (ext2fs_get_journal_params(&jp, fs) == 0) {
+                err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
+                                                EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK);
+                if (err)
+                        return fs_error(img, err, img->path, "creating journal");
+        }
+
+        int r = 0;
+        ext2_ino_t stamped[] = { EXT2_ROOT_INO, lpf, EXT2_BAD_INO,
+                                 ext2fs_has_feature_journal(fs->super) ? EXT2_JOURNAL_INO : 0 };
+        for (size_t i = 0; i < ARRAY_SIZE(stamped) && r == 0; i++)
+                if (stamped[i])
+                        r = stamp_existing(img, stamped[i]);
+        return r;
+}
+
+static int register_root(struct ext4img *img)
+{
+        struct node *n;
+        char *root = strdup("/"), *lpf = strdup("/lost+found");
+        int r;
+
+        if (!root || !lpf) {
+                free(root);
+                free(lpf);
+                return -ENOMEM;
+        }
+        r = node_add(img, root, EXT2_ROOT_INO, S_IFDIR | 0755, &n);
+        if (r < 0) {
+                free(lpf);
+                return r;
+        }
+        r = dirstate_load(img, EXT2_ROOT_INO, &n->dir);
+        if (r < 0) {
+                free(lpf);
+                return r;
+        }
+        ext2_ino_t lpf_ino;
+        errcode_t err = ext2fs_lookup(img->fs, EXT2_ROOT_INO, "lost+found", 10, 0, &lpf_ino);
+        if (err) {
+                free(lpf);
+                return fs_error(img, err, "/lost+found", "lookup");
+        }
+        /* in the table so nothing else can take the name; not appendable */
+        return node_add(img, lpf, lpf_ino, S_IFDIR | 0700, NULL);
+}
+
+static int open_image_file(struct ext4img *img)
+{
+        img->fd = open(img->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (img->fd < 0)
+                return imgerr(-errno, "%s: cannot create image: %m", img->path);
+        img->created = true;
+        if (ftruncate(img->fd, (off_t)(img->opts.offset + img->opts.size)) < 0 || fchmod(img->fd, 0644) < 0)
+                return imgerr(-errno, "%s: cannot size image to %llu bytes: %m", img->path,
+                              (unsigned long long)img->opts.size);
+        int r = blockwriter_open(img->path, &img->bw);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                img->bw = NULL;   /* no direct I/O here: pwrite */
+        else
+                blockwriter_set_base(img->bw, img->opts.offset);
+        return 0;
+}
+
+int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext4img **out)
+{
+        struct ext2_super_block param;
+        struct ext4img *img;
+        errcode_t err;
+        int r;
+
+        r = check_opts(path, opts);
+        if (r < 0)
+                return r;
+        img = calloc(1, sizeof(*img));
+        if (!img)
+                return -ENOMEM;
+        img->fd = -1;
+        img->opts = *opts;
+        img->opts.label = NULL;
+        img->path = strdup(path);
+        if (!img->path) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = open_image_file(img);
+        if (r < 0)
+                goto fail;
+        initialize_ext2_error_table();
+        setup_params(opts, &param);
+        err = ext2fs_initialize(img->path, EXT2_FLAG_64BITS, &param, unix_io_manager, &img->fs);
+        if (err) {
+                r = fs_error(img, err, path, "creating filesystem");
+                goto fail;
+        }
+        if (opts->offset) {
+                /* A disk's partition: libext2fs' unix I/O adds it to every
+                 * access; nothing was written before this. */
+                char o[48];
+                snprintf(o, sizeof(o), "offset=%llu", (unsigned long long)opts->offset);
+                err = io_channel_set_options(img->fs->io, o);
+                if (err) {
+                        r = fs_error(img, err, path, "setting the partition offset");
+                        goto fail;
+                }
+        }
+        img->fs->now = opts->timestamp ? opts->timestamp : 1; /* 0 means "use the clock" */
+        img->opts.label = opts->label;
+        set_identity(img);
+        img->opts.label = NULL;
+        img->ibuf = calloc(1, EXT2_INODE_SIZE(img->fs->super));
+        if (!img->ibuf) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        err = ext2fs_allocate_tables(img->fs);
+        if (err) {
+                r = fs_error(img, err, path, "allocating group tables");
+                goto fail;
+        }
+        r = make_skeleton(img);
+        if (r < 0)
+                goto fail;
+        r = register_root(img);
+        if (r < 0)
+                goto fail;
+        img->goal = 0;
+        img->index_dirs = !opts->linear_dirs;
+        *out = img;
+        return 0;
+fail:
+        ext4img_abort(img);
+        return r;
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void free_img(struct ext4img *img)
+{
+        for (size_t i = 0; i < img->nodes_cap; i++) {
+                free(img->nodes[i].path);
+                dirstate_free(img->nodes[i].dir);
+        }
+        free(img->nodes);
+        free(img->ibuf);
+        free(img->path);
+        if (img->fd >= 0)
+                close(img->fd);
+        free(img);
+}
+
+void ext4img_abort(struct ext4img *img)
+{
+        if (!img)
+                return;
+        blockwriter_close(img->bw);
+        img->bw = NULL;
+        if (img->fs)
+                ext2fs_free(img->fs);
+        if (img->created)
+                unlink(img->path);
+        free_img(img);
+}
+
+static int flush_dirs(struct ext4img *img)
+{
+        for (size_t i = 0; i < img->nodes_cap; i++)
+                if (img->nodes[i].dir) {
+                        int r = dir_flush(img, img->nodes[i].dir);
+                        if (r < 0)
+                                return imgerr_prefix(r, "%s: ", img->nodes[i].path);
+                }
+        return 0;
+}
+
+int ext4img_close(struct ext4img *img)
+{
+        errcode_t err;
+        int r;
+
+        if (img->failed) {
+                ext4img_abort(img);
+                return imgerr(-EIO, "image not written: an earlier error made it unusable");
+        }
+        r = flush_dirs(img);
+        if (r == 0 && img->index_dirs)
+                r = index_dirs(img);
+        if (r == 0) {
+                /* file data first: the metadata's fsync must find it written */
+                r = blockwriter_close(img->bw);
+                img->bw = NULL;
+        }
+        if (r < 0)
+                goto fail;
+        /* ext2fs_flush sets s_wtime from fs->now but leaves the high byte */
+        img->fs->super->s_wtime_hi = (__u8)(img->opts.timestamp >> 32);
+        err = ext2fs_close_free(&img->fs);
+        if (err) {
+                r = imgerr(errno_of(err), "%s: writing filesystem metadata: %s", img->path,
+                           error_message(err));
+                goto fail;
+        }
+        free_img(img);
+        return 0;
+fail:
+        ext4img_abort(img);
+        return r;
+}
+
+/* ---- public operations ---------------------------------------------------- */
+
+int ext4img_lookup(struct ext4img *img, const char *path, mode_t *mode)
+{
+        _cleanup_free_ char *p = NULL;
+        struct node *n;
+        int r = normalize_path(path, &p);
+
+        if (r < 0)
+                return r;
+        n = node_find(img, p);
+        if (!n)
+                return 0;
+        if (mode)
+                *mode = n->mode;
+        return 1;
+}
+
+static struct node *parent_node(struct ext4img *img, ext2_ino_t parent_ino, const char *path)
+{
+        _cleanup_free_ char *pp = NULL;
+        const char *slash = strrchr(path, '/');
+
+        (void)parent_ino;
+        pp = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        return pp ? node_find(img, pp) : NULL;
+}
+
+/* Link a made inode into its parent and record it in the table. */
+static int link_new(struct ext4img *img, char *path, ext2_ino_t parent, const char *name,
+                    ext2_ino_t ino, mode_t mode, struct node **out)
+{
+        struct node *p = parent_node(img, parent, path);
+        int r;
+
+        if (!p || !p->dir) {
+                r = imgerr(-EPERM, "%s: cannot add entries to this directory", path);
+                free(path);
+                return r;
+        }
+        r = dir_add(img, p->dir, name, ino, mode, path);
+        if (r < 0) {
+                free(path);
+                return r;
+        }
+        return node_add(img, path, ino, mode, out);
+}
+
+static int make_dir(struct ext4img *img, char *path, ext2_ino_t parent, const char *name,
+                    const struct ext4img_attr *a)
+{
+        struct ext2_inode_large in, pin;
+        struct node *pn, *n;
+        ext2_ino_t ino;
+        blk64_t pblk;
+        char *block;
+        errcode_t err;
+        int r;
+
+        r = new_inode(img, parent, S_IFDIR, path, &ino);
+        if (r < 0)
+                goto fail;
+        init_inode(&in, a);
+        in.i_mode = (__u16)(S_IFDIR | (a->mode & 07777));
+        in.i_links_count = 2;
+        init_extents(&in);
+        r = write_new_inode(img, ino, &in, path);
+        if (r < 0)
+                goto fail;
+        r = alloc_blocks(img, ino, &in, 0, 1, path);
+        if (r < 0)
+                goto fail;
+        err = ext2fs_bmap2(img->fs, ino, (struct ext2_inode *)&in, NULL, 0, 0, NULL, &pblk);
+        if (err) {
+                r = fs_error(img, err, path, "mapping directory block");
+                goto fail;
+        }
+        if (pblk + 1 > img->goal)
+                img->goal = pblk + 1;
+        ext2fs_inode_size_set(img->fs, (struct ext2_inode *)&in, img->fs->blocksize);
+        r = update_inode(img, ino, &in, path);
+        if (r < 0)
+                goto fail;
+        err = ext2fs_new_dir_block(img->fs, ino, parent, &block);
+        if (err) {
+                r = fs_error(img, err, path, "making directory block");
+                goto fail;
+        }
+
+        pn = parent_node(img, parent, path);
+        if (pn && pn->dir) {
+                /* ".." of the new directory */
+                uint32_t links = ++pn->dir->subdirs + 2;
+                r = read_inode(img, parent, &pin, path);
+                if (r == 0) {
+                        pin.i_links_count = links >= EXT2_LINK_MAX ? 1 : (__u16)links;
+                        r = update_inode(img, parent, &pin, path);
+                }
+                if (r < 0) {
+                        ext2fs_free_mem(&block);
+                        goto fail;
+                }
+        }
+        r = link_new(img, path, parent, name, ino, in.i_mode, &n);
+        path = NULL;
+        if (r < 0) {
+                ext2fs_free_mem(&block);
+                goto fail;
+        }
+        n->dir = dirstate_new(ino, block, pblk);
+        if (!n->dir) {
+                ext2fs_free_mem(&block);
+                r = -ENOMEM;
+                goto fail;
+        }
+        find_last_entry(img, block, &n->dir->last_off);
+        return 0;
+fail:
+        free(path);
+        img->failed = true;
+        return r;
+}
+
+int ext4img_mkdir(struct ext4img *img, const char *path, const struct ext4img_attr *a)
+{
+        const char *name;
+        ext2_ino_t parent;
+        char *p = NULL;
+        int r = prepare_new(img, path, &p, &parent, &name);
+
+        if (r < 0)
+                return r;
+        if (!S_ISDIR(a->mode) && (a->mode & S_IFMT)) {
+                r = imgerr(-EINVAL, "%s: mkdir with a non-directory mode %o", p, a->mode);
+                free(p);
+                return r;
+        }
+        return make_dir(img, p, parent, name, a);
+}
+
+int ext4img_mkdir_p(struct ext4img *img, const char *path)
+{
+        _cleanup_free_ char *p = NULL;
+        struct ext4img_attr a = { .mode = S_IFDIR | 0755, .mtime = img->opts.timestamp };
+        int r = normalize_path(path, &p);
+
+        if (r < 0)
+                return r;
+        for (char *s = p + 1;; s++) {
+                if (*s == '/' || !*s) {
+                        char c = *s;
+                        struct node *n;
+                        *s = 0;
+                        n = node_find(img, p);
+                        if (n && !S_ISDIR(n->mode))
+                                return imgerr(-ENOTDIR, "%s: exists and is not a directory", p);
+                        if (!n && p[1]) {
+                                r = ext4img_mkdir(img, p, &a);
+                                if (r < 0)
+                                        return r;
+                        }
+                        *s = c;
+                        if (!c)
+                                break;
+                }
+        }
+        return 0;
+}
+
+/* Inodes without data blocks: devices, fifos, sockets, fast symlinks. */
+static int make_simple(struct ext4img *img, const char *in_path, const struct ext4img_attr *a,
+                       dev_t rdev, const char *fast_target)
+{
+        struct ext2_inode_large in;
+        const char *name;
+        ext2_ino_t parent, ino;
+        char *p = NULL;
+        int r = prepare_new(img, in_path, &p, &parent, &name);
+
+        if (r < 0)
+                return r;
+        r = new_inode(img, parent, a->mode, p, &ino);
+        if (r < 0)
+                goto fail;
+        init_inode(&in, a);
+        if (fast_target) {
+                size_t n = strlen(fast_target);
+                memcpy(in.i_block, fast_target, n);
+                in.i_size = (__u32)n;
+        } else if (S_ISCHR(a->mode) || S_ISBLK(a->mode)) {
+                unsigned ma = major(rdev), mi = minor(rdev);
+                /* old 16-bit encoding when it fits, as the kernel does */
+                if (ma < 256 && mi < 256)
+                        in.i_block[0] = ma * 256 + mi;
+                else
+                        in.i_block[1] = (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
+        }
+        r = write_new_inode(img, ino, &in, p);
+        if (r < 0)
+                goto fail;
+        return link_new(img, p, parent, name, ino, a->mode, NULL);
+fail:
+        free(p);
+        img->failed = true;
+        return r;
+}
+
+int ext4img_mknod(struct ext4img *img, const char *path, const struct ext4img_attr *a, dev_t rdev)
+{
+        switch (a->mode & S_IFMT) {
+        case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+                return make_simple(img, path, a, rdev, NULL);
+        default:
+                return imgerr(-EINVAL, "%s: mknod needs a device, fifo or socket mode, not %o",
+                              path, a->mode);
+        }
+}
+
+int ext4img_symlink(struct ext4img *img, const char *path, const char *target,
+                    const struct ext4img_attr *a)
+{
+        struct ext4img_attr la = *a;
+        size_t n = strlen(target);
+        struct ext4img_file *f;
+        int r;
+
+        la.mode = S_IFLNK | 0777;
+        if (n == 0 || n >= img->fs->blocksize)
+                return imgerr(-ENAMETOOLONG, "%s: symlink target must be 1 to %u bytes, not %zu",
+                              path, img->fs->blocksize - 1, n);
+        if (n < sizeof(((struct ext2_inode *)0)->i_block))
+                return make_simple(img, path, &la, 0, target);
+        /* slow symlink: the target is the content of one data block */
+        r = ext4img_file_begin(img, path, &la, n, &f);
+        if (r < 0)
+                return r;
+        r = ext4img_file_write(f, target, n);
+        if (r < 0) {
+                ext4img_file_abort(f);
+                return r;
+        }
+        return ext4img_file_commit(f);
+}
+
+int ext4img_hardlink(struct ext4img *img, const char *path, const char *existing)
+{
+        _cleanup_free_ char *e = NULL;
+        struct ext2_inode_large in;
+        struct node *target;
+        const char *name;
+        ext2_ino_t parent;
+        char *p;
+        int r;
+
+        r = normalize_path(existing, &e);
+        if (r < 0)
+                return r;
+        target = node_find(img, e);
+        if (!target)
+                return imgerr(-ENOENT, "%s: hard link target %s does not exist in the image", path, e);
+        if (S_ISDIR(target->mode))
+                return imgerr(-EPERM, "%s: hard link target %s is a directory", path, e);
+        ext2_ino_t ino = target->ino;
+        mode_t mode = target->mode;
+        r = prepare_new(img, path, &p, &parent, &name);
+        if (r < 0)
+                return r;
+        r = read_inode(img, ino, &in, p);
+        if (r == 0 && in.i_links_count >= EXT2_LINK_MAX)
+                r = imgerr(-EMLINK, "%s: %s has too many links", p, e);
+        if (r == 0) {
+                in.i_links_count++;
+                r = update_inode(img, ino, &in, p);
+        }
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        return link_new(img, p, parent, name, ino, mode, NULL);
+}
+
+static int set_xattr_ino(struct ext4img *img, ext2_ino_t ino, const char *name, const void *value,
+                         size_t len, const char *what)
+{
+        struct ext2_xattr_handle *h;
+        errcode_t err;
+
+        err = ext2fs_xattrs_open(img->fs, ino, &h);
+        if (err)
+                return fs_error(img, err, what, "opening xattrs");
+        err = ext2fs_xattrs_read(h);
+        if (!err)
+                err = ext2fs_xattr_set(h, name, value, len);
+        if (err) {
+                ext2fs_xattrs_close(&h);
+                return imgerr_prefix(fs_error(img, err, what, name), "setting xattr: ");
+        }
+        err = ext2fs_xattrs_close(&h);
+        return err ? fs_error(img, err, what, "writing xattrs") : 0;
+}
+
+int ext4img_set_xattr(struct ext4img *img, const char *path, const char *name,
+                      const void *value, size_t len)
+{
+        _cleanup_free_ char *p = NULL;
+        struct node *n;
+        int r = normalize_path(path, &p);
+
+        if (r < 0)
+                return r;
+        n = node_find(img, p);
+        if (!n)
+                return imgerr(-ENOENT, "%s: no such path in the image", p);
+        return set_xattr_ino(img, n->ino, name, value, len, p);
+}
+
+int ext4img_set_attr(struct ext4img *img, const char *path, const struct ext4img_attr *a)
+{
+        _cleanup_free_ char *p = NULL;
+        struct ext2_inode_large in;
+        struct node *n;
+        int r = normalize_path(path, &p);
+
+        if (r < 0)
+                return r;
+        n = node_find(img, p);
+        if (!n)
+                return imgerr(-ENOENT, "%s: no such path in the image", p);
+        if ((a->mode & S_IFMT) && (a->mode & S_IFMT) != (n->mode & S_IFMT))
+                return imgerr(-EINVAL, "%s: cannot change the file type", p);
+        r = read_inode(img, n->ino, &in, p);
+        if (r < 0)
+                return r;
+        in.i_mode = (__u16)((n->mode & S_IFMT) | (a->mode & 07777));
+        in.i_uid = (__u16)a->uid;
+        ext2fs_set_i_uid_high(in, a->uid >> 16);
+        in.i_gid = (__u16)a->gid;
+        ext2fs_set_i_gid_high(in, a->gid >> 16);
+        stamp(&in, a->mtime);
+        n->mode = in.i_mode;
+        return update_inode(img, n->ino, &in, p);
+}
+
+/* ---- regular files ---------------------------------------------------------- */
+
+static void file_free(struct ext4img_file *f)
+{
+        for (size_t i = 0; i < f->n_xattrs; i++) {
+                free(f->xattrs[i].name);
+                free(f->xattrs[i].value);
+        }
+        free(f->xattrs);
+        free(f->map);
+        free(f->buf);
+        free(f->path);
+        free(f);
+}
+
+int ext4img_file_begin(struct ext4img *img, const char *path, const struct ext4img_attr *a,
+                       uint64_t size, struct ext4img_file **out)
+{
+        struct ext4img_file *f;
+        const char *name;
+        ext2_ino_t parent;
+        unsigned bs = img->fs->blocksize;
+        blk64_t nblocks = (size + bs - 1) / bs;
+        int r;
+
+        if ((a->mode & S_IFMT) && !S_ISREG(a->mode) && !S_ISLNK(a->mode))
+                return imgerr(-EINVAL, "%s: not a regular file mode %o", path, a->mode);
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        f->img = img;
+        f->size = size;
+        r = prepare_new(img, path, &f->path, &parent, &name);
+        if (r < 0) {
+                free(f);
+                return r;
+        }
+        r = new_inode(img, parent, S_IFREG, f->path, &f->ino);
+        if (r < 0)
+                goto fail;
+        init_inode(&f->inode, a);
+        if (!(a->mode & S_IFMT))
+                f->inode.i_mode |= S_IFREG;
+        init_extents(&f->inode);
+        r = write_new_inode(img, f->ino, &f->inode, f->path);
+        if (r < 0)
+                goto fail_inode;
+        if (nblocks) {
+                r = alloc_blocks(img, f->ino, &f->inode, 0, nblocks, f->path);
+                if (r < 0)
+                        goto fail_inode;
+                r = read_extents(img, f->ino, &f->inode, &f->map, &f->map_len, f->path);
+                if (r < 0)
+                        goto fail_inode;
+                f->buf_cap = nblocks * bs < WRITE_CHUNK ? nblocks * bs : WRITE_CHUNK;
+                f->buf = malloc(f->buf_cap);
+                if (!f->buf) {
+                        r = -ENOMEM;
+                        goto fail_inode;
+                }
+        }
+        *out = f;
+        return 0;
+fail_inode:
+        f->written = 0;
+        *out = NULL;
+        ext4img_file_abort(f);
+        return r;
+fail:
+        file_free(f);
+        return r;
+}
+
+static int flush_buf(struct ext4img_file *f)
+{
+        unsigned bs = f->img->fs->blocksize;
+        size_t len = f->buf_used;
+        int r;
+
+        if (!len)
+                return 0;
+        /* zero the rest of the last block: freed blocks may hold old bytes */
+        if (len % bs) {
+                size_t pad = bs - len % bs;
+                memset(f->buf + len, 0, pad);
+                len += pad;
+        }
+        r = write_mapped(f, f->buf, len, f->buf_off);
+        f->buf_off += f->buf_used;
+        f->buf_used = 0;
+        return r;
+}
+
+int ext4img_file_write(struct ext4img_file *f, const void *data, size_t len)
+{
+        const char *p = data;
+        unsigned bs = f->img->fs->blocksize;
+        int r;
+
+        if (len > f->size - f->written)
+                return imgerr(-EFBIG, "%s: more data than the %llu bytes announced", f->path,
+                              (unsigned long long)f->size);
+        f->written += len;
+        while (len) {
+                /* big aligned pieces go straight from the caller's buffer */
+                if (f->buf_used == 0 && len >= bs) {
+                        size_t n = len - len % bs;
+                        r = write_mapped(f, p, n, f->buf_off);
+                        if (r < 0)
+                                return r;
+                        f->buf_off += n;
+                        p += n;
+                        len -= n;
+                        continue;
+                }
+                size_t n = f->buf_cap - f->buf_used;
+                if (n > len)
+                        n = len;
+                memcpy(f->buf + f->buf_used, p, n);
+                f->buf_used += n;
+                p += n;
+                len -= n;
+                if (f->buf_used == f->buf_cap) {
+                        r = flush_buf(f);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void *value, size_t len)
+{
+        struct xattr_pending *x = realloc(f->xattrs, (f->n_xattrs + 1) * sizeof(*x));
+
+        if (!x)
+                return -ENOMEM;
+        f->xattrs = x;
+        x = &f->xattrs[f->n_xattrs];
+        x->name = strdup(name);
+        x->value = malloc(len ? len : 1);
+        if (!x->name || !x->value) {
+                free(x->name);
+                free(x->value);
+                return -ENOMEM;
+        }
+        memcpy(x->value, value, len);
+        x->len = len;
+        f->n_xattrs++;
+        return 0;
+}
+
+/* Blocks [lblk, lblk+count) of f, physically right after what was
+ * allocated last (ext2fs_fallocate would place them as far from the data
+ * as they are logically: a gap nothing fills and a break in the run of
+ * writes). */
+static int alloc_past_eof(struct ext4img *img, struct ext4img_file *f, blk64_t lblk, blk64_t count)
+{
+        ext2_extent_handle_t h;
+        blk64_t pblk, plen;
+        errcode_t err;
+
+        if (count > ext2fs_free_blocks_count(img->fs->super))
+                return image_full(img, f->path);
+        err = ext2fs_new_range(img->fs, EXT2_NEWRANGE_MIN_LENGTH, img->goal, count, NULL, &pblk, &plen);
+        if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+                return image_full(img, f->path);
+        if (err)
+                return fs_error(img, err, f->path, "allocating blocks");
+        ext2fs_block_alloc_stats_range(img->fs, pblk, count, +1);
+        err = ext2fs_extent_open2(img->fs, f->ino, (struct ext2_inode *)&f->inode, &h);
+        if (err)
+                return fs_error(img, err, f->path, "mapping blocks");
+        for (blk64_t i = 0; !err && i < count; i++)
+                err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i, 0);
+        ext2fs_extent_free(h);
+        if (!err)
+                err = ext2fs_iblk_add_blocks(img->fs, (struct ext2_inode *)&f->inode, count);
+        if (err)
+                return fs_error(img, err, f->path, "mapping blocks");
+        if (pblk + count > img->goal)
+                img->goal = pblk + count;
+        return 0;
+}
+
+int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void *buf, size_t len)
+{
+        struct ext4img *img = f->img;
+        unsigned bs = img->fs->blocksize;
+        uint64_t data_blocks = (f->size + bs - 1) / bs;
+        int r;
+
+        if (off % bs || len % bs || off / bs < data_blocks || f->written != f->size)
+                return imgerr(-EINVAL, "%s: metadata past the end at %llu+%zu: not block-aligned or before the data end",
+                              f->path, (unsigned long long)off, len);
+        if (!len)
+                return 0;
+        r = flush_buf(f);
+        if (r < 0)
+                return r;
+        r = alloc_past_eof(img, f, off / bs, len / bs);
+        if (r < 0)
+                return r;
+        free(f->map);
+        f->map = NULL;
+        r = read_extents(img, f->ino, &f->inode, &f->map, &f->map_len, f->path);
+        if (r < 0)
+                return r;
+        return write_mapped(f, buf, len, off);
+}
+
+void ext4img_file_add_flags(struct ext4img_file *f, uint32_t flags)
+{
+        f->inode.i_flags |= flags;
+}
+
+void ext4img_add_ro_compat(struct ext4img *img, uint32_t feature)
+{
+        img->fs->super->s_feature_ro_compat |= feature;
+        ext2fs_mark_super_dirty(img->fs);
+}
+
+int ext4img_file_commit(struct ext4img_file *f)
+{
+        struct ext4img *img = f->img;
+        const char *name;
+        ext2_ino_t parent;
+        errcode_t err;
+        int r;
+
+        if (f->written != f->size) {
+                r = imgerr(-EINVAL, "%s: %llu bytes written, %llu announced", f->path,
+                           (unsigned long long)f->written, (unsigned long long)f->size);
+                goto fail;
+        }
+        r = flush_buf(f);
+        if (r < 0)
+                goto fail;
+        err = ext2fs_inode_size_set(img->fs, (struct ext2_inode *)&f->inode, f->size);
+        if (err) {
+                r = fs_error(img, err, f->path, "setting size");
+                goto fail;
+        }
+        r = update_inode(img, f->ino, &f->inode, f->path);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < f->n_xattrs; i++) {
+                r = set_xattr_ino(img, f->ino, f->xattrs[i].name, f->xattrs[i].value,
+                                  f->xattrs[i].len, f->path);
+                if (r < 0)
+                        goto fail;
+        }
+        r = find_parent(img, f->path, &parent, &name);
+        if (r < 0)
+                goto fail;
+        r = link_new(img, f->path, parent, name, f->ino, f->inode.i_mode, NULL);
+        f->path = NULL;
+        if (r < 0) {
+                img->failed = true;
+                file_free(f);
+                return r;
+        }
+        file_free(f);
+        return 0;
+fail:
+        ext4img_file_abort(f);
+        return r;
+}
+
+/* Give back the inode and blocks of an uncommitted file. */
+void ext4img_file_abort(struct ext4img_file *f)
+{
+        struct ext4img *img;
+
+        if (!f)
+                return;
+        img = f->img;
+        /* its blocks may be handed out again, to metadata written through
+         * libext2fs: data still queued for them must land first */
+        if (img->bw && blockwriter_flush(img->bw) < 0)
+                img->failed = true;
+        if (f->ino) {
+                struct ext2_inode_large in;
+                if (ext2fs_read_inode_full(img->fs, f->ino, (struct ext2_inode *)&in, sizeof(in)) == 0 &&
+                    ext2fs_punch(img->fs, f->ino, (struct ext2_inode *)&in, NULL, 0, ~0ULL) == 0) {
+                        memset(&in, 0, sizeof(in));
+                        in.i_dtime = (__u32)img->opts.timestamp;
+                        write_new_inode(img, f->ino, &in, f->path ? f->path : "");
+                        ext2fs_inode_alloc_stats2(img->fs, f->ino, -1, 0);
+                } else {
+                        img->failed = true;
+                }
+        }
+        file_free(f);
+}
+
+int ext4img_usage(struct ext4img *img, struct ext4img_usage *u)
+{
+        struct ext2_super_block *s = img->fs->super;
+
+        u->block_size = img->fs->blocksize;
+        u->blocks_total = ext2fs_blocks_count(s);
+        u->blocks_used = u->blocks_total - ext2fs_free_blocks_count(s);
+        u->inodes_total = s->s_inodes_count;
+        u->inodes_used = s->s_inodes_count - s->s_free_inodes_count;
+        return 0;
+}

@@ -1,0 +1,351 @@
+/* RFC 6979 ECDSA through OpenSSL's constant-time code.  See ecsign.h.
+ *
+ * Where each secret goes, and why no step is variable-time in it:
+ *   d (private key)  read once as bytes with BN_bn2binpad (constant-time in
+ *                    OpenSSL 3); used by the HMAC (digest calls and XORs,
+ *                    no arithmetic) and by OpenSSL inside ECDSA_do_sign_ex.
+ *   k (nonce)        HMAC-DRBG output bytes.  The range check 0 < k < q is
+ *                    done on the bytes without branches (below); a rejected
+ *                    k is thrown away, so only the fact of a retry shows.
+ *                    It becomes a BIGNUM through a leading 0x01 byte, so
+ *                    BN_bin2bn never skips leading zero bytes of k (which
+ *                    would tell how short k is: the leak lattice attacks on
+ *                    ECDSA feed on); the marker bit is then cleared, which
+ *                    only trims zero 64-bit words (probability 2^-64).
+ *   R = kG           EC_POINT_mul with only a scalar: OpenSSL's fixed-window
+ *                    table (P-256, ecp_nistz256) or its Montgomery ladder
+ *                    (ec_scalar_mul_ladder), the code ECDSA_sign_setup uses.
+ *   k^-1 mod q       Fermat, k^(q-2), by BN_mod_exp_mont_consttime: OpenSSL's
+ *                    own fallback for the order inverse (ec_field_inverse_mod_ord),
+ *                    constant-time by construction; the exponent is public.
+ *   s                ECDSA_do_sign_ex with (k^-1, r): OpenSSL computes
+ *                    k^-1 (e + r d) with its fixed-top Montgomery code.
+ * The only hand-written parts left are the DRBG's bookkeeping and the byte
+ * compare.  EC_KEY and ECDSA_do_sign_ex are deprecated in OpenSSL 3 but are
+ * the only interface to a caller's nonce before 3.2's "nonce-type". */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include "ima/ecsign.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+
+#include "base/util.h"
+
+#define EC_MAX_BYTES 48 /* P-384 */
+
+struct ecsign {
+        EC_KEY *eckey;          /* the key as ECDSA_do_sign_ex takes it */
+        const EC_GROUP *group;
+        const BIGNUM *order;    /* q */
+        BIGNUM *order_minus_2;  /* the public exponent of k^-1 = k^(q-2) */
+        BN_MONT_CTX *mont;      /* Montgomery context of q (public) */
+        size_t qlen;            /* bytes of q: its bit length is a multiple of 8 */
+        uint8_t q[EC_MAX_BYTES];
+        uint8_t x[EC_MAX_BYTES]; /* d, int2octets */
+};
+
+void ecsign_free(struct ecsign *s)
+{
+        if (!s)
+                return;
+        EC_KEY_free(s->eckey);
+        BN_free(s->order_minus_2);
+        BN_MONT_CTX_free(s->mont);
+        OPENSSL_cleanse(s->x, sizeof(s->x));
+        free(s);
+}
+
+static int ecsign_setup(struct ecsign *s, EVP_PKEY *pkey, const char *path)
+{
+        const BIGNUM *d;
+        BN_CTX *ctx = BN_CTX_new();
+        int r = -ENOMEM;
+
+        s->eckey = EVP_PKEY_get1_EC_KEY(pkey);
+        if (!s->eckey || !(d = EC_KEY_get0_private_key(s->eckey))) {
+                r = imgerr(-EBADMSG, "%s: cannot read the EC private key", path);
+                goto out;
+        }
+        s->group = EC_KEY_get0_group(s->eckey);
+        s->order = EC_GROUP_get0_order(s->group);
+        s->qlen = (size_t)BN_num_bytes(s->order);
+        if (BN_num_bits(s->order) != (int)s->qlen * 8 || s->qlen > EC_MAX_BYTES) {
+                r = imgerr(-EOPNOTSUPP, "%s: curve order of %d bits is not supported", path,
+                           BN_num_bits(s->order));
+                goto out;
+        }
+        s->order_minus_2 = BN_dup(s->order);
+        s->mont = BN_MONT_CTX_new();
+        if (!ctx || !s->order_minus_2 || !s->mont || !BN_sub_word(s->order_minus_2, 2) ||
+            !BN_MONT_CTX_set(s->mont, s->order, ctx) ||
+            BN_bn2binpad(s->order, s->q, (int)s->qlen) < 0 ||
+            BN_bn2binpad(d, s->x, (int)s->qlen) < 0)
+                goto out;
+        r = 0;
+out:
+        BN_CTX_free(ctx);
+        ERR_clear_error();
+        return r;
+}
+
+int ecsign_new(EVP_PKEY *pkey, const char *path, struct ecsign **out)
+{
+        char curve[80];
+        struct ecsign *s;
+        int r;
+
+        if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof(curve), NULL))
+                return imgerr(-EOPNOTSUPP, "%s: EC key without a named curve", path);
+        if (strcmp(curve, "prime256v1") && strcmp(curve, "secp384r1") && strcmp(curve, "P-256") &&
+            strcmp(curve, "P-384"))
+                return imgerr(-EOPNOTSUPP,
+                              "%s: curve %s: the kernel verifies ECDSA only on P-256 (prime256v1) and P-384 (secp384r1)",
+                              path, curve);
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        r = ecsign_setup(s, pkey, path);
+        if (r < 0) {
+                ecsign_free(s);
+                return r;
+        }
+        *out = s;
+        return 0;
+}
+
+/* -- RFC 6979 3.2: HMAC-DRBG seeded with d and the digest -- */
+
+/* HMAC over a reused digest context: K is always one hash long, so no key
+ * hashing is needed, and this saves a provider fetch per call. */
+struct hmac {
+        const EVP_MD *md;
+        EVP_MD_CTX *ctx;
+        size_t hlen, block;
+};
+
+static int hmac(struct hmac *h, const uint8_t *key, const uint8_t *const parts[],
+                const size_t lens[], size_t nparts, uint8_t *out)
+{
+        uint8_t pad[144], inner[EVP_MAX_MD_SIZE];
+        int r = -EIO;
+
+        if (h->block > sizeof(pad) || h->hlen > h->block)
+                return -EINVAL;
+        memset(pad, 0x36, h->block);
+        for (size_t i = 0; i < h->hlen; i++)
+                pad[i] ^= key[i];
+        if (!EVP_DigestInit_ex(h->ctx, h->md, NULL) || !EVP_DigestUpdate(h->ctx, pad, h->block))
+                goto out;
+        for (size_t i = 0; i < nparts; i++)
+                if (lens[i] && !EVP_DigestUpdate(h->ctx, parts[i], lens[i]))
+                        goto out;
+        if (!EVP_DigestFinal_ex(h->ctx, inner, NULL))
+                goto out;
+        memset(pad, 0x5c, h->block);
+        for (size_t i = 0; i < h->hlen; i++)
+                pad[i] ^= key[i];
+        if (!EVP_DigestInit_ex(h->ctx, h->md, NULL) || !EVP_DigestUpdate(h->ctx, pad, h->block) ||
+            !EVP_DigestUpdate(h->ctx, inner, h->hlen) || !EVP_DigestFinal_ex(h->ctx, out, NULL))
+                goto out;
+        r = 0;
+out:
+        OPENSSL_cleanse(pad, sizeof(pad));
+        OPENSSL_cleanse(inner, sizeof(inner));
+        return r;
+}
+
+struct drbg {
+        struct hmac h;
+        uint8_t K[EVP_MAX_MD_SIZE], V[EVP_MAX_MD_SIZE];
+};
+
+/* K = HMAC_K(V || sep || x || h1); V = HMAC_K(V).  x, h1: qlen bytes or NULL. */
+static int drbg_update(struct drbg *d, uint8_t sep, const uint8_t *x, const uint8_t *h1,
+                       size_t qlen)
+{
+        const uint8_t *parts[] = { d->V, &sep, x, h1 };
+        const size_t lens[] = { d->h.hlen, 1, x ? qlen : 0, h1 ? qlen : 0 };
+        const uint8_t *vp[] = { d->V };
+
+        if (hmac(&d->h, d->K, parts, lens, 4, d->K) < 0)
+                return -EIO;
+        return hmac(&d->h, d->K, vp, &d->h.hlen, 1, d->V);
+}
+
+/* Steps b-f; h1 is bits2octets(digest). */
+static int drbg_init(struct drbg *d, const struct ecsign *s, const uint8_t *h1)
+{
+        int r;
+
+        memset(d->V, 0x01, d->h.hlen);
+        memset(d->K, 0x00, d->h.hlen);
+        r = drbg_update(d, 0x00, s->x, h1, s->qlen);
+        if (r >= 0)
+                r = drbg_update(d, 0x01, s->x, h1, s->qlen);
+        return r;
+}
+
+/* Step h.1-2: qlen bytes of T.  The order is a whole number of bytes, so
+ * bits2int(T) is T's first qlen bytes. */
+static int drbg_generate(struct drbg *d, const struct ecsign *s, uint8_t *k)
+{
+        const uint8_t *vp[] = { d->V };
+        size_t got = 0;
+
+        while (got < s->qlen) {
+                size_t n = s->qlen - got < d->h.hlen ? s->qlen - got : d->h.hlen;
+                if (hmac(&d->h, d->K, vp, &d->h.hlen, 1, d->V) < 0)
+                        return -EIO;
+                memcpy(k + got, d->V, n);
+                got += n;
+        }
+        return 0;
+}
+
+/* Step h.3 after a rejected k: K = HMAC_K(V || 0x00); V = HMAC_K(V). */
+static int drbg_reseed(struct drbg *d)
+{
+        return drbg_update(d, 0x00, NULL, NULL, 0);
+}
+
+/* 1 if 0 < k < q, else 0; no branch or index depends on k. */
+static unsigned k_in_range(const uint8_t *k, const uint8_t *q, size_t len)
+{
+        unsigned borrow = 0, any = 0;
+
+        for (size_t i = len; i-- > 0;) {
+                unsigned diff = (unsigned)k[i] - (unsigned)q[i] - borrow;
+                borrow = (diff >> 8) & 1;   /* k - q, from the least significant byte */
+                any |= k[i];
+        }
+        return borrow & (unsigned)((any | (0u - any)) >> 8 & 1); /* k < q and k != 0 */
+}
+
+/* k as a BIGNUM without BN_bin2bn skipping k's leading zero bytes. */
+static int k_to_bn(const uint8_t *k, size_t qlen, BIGNUM *out)
+{
+        uint8_t buf[EC_MAX_BYTES + 1];
+        int ok;
+
+        buf[0] = 0x01;
+        memcpy(buf + 1, k, qlen);
+        ok = BN_bin2bn(buf, (int)qlen + 1, out) && BN_clear_bit(out, (int)qlen * 8);
+        OPENSSL_cleanse(buf, sizeof(buf));
+        BN_set_flags(out, BN_FLG_CONSTTIME);
+        return ok ? 0 : -ENOMEM;
+}
+
+/* bits2octets(digest) = int2octets(bits2int(digest) mod q): public data. */
+static int digest_octets(const struct ecsign *s, const uint8_t *digest, size_t len, uint8_t *h1,
+                         BN_CTX *ctx)
+{
+        BIGNUM *e = BN_CTX_get(ctx);
+
+        if (!e || !BN_bin2bn(digest, (int)(len < s->qlen ? len : s->qlen), e))
+                return -ENOMEM;
+        /* bits2int of a digest shorter than q is the digest itself; of a longer
+         * one its first qlen bytes (q is a whole number of bytes) */
+        if (!BN_nnmod(e, e, s->order, ctx) || BN_bn2binpad(e, h1, (int)s->qlen) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* One candidate: (k^-1, r) for the DRBG's next k, 0 if k or r is rejected. */
+static int candidate(const struct ecsign *s, struct drbg *d, EC_POINT *R, BIGNUM *k,
+                     BIGNUM *kinv, BIGNUM *r, BN_CTX *ctx)
+{
+        uint8_t kb[EC_MAX_BYTES];
+        unsigned ok;
+        int rc;
+
+        rc = drbg_generate(d, s, kb);
+        ok = rc < 0 ? 0 : k_in_range(kb, s->q, s->qlen);
+        if (ok)
+                rc = k_to_bn(kb, s->qlen, k);
+        OPENSSL_cleanse(kb, sizeof(kb));
+        if (rc < 0 || !ok)
+                return rc;
+        if (!EC_POINT_mul(s->group, R, k, NULL, NULL, ctx) ||
+            !EC_POINT_get_affine_coordinates(s->group, R, r, NULL, ctx) ||
+            !BN_nnmod(r, r, s->order, ctx))
+                return -EIO;
+        if (BN_is_zero(r))
+                return 0;
+        if (!BN_mod_exp_mont_consttime(kinv, k, s->order_minus_2, s->order, ctx, s->mont))
+                return -EIO;
+        return 1;
+}
+
+static bool need_new_k(void)
+{
+        unsigned long e = ERR_peek_last_error();
+        return ERR_GET_LIB(e) == ERR_LIB_EC && ERR_GET_REASON(e) == EC_R_NEED_NEW_SETUP_VALUES;
+}
+
+int ecsign_sign(const struct ecsign *s, const EVP_MD *md, const uint8_t *digest, size_t len,
+                uint8_t **der, size_t *der_len)
+{
+        struct drbg d = { .h = { md, EVP_MD_CTX_new(), (size_t)EVP_MD_get_size(md),
+                                 (size_t)EVP_MD_get_block_size(md) } };
+        uint8_t h1[EC_MAX_BYTES];
+        BN_CTX *ctx = BN_CTX_secure_new();
+        EC_POINT *R = EC_POINT_new(s->group);
+        ECDSA_SIG *sig = NULL;
+        BIGNUM *k, *kinv, *r;
+        int rc = -ENOMEM;
+
+        if (!d.h.ctx || !ctx || !R)
+                goto out;
+        BN_CTX_start(ctx);
+        k = BN_CTX_get(ctx);
+        kinv = BN_CTX_get(ctx);
+        r = BN_CTX_get(ctx);
+        if (!r)
+                goto out_end;
+        BN_set_flags(kinv, BN_FLG_CONSTTIME);
+        rc = digest_octets(s, digest, len, h1, ctx);
+        if (rc >= 0)
+                rc = drbg_init(&d, s, h1);
+        /* every rejected k (out of range, r = 0, s = 0) steps the DRBG (3.2 h.3) */
+        for (int tries = 0; rc >= 0 && !sig; tries++) {
+                if (tries == 64) {
+                        rc = -EIO;
+                        break;
+                }
+                if (tries > 0)
+                        rc = drbg_reseed(&d);
+                if (rc >= 0)
+                        rc = candidate(s, &d, R, k, kinv, r, ctx);
+                if (rc <= 0)
+                        continue;
+                sig = ECDSA_do_sign_ex(digest, (int)len, kinv, r, s->eckey);
+                if (!sig)
+                        rc = need_new_k() ? 0 : -EIO;   /* s came out zero */
+        }
+        if (sig) {
+                unsigned char *p = NULL;
+                int n = i2d_ECDSA_SIG(sig, &p);
+                rc = n > 0 ? 0 : -ENOMEM;
+                *der = p;
+                *der_len = n > 0 ? (size_t)n : 0;
+        }
+out_end:
+        BN_CTX_end(ctx);
+out:
+        ERR_clear_error();
+        ECDSA_SIG_free(sig);
+        EC_POINT_free(R);
+        BN_CTX_free(ctx);
+        EVP_MD_CTX_free(d.h.ctx);
+        OPENSSL_cleanse(&d, sizeof(d));
+        return rc;
+}

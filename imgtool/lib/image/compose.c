@@ -1,0 +1,1727 @@
+#include "image/compose.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot/bootfiles.h"
+#include "ima/certs.h"
+#include "boot/bootdisk.h"
+#include "rpm/composedb.h"
+#include "ext4/ext4img.h"
+#include "ext4/ext4verity.h"
+#include "rpm/fcaps.h"
+#include "ima/imasig.h"
+#include "image/labels.h"
+#include "rpm/lockfile.h"
+#include "base/output.h"
+#include "image/owners.h"
+#include "rpm/pathmap.h"
+#include "rpm/pkgset.h"
+#include "ima/pubkey.h"
+#include "image/readahead.h"
+#include "rpm/rpmpkg.h"
+#include "image/users.h"
+#include "base/util.h"
+#include "ima/verity.h"
+
+#define COPY_BUF_SIZE (256u << 10)
+#define CAPTURE_MAX (4u << 20)
+#define BLOCK 4096u
+
+/* A few image files whose content compose needs to know while it writes:
+ * the image's own users and groups (owners.h resolves through them, as rpm
+ * resolves through the target's /etc/passwd) and rpm's macros (the rpmdb
+ * path). */
+struct capture {
+        const char *path;
+        char *data;
+        size_t len;
+        bool too_big;         /* over CAPTURE_MAX: not a real passwd file, nothing kept */
+};
+
+enum { CAP_PASSWD, CAP_GROUP, CAP_RPM_MACROS, CAP_COUNT };
+
+struct composer {
+        const struct layout *l;
+        const struct compose_opts *o;
+        struct compose_report *rep;
+        struct pkgset *set;
+        struct ext4img *img;
+        struct ima_trust *trust;
+        struct ima_key *key;
+        struct pathmap *paths;
+        struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
+        struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
+        struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
+        struct verity_params vparams;     /* [Verity] Enable=yes */
+        struct verity_signer *vsigner;    /* builtin and ipe: PKCS#7 in the descriptors */
+        int64_t epoch;
+        uint8_t uuid[16];
+        char **inputs;               /* every file read: no output may be one of them */
+        struct output *image;
+        struct bootfiles boot;
+        struct bootdisk *disk;       /* Format=disk: the UKI's parts and the disk plan */
+        uint64_t root_size;          /* Format=disk with a fixed Size=: what the root partition holds */
+        uint8_t *buf;
+        struct capture cap[CAP_COUNT];
+        bool cap_changed[CAP_COUNT]; /* written by the current package */
+        struct owners *owners;
+        struct users *users;         /* the image's users and groups, decided before any file */
+        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
+        char **warned_owners;
+        size_t pkg_index;
+        double t0;
+};
+
+static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len);
+
+/* ---- small helpers -------------------------------------------------------- */
+
+
+static bool path_allowed_unsigned(const struct layout *l, const char *path)
+{
+        for (size_t i = 0; l->allow_unsigned && l->allow_unsigned[i]; i++)
+                if (!fnmatch(l->allow_unsigned[i], path, FNM_PATHNAME) ||
+                    !fnmatch(l->allow_unsigned[i], path, 0))
+                        return true;
+        return false;
+}
+
+static const char *pkg_label(struct composer *c)
+{
+        return rpmpkg_path(c->set->pkgs[c->pkg_index]);
+}
+
+/* ---- owners ----------------------------------------------------------------- */
+
+static void warn_unknown_owner(struct composer *c, const char *kind, const char *name, const char *path)
+{
+        _cleanup_free_ char *key = NULL;
+
+        /* a user and a group may share a name: one warning each */
+        if (asprintf(&key, "%s:%s", kind, name) < 0 || strv_contains(c->warned_owners, key))
+                return;
+        strv_pushf(&c->warned_owners, "%s", key);
+        strv_pushf(&c->rep->warnings, "%s %s does not exist in the image (first at %s): using root",
+                   kind, name, path);
+}
+
+/* rpm clears S_ISUID/S_ISGID when the owner falls back to root; say so. */
+static void note_setid_cleared(struct composer *c, const struct rpmpkg_file *f, const struct owner *o)
+{
+        _cleanup_free_ char *u = NULL, *g = NULL;
+        mode_t gone = f->mode & ~o->mode;
+
+        if ((gone & S_ISUID) && asprintf(&u, "setuid (user %s)", f->user) < 0)
+                u = NULL;
+        if ((gone & S_ISGID) && asprintf(&g, "setgid (group %s)", f->group) < 0)
+                g = NULL;
+        strv_pushf(&c->rep->setid_cleared, "%s", f->path);
+        strv_pushf(&c->rep->warnings, "%s: %s%s%s cleared: owner unknown in the image, as rpm does",
+                   f->path, u ? u : "", u && g ? " and " : "", g ? g : "");
+}
+
+/* Owners as rpm resolves them (owners.h): an unknown name becomes root and
+ * loses its set-id bit, which the report lists. */
+static void file_attr(struct composer *c, const struct rpmpkg_file *f, struct ext4img_attr *a)
+{
+        struct owner o;
+
+        owners_resolve(c->owners, f->user, f->group, f->mode, &o);
+        if (o.unknown_user)
+                warn_unknown_owner(c, "user", f->user, f->path);
+        if (o.unknown_group)
+                warn_unknown_owner(c, "group", f->group, f->path);
+        if (o.mode != f->mode)
+                note_setid_cleared(c, f, &o);
+        a->mode = o.mode;
+        a->uid = o.uid;
+        a->gid = o.gid;
+        a->mtime = f->mtime < c->epoch ? f->mtime : c->epoch;
+}
+
+static struct capture *capture_for(struct composer *c, const char *path)
+{
+        for (int i = 0; i < CAP_COUNT; i++)
+                if (!strcmp(c->cap[i].path, path))
+                        return &c->cap[i];
+        return NULL;
+}
+
+static void capture_reset(struct capture *cap)
+{
+        free(cap->data);
+        cap->data = NULL;
+        cap->len = 0;
+        cap->too_big = false;
+}
+
+static int capture_append(struct capture *cap, const void *buf, size_t len)
+{
+        char *n;
+        if (cap->too_big)
+                return 0;
+        if (cap->len + len > CAPTURE_MAX) {
+                /* not a real passwd file; owners fall back to root (verify
+                 * reads no more than this either) */
+                capture_reset(cap);
+                cap->too_big = true;
+                return 0;
+        }
+        n = realloc(cap->data, cap->len + len + 1);
+        if (!n)
+                return -ENOMEM;
+        memcpy(n + cap->len, buf, len);
+        cap->data = n;
+        cap->len += len;
+        n[cap->len] = 0;
+        return 0;
+}
+
+/* ---- paths: conflicts and parents (pathmap.h decides) ------------------------- */
+
+static int make_implied_dir(const char *dir, void *userdata)
+{
+        struct composer *c = userdata;
+        return ext4img_mkdir_p(c->img, dir);
+}
+
+/* Parents a package does not own are made 0755 root, as rpm would. */
+static int ensure_parents(struct composer *c, int pkg, const char *path)
+{
+        return pathmap_imply_parents(c->paths, c->set->pkgs, pkg, path, make_implied_dir, c);
+}
+
+/* ---- signatures ----------------------------------------------------------------- */
+
+enum sig_source { SIG_NONE, SIG_PACKAGE, SIG_SIGNED };
+#define SIG_WANT_V3 0x100   /* in ra_file.tag: to be signed by finish_verity only */
+
+static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size_t len,
+                       uint8_t **val, size_t *val_len)
+{
+        int r = ima_key_sign_digest(c->key, algo, digest, len, val, val_len);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+        return 0;
+}
+
+/* Decide the security.ima value of one regular file whose content has been
+ * checked against the header digest.  Runs on either thread (readahead.h):
+ * reads only the layout, the keys and the package. */
+static int choose_signature(struct composer *c, struct rpmpkg *p, const struct rpmpkg_file *f,
+                            enum imasig_status st, const struct imasig *parsed,
+                            uint8_t **val, size_t *val_len, enum sig_source *src, bool *sign_later)
+{
+        *val = NULL;
+        *src = SIG_NONE;
+        *sign_later = false;
+        if (c->l->sigmode != SIGMODE_SIGN) {
+                if (st == IMASIG_VALID) {
+                        *val = malloc(f->ima_len);
+                        if (!*val)
+                                return -ENOMEM;
+                        memcpy(*val, f->ima, f->ima_len);
+                        *val_len = f->ima_len;
+                        *src = SIG_PACKAGE;
+                        return 0;
+                }
+        }
+        if (c->l->sigmode != SIGMODE_PACKAGE) {
+                *src = SIG_SIGNED;
+                *sign_later = true;   /* batched by the caller */
+                return 0;
+        }
+        if (path_allowed_unsigned(c->l, f->path))
+                return 0;
+        if (st == IMASIG_UNKNOWN_KEY)
+                return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
+                              rpmpkg_path(p), f->path, parsed->keyid);
+        if (st == IMASIG_UNUSABLE_KEY)
+                return imgerr(-EKEYREJECTED, "%s: %s: package signature by key %08x, which the kernel cannot verify: %s",
+                              rpmpkg_path(p), f->path, parsed->keyid,
+                              ima_trust_key_problem(c->trust, parsed->keyid));
+        return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", rpmpkg_path(p), f->path,
+                      st == IMASIG_NONE ? "missing" : imasig_status_name(st));
+}
+
+static void finish_failed(struct ra_file *rf, int r)
+{
+        rf->rc = r;
+        rf->msg = strdup(imgerr_msg());
+}
+
+/* The packages' own signatures of files[0..n), checked together (ECDSA
+ * shares its inversions); st[i] is IMASIG_NONE where there is none to check.
+ * vals, lens and digests are scratch arrays of n. */
+static void verify_package_signatures(struct composer *c, struct ra_file *const files[], size_t n,
+                                      enum imasig_status st[], struct imasig parsed[],
+                                      uint8_t *vals[], size_t lens[], const uint8_t *digests[])
+{
+        _cleanup_free_ size_t *dlens = calloc(n, sizeof(*dlens));
+        _cleanup_free_ size_t *which = calloc(n, sizeof(*which));
+        _cleanup_free_ enum imasig_status *got = calloc(n, sizeof(*got));
+        _cleanup_free_ struct imasig *gotp = calloc(n, sizeof(*gotp));
+        size_t m = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct rpmpkg_file f;
+                st[i] = IMASIG_NONE;
+                if (c->l->sigmode == SIGMODE_SIGN || !files[i]->digest ||
+                    rpmpkg_file(c->set->pkgs[files[i]->pkg], files[i]->file, &f) < 0 || !f.ima)
+                        continue;
+                if (!dlens || !which || !got || !gotp) {
+                        st[i] = ima_trust_verify_digest(c->trust, f.ima, f.ima_len, f.digest,
+                                                        f.digest_len, &parsed[i]);
+                        continue;
+                }
+                vals[m] = (uint8_t *)f.ima;
+                lens[m] = f.ima_len;
+                digests[m] = f.digest;
+                dlens[m] = f.digest_len;
+                which[m++] = i;
+        }
+        if (!m)
+                return;
+        ima_trust_verify_digests(c->trust, m, (const uint8_t *const *)vals, lens, digests, dlens, got, gotp);
+        for (size_t k = 0; k < m; k++) {
+                st[which[k]] = got[k];
+                parsed[which[k]] = gotp[k];
+                vals[k] = NULL;
+        }
+}
+
+/* With [Verity]: the signatures over each file's fs-verity digest, made
+ * with the owner's key for every file that got a signature above (files
+ * allowed unsigned stay unsigned).  ima-v3 replaces security.ima with a v3
+ * value; builtin and ipe put a PKCS#7 into the descriptor and keep the v2
+ * security.ima. */
+static void finish_verity(struct composer *c, struct ra_file *const files[], size_t n,
+                          const uint8_t *digests[], uint8_t *vals[], size_t lens[],
+                          struct ra_file *batch[])
+{
+        size_t m = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if (files[i]->rc >= 0 && files[i]->verity && (files[i]->val || (files[i]->tag & SIG_WANT_V3))) {
+                        files[i]->tag &= ~SIG_WANT_V3;
+                        batch[m] = files[i];
+                        digests[m++] = files[i]->verity->digest;
+                }
+        if (!m)
+                return;
+        if (c->l->verity_sigs != VERITY_SIGS_IMA_V3) {
+                r = verity_builtin_sign_many(c->vsigner, digests, m, vals, lens);
+                if (r < 0)
+                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+                for (size_t k = 0; k < m; k++) {
+                        if (r < 0) {
+                                finish_failed(batch[k], r);
+                                continue;
+                        }
+                        batch[k]->verity->sig = vals[k];
+                        batch[k]->verity->sig_len = lens[k];
+                }
+                return;
+        }
+        r = verity_ima_sign_many(c->key, digests, m, vals, lens);
+        if (r < 0)
+                imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
+        for (size_t k = 0; k < m; k++) {
+                if (r < 0) {
+                        finish_failed(batch[k], r);
+                        continue;
+                }
+                free(batch[k]->val);
+                batch[k]->val = vals[k];
+                batch[k]->val_len = lens[k];
+        }
+}
+
+/* The readahead finish hook: each file's signature, verified or made here.
+ * Signatures to make are signed together, per hash algo, so ECDSA shares
+ * its modular inversions. */
+static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
+{
+        struct composer *c = ctx;
+        _cleanup_free_ enum imasig_status *st = calloc(n, sizeof(*st));
+        _cleanup_free_ struct imasig *parsed = calloc(n, sizeof(*parsed));
+        _cleanup_free_ int *algo = calloc(n, sizeof(*algo));
+        _cleanup_free_ const uint8_t **digests = calloc(n, sizeof(*digests));
+        _cleanup_free_ struct ra_file **batch = calloc(n, sizeof(*batch));
+        _cleanup_free_ uint8_t **vals = calloc(n, sizeof(*vals));
+        _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
+        size_t to_sign = 0;
+        /* with IMA v3 the v2 signatures would be replaced: not made at all */
+        bool v3_only = c->l->verity && c->l->verity_sigs == VERITY_SIGS_IMA_V3;
+
+        if (!st || !parsed || !algo || !digests || !batch || !vals || !lens) {
+                for (size_t i = 0; i < n; i++)
+                        finish_failed(files[i], -ENOMEM);
+                return;
+        }
+        verify_package_signatures(c, files, n, st, parsed, vals, lens, digests);
+        for (size_t i = 0; i < n; i++) {
+                struct ra_file *rf = files[i];
+                struct rpmpkg *p = c->set->pkgs[rf->pkg];
+                struct rpmpkg_file f;
+                enum sig_source src;
+                bool later;
+                int r;
+
+                rf->tag = SIG_NONE;
+                algo[i] = -1;
+                if (rpmpkg_file(p, rf->file, &f) < 0 || !rf->digest)
+                        continue;   /* the writer reports the missing digest */
+                r = choose_signature(c, p, &f, st[i], &parsed[i], &rf->val, &rf->val_len, &src, &later);
+                if (r < 0) {
+                        finish_failed(rf, r);
+                        continue;
+                }
+                rf->tag = (int)src;
+                if (later && v3_only) {
+                        rf->tag |= SIG_WANT_V3;   /* signed over the verity digest below */
+                } else if (later) {
+                        algo[i] = rf->has_sha256 ? IMA_HASH_SHA256 : f.digest_algo;
+                        to_sign++;
+                }
+        }
+        /* one pass per hash algo: a package set nearly always has just one */
+        for (size_t i = 0; to_sign && i < n; i++) {
+                int a = algo[i], r;
+                size_t m = 0;
+
+                if (a < 0)
+                        continue;
+                for (size_t k = i; k < n; k++)
+                        if (algo[k] == a) {
+                                batch[m] = files[k];
+                                digests[m++] = files[k]->has_sha256 ? files[k]->sha256 : files[k]->digest;
+                                algo[k] = -1;
+                        }
+                to_sign -= m;
+                r = c->key ? ima_key_sign_digests(c->key, a, digests, m, vals, lens)
+                           : imgerr(-EINVAL, "no signing key");
+                if (r < 0)
+                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key ? c->l->key : "Key=");
+                for (size_t k = 0; k < m; k++) {
+                        if (r < 0) {
+                                finish_failed(batch[k], r);
+                                continue;
+                        }
+                        batch[k]->val = vals[k];
+                        batch[k]->val_len = lens[k];
+                }
+        }
+        if (c->l->verity)
+                finish_verity(c, files, n, digests, vals, lens, batch);
+}
+
+/* ---- writing one entry ---------------------------------------------------------- */
+
+/* A regular file's SELinux label goes in with its other xattrs, before the
+ * inode is written: labelling afterwards costs an inode rewrite each. */
+static int label_file(struct composer *c, struct ext4img_file *out, const char *path)
+{
+        char *con = NULL;
+        int r;
+
+        if (!c->labels)
+                return 0;
+        r = labels_lookup(c->labels, path, S_IFREG, &con);
+        if (r >= 0 && con) {
+                r = ext4img_file_set_xattr(out, "security.selinux", con, strlen(con) + 1);
+                if (r >= 0)
+                        c->rep->labelled++;
+        }
+        free(con);
+        return r;
+}
+
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out);
+
+/* A users file a package ships, with the users and groups compose adds:
+ * the payload's bytes are consumed (and checked) but the merged text is
+ * what the image gets, signed with Key= (the package's signature no
+ * longer fits). */
+static int replace_users_file(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a,
+                              const char *data, size_t len)
+{
+        struct ext4img_file *out = NULL;
+        struct ra_file *rf;
+        const uint8_t *buf;
+        ssize_t n;
+        int r;
+
+        while ((n = readahead_read(c->ra, &buf)) > 0)
+                ;
+        if (n < 0)
+                return (int)n;
+        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
+                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
+        free(rf->val);
+        rf->val = NULL;
+        r = ext4img_file_begin(c->img, f->path, a, len, &out);
+        if (r < 0)
+                return r;
+        r = write_users_file(c, f->path, a, data, len, out);
+        if (r >= 0)
+                c->rep->regular++;
+        return r;
+}
+
+/* Stream one regular file: read-ahead payload -> image.  The content was
+ * checked against the header digest on the reader thread, and the checked
+ * digest (never a second hash of the bytes) is what got signed. */
+static int write_regular(struct composer *c, const struct rpmpkg_file *f, const struct ext4img_attr *a)
+{
+        struct ext4img_file *out = NULL;
+        struct capture *cap = capture_for(c, f->path);
+        struct ra_file *rf;
+        const uint8_t *data;
+        uint64_t total = 0;
+        ssize_t n;
+        int r;
+
+        if (cap) {
+                capture_reset(cap);
+                c->cap_changed[cap - c->cap] = true;
+        }
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                if (text && !strcmp(f->path, users_file_path((enum users_file)k))) {
+                        /* owners learn the merged text, as rpm would read it */
+                        if (cap && (r = capture_append(cap, text, len)) < 0)
+                                return r;
+                        return replace_users_file(c, f, a, text, len);
+                }
+        }
+        r = ext4img_file_begin(c->img, f->path, a, f->size, &out);
+        if (r < 0)
+                return r;
+        while ((n = readahead_read(c->ra, &data)) > 0) {
+                total += (uint64_t)n;
+                if (cap && (r = capture_append(cap, data, (size_t)n)) < 0)
+                        goto fail;
+                r = ext4img_file_write(out, data, (size_t)n);
+                if (r < 0)
+                        goto fail;
+        }
+        if (n < 0) {
+                r = (int)n;
+                goto fail;
+        }
+        if (readahead_finished(c->ra, &rf) < 0 || total != f->size || !rf->digest ||
+            rf->digest_len != ima_hash_size(f->digest_algo)) {
+                r = imgerr(-EBADMSG, "%s: %s: payload is truncated or has no checked digest (%llu of %llu bytes)",
+                           pkg_label(c), f->path, (unsigned long long)total, (unsigned long long)f->size);
+                goto fail;
+        }
+        if (rf->rc < 0) {
+                r = imgerr(rf->rc, "%s", rf->msg ? rf->msg : "signing failed");
+                goto fail;
+        }
+        if (rf->val && (r = ext4img_file_set_xattr(out, "security.ima", rf->val, rf->val_len)) < 0)
+                goto fail;
+        if (c->l->verity) {
+                if (!rf->verity) {
+                        r = imgerr(-EIO, "%s: %s: no fs-verity tree was computed", pkg_label(c), f->path);
+                        goto fail;
+                }
+                r = ext4verity_write(out, f->size, rf->verity, rf->verity->sig, rf->verity->sig_len);
+                if (r < 0)
+                        goto fail;
+        }
+        if (f->caps && *f->caps) {
+                uint8_t caps[FCAPS_XATTR_SIZE];
+                if (fcaps_from_text(f->caps, caps) < 0) {
+                        r = imgerr(-EBADMSG, "%s: %s: capabilities '%s' do not parse", pkg_label(c), f->path, f->caps);
+                        goto fail;
+                }
+                if ((r = ext4img_file_set_xattr(out, "security.capability", caps, sizeof(caps))) < 0)
+                        goto fail;
+        }
+        if ((r = label_file(c, out, f->path)) < 0)
+                goto fail;
+        r = ext4img_file_commit(out);
+        if (r < 0)
+                return r;
+        c->rep->regular++;
+        c->rep->bytes += total;
+        count_signature(c, rf->tag, rf->val, rf->val_len);
+        return 0;
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* The per-package and total signature counts of the report. */
+static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len)
+{
+        struct compose_package_report *p = &c->rep->pkgs[c->pkg_index];
+
+        p->files++;
+        if (tag == SIG_PACKAGE) {
+                c->rep->sig_from_package++;
+                p->sig_from_package++;
+                /* 03 02 <algo> <keyid be32> ...: a v2 signature's keyid */
+                if (len >= 7 && val[0] == 3) {
+                        uint32_t k = (uint32_t)val[3] << 24 | (uint32_t)val[4] << 16 | (uint32_t)val[5] << 8 | val[6];
+                        size_t i = 0;
+                        while (i < p->n_keyids && p->keyids[i] != k)
+                                i++;
+                        if (i == p->n_keyids && i < ARRAY_SIZE(p->keyids))
+                                p->keyids[p->n_keyids++] = k;
+                }
+        } else if (tag == SIG_SIGNED) {
+                c->rep->sig_signed_here++;
+                p->sig_signed_here++;
+        } else {
+                c->rep->sig_allowed_unsigned++;
+                p->sig_allowed_unsigned++;
+        }
+}
+
+/* The report's package list and keyids, once the set and keys are known. */
+static int report_start(struct composer *c)
+{
+        struct compose_report *rep = c->rep;
+
+        rep->pkgs = calloc(c->set->count, sizeof(*rep->pkgs));
+        if (!rep->pkgs)
+                return imgerr(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < c->set->count; i++) {
+                rep->pkgs[i].nevra = strdup(rpmpkg_nevra(c->set->pkgs[i]));
+                rep->pkgs[i].file = strdup(rpmpkg_path(c->set->pkgs[i]));
+                if (!rep->pkgs[i].nevra || !rep->pkgs[i].file)
+                        return imgerr(-ENOMEM, "out of memory");
+        }
+        if (c->key) {
+                rep->has_signing_key = true;
+                rep->signing_keyid = ima_key_keyid(c->key);
+        }
+        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
+                X509 **certs = NULL;
+                int n = certs_read_file(c->l->certificates[i], &certs);
+                for (int j = 0; j < n; j++) {
+                        uint8_t *der = NULL;
+                        int len = i2d_X509(certs[j], &der);
+                        uint32_t k, *g;
+                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0 &&
+                            (g = realloc(rep->trusted_keyids, (rep->n_trusted + 1) * sizeof(*g)))) {
+                                rep->trusted_keyids = g;
+                                rep->trusted_keyids[rep->n_trusted++] = k;
+                        }
+                        OPENSSL_free(der);
+                }
+                if (n > 0)
+                        certs_free(certs);
+        }
+        return 0;
+}
+
+/* Hard links: rpm's payload carries the content once, with one member of
+ * the set; the others are names for the same inode.  first_path[] maps the
+ * header's inode number to the path that holds the content. */
+struct link_set {
+        uint32_t inode;
+        char *first;          /* member holding the content, once written */
+        char **pending;       /* members seen before it */
+};
+
+struct link_sets {
+        struct link_set *v;
+        size_t n;
+};
+
+static struct link_set *link_set_get(struct link_sets *s, uint32_t inode)
+{
+        struct link_set *nv;
+        for (size_t i = 0; i < s->n; i++)
+                if (s->v[i].inode == inode)
+                        return &s->v[i];
+        nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+        if (!nv)
+                return NULL;
+        s->v = nv;
+        memset(&nv[s->n], 0, sizeof(*nv));
+        nv[s->n].inode = inode;
+        return &nv[s->n++];
+}
+
+static void link_sets_free(struct link_sets *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->v[i].first);
+                strv_free(s->v[i].pending);
+        }
+        free(s->v);
+}
+
+static int link_member(struct composer *c, const char *path, const char *first)
+{
+        int r = ext4img_hardlink(c->img, path, first);
+        if (r < 0)
+                return r;
+        c->rep->hardlinks++;
+        return 0;
+}
+
+/* A member of a hard-link set that an earlier package shipped identically
+ * (rpm allows that): the set's other members become links to it. */
+static int link_shared_member(struct composer *c, const struct rpmpkg_file *f, struct link_sets *links)
+{
+        struct link_set *s = link_set_get(links, (uint32_t)f->link_first);
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        if (s->first)
+                return 0;
+        s->first = strdup(f->path);
+        if (!s->first)
+                return -ENOMEM;
+        for (size_t i = 0; s->pending && s->pending[i]; i++)
+                if ((r = link_member(c, s->pending[i], s->first)) < 0)
+                        return r;
+        return 0;
+}
+
+static int write_entry(struct composer *c, bool content, const struct rpmpkg_file *f,
+                       struct link_sets *links)
+{
+        struct ext4img_attr a;
+        struct pathmap_entry *e = NULL;
+        int r;
+
+        r = ensure_parents(c, (int)c->pkg_index, f->path);
+        if (r < 0)
+                return r;
+        r = pathmap_claim(c->paths, c->set->pkgs, c->pkg_index, f, &e);
+        if (r < 0)
+                return r;
+        if (r == 1)   /* shared with an earlier package, identical */
+                return S_ISREG(f->mode) && f->nlink > 1 ? link_shared_member(c, f, links) : 0;
+        file_attr(c, f, &a);
+        c->rep->files++;
+        switch (f->mode & S_IFMT) {
+        case S_IFDIR:
+                c->rep->directories++;
+                /* An implied parent (or "/") now gets its owner's metadata. */
+                if (r == 2)
+                        return ext4img_set_attr(c->img, f->path, &a);
+                return ext4img_mkdir(c->img, f->path, &a);
+        case S_IFLNK:
+                c->rep->symlinks++;
+                return ext4img_symlink(c->img, f->path, f->link_target ? f->link_target : "", &a);
+        case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+                c->rep->devices++;
+                return ext4img_mknod(c->img, f->path, &a, f->rdev);
+        case S_IFREG:
+                break;
+        default:
+                return imgerr(-EBADMSG, "%s: %s: unknown file type %o", pkg_label(c), f->path, f->mode & S_IFMT);
+        }
+        if (f->nlink > 1) {
+                struct link_set *s = link_set_get(links, (uint32_t)f->link_first);
+                if (!s)
+                        return -ENOMEM;
+                if (s->first)
+                        return link_member(c, f->path, s->first);
+                if (!content) {
+                        char *p = strdup(f->path);
+                        return p ? strv_push(&s->pending, p) : -ENOMEM;
+                }
+                r = write_regular(c, f, &a);
+                if (r < 0)
+                        return r;
+                s->first = strdup(f->path);
+                if (!s->first)
+                        return -ENOMEM;
+                for (size_t i = 0; s->pending && s->pending[i]; i++)
+                        if ((r = link_member(c, s->pending[i], s->first)) < 0)
+                                return r;
+                return 0;
+        }
+        return write_regular(c, f, &a);
+}
+
+/* ---- one package ------------------------------------------------------------------ */
+
+static size_t payload_entries_expected(struct rpmpkg *p)
+{
+        size_t n = 0;
+        struct rpmpkg_file f;
+        for (size_t i = 0; i < rpmpkg_file_count(p); i++)
+                if (rpmpkg_file(p, i, &f) == 0 && !(f.flags & RPMPKG_FILE_GHOST))
+                        n++;
+        return n;
+}
+
+/* rpm resolves the owners of all a package's files before it writes any
+ * (rpm 4.18 fsm.c): users a package ships count from the next package on. */
+static int learn_owners(struct composer *c)
+{
+        static const struct { int cap; enum owners_db db; } dbs[] = {
+                { CAP_PASSWD, OWNERS_PASSWD }, { CAP_GROUP, OWNERS_GROUP },
+        };
+        int r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(dbs); i++) {
+                struct capture *cap = &c->cap[dbs[i].cap];
+                if (!c->cap_changed[dbs[i].cap])
+                        continue;
+                c->cap_changed[dbs[i].cap] = false;
+                r = owners_set_db(c->owners, dbs[i].db, cap->data, cap->len);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int write_package(struct composer *c, struct rpmpkg *p)
+{
+        struct link_sets links = { 0 };
+        struct ra_entry e;
+        size_t seen = 0, expected = payload_entries_expected(p);
+        int r;
+
+        while ((r = readahead_next(c->ra, &e)) > 0) {
+                struct rpmpkg_file f;
+                r = rpmpkg_file(p, e.file, &f);
+                if (r < 0)
+                        break;
+                if (f.flags & RPMPKG_FILE_GHOST)
+                        continue;
+                seen++;
+                r = write_entry(c, e.content, &f, &links);
+                if (r < 0)
+                        break;
+        }
+        for (size_t i = 0; r >= 0 && i < links.n; i++)
+                if (!links.v[i].first)
+                        r = imgerr(-EBADMSG, "%s: hard-link set of %s has no content in the payload",
+                                   rpmpkg_path(p), links.v[i].pending ? links.v[i].pending[0] : "?");
+        if (r >= 0 && seen != expected)
+                r = imgerr(-EBADMSG, "%s: payload has %zu of the header's %zu files (truncated or corrupt)",
+                           rpmpkg_path(p), seen, expected);
+        if (r >= 0)
+                r = learn_owners(c);
+        link_sets_free(&links);
+        return r;
+}
+
+/* ---- preparation ------------------------------------------------------------------ */
+
+/* pkgset refused scriptlets already unless Scriptlets=skip: list them. */
+static int list_skipped_scriptlets(struct composer *c)
+{
+        for (size_t i = 0; i < c->set->count; i++) {
+                const char *const *s = rpmpkg_scriptlets(c->set->pkgs[i]);
+                for (size_t k = 0; s && s[k]; k++)
+                        if (strv_pushf(&c->rep->scriptlets_skipped, "%s: %s", rpmpkg_nevra(c->set->pkgs[i]), s[k]) < 0)
+                                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* A bare public key verifies package signatures, but the kernel loads
+ * certificates only: an image that boots needs one issued for the key. */
+static int check_bare_key(struct composer *c, const char *path)
+{
+        EVP_PKEY *pub = NULL;
+        int r = pubkey_read_file(path, &pub);
+
+        if (r <= 0)
+                return r;
+        EVP_PKEY_free(pub);
+        if (c->l->kernel)
+                return imgerr(-EINVAL, "%s: Certificate= is a bare public key and the kernel loads only "
+                              "certificates: issue one under your CA (imgtool keygen --issuer CADIR "
+                              "--for-key %s --out DIR) and list DIR/signing.crt instead", path, path);
+        return strv_pushf(&c->rep->warnings, "%s is a bare public key: it verifies package signatures "
+                          "but is not installed in the image (the kernel loads only certificates; "
+                          "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
+}
+
+static int load_keys(struct composer *c)
+{
+        int r = ima_trust_new(&c->trust);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
+                r = check_bare_key(c, c->l->certificates[i]);
+                if (r >= 0)
+                        r = ima_trust_add_file(c->trust, c->l->certificates[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (c->l->key) {
+                const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+                r = ima_key_load(c->l->key, cert, &c->key);
+                if (r < 0)
+                        return r;
+        }
+        if (c->l->verity) {
+                r = verity_params_parse_salt(&c->vparams, c->l->verity_salt);
+                if (r >= 0 && c->l->verity_sigs != VERITY_SIGS_IMA_V3)
+                        r = verity_signer_new(c->key, c->l->certificates[0], &c->vsigner);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int64_t choose_epoch(struct composer *c)
+{
+        const char *env = getenv("SOURCE_DATE_EPOCH");
+        int64_t newest = 0;
+
+        if (c->l->source_date_epoch >= 0)
+                return c->l->source_date_epoch;
+        if (env && *env) {
+                char *end;
+                long long v = strtoll(env, &end, 10);
+                if (!*end && v >= 0)
+                        return v;
+                strv_pushf(&c->rep->warnings, "SOURCE_DATE_EPOCH=%s is not a number: ignored", env);
+        }
+        for (size_t i = 0; i < c->set->count; i++)
+                if (rpmpkg_buildtime(c->set->pkgs[i]) > newest)
+                        newest = rpmpkg_buildtime(c->set->pkgs[i]);
+        return newest;
+}
+
+/* Bytes an in-inode xattr entry takes: 16-byte header, name and value
+ * rounded to 4 ("security." is stored as a prefix index). */
+static size_t xattr_entry_size(size_t name_len, size_t value_len)
+{
+        return 16 + ((name_len + 3) & ~3u) + ((value_len + 3) & ~3u);
+}
+
+/* The smallest inode that keeps the largest signature (and capabilities)
+ * inside the inode, so signatures cost no xattr block. */
+static unsigned choose_inode_size(struct composer *c)
+{
+        size_t max_sig = 0, need;
+        unsigned size = 256;
+
+        if (c->l->inode_size)
+                return c->l->inode_size;
+        if (c->key)
+                max_sig = ima_key_max_xattr(c->key);
+        for (size_t i = 0; i < c->set->count; i++) {
+                struct rpmpkg_file f;
+                for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
+                        if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && f.ima_len > max_sig)
+                                max_sig = f.ima_len;
+        }
+        /* 4-byte magic + ima entry + capability entry + 4-byte terminator. */
+        need = 4 + xattr_entry_size(3, max_sig) + xattr_entry_size(10, FCAPS_XATTR_SIZE) + 4;
+        if (c->labels)
+                need += xattr_entry_size(7, labels_max_len(c->labels));
+        while (size - 128 - 32 < need && size < 4096)
+                size *= 2;
+        return size;
+}
+
+struct estimate {
+        uint64_t blocks, inodes;
+        bool verity;
+};
+
+/* A PKCS#7 by an RSA-4096 key is about 600 bytes: one descriptor block. */
+#define VERITY_SIG_ESTIMATE 1024
+
+static void estimate_add_file(struct estimate *e, const struct rpmpkg_file *f)
+{
+        e->inodes++;
+        if (S_ISREG(f->mode) && e->verity)
+                e->blocks += ext4verity_blocks(f->size, VERITY_SIG_ESTIMATE) + 1 /* extent */;
+        if (S_ISREG(f->mode))
+                e->blocks += (f->size + BLOCK - 1) / BLOCK + (f->size > (48ull << 20) ? f->size / (BLOCK * 340) + 1 : 0);
+        else if (S_ISDIR(f->mode))
+                e->blocks += 1;
+        else if (S_ISLNK(f->mode) && f->link_target && strlen(f->link_target) >= 60)
+                e->blocks += 1;
+}
+
+static uint64_t file_size_or_zero(const char *path)
+{
+        struct stat st;
+        return path && stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Size=auto: content plus metadata, then 10% and 16 MiB of margin. */
+static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *size, uint64_t *inodes)
+{
+        struct estimate e = { 0, 0, c->l->verity };
+        uint64_t meta, total, hdr_bytes = 0;
+
+        for (size_t i = 0; i < c->set->count; i++) {
+                struct rpmpkg_file f;
+                for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
+                        if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && !(f.flags & RPMPKG_FILE_GHOST))
+                                estimate_add_file(&e, &f);
+                hdr_bytes += 64 * 1024 + rpmpkg_file_count(c->set->pkgs[i]) * 256;
+        }
+        /* rpmdb, certs, kernel: what compose adds itself. */
+        e.blocks += (hdr_bytes + file_size_or_zero(c->l->kernel)) / BLOCK + 64;
+        *inodes = (e.inodes + 64) * 11 / 10 + 1024;
+        meta = *inodes * inode_size / BLOCK + e.blocks / 1024 /* extent and dir blocks */;
+        total = (e.blocks + meta) * BLOCK;
+        total = total + total / 10 + (16ull << 20);
+        /* The journal grows with the filesystem; mke2fs' default sizes. */
+        total += total < (128ull << 20) ? (4ull << 20) : total < (1ull << 30) ? (16ull << 20) : (64ull << 20);
+        *size = (total + (1u << 20) - 1) & ~((uint64_t)(1u << 20) - 1);
+        return 0;
+}
+
+/* The filesystem identity comes from the layout (Seed=, else its digest):
+ * the same layout gives the same UUID run after run. */
+static void choose_identity(struct composer *c)
+{
+        const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
+        derive_uuid(seed, "uuid", c->uuid);
+        uuid_format(c->uuid, c->rep->uuid);
+}
+
+static int create_image(struct composer *c)
+{
+        struct ext4img_opts o = { 0 };
+        const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
+        uint64_t est_size, inodes;
+
+        o.inode_size = choose_inode_size(c);
+        estimate_image(c, o.inode_size, &est_size, &inodes);
+        o.size = c->root_size ? c->root_size : c->l->size_auto ? est_size : c->l->size;
+        o.inode_count = inodes;
+        o.label = c->l->label;
+        o.timestamp = c->epoch;
+        o.offset = c->disk ? bootdisk_root_offset(c->disk) : 0;
+        memcpy(o.uuid, c->uuid, 16);
+        derive_uuid(seed, "hash-seed", o.hash_seed);
+        c->rep->inode_size = o.inode_size;
+        c->rep->image_size = o.size;
+        int r = ext4img_create(output_tmp_path(c->image), &o, &c->img);
+        if (r >= 0 && c->l->verity)
+                ext4verity_enable_feature(c->img);
+        return r;
+}
+
+/* ---- files compose makes itself ----------------------------------------------------- */
+
+/* A created file's bytes pulled by libfsverity: written and hashed on the way. */
+struct created_pull {
+        struct composer *c;
+        int fd;
+        const char *path;
+        struct ext4img_file *out;
+};
+
+static int created_read(void *ctx, void *buf, size_t count)
+{
+        struct created_pull *p = ctx;
+        uint8_t *b = buf;
+        size_t done = 0;
+
+        while (done < count) {
+                ssize_t n = read(p->fd, b + done, count - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return imgerr(n < 0 ? -errno : -EIO, "%s: read error: %s", p->path,
+                                      n < 0 ? strerror(errno) : "file shrank");
+                done += (size_t)n;
+        }
+        ima_hasher_update(p->c->sha256, buf, count);
+        return ext4img_file_write(p->out, buf, count);
+}
+
+/* The end of every file compose writes itself: its content hashed into
+ * c->sha256, signed with Key= (or listed as unsigned), labelled, committed;
+ * aborted on any failure. */
+static int finish_created_file(struct composer *c, const char *path, struct ext4img_file *out)
+{
+        uint8_t digest[IMA_MAX_DIGEST];
+        int r = 0;
+
+        ima_hasher_final(c->sha256, digest);
+        if (c->key) {
+                _cleanup_free_ uint8_t *sig = NULL;
+                size_t len;
+                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
+                if (r >= 0)
+                        r = ext4img_file_set_xattr(out, "security.ima", sig, len);
+                if (r >= 0)
+                        c->rep->sig_signed_here++;
+        } else {
+                strv_pushf(&c->rep->created_unsigned, "%s", path);
+        }
+        if (r >= 0)
+                r = label_file(c, out, path);
+        if (r < 0) {
+                ext4img_file_abort(out);
+                return r;
+        }
+        return ext4img_file_commit(out);
+}
+
+/* A file compose makes, with [Verity]: data, tree, and the same
+ * signatures package files get (always by Key=, which [Verity] requires). */
+static int write_created_verity(struct composer *c, const char *path, int fd, uint64_t size,
+                                struct ext4img_file *out)
+{
+        struct created_pull p = { c, fd, path, out };
+        struct verity_meta vm;
+        _cleanup_free_ uint8_t *sig = NULL;
+        uint8_t digest[32];
+        size_t len = 0;
+        int r;
+
+        r = verity_compute(&c->vparams, size, created_read, &p, &vm);
+        if (r < 0)
+                return r;
+        ima_hasher_final(c->sha256, digest);
+        if (c->l->verity_sigs == VERITY_SIGS_IMA_V3) {
+                r = verity_ima_sign(c->key, vm.digest, &sig, &len);
+        } else {
+                r = verity_builtin_sign(c->vsigner, vm.digest, &vm.sig, &vm.sig_len);
+                if (r >= 0)
+                        r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
+        }
+        if (r >= 0)
+                r = ext4img_file_set_xattr(out, "security.ima", sig, len);
+        if (r >= 0)
+                r = ext4verity_write(out, size, &vm, vm.sig, vm.sig_len);
+        verity_meta_free(&vm);
+        if (r >= 0)
+                c->rep->sig_signed_here++;
+        return r;
+}
+
+/* Write a file that no package ships (rpmdb, the IMA cert, the kernel),
+ * signed with Key= when there is one, and listed as unsigned otherwise. */
+static int write_created_file(struct composer *c, const char *path, mode_t mode, int fd)
+{
+        struct ext4img_attr a = { .mode = S_IFREG | mode, .uid = 0, .gid = 0, .mtime = c->epoch };
+        struct ext4img_file *out = NULL;
+        struct pathmap_entry *e;
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        e = pathmap_get(c->paths, path);
+        if (e && e->owner >= 0)
+                return imgerr(-EEXIST, "%s: %s: imgtool writes this path itself, the package must not ship it",
+                              rpmpkg_path(c->set->pkgs[e->owner]), path);
+        if (e)
+                return imgerr(-EEXIST, "%s: imgtool writes %s twice", c->o->output, path);
+        r = ensure_parents(c, -1, path);
+        if (r < 0)
+                return r;
+        r = pathmap_add(c->paths, path, &e);
+        if (r < 0)
+                return r;
+        e->mode = a.mode;
+        e->owner = -1;
+        e->file = -1;
+        r = ima_hasher_reset(c->sha256);
+        if (r < 0)
+                return r;
+        r = ext4img_file_begin(c->img, path, &a, (uint64_t)st.st_size, &out);
+        if (r < 0)
+                return r;
+        if (c->l->verity) {
+                r = write_created_verity(c, path, fd, (uint64_t)st.st_size, out);
+                if (r < 0)
+                        goto fail;
+                return ext4img_file_commit(out);
+        }
+        while ((n = read(fd, c->buf, COPY_BUF_SIZE)) > 0) {
+                ima_hasher_update(c->sha256, c->buf, (size_t)n);
+                if ((r = ext4img_file_write(out, c->buf, (size_t)n)) < 0)
+                        goto fail;
+        }
+        if (n < 0) {
+                r = imgerr(-errno, "%s: read error: %s", path, strerror(errno));
+                goto fail;
+        }
+        return finish_created_file(c, path, out);
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* Content compose made (users files), hashed and signed like created files. */
+static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                            const char *data, size_t len, struct ext4img_file *out)
+{
+        int r = ima_hasher_reset(c->sha256);
+
+        if (r >= 0)
+                r = ext4img_file_write(out, data, len);
+        if (r < 0)
+                goto fail;
+        ima_hasher_update(c->sha256, data, len);
+        return finish_created_file(c, path, out);
+fail:
+        ext4img_file_abort(out);
+        return r;
+}
+
+/* Users files no package ships, written first: /etc/passwd and friends
+ * made from the sysusers lines. */
+static int write_created_users(struct composer *c)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                _cleanup_close_ int fd = -1;
+                int r;
+
+                if (!text || shipped)
+                        continue;
+                fd = memfd_create("imgtool-users", MFD_CLOEXEC);
+                if (fd < 0 || write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0)
+                        return imgerr(-errno, "cannot buffer %s: %s", path, strerror(errno));
+                r = write_created_file(c, path, users_file_mode((enum users_file)k), fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int write_created_path(struct composer *c, const char *image_path, mode_t mode, const char *host_path)
+{
+        _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return imgerr(-errno, "%s: %s", host_path, strerror(errno));
+        return write_created_file(c, image_path, mode, fd);
+}
+
+/* A cert file (PEM or DER) as DER bytes in a memfd, ready to be written. */
+static int cert_der_fd(const char *path, int *out)
+{
+        X509 *x = NULL;
+        unsigned char *der = NULL;
+        int len, fd, r;
+
+        r = cert_read_one(path, &x);
+        if (r < 0)
+                return r;
+        len = i2d_X509(x, &der);
+        X509_free(x);
+        if (len <= 0)
+                return imgerr(-EBADMSG, "%s: cannot encode the certificate", path);
+        fd = memfd_create("imgtool-cert", MFD_CLOEXEC);
+        if (fd < 0 || write(fd, der, (size_t)len) != len || lseek(fd, 0, SEEK_SET) < 0) {
+                r = imgerr(-errno, "%s: cannot buffer the certificate: %s", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+        } else {
+                *out = fd;
+        }
+        OPENSSL_free(der);
+        return r;
+}
+
+/* The IMA cert where kernels with CONFIG_IMA_LOAD_X509 and dracut's
+ * integrity module look for it: the signing key's cert in Mode=sign, else
+ * the first Certificate=. */
+static int write_ima_cert(struct composer *c)
+{
+        const char *cert = NULL;
+        int r, fd = -1;
+
+        for (size_t i = 0; !cert && c->l->certificates && c->l->certificates[i]; i++) {
+                EVP_PKEY *pub = NULL;
+                if (pubkey_read_file(c->l->certificates[i], &pub) == 0)
+                        cert = c->l->certificates[i];
+                EVP_PKEY_free(pub);
+        }
+        if (!cert)
+                return 0;
+        r = cert_der_fd(cert, &fd);
+        if (r < 0)
+                return r;
+        r = write_created_file(c, "/etc/keys/x509_ima.der", 0644, fd);
+        if (r >= 0 && lseek(fd, 0, SEEK_SET) == 0)
+                r = write_created_file(c, "/etc/keys/ima/imgtool-ima.der", 0644, fd);
+        close(fd);
+        return r;
+}
+
+/* "/var//lib/./rpm/" -> "/var/lib/rpm", so the path meets the package
+ * paths it may collide with (those are normalised the same way). */
+static void tidy_dbpath(char *p)
+{
+        char *w = p;
+        for (const char *s = p; *s;) {
+                while (*s == '/')
+                        s++;
+                size_t len = strcspn(s, "/");
+                if (!len)
+                        break;
+                if (!(len == 1 && s[0] == '.')) {
+                        *w++ = '/';
+                        memmove(w, s, len);
+                        w += len;
+                }
+                s += len;
+        }
+        *w = 0;   /* "/" becomes "": the database goes to /rpmdb.sqlite */
+}
+
+static int write_rpmdb(struct composer *c)
+{
+        _cleanup_free_ char *dbfile = NULL, *dbpath = NULL, *image_path = NULL;
+        int r;
+
+        r = composedb_dbpath(c->cap[CAP_RPM_MACROS].data, &dbpath);
+        if (r < 0)
+                return r;
+        r = composedb_finish(c->db, &dbfile);
+        c->db = NULL;
+        if (r < 0)
+                return r;
+        tidy_dbpath(dbpath);
+        if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
+                r = -ENOMEM;
+        else
+                r = write_created_path(c, image_path, 0644, dbfile);
+        composedb_cleanup(dbfile);
+        return r;
+}
+
+static int write_kernel(struct composer *c)
+{
+        if (!c->l->kernel)
+                return 0;
+        return write_created_path(c, "/boot/vmlinuz", 0644, c->l->kernel);
+}
+
+/* With -v: wall and CPU seconds (all threads) of each stage since the last
+ * mark, for finding where the time goes. */
+static void stage_mark(const char *name)
+{
+        static double w0, c0;
+        struct timespec ts;
+        double w = now_seconds(), cpu;
+
+        if (!imgtool_verbose)
+                return;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        cpu = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        if (name)
+                log_verbose("compose: %-9s %6.3f s wall, %6.3f s CPU", name, w - w0, cpu - c0);
+        w0 = w;
+        c0 = cpu;
+}
+
+/* ---- what a boot needs ---------------------------------------------------------------- */
+
+/* Is path in the image, also through a merged-/usr symlink (/sbin -> usr/sbin)? */
+static bool image_has(struct composer *c, const char *path)
+{
+        char alt[PATH_MAX];
+        const char *slash = strchr(path + 1, '/');
+        struct pathmap_entry *top;
+
+        if (pathmap_get(c->paths, path))
+                return true;
+        if (!slash || (size_t)(slash - path) >= sizeof(alt))
+                return false;
+        snprintf(alt, sizeof(alt), "%.*s", (int)(slash - path), path);
+        top = pathmap_get(c->paths, alt);
+        if (!top || !S_ISLNK(top->mode))
+                return false;
+        snprintf(alt, sizeof(alt), "/usr%s", path);
+        return pathmap_get(c->paths, alt) != NULL;
+}
+
+/* With Kernel= the image is meant to boot: say what it lacks. */
+static void warn_boot_needs(struct composer *c)
+{
+        const char *init = c->l->init ? c->l->init : "/sbin/init";
+
+        if (!c->l->kernel)
+                return;
+        if (!image_has(c, init))
+                strv_pushf(&c->rep->warnings, "[Boot] Kernel= is set but the image has no %s: the "
+                           "initramfs will stop with FATAL (install a package that provides it, or set "
+                           "[Boot] Init=)", init);
+        if (c->l->test_hooks && !image_has(c, "/bin/sh"))
+                strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
+                           "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
+}
+
+/* ---- progress and the whole pipeline ------------------------------------------------ */
+
+/* One line, cut to the terminal's width, redrawn in place. */
+static void show_progress(struct composer *c, size_t i)
+{
+        double mb = (double)c->rep->bytes / 1e6;
+        struct winsize ws;
+        char line[512];
+        int cols = 80;
+
+        if (!c->o->progress)
+                return;
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                cols = ws.ws_col;
+        snprintf(line, sizeof(line), "[%zu/%zu] %7zu files %9.1f MB %s", i + 1, c->set->count,
+                 c->rep->files, mb, rpmpkg_name(c->set->pkgs[i]));
+        if (cols - 1 < (int)sizeof(line))
+                line[cols - 1] = 0; /* never wrap: a wrapped line is not redrawn by \r */
+        fprintf(stderr, "\r\033[K%s", line);
+        fflush(stderr);
+}
+
+static void end_progress(struct composer *c)
+{
+        if (c->o->progress)
+                fprintf(stderr, "\r\033[K");
+}
+
+static int setup(struct composer *c)
+{
+        int r;
+
+        c->cap[CAP_PASSWD].path = "/etc/passwd";
+        c->cap[CAP_GROUP].path = "/etc/group";
+        c->cap[CAP_RPM_MACROS].path = "/usr/lib/rpm/macros";
+        c->buf = malloc(COPY_BUF_SIZE);
+        if (!c->buf)
+                return -ENOMEM;
+        r = pathmap_new(&c->paths);
+        if (r >= 0)
+                r = owners_new(&c->owners);
+        if (r >= 0)
+                r = ima_hasher_new(IMA_HASH_SHA256, &c->sha256);
+        return r;
+}
+
+static void teardown(struct composer *c)
+{
+        ima_hasher_free(c->sha256);
+        pathmap_free(c->paths);
+        owners_free(c->owners);
+        users_free(c->users);
+        labels_free(c->labels);
+        ima_trust_free(c->trust);
+        verity_signer_free(c->vsigner);
+        ima_key_free(c->key);
+        pkgset_free(c->set);
+        for (int i = 0; i < CAP_COUNT; i++)
+                free(c->cap[i].data);
+        strv_free(c->warned_owners);
+        strv_free(c->inputs);
+        free(c->buf);
+}
+
+static int write_packages(struct composer *c)
+{
+        struct ra_hooks hooks = { .finish = finish_files, .ctx = c,
+                                  .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE,
+                                  .verity = c->l->verity ? &c->vparams : NULL };
+        int r = readahead_start(c->set->pkgs, c->set->count, &hooks, &c->ra);
+
+        for (c->pkg_index = 0; r >= 0 && c->pkg_index < c->set->count; c->pkg_index++) {
+                show_progress(c, c->pkg_index);
+                r = write_package(c, c->set->pkgs[c->pkg_index]);
+        }
+        readahead_stop(c->ra);
+        c->ra = NULL;
+        return r;
+}
+
+static int write_everything(struct composer *c)
+{
+        struct ext4img_usage u;
+        int r;
+
+        r = write_created_users(c);
+        if (r >= 0)
+                r = write_packages(c);
+        if (r < 0)
+                return r;
+        end_progress(c);
+        stage_mark("packages");
+        if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
+                return r;
+        stage_mark("rpmdb");
+        if (c->labels) {
+                size_t n = 0;
+                r = labels_apply(c->labels, c->img, c->paths, &n);
+                if (r < 0)
+                        return r;
+                c->rep->labelled += n;
+                stage_mark("labels");
+        }
+        if (ext4img_usage(c->img, &u) == 0) {
+                c->rep->blocks_used = u.blocks_used;
+                c->rep->block_size = u.block_size;
+        }
+        return 0;
+}
+
+/* Every file compose reads, so that no output can be one of them. */
+static int collect_inputs(struct composer *c)
+{
+        const struct layout *l = c->l;
+        int r = strv_pushf(&c->inputs, "%s", l->path);
+
+        for (size_t i = 0; r >= 0 && l->certificates && l->certificates[i]; i++)
+                r = strv_pushf(&c->inputs, "%s", l->certificates[i]);
+        for (size_t i = 0; r >= 0 && l->gpg_keys && l->gpg_keys[i]; i++)
+                r = strv_pushf(&c->inputs, "%s", l->gpg_keys[i]);
+        if (r >= 0 && l->key)
+                r = strv_pushf(&c->inputs, "%s", l->key);
+        if (r >= 0 && l->kernel)
+                r = strv_pushf(&c->inputs, "%s", l->kernel);
+        if (r >= 0 && l->policy_file)
+                r = strv_pushf(&c->inputs, "%s", l->policy_file);
+        if (r >= 0 && l->sb_key)
+                r = strv_pushf(&c->inputs, "%s", l->sb_key);
+        if (r >= 0 && l->sb_certificate)
+                r = strv_pushf(&c->inputs, "%s", l->sb_certificate);
+        if (r >= 0 && l->stub)
+                r = strv_pushf(&c->inputs, "%s", l->stub);
+        for (size_t i = 0; r >= 0 && i < c->set->count; i++)
+                r = strv_pushf(&c->inputs, "%s", rpmpkg_path(c->set->pkgs[i]));
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The report may not be the image or a boot file (all are renamed at the
+ * end: the second rename would find the first). */
+static int check_distinct_outputs(const struct compose_opts *o)
+{
+        size_t n = strlen(o->output);
+        const char *j = o->json_report;
+
+        if (j && (!strcmp(j, o->output) ||
+                  (!strncmp(j, o->output, n) &&
+                   (!strcmp(j + n, ".vmlinuz") || !strcmp(j + n, ".initramfs") || !strcmp(j + n, ".cmdline")))))
+                return imgerr(-EINVAL, "%s: --json-report names one of the image's own outputs", j);
+        return 0;
+}
+
+/* Before the first byte: every output path accepted and its temporary
+ * made, the boot files built in memory. */
+static int open_outputs(struct composer *c)
+{
+        const char *const *in;
+        int r = collect_inputs(c);
+
+        if (r < 0)
+                return r;
+        in = (const char *const *)c->inputs;
+        if (c->o->json_report &&
+            (r = output_check(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, in)) < 0)
+                return r;
+        r = output_open(c->o->output, c->o->output_flags, 0644, in, &c->image);
+        if (r < 0 || c->disk)   /* a disk carries kernel and initramfs in its UKI */
+                return r;
+        return bootfiles_prepare(c->l, c->o->output, c->rep->uuid, c->o->output_flags, in, &c->boot,
+                                 &c->rep->warnings);
+}
+
+/* What the report says was written, and how to boot it. */
+static int report_outputs(struct composer *c)
+{
+        struct bootfiles_paths bp;
+        int r = strv_pushf(&c->rep->written, "%s", c->o->output);
+
+        if (r >= 0 && c->disk)   /* kernel, initramfs, command line are in its UKI */
+                r = asprintf(&c->rep->boot_command, "imgtool boot %s --uefi", c->o->output) < 0 ? -ENOMEM : 0;
+        if (r < 0 || !c->l->kernel || c->disk)
+                return r;
+        if (bootfiles_paths(c->o->output, &bp) < 0)
+                return -ENOMEM;
+        if (strv_pushf(&c->rep->written, "%s", bp.vmlinuz) < 0 ||
+            strv_pushf(&c->rep->written, "%s", bp.initramfs) < 0 ||
+            strv_pushf(&c->rep->written, "%s", bp.cmdline) < 0 ||
+            asprintf(&c->rep->boot_command, "imgtool boot %s%s", c->o->output,
+                     c->l->test_hooks ? " --exec 'cat /proc/cmdline'" : "") < 0)
+                r = -ENOMEM;
+        bootfiles_paths_free(&bp);
+        return r;
+}
+
+/* All outputs are complete: the report, then every rename. */
+static int commit_outputs(struct composer *c)
+{
+        _cleanup_free_ char *json = NULL;
+        struct output *report = NULL;
+        int r;
+
+        c->rep->seconds = now_seconds() - c->t0;
+        r = report_outputs(c);
+        if (r < 0)
+                return r;
+        if (c->o->json_report) {
+                r = report_json_text(c->rep, c->o->output, &json);
+                if (r >= 0)
+                        r = output_open(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, 0644,
+                                        (const char *const *)c->inputs, &report);
+                if (r >= 0 && !output_is_stdout(report) && (r = output_write(report, json, strlen(json))) < 0)
+                        output_abort(report);
+                if (r < 0)
+                        return r;
+        }
+        r = output_commit(c->image);
+        c->image = NULL;
+        if (r >= 0)
+                r = bootfiles_commit(&c->boot);
+        if (report && r >= 0 && output_is_stdout(report)) {
+                r = output_write(report, json, strlen(json));
+                if (r >= 0)
+                        r = output_write(report, "\n", 1);
+        }
+        if (report && r >= 0)
+                r = output_commit(report);
+        else
+                output_abort(report);
+        return r;
+}
+
+/* Users and groups (users.h) and SELinux labels (labels.h) are decided
+ * before anything is written: owners resolve from the first file, inodes
+ * are sized for the labels, the initramfs carries the policy. */
+static int prepare_users_and_labels(struct composer *c)
+{
+        int r = users_build(c->l, c->set, c->epoch, &c->users);
+
+        if (r < 0)
+                return r;
+        c->rep->users_created = users_count_created(c->users);
+        r = users_register(c->users, c->owners);
+        if (r >= 0)
+                r = labels_open(c->l, c->set, &c->labels);
+        if (r < 0 || !c->labels)
+                return r;
+        snprintf(c->rep->selinux_policy, sizeof(c->rep->selinux_policy), "%s", labels_policy_name(c->labels));
+        c->boot.selinux.mode = labels_boot_mode(c->labels, c->l);
+        if (c->boot.selinux.mode && c->l->kernel &&
+            !labels_binary_policy(c->labels, &c->boot.selinux.policy, &c->boot.selinux.policy_len))
+                return imgerr(-ENOENT, "%s: [SELinux] Mode=%s but the policy has no binary policy "
+                              "(policy/policy.N) for the initramfs to load", c->l->path, c->boot.selinux.mode);
+        return 0;
+}
+
+int compose_image(const struct compose_opts *o, struct compose_report *rep)
+{
+        struct composer c = { .l = o->layout, .o = o, .rep = rep };
+        int r;
+
+        memset(rep, 0, sizeof(*rep));
+        c.t0 = now_seconds();
+        stage_mark(NULL);
+        /* the paths first: a typo fails before any work */
+        r = check_distinct_outputs(o);
+        if (r >= 0)
+                r = output_check(o->output, o->output_flags, NULL);
+        if (r >= 0 && o->json_report)
+                r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
+        if (r >= 0 && o->lock_out)
+                r = output_check(o->lock_out, o->output_flags, NULL);
+        if (r >= 0)
+                r = setup(&c);
+        if (r >= 0)
+                r = pkgset_resolve(c.l, &c.set);
+        if (r < 0)
+                goto out;
+        rep->packages = c.set->count;
+        if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
+                goto out;
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
+                goto out;
+        c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        if ((r = prepare_users_and_labels(&c)) < 0)
+                goto out;
+        choose_identity(&c);
+        r = open_outputs(&c);
+        if (r < 0)
+                goto out;
+        /* before any thread exists (fork): the database needs only the headers */
+        r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
+        if (r < 0)
+                goto out;
+        stage_mark("resolve");
+        r = create_image(&c);
+        if (r < 0)
+                goto out;
+        stage_mark("create");
+        r = write_everything(&c);
+        if (r < 0)
+                goto out;
+        r = ext4img_close(c.img);
+        c.img = NULL;
+        if (r < 0)
+                goto out;
+        stage_mark("close");
+        warn_boot_needs(&c);
+        if (c.disk) {
+                /* the image's temporary becomes the disk; commit renames it */
+                r = bootdisk_finish(c.disk, output_tmp_path(c.image), o->output, c.epoch, rep);
+                stage_mark("disk");
+        } else {
+                r = bootfiles_write(c.l, &c.boot);
+        }
+        if (r >= 0 && o->lock_out)
+                r = lockfile_write(o->lock_out, o->output_flags, c.set, c.users);
+        if (r >= 0)
+                r = commit_outputs(&c);
+out:
+        end_progress(&c);
+        composedb_abort(c.db);
+        if (c.img)
+                ext4img_abort(c.img);   /* may report its writer's error only now */
+        if (r < 0)
+                output_rename_error(c.image, r);
+        if (r == -ENOSPC && strncmp(imgerr_msg(), o->output, strlen(o->output)))
+                imgerr_prefix(r, "%s: ", o->output);
+        output_abort(c.image);
+        bootfiles_abort(&c.boot);
+        rep->seconds = now_seconds() - c.t0;
+        bootdisk_free(c.disk);
+        teardown(&c);
+        return r;
+}
+
+void compose_report_free(struct compose_report *rep)
+{
+        strv_free(rep->scriptlets_skipped);
+        strv_free(rep->created_unsigned);
+        strv_free(rep->warnings);
+        for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {
+                free(rep->pkgs[i].nevra);
+                free(rep->pkgs[i].file);
+        }
+        free(rep->pkgs);
+        free(rep->trusted_keyids);
+        strv_free(rep->written);
+        free(rep->boot_command);
+        strv_free(rep->setid_cleared);
+        memset(rep, 0, sizeof(*rep));
+}

@@ -1,0 +1,1315 @@
+/* Offline verification of an image's file signatures (see imgverify.h). */
+#include "image/imgverify.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ext4/ext4verity.h"
+#include "ext4/ext4walk.h"
+#include "image/owners.h"
+#include "rpm/pathmap.h"
+#include "layout/layout.h"
+#include "rpm/pkgset.h"
+#include "rpm/rpmpkg.h"
+#include "image/labels.h"
+#include "image/users.h"
+#include "base/util.h"
+#include "ima/imasig.h"
+#include <openssl/evp.h>
+#include "ima/verity.h"
+
+/* ---- hashing ------------------------------------------------------- */
+
+/* Up to two digests of one content (the signature's algo and the
+ * expected digest's algo), read once. */
+struct hashers {
+        struct ima_hasher *h[2];
+        int algo[2];
+        uint8_t digest[2][IMA_MAX_DIGEST];
+        int n;
+};
+
+static int feed_hashers(const void *buf, size_t len, void *userdata)
+{
+        struct hashers *hs = userdata;
+        int r = 0;
+        for (int i = 0; r == 0 && i < hs->n; i++)
+                r = ima_hasher_update(hs->h[i], buf, len);
+        return r;
+}
+
+static int hashers_add(struct hashers *hs, int algo)
+{
+        for (int i = 0; i < hs->n; i++)
+                if (hs->algo[i] == algo)
+                        return 0;
+        hs->algo[hs->n] = algo;
+        return ima_hasher_new(algo, &hs->h[hs->n++]);
+}
+
+static void hashers_free(struct hashers *hs)
+{
+        for (int i = 0; i < hs->n; i++)
+                ima_hasher_free(hs->h[i]);
+}
+
+/* Finish every hasher once; then hashers_digest() hands out the results. */
+static int hashers_finish(struct hashers *hs)
+{
+        int r = 0;
+        for (int i = 0; r == 0 && i < hs->n; i++)
+                r = ima_hasher_final(hs->h[i], hs->digest[i]);
+        return r;
+}
+
+static const uint8_t *hashers_digest(const struct hashers *hs, int algo)
+{
+        for (int i = 0; i < hs->n; i++)
+                if (hs->algo[i] == algo)
+                        return hs->digest[i];
+        return NULL;
+}
+
+int imgverify_file_digest(struct ext4walk *w, const struct ext4walk_entry *e, int algo,
+                          uint8_t *digest)
+{
+        struct hashers hs = {};
+        int r;
+
+        r = hashers_add(&hs, algo);
+        if (r == 0)
+                r = ext4walk_read(w, e, feed_hashers, &hs);
+        if (r == 0)
+                r = hashers_finish(&hs);
+        if (r == 0)
+                memcpy(digest, hashers_digest(&hs, algo), ima_hash_size(algo));
+        hashers_free(&hs);
+        return r < 0 ? imgerr_prefix(r, "%s: ", e->path) : r;
+}
+
+/* ---- one regular file ---------------------------------------------- */
+
+/* What is known about a regular-file path; the content checks are filled
+ * in by a worker thread (or inline). */
+struct rec {
+        char *path;
+        uint8_t *ima;             /* copy of security.ima, NULL if absent */
+        size_t ima_len;
+        struct imasig sig;        /* parsed, valid when parse_r == 0 */
+        int parse_r;
+        char *parse_msg;          /* why parsing failed */
+        const struct imgverify_expected *x;  /* content to compare, or NULL */
+        struct rec *first;        /* a hard link: the record that holds the verdict */
+        /* the job */
+        struct ext4walk_run *runs;
+        size_t n_runs;
+        uint64_t size;
+        uint64_t too_large;       /* the image's size when the file claims more: not hashed */
+        /* fs-verity metadata stored beside the content (EXT4_VERITY_FL) */
+        bool verity;
+        uint8_t *vdesc;           /* descriptor + PKCS#7 */
+        size_t vdesc_len;
+        uint8_t *vtree;
+        uint64_t vtree_size;
+        char *vread_msg;          /* the metadata could not be read: why */
+        /* results */
+        enum imasig_status st;
+        uint8_t x_digest[IMA_MAX_DIGEST];
+        enum verity_verdict vv;
+        char vmsg[160];
+        enum imasig_status v3st;  /* security.ima v3 over the stored verity digest */
+        int builtin_r;            /* PKCS#7 in the descriptor: 0 valid, 1 none, <0 invalid */
+        char *builtin_msg;
+        int err;
+        char *err_msg;
+};
+
+static bool needs_signature_check(const struct rec *r)
+{
+        return r->ima && r->parse_r == 0 && r->sig.type == EVM_IMA_XATTR_DIGSIG &&
+               ima_hash_size(r->sig.hash_algo);
+}
+
+static bool needs_content(const struct rec *r)
+{
+        return needs_signature_check(r) || (r->x && r->x->digest_algo) || r->verity;
+}
+
+static void rec_free(struct rec *r)
+{
+        if (!r)
+                return;
+        free(r->path);
+        free(r->ima);
+        free(r->parse_msg);
+        free(r->runs);
+        free(r->err_msg);
+        free(r->vdesc);
+        free(r->vtree);
+        free(r->vread_msg);
+        free(r->builtin_msg);
+        free(r);
+}
+
+/* ---- fs-verity ------------------------------------------------------ */
+
+/* libfsverity pulls the content; it comes from the runs (read a piece of up
+ * to PULL_PIECE at a time), or from a copy read through libext2fs (inline). */
+#define PULL_PIECE (1u << 20)
+
+struct pull_src {
+        const struct ext4walk *w;
+        const struct ext4walk_run *runs;
+        size_t n, i;
+        uint64_t at;              /* offset in runs[i] */
+        uint8_t *buf;             /* PULL_PIECE bytes */
+        size_t have, pos;         /* buf[pos..have) not handed out yet */
+        struct hashers *hs;       /* fed on the way: one read for every check */
+        const uint8_t *copy;      /* or the whole content */
+        uint64_t copy_left;
+};
+
+struct copy_to {
+        uint8_t *p;
+};
+
+static int copy_piece(const void *buf, size_t len, void *userdata)
+{
+        struct copy_to *c = userdata;
+        memcpy(c->p, buf, len);
+        c->p += len;
+        return 0;
+}
+
+static int refill(struct pull_src *s)
+{
+        struct ext4walk_run piece;
+        struct copy_to c = { s->buf };
+        uint64_t left;
+        int r;
+
+        while (s->i < s->n && s->at == s->runs[s->i].len) {
+                s->i++;
+                s->at = 0;
+        }
+        if (s->i >= s->n)
+                return imgerr(-EIO, "content shorter than its size");
+        piece = s->runs[s->i];
+        left = piece.len - s->at;
+        piece.len = left < PULL_PIECE ? left : PULL_PIECE;
+        if (!piece.zero)
+                piece.offset += s->at;
+        r = ext4walk_read_runs(s->w, &piece, 1, copy_piece, &c);
+        if (r < 0)
+                return r;
+        s->at += piece.len;
+        s->have = (size_t)piece.len;
+        s->pos = 0;
+        return 0;
+}
+
+static int pull_content(void *ctx, void *buf, size_t count)
+{
+        struct pull_src *s = ctx;
+        uint8_t *out = buf;
+        size_t want = count;
+        int r;
+
+        if (s->copy) {
+                if (count > s->copy_left)
+                        return -EIO;
+                memcpy(buf, s->copy, count);
+                s->copy += count;
+                s->copy_left -= count;
+        } else {
+                while (count) {
+                        if (s->pos == s->have && (r = refill(s)) < 0)
+                                return r;
+                        size_t k = count < s->have - s->pos ? count : s->have - s->pos;
+                        memcpy(out, s->buf + s->pos, k);
+                        s->pos += k;
+                        out += k;
+                        count -= k;
+                }
+        }
+        return s->hs ? feed_hashers(buf, want, s->hs) : 0;
+}
+
+struct grow {
+        uint8_t *buf;
+        size_t len;
+};
+
+static int append_piece(const void *buf, size_t len, void *userdata)
+{
+        struct grow *g = userdata;
+        memcpy(g->buf + g->len, buf, len);
+        g->len += len;
+        return 0;
+}
+
+/* The content's tree against the stored one, and the signatures over the
+ * stored descriptor's digest (what the kernel measures and checks). */
+static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext4walk *w,
+                        const struct ext4walk_entry *e, const struct ima_trust *trust,
+                        char *const *cert_files, struct hashers *hs)
+{
+        struct verity_desc_info info;
+        struct verity_params vp = { .salt_len = 0 };
+        struct verity_meta m;
+        struct pull_src src = { .w = mapped, .runs = r->runs, .n = r->n_runs, .hs = hs };
+        _cleanup_free_ uint8_t *copy = NULL, *piece = NULL;
+        uint8_t digest[VERITY_DIGEST_SIZE];
+        uint64_t block;
+        int rc;
+
+        if (verity_desc_parse(r->vdesc, r->vdesc_len, &info) < 0) {
+                r->vv = VERITY_BAD_TREE;
+                snprintf(r->vmsg, sizeof(r->vmsg), "fs-verity descriptor: %s", imgerr_msg());
+                return 1;   /* still hash for the other checks */
+        }
+        vp.salt_len = info.salt_len;
+        memcpy(vp.salt, info.salt, info.salt_len);
+        if (w) {
+                struct grow g = { malloc(r->size ? r->size : 1), 0 };
+                if (!g.buf)
+                        return -ENOMEM;
+                copy = g.buf;
+                rc = ext4walk_read(w, e, append_piece, &g);
+                if (rc < 0)
+                        return rc;
+                src.copy = copy;
+                src.copy_left = g.len;
+        } else if (!(src.buf = piece = malloc(PULL_PIECE))) {
+                return -ENOMEM;
+        }
+        rc = verity_compute(&vp, r->size, pull_content, &src, &m);
+        if (rc < 0)
+                return rc;
+        r->vv = verity_check(r->vdesc, r->vtree, r->vtree_size, &m, r->size, &block, r->vmsg, sizeof(r->vmsg));
+        verity_meta_free(&m);
+        verity_desc_digest(r->vdesc, digest);
+        r->v3st = r->ima ? verity_ima_verify(trust, r->ima, r->ima_len, digest, NULL) : IMASIG_NONE;
+        r->builtin_r = 1;
+        if (info.sig_size) {
+                imgerr_clear();
+                r->builtin_r = verity_builtin_verify(r->vdesc + VERITY_DESC_SIZE, info.sig_size, digest, cert_files);
+                if (r->builtin_r < 0)
+                        r->builtin_msg = strdup(imgerr_msg());
+        }
+        return 0;
+}
+
+/* Hash the content (from runs, or through w when given) and check the
+ * signature.  Runs in a worker thread when w is NULL. */
+static void check_content(struct rec *r, const struct ext4walk *mapped, struct ext4walk *w,
+                          const struct ext4walk_entry *e, const struct ima_trust *trust,
+                          char *const *cert_files)
+{
+        struct hashers hs = {};
+        struct imasig parsed;
+        int rc = 0;
+
+        if (needs_signature_check(r))
+                rc = hashers_add(&hs, r->sig.hash_algo);
+        if (rc == 0 && r->x && r->x->digest_algo)
+                rc = hashers_add(&hs, r->x->digest_algo);
+        /* with verity, the tree builder reads the content and feeds the hashers */
+        bool fed = false;
+        if (rc == 0 && r->verity) {
+                rc = check_verity(r, mapped, w, e, trust, cert_files, &hs);
+                fed = rc == 0;
+                if (rc == 1)
+                        rc = 0;
+        }
+        if (rc == 0 && !fed)
+                rc = w ? ext4walk_read(w, e, feed_hashers, &hs)
+                       : ext4walk_read_runs(mapped, r->runs, r->n_runs, feed_hashers, &hs);
+        if (rc == 0)
+                rc = hashers_finish(&hs);
+        if (rc == 0 && r->x && r->x->digest_algo)
+                memcpy(r->x_digest, hashers_digest(&hs, r->x->digest_algo),
+                       ima_hash_size(r->x->digest_algo));
+        if (rc == 0 && needs_signature_check(r))
+                r->st = ima_trust_verify_digest(trust, r->ima, r->ima_len,
+                                                hashers_digest(&hs, r->sig.hash_algo),
+                                                ima_hash_size(r->sig.hash_algo), &parsed);
+        hashers_free(&hs);
+        if (rc < 0) {
+                r->err = rc;
+                r->err_msg = strdup(imgerr_msg());
+        }
+        free(r->runs);
+        r->runs = NULL;
+}
+
+/* ---- worker threads ------------------------------------------------ */
+
+#define QUEUE_LEN 128
+
+struct pool {
+        pthread_t *threads;
+        int n_threads;
+        pthread_mutex_t lock;
+        pthread_cond_t not_empty, not_full;
+        struct rec *q[QUEUE_LEN];
+        size_t head, count;
+        bool closed;
+        const struct ext4walk *w;
+        const struct ima_trust *trust;
+        char *const *cert_files;
+};
+
+static void *worker(void *arg)
+{
+        struct pool *p = arg;
+
+        for (;;) {
+                struct rec *r;
+                pthread_mutex_lock(&p->lock);
+                while (p->count == 0 && !p->closed)
+                        pthread_cond_wait(&p->not_empty, &p->lock);
+                if (p->count == 0) {
+                        pthread_mutex_unlock(&p->lock);
+                        return NULL;
+                }
+                r = p->q[p->head];
+                p->head = (p->head + 1) % QUEUE_LEN;
+                p->count--;
+                pthread_cond_signal(&p->not_full);
+                pthread_mutex_unlock(&p->lock);
+                check_content(r, p->w, NULL, NULL, p->trust, p->cert_files);
+        }
+}
+
+static void pool_submit(struct pool *p, struct rec *r)
+{
+        pthread_mutex_lock(&p->lock);
+        while (p->count == QUEUE_LEN)
+                pthread_cond_wait(&p->not_full, &p->lock);
+        p->q[(p->head + p->count) % QUEUE_LEN] = r;
+        p->count++;
+        pthread_cond_signal(&p->not_empty);
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* One thread per CPU: hashing is the whole cost of a verify. */
+static int pool_start(struct pool *p, const struct ext4walk *w, const struct ima_trust *trust,
+                      char *const *cert_files)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        p->w = w;
+        p->trust = trust;
+        p->cert_files = cert_files;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->not_empty, NULL);
+        pthread_cond_init(&p->not_full, NULL);
+        if (!ext4walk_mapped(w) || n < 2)
+                return 0;
+        if (n > 8)
+                n = 8;
+        p->threads = calloc((size_t)n, sizeof(*p->threads));
+        if (!p->threads)
+                return imgerr(-ENOMEM, "out of memory");
+        for (int i = 0; i < n; i++) {
+                int e = pthread_create(&p->threads[i], NULL, worker, p);
+                if (e)
+                        break;
+                p->n_threads++;
+        }
+        return 0;
+}
+
+static void pool_finish(struct pool *p)
+{
+        pthread_mutex_lock(&p->lock);
+        p->closed = true;
+        pthread_cond_broadcast(&p->not_empty);
+        pthread_mutex_unlock(&p->lock);
+        for (int i = 0; i < p->n_threads; i++)
+                pthread_join(p->threads[i], NULL);
+        free(p->threads);
+        p->threads = NULL;
+        p->n_threads = 0;
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->not_empty);
+        pthread_cond_destroy(&p->not_full);
+}
+
+/* ---- the run ------------------------------------------------------- */
+
+struct ino_slot {
+        uint32_t ino;
+        struct rec *rec;
+};
+
+struct run {
+        const struct imgverify_opts *o;
+        struct imgverify_report *rep;
+        struct pool pool;
+        struct rec **recs;
+        size_t n_recs, cap_recs;
+        struct ino_slot *inos;   /* hard-linked inodes: ino -> first record */
+        size_t n_inos, cap_inos;
+        const struct imgverify_expected **expected;  /* sorted by path */
+        size_t next_expected;
+        size_t seq;
+};
+
+/* Violations carry their insertion number so the final sort by path keeps
+ * the order in which one path's problems were found. */
+static int add_violation(struct run *run, const char *path, enum imgverify_reason reason,
+                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int add_violation(struct run *run, const char *path, enum imgverify_reason reason,
+                         const char *fmt, ...)
+{
+        struct imgverify_report *rep = run->rep;
+        struct imgverify_violation *v;
+        va_list ap;
+        int n;
+
+        v = realloc(rep->v, (rep->n_v + 1) * sizeof(*v));
+        if (!v)
+                return imgerr(-ENOMEM, "out of memory");
+        rep->v = v;
+        v = &rep->v[rep->n_v];
+        v->reason = reason;
+        v->seq = run->seq++;
+        v->path = strdup(path);
+        va_start(ap, fmt);
+        n = vasprintf(&v->text, fmt, ap);
+        va_end(ap);
+        if (!v->path || n < 0) {
+                free(v->path);
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        rep->n_v++;
+        return 0;
+}
+
+static bool allowed_unsigned(const struct imgverify_opts *o, const char *path)
+{
+        for (size_t i = 0; i < o->n_allow_unsigned; i++)
+                if (fnmatch(o->allow_unsigned[i], path, 0) == 0)
+                        return true;
+        return false;
+}
+
+/* The verdict on a file's signature, as a violation (or none). */
+static int report_signature(struct run *run, const struct rec *r)
+{
+        const struct rec *v = r->first ? r->first : r;
+        bool allowed = allowed_unsigned(run->o, r->path);
+
+        if (v->verity && r->ima && r->ima_len && r->ima[0] == IMA_VERITY_DIGSIG) {
+                switch (v->v3st) {
+                case IMASIG_VALID:
+                        run->rep->signed_ok++;
+                        return 0;
+                case IMASIG_UNKNOWN_KEY:
+                        return add_violation(run, r->path, IMGV_UNKNOWN_KEY, "unknown key %02x%02x%02x%02x",
+                                             r->ima[3], r->ima[4], r->ima[5], r->ima[6]);
+                case IMASIG_INVALID:
+                        return add_violation(run, r->path, IMGV_INVALID,
+                                             "invalid IMA v3 signature (fs-verity digest changed or signed by another key)");
+                default:
+                        return add_violation(run, r->path, IMGV_MALFORMED, "malformed IMA v3 signature");
+                }
+        }
+        if (run->o->verity == IMGV_VERITY_IMA_V3 && !allowed)
+                return add_violation(run, r->path, r->ima ? IMGV_UNSUPPORTED : IMGV_NO_SIGNATURE,
+                                     "%s, not an IMA v3 signature over the fs-verity digest",
+                                     r->ima ? imasig_type_name(r->ima[0]) : "no signature");
+        if (!r->ima)
+                return allowed ? 0 : add_violation(run, r->path, IMGV_NO_SIGNATURE, "no signature");
+        if (r->parse_r == -EOPNOTSUPP)
+                return add_violation(run, r->path, IMGV_UNSUPPORTED, "unsupported security.ima type: %s",
+                                     imasig_type_name(r->sig.type));
+        if (r->parse_r < 0)
+                return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
+                                     r->parse_msg ? r->parse_msg : "cannot be parsed");
+        if (r->sig.type != EVM_IMA_XATTR_DIGSIG)
+                return allowed ? 0 : add_violation(run, r->path, IMGV_HASH_ONLY,
+                                                   "hash-only value, not a signature");
+        if (!ima_hash_size(r->sig.hash_algo))
+                return add_violation(run, r->path, IMGV_MALFORMED,
+                                     "malformed security.ima: unknown hash algorithm %u",
+                                     r->sig.hash_algo);
+        switch (v->st) {
+        case IMASIG_VALID:
+                run->rep->signed_ok++;
+                return 0;
+        case IMASIG_UNKNOWN_KEY:
+                return add_violation(run, r->path, IMGV_UNKNOWN_KEY, "unknown key %08x", r->sig.keyid);
+        case IMASIG_INVALID:
+                return add_violation(run, r->path, IMGV_INVALID,
+                                     "invalid signature (content changed or signed by another key)");
+        case IMASIG_UNSUPPORTED:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "unsupported signature (hash algorithm %s)",
+                                     ima_hash_name(r->sig.hash_algo));
+        case IMASIG_UNUSABLE_KEY:
+                return add_violation(run, r->path, IMGV_UNSUPPORTED,
+                                     "signature by key %08x, which the kernel cannot verify: %s",
+                                     r->sig.keyid, ima_trust_key_problem(run->o->trust, r->sig.keyid));
+        default:
+                return add_violation(run, r->path, IMGV_MALFORMED, "malformed security.ima: %s",
+                                     imasig_status_name(v->st));
+        }
+}
+
+/* The fs-verity verdict: metadata, content against the tree, builtin
+ * signature. */
+static int report_verity(struct run *run, const struct rec *r)
+{
+        const struct rec *v = r->first ? r->first : r;
+        bool allowed = allowed_unsigned(run->o, r->path);
+        int rc;
+
+        if (v->vread_msg)
+                return add_violation(run, r->path, IMGV_VERITY_DAMAGED, "%s", v->vread_msg);
+        if (!v->verity)
+                return run->o->verity != IMGV_VERITY_ANY
+                               ? add_violation(run, r->path, IMGV_NO_VERITY, "no fs-verity tree")
+                               : 0;
+        if (v->vv == VERITY_BAD_BLOCK)
+                return add_violation(run, r->path, IMGV_VERITY_BLOCK, "%s", v->vmsg);
+        if (v->vv != VERITY_OK)
+                return add_violation(run, r->path, IMGV_VERITY_DAMAGED, "%s", v->vmsg);
+        if (v->builtin_r < 0)
+                rc = add_violation(run, r->path, IMGV_VERITY_SIGNATURE, "fs-verity signature: %s",
+                                   v->builtin_msg ? v->builtin_msg : "invalid");
+        else if (v->builtin_r == 1 && run->o->verity == IMGV_VERITY_BUILTIN && !allowed)
+                rc = add_violation(run, r->path, IMGV_VERITY_SIGNATURE, "fs-verity signature: none in the descriptor");
+        else
+                rc = 0;
+        if (rc == 0)
+                run->rep->verity_ok++;
+        return rc;
+}
+
+static const char *pkg_name(const struct imgverify_expected *x)
+{
+        return x->package ? x->package : "the layout";
+}
+
+static int report_content(struct run *run, const struct rec *r)
+{
+        const struct rec *v = r->first ? r->first : r;
+
+        if (!r->x || !r->x->digest_algo)
+                return 0;
+        /* A hard link shares its first path's digest only if that one was
+         * hashed with the same algo. */
+        if (r->first && (!v->x || v->x->digest_algo != r->x->digest_algo))
+                return 0;
+        if (memcmp(v->x_digest, r->x->digest, ima_hash_size(r->x->digest_algo)))
+                return add_violation(run, r->path, IMGV_CONTENT_DIFFERS, "content differs from package %s",
+                                     pkg_name(r->x));
+        return 0;
+}
+
+/* ---- comparison with the expected files ---------------------------- */
+
+static int compare_metadata(struct run *run, const struct ext4walk_entry *e,
+                            const struct imgverify_expected *x)
+{
+        int r;
+
+        if ((e->mode & S_IFMT) != (x->mode & S_IFMT))
+                return add_violation(run, e->path, IMGV_TYPE_DIFFERS, "type differs from package %s",
+                                     pkg_name(x));
+        if ((e->mode & 07777) != (x->mode & 07777) &&
+            (r = add_violation(run, e->path, IMGV_MODE_DIFFERS, "mode %04o, package %s says %04o",
+                               e->mode & 07777, pkg_name(x), x->mode & 07777)) < 0)
+                return r;
+        if ((e->uid != x->uid || e->gid != x->gid) &&
+            (r = add_violation(run, e->path, IMGV_OWNER_DIFFERS, "owner %u:%u, package %s says %u:%u",
+                               e->uid, e->gid, pkg_name(x), x->uid, x->gid)) < 0)
+                return r;
+        if (S_ISLNK(e->mode) && x->target && strcmp(x->target, e->target ? e->target : ""))
+                return add_violation(run, e->path, IMGV_TARGET_DIFFERS,
+                                     "symlink target differs from package %s", pkg_name(x));
+        return 0;
+}
+
+/* Directories that no package owns are fine when something expected lies
+ * below them (they were made as parents). */
+static bool is_parent_of_expected(const struct run *run, const char *dir)
+{
+        size_t lo = run->next_expected, hi = run->o->n_expected, dl = strlen(dir);
+
+        if (!strcmp(dir, "/"))
+                return true;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                const char *p = run->expected[mid]->path;
+                int c = strncmp(p, dir, dl);
+                if (c < 0 || (c == 0 && (unsigned char)p[dl] < '/'))
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < run->o->n_expected && !strncmp(run->expected[lo]->path, dir, dl) &&
+               run->expected[lo]->path[dl] == '/';
+}
+
+/* Under an allowed prefix, or a folder above one. */
+static bool extra_allowed(const struct imgverify_opts *o, const char *path, bool is_dir)
+{
+        size_t pl = strlen(path);
+
+        for (size_t i = 0; i < o->n_extra_ok; i++) {
+                const char *x = o->extra_ok[i];
+                size_t n = strlen(x);
+                if (!strncmp(path, x, n) && (path[n] == 0 || path[n] == '/'))
+                        return true;
+                if (is_dir && pl < n && !strncmp(x, path, pl) && x[pl] == '/')
+                        return true;
+        }
+        return false;
+}
+
+static int report_missing_before(struct run *run, const char *path)
+{
+        int r;
+        while (run->next_expected < run->o->n_expected) {
+                const struct imgverify_expected *x = run->expected[run->next_expected];
+                if (path && strcmp(x->path, path) >= 0)
+                        break;
+                r = add_violation(run, x->path, IMGV_MISSING, "missing (from package %s)",
+                                  pkg_name(x));
+                if (r < 0)
+                        return r;
+                run->next_expected++;
+        }
+        return 0;
+}
+
+/* Compare one entry with the expected list; *x gets its expected record. */
+static int check_against(struct run *run, const struct ext4walk_entry *e,
+                         const struct imgverify_expected **x)
+{
+        int r;
+
+        *x = NULL;
+        r = report_missing_before(run, e->path);
+        if (r < 0)
+                return r;
+        if (run->next_expected < run->o->n_expected &&
+            !strcmp(run->expected[run->next_expected]->path, e->path)) {
+                *x = run->expected[run->next_expected++];
+                return compare_metadata(run, e, *x);
+        }
+        if (S_ISDIR(e->mode) && is_parent_of_expected(run, e->path))
+                return 0;
+        if (extra_allowed(run->o, e->path, S_ISDIR(e->mode)))
+                return 0;
+        return add_violation(run, e->path, IMGV_UNEXPECTED, "not in the layout's packages");
+}
+
+static int by_expected_path(const void *a, const void *b)
+{
+        return strcmp((*(const struct imgverify_expected *const *)a)->path,
+                      (*(const struct imgverify_expected *const *)b)->path);
+}
+
+static int sort_expected(struct run *run)
+{
+        const struct imgverify_opts *o = run->o;
+
+        if (!o->expected)
+                return 0;
+        run->expected = malloc((o->n_expected ? o->n_expected : 1) * sizeof(*run->expected));
+        if (!run->expected)
+                return imgerr(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < o->n_expected; i++)
+                run->expected[i] = &o->expected[i];
+        qsort(run->expected, o->n_expected, sizeof(*run->expected), by_expected_path);
+        return 0;
+}
+
+/* ---- walking ------------------------------------------------------- */
+
+static struct rec *first_of_inode(struct run *run, uint32_t ino)
+{
+        for (size_t i = 0; i < run->n_inos; i++)
+                if (run->inos[i].ino == ino)
+                        return run->inos[i].rec;
+        return NULL;
+}
+
+static int remember_inode(struct run *run, uint32_t ino, struct rec *r)
+{
+        if (run->n_inos == run->cap_inos) {
+                size_t cap = run->cap_inos ? run->cap_inos * 2 : 16;
+                struct ino_slot *s = realloc(run->inos, cap * sizeof(*s));
+                if (!s)
+                        return imgerr(-ENOMEM, "out of memory");
+                run->inos = s;
+                run->cap_inos = cap;
+        }
+        run->inos[run->n_inos++] = (struct ino_slot){ ino, r };
+        return 0;
+}
+
+/* The stored tree and descriptor, read here on the walking thread (libext2fs
+ * is not thread-safe); a damaged one is a violation, not a failed run. */
+static int read_verity(struct ext4walk *w, const struct ext4walk_entry *e, struct rec *r)
+{
+        imgerr_clear();
+        int rc = ext4verity_read(w, e, &r->vdesc, &r->vdesc_len, &r->vtree, &r->vtree_size);
+        if (rc == -ENOMEM)
+                return rc;
+        if (rc < 0) {
+                r->vread_msg = strdup(imgerr_msg());
+                return r->vread_msg ? 0 : -ENOMEM;
+        }
+        r->verity = rc == 1;
+        return 0;
+}
+
+static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec **out)
+{
+        struct rec *r;
+
+        if (run->n_recs == run->cap_recs) {
+                size_t cap = run->cap_recs ? run->cap_recs * 2 : 256;
+                struct rec **v = realloc(run->recs, cap * sizeof(*v));
+                if (!v)
+                        return imgerr(-ENOMEM, "out of memory");
+                run->recs = v;
+                run->cap_recs = cap;
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r || !(r->path = strdup(e->path)) ||
+            (e->ima && !(r->ima = malloc(e->ima_len ? e->ima_len : 1)))) {
+                rec_free(r);
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        run->recs[run->n_recs++] = r;
+        if (e->ima) {
+                memcpy(r->ima, e->ima, e->ima_len);
+                r->ima_len = e->ima_len;
+                imgerr_clear();
+                r->parse_r = imasig_parse(r->ima, r->ima_len, &r->sig);
+                if (r->parse_r < 0 && r->parse_r != -EOPNOTSUPP && !(r->parse_msg = strdup(imgerr_msg())))
+                        return imgerr(-ENOMEM, "out of memory");
+        }
+        r->size = e->size;
+        *out = r;
+        return 0;
+}
+
+/* Hand the content check to a worker, or do it now. */
+static int schedule_content(struct run *run, struct ext4walk *w, const struct ext4walk_entry *e,
+                            struct rec *r)
+{
+        int rc;
+
+        run->rep->bytes += e->size;
+        if (run->pool.n_threads > 0) {
+                rc = ext4walk_runs(w, e, &r->runs, &r->n_runs);
+                if (rc == 0) {
+                        pool_submit(&run->pool, r);
+                        return 0;
+                }
+                if (rc != -EOPNOTSUPP)
+                        return rc;
+        }
+        check_content(r, NULL, w, e, run->o->trust, run->o->cert_files);
+        return 0;
+}
+
+/* The label compose gives every inode (labels.c decides it). */
+static int check_label(struct run *run, const struct ext4walk_entry *e)
+{
+        _cleanup_free_ char *got = e->selinux ? strndup(e->selinux, e->selinux_len) : NULL;
+        char *want = NULL;
+        int r = labels_lookup(run->o->labels, e->path, e->mode, &want);
+
+        if (r < 0)
+                return r;
+        if ((got ? got : "")[0] || want) {
+                if (!want || !got || strcmp(got, want))
+                        r = add_violation(run, e->path, IMGV_LABEL_DIFFERS, "security.selinux '%s', the policy says '%s'",
+                                          got ? got : "", want ? want : "");
+        }
+        free(want);
+        return r;
+}
+
+static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
+{
+        struct run *run = userdata;
+        const struct imgverify_expected *x = NULL;
+        struct rec *r = NULL;
+        int rc;
+
+        if (run->expected && (rc = check_against(run, e, &x)) < 0)
+                return rc;
+        if (run->o->labels && (rc = check_label(run, e)) < 0)
+                return rc;
+        if (!S_ISREG(e->mode))
+                return 0;
+        run->rep->files++;
+        rc = new_rec(run, e, &r);
+        if (rc < 0)
+                return rc;
+        r->x = x;
+        if (e->link_of) {
+                r->first = first_of_inode(run, e->ino);
+                if (r->first)
+                        return 0;
+        }
+        if (e->nlink > 1 && (rc = remember_inode(run, e->ino, r)) < 0)
+                return rc;
+        if (ext4walk_check_size(w, e) < 0) {
+                /* a sparse terabyte in a small image: reported, never hashed */
+                imgerr_clear();
+                r->too_large = ext4walk_image_bytes(w);
+                return 0;
+        }
+        if ((rc = read_verity(w, e, r)) < 0)
+                return rc;
+        return needs_content(r) ? schedule_content(run, w, e, r) : 0;
+}
+
+static int by_path_then_seq(const void *a, const void *b)
+{
+        const struct imgverify_violation *x = a, *y = b;
+        int c = strcmp(x->path, y->path);
+        return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* After every worker is done: the verdicts, in path order. */
+static int report_records(struct run *run)
+{
+        int rc;
+
+        for (size_t i = 0; i < run->n_recs; i++) {
+                const struct rec *r = run->recs[i];
+                const struct rec *v = r->first ? r->first : r;
+                if (v->err < 0)
+                        return imgerr(v->err, "%s", v->err_msg ? v->err_msg : "reading failed");
+                if (v->too_large) {
+                        rc = add_violation(run, r->path, IMGV_TOO_LARGE,
+                                           "%llu bytes, larger than the whole image (%llu bytes): not hashed",
+                                           (unsigned long long)r->size, (unsigned long long)v->too_large);
+                        if (rc < 0)
+                                return rc;
+                        continue;
+                }
+                if ((rc = report_verity(run, r)) < 0 || (rc = report_signature(run, r)) < 0 ||
+                    (rc = report_content(run, r)) < 0)
+                        return rc;
+        }
+        if (run->rep->n_v > 1)
+                qsort(run->rep->v, run->rep->n_v, sizeof(*run->rep->v), by_path_then_seq);
+        return 0;
+}
+
+int imgverify_run(const char *image, const struct imgverify_opts *o,
+                  struct imgverify_report **out)
+{
+        struct run run = { .o = o };
+        struct ext4walk *w = NULL;
+        double t0 = now_seconds();
+        bool pool_started = false;
+        int r;
+
+        if (!o->trust || ima_trust_count(o->trust) == 0)
+                return imgerr(-EINVAL, "verify: no trusted certificate given");
+        run.rep = calloc(1, sizeof(*run.rep));
+        if (!run.rep || !(run.rep->image = strdup(image))) {
+                r = imgerr(-ENOMEM, "out of memory");
+                goto out;
+        }
+        r = sort_expected(&run);
+        if (r < 0)
+                goto out;
+        r = ext4walk_open(image, &w);
+        if (r < 0)
+                goto out;
+        r = pool_start(&run.pool, w, o->trust, o->cert_files);
+        pool_started = true;
+        if (r == 0)
+                r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, on_entry, &run);
+        if (r == 0 && run.expected)
+                r = report_missing_before(&run, NULL);
+        pool_finish(&run.pool);
+        pool_started = false;
+        /* A read error from an image that changed under the walk (libext2fs
+         * meeting a short metadata read, say) is that change: report it so. */
+        if (r < 0) {
+                int changed = ext4walk_unchanged(w);
+                if (changed < 0)
+                        r = changed;
+        }
+        if (r == 0)
+                r = report_records(&run);
+        if (r == 0)
+                r = ext4walk_unchanged(w);
+        run.rep->seconds = now_seconds() - t0;
+out:
+        if (pool_started)
+                pool_finish(&run.pool);
+        ext4walk_close(w);
+        for (size_t i = 0; i < run.n_recs; i++)
+                rec_free(run.recs[i]);
+        free(run.recs);
+        free(run.inos);
+        free(run.expected);
+        if (r < 0) {
+                imgverify_report_free(run.rep);
+                return r;
+        }
+        *out = run.rep;
+        return 0;
+}
+
+/* ---- the expected files of a layout ------------------------------- */
+
+const char *const imgverify_compose_paths[] = {
+        "/etc/keys/x509_ima.der", "/etc/keys/ima", "/var/lib/rpm", "/usr/lib/sysimage/rpm",
+        "/boot/vmlinuz", "/lost+found", NULL,
+};
+
+static int append_text(const void *buf, size_t len, void *userdata)
+{
+        struct { char *buf; size_t len; } *acc = userdata;
+        memcpy(acc->buf + acc->len, buf, len);
+        acc->len += len;
+        return 0;
+}
+
+/* The content of a small image file (passwd, group), or NULL. */
+static char *read_image_text(struct ext4walk *w, const char *path, size_t *len)
+{
+        struct ext4walk_entry e;
+        struct { char *buf; size_t len; } acc = {};
+        int r;
+
+        if (ext4walk_stat(w, path, &e) < 0 || !S_ISREG(e.mode) || e.size > (4u << 20)) {
+                imgerr_clear();
+                return NULL;
+        }
+        acc.buf = calloc(1, e.size + 1);
+        if (!acc.buf)
+                return NULL;
+        r = ext4walk_read(w, &e, append_text, &acc);
+        if (r < 0) {
+                imgerr_clear();
+                free(acc.buf);
+                return NULL;
+        }
+        *len = acc.len;
+        return acc.buf;
+}
+
+static int by_expected_path_value(const void *a, const void *b)
+{
+        return strcmp(((const struct imgverify_expected *)a)->path,
+                      ((const struct imgverify_expected *)b)->path);
+}
+
+static void fill_expected(struct imgverify_expected *x, const struct rpmpkg *p,
+                          const struct rpmpkg_file *f, const struct owners *owners)
+{
+        struct owner o;
+
+        owners_resolve(owners, f->user, f->group, f->mode, &o);
+        memset(x, 0, sizeof(*x));
+        x->path = f->path;
+        x->mode = o.mode;
+        x->uid = o.uid;
+        x->gid = o.gid;
+        x->target = f->link_target;
+        x->package = rpmpkg_nevra(p);
+        /* md5 (very old packages) is not worth comparing: compose re-signs
+         * such files over sha256 anyway. */
+        if (S_ISREG(f->mode) && f->digest && f->digest_len && f->digest_algo != IMA_HASH_MD5 &&
+            f->digest_len == ima_hash_size(f->digest_algo) && f->digest_len <= IMA_MAX_DIGEST) {
+                x->digest_algo = f->digest_algo;
+                memcpy(x->digest, f->digest, f->digest_len);
+        }
+}
+
+/* One record per path: expect_package() keeps only the first package's
+ * record of a path packages share (identical by pathmap's rule). */
+static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
+{
+        size_t out = 0;
+
+        qsort(v, n, sizeof(*v), by_expected_path_value);
+        for (size_t i = 0; i < n; i++)
+                if (out == 0 || strcmp(v[out - 1].path, v[i].path))
+                        v[out++] = v[i];
+        return out;
+}
+
+/* The expected records of one package, as compose writes it: paths
+ * claimed by pathmap's rule (a conflict is an error, as in compose; a
+ * shared path keeps the first package's record), owners resolved with what
+ * earlier packages installed. */
+static int expect_package(struct imgverify_expectation *x, struct pathmap *paths, size_t pkg,
+                          const struct owners *owners)
+{
+        struct rpmpkg *p = x->set->pkgs[pkg];
+
+        for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                struct pathmap_entry *e;
+                struct rpmpkg_file f;
+                int r = rpmpkg_file(p, k, &f);
+
+                if (r < 0)
+                        return r;
+                if (f.flags & RPMPKG_FILE_GHOST)
+                        continue;
+                r = pathmap_imply_parents(paths, x->set->pkgs, (int)pkg, f.path, NULL, NULL);
+                if (r >= 0)
+                        r = pathmap_claim(paths, x->set->pkgs, pkg, &f, &e);
+                if (r < 0)
+                        return r;
+                if (r != 1)
+                        fill_expected(&x->v[x->n++], p, &f, owners);
+        }
+        return 0;
+}
+
+/* After a package: the users and groups it shipped, for the next ones. */
+static int learn_owners(struct owners *owners, const struct rpmpkg *p, const char *const text[],
+                        const size_t len[])
+{
+        for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
+                struct rpmpkg_file f;
+                int db, r;
+
+                if (rpmpkg_file(p, k, &f) < 0 || (f.flags & RPMPKG_FILE_GHOST) || !S_ISREG(f.mode) ||
+                    (db = owners_db_of_path(f.path)) < 0)
+                        continue;
+                r = owners_set_db(owners, db, text[db], text[db] ? len[db] : 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The users files compose writes or merges (users.c decides their text). */
+static int expect_users_files(const struct users *u, struct imgverify_expectation *x)
+{
+        for (int k = 0; k < USERS_FILE_COUNT; k++) {
+                size_t len;
+                bool shipped;
+                const char *text = users_content(u, (enum users_file)k, &len, &shipped);
+                const char *path = users_file_path((enum users_file)k);
+                struct imgverify_expected *e = NULL;
+
+                if (!text)
+                        continue;
+                for (size_t i = 0; i < x->n && !e; i++)
+                        if (!strcmp(x->v[i].path, path))
+                                e = &x->v[i];
+                if (!e) {
+                        struct imgverify_expected *nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
+                        if (!nv)
+                                return -ENOMEM;
+                        x->v = nv;
+                        e = &x->v[x->n++];
+                        memset(e, 0, sizeof(*e));
+                        e->path = path;
+                        e->mode = S_IFREG | users_file_mode((enum users_file)k);
+                        e->package = "imgtool (users)";
+                }
+                e->digest_algo = IMA_HASH_SHA256;
+                EVP_Digest(text, len, e->digest, NULL, EVP_sha256(), NULL);
+        }
+        return 0;
+}
+
+int imgverify_expect_layout(const struct layout *l, const char *image,
+                            struct imgverify_expectation **out)
+{
+        struct imgverify_expectation *x = calloc(1, sizeof(*x));
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct owners *owners = NULL;
+        struct pathmap *paths = NULL;
+        struct users *users = NULL;
+        struct ext4walk *w = NULL;
+        size_t total = 0, len[OWNERS_DB_COUNT] = { 0 };
+        int r;
+
+        if (!x)
+                return imgerr(-ENOMEM, "out of memory");
+        r = pkgset_resolve(l, &x->set);
+        if (r < 0) {
+                x->set = NULL;
+                goto fail;
+        }
+        r = ext4walk_open(image, &w);
+        if (r < 0)
+                goto fail;
+        passwd = read_image_text(w, "/etc/passwd", &len[OWNERS_PASSWD]);
+        group = read_image_text(w, "/etc/group", &len[OWNERS_GROUP]);
+        ext4walk_close(w);
+        for (size_t i = 0; i < x->set->count; i++)
+                total += rpmpkg_file_count(x->set->pkgs[i]);
+        x->v = calloc(total ? total : 1, sizeof(*x->v));
+        if (!x->v || pathmap_new(&paths) < 0 || owners_new(&owners) < 0) {
+                r = imgerr(-ENOMEM, "out of memory");
+                goto fail;
+        }
+        r = users_build(l, x->set, 0, &users);
+        if (r >= 0)
+                r = users_register(users, owners);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < x->set->count; i++) {
+                const char *text[OWNERS_DB_COUNT] = { [OWNERS_PASSWD] = passwd, [OWNERS_GROUP] = group };
+                r = expect_package(x, paths, i, owners);
+                if (r >= 0)
+                        r = learn_owners(owners, x->set->pkgs[i], text, len);
+                if (r < 0)
+                        goto fail;
+        }
+        x->n = dedupe_expected(x->v, x->n);
+        r = expect_users_files(users, x);
+        if (r >= 0)
+                r = labels_open(l, x->set, &x->labels);
+        if (r < 0)
+                goto fail;
+        pathmap_free(paths);
+        owners_free(owners);
+        users_free(users);
+        *out = x;
+        return 0;
+fail:
+        pathmap_free(paths);
+        owners_free(owners);
+        users_free(users);
+        imgverify_expectation_free(x);
+        return r;
+}
+
+void imgverify_expectation_free(struct imgverify_expectation *x)
+{
+        if (!x)
+                return;
+        free(x->v);
+        if (x->set)
+                pkgset_free(x->set);
+        labels_free(x->labels);
+        free(x);
+}
+
+void imgverify_report_free(struct imgverify_report *r)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_v; i++) {
+                free(r->v[i].path);
+                free(r->v[i].text);
+        }
+        free(r->v);
+        free(r->image);
+        free(r);
+}
+
+double imgverify_mbps(const struct imgverify_report *r)
+{
+        return r->seconds > 0 ? (double)r->bytes / r->seconds / 1e6 : 0;
+}
+
+static const char *reason_key(enum imgverify_reason reason)
+{
+        static const char *const keys[] = {
+                [IMGV_NO_SIGNATURE] = "no-signature",
+                [IMGV_HASH_ONLY] = "hash-only",
+                [IMGV_UNKNOWN_KEY] = "unknown-key",
+                [IMGV_INVALID] = "invalid-signature",
+                [IMGV_MALFORMED] = "malformed",
+                [IMGV_UNSUPPORTED] = "unsupported",
+                [IMGV_UNEXPECTED] = "unexpected",
+                [IMGV_MISSING] = "missing",
+                [IMGV_CONTENT_DIFFERS] = "content-differs",
+                [IMGV_TYPE_DIFFERS] = "type-differs",
+                [IMGV_MODE_DIFFERS] = "mode-differs",
+                [IMGV_OWNER_DIFFERS] = "owner-differs",
+                [IMGV_TARGET_DIFFERS] = "target-differs",
+                [IMGV_VERITY_BLOCK] = "verity-block",
+                [IMGV_VERITY_DAMAGED] = "verity-damaged",
+                [IMGV_NO_VERITY] = "no-verity",
+                [IMGV_VERITY_SIGNATURE] = "verity-signature",
+                [IMGV_TOO_LARGE] = "larger-than-image",
+                [IMGV_LABEL_DIFFERS] = "label-differs",
+        };
+        return (size_t)reason < ARRAY_SIZE(keys) && keys[reason] ? keys[reason] : "unknown";
+}
+
+char *imgverify_report_json(const struct imgverify_report *r)
+{
+        json_object *root = json_object_new_object(), *arr = json_object_new_array();
+        char *text;
+
+        if (!root || !arr) {
+                json_object_put(root);
+                json_object_put(arr);
+                return NULL;
+        }
+        json_object_object_add(root, "schema", json_object_new_int(1));
+        json_object_object_add(root, "image", json_object_new_string(r->image));
+        json_object_object_add(root, "ok", json_object_new_boolean(r->n_v == 0));
+        json_object_object_add(root, "files", json_object_new_int64((int64_t)r->files));
+        json_object_object_add(root, "signed_ok", json_object_new_int64((int64_t)r->signed_ok));
+        json_object_object_add(root, "verity_ok", json_object_new_int64((int64_t)r->verity_ok));
+        json_object_object_add(root, "violation_count", json_object_new_int64((int64_t)r->n_v));
+        json_object_object_add(root, "bytes", json_object_new_int64((int64_t)r->bytes));
+        json_object_object_add(root, "seconds", json_object_new_double(r->seconds));
+        json_object_object_add(root, "mb_per_s", json_object_new_double(imgverify_mbps(r)));
+        for (size_t i = 0; i < r->n_v; i++) {
+                json_object *v = json_object_new_object();
+                json_object_object_add(v, "path", json_object_new_string(r->v[i].path));
+                json_object_object_add(v, "reason", json_object_new_string(reason_key(r->v[i].reason)));
+                json_object_object_add(v, "message", json_object_new_string(r->v[i].text));
+                json_object_array_add(arr, v);
+        }
+        json_object_object_add(root, "violations", arr);
+        text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+        return text;
+}
+
+void imgverify_ima_summary(const uint8_t *val, size_t len, char *buf, size_t buflen)
+{
+        struct imasig sig;
+        int r;
+
+        if (!val) {
+                snprintf(buf, buflen, "-");
+                return;
+        }
+        r = imasig_parse(val, len, &sig);
+        imgerr_clear();
+        if (r == -EOPNOTSUPP) {
+                const char *name = imasig_type_name(sig.type);
+                size_t i;
+                snprintf(buf, buflen, "%s", name);
+                for (i = 0; buf[i]; i++)
+                        if (buf[i] == ' ')
+                                buf[i] = '-';
+        } else if (r < 0)
+                snprintf(buf, buflen, "bad");
+        else if (sig.type == EVM_IMA_XATTR_DIGSIG)
+                snprintf(buf, buflen, "sig:%08x", sig.keyid);
+        else
+                snprintf(buf, buflen, "hash:%s",
+                         ima_hash_name(sig.hash_algo) ? ima_hash_name(sig.hash_algo) : "?");
+}

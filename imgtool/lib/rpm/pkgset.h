@@ -1,0 +1,31 @@
+/* The package set of a layout: resolve Install= names in the package
+ * folders, check dependencies inside the set, and put it in install order. */
+#pragma once
+#include <stddef.h>
+
+#include "layout/layout.h"
+#include "rpm/rpmpkg.h"
+
+/* Where a package came from: what a lockfile records. */
+struct pkgorigin {
+        char *repository;        /* the repository or Directory= folder (absolute) */
+        char *location;          /* the .rpm's path inside it */
+        char sha256[65];         /* hex of the whole .rpm; "" when not computed yet */
+};
+
+struct pkgset {
+        struct rpmpkg **pkgs;    /* install order */
+        struct pkgorigin *origins; /* origins[i] is pkgs[i]'s */
+        size_t count;
+};
+
+/* The set comes from Lock= (exactly that set, digests checked), else from
+ * Repository= (libsolv depsolves Install=), else from Directory= (Install=
+ * names the whole set).
+ * Errors: a name that matches nothing, an unresolved dependency (all of
+ * them listed in the message), unreadable packages. */
+int pkgset_resolve(const struct layout *l, struct pkgset **out);
+void pkgset_free(struct pkgset *s);
+
+/* Read rpm's configuration once (thread-safe, idempotent). */
+int rpmlib_init(void);
