@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ext4walk.h"
+#include "ext4/ext4walk.h"
 #include "fuzz.h"
-#include "imasig.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "base/util.h"
 
 #define MAX_CONTENT (16u << 20) /* per input: a crafted size is not worth hashing */
 

@@ -20,8 +20,8 @@
 #include <openssl/x509v3.h>
 
 #include "fuzz.h"
-#include "imasig.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "base/util.h"
 
 static const char content[] = "imgtool fuzz";
 

@@ -2,8 +2,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "layout.h"
-#include "util.h"
+#include "layout/layout.h"
+#include "base/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

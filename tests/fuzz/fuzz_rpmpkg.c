@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "rpmpkg.h"
-#include "util.h"
+#include "rpm/rpmpkg.h"
+#include "base/util.h"
 
 #define MAX_CONTENT (64u << 20) /* bounded work per input */
 

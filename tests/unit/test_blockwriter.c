@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blockwriter.h"
+#include "ext4/blockwriter.h"
 
 #define MIB (1u << 20)
 #define FILE_SIZE (24 * MIB)

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ext4img.h"
-#include "util.h"
+#include "ext4/ext4img.h"
+#include "base/util.h"
 
 #define TS 1700000000LL
 

@@ -14,8 +14,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "ext4walk.h"
-#include "util.h"
+#include "ext4/ext4walk.h"
+#include "base/util.h"
 
 static char dir[512], img[600], src[600];
 

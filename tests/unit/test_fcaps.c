@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "fcaps.h"
+#include "rpm/fcaps.h"
 
 /* vfs_cap_data rev 2, little endian: magic|flags, perm lo, inh lo, perm hi, inh hi. */
 static void test_net_raw_ep(void **state)

@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#include "imalog.h"
-#include "util.h"
+#include "attest/imalog.h"
+#include "base/util.h"
 
 /* ---- an in-memory NVRAM for libtpms ---------------------------------- */
 static struct { char name[64]; unsigned char *data; uint32_t len; } nv[8];

@@ -24,9 +24,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "imasig.h"
-#include "keys.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "ima/keys.h"
+#include "base/util.h"
 
 static char tmpdir[4096];
 static const char *fixtures;

@@ -15,9 +15,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "imasig.h"
-#include "keys.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "ima/keys.h"
+#include "base/util.h"
 
 static char tmpdir[4096];
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "util.h"
+#include "layout/layout.h"
+#include "base/util.h"
 
 static char dir[256];
 

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "output.h"
-#include "util.h"
+#include "base/cleanup.h"
+#include "base/output.h"
+#include "base/util.h"
 
 static char dir[256];
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "owners.h"
+#include "image/owners.h"
 
 /* Lines a real or careless passwd/group file may hold.  The C library's own
  * parser (fgetpwent/fgetgrent: what getpwnam reads inside rpm's chroot) is

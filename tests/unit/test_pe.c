@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authenticode.h"
-#include "pe.h"
-#include "uki.h"
-#include "util.h"
+#include "boot/authenticode.h"
+#include "boot/pe.h"
+#include "boot/uki.h"
+#include "base/util.h"
 
 static struct pe_image load_stub(void)
 {

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "policy.h"
-#include "util.h"
+#include "ima/policy.h"
+#include "base/util.h"
 
 static void test_default_is_strong_and_valid(void **state)
 {

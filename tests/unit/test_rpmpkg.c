@@ -22,9 +22,9 @@
 #include <rpm/rpmtag.h>
 #include <rpm/rpmtd.h>
 
-#include "imasig.h"
-#include "rpmpkg.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "rpm/rpmpkg.h"
+#include "base/util.h"
 
 static const char *fixtures(void)
 {

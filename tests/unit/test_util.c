@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static void test_parse_size(void **state)
 {

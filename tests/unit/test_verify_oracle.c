@@ -19,8 +19,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "imasig.h"
-#include "util.h"
+#include "ima/imasig.h"
+#include "base/util.h"
 
 #define CASES 40
 

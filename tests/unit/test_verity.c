@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ext4verity.h"
-#include "util.h"
-#include "verity.h"
+#include "ext4/ext4verity.h"
+#include "base/util.h"
+#include "ima/verity.h"
 
 static void digest_hex(const struct verity_meta *m, char out[65])
 {
