@@ -24,9 +24,13 @@
  *                    every product by BN_mod_mul_montgomery, whose P-256/P-384
  *                    path is OpenSSL's fixed-length bn_mul_mont (no branch or
  *                    index on the values; like k_to_bn, only a zero top word,
- *                    probability 2^-64, would pick its slower generic path).
- *                    The exponentiation, 30 us of the 50 a signature took,
- *                    is shared by up to ECSIGN_BATCH signatures.
+ *                    probability 2^-64, would pick its generic path, also
+ *                    constant-time but slower).  The exponentiation was half
+ *                    of a signature's cost; 64 signatures share one now
+ *                    (bench/sign-bench).  Not BN_mod_inverse with
+ *                    BN_FLG_CONSTTIME: OpenSSL 3.0 sends it to
+ *                    bn_mod_inverse_no_branch, a Euclid whose number of
+ *                    steps depends on k.
  *   s                ECDSA_do_sign_ex with (k^-1, r): OpenSSL computes
  *                    k^-1 (e + r d) with its fixed-top Montgomery code.
  * The only hand-written parts left are the DRBG's bookkeeping and the byte
@@ -366,7 +370,7 @@ out:
 /* One signature of a batch: its DRBG (kept for a retry), k, r, k^-1. */
 struct job {
         struct drbg d;
-        BIGNUM *k, *r, *kinv, *prefix;  /* prefix: k_0..k_i in Montgomery form */
+        BIGNUM *k, *r, *kinv, *prefix;  /* prefix: k_0..k_i R^-i (batch_invert) */
 };
 
 /* The first acceptable (k, r) of a job's DRBG (3.2 h.3: every rejection
@@ -391,37 +395,32 @@ static int job_start(const struct ecsign *s, struct job *j, const uint8_t *diges
         return rc < 0 ? rc : 0;
 }
 
-/* kinv_i = k_i^-1 for every job: prefix products, one inversion of their
- * product, then back down the prefixes. */
+/* kinv_i = k_i^-1 for every job, with M(a, b) = a b R^-1 mod q
+ * (BN_mod_mul_montgomery) on plain numbers, no conversions:
+ *   p_0 = k_0, p_i = M(p_i-1, k_i) = k_0..k_i R^-i;
+ *   x = p_n-1^-1 (the one exponentiation) = (k_0..k_n-1)^-1 R^(n-1);
+ *   then down from i = n-1, x being (k_0..k_i)^-1 R^i:
+ *   k_i^-1 = M(x, p_i-1), and x = M(x, k_i) for i-1; at the end x = k_0^-1. */
 static int batch_invert(const struct ecsign *s, struct job *jobs, size_t n, BN_CTX *ctx)
 {
-        BIGNUM *inv = BN_CTX_get(ctx), *t = BN_CTX_get(ctx);
+        BIGNUM *x = BN_CTX_get(ctx);
         BN_MONT_CTX *m = s->mont;
 
-        if (!t)
+        if (!x)
                 return -ENOMEM;
-        BN_set_flags(inv, BN_FLG_CONSTTIME);
-        BN_set_flags(t, BN_FLG_CONSTTIME);
-        for (size_t i = 0; i < n; i++) {
-                /* k_i R, then prefix_i = prefix_{i-1} k_i R */
-                if (!BN_to_montgomery(jobs[i].kinv, jobs[i].k, m, ctx) ||
-                    (i == 0 ? !BN_copy(jobs[i].prefix, jobs[i].kinv)
-                            : !BN_mod_mul_montgomery(jobs[i].prefix, jobs[i - 1].prefix, jobs[i].kinv, m, ctx)))
-                        return -EIO;
-        }
-        /* inv = (k_0..k_n-1)^-1 R */
-        if (!BN_from_montgomery(t, jobs[n - 1].prefix, m, ctx) ||
-            !BN_mod_exp_mont_consttime(inv, t, s->order_minus_2, s->order, ctx, m) ||
-            !BN_to_montgomery(inv, inv, m, ctx))
+        BN_set_flags(x, BN_FLG_CONSTTIME);
+        if (!BN_copy(jobs[0].prefix, jobs[0].k))
                 return -EIO;
-        for (size_t i = n; i-- > 1;) {
-                /* k_i^-1 R = inv prefix_{i-1}; inv becomes (k_0..k_i-1)^-1 R */
-                if (!BN_mod_mul_montgomery(t, inv, jobs[i - 1].prefix, m, ctx) ||
-                    !BN_mod_mul_montgomery(inv, inv, jobs[i].kinv, m, ctx) ||
-                    !BN_from_montgomery(jobs[i].kinv, t, m, ctx))
+        for (size_t i = 1; i < n; i++)
+                if (!BN_mod_mul_montgomery(jobs[i].prefix, jobs[i - 1].prefix, jobs[i].k, m, ctx))
                         return -EIO;
-        }
-        return BN_from_montgomery(jobs[0].kinv, inv, m, ctx) ? 0 : -EIO;
+        if (!BN_mod_exp_mont_consttime(x, jobs[n - 1].prefix, s->order_minus_2, s->order, ctx, m))
+                return -EIO;
+        for (size_t i = n; i-- > 1;)
+                if (!BN_mod_mul_montgomery(jobs[i].kinv, x, jobs[i - 1].prefix, m, ctx) ||
+                    !BN_mod_mul_montgomery(x, x, jobs[i].k, m, ctx))
+                        return -EIO;
+        return BN_copy(jobs[0].kinv, x) ? 0 : -EIO;
 }
 
 /* s for job i; when s came out zero (probability 2^-256), the job's next k
