@@ -17,3 +17,8 @@ struct imgboot;
 #define KEYLIME_IMA_KEYRING "_ima"   /* the keyring imgtool's init loads */
 
 int keylime_policy_build(const struct imgfiles *files, const struct imgboot *boot, json_object **out);
+/* The policy into PATH (output.h: flags, inputs), as json-c's pretty text
+ * of keylime_policy_build's tree plus a newline, without holding the
+ * digests as JSON objects. */
+int keylime_policy_write(const struct imgfiles *files, const struct imgboot *boot, const char *path,
+                         unsigned flags, const char *const *inputs);
