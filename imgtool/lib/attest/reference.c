@@ -130,7 +130,7 @@ int imgboot_load(const char *image, const char *initramfs, const char *kernel, c
 {
         struct imgboot b = {};
         uint64_t off, size;
-        int r = disk_find_partition(image, GPT_TYPE_ROOT_X86_64, &off, &size);
+        int r = gpt_find_partition(image, GPT_TYPE_ROOT_X86_64, &off, &size);
 
         if (r < 0)
                 return r;

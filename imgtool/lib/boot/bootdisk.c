@@ -214,7 +214,7 @@ uint64_t bootdisk_root_offset(const struct bootdisk *b)
 }
 
 int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
-                    struct compose_report *rep)
+                    struct bootdisk_made *made)
 {
         _cleanup_free_ char *osrel = NULL, *scratch = NULL, *uki_tmp = NULL;
         struct pe_image pe = { 0 };
@@ -238,10 +238,10 @@ int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, in
         r = uki_build(&parts, b->signed_uki ? &b->signer : NULL, &pe);
         if (r < 0)
                 return r;
-        rep->disk_size = b->plan.size;
-        rep->uki_size = pe.len;
-        rep->uki_signed = b->signed_uki;
-        memcpy(rep->root_partuuid, b->ids.root_guid, sizeof(rep->root_partuuid));
+        made->disk_size = b->plan.size;
+        made->uki_size = pe.len;
+        made->uki_signed = b->signed_uki;
+        memcpy(made->root_partuuid, b->ids.root_guid, sizeof(made->root_partuuid));
         /* mcopy takes the UKI from a file: a scratch folder (cleanup.h
          * removes it on signals too). */
         r = scratch_dir_make("imgtool-uki", &scratch);

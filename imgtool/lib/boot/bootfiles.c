@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "boot/initramfs.h"
+#include "layout/rootspec.h"
 #include "boot/ipe.h"
 #include "boot/kmod.h"
 #include "base/output.h"
@@ -54,7 +55,7 @@ int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
                 r = asprintf(spec, "UUID=%s", uuid);
         if (r < 0)
                 return -ENOMEM;
-        r = initramfs_check_root(*spec);
+        r = rootspec_check(*spec);
         if (r < 0)
                 return imgerr_prefix(r, "%s: [Boot] Root: ", l->path);
         return 0;
