@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "ima/keys.h"
+#include "ima/keygen.h"
 #include "base/output.h"
 #include "rpm/rpmpkg.h"
 #include "base/strv.h"
