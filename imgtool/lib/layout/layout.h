@@ -1,5 +1,6 @@
 /* The layout model: an INI file (libinih) describing one image, validated in
- * one place.  Every key is documented in layouts/README.md.  Relative paths
+ * one place.  Every key is a row of one table (settings.h), from which its
+ * documentation is generated (layouts/README.md, imgtool-layout(5)).  Relative paths
  * are resolved against the layout file's folder. */
 #pragma once
 #include <stdbool.h>
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/strv.h"
+#include "layout/settings.h"
 
 enum layout_sigmode {
         SIGMODE_PACKAGE,         /* the packages' own signatures, verified */
@@ -104,12 +106,9 @@ struct layout_origin {
         unsigned line;           /* LAYOUT_FILE: the last line that set it */
 };
 
-/* The keys a layout knows, in documentation order (for `imgtool summary`). */
-struct layout_key_info {
-        const char *section, *key;
-};
+/* The keys a layout knows, in documentation order: the table of settings.h. */
 size_t layout_key_count(void);
-struct layout_key_info layout_key(size_t i);
+const struct layout_setting *layout_key(size_t i);
 /* The key's resolved value as layout text (lists space-separated, paths
  * absolute, "" when unset); *text is malloc'ed. */
 int layout_key_value(const struct layout *l, size_t i, char **text);
