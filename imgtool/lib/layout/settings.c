@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layout/layout.h"
 
 /* Enum fields are stored as int (parse_enum in layout.c). */
 _Static_assert(sizeof(enum layout_format) == sizeof(int), "enum layout_format is an int");
@@ -118,7 +117,7 @@ const struct layout_setting layout_settings[] = {
                         "`[Boot] Kernel=` is set). `disk`: one GPT disk image: an EFI system partition with a UKI "
                         "at `\\EFI\\BOOT\\BOOTX64.EFI` (systemd-stub with the kernel, the initramfs, the command "
                         "line and os-release; signed with `[SecureBoot]`) and the root partition holding the very "
-                        "ext4 image `ext4` makes. Needs `[Boot] Kernel=`. docs/disk.md.",
+                        "ext4 image `ext4` makes. Needs `[Boot] Kernel=`; see docs/disk.md.",
         },
 
         /* [Packages] */
