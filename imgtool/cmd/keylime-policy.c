@@ -35,7 +35,7 @@ int cmd_keylime_policy(int argc, char **argv)
 {
         const char *output = NULL, *initramfs = NULL, *image;
         struct imgfiles *files = NULL;
-        struct imgboot boot = {};
+        struct reference_boot boot = {};
         double t0 = now_seconds();
         unsigned flags = OUTPUT_STDOUT;
         struct cmd_parser p;
@@ -61,7 +61,7 @@ int cmd_keylime_policy(int argc, char **argv)
                 if (output_check(output, flags, inputs) < 0)
                         return cmd_fail();
         }
-        r = imgboot_load(image, initramfs, NULL, NULL, &boot);
+        r = reference_boot_load(image, initramfs, NULL, NULL, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
         if (r == 0) {
@@ -72,6 +72,6 @@ int cmd_keylime_policy(int argc, char **argv)
                 log_verbose("%s: %zu files, %zu verification keys in %.3f s", output, files->n,
                             boot.ird.n_certs, now_seconds() - t0);
         imgfiles_free(files);
-        imgboot_free(&boot);
+        reference_boot_free(&boot);
         return r < 0 ? cmd_fail() : EXIT_OK;
 }
