@@ -335,22 +335,28 @@ int reference_write(json_object *doc, const char *key, const char *cert, const c
         struct output *of = NULL, *os = NULL;
         const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
-        _cleanup_free_ char *body = NULL, *sigpath = NULL;
+        _cleanup_free_ char *sigpath = NULL;
         _cleanup_free_ uint8_t *val = NULL;
         struct ima_key *k = NULL;
         uint8_t d[32];
         unsigned int dl = 32;
         size_t val_len, len;
+        EVP_MD_CTX *md;
         int r;
 
-        if (!text || asprintf(&body, "%s\n", text) < 0 || asprintf(&sigpath, "%s.sig", path) < 0)
+        /* the text and its newline are hashed and written apart: no copy of
+         * the whole text (a few hundred bytes per file) */
+        if (!text || asprintf(&sigpath, "%s.sig", path) < 0)
                 return imgerr(-ENOMEM, "out of memory");
-        len = strlen(body);
+        len = strlen(text);
         r = ima_key_load(key, cert, &k);
         if (r < 0)
                 return r;
-        if (!EVP_Digest(body, len, d, &dl, EVP_sha256(), NULL))
+        md = EVP_MD_CTX_new();
+        if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) || !EVP_DigestUpdate(md, text, len) ||
+            !EVP_DigestUpdate(md, "\n", 1) || !EVP_DigestFinal_ex(md, d, &dl))
                 r = imgerr(-EIO, "cannot hash the reference");
+        EVP_MD_CTX_free(md);
         if (r == 0)
                 r = ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &val, &val_len);
         ima_key_free(k);
@@ -360,7 +366,9 @@ int reference_write(json_object *doc, const char *key, const char *cert, const c
         if (r == 0)
                 r = output_open(sigpath, flags, 0644, NULL, &os);
         if (r == 0)
-                r = output_write(of, body, len);
+                r = output_write(of, text, len);
+        if (r == 0)
+                r = output_write(of, "\n", 1);
         if (r == 0)
                 r = output_write(os, val + SIG_HDR, val_len - SIG_HDR);
         if (r < 0) {
