@@ -266,6 +266,13 @@ double now_seconds(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int too_big(const char *path, size_t max, const char *what)
+{
+        if (max >= (1u << 20))
+                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
+        return imgerr(-EFBIG, "%s: larger than %zu KiB (the limit for %s)", path, max >> 10, what);
+}
+
 int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -275,15 +282,18 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
 
         if (fd < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
-        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        if (fstat(fd, &st) < 0)
+                st.st_mode = 0;
+        if (S_ISDIR(st.st_mode))
                 return imgerr(-EISDIR, "%s: is a folder, not a file", path);
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)   /* before reading any of it */
+                return too_big(path, max, what);
         for (;;) {
                 ssize_t got;
                 if (n == cap) {
                         uint8_t *nb;
                         if (cap > max)
-                                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path,
-                                              max >> 20, what);
+                                return too_big(path, max, what);
                         cap = cap ? cap * 2 : 8192;
                         if (cap > max + 1)
                                 cap = max + 1;
@@ -301,7 +311,7 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
                         break;
                 n += (size_t)got;
                 if (n > max)
-                        return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
+                        return too_big(path, max, what);
         }
         buf[n] = 0;   /* room was kept: text callers get a terminated string */
         *data = buf;
