@@ -317,7 +317,7 @@ static int check_value(json_object *v, const char *what, const char *key)
                                       k ? k : "?", val ? val : "?");
                 }
                 return 0;
-        case json_type_object:
+        case json_type_object: {
                 json_object_object_foreach(v, k, sub) {
                         int r = check_value(sub, what, k);
                         if (r == 0 && !utf8_valid(k, strlen(k))) {
@@ -328,6 +328,7 @@ static int check_value(json_object *v, const char *what, const char *key)
                                 return r;
                 }
                 return 0;
+        }
         case json_type_array:
                 for (size_t i = 0; i < json_object_array_length(v); i++) {
                         int r = check_value(json_object_array_get_idx(v, i), what, key);
