@@ -22,6 +22,7 @@
 #include "ext4/ext4verity.h"
 #include "rpm/fcaps.h"
 #include "ima/imasig.h"
+#include "image/interpcheck.h"
 #include "image/labels.h"
 #include "rpm/lockfile.h"
 #include "base/output.h"
@@ -1359,6 +1360,20 @@ static bool image_has(struct composer *c, const char *path)
         return pathmap_get(c->paths, alt) != NULL;
 }
 
+/* A program that is there but whose interpreter is not fails as if it
+ * were missing (ENOENT): the merged-/usr links a scriptlet would make. */
+static void warn_interpreter(struct composer *c, const char *init)
+{
+        _cleanup_free_ char *missing = NULL;
+
+        if (interpcheck_program(output_tmp_path(c->image), init, &missing) < 0)
+                strv_pushf(&c->rep->warnings, "cannot check the interpreter of %s: %s", init, imgerr_msg());
+        else if (missing)
+                strv_pushf(&c->rep->warnings, "[Boot] Init=%s: the image has no %s: the kernel cannot "
+                           "start it and the initramfs will stop with FATAL (install the package that "
+                           "provides it, or the merged-/usr links such as /lib64 -> usr/lib64)", init, missing);
+}
+
 /* With Kernel= the image is meant to boot: say what it lacks. */
 static void warn_boot_needs(struct composer *c)
 {
@@ -1370,6 +1385,8 @@ static void warn_boot_needs(struct composer *c)
                 strv_pushf(&c->rep->warnings, "[Boot] Kernel= is set but the image has no %s: the "
                            "initramfs will stop with FATAL (install a package that provides it, or set "
                            "[Boot] Init=)", init);
+        else
+                warn_interpreter(c, init);
         if (c->l->test_hooks && !image_has(c, "/bin/sh"))
                 strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
                            "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
