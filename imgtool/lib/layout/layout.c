@@ -208,8 +208,24 @@ static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
                 c->l->scriptlets = SCRIPTLETS_ERROR;
         else if (!strcmp(value, "skip"))
                 c->l->scriptlets = SCRIPTLETS_SKIP;
+        else if (!strcmp(value, "run"))
+                c->l->scriptlets = SCRIPTLETS_RUN;
         else
-                return bad_value(c, "Scriptlets", value, "expected error or skip");
+                return bad_value(c, "Scriptlets", value, "expected error, skip or run");
+        return 0;
+}
+
+static int parse_scriptlet_timeout(struct parse_ctx *c, const char *value, void *field)
+{
+        char *end;
+        unsigned long v;
+
+        (void)field;
+        errno = 0;
+        v = strtoul(value, &end, 10);
+        if (errno || *end || end == value || v == 0 || v > 86400 || value[0] == '-')
+                return bad_value(c, "ScriptletTimeout", value, "expected seconds, 1 to 86400");
+        c->l->scriptlet_timeout = (unsigned)v;
         return 0;
 }
 
@@ -270,6 +286,7 @@ static const struct key_def keys[] = {
         { "Packages", "Install", parse_list, F(install) },
         { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
         { "Packages", "Scriptlets", parse_scriptlets, 0 },
+        { "Packages", "ScriptletTimeout", parse_scriptlet_timeout, 0 },
         { "Packages", "Repository", parse_list, F(repositories) },
         { "Packages", "WeakDeps", parse_bool, F(weak_deps) },
         { "Packages", "Exclude", parse_list, F(exclude) },
@@ -510,6 +527,7 @@ static int layout_defaults(struct layout *l, const char *path)
         l->size_auto = true;
         l->source_date_epoch = -1;
         l->scriptlets = SCRIPTLETS_ERROR;
+        l->scriptlet_timeout = 600;
         l->sigmode = SIGMODE_PACKAGE;
         l->appraise_root_reads = true;
         l->measure = true;
@@ -660,7 +678,10 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
         else if (k->parse == parse_sigmode)
                 r = asprintf(text, "%s", sigmode_name(l->sigmode));
         else if (k->parse == parse_scriptlets)
-                r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" : "error");
+                r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" :
+                                         l->scriptlets == SCRIPTLETS_RUN ? "run" : "error");
+        else if (k->parse == parse_scriptlet_timeout)
+                r = asprintf(text, "%u", l->scriptlet_timeout);
         else if (k->parse == parse_format)
                 r = asprintf(text, "%s", l->format == FORMAT_DISK ? "disk" : "ext4");
         else if (k->parse == parse_salt)
