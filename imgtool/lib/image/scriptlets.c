@@ -26,6 +26,7 @@
 #define BEGIN_TAG "IMGTOOL-SCRIPTLET-BEGIN "
 #define END_TAG "\nIMGTOOL-SCRIPTLET-END "
 #define TAIL_LINES 5
+#define SCRIPT_MAX (120 * 1024)   /* one argument of the harness: the kernel's MAX_ARG_STRLEN is 128 KiB */
 
 struct scriptlet {
         size_t pkg;
@@ -268,11 +269,11 @@ static int write_all(const char *path, const void *buf, size_t len)
  * scratch image's root read-write, the runner hooks on. */
 static int make_initramfs(const struct layout *l, const char *uuid, const char *path, char ***warnings)
 {
-        struct layout_initramfs li = { 0 };
+        struct bootfiles_initramfs li = { 0 };
         _cleanup_free_ char *root = NULL;
         uint8_t *buf = NULL;
         size_t len = 0;
-        int r = layout_initramfs(l, uuid, NULL, &li, warnings);
+        int r = bootfiles_initramfs(l, uuid, NULL, &li, warnings);
 
         if (r < 0)
                 return r;
@@ -289,7 +290,7 @@ static int make_initramfs(const struct layout *l, const char *uuid, const char *
         if (r >= 0)
                 r = write_all(path, buf, len);
         free(buf);
-        layout_initramfs_free(&li);
+        bootfiles_initramfs_free(&li);
         return r;
 }
 
@@ -748,6 +749,9 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
                 r = make_initramfs(l, uuid, ird, warnings);
         if (r >= 0)
                 r = guest_script(s, epoch, &script);
+        if (r >= 0 && strlen(script) > SCRIPT_MAX)
+                r = imgerr(-E2BIG, "the scriptlets of this set are %zu bytes of text together, more than the %d "
+                           "this version passes to the guest", strlen(script), SCRIPT_MAX);
         if (r >= 0)
                 r = run_harness(dir, l, script, &status);
         if (r < 0)
