@@ -220,13 +220,18 @@ static int guest_script(const struct scriptlets *s, int64_t epoch, char **text)
         fprintf(f, "export PATH=/sbin:/bin:/usr/sbin:/usr/bin LANG=C HOME=/root SOURCE_DATE_EPOCH=%lld\n"
                    "umask 022\ncd /\n"
                    "echo localhost > /proc/sys/kernel/hostname\n"
-                   ": > " MARK "0\n"
+                   /* File times come from the kernel's coarse clock (a tick of a
+                    * few ms): after each marker the next scriptlet must start in a
+                    * later tick, or its changes would look like the last one's. */
+                   "tick() { sleep 0.02 2>/dev/null || { i=0; while [ $i -lt 5000 ]; do i=$((i+1)); done; }; }\n"
+                   ": > " MARK "0\ntick\n"
                    "run() {\n"
                    "  n=$1 fatal=$2; shift 2\n"
                    "  echo \"" BEGIN_TAG "$n\"\n"
                    "  \"$@\" </dev/null 2>&1\n"
                    "  st=$?\n"
                    "  : > " MARK "$n\n"
+                   "  tick\n"
                    "  printf '\\n%s%%s %%s\\n' \"$n\" \"$st\"\n"
                    "  if [ \"$st\" -ne 0 ] && [ \"$fatal\" = 1 ]; then sync; exit 0; fi\n"
                    "}\n", (long long)epoch, END_TAG + 1);
