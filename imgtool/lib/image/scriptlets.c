@@ -24,7 +24,8 @@
 
 #define MARK "/.imgtool-scriptlet-mark."   /* the guest's markers, never changes */
 #define BEGIN_TAG "IMGTOOL-SCRIPTLET-BEGIN "
-#define END_TAG "\nIMGTOOL-SCRIPTLET-END "
+#define END_WORD "IMGTOOL-SCRIPTLET-END "
+#define END_TAG "\n" END_WORD
 #define TAIL_LINES 5
 #define SCRIPT_MAX (120 * 1024)   /* one argument of the harness: the kernel's MAX_ARG_STRLEN is 128 KiB */
 
@@ -234,7 +235,7 @@ static int guest_script(const struct scriptlets *s, int64_t epoch, char **text)
                    "  tick\n"
                    "  printf '\\n%s%%s %%s\\n' \"$n\" \"$st\"\n"
                    "  if [ \"$st\" -ne 0 ] && [ \"$fatal\" = 1 ]; then sync; exit 0; fi\n"
-                   "}\n", (long long)epoch, END_TAG + 1);
+                   "}\n", (long long)epoch, END_WORD);
         for (size_t i = 0; r >= 0 && i < s->n; i++)
                 r = write_one(f, &s->v[i], i);
         fputs("sync\n", f);
