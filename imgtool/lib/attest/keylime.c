@@ -232,6 +232,8 @@ int keylime_policy_write(const struct imgfiles *files, const struct reference_bo
         struct sink *k;
         int r;
 
+        if (names_utf8(files) < 0)
+                return -EILSEQ;
         /* no file: json-c's own text of an empty object ("{\n  }") */
         r = keylime_policy_build(files->n ? &none : files, boot, &doc);
         if (r < 0)
