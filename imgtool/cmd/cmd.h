@@ -116,8 +116,9 @@ int cmd_getopt(struct cmd_parser *p);
 int cmd_usage_error(const struct cmd_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The help text of a command (what CMD --help and help CMD print). */
 void cmd_print_help(FILE *f, const struct cmd_spec *spec);
-/* Print "imgtool: <msg>" for the current library error and return EXIT_ERROR. */
-int cmd_fail(void);
+/* Print "imgtool: <msg>" for error r (util.h: its recorded message, or
+ * strerror's text when none was recorded for r) and return EXIT_ERROR. */
+int cmd_fail(int r);
 
 /* `imgtool help` without a command. */
 void cmd_print_overview(FILE *f);

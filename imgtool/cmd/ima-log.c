@@ -208,9 +208,9 @@ int cmd_ima_log(int argc, char **argv)
                         return EXIT_ERROR;
                 }
         }
-        if (manifest && read_manifest(manifest, &man) < 0) {
+        if (manifest && (r = read_manifest(manifest, &man)) < 0) {
                 free_manifest(&man);
-                return cmd_fail();
+                return cmd_fail(r);
         }
         r = imalog_read_file(argv[p.next], &log);
         if (r >= 0)
@@ -220,7 +220,7 @@ int cmd_ima_log(int argc, char **argv)
         if (r < 0) {
                 free_manifest(&man);
                 imalog_free(log);
-                return cmd_fail();
+                return cmd_fail(r);
         }
         for (size_t i = 0; i < log->n; i++) {
                 violations += log->entries[i].violation;

@@ -155,7 +155,7 @@ int cmd_manifest(int argc, char **argv)
                 return cmd_usage_error(&p, "expected exactly one IMAGE");
         r = ext4walk_open(argv[p.next], &w);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         if (json) {
                 json_object *arr = json_object_new_array();
                 r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, add_json, arr);
@@ -171,7 +171,7 @@ int cmd_manifest(int argc, char **argv)
                 r = ext4walk_unchanged(w);
         ext4walk_close(w);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "imgtool: manifest: writing output: %m\n");
                 return EXIT_ERROR;

@@ -248,13 +248,13 @@ static void test_malformed(void **state)
 
         build_log(&log, false);
         assert_int_equal(imalog_parse(log.d, log.n - 3, &l), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "entry 5"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "entry 5"));
         /* flip a byte of the second entry's path: its sha1 no longer matches */
         uint8_t *p = memmem(log.d, log.n, "/bin/sh", 7);
         assert_non_null(p);
         p[1] = 'X';
         assert_int_equal(imalog_parse(log.d, log.n, &l), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "does not match"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "does not match"));
         assert_int_equal(imalog_parse((const uint8_t *)"", 0, &l), 0);
         assert_int_equal(l->n, 0);
         imalog_free(l);

@@ -344,11 +344,11 @@ static void check_identity(struct attest_report *rep, const struct evidence *e, 
 
         r = ek_cert_verify(e->ekder, e->ekder_len, ek_ca, &ek, &why);
         add_check(rep, "ek-cert", r > 0, "%s", r > 0 ? "the EK certificate chains to the TPM maker's CA"
-                                                     : why ? why : imgerr_msg());
+                                                     : why ? why : imgerr_what(r));
         free(why);
         X509_free(ek);
         r = tpm_ak_parse(e->ak, e->ak_len, ak);
-        add_check(rep, "ak", r == 0, "%s", r == 0 ? "the AK is a restricted signing key fixed to its TPM" : imgerr_msg());
+        add_check(rep, "ak", r == 0, "%s", r == 0 ? "the AK is a restricted signing key fixed to its TPM" : imgerr_what(r));
         if (r == 0 && tpm_ak_parse(e->enroll_ak, e->enroll_ak_len, &enrolled) == 0)
                 add_check(rep, "ak-enrolled", !memcmp(enrolled.name, ak->name, TPM_NAME_SIZE), "%s",
                           !memcmp(enrolled.name, ak->name, TPM_NAME_SIZE)
@@ -371,15 +371,18 @@ static void check_quote(struct attest_report *rep, const struct evidence *e, con
         uint8_t d[32];
         unsigned dl = 32;
         bool ok;
+        int r;
 
         if (!ak->key) {
                 add_check(rep, "quote-signature", false, "no usable AK");
                 return;
         }
-        ok = tpm_quote_verify(ak, e->attest, e->attest_len, e->sig, e->sig_len) == 0;
-        add_check(rep, "quote-signature", ok, "%s", ok ? "the quote is signed by the AK" : imgerr_msg());
-        if (tpm_quote_parse(e->attest, e->attest_len, &q) < 0) {
-                add_check(rep, "quote", false, "%s", imgerr_msg());
+        r = tpm_quote_verify(ak, e->attest, e->attest_len, e->sig, e->sig_len);
+        ok = r == 0;
+        add_check(rep, "quote-signature", ok, "%s", ok ? "the quote is signed by the AK" : imgerr_what(r));
+        r = tpm_quote_parse(e->attest, e->attest_len, &q);
+        if (r < 0) {
+                add_check(rep, "quote", false, "%s", imgerr_what(r));
                 return;
         }
         ok = q.signer_len == TPM_NAME_SIZE && !memcmp(q.signer, ak->qualified_name, TPM_NAME_SIZE);
@@ -425,7 +428,7 @@ static int check_log(struct attest_report *rep, const struct evidence *e, json_o
 
         r = imalog_parse(e->log, e->log_len, &log);
         if (r < 0) {
-                add_check(rep, "ima-log", false, "the IMA log does not parse: %s", imgerr_msg());
+                add_check(rep, "ima-log", false, "the IMA log does not parse: %s", imgerr_what(r));
                 return 0;
         }
         imalog_replay(log, 10, "sha256", pcr10);

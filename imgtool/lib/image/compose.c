@@ -259,7 +259,7 @@ static int choose_signature(struct composer *c, struct rpmpkg *p, const struct r
 static void finish_failed(struct ra_file *rf, int r)
 {
         rf->rc = r;
-        rf->msg = strdup(imgerr_msg());
+        rf->msg = strdup(imgerr_what(r));
 }
 
 /* The packages' own signatures of files[0..n), checked together (ECDSA
@@ -1711,8 +1711,6 @@ out:
                 ext4img_abort(c.img);   /* may report its writer's error only now */
         if (r < 0)
                 output_rename_error(c.image, r);
-        if (r == -ENOSPC && strncmp(imgerr_msg(), o->output, strlen(o->output)))
-                imgerr_prefix(r, "%s: ", o->output);
         output_abort(c.image);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;

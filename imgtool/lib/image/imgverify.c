@@ -268,9 +268,10 @@ static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext
         uint64_t block;
         int rc;
 
-        if (verity_desc_parse(r->vdesc, r->vdesc_len, &info) < 0) {
+        rc = verity_desc_parse(r->vdesc, r->vdesc_len, &info);
+        if (rc < 0) {
                 r->vv = VERITY_BAD_TREE;
-                snprintf(r->vmsg, sizeof(r->vmsg), "fs-verity descriptor: %s", imgerr_msg());
+                snprintf(r->vmsg, sizeof(r->vmsg), "fs-verity descriptor: %s", imgerr_what(rc));
                 return 1;   /* still hash for the other checks */
         }
         vp.salt_len = info.salt_len;
@@ -300,7 +301,7 @@ static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext
                 imgerr_clear();
                 r->builtin_r = verity_builtin_verify(r->vdesc + VERITY_DESC_SIZE, info.sig_size, digest, cert_files);
                 if (r->builtin_r < 0)
-                        r->builtin_msg = strdup(imgerr_msg());
+                        r->builtin_msg = strdup(imgerr_what(r->builtin_r));
         }
         return 0;
 }
@@ -342,7 +343,7 @@ static void check_content(struct rec *r, const struct ext4walk *mapped, struct e
         hashers_free(&hs);
         if (rc < 0) {
                 r->err = rc;
-                r->err_msg = strdup(imgerr_msg());
+                r->err_msg = strdup(imgerr_what(rc));
         }
         free(r->runs);
         r->runs = NULL;
@@ -769,7 +770,7 @@ static int read_verity(struct ext4walk *w, const struct ext4walk_entry *e, struc
         if (rc == -ENOMEM)
                 return rc;
         if (rc < 0) {
-                r->vread_msg = strdup(imgerr_msg());
+                r->vread_msg = strdup(imgerr_what(rc));
                 return r->vread_msg ? 0 : -ENOMEM;
         }
         r->verity = rc == 1;
@@ -800,7 +801,7 @@ static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec *
                 r->ima_len = e->ima_len;
                 imgerr_clear();
                 r->parse_r = imasig_parse(r->ima, r->ima_len, &r->sig);
-                if (r->parse_r < 0 && r->parse_r != -EOPNOTSUPP && !(r->parse_msg = strdup(imgerr_msg())))
+                if (r->parse_r < 0 && r->parse_r != -EOPNOTSUPP && !(r->parse_msg = strdup(imgerr_what(r->parse_r))))
                         return imgerr(-ENOMEM, "out of memory");
         }
         r->size = e->size;
