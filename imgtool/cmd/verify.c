@@ -192,7 +192,7 @@ int cmd_verify(int argc, char **argv)
                 o.expected = expect->v;
                 o.n_expected = expect->n;
                 o.labels = expect->labels;
-                o.extra_ok = imgverify_compose_paths;
+                o.extra_ok = (const char *const *)expect->created;
                 while (o.extra_ok[o.n_extra_ok])
                         o.n_extra_ok++;
         }

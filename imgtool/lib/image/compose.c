@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -26,6 +25,7 @@
 #include "rpm/lockfile.h"
 #include "base/output.h"
 #include "image/owners.h"
+#include "image/plan.h"
 #include "rpm/pathmap.h"
 #include "rpm/pkgset.h"
 #include "ima/pubkey.h"
@@ -91,11 +91,7 @@ static void count_signature(struct composer *c, int tag, const uint8_t *val, siz
 
 static bool path_allowed_unsigned(const struct layout *l, const char *path)
 {
-        for (size_t i = 0; l->allow_unsigned && l->allow_unsigned[i]; i++)
-                if (!fnmatch(l->allow_unsigned[i], path, FNM_PATHNAME) ||
-                    !fnmatch(l->allow_unsigned[i], path, 0))
-                        return true;
-        return false;
+        return plan_allows_unsigned((const char *const *)l->allow_unsigned, strv_length(l->allow_unsigned), path);
 }
 
 static const char *pkg_label(struct composer *c)
@@ -1271,40 +1267,18 @@ static int write_ima_cert(struct composer *c)
         return r;
 }
 
-/* "/var//lib/./rpm/" -> "/var/lib/rpm", so the path meets the package
- * paths it may collide with (those are normalised the same way). */
-static void tidy_dbpath(char *p)
-{
-        char *w = p;
-        for (const char *s = p; *s;) {
-                while (*s == '/')
-                        s++;
-                size_t len = strcspn(s, "/");
-                if (!len)
-                        break;
-                if (!(len == 1 && s[0] == '.')) {
-                        *w++ = '/';
-                        memmove(w, s, len);
-                        w += len;
-                }
-                s += len;
-        }
-        *w = 0;   /* "/" becomes "": the database goes to /rpmdb.sqlite */
-}
-
 static int write_rpmdb(struct composer *c)
 {
         _cleanup_free_ char *dbfile = NULL, *dbpath = NULL, *image_path = NULL;
         int r;
 
-        r = composedb_dbpath(c->cap[CAP_RPM_MACROS].data, &dbpath);
+        r = plan_rpmdb_dir(c->cap[CAP_RPM_MACROS].data, &dbpath);
         if (r < 0)
                 return r;
         r = composedb_finish(c->db, &dbfile);
         c->db = NULL;
         if (r < 0)
                 return r;
-        tidy_dbpath(dbpath);
         if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
                 r = -ENOMEM;
         else

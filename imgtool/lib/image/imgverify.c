@@ -2,7 +2,6 @@
 #include "image/imgverify.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "ext4/ext4verity.h"
 #include "ext4/ext4walk.h"
 #include "image/owners.h"
+#include "image/plan.h"
 #include "rpm/pathmap.h"
 #include "layout/layout.h"
 #include "rpm/pkgset.h"
@@ -497,10 +497,7 @@ static int add_violation(struct run *run, const char *path, enum imgverify_reaso
 
 static bool allowed_unsigned(const struct imgverify_opts *o, const char *path)
 {
-        for (size_t i = 0; i < o->n_allow_unsigned; i++)
-                if (fnmatch(o->allow_unsigned[i], path, 0) == 0)
-                        return true;
-        return false;
+        return plan_allows_unsigned(o->allow_unsigned, o->n_allow_unsigned, path);
 }
 
 /* The verdict on a file's signature, as a violation (or none). */
@@ -978,11 +975,6 @@ out:
 
 /* ---- the expected files of a layout ------------------------------- */
 
-const char *const imgverify_compose_paths[] = {
-        "/etc/keys/x509_ima.der", "/etc/keys/ima", "/var/lib/rpm", "/usr/lib/sysimage/rpm",
-        "/boot/vmlinuz", "/lost+found", NULL,
-};
-
 static int append_text(const void *buf, size_t len, void *userdata)
 {
         struct { char *buf; size_t len; } *acc = userdata;
@@ -1139,7 +1131,7 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
         struct imgverify_expectation *x = calloc(1, sizeof(*x));
-        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_free_ char *passwd = NULL, *group = NULL, *macros = NULL;
         struct owners *owners = NULL;
         struct pathmap *paths = NULL;
         struct users *users = NULL;
@@ -1159,7 +1151,11 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 goto fail;
         passwd = read_image_text(w, "/etc/passwd", &len[OWNERS_PASSWD]);
         group = read_image_text(w, "/etc/group", &len[OWNERS_GROUP]);
+        macros = read_image_text(w, "/usr/lib/rpm/macros", &(size_t){ 0 });
         ext4walk_close(w);
+        r = plan_created_paths(macros, &x->created);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < x->set->count; i++)
                 total += rpmpkg_file_count(x->set->pkgs[i]);
         x->v = calloc(total ? total : 1, sizeof(*x->v));
@@ -1204,6 +1200,7 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         if (!x)
                 return;
         free(x->v);
+        strv_free(x->created);
         if (x->set)
                 pkgset_free(x->set);
         labels_free(x->labels);
