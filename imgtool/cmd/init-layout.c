@@ -134,21 +134,6 @@ static int absolute(const char *p, char **out)
         return *out ? 0 : imgerr(-errno, "%s: %s", p, strerror(errno));
 }
 
-static int mkdir_p(const char *dir)
-{
-        _cleanup_free_ char *copy = strdup(dir);
-        if (!copy)
-                return -1;
-        for (char *p = copy + 1; *p; p++)
-                if (*p == '/') {
-                        *p = 0;
-                        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                                return -1;
-                        *p = '/';
-                }
-        return mkdir(copy, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 struct args {
         const char *dir, *rpms, *key, *kernel;
         bool test_hooks, force;
@@ -287,8 +272,8 @@ int cmd_init_layout(int argc, char **argv)
                         goto out;
                 }
         }
-        if (mkdir_p(a.dir) < 0) {
-                fprintf(stderr, "imgtool: %s: cannot create: %s\n", a.dir, strerror(errno));
+        if ((e = mkdir_p(a.dir)) < 0) {
+                fprintf(stderr, "imgtool: %s: cannot create: %s\n", a.dir, strerror(-e));
                 r = EXIT_ERROR;
                 goto out;
         }

@@ -309,3 +309,25 @@ void uuid_format(const uint8_t u[16], char out[37])
         snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                  u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
+
+int mkdir_p(const char *dir)
+{
+        _cleanup_free_ char *p = strdup(dir);
+        struct stat st;
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return imgerr(-errno, "%s: cannot create directory: %s", p, strerror(errno));
+                *s = '/';
+        }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return imgerr(-errno, "%s: cannot create directory: %s", p, strerror(errno));
+        if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+                return imgerr(-ENOTDIR, "%s: not a directory", p);
+        return 0;
+}

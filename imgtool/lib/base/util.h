@@ -71,6 +71,10 @@ int read_file(const char *path, uint8_t **data, size_t *len);
  * byte inside is -EINVAL. */
 int read_text_file(const char *path, char **out);
 
+/* mkdir -p DIR (0755): -errno with "DIR: cannot create directory: why", or
+ * -ENOTDIR when DIR is there and not a folder. */
+int mkdir_p(const char *dir);
+
 /* A temporary path beside PATH (same filesystem, for rename).  The caller
  * frees it.  The file is created with mkstemp and left open in *fd.
  * Outputs use output.h, which registers it for removal on signals. */

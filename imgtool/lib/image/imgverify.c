@@ -975,36 +975,16 @@ out:
 
 /* ---- the expected files of a layout ------------------------------- */
 
-static int append_text(const void *buf, size_t len, void *userdata)
-{
-        struct { char *buf; size_t len; } *acc = userdata;
-        memcpy(acc->buf + acc->len, buf, len);
-        acc->len += len;
-        return 0;
-}
-
-/* The content of a small image file (passwd, group), or NULL. */
+/* The content of a small image file (passwd, group, rpm macros), or NULL. */
 static char *read_image_text(struct ext4walk *w, const char *path, size_t *len)
 {
-        struct ext4walk_entry e;
-        struct { char *buf; size_t len; } acc = {};
-        int r;
+        char *text = NULL;
 
-        if (ext4walk_stat(w, path, &e) < 0 || !S_ISREG(e.mode) || e.size > (4u << 20)) {
+        if (ext4walk_read_file(w, path, 4u << 20, &text, len) < 0) {
                 imgerr_clear();
                 return NULL;
         }
-        acc.buf = calloc(1, e.size + 1);
-        if (!acc.buf)
-                return NULL;
-        r = ext4walk_read(w, &e, append_text, &acc);
-        if (r < 0) {
-                imgerr_clear();
-                free(acc.buf);
-                return NULL;
-        }
-        *len = acc.len;
-        return acc.buf;
+        return text;
 }
 
 static int by_expected_path_value(const void *a, const void *b)
