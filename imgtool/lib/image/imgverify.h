@@ -114,6 +114,9 @@ struct imgverify_expectation {
         struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
         char **created;          /* the paths compose makes itself (plan.h), allowed
                                   * without a package; rpmdb from the image's macros */
+        struct scriptlets_record *scr;  /* Scriptlets=run: the image's record (scriptlets.h) */
+        size_t n_scr;
+        char *scr_text;
 };
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out);
