@@ -73,8 +73,9 @@ fails "reference: not ext4" "^imgtool: junk: not an ext4 image" reference junk -
 fails "keylime-policy: missing image" "^imgtool: missing\.img: $ENOENT$" keylime-policy missing.img -o k.json
 fails "keylime-policy: not ext4" "^imgtool: junk: not an ext4 image" keylime-policy junk -o k.json
 
-fails "attest: missing reference" "^imgtool: missing\.json: $ENOENT$" attest --evidence dir --reference missing.json --cert key/signing.crt --ek-ca key/signing.crt
-fails "attest challenge: missing evidence" "^imgtool: missing/ek\.der: $ENOENT$" attest challenge --evidence missing --ek-ca key/signing.crt
+mkdir -p state
+fails "attest: missing reference" "^imgtool: missing\.json: $ENOENT$" attest --evidence dir --state state --reference missing.json --cert key/signing.crt --ek-ca key/signing.crt
+fails "attest: no state folder" "^imgtool: attest: --evidence DIR, --state STATE and --ek-ca CA are required" attest --evidence dir --reference missing.json --cert key/signing.crt --ek-ca key/signing.crt
 fails "pcrs: missing disk" "^imgtool: missing\.img: $ENOENT$" pcrs missing.img
 fails "pcrs: not a disk" "^imgtool: junk: not a GPT disk image$" pcrs junk
 
@@ -85,5 +86,5 @@ fails "init-layout: folder under a file" "^imgtool: text/x: cannot create: Not a
 fails "init-layout: missing packages folder" "^imgtool: missing: $ENOENT$" init-layout --from-rpms missing new
 
 # Nothing was written by any of them.
-check "no output left behind" test -z "$(ls -A | grep -vxE 'dir|junk|text|key')"
+check "no output left behind" test -z "$(ls -A | grep -vxE 'dir|junk|text|key|state')"
 finish
