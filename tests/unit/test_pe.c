@@ -44,7 +44,7 @@ static void test_refusals(void **state)
         memcpy(junk + 0x40, "PE\0\0", 4);
         junk[0x46] = 0xff;  /* 255 sections in a 512-byte file */
         assert_int_equal(pe_parse(&pe, junk, sizeof(junk), "x"), -ENOEXEC);
-        assert_true(strstr(imgerr_msg(), "x: ") != NULL);
+        assert_true(strstr(imgerr_what(-ENOEXEC), "x: ") != NULL);
 }
 
 static void test_add_sections(void **state)

@@ -256,24 +256,6 @@ struct file {
         char *tmp;
 };
 
-static int mkdir_p(const char *dir)
-{
-        _cleanup_free_ char *copy = strdup(dir);
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = 0;
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                        return imgerr(-errno, "%s: %s", copy, strerror(errno));
-                *p = '/';
-        }
-        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                return imgerr(-errno, "%s: %s", dir, strerror(errno));
-        return 0;
-}
-
 /* All files go to temporary names first, then are renamed: a failure
  * leaves nothing. */
 static int write_files(struct file *f, size_t n)

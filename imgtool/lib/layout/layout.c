@@ -153,8 +153,10 @@ static int parse_label(struct parse_ctx *c, const char *value, void *field)
 
 static int parse_root(struct parse_ctx *c, const char *value, void *field)
 {
-        if (*value && rootspec_check(value) < 0) {
-                _cleanup_free_ char *why = strdup(imgerr_msg());
+        int r = *value ? rootspec_check(value) : 0;
+
+        if (r < 0) {
+                _cleanup_free_ char *why = strdup(imgerr_what(r));
                 return bad_value(c, "Root", value, why ? why : "not a root spec");
         }
         return parse_string(c, value, field);

@@ -610,7 +610,7 @@ int rpmpkg_open(const char *path, struct rpmpkg **out)
         if (r < 0)
                 goto fail;
         if (headerIsSource(p->h)) {
-                r = imgerr(-EINVAL, "%s: is a source package; only binary packages can be used",
+                r = imgerr(RPMPKG_ESOURCE, "%s: is a source package; only binary packages can be used",
                            path);
                 goto fail;
         }

@@ -2,6 +2,7 @@
  * Nothing here trusts the package: paths are normalised and checked, sizes
  * bounded, and every content byte can be checked against the header digest. */
 #pragma once
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,10 @@ struct rpmpkg_file {
                                    * its own index if none */
         int index;                /* index in the header's file list */
 };
+
+/* rpmpkg_open's code for a source package (callers scanning a folder skip
+ * one): an errno of its own, so that no caller reads the message. */
+#define RPMPKG_ESOURCE (-EMEDIUMTYPE)
 
 /* Open and read the header.  Fails with a message naming the file for: not
  * an RPM, truncated, source package, bad header digests, unsafe paths. */
