@@ -182,8 +182,10 @@ static int read_osrel(const char *image, char **out)
                         continue;
                 r = ext4walk_read(w, &e, append, &b);
                 if (r < 0 || (b.p && strlen(b.p) != b.len)) {
+                        /* the next path starts from nothing: a stale length
+                         * would put it behind uninitialised bytes */
                         free(b.p);
-                        b.p = NULL;
+                        b = (struct buf){ 0 };
                 }
         }
         imgerr_clear();

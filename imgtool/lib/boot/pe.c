@@ -54,6 +54,11 @@ int pe_parse(struct pe_image *pe, uint8_t *data, size_t len, const char *what)
         if (magic != 0x10b && magic != 0x20b)
                 return imgerr(-ENOEXEC, "%s: unknown PE optional header magic %#x", what, magic);
         pe->pe32plus = magic == 0x20b;
+        /* NumberOfRvaAndSizes ends the fixed part: at 92 (PE32) or 108
+         * (PE32+); the header must hold it before it is read. */
+        if (opt_size < (pe->pe32plus ? 112 : 96))
+                return imgerr(-ENOEXEC, "%s: PE optional header of %u bytes is too short for a %s header", what,
+                              opt_size, pe->pe32plus ? "PE32+" : "PE32");
         ndirs = rd32(data + pe->opt + (pe->pe32plus ? 108 : 92));
         if (ndirs <= DIR_SECURITY || dir_offset(pe, DIR_SECURITY) + 8 > pe->sections)
                 return imgerr(-ENOEXEC, "%s: PE header without a certificate directory", what);
