@@ -13,7 +13,8 @@ createrepo_c --quiet "$T/repo"
 layout() {  # layout NAME [extra lines]
   local name=$1; shift
   { printf '[Image]\nSeed=users\n[Packages]\nRepository=repo\nInstall=usvc uprov\n'
-    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
+    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'
+    printf '[Users]\nAllowPrivileged=svc:wheel\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
 }
 img_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 owner() { debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) *Group: *\([0-9]*\).*/\1:\2/p'; }
@@ -21,7 +22,10 @@ owner() { debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) 
 hashed() { local h; h=$(printf 'imgtool-sysusers:%s' "$1" | sha256sum | cut -c1-8); echo $(( 999 - (16#$h % 799) )); }
 
 layout a
-check "compose with sysusers.d files and user() provides" "$IMGTOOL" compose "$T/a.conf" -o "$T/a.img" --quiet --lock-out "$T/a.lock"
+check "compose with sysusers.d files and user() provides" "$IMGTOOL" compose "$T/a.conf" -o "$T/a.img" --quiet --lock-out "$T/a.lock" --json-report "$T/a.json"
+expect_eq "the allowed privileged membership is in the report" \
+  "$(python3 -c 'import json,sys; print([w for w in json.load(open(sys.argv[1]))["warnings"] if "privileged" in w])' "$T/a.json")" \
+  "['$(ls "$T"/repo/usvc-*.rpm): /usr/lib/sysusers.d/usvc.conf: m svc wheel: svc added to the privileged group wheel ([Users] AllowPrivileged=svc:wheel)']"
 img_cat "$T/a.img" /etc/passwd > "$T/passwd"
 img_cat "$T/a.img" /etc/group > "$T/group"
 uid() { awk -F: -v n="$1" '$1 == n {print $3}' "$T/passwd"; }

@@ -41,9 +41,14 @@ const char *users_content(const struct users *u, enum users_file f, size_t *len,
 unsigned users_file_mode(enum users_file f);
 
 /* Lockfile lines ("@user\tNAME\tUID", "@group\tNAME\tGID") of the users and
- * groups the sysusers lines made, sorted. */
+ * groups the sysusers lines made, sorted, and "@privileged\tUSER\tGROUP"
+ * for each privileged membership [Users] AllowPrivileged= allowed (verify
+ * --against the lock allows those). */
 void users_write_lock(const struct users *u, FILE *f);
 size_t users_count_created(const struct users *u);
+/* One line per privileged membership [Users] AllowPrivileged= allowed
+ * (root, wheel, sudo, adm, PrivilegedGroups=), for the compose report. */
+char *const *users_notes(const struct users *u);
 /* Make the users and groups the sysusers lines created known to owner
  * resolution (owners.h) from the first file on; entries the packages' own
  * files hold still come from those files, as rpm reads them. */

@@ -105,6 +105,22 @@ static int parse_path_list(struct parse_ctx *c, const char *value, void *field)
         return parse_list_common(c, value, field, true);
 }
 
+/* [Users] AllowPrivileged=: USER:GROUP pairs, neither side empty. */
+static int parse_member_list(struct parse_ctx *c, const char *value, void *field)
+{
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                const char *colon = strchr(tok, ':');
+                if (!colon || colon == tok || !colon[1] || strchr(colon + 1, ':'))
+                        return bad_value(c, "AllowPrivileged", tok, "expected USER:GROUP");
+        }
+        return parse_list(c, value, field);
+}
+
 static int parse_bool_value(const char *v)
 {
         if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
@@ -275,6 +291,8 @@ static const struct key_def keys[] = {
         { "Packages", "Exclude", parse_list, F(exclude) },
         { "Packages", "Lock", parse_path, F(lock) },
         { "Users", "Previous", parse_path, F(users_previous) },
+        { "Users", "PrivilegedGroups", parse_list, F(users_privileged) },
+        { "Users", "AllowPrivileged", parse_member_list, F(users_allow) },
         { "SELinux", "Policy", parse_path, F(selinux_policy) },
         { "SELinux", "Mode", parse_selinux_mode, 0 },
         { "Signatures", "Mode", parse_sigmode, 0 },
@@ -586,6 +604,8 @@ void layout_free(struct layout *l)
         strv_free(l->exclude);
         free(l->lock);
         free(l->users_previous);
+        strv_free(l->users_privileged);
+        strv_free(l->users_allow);
         free(l->selinux_policy);
         strv_free(l->certificates);
         free(l->key);
@@ -644,7 +664,7 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
         const void *field = (const char *)l + k->offset;
         int r;
 
-        if (k->parse == parse_list || k->parse == parse_path_list)
+        if (k->parse == parse_list || k->parse == parse_path_list || k->parse == parse_member_list)
                 return join_list(*(char *const *const *)field, text);
         if (k->parse == parse_string || k->parse == parse_path || k->parse == parse_path_abs ||
             k->parse == parse_label || k->parse == parse_root)
@@ -688,6 +708,8 @@ int layout_from_lock(const char *path, struct layout **out)
         /* the lock's @user/@group lines are the ids the image was given */
         if (r >= 0 && (!(l->lock = strdup(path)) || !(l->users_previous = strdup(path))))
                 r = -ENOMEM;
+        /* and its @privileged lines what the layout allowed */
+        l->users_allow_from_lock = true;
         if (r < 0) {
                 layout_free(l);
                 return r;
