@@ -1,12 +1,14 @@
 #include "rpm/lockfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <rpm/header.h>
 #include <rpm/rpmtag.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/output.h"
 #include "rpm/pkgset.h"
@@ -17,28 +19,37 @@
 /* One package a line, tab-separated, in this order; sorted by name and arch. */
 #define LOCKFILE_HEADER LOCKFILE_MAGIC "\n# name\tepoch\tversion\trelease\tarch\tsha256\trepository\tlocation\n"
 
-int file_sha256(const char *path, char hex[65])
+int fd_sha256(int fd, const char *path, char hex[65])
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
         unsigned char buf[1 << 16], md[32];
         unsigned int mdlen;
         EVP_MD_CTX *ctx;
-        size_t n;
+        ssize_t n;
 
-        if (!f)
+        if (lseek(fd, 0, SEEK_SET) < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
         ctx = EVP_MD_CTX_new();
         if (!ctx)
                 return -ENOMEM;
         EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                EVP_DigestUpdate(ctx, buf, n);
+        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        EVP_DigestUpdate(ctx, buf, (size_t)n);
         EVP_DigestFinal_ex(ctx, md, &mdlen);
         EVP_MD_CTX_free(ctx);
-        if (ferror(f))
-                return imgerr(-EIO, "%s: read error", path);
+        if (n < 0)
+                return imgerr(-EIO, "%s: read error: %s", path, strerror(errno));
         hex_encode(md, 32, hex);
         return 0;
+}
+
+int file_sha256(const char *path, char hex[65])
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return imgerr(-errno, "%s: %s", path, strerror(errno));
+        return fd_sha256(fd, path, hex);
 }
 
 bool lockfile_is(const char *path)
@@ -182,7 +193,7 @@ static int format_line(const struct pkgset *s, size_t i, struct lock_line *out)
 
         if (o->sha256[0])
                 memcpy(sha, o->sha256, 65);
-        else if ((r = file_sha256(rpmpkg_path(s->pkgs[i]), sha)) < 0)
+        else if ((r = file_sha256(rpmpkg_source(s->pkgs[i]), sha)) < 0)
                 return r;
         if (!field_ok(name) || !field_ok(ver) || !field_ok(rel) || !field_ok(arch) ||
             !field_ok(o->repository) || !field_ok(o->location))

@@ -29,3 +29,5 @@ int lockfile_write(const char *path, unsigned flags, const struct pkgset *s, con
 bool lockfile_is(const char *path);
 /* sha256 of a file, lower-case hex. */
 int file_sha256(const char *path, char hex[65]);
+/* The same of an open file, from its start (path: for messages). */
+int fd_sha256(int fd, const char *path, char hex[65]);
