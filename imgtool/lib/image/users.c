@@ -872,26 +872,22 @@ static int render(struct users *u, enum users_file which)
 
 /* ---- the whole ------------------------------------------------------- */
 
-int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out)
+/* Everything after the packages' files were read (s: their provides; NULL
+ * for users_build_text). */
+static int build_rest(struct users *u, struct reading *rd, const struct pkgset *s)
 {
-        struct users *u = calloc(1, sizeof(*u));
-        struct reading rd = { u, NULL, 0 };
         struct membership m = { NULL };
         int r = 0;
 
-        if (!u)
-                return -ENOMEM;
-        u->l = l;
-        r = pkgread_files(s, want_users_file, got_users_file, MAX_READ, &rd);
-        if (r >= 0 && l->users_previous)
-                r = read_previous(u, l->users_previous);
+        if (u->l && u->l->users_previous)
+                r = read_previous(u, u->l->users_previous);
         if (r >= 0 && (r = parse_base(u, USERS_PASSWD)) >= 0)
                 r = parse_base(u, USERS_GROUP);
-        if (rd.n)
-                qsort(rd.files, rd.n, sizeof(*rd.files), file_name_cmp);
-        for (size_t i = 0; r >= 0 && i < rd.n; i++)
-                r = sysusers_text(u, &m, rd.files[i].text, rd.files[i].where);
-        for (size_t i = 0; r >= 0 && i < s->count; i++)
+        if (rd->n)
+                qsort(rd->files, rd->n, sizeof(*rd->files), file_name_cmp);
+        for (size_t i = 0; r >= 0 && i < rd->n; i++)
+                r = sysusers_text(u, &m, rd->files[i].text, rd->files[i].where);
+        for (size_t i = 0; r >= 0 && s && i < s->count; i++)
                 r = provides_lines(u, &m, s->pkgs[i]);
         if (r >= 0) {
                 /* name order makes allocation independent of package order */
@@ -908,19 +904,65 @@ int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, s
         }
         for (int f = 0; r >= 0 && f < USERS_FILE_COUNT && has_additions(u); f++)
                 r = render(u, (enum users_file)f);
-        for (size_t i = 0; i < rd.n; i++) {
-                free(rd.files[i].name);
-                free(rd.files[i].text);
-                free(rd.files[i].where);
-        }
-        free(rd.files);
         strv_free(m.pairs);
+        return r;
+}
+
+static int build_finish(struct users *u, struct reading *rd, int r, struct users **out)
+{
+        for (size_t i = 0; i < rd->n; i++) {
+                free(rd->files[i].name);
+                free(rd->files[i].text);
+                free(rd->files[i].where);
+        }
+        free(rd->files);
         if (r < 0) {
                 users_free(u);
                 return r;
         }
         *out = u;
         return 0;
+}
+
+int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out)
+{
+        struct users *u = calloc(1, sizeof(*u));
+        struct reading rd = { u, NULL, 0 };
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        u->l = l;
+        r = pkgread_files(s, want_users_file, got_users_file, MAX_READ, &rd);
+        if (r >= 0)
+                r = build_rest(u, &rd, s);
+        return build_finish(u, &rd, r, out);
+}
+
+int users_build_text(const struct layout *l, const char *sysusers, const char *passwd, const char *group,
+                     struct users **out)
+{
+        struct users *u = calloc(1, sizeof(*u));
+        struct reading rd = { u, NULL, 0 };
+        const char *base[] = { [USERS_PASSWD] = passwd, [USERS_GROUP] = group };
+        int r = 0;
+
+        if (!u)
+                return -ENOMEM;
+        u->l = l;
+        for (int f = USERS_PASSWD; f <= USERS_GROUP && r >= 0; f++)
+                if (base[f]) {
+                        u->shipped[f] = true;
+                        u->base_len[f] = strlen(base[f]);
+                        if (!(u->base[f] = strdup(base[f])))
+                                r = -ENOMEM;
+                }
+        char *text = r >= 0 ? strdup(sysusers) : NULL;
+        if (r >= 0 && !text)
+                r = -ENOMEM;
+        if (r >= 0 && (r = got_users_file("/usr/lib/sysusers.d/text.conf", "text", text, strlen(text), &rd)) >= 0)
+                r = build_rest(u, &rd, NULL);
+        return build_finish(u, &rd, r, out);
 }
 
 void users_free(struct users *u)

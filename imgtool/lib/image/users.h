@@ -26,6 +26,10 @@ enum users_file { USERS_PASSWD, USERS_GROUP, USERS_SHADOW, USERS_GSHADOW, USERS_
 /* Reads the sysusers.d files and base files from the packages' payloads.
  * epoch: the image's time stamp (shadow's last-change day). */
 int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out);
+/* The same from one sysusers.d text and the base passwd and group a
+ * package would ship (NULL: none): tests and the fuzz harness. */
+int users_build_text(const struct layout *l, const char *sysusers, const char *passwd, const char *group,
+                     struct users **out);
 void users_free(struct users *u);
 
 /* Look an owner name up: true with *id set if the image will have it. */
