@@ -107,7 +107,7 @@ int repo_open_beneath(const char *dir, const char *rel, const char *what, int *o
                 return imgerr(-EXDEV, "%s: %s '%s' leaves the repository (an absolute path)", dir, what, rel);
         /* RESOLVE_BENEATH: no "..", absolute symlink or symlink through ".." out of dir */
         fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-        if (fd < 0 && errno == ENOSYS)
+        if (fd < 0 && (errno == ENOSYS || errno == EPERM))   /* old kernel, or a seccomp filter */
                 fd = open_walk(dirfd, rel, (int)how.flags);
         if (fd < 0 && (errno == EXDEV || errno == ELOOP))
                 return imgerr(-EXDEV, "%s: %s '%s' leaves the repository (through '..' or a symlink)", dir, what,
