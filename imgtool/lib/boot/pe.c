@@ -65,6 +65,13 @@ int pe_parse(struct pe_image *pe, uint8_t *data, size_t len, const char *what)
         pe->section_align = rd32(data + pe->opt + 32);
         pe->file_align = rd32(data + pe->opt + 36);
         pe->size_of_headers = rd32(data + pe->opt + OPT_SIZE_OF_HEADERS);
+        /* Powers of two, FileAlignment at most 64 KiB (the PE format's own
+         * rule): pe_add_section pads to it, so a crafted one cannot make it
+         * allocate gigabytes. */
+        if (pe->section_align & (pe->section_align - 1) || pe->file_align & (pe->file_align - 1) ||
+            pe->file_align > (64u << 10))
+                return imgerr(-ENOEXEC, "%s: PE alignments FileAlignment %#x, SectionAlignment %#x are not powers "
+                              "of two up to 64 KiB", what, pe->file_align, pe->section_align);
         if (!pe->section_align || !pe->file_align || pe->size_of_headers > len ||
             pe->size_of_headers < pe->sections + (size_t)pe->n_sections * SECTION_HEADER)
                 return imgerr(-ENOEXEC, "%s: inconsistent PE header", what);
