@@ -192,6 +192,6 @@ expect_eq "the allowed membership is reported" \
 expect_eq "the lock records it" "$(grep '^@privileged' "$T/hw.lock")" "@privileged	aaa	wheel"
 check "verify --against the lock allows what the lock records" \
   "$IMGTOOL" verify "$T/hw.img" --cert "$T/key/signing.crt" --against "$T/hw.lock"
-expect_fail "AllowPrivileged= takes USER:GROUP" 'AllowPrivileged=wheel: expected USER:GROUP' \
+expect_fail "AllowPrivileged= takes USER:GROUP" "\[Users\] AllowPrivileged=wheel: expected USER:GROUP" \
   "$IMGTOOL" compose "$T/hwheel.conf" -o "$T/hw2.img" --set Users.AllowPrivileged=wheel
 finish

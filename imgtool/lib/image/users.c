@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "layout/layout.h"
-#include "rpm/lockfile.h"
 #include "image/owners.h"
 #include "rpm/pkgread.h"
 #include "rpm/pkgset.h"
@@ -872,14 +871,25 @@ static int render(struct users *u, enum users_file which)
 
 /* ---- the whole ------------------------------------------------------- */
 
+/* [Users] AllowPrivileged=: USER:GROUP pairs, neither side empty. */
+static int check_allow(const struct layout *l)
+{
+        for (char **a = l ? l->users_allow : NULL; a && *a; a++) {
+                const char *colon = strchr(*a, ':');
+                if (!colon || colon == *a || !colon[1] || strchr(colon + 1, ':'))
+                        return imgerr(-EINVAL, "%s: [Users] AllowPrivileged=%s: expected USER:GROUP", l->path, *a);
+        }
+        return 0;
+}
+
 /* Everything after the packages' files were read (s: their provides; NULL
  * for users_build_text). */
 static int build_rest(struct users *u, struct reading *rd, const struct pkgset *s)
 {
         struct membership m = { NULL };
-        int r = 0;
+        int r = check_allow(u->l);
 
-        if (u->l && u->l->users_previous)
+        if (r >= 0 && u->l && u->l->users_previous)
                 r = read_previous(u, u->l->users_previous);
         if (r >= 0 && (r = parse_base(u, USERS_PASSWD)) >= 0)
                 r = parse_base(u, USERS_GROUP);

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <pthread.h>
 #include <rpm/header.h>
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
@@ -19,40 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/filehash.h"
 #include "rpm/lockfile.h"
 #include "rpm/repo.h"
 #include "base/cleanup.h"
 #include "base/util.h"
-
-static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
-static int rpm_init_result;
-
-/* librpm prints its problems to stderr, several lines at times; imgtool
- * reports each problem once, in its own one-line error, so librpm's own
- * lines are shown only with -v (escaped, one line each). */
-static int rpmlog_verbose(rpmlogRec rec, rpmlogCallbackData data)
-{
-        char buf[1024];
-
-        snprintf(buf, sizeof(buf), "%s", rpmlogRecMessage(rec));
-        buf[strcspn(buf, "\n")] = 0;
-        log_verbose("rpm: %s", buf);
-        return 0;   /* not RPMLOG_DEFAULT: librpm prints nothing itself */
-}
-
-static void rpm_init_once(void)
-{
-        rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
-        rpmlogSetCallback(rpmlog_verbose, NULL);
-        if (rpmReadConfigFiles(NULL, NULL) != 0)
-                rpm_init_result = imgerr(-EIO, "cannot read rpm's configuration (rpmrc, macros)");
-}
-
-int rpmlib_init(void)
-{
-        pthread_once(&rpm_once, rpm_init_once);
-        return rpm_init_result;
-}
 
 /* ---- candidates ---------------------------------------------------------- */
 
@@ -545,7 +515,7 @@ static int choose_from_lock(const struct layout *l, struct candidates *chosen)
                 }
                 /* the file's own digest is not printed: a lock must not
                  * make compose reveal a hash of what it points at */
-                r = fd_sha256(fd, path, sha);
+                r = filehash_sha256_fd(fd, path, sha);
                 if (r >= 0 && strcmp(sha, e[i].sha256))
                         r = imgerr(-EBADMSG, "%s: %s changed since it was locked (its sha256 is not the lock's %s)",
                                    l->lock, path, e[i].sha256);
@@ -580,7 +550,7 @@ int pkgset_resolve(const struct layout *l, struct pkgset **out)
 {
         struct candidates all = { 0 }, chosen = { 0 };
         struct pkgset *s;
-        int r = rpmlib_init();
+        int r = rpmpkg_init();
 
         if (r < 0)
                 return r;

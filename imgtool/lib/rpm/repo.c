@@ -22,7 +22,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "rpm/lockfile.h"
+#include "base/filehash.h"
 #include "base/util.h"
 
 /* Checksums a repository may use: sha256 and stronger.  md5 and sha1 make
@@ -407,7 +407,7 @@ static int make_pick(Pool *pool, Id p, struct repo_pick *out)
         if (type == REPOKEY_TYPE_SHA256)
                 memcpy(out->sha256, hex, 65);
         else
-                return fd_sha256(out->fd, out->path, out->sha256);
+                return filehash_sha256_fd(out->fd, out->path, out->sha256);
         return 0;
 }
 
