@@ -67,7 +67,7 @@ static void test_short_pe32plus_header(void **state)
         d[0x58] = 0x0b;         /* PE32+ magic 0x20b */
         d[0x59] = 0x02;
         assert_int_equal(pe_parse(&pe, d, len, "short.efi"), -ENOEXEC);
-        assert_string_equal(imgerr_msg(), "short.efi: PE optional header of 96 bytes is too short for a PE32+ header");
+        assert_string_equal(imgerr_what(-ENOEXEC), "short.efi: PE optional header of 96 bytes is too short for a PE32+ header");
         free(d);
 }
 

@@ -451,6 +451,14 @@ static int choose_from_repositories(const struct layout *l, struct candidates *c
  * symlink out, a regular file only): the layout's own Repository=/
  * Directory= folders first (a lock moved with its repositories still
  * works), else the folder the lock recorded. */
+/* A locked location that cannot be opened: the lock and the package it names first. */
+static int locked_error(const struct layout *l, const struct lock_entry *e, int r)
+{
+        if (r == -ENOMEM)
+                return r;
+        return imgerr_prefix(r, "%s: %s-%s-%s.%s: ", l->lock, e->name, e->version, e->release, e->arch);
+}
+
 static int open_locked(const struct layout *l, const struct lock_entry *e, char **path, int *fd)
 {
         char **dirs = l->repositories ? l->repositories : l->directories;
@@ -464,7 +472,7 @@ static int open_locked(const struct layout *l, const struct lock_entry *e, char 
                 if (access(p, F_OK) < 0 && errno == ENOENT)
                         continue;
                 if ((r = repo_open_beneath(d, e->location, "locked location", fd)) < 0)
-                        return r;
+                        return locked_error(l, e, r);
                 *path = p;
                 p = NULL;
                 return 0;
@@ -474,7 +482,8 @@ static int open_locked(const struct layout *l, const struct lock_entry *e, char 
         if (access(*path, F_OK) < 0 && errno == ENOENT && !strstr(e->location, ".."))
                 return imgerr(-ENOENT, "%s: locked package %s-%s-%s.%s is missing (%s)", l->lock, e->name,
                               e->version, e->release, e->arch, *path);
-        return repo_open_beneath(e->repository, e->location, "locked location", fd);
+        r = repo_open_beneath(e->repository, e->location, "locked location", fd);
+        return r < 0 ? locked_error(l, e, r) : r;
 }
 
 static int check_locked_nevra(const struct lock_entry *e, struct rpmpkg *p, const char *lock)
@@ -507,13 +516,8 @@ static int choose_from_lock(const struct layout *l, struct candidates *chosen)
                 int fd = -1;
 
                 r = open_locked(l, &e[i], &path, &fd);
-                if (r < 0) {
-                        _cleanup_free_ char *why = r != -ENOMEM ? strdup(imgerr_msg()) : NULL;
-                        if (why && !strstr(why, l->lock))
-                                r = imgerr(r, "%s: %s-%s-%s.%s: %s", l->lock, e[i].name, e[i].version, e[i].release,
-                                           e[i].arch, why);
+                if (r < 0)
                         break;
-                }
                 /* the file's own digest is not printed: a lock must not
                  * make compose reveal a hash of what it points at */
                 r = filehash_sha256_fd(fd, path, sha);
