@@ -166,6 +166,7 @@ static int read_osrel(const char *image, char **out)
         *out = text ? text : strdup(DEFAULT_OSREL);
         return *out ? 0 : -ENOMEM;
 }
+
 /* ---- the disk ------------------------------------------------------------------- */
 
 static int write_uki(const char *path, const struct pe_image *pe, int64_t epoch)

@@ -260,7 +260,7 @@ struct file {
  * leaves nothing. */
 static int write_files(struct file *f, size_t n)
 {
-        size_t i;
+        size_t i, made;
         int r = 0, fd;
 
         for (i = 0; i < n && r >= 0; i++) {
@@ -272,12 +272,17 @@ static int write_files(struct file *f, size_t n)
                         r = imgerr(-errno, "%s: %s", f[i].path, strerror(errno));
                 close(fd);
         }
-        for (i = 0; i < n && r >= 0; i++)
-                if (link(f[i].tmp, f[i].path) < 0)  /* never replaces an existing file */
-                        r = imgerr(-errno, "%s: %s", f[i].path, errno == EEXIST ? "exists (not overwritten)" : strerror(errno));
+        /* link() never replaces what is there (a file, or a dangling symlink
+         * stat() did not see): on failure only the names linked here go. */
+        for (made = 0; made < n && r >= 0; made++)
+                if (link(f[made].tmp, f[made].path) < 0) {
+                        r = imgerr(-errno, "%s: %s", f[made].path,
+                                   errno == EEXIST ? "exists (not overwritten)" : strerror(errno));
+                        break;
+                }
         if (r < 0)
-                while (i-- > 0)
-                        unlink(f[i].path);
+                while (made-- > 0)
+                        unlink(f[made].path);
         for (i = 0; i < n; i++)
                 if (f[i].tmp)
                         unlink(f[i].tmp);

@@ -1774,6 +1774,9 @@ static int prepare_users_and_labels(struct composer *c)
         if (r < 0)
                 return r;
         c->rep->users_created = users_count_created(c->users);
+        for (char *const *n = users_notes(c->users); n && *n; n++)
+                if (strv_pushf(&c->rep->warnings, "%s", *n) < 0)
+                        return -ENOMEM;
         r = users_register(c->users, c->owners);
         if (r >= 0)
                 r = labels_open(c->l, c->set, &c->labels);
