@@ -1836,6 +1836,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 goto out;
         /* before any thread exists (fork): the database needs only the headers */
         r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
+        if (r >= 0)
+                r = labels_prefetch(c.labels, c.set->pkgs, c.set->count);  /* after the fork */
         if (r < 0)
                 goto out;
         stage_mark("resolve");
