@@ -281,6 +281,7 @@ static const struct key_def keys[] = {
         { "Signatures", "Certificate", parse_path_list, F(certificates) },
         { "Signatures", "Key", parse_path, F(key) },
         { "Signatures", "AllowUnsigned", parse_list, F(allow_unsigned) },
+        { "Signatures", "Packs", parse_path_list, F(packs) },
         { "Policy", "File", parse_path, F(policy_file) },
         { "Policy", "AppraiseRootReads", parse_bool, F(appraise_root_reads) },
         { "Policy", "Measure", parse_bool, F(measure) },
@@ -462,6 +463,9 @@ static int check_required(const struct layout *l)
         if (l->verity && !l->key)
                 return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Key= (the verity signatures are the owner's)",
                               l->path);
+        if (l->packs && l->sigmode == SIGMODE_SIGN)
+                return imgerr(-EINVAL, "%s: [Signatures] Packs= needs Mode=package or package-or-sign "
+                              "(Mode=sign signs every file itself)", l->path);
         if (l->verity && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Certificate= (the key's own certificate first)",
                               l->path);
@@ -590,6 +594,7 @@ void layout_free(struct layout *l)
         strv_free(l->certificates);
         free(l->key);
         strv_free(l->allow_unsigned);
+        strv_free(l->packs);
         free(l->policy_file);
         free(l->verity_salt);
         free(l->kernel);

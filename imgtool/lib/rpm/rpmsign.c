@@ -437,10 +437,20 @@ int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
         r = read_layout(in_fd, in, &l);
         if (r < 0)
                 goto out;
-        r = make_signatures(p, key, opts, &sigs, &max_len, res);
-        if (r < 0)
-                goto out;
-        r = new_signature_header(in, l.sig.h, sigs, n, max_len, &blob, &blob_len);
+        if (!opts->strip) {
+                r = make_signatures(p, key, opts, &sigs, &max_len, res);
+                if (r < 0)
+                        goto out;
+        } else {
+                for (size_t i = 0; i < n; i++) {
+                        struct rpmpkg_file f;
+                        rpmpkg_file(p, i, &f);
+                        res->replaced += f.ima != NULL;
+                }
+        }
+        /* stripped: both tags deleted and the region rebuilt as rpmbuild
+         * built it, so an unsigned original comes back byte for byte */
+        r = new_signature_header(in, l.sig.h, sigs, opts->strip ? 0 : n, max_len, &blob, &blob_len);
         if (r < 0)
                 goto out;
         r = output_open(out, opts->out_flags, 0644, opts->inputs, &o);

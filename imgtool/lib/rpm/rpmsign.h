@@ -11,6 +11,8 @@ struct ima_key;
 
 struct rpmsign_opts {
         bool skip_config;   /* leave %config files unsigned (they change on the target) */
+        bool strip;         /* remove every file signature instead (key may be NULL): the
+                             * package a distribution ships beside a signature pack */
         unsigned out_flags; /* output.h: OUTPUT_FORCE */
         const char *const *inputs;  /* OUT may be none of these (NULL: in place) */
 };
