@@ -12,6 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <rpm/header.h>
+#include <rpm/rpmtag.h>
+#include <rpm/rpmtd.h>
+
 #include "base/strv.h"
 #include "base/util.h"
 #include "ima/imasig.h"
@@ -147,11 +151,67 @@ static int by_path(const void *a, const void *b)
         return strcmp(((const struct file_ix *)a)->path, ((const struct file_ix *)b)->path);
 }
 
+/* The header rpm would have installed from a package signed this way: the
+ * file signatures (RPMTAG_FILESIGNATURES, hex, "" for files without one;
+ * RPMTAG_FILESIGNATURELENGTH) as rpm merges them from the signature header,
+ * the pack's where it has one, else the header's own.  The image's rpm
+ * database then says what security.ima holds, and `rpm --restore` in the
+ * image stamps the same values. */
+static int merge_into_header(struct rpmpkg *rp, const struct bound *b)
+{
+        Header h = rpmpkg_header(rp);
+        size_t n = b->n_files;
+        char **hex = calloc(n + 1, sizeof(*hex));
+        uint32_t max_len = 0;
+        struct rpmtd_s td;
+        int r = 0;
+
+        if (!hex)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct rpmpkg_file f;
+                const uint8_t *v = NULL;
+                size_t len = 0;
+                rpmpkg_file(rp, i, &f);
+                if (b->by_file[i]) {
+                        v = b->by_file[i]->ima;
+                        len = b->by_file[i]->ima_len;
+                } else if (f.ima) {
+                        v = f.ima;
+                        len = f.ima_len;
+                }
+                hex[i] = malloc(2 * len + 1);
+                if (!hex[i]) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                hex_encode(v, len, hex[i]);
+                if (len > max_len)
+                        max_len = (uint32_t)len;
+        }
+        headerDel(h, RPMTAG_FILESIGNATURES);
+        headerDel(h, RPMTAG_FILESIGNATURELENGTH);
+        rpmtdReset(&td);
+        td.tag = RPMTAG_FILESIGNATURES;
+        td.type = RPM_STRING_ARRAY_TYPE;
+        td.data = hex;
+        td.count = (rpm_count_t)n;
+        if (n && !headerPut(h, &td, HEADERPUT_DEFAULT))
+                r = imgerr(-EIO, "%s: cannot add the pack's signatures to the header", rpmpkg_path(rp));
+        if (r >= 0 && max_len && !headerPutUint32(h, RPMTAG_FILESIGNATURELENGTH, &max_len, 1))
+                r = imgerr(-EIO, "%s: cannot add the pack's signature length to the header", rpmpkg_path(rp));
+out:
+        for (size_t i = 0; i < n; i++)
+                free(hex[i]);
+        free(hex);
+        return r;
+}
+
 /* Every entry names a regular file of the package, with its digest. */
 static int bind_package(struct sigpack_set *s, size_t pi, struct rpmpkg *rp,
                         const struct sigpack *pack, const struct sigpack_pkg *q, char ***notes)
 {
-        size_t n = rpmpkg_file_count(rp), replaced = 0;
+        size_t n = rpmpkg_file_count(rp), replaced = 0, changed = 0;
         _cleanup_free_ struct file_ix *ix = calloc(n ? n : 1, sizeof(*ix));
         struct bound *b = &s->b[pi];
         const char *first_replaced = NULL;
@@ -179,6 +239,7 @@ static int bind_package(struct sigpack_set *s, size_t pi, struct rpmpkg *rp,
                     memcmp(e->digest, f.digest, f.digest_len))
                         return imgerr(-EKEYREJECTED, "%s: %s: %s: the entry's file digest is not the "
                                       "package's (made for other content)", pack->path, q->nevra, e->path);
+                changed += !f.ima || f.ima_len != e->ima_len || memcmp(f.ima, e->ima, e->ima_len);
                 if (f.ima && (f.ima_len != e->ima_len || memcmp(f.ima, e->ima, e->ima_len))) {
                         replaced++;
                         first_replaced = first_replaced ? first_replaced : e->path;
@@ -189,6 +250,11 @@ static int bind_package(struct sigpack_set *s, size_t pi, struct rpmpkg *rp,
         }
         s->bound_entries += q->n;
         s->bound_pkgs++;
+        if (changed) {
+                int r = merge_into_header(rp, b);
+                if (r < 0)
+                        return r;
+        }
         if (replaced && strv_pushf(notes, "%s: %zu file signatures in the package header (first %s) "
                                    "differ from %s's: the pack's are used (Packs= is the layout's "
                                    "explicit choice; both must verify with Certificate=)",
