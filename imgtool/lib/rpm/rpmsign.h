@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ima_key;
 
@@ -28,6 +29,13 @@ struct rpmsign_result {
  * read back with librpm before the rename.  Fails, naming IN, for packages
  * rpmpkg_open refuses, a payload that does not match its digest, and the
  * pre-4.16 layout with signatures inside the main header. */
+/* IN's lead, signature header with these file signatures (sigs: n hex
+ * strings, "" for none, n = the package's file count; max_len the longest
+ * in bytes) and main header, without the payload: what rpm reads to put a
+ * package into a database (composedb, with Packs=).  OUT is created (O_EXCL). */
+int rpmsign_header_only(const char *in, char *const *sigs, size_t n, uint32_t max_len,
+                        const char *out);
+
 struct output;
 /* With pending, OUT is left as a complete temporary in *pending, for the
  * caller to output_commit() once every package is signed. */

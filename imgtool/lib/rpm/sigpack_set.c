@@ -12,14 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <rpm/header.h>
-#include <rpm/rpmtag.h>
-#include <rpm/rpmtd.h>
 
+#include "base/cleanup.h"
 #include "base/strv.h"
 #include "base/util.h"
 #include "ima/imasig.h"
 #include "rpm/rpmpkg.h"
+#include "rpm/rpmsign.h"
 
 struct bound {
         const struct sigpack *pack;
@@ -33,6 +32,7 @@ struct sigpack_set {
         struct bound *b;        /* per package of the set, after bind */
         size_t n_pkgs;
         size_t max_value, bound_entries, bound_pkgs;
+        char *scratch;          /* the packages' headers with the packs' signatures */
 };
 
 static int add_pack(struct sigpack_set *s, const char *path, char *const *trusted)
@@ -88,6 +88,9 @@ void sigpack_set_free(struct sigpack_set *s)
                 free(s->b[i].by_file);
         free(s->packs);
         free(s->b);
+        if (s->scratch)
+                scratch_dir_remove(s->scratch);
+        free(s->scratch);
         free(s);
 }
 
@@ -151,19 +154,20 @@ static int by_path(const void *a, const void *b)
         return strcmp(((const struct file_ix *)a)->path, ((const struct file_ix *)b)->path);
 }
 
-/* The header rpm would have installed from a package signed this way: the
- * file signatures (RPMTAG_FILESIGNATURES, hex, "" for files without one;
- * RPMTAG_FILESIGNATURELENGTH) as rpm merges them from the signature header,
- * the pack's where it has one, else the header's own.  The image's rpm
- * database then says what security.ima holds, and `rpm --restore` in the
- * image stamps the same values. */
-static int merge_into_header(struct rpmpkg *rp, const struct bound *b)
+/* What rpm would have put into the image's database from a package signed
+ * this way: the file signatures as the signature header carries them (hex,
+ * "" for files without one, and the longest length), the pack's where it
+ * has one, else the package's own.  rpm reads each package again when it
+ * writes the database, so it gets a copy of the package's headers with
+ * those signatures (no payload: a database-only transaction reads none).
+ * The image's database then says what security.ima holds, as after
+ * installing signed packages, and `rpm --restore` would stamp the same. */
+static int merge_into_header(struct sigpack_set *s, size_t pi, struct rpmpkg *rp, const struct bound *b)
 {
-        Header h = rpmpkg_header(rp);
         size_t n = b->n_files;
         char **hex = calloc(n + 1, sizeof(*hex));
+        _cleanup_free_ char *tmp = NULL;
         uint32_t max_len = 0;
-        struct rpmtd_s td;
         int r = 0;
 
         if (!hex)
@@ -189,17 +193,15 @@ static int merge_into_header(struct rpmpkg *rp, const struct bound *b)
                 if (len > max_len)
                         max_len = (uint32_t)len;
         }
-        headerDel(h, RPMTAG_FILESIGNATURES);
-        headerDel(h, RPMTAG_FILESIGNATURELENGTH);
-        rpmtdReset(&td);
-        td.tag = RPMTAG_FILESIGNATURES;
-        td.type = RPM_STRING_ARRAY_TYPE;
-        td.data = hex;
-        td.count = (rpm_count_t)n;
-        if (n && !headerPut(h, &td, HEADERPUT_DEFAULT))
-                r = imgerr(-EIO, "%s: cannot add the pack's signatures to the header", rpmpkg_path(rp));
-        if (r >= 0 && max_len && !headerPutUint32(h, RPMTAG_FILESIGNATURELENGTH, &max_len, 1))
-                r = imgerr(-EIO, "%s: cannot add the pack's signature length to the header", rpmpkg_path(rp));
+        if (!s->scratch && (r = scratch_dir_make("imgtool-sigpack", &s->scratch)) < 0)
+                goto out;
+        if (asprintf(&tmp, "%s/%zu.rpm", s->scratch, pi) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = rpmsign_header_only(rpmpkg_path(rp), hex, n, max_len, tmp);
+        if (r >= 0)
+                r = rpmpkg_set_db_source(rp, tmp);
 out:
         for (size_t i = 0; i < n; i++)
                 free(hex[i]);
@@ -251,13 +253,14 @@ static int bind_package(struct sigpack_set *s, size_t pi, struct rpmpkg *rp,
         s->bound_entries += q->n;
         s->bound_pkgs++;
         if (changed) {
-                int r = merge_into_header(rp, b);
+                int r = merge_into_header(s, pi, rp, b);
                 if (r < 0)
                         return r;
         }
         if (replaced && strv_pushf(notes, "%s: %zu file signatures in the package header (first %s) "
                                    "differ from %s's: the pack's are used (Packs= is the layout's "
-                                   "explicit choice; both must verify with Certificate=)",
+                                   "explicit statement of what these files carry; the header's "
+                                   "are not checked)",
                                    rpmpkg_path(rp), replaced, first_replaced, pack->path) < 0)
                 return -ENOMEM;
         return 0;
