@@ -3,7 +3,8 @@
  * Every command is described by one `struct cmd_spec`: its synopsis, a
  * paragraph, a table of options (each with one sentence of help) and its exit
  * codes.  From that one table come the getopt parsing, `imgtool CMD --help`,
- * `imgtool help CMD` (the same text), the man page (`imgtool help --man`) and
+ * `imgtool help CMD` (the same text), the man pages (`imgtool help --man
+ * [CMD]`: imgtool(1) and imgtool-CMD(1), installed by CMake) and
  * the bash completion (`imgtool help --bash-completion`): they cannot drift.
  *
  * Adding a command (three steps):
@@ -53,7 +54,8 @@
  *     -h/--help, --version;
  *   - an unknown option or a missing argument prints one line naming it and
  *     "see 'imgtool CMD --help'", exit 2;
- *   - `imgtool help CMD` prints exactly what `imgtool CMD --help` prints.
+ *   - `imgtool help CMD` prints exactly what `imgtool CMD --help` prints,
+ *     and `imgtool help --man CMD` the man page imgtool-CMD(1) (man.c).
  * Exit codes: 0 success, 1 a check ran and found problems (only commands
  * that check), 2 could not do the job (usage, bad input, I/O). */
 #pragma once
@@ -116,6 +118,17 @@ int cmd_getopt(struct cmd_parser *p);
 int cmd_usage_error(const struct cmd_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The help text of a command (what CMD --help and help CMD print). */
 void cmd_print_help(FILE *f, const struct cmd_spec *spec);
+/* Print text wrapped at 79 columns, each line indented by indent; the first
+ * line starts at column col (already printed). */
+void cmd_print_wrapped(FILE *f, const char *text, int indent, int col);
+/* "-o, --output FILE" for an option; returns its length. */
+int cmd_option_head(char *buf, size_t size, const struct cmd_option *o);
+/* man.c: a command's man page, or imgtool(1) for NULL; imgtool-layout(5); the
+ * layout key reference as layouts/README.md's Markdown and as text. */
+void cmd_print_man(FILE *f, const struct cmd_spec *spec);
+void cmd_print_layout_man(FILE *f);
+void cmd_print_layout_markdown(FILE *f);
+void cmd_print_layout_text(FILE *f);
 /* Print "imgtool: <msg>" for the current library error and return EXIT_ERROR. */
 int cmd_fail(void);
 

@@ -137,7 +137,7 @@ int cmd_getopt(struct cmd_parser *p)
 
 /* Print text wrapped at WIDTH, each line starting with indent spaces; the
  * first line starts at column col (already printed). */
-static void print_wrapped(FILE *f, const char *text, int indent, int col)
+void cmd_print_wrapped(FILE *f, const char *text, int indent, int col)
 {
         const char *w = text;
 
@@ -163,7 +163,7 @@ static void print_wrapped(FILE *f, const char *text, int indent, int col)
         fputc('\n', f);
 }
 
-static int option_head(char *buf, size_t size, const struct cmd_option *o)
+int cmd_option_head(char *buf, size_t size, const struct cmd_option *o)
 {
         return snprintf(buf, size, "%s%c%s--%s%s%s", o->key < 0x100 ? "-" : " ",
                         o->key < 0x100 ? o->key : ' ', o->key < 0x100 ? ", " : "  ", o->name,
@@ -174,24 +174,24 @@ static void print_options(FILE *f, const struct cmd_option *o)
 {
         char head[128];
         for (; o && o->name; o++) {
-                int n = option_head(head, sizeof(head), o);
+                int n = cmd_option_head(head, sizeof(head), o);
                 fprintf(f, "  %s", head);
                 if (n + 2 >= OPT_COLUMN - 1) {
                         fprintf(f, "\n%*s", OPT_COLUMN, "");
                 } else {
                         fprintf(f, "%*s", OPT_COLUMN - 2 - n, "");
                 }
-                print_wrapped(f, o->help, OPT_COLUMN, OPT_COLUMN);
+                cmd_print_wrapped(f, o->help, OPT_COLUMN, OPT_COLUMN);
         }
 }
 
 void cmd_print_help(FILE *f, const struct cmd_spec *s)
 {
         fprintf(f, "Usage: imgtool %s %s\n", s->name, s->synopsis);
-        print_wrapped(f, s->summary, 0, 0);
+        cmd_print_wrapped(f, s->summary, 0, 0);
         if (s->description) {
                 fputc('\n', f);
-                print_wrapped(f, s->description, 0, 0);
+                cmd_print_wrapped(f, s->description, 0, 0);
         }
         if (count_options(s->options)) {
                 fprintf(f, "\nOptions:\n");
@@ -202,7 +202,7 @@ void cmd_print_help(FILE *f, const struct cmd_spec *s)
         fprintf(f, "\nExit codes:\n");
         for (const struct cmd_exit *e = s->exits; e && e->meaning; e++) {
                 fprintf(f, "  %-3d ", e->code);
-                print_wrapped(f, e->meaning, 6, 6);
+                cmd_print_wrapped(f, e->meaning, 6, 6);
         }
 }
 
@@ -220,103 +220,6 @@ const struct cmd_spec *cmd_find(const char *name)
                 if (!strcmp(cmd_table[i]->name, name))
                         return cmd_table[i];
         return NULL;
-}
-
-/* ---- man page --------------------------------------------------------------- */
-
-static void roff(FILE *f, const char *s)
-{
-        bool bol = true;
-        for (; *s; s++) {
-                if (bol && (*s == '.' || *s == '\''))
-                        fputs("\\&", f);
-                bol = false;
-                if (*s == '\\')
-                        fputs("\\e", f);
-                else if (*s == '-')
-                        fputs("\\-", f);
-                else if (*s == '\n') {
-                        fputc('\n', f);
-                        bol = true;
-                } else
-                        fputc(*s, f);
-        }
-}
-
-static void roff_paragraphs(FILE *f, const char *text)
-{
-        const char *p = text;
-        while (*p) {
-                const char *end = strstr(p, "\n\n");
-                size_t n = end ? (size_t)(end - p) : strlen(p);
-                char *para = strndup(p, n);
-                if (!para)
-                        return;
-                fputs(".PP\n", f);
-                roff(f, para);
-                fputc('\n', f);
-                free(para);
-                p += n;
-                p += strspn(p, "\n");
-        }
-}
-
-static void roff_options(FILE *f, const struct cmd_option *o)
-{
-        char head[128];
-        for (; o && o->name; o++) {
-                option_head(head, sizeof(head), o);
-                fputs(".TP\n.B ", f);
-                roff(f, head + strspn(head, " "));
-                fputc('\n', f);
-                roff(f, o->help);
-                fputc('\n', f);
-        }
-}
-
-static void print_man(FILE *f)
-{
-        fputs(".TH IMGTOOL 1 \"\" \"imgtool ", f);
-        roff(f, imgtool_version);
-        fputs("\" \"User Commands\"\n.SH NAME\nimgtool \\- compose immutable, IMA-signed OS images offline\n"
-              ".SH SYNOPSIS\n.B imgtool\n[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n", f);
-        fputs(".SH DESCRIPTION\n", f);
-        roff_paragraphs(f, "imgtool composes ext4 images from RPM packages without root, stamps every "
-                           "regular file's security.ima with the package's IMA signature or the owner's "
-                           "key, and makes the initramfs and IMA policy that let a kernel enforce them. "
-                           "The README (share/doc/imgtool/README.md) is the full manual.");
-        fputs(".SH GLOBAL OPTIONS\nAccepted before or after any command.\n", f);
-        roff_options(f, cmd_global_options);
-        fputs(".SH COMMANDS\n", f);
-        for (size_t i = 0; cmd_table[i]; i++) {
-                const struct cmd_spec *s = cmd_table[i];
-                fputs(".SS \"imgtool ", f);
-                roff(f, s->name);
-                fputs("\"\n.B imgtool ", f);
-                roff(f, s->name);
-                fputc(' ', f);
-                roff(f, s->synopsis);
-                fputs("\n.PP\n", f);
-                roff(f, s->summary);
-                fputc('\n', f);
-                if (s->description)
-                        roff_paragraphs(f, s->description);
-                if (count_options(s->options)) {
-                        fputs(".PP\nOptions:\n.RS\n", f);
-                        roff_options(f, s->options);
-                        fputs(".RE\n", f);
-                }
-                fputs(".PP\nExit codes:\n.RS\n", f);
-                for (const struct cmd_exit *e = s->exits; e && e->meaning; e++) {
-                        fprintf(f, ".TP\n.B %d\n", e->code);
-                        roff(f, e->meaning);
-                        fputc('\n', f);
-                }
-                fputs(".RE\n", f);
-        }
-        fputs(".SH FILES\n.TP\n.I PREFIX/libexec/imgtool/\n"
-              "the boot harness (qemu\\-test/run, check) and the guest probes that imgtool boot uses\n"
-              ".SH SEE ALSO\n.BR rpm (8),\n.BR evmctl (1),\n.BR qemu-system-x86_64 (1)\n", f);
 }
 
 /* ---- bash completion ---------------------------------------------------------- */
@@ -378,19 +281,22 @@ void cmd_print_overview(FILE *f)
                    "Exit codes: 0 success, 1 a check ran and found problems, 2 could not do the job.\n");
 }
 
-enum { HELP_MAN = CMD_LONG_ONLY(1), HELP_BASH };
+enum { HELP_MAN = CMD_LONG_ONLY(1), HELP_BASH, HELP_MARKDOWN };
 static const struct cmd_option help_options[] = {
-        { "man", HELP_MAN, NULL, "Print the man page imgtool(1), every command included, as roff." },
+        { "man", HELP_MAN, NULL, "Print a man page as roff: imgtool(1) without COMMAND, imgtool-COMMAND(1) with one, "
+                                 "imgtool-layout(5) for 'layout'." },
+        { "markdown", HELP_MARKDOWN, NULL, "With 'layout': the layout key reference as the Markdown of layouts/README.md." },
         { "bash-completion", HELP_BASH, NULL, "Print the bash completion script." },
         {}
 };
 
 const struct cmd_spec cmd_help_spec = {
         .name = "help",
-        .synopsis = "[COMMAND] [--man | --bash-completion]",
+        .synopsis = "[COMMAND | layout] [--man | --markdown | --bash-completion]",
         .summary = "print the commands, or one command's options and exit codes",
         .description = "Without COMMAND: the list of commands. With COMMAND: exactly what "
-                       "'imgtool COMMAND --help' prints.",
+                       "'imgtool COMMAND --help' prints. 'imgtool help layout': every layout key, its values, "
+                       "default and meaning (the man page imgtool-layout(5)).",
         .options = help_options,
         .exits = (const struct cmd_exit[]){ { 0, "help printed" },
                                             { 2, "no such command, or a usage error" }, {} },
@@ -399,7 +305,9 @@ const struct cmd_spec cmd_help_spec = {
 
 int cmd_help(int argc, char **argv)
 {
+        const struct cmd_spec *s = NULL;
         struct cmd_parser p;
+        bool layout = false;
         int c, what = 0;
 
         cmd_parser_init(&p, &cmd_help_spec, argc, argv);
@@ -409,21 +317,30 @@ int cmd_help(int argc, char **argv)
                 return p.exit;
         if (argc - p.next > 1)
                 return cmd_usage_error(&p, "give at most one COMMAND");
-        if (what == HELP_MAN) {
-                print_man(stdout);
-                return EXIT_OK;
+        if (argc - p.next == 1) {
+                layout = !strcmp(argv[p.next], "layout");
+                s = layout ? NULL : cmd_find(argv[p.next]);
+                if (!layout && !s)
+                        return cmd_usage_error(&p, "'%s' is not a command", argv[p.next]);
         }
         if (what == HELP_BASH) {
                 print_bash_completion(stdout);
                 return EXIT_OK;
         }
-        if (argc == p.next) {
-                cmd_print_overview(stdout);
+        if (what == HELP_MARKDOWN && !layout)
+                return cmd_usage_error(&p, "--markdown is for 'layout' only");
+        if (layout) {
+                (what == HELP_MAN ? cmd_print_layout_man : what == HELP_MARKDOWN ? cmd_print_layout_markdown :
+                                                                                   cmd_print_layout_text)(stdout);
                 return EXIT_OK;
         }
-        const struct cmd_spec *s = cmd_find(argv[p.next]);
+        if (what == HELP_MAN) {
+                cmd_print_man(stdout, s);
+                return EXIT_OK;
+        }
         if (!s)
-                return cmd_usage_error(&p, "'%s' is not a command", argv[p.next]);
-        cmd_print_help(stdout, s);
+                cmd_print_overview(stdout);
+        else
+                cmd_print_help(stdout, s);
         return EXIT_OK;
 }

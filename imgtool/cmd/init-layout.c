@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "ima/keys.h"
+#include "ima/keygen.h"
+#include "layout/settings.h"
 #include "base/output.h"
 #include "rpm/rpmpkg.h"
 #include "base/strv.h"
@@ -154,6 +155,15 @@ struct args {
         bool test_hooks, force;
 };
 
+/* The key's one-line comment, from the layout key table (layout/settings.c). */
+static void comment(FILE *f, const char *section, const char *key)
+{
+        bool section_known;
+        const struct layout_setting *s = layout_setting_find(section, key, &section_known);
+        if (s)
+                fprintf(f, "# %s\n", s->comment);
+}
+
 static int write_layout(const struct args *a, const struct scan *s, const char *rpms_abs,
                         const char *keydir, const char *kernel_abs, char **text)
 {
@@ -165,52 +175,67 @@ static int write_layout(const struct args *a, const struct scan *s, const char *
         if (!f)
                 return -ENOMEM;
         make_label(a->dir, label);
-        fprintf(f, "# A starting layout written by `imgtool init-layout`.  Every key: layouts/README.md;\n"
-                   "# the resolved values and where each came from: `imgtool summary %s`.\n"
+        fprintf(f, "# A starting layout written by `imgtool init-layout`.  Every key: `imgtool help layout`\n"
+                   "# (man imgtool-layout); the resolved values and where each came from: `imgtool summary %s`.\n"
                    "# Relative paths are relative to this file's folder.\n\n", LAYOUT_NAME);
-        fprintf(f, "[Image]\n# The ext4 label; the initramfs finds the root by it (LABEL=%s).\nLabel=%s\n"
-                   "# Size=auto fits the packages; Seed= fixes UUID and hash seed (default: this file's sha256).\n"
-                   "#Size=2G\n#Seed=%s-1\n\n", label, label, label);
+        fprintf(f, "[Image]\n");
+        comment(f, "Image", "Label");
+        fprintf(f, "Label=%s\n", label);
+        comment(f, "Image", "Size");
+        fprintf(f, "#Size=2G\n");
+        comment(f, "Image", "Seed");
+        fprintf(f, "#Seed=%s-1\n\n", label);
         fprintf(f, "[Packages]\n");
-        if (rpms_abs) {
+        comment(f, "Packages", "Directory");
+        if (rpms_abs)
                 fprintf(f, "# %zu packages found in this folder.\nDirectory=%s\n", s->packages, rpms_abs);
-                fprintf(f, "# Every name, newest version wins; each Requires must be met inside the set.\nInstall=");
+        else
+                fprintf(f, "# Put your .rpm files into %s/rpms (or point Directory= elsewhere).\nDirectory=rpms\n", a->dir);
+        comment(f, "Packages", "Install");
+        if (rpms_abs) {
+                fprintf(f, "# Every name found; the newest version of each wins.\nInstall=");
                 for (size_t i = 0; s->names[i]; i++)
                         fprintf(f, "%s%s", i ? " " : "", s->names[i]);
                 fputc('\n', f);
         } else {
-                fprintf(f, "# Put your .rpm files into %s/rpms (or point Directory= elsewhere).\n"
-                           "Directory=rpms\n# Package names or globs; * takes every package.\nInstall=*\n", a->dir);
+                fprintf(f, "Install=*\n");
         }
-        fprintf(f, "# compose never runs scriptlets: error stops at a package that has one, skip lists them.\n"
-                   "Scriptlets=error\n\n");
-        fprintf(f, "[Signatures]\n# sign: every regular file gets a signature made with your key.\n");
+        comment(f, "Packages", "Scriptlets");
+        fprintf(f, "Scriptlets=error\n\n");
+        fprintf(f, "[Signatures]\n");
+        comment(f, "Signatures", "Mode");
         if (s->files && s->signed_files == s->files)
                 fprintf(f, "# All %zu files of these packages carry IMA signatures: Mode=package keeps them\n"
                            "# (Certificate= must then list the cert they verify with).\n", s->files);
-        fprintf(f, "Mode=sign\nKey=%s/signing.key\n"
-                   "# The cert the kernel loads into its _ima keyring; the first is the key's own.\n"
-                   "Certificate=%s/signing.der\n\n", keydir, keydir);
-        fprintf(f, "[Policy]\n# The built-in IMA policy: appraise what runs, is mapped executable or read by root.\n"
-                   "AppraiseRootReads=yes\nMeasure=yes\n\n");
+        fprintf(f, "Mode=sign\n");
+        comment(f, "Signatures", "Key");
+        fprintf(f, "Key=%s/signing.key\n", keydir);
+        comment(f, "Signatures", "Certificate");
+        fprintf(f, "Certificate=%s/signing.der\n\n", keydir);
+        fprintf(f, "[Policy]\n");
+        comment(f, "Policy", "AppraiseRootReads");
+        fprintf(f, "AppraiseRootReads=yes\n");
+        comment(f, "Policy", "Measure");
+        fprintf(f, "Measure=yes\n\n");
         fprintf(f, "[Boot]\n");
+        comment(f, "Boot", "Kernel");
         if (kernel_abs)
                 fprintf(f, "# compose writes IMAGE.vmlinuz, IMAGE.initramfs (with the modules that find the root)\n"
                            "# and IMAGE.cmdline beside the image; `imgtool boot IMAGE` boots them.\nKernel=%s\n",
                         kernel_abs);
         else
-                fprintf(f, "# A kernel makes the image bootable (./build.sh kernel fetches Debian's 6.12 cloud kernel).\n"
-                           "#Kernel=/path/to/vmlinuz\n");
-        fprintf(f, "# More kernel command line (IMAGE.cmdline, and a UKI's .cmdline).\n#CommandLine=\n");
+                fprintf(f, "#Kernel=/path/to/vmlinuz\n");
+        comment(f, "Boot", "CommandLine");
+        fprintf(f, "#CommandLine=\n");
+        comment(f, "Boot", "Init");
         if (rpms_abs && !s->init)
                 fprintf(f, "# None of these packages ships /sbin/init: add one, or name the program to run:\n#Init=/usr/bin/myapp\n");
         else
-                fprintf(f, "# The program the initramfs hands over to (default /sbin/init%s%s%s).\n#Init=/sbin/init\n",
-                        s->init ? ", from " : "", s->init ? s->init : "", "");
+                fprintf(f, "# Default /sbin/init%s%s.\n#Init=/sbin/init\n", s->init ? ", from " : "", s->init ? s->init : "");
+        comment(f, "Boot", "TestHooks");
         if (rpms_abs && !s->sh)
                 fprintf(f, "# None of these packages ships /bin/sh, which the test hooks run commands with.\n");
-        fprintf(f, "# Test images only: lets `imgtool boot IMAGE --exec CMD` run CMD as root in the guest.\n%sTestHooks=yes\n",
-                a->test_hooks ? "" : "#");
+        fprintf(f, "%sTestHooks=yes\n", a->test_hooks ? "" : "#");
         if (fclose(f) != 0)
                 return -ENOMEM;
         *text = buf;

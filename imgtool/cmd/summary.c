@@ -52,7 +52,7 @@ static void print_boot(const struct layout *l)
                 printf("#   module folder:       %s\n", l->modules_dir ? l->modules_dir : dir);
         else
                 printf("#   module folder:       none found (%s)\n", imgerr_msg());
-        if (layout_kernel_cmdline(l, &cmdline) == 0)
+        if (bootfiles_kernel_cmdline(l, &cmdline) == 0)
                 printf("#   kernel command line: %s\n", *cmdline ? cmdline : "(none)");
         printf("#   init on the root:    %s\n", l->init ? l->init : "/sbin/init");
 }
@@ -80,17 +80,17 @@ int cmd_summary(int argc, char **argv)
                 return cmd_fail();
         printf("# %s, resolved: paths as compose opens them; after each key where its value came from\n", l->path);
         for (size_t i = 0; i < layout_key_count(); i++) {
-                struct layout_key_info k = layout_key(i);
+                const struct layout_setting *k = layout_key(i);
                 _cleanup_free_ char *value = NULL;
                 int n;
 
-                if (strcmp(section, k.section))
-                        printf("%s[%s]\n", i ? "\n" : "", section = k.section);
+                if (strcmp(section, k->section))
+                        printf("%s[%s]\n", i ? "\n" : "", section = k->section);
                 if (layout_key_value(l, i, &value) < 0) {
                         layout_free(l);
                         return cmd_fail();
                 }
-                n = printf("%s=%s", k.key, value);
+                n = printf("%s=%s", k->key, value);
                 printf("%*s# ", n < 40 ? 40 - n : 1, "");
                 print_origin(l, i);
                 putchar('\n');

@@ -42,13 +42,38 @@ rc=0; "$IMGTOOL" compose >/dev/null 2>err || rc=$?
 expect_eq "a missing argument: exit 2" "$rc" 2
 check "a missing argument: one line pointing at --help" grep -q "see 'imgtool compose --help'" err
 
-# The man page: every command, and groff finds nothing to warn about.
+# The man pages: imgtool(1) lists every command's page, each command has its
+# own (imgtool-CMD(1), its options and exit codes), the layout has
+# imgtool-layout(5) with every key; groff finds nothing to warn about in any.
+man_txt() { groff -man -Tascii -ww "$1" 2>> groff.err | col -bx; }
+: > groff.err
 "$IMGTOOL" help --man > imgtool.1
-groff -man -Tascii -ww imgtool.1 2> groff.err | col -b > imgtool.txt || true
-for c in $cmds; do check "man page has $c" grep -q "^   imgtool $c\$" imgtool.txt; done
-check "man page has compose's options" grep -q -- '--json-report FILE' imgtool.txt
-expect_eq "man page renders without warnings" "$(cat groff.err)" ""
-if [ -f "$BUILDDIR/imgtool.1" ]; then check "the build's man page is the generated one" cmp -s imgtool.1 "$BUILDDIR/imgtool.1"; fi
+man_txt imgtool.1 > imgtool.txt
+for c in $cmds; do
+  check "imgtool(1) names imgtool-$c(1)" grep -q "^       imgtool-$c(1)\$" imgtool.txt
+  "$IMGTOOL" help --man "$c" > "imgtool-$c.1"
+  man_txt "imgtool-$c.1" > "imgtool-$c.txt"
+  check "imgtool-$c(1): its NAME line" grep -Eq "^ +imgtool-$c +- " "imgtool-$c.txt"
+  check "imgtool-$c(1): its synopsis" grep -Eq "^ +imgtool +$c( |\$)" "imgtool-$c.txt"
+  check "imgtool-$c(1): its exit codes" grep -q '^EXIT STATUS' "imgtool-$c.txt"
+done
+check "imgtool-compose(1) has compose's options" grep -q -- '--json-report FILE' imgtool-compose.txt
+"$IMGTOOL" help --man layout > imgtool-layout.5
+man_txt imgtool-layout.5 > imgtool-layout.txt
+expect_eq "imgtool-layout(5): every key of the layout" "$(grep -cE '^       [A-Za-z]+= ' imgtool-layout.txt)" \
+  "$(grep -c '^| `[A-Za-z]*=`' "$SRCDIR/layouts/README.md")"
+expect_eq "man pages render without warnings" "$(cat groff.err)" ""
+if [ -d "$BUILDDIR/man" ]; then
+  check "the build's imgtool(1) is the generated one" cmp -s imgtool.1 "$BUILDDIR/man/man1/imgtool.1"
+  check "the build's imgtool-compose(1) is the generated one" cmp -s imgtool-compose.1 "$BUILDDIR/man/man1/imgtool-compose.1"
+  check "the build's imgtool-layout(5) is the generated one" cmp -s imgtool-layout.5 "$BUILDDIR/man/man5/imgtool-layout.5"
+  expect_eq "the build has a page per command" "$(ls "$BUILDDIR/man/man1" | wc -l)" "$(($(wc -w <<<"$cmds") + 1))"
+fi
+# `imgtool help layout`: every key as text; the Markdown of layouts/README.md's key tables.
+"$IMGTOOL" help layout > layout.txt
+expect_eq "help layout: every key" "$(grep -cE '^  [A-Za-z]+= ' layout.txt)" "$(grep -c '^| `[A-Za-z]*=`' "$SRCDIR/layouts/README.md")"
+check "layouts/README.md's key tables are the generated ones" python3 "$SRCDIR/tests/layout-doc.py" "$IMGTOOL" "$SRCDIR/layouts/README.md"
+expect_fail "help --markdown is for layout only" "^imgtool: help: --markdown is for 'layout' only" "$IMGTOOL" help --markdown compose
 
 # The bash completion: commands, then a command's options.
 "$IMGTOOL" help --bash-completion > completion.bash

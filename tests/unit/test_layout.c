@@ -105,7 +105,7 @@ static void test_errors_name_file_and_line(void **state)
 static ssize_t key_index(const char *section, const char *key)
 {
         for (size_t i = 0; i < layout_key_count(); i++)
-                if (!strcmp(layout_key(i).section, section) && !strcmp(layout_key(i).key, key))
+                if (!strcmp(layout_key(i)->section, section) && !strcmp(layout_key(i)->key, key))
                         return (ssize_t)i;
         return -1;
 }
@@ -148,7 +148,7 @@ static void test_origins(void **state)
                 char *text = NULL;
                 assert_int_equal(layout_key_value(l, i, &text), 0);
                 if (!strcmp(text, "?"))
-                        fail_msg("imgtool summary cannot print [%s] %s", layout_key(i).section, layout_key(i).key);
+                        fail_msg("imgtool summary cannot print [%s] %s", layout_key(i)->section, layout_key(i)->key);
                 free(text);
         }
         layout_free(l);

@@ -8,12 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "boot/initramfs.h"
+#include "layout/rootspec.h"
 #include "ima/policy.h"
 #include "base/util.h"
 #include "ima/verity.h"
+#include "layout/settings.h"
 
-/* ---- the key table ----------------------------------------------------- */
+/* ---- parsing one value (the keys: settings.c) ---------------------------- */
 
 struct parse_ctx {
         struct layout *l;
@@ -22,21 +23,22 @@ struct parse_ctx {
         int error;
 };
 
-typedef int (*key_fn)(struct parse_ctx *c, const char *value, void *field);
-
-struct key_def {
-        const char *section, *key;
-        key_fn parse;
-        size_t offset;
-};
-
-
-
 static int bad_value(struct parse_ctx *c, const char *key, const char *value, const char *want)
 {
         if (c->line)
                 return imgerr(-EINVAL, "%s:%u: %s=%s: %s", c->file, c->line, key, value, want);
         return imgerr(-EINVAL, "%s: --set %s=%s: %s", c->file, key, value, want);
+}
+
+/* A message is plain text: "`a`, `b` or `c`" loses its backticks, in place. */
+static char *strip_backticks(char *s)
+{
+        char *w = s;
+        for (const char *r = s; *r; r++)
+                if (*r != '`')
+                        *w++ = *r;
+        *w = 0;
+        return s;
 }
 
 static char *resolve_path(const struct layout *l, const char *p)
@@ -151,7 +153,7 @@ static int parse_label(struct parse_ctx *c, const char *value, void *field)
 
 static int parse_root(struct parse_ctx *c, const char *value, void *field)
 {
-        if (*value && initramfs_check_root(value) < 0) {
+        if (*value && rootspec_check(value) < 0) {
                 _cleanup_free_ char *why = strdup(imgerr_msg());
                 return bad_value(c, "Root", value, why ? why : "not a root spec");
         }
@@ -189,54 +191,18 @@ static int parse_epoch(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
-static int parse_sigmode(struct parse_ctx *c, const char *value, void *field)
+/* One parser for every enum key: the names are the key's choices. */
+static int parse_enum(struct parse_ctx *c, const struct layout_setting *s, const char *value, void *field)
 {
-        if (!strcmp(value, "package"))
-                c->l->sigmode = SIGMODE_PACKAGE;
-        else if (!strcmp(value, "sign"))
-                c->l->sigmode = SIGMODE_SIGN;
-        else if (!strcmp(value, "package-or-sign"))
-                c->l->sigmode = SIGMODE_PACKAGE_OR_SIGN;
-        else
-                return bad_value(c, "Mode", value, "expected package, sign or package-or-sign");
-        return 0;
-}
+        char names[128], want[160];
 
-static int parse_scriptlets(struct parse_ctx *c, const char *value, void *field)
-{
-        if (!strcmp(value, "error"))
-                c->l->scriptlets = SCRIPTLETS_ERROR;
-        else if (!strcmp(value, "skip"))
-                c->l->scriptlets = SCRIPTLETS_SKIP;
-        else
-                return bad_value(c, "Scriptlets", value, "expected error or skip");
-        return 0;
-}
-
-static int parse_selinux_mode(struct parse_ctx *c, const char *value, void *field)
-{
-        if (!strcmp(value, "enforcing"))
-                c->l->selinux_mode = SELINUX_ENFORCING;
-        else if (!strcmp(value, "permissive"))
-                c->l->selinux_mode = SELINUX_PERMISSIVE;
-        else if (!strcmp(value, "off"))
-                c->l->selinux_mode = SELINUX_OFF;
-        else
-                return bad_value(c, "Mode", value, "expected enforcing, permissive or off");
-        return 0;
-}
-
-static int parse_verity_sigs(struct parse_ctx *c, const char *value, void *field)
-{
-        if (!strcmp(value, "ima-v3"))
-                c->l->verity_sigs = VERITY_SIGS_IMA_V3;
-        else if (!strcmp(value, "builtin"))
-                c->l->verity_sigs = VERITY_SIGS_BUILTIN;
-        else if (!strcmp(value, "ipe"))
-                c->l->verity_sigs = VERITY_SIGS_IPE;
-        else
-                return bad_value(c, "Signatures", value, "expected ima-v3, builtin or ipe");
-        return 0;
+        for (const struct layout_choice *ch = s->choices; ch->name; ch++)
+                if (!strcmp(value, ch->name)) {
+                        *(int *)field = ch->value;
+                        return 0;
+                }
+        snprintf(want, sizeof(want), "expected %s", layout_type_doc(s, names, sizeof(names)));
+        return bad_value(c, s->key, value, strip_backticks(want));
 }
 
 static int parse_salt(struct parse_ctx *c, const char *value, void *field)
@@ -247,72 +213,26 @@ static int parse_salt(struct parse_ctx *c, const char *value, void *field)
         return parse_string(c, value, field);
 }
 
-static int parse_format(struct parse_ctx *c, const char *value, void *field)
+static int parse_value(struct parse_ctx *c, const struct layout_setting *s, const char *value)
 {
-        if (!strcmp(value, "ext4"))
-                c->l->format = FORMAT_EXT4;
-        else if (!strcmp(value, "disk"))
-                c->l->format = FORMAT_DISK;
-        else
-                return bad_value(c, "Format", value, "expected ext4 or disk");
-        return 0;
-}
+        void *field = (char *)c->l + s->offset;
 
-#define F(x) offsetof(struct layout, x)
-static const struct key_def keys[] = {
-        { "Image", "Size", parse_image_size, 0 },
-        { "Image", "Label", parse_label, F(label) },
-        { "Image", "InodeSize", parse_inode_size, 0 },
-        { "Image", "Seed", parse_string, F(seed) },
-        { "Image", "SourceDateEpoch", parse_epoch, 0 },
-        { "Image", "Format", parse_format, 0 },
-        { "Packages", "Directory", parse_path_list, F(directories) },
-        { "Packages", "Install", parse_list, F(install) },
-        { "Packages", "GpgKey", parse_path_list, F(gpg_keys) },
-        { "Packages", "Scriptlets", parse_scriptlets, 0 },
-        { "Packages", "Repository", parse_list, F(repositories) },
-        { "Packages", "WeakDeps", parse_bool, F(weak_deps) },
-        { "Packages", "Exclude", parse_list, F(exclude) },
-        { "Packages", "Lock", parse_path, F(lock) },
-        { "Users", "Previous", parse_path, F(users_previous) },
-        { "SELinux", "Policy", parse_path, F(selinux_policy) },
-        { "SELinux", "Mode", parse_selinux_mode, 0 },
-        { "Signatures", "Mode", parse_sigmode, 0 },
-        { "Signatures", "Certificate", parse_path_list, F(certificates) },
-        { "Signatures", "Key", parse_path, F(key) },
-        { "Signatures", "AllowUnsigned", parse_list, F(allow_unsigned) },
-        { "Signatures", "Packs", parse_path_list, F(packs) },
-        { "Policy", "File", parse_path, F(policy_file) },
-        { "Policy", "AppraiseRootReads", parse_bool, F(appraise_root_reads) },
-        { "Policy", "Measure", parse_bool, F(measure) },
-        { "Verity", "Enable", parse_bool, F(verity) },
-        { "Verity", "Signatures", parse_verity_sigs, 0 },
-        { "Verity", "Salt", parse_salt, F(verity_salt) },
-        { "Boot", "Kernel", parse_path, F(kernel) },
-        { "Boot", "CommandLine", parse_string, F(cmdline) },
-        { "Boot", "Root", parse_root, F(root) },
-        { "Boot", "RootReadWrite", parse_bool, F(root_rw) },
-        { "Boot", "TestHooks", parse_bool, F(test_hooks) },
-        { "Boot", "Init", parse_path_abs, F(init) },
-        { "Boot", "Modules", parse_list, F(modules) },
-        { "Boot", "ModulesDirectory", parse_path, F(modules_dir) },
-        { "Boot", "Stub", parse_path, F(stub) },
-        { "SecureBoot", "Key", parse_path, F(sb_key) },
-        { "SecureBoot", "Certificate", parse_path, F(sb_certificate) },
-};
-#undef F
-
-static const struct key_def *find_key(const char *section, const char *key, bool *section_known)
-{
-        *section_known = false;
-        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-                if (strcmp(keys[i].section, section))
-                        continue;
-                *section_known = true;
-                if (!strcmp(keys[i].key, key))
-                        return &keys[i];
+        switch (s->type) {
+        case LAYOUT_TEXT: return parse_string(c, value, field);
+        case LAYOUT_PATH: return parse_path(c, value, field);
+        case LAYOUT_IMAGE_PATH: return parse_path_abs(c, value, field);
+        case LAYOUT_LIST: return parse_list(c, value, field);
+        case LAYOUT_PATH_LIST: return parse_path_list(c, value, field);
+        case LAYOUT_BOOL: return parse_bool(c, value, field);
+        case LAYOUT_ENUM: return parse_enum(c, s, value, field);
+        case LAYOUT_SIZE: return parse_image_size(c, value, field);
+        case LAYOUT_INODE_SIZE: return parse_inode_size(c, value, field);
+        case LAYOUT_EPOCH: return parse_epoch(c, value, field);
+        case LAYOUT_LABEL: return parse_label(c, value, field);
+        case LAYOUT_ROOT: return parse_root(c, value, field);
+        case LAYOUT_SALT: return parse_salt(c, value, field);
         }
-        return NULL;
+        return -EINVAL;
 }
 
 /* Every value is one line of text: a control character (a newline from
@@ -333,7 +253,7 @@ static int check_text(struct parse_ctx *c, const char *section, const char *key,
 static int apply_key(struct parse_ctx *c, const char *section, const char *key, const char *value)
 {
         bool section_known;
-        const struct key_def *k = find_key(section, key, &section_known);
+        const struct layout_setting *k = layout_setting_find(section, key, &section_known);
         int r = check_text(c, section, key, value);
 
         if (r < 0)
@@ -345,9 +265,9 @@ static int apply_key(struct parse_ctx *c, const char *section, const char *key, 
                                       c->file, c->line, what, section, key);
                 return imgerr(-EINVAL, "%s: --set %s.%s: %s", c->file, section, key, what);
         }
-        r = k->parse(c, value, (char *)c->l + k->offset);
+        r = parse_value(c, k, value);
         if (r >= 0)
-                c->l->origins[k - keys] = (struct layout_origin){ c->line ? LAYOUT_FILE : LAYOUT_SET, c->line };
+                c->l->origins[k - layout_settings] = (struct layout_origin){ c->line ? LAYOUT_FILE : LAYOUT_SET, c->line };
         return r;
 }
 
@@ -457,15 +377,15 @@ static int check_required(const struct layout *l)
         if (l->sigmode != SIGMODE_PACKAGE && !l->key)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Key=", l->path,
                               l->sigmode == SIGMODE_SIGN ? "sign" : "package-or-sign");
+        if (l->packs && l->sigmode == SIGMODE_SIGN)
+                return imgerr(-EINVAL, "%s: [Signatures] Packs= needs Mode=package or package-or-sign "
+                              "(Mode=sign signs every file itself)", l->path);
         if (l->sigmode != SIGMODE_SIGN && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
                               l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
         if (l->verity && !l->key)
                 return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Key= (the verity signatures are the owner's)",
                               l->path);
-        if (l->packs && l->sigmode == SIGMODE_SIGN)
-                return imgerr(-EINVAL, "%s: [Signatures] Packs= needs Mode=package or package-or-sign "
-                              "(Mode=sign signs every file itself)", l->path);
         if (l->verity && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Verity] Enable=yes needs [Signatures] Certificate= (the key's own certificate first)",
                               l->path);
@@ -508,17 +428,18 @@ static int layout_defaults(struct layout *l, const char *path)
         }
         l->dir = strdup(dirname(copy));
         free(copy);
-        l->origins = calloc(ARRAY_SIZE(keys), sizeof(*l->origins)); /* all LAYOUT_DEFAULT */
-        if (!l->origins)
+        l->origins = calloc(layout_settings_count, sizeof(*l->origins)); /* all LAYOUT_DEFAULT */
+        if (!l->origins || !l->dir)
                 return -ENOMEM;
-        l->size_auto = true;
-        l->source_date_epoch = -1;
-        l->scriptlets = SCRIPTLETS_ERROR;
-        l->sigmode = SIGMODE_PACKAGE;
-        l->appraise_root_reads = true;
-        l->measure = true;
-        l->weak_deps = true;
-        return l->dir ? 0 : -ENOMEM;
+        /* the table's defaults, through the parsers (they are valid values) */
+        for (size_t i = 0; i < layout_settings_count; i++) {
+                struct parse_ctx c = { .l = l, .file = path };
+                int r = layout_settings[i].value_default ? parse_value(&c, &layout_settings[i],
+                                                                       layout_settings[i].value_default) : 0;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int layout_load(const char *path, char *const *overrides, struct layout **out)
@@ -614,17 +535,12 @@ void layout_free(struct layout *l)
 
 size_t layout_key_count(void)
 {
-        return ARRAY_SIZE(keys);
+        return layout_settings_count;
 }
 
-struct layout_key_info layout_key(size_t i)
+const struct layout_setting *layout_key(size_t i)
 {
-        return (struct layout_key_info){ keys[i].section, keys[i].key };
-}
-
-static const char *sigmode_name(enum layout_sigmode m)
-{
-        return m == SIGMODE_SIGN ? "sign" : m == SIGMODE_PACKAGE_OR_SIGN ? "package-or-sign" : "package";
+        return &layout_settings[i];
 }
 
 static int join_list(char *const *v, char **text)
@@ -643,43 +559,52 @@ static int join_list(char *const *v, char **text)
         return 0;
 }
 
+static const char *choice_name(const struct layout_setting *s, int value)
+{
+        for (const struct layout_choice *ch = s->choices; ch->name; ch++)
+                if (ch->value == value)
+                        return ch->name;
+        return ""; /* a value without a name: the default that defers to the image ([SELinux] Mode=) */
+}
+
 int layout_key_value(const struct layout *l, size_t i, char **text)
 {
-        const struct key_def *k = &keys[i];
+        const struct layout_setting *k = &layout_settings[i];
         const void *field = (const char *)l + k->offset;
+        const char *str = NULL;
         int r;
 
-        if (k->parse == parse_list || k->parse == parse_path_list)
+        switch (k->type) {
+        case LAYOUT_LIST:
+        case LAYOUT_PATH_LIST:
                 return join_list(*(char *const *const *)field, text);
-        if (k->parse == parse_string || k->parse == parse_path || k->parse == parse_path_abs ||
-            k->parse == parse_label || k->parse == parse_root)
-                r = asprintf(text, "%s", *(char *const *)field ? *(char *const *)field : "");
-        else if (k->parse == parse_bool)
-                r = asprintf(text, "%s", *(const bool *)field ? "yes" : "no");
-        else if (k->parse == parse_image_size)
+        case LAYOUT_TEXT:
+        case LAYOUT_PATH:
+        case LAYOUT_IMAGE_PATH:
+        case LAYOUT_LABEL:
+        case LAYOUT_ROOT:
+        case LAYOUT_SALT:
+                str = *(char *const *)field ? *(char *const *)field : "";
+                break;
+        case LAYOUT_BOOL:
+                str = *(const bool *)field ? "yes" : "no";
+                break;
+        case LAYOUT_ENUM:
+                str = choice_name(k, *(const int *)field);
+                break;
+        case LAYOUT_SIZE:
                 r = l->size_auto ? asprintf(text, "auto") : asprintf(text, "%llu", (unsigned long long)l->size);
-        else if (k->parse == parse_inode_size)
+                return r < 0 ? -ENOMEM : 0;
+        case LAYOUT_INODE_SIZE:
                 r = l->inode_size ? asprintf(text, "%u", l->inode_size) : asprintf(text, "auto");
-        else if (k->parse == parse_epoch)
-                r = l->source_date_epoch < 0 ? asprintf(text, "%s", "") : asprintf(text, "%lld", (long long)l->source_date_epoch);
-        else if (k->parse == parse_sigmode)
-                r = asprintf(text, "%s", sigmode_name(l->sigmode));
-        else if (k->parse == parse_scriptlets)
-                r = asprintf(text, "%s", l->scriptlets == SCRIPTLETS_SKIP ? "skip" : "error");
-        else if (k->parse == parse_format)
-                r = asprintf(text, "%s", l->format == FORMAT_DISK ? "disk" : "ext4");
-        else if (k->parse == parse_salt)
-                r = asprintf(text, "%s", l->verity_salt ? l->verity_salt : "");
-        else if (k->parse == parse_selinux_mode)
-                r = asprintf(text, "%s", l->selinux_mode == SELINUX_ENFORCING ? "enforcing" :
-                                         l->selinux_mode == SELINUX_PERMISSIVE ? "permissive" :
-                                         l->selinux_mode == SELINUX_OFF ? "off" : "");
-        else if (k->parse == parse_verity_sigs)
-                r = asprintf(text, "%s", l->verity_sigs == VERITY_SIGS_BUILTIN ? "builtin" :
-                                         l->verity_sigs == VERITY_SIGS_IPE ? "ipe" : "ima-v3");
-        else
-                r = asprintf(text, "?"); /* a parser this function does not know: add it above */
-        return r < 0 ? -ENOMEM : 0;
+                return r < 0 ? -ENOMEM : 0;
+        case LAYOUT_EPOCH:
+                r = l->source_date_epoch < 0 ? asprintf(text, "%s", "") :
+                                               asprintf(text, "%lld", (long long)l->source_date_epoch);
+                return r < 0 ? -ENOMEM : 0;
+        }
+        *text = strdup(str ? str : "?");
+        return *text ? 0 : -ENOMEM;
 }
 
 int layout_from_lock(const char *path, struct layout **out)
