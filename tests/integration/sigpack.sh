@@ -150,6 +150,20 @@ check "... allowed with AllowUnsigned=" "$IMGTOOL" compose allowed.conf -o allow
 expect_eq "... and that file has no security.ima" \
   "$("$IMGTOOL" manifest allowed.img | awk '$NF == "/usr/bin/hello" {print $8}')" "-"
 check "no image from any refused run" test ! -e bad.img
+
+# every cut and every flipped byte of a pack is refused with one line, never a crash
+len=$(stat -c %s made.pack)
+cuts=0 flips=0
+for ((n = 0; n < len; n += 61)); do   # about 30 places, the framing among them
+  head -c "$n" made.pack > cut.pack
+  rc=0; err=$("$IMGTOOL" inspect cut.pack 2>&1 >/dev/null) || rc=$?
+  [ "$rc" -eq 2 ] && [ "$(wc -l <<<"$err")" -eq 1 ] || { echo "cut at $n: exit $rc: $err" >&2; cuts=$((cuts + 1)); }
+  python3 -c 'import sys; d=bytearray(open(sys.argv[1],"rb").read()); d[int(sys.argv[2])]^=0x40; open(sys.argv[3],"wb").write(d)' made.pack "$n" flip.pack
+  rc=0; err=$("$IMGTOOL" inspect --cert k/signing.crt flip.pack 2>&1 >/dev/null) || rc=$?
+  [ "$rc" -eq 2 ] || { echo "flip at $n: exit $rc: $err" >&2; flips=$((flips + 1)); }
+done
+expect_eq "every cut pack is refused (exit 2, one line)" "$cuts" 0
+expect_eq "every pack with a flipped byte is refused with --cert (exit 2)" "$flips" 0
 layout signmode unsigned "Packs=made.pack" "Mode=sign" "Key=$T/k/signing.key"
 expect_fail "Packs= with Mode=sign is refused by the layout" "Packs= needs Mode=package" \
   "$IMGTOOL" compose signmode.conf -o bad.img
