@@ -3,6 +3,7 @@
  * digest (not its content): the header digest is covered by the package's
  * own header digests, and the content by the header digest, so this is the
  * same statement at a fraction of the cost. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -197,10 +198,16 @@ static int load_pack(const char *path, char **certs, struct sigpack **p, const c
         *verdict = certs ? "valid" : "not checked (no --cert)";
         if (certs && sigpack_load(path, certs, p) == 0)
                 return 0;
-        if (certs)
-                log_warn("%s", imgerr_msg());
-        *verdict = certs ? "NOT VALID" : *verdict;
-        return sigpack_load(path, NULL, p);
+        if (!certs)
+                return sigpack_load(path, NULL, p);
+        /* said once: why it is not valid, whether or not its entries can be shown */
+        _cleanup_free_ char *why = strdup(imgerr_msg());
+        *verdict = "NOT VALID";
+        if (sigpack_load(path, NULL, p) == 0)
+                log_warn("%s", why ? why : "?");
+        else
+                imgerr(-EKEYREJECTED, "%s", why ? why : "?");
+        return *p ? 0 : -1;
 }
 
 static void print_pack(const struct sigpack *p, const char *verdict, const struct ima_trust *trust)
@@ -271,7 +278,7 @@ static int inspect_pack(const char *path, char **certs, const struct ima_trust *
         struct sigpack *p = NULL;
         const char *verdict;
 
-        if (load_pack(path, certs, &p, &verdict) < 0)
+        if (load_pack(path, certs, &p, &verdict) < 0 || !p)
                 return -1;
         if (arr)
                 json_object_array_add(arr, pack_json(p, verdict, trust));

@@ -17,6 +17,7 @@ static const struct cmd_option options[] = {
         { "key", 'k', "KEY", "The PEM private key that signs the pack (EC or RSA, as sign-rpm takes); required." },
         { "cert", 'c', "CERT", "Its X.509 certificate (PEM or DER); compose trusts the pack when CERT is one of Certificate=; required." },
         { "sign-files", 's', NULL, "Sign every regular file with KEY over its header digest instead of taking the signatures the packages carry." },
+        { "verity", 'V', NULL, "Also sign each file's fs-verity digest with KEY (IMA signature v3, what [Verity] Signatures=ima-v3 stamps; unsalted), reading every payload." },
         { "output", 'o', "PACK", "Write the pack to PACK; required." },
         { "force", 'f', NULL, "Replace PACK if it exists (regular files only)." },
         {}
@@ -24,7 +25,7 @@ static const struct cmd_option options[] = {
 
 const struct cmd_spec cmd_sigpack_spec = {
         .name = "sigpack",
-        .synopsis = "--key KEY --cert CERT [--sign-files] -o PACK [--force] (RPM|DIR)...",
+        .synopsis = "--key KEY --cert CERT [--sign-files] [--verity] -o PACK [--force] (RPM|DIR)...",
         .summary = "make a signature pack: IMA signatures outside the packages",
         .description = "Writes one file holding, for each package (named by its header digest and NEVRA), "
                        "each regular file's path, header digest and security.ima value in binary, signed "
@@ -69,7 +70,7 @@ static int expand_inputs(char **argv, int from, int argc, char ***rpms)
 int cmd_sigpack(int argc, char **argv)
 {
         const char *key_path = NULL, *cert_path = NULL, *out = NULL;
-        bool sign_files = false;
+        bool sign_files = false, verity = false;
         unsigned flags = 0;
         struct cmd_parser p;
         struct ima_key *key = NULL;
@@ -84,6 +85,7 @@ int cmd_sigpack(int argc, char **argv)
                 case 'k': key_path = p.arg; break;
                 case 'c': cert_path = p.arg; break;
                 case 's': sign_files = true; break;
+                case 'V': verity = true; break;
                 case 'o': out = p.arg; break;
                 case 'f': flags |= OUTPUT_FORCE; break;
                 }
@@ -108,11 +110,11 @@ int cmd_sigpack(int argc, char **argv)
         }
         for (size_t i = 0; rpms && rpms[i]; i++) {
                 size_t added = 0;
-                if (sigpack_builder_add(b, rpms[i], sign_files ? key : NULL, &added) < 0) {
+                if (sigpack_builder_add(b, rpms[i], sign_files ? key : NULL, verity ? key : NULL, &added) < 0) {
                         rc = cmd_fail();
                         goto out;
                 }
-                if (!added)
+                if (!added && !sign_files)
                         log_warn("%s: no file signatures to take (unsigned package: use --sign-files?)", rpms[i]);
                 log_verbose("%s: %zu entries", rpms[i], added);
                 total += added;

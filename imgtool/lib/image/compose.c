@@ -328,6 +328,37 @@ static void verify_package_signatures(struct composer *c, struct ra_file *const 
         }
 }
 
+/* A pack's v3 value for this file, checked over its fs-verity digest like
+ * any package signature: 1 used, 0 none, <0 refused. */
+static int take_pack_v3(struct composer *c, struct ra_file *rf)
+{
+        const char *pack = NULL;
+        size_t len = 0;
+        uint32_t keyid = 0;
+        struct rpmpkg_file f;
+        const uint8_t *v = sigpack_set_value_v3(c->packs, rf->pkg, rf->file, &len, &pack);
+        enum imasig_status st;
+        uint8_t *copy;
+
+        if (!v)
+                return 0;
+        st = verity_ima_verify(c->trust, v, len, rf->verity->digest, &keyid);
+        if (st != IMASIG_VALID) {
+                rpmpkg_file(c->set->pkgs[rf->pkg], rf->file, &f);
+                return imgerr(-EKEYREJECTED, "%s: %s: %s: pack v3 signature %s (over another fs-verity "
+                              "digest: another Salt=, or not this file's)", pack,
+                              rpmpkg_nevra(c->set->pkgs[rf->pkg]), f.path, imasig_status_name(st));
+        }
+        copy = malloc(len);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, v, len);
+        free(rf->val);
+        rf->val = copy;
+        rf->val_len = len;
+        return 1;
+}
+
 /* With [Verity]: the signatures over each file's fs-verity digest, made
  * with the owner's key for every file that got a signature above (files
  * allowed unsigned stay unsigned).  ima-v3 replaces security.ima with a v3
@@ -362,6 +393,19 @@ static void finish_verity(struct composer *c, struct ra_file *const files[], siz
                 }
                 return;
         }
+        /* v3 values from a pack are used as they are; the rest are signed */
+        size_t keep = 0;
+        for (size_t k = 0; k < m; k++) {
+                r = take_pack_v3(c, batch[k]);
+                if (r < 0)
+                        finish_failed(batch[k], r);
+                if (r == 0) {
+                        batch[keep] = batch[k];
+                        digests[keep++] = digests[k];
+                }
+        }
+        if (!(m = keep))
+                return;
         r = verity_ima_sign_many(c->key, digests, m, vals, lens);
         if (r < 0)
                 imgerr_prefix(r, "%s: cannot sign: ", c->l->key);

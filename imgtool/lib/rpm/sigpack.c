@@ -6,6 +6,7 @@
  *         hdr_digest[32] u16 nevra_len nevra u32 nfiles,
  *         per file (sorted by path, bytewise):
  *         u16 path_len path u8 algo digest[hash size] u16 ima_len ima
+ *         and with flag 1 (SIGPACK_F_V3): u16 v3_len v3 (0: none)
  *   u32 p7_len  p7 (DER PKCS#7 SignedData, detached, over header + body)
  * and nothing after it. */
 #include "rpm/sigpack.h"
@@ -26,11 +27,13 @@
 #include "base/util.h"
 #include "ima/certs.h"
 #include "ima/imasig.h"
+#include "ima/verity.h"
 #include "rpm/rpmpkg.h"
 
 static const char magic[16] = "IMGTOOL-SIGPACK1";
 #define HEAD_LEN 32
 #define MAX_PACK (1u << 30)
+#define SIGPACK_F_V3 1u
 
 /* ---- the header digest ----------------------------------------------------- */
 
@@ -132,6 +135,9 @@ struct bentry {
         size_t digest_len;
         uint8_t *ima;
         size_t ima_len;
+        uint8_t *v3;
+        size_t v3_len;
+        size_t file;        /* index in the package's file list */
 };
 
 struct bpkg {
@@ -144,6 +150,7 @@ struct bpkg {
 struct sigpack_builder {
         struct bpkg *p;
         size_t n;
+        bool v3;
 };
 
 int sigpack_builder_new(struct sigpack_builder **out)
@@ -157,6 +164,7 @@ static void bpkg_free(struct bpkg *p)
         for (size_t i = 0; i < p->n; i++) {
                 free(p->e[i].path);
                 free(p->e[i].ima);
+                free(p->e[i].v3);
         }
         free(p->e);
         free(p->nevra);
@@ -201,6 +209,7 @@ static int collect_entries(struct rpmpkg *rp, const struct ima_key *key, struct 
                 e->algo = f.digest_algo;
                 memcpy(e->digest, f.digest, f.digest_len);
                 e->digest_len = f.digest_len;
+                e->file = i;
                 algo = f.digest_algo;   /* one algo per package (rpmpkg checks) */
                 digests[m] = e->digest;
                 if (!key) {
@@ -225,13 +234,120 @@ static int collect_entries(struct rpmpkg *rp, const struct ima_key *key, struct 
         return 0;
 }
 
+/* ---- v3 values: fs-verity digests from the payload ------------------------------ */
+
+struct pull_ctx {
+        struct rpmpkg_payload *pl;
+};
+
+static int pull(void *ctx, void *buf, size_t count)
+{
+        struct pull_ctx *p = ctx;
+        uint8_t *b = buf;
+        while (count) {
+                ssize_t n = rpmpkg_payload_read(p->pl, b, count);
+                if (n < 0)
+                        return (int)n;
+                if (n == 0)
+                        return imgerr(-EBADMSG, "payload shorter than the header says");
+                b += n;
+                count -= (size_t)n;
+        }
+        return 0;
+}
+
+/* The fs-verity digest of every file with content, in payload order; the
+ * other members of a hard-link set take the one that carried the content. */
+static int verity_digests(struct rpmpkg *rp, uint8_t (*vd)[VERITY_DIGEST_SIZE], bool *have)
+{
+        struct rpmpkg_payload *pl = NULL;
+        struct verity_params params = { .salt_len = 0 };
+        size_t idx, n = rpmpkg_file_count(rp);
+        int r = rpmpkg_payload_open(rp, &pl);
+
+        while (r >= 0 && (r = rpmpkg_payload_next(pl, &idx)) > 0) {
+                struct rpmpkg_file f;
+                struct verity_meta vm;
+                struct pull_ctx ctx = { pl };
+                uint8_t end;
+                rpmpkg_file(rp, idx, &f);
+                if (!S_ISREG(f.mode) || !rpmpkg_payload_has_content(pl))
+                        continue;
+                r = verity_compute(&params, f.size, pull, &ctx, &vm);
+                if (r < 0)
+                        break;
+                memcpy(vd[idx], vm.digest, VERITY_DIGEST_SIZE);
+                have[idx] = true;
+                verity_meta_free(&vm);
+                /* the read of 0 checks the content against the header digest */
+                if (rpmpkg_payload_read(pl, &end, 1) != 0) {
+                        r = imgerr(-EBADMSG, "%s: %s: payload longer than the header says",
+                                   rpmpkg_path(rp), f.path);
+                        break;
+                }
+        }
+        rpmpkg_payload_free(pl);
+        if (r < 0)
+                return imgerr_prefix(r, "%s: ", rpmpkg_path(rp));
+        /* the member that carried the content gives it to the set's first... */
+        for (size_t i = 0; i < n; i++) {
+                struct rpmpkg_file f;
+                rpmpkg_file(rp, i, &f);
+                if (have[i] && !have[f.link_first]) {
+                        memcpy(vd[f.link_first], vd[i], VERITY_DIGEST_SIZE);
+                        have[f.link_first] = true;
+                }
+        }
+        /* ...and the first to the others */
+        for (size_t i = 0; i < n; i++) {
+                struct rpmpkg_file f;
+                rpmpkg_file(rp, i, &f);
+                if (!have[i] && have[f.link_first]) {
+                        memcpy(vd[i], vd[f.link_first], VERITY_DIGEST_SIZE);
+                        have[i] = true;
+                }
+        }
+        return 0;
+}
+
+static int add_v3(struct rpmpkg *rp, const struct ima_key *key, struct bpkg *bp)
+{
+        size_t n = rpmpkg_file_count(rp);
+        _cleanup_free_ uint8_t (*vd)[VERITY_DIGEST_SIZE] = calloc(n ? n : 1, VERITY_DIGEST_SIZE);
+        _cleanup_free_ bool *have = calloc(n ? n : 1, sizeof(bool));
+        _cleanup_free_ const uint8_t **digests = calloc(bp->n ? bp->n : 1, sizeof(*digests));
+        _cleanup_free_ uint8_t **vals = calloc(bp->n ? bp->n : 1, sizeof(*vals));
+        _cleanup_free_ size_t *lens = calloc(bp->n ? bp->n : 1, sizeof(*lens));
+        int r;
+
+        if (!vd || !have || !digests || !vals || !lens)
+                return -ENOMEM;
+        r = verity_digests(rp, vd, have);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < bp->n; i++) {
+                if (!have[bp->e[i].file])
+                        return imgerr(-EBADMSG, "%s: %s: no content in the payload", rpmpkg_path(rp),
+                                      bp->e[i].path);
+                digests[i] = vd[bp->e[i].file];
+        }
+        r = bp->n ? verity_ima_sign_many(key, digests, bp->n, vals, lens) : 0;
+        if (r < 0)
+                return imgerr_prefix(r, "%s: cannot sign: ", rpmpkg_path(rp));
+        for (size_t i = 0; i < bp->n; i++) {
+                bp->e[i].v3 = vals[i];
+                bp->e[i].v3_len = lens[i];
+        }
+        return 0;
+}
+
 static int by_entry_path(const void *a, const void *b)
 {
         return strcmp(((const struct bentry *)a)->path, ((const struct bentry *)b)->path);
 }
 
 int sigpack_builder_add(struct sigpack_builder *b, const char *rpm_path,
-                        const struct ima_key *sign_key, size_t *added)
+                        const struct ima_key *sign_key, const struct ima_key *v3_key, size_t *added)
 {
         struct rpmpkg *rp = NULL;
         struct bpkg bp = { 0 };
@@ -249,8 +365,11 @@ int sigpack_builder_add(struct sigpack_builder *b, const char *rpm_path,
                 }
         bp.nevra = strdup(rpmpkg_nevra(rp));
         r = bp.nevra ? collect_entries(rp, sign_key, &bp) : -ENOMEM;
+        if (r >= 0 && v3_key)
+                r = add_v3(rp, v3_key, &bp);
         if (r < 0)
                 goto out;
+        b->v3 |= v3_key != NULL;
         qsort(bp.e, bp.n, sizeof(*bp.e), by_entry_path);
         for (size_t i = 0; i < bp.n; i++)
                 if (bp.e[i].path[0] && strlen(bp.e[i].path) > 0xffff) {
@@ -284,7 +403,7 @@ static void encode(struct sigpack_builder *b, struct wbuf *w)
         qsort(b->p, b->n, sizeof(*b->p), by_hdr);
         put(w, magic, sizeof(magic));
         put_be(w, 1, 4);
-        put_be(w, 0, 4);
+        put_be(w, b->v3 ? SIGPACK_F_V3 : 0, 4);
         body_at = w->len;
         put_be(w, 0, 8);   /* body_len, filled in below */
         put_be(w, b->n, 4);
@@ -302,6 +421,10 @@ static void encode(struct sigpack_builder *b, struct wbuf *w)
                         put(w, e->digest, e->digest_len);
                         put_be(w, e->ima_len, 2);
                         put(w, e->ima, e->ima_len);
+                        if (b->v3) {
+                                put_be(w, e->v3_len, 2);
+                                put(w, e->v3, e->v3_len);
+                        }
                 }
         }
         if (!w->err) {
@@ -457,7 +580,7 @@ static char *take_str(struct rbuf *r, char **arena)
         return p;
 }
 
-static int parse_entry(struct rbuf *r, char **arena, struct sigpack_entry *e)
+static int parse_entry(struct rbuf *r, char **arena, bool v3, struct sigpack_entry *e)
 {
         e->path = take_str(r, arena);
         e->algo = (int)take_be(r, 1);
@@ -465,6 +588,14 @@ static int parse_entry(struct rbuf *r, char **arena, struct sigpack_entry *e)
         e->digest = take(r, e->digest_len);
         e->ima_len = take_be(r, 2);
         e->ima = take(r, e->ima_len);
+        if (v3) {
+                e->ima_v3_len = take_be(r, 2);
+                e->ima_v3 = take(r, e->ima_v3_len);
+                if (!e->ima_v3_len)
+                        e->ima_v3 = NULL;
+                else if (!e->ima_v3)
+                        return -EBADMSG;
+        }
         if (!e->path || !e->digest || !e->ima)
                 return r->short_read ? -EBADMSG : -EINVAL;
         if (e->path[0] != '/' || !e->digest_len || !e->ima_len)
@@ -498,7 +629,7 @@ static int parse_body(struct sigpack *p, const uint8_t *body, size_t len, char *
                         return -ENOMEM;
                 p->n = i + 1;
                 for (size_t j = 0; j < m; j++) {
-                        int rc = parse_entry(&r, &arena, &k->e[j]);
+                        int rc = parse_entry(&r, &arena, p->v3, &k->e[j]);
                         if (rc == -EBADMSG)
                                 return imgerr(rc, "%s: %s: truncated pack (entry %zu)", p->path, k->nevra, j + 1);
                         if (rc < 0)
@@ -599,7 +730,7 @@ static int parse_pack(struct sigpack *p, char *const *trusted)
 
         if (!m || memcmp(m, magic, sizeof(magic)))
                 return imgerr(-EBADMSG, "%s: not a signature pack", p->path);
-        if (version != 1 || flags)
+        if (version != 1 || (flags & ~(uint64_t)SIGPACK_F_V3))
                 return imgerr(-EOPNOTSUPP, "%s: pack format %llu (flags %llx): this imgtool reads 1",
                               p->path, (unsigned long long)version, (unsigned long long)flags);
         if (body > p->len - HEAD_LEN)
@@ -607,6 +738,7 @@ static int parse_pack(struct sigpack *p, char *const *trusted)
                               p->len - HEAD_LEN, (unsigned long long)body);
         const uint8_t *b = take(&r, body);
         p->signed_len = r.at;
+        p->v3 = flags & SIGPACK_F_V3;
         uint64_t der_len = take_be(&r, 4);
         const uint8_t *der = take(&r, der_len);
         if (!b || !der || !der_len)

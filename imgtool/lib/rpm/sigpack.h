@@ -28,6 +28,9 @@ struct sigpack_entry {
         size_t digest_len;
         const uint8_t *ima;        /* the security.ima value */
         size_t ima_len;
+        const uint8_t *ima_v3;     /* a v3 value over the file's fs-verity digest (unsalted,
+                                    * 4K blocks, SHA-256), or NULL */
+        size_t ima_v3_len;
 };
 
 struct sigpack_pkg {
@@ -44,6 +47,7 @@ struct sigpack {
         size_t signed_len;         /* bytes the PKCS#7 covers */
         struct sigpack_pkg *pkgs;
         size_t n;
+        bool v3;                   /* entries carry v3 values (format flag 1) */
         char *signer;              /* subject of the signing certificate, when known */
         char *arena;               /* private: the strings */
 };
@@ -59,9 +63,11 @@ int sigpack_builder_new(struct sigpack_builder **out);
 void sigpack_builder_free(struct sigpack_builder *b);
 /* Add one package: every regular file that is not a ghost, signed with
  * sign_key over its header digest, or (sign_key NULL) the signature the
- * package carries (files without one are left out).  *added: entries. */
+ * package carries (files without one are left out).  With v3_key each
+ * entry also gets a v3 signature by it over the file's fs-verity digest,
+ * computed from the payload.  *added: entries. */
 int sigpack_builder_add(struct sigpack_builder *b, const char *rpm_path,
-                        const struct ima_key *sign_key, size_t *added);
+                        const struct ima_key *sign_key, const struct ima_key *v3_key, size_t *added);
 /* Write the pack, signed with key (its certificate cert_path), to out
  * (output.h's rules; inputs: files out must not be). */
 int sigpack_builder_write(struct sigpack_builder *b, const struct ima_key *key,
@@ -97,6 +103,9 @@ int sigpack_set_bind(struct sigpack_set *s, struct rpmpkg *const *pkgs, size_t n
  * *pack names the pack file. */
 const uint8_t *sigpack_set_value(const struct sigpack_set *s, size_t pkg, size_t file,
                                  size_t *len, const char **pack);
+/* The same for the entry's v3 value ([Verity] Signatures=ima-v3). */
+const uint8_t *sigpack_set_value_v3(const struct sigpack_set *s, size_t pkg, size_t file,
+                                    size_t *len, const char **pack);
 /* Largest value of any bound entry (for the inode size). */
 size_t sigpack_set_max_value(const struct sigpack_set *s);
 /* Bound entries, and packages covered. */

@@ -249,6 +249,8 @@ static int bind_package(struct sigpack_set *s, size_t pi, struct rpmpkg *rp,
                 b->by_file[hit->i] = e;
                 if (e->ima_len > s->max_value)
                         s->max_value = e->ima_len;
+                if (e->ima_v3_len > s->max_value)
+                        s->max_value = e->ima_v3_len;
         }
         s->bound_entries += q->n;
         s->bound_pkgs++;
@@ -302,6 +304,18 @@ const uint8_t *sigpack_set_value(const struct sigpack_set *s, size_t pkg, size_t
         if (pack)
                 *pack = s->b[pkg].pack->path;
         return s->b[pkg].by_file[file]->ima;
+}
+
+const uint8_t *sigpack_set_value_v3(const struct sigpack_set *s, size_t pkg, size_t file,
+                                    size_t *len, const char **pack)
+{
+        if (!s || pkg >= s->n_pkgs || file >= s->b[pkg].n_files || !s->b[pkg].by_file[file] ||
+            !s->b[pkg].by_file[file]->ima_v3)
+                return NULL;
+        *len = s->b[pkg].by_file[file]->ima_v3_len;
+        if (pack)
+                *pack = s->b[pkg].pack->path;
+        return s->b[pkg].by_file[file]->ima_v3;
 }
 
 size_t sigpack_set_max_value(const struct sigpack_set *s)
