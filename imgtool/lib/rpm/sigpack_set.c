@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <rpm/header.h>
+#include <rpm/rpmtag.h>
+
 
 #include "base/cleanup.h"
 #include "base/strv.h"
@@ -254,7 +257,9 @@ static int bind_package(struct sigpack_set *s, size_t pi, struct rpmpkg *rp,
         }
         s->bound_entries += q->n;
         s->bound_pkgs++;
-        if (changed) {
+        /* an unsigned package gets the tags even when no file is signed
+         * (sign-rpm writes one "" per file then, as rpmsign does) */
+        if (changed || !headerIsEntry(rpmpkg_header(rp), RPMTAG_FILESIGNATURES)) {
                 int r = merge_into_header(s, pi, rp, b);
                 if (r < 0)
                         return r;
