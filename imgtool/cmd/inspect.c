@@ -196,12 +196,13 @@ static struct file_status entry_status(const struct ima_trust *trust, const stru
 static int load_pack(const char *path, char **certs, struct sigpack **p, const char **verdict)
 {
         *verdict = certs ? "valid" : "not checked (no --cert)";
-        if (certs && sigpack_load(path, certs, p) == 0)
+        int r = certs ? sigpack_load(path, certs, p) : 0;
+        if (certs && r == 0)
                 return 0;
         if (!certs)
                 return sigpack_load(path, NULL, p);
         /* said once: why it is not valid, whether or not its entries can be shown */
-        _cleanup_free_ char *why = strdup(imgerr_msg());
+        _cleanup_free_ char *why = strdup(imgerr_what(r));
         *verdict = "NOT VALID";
         if (sigpack_load(path, NULL, p) == 0)
                 log_warn("%s", why ? why : "?");
@@ -313,6 +314,7 @@ const struct cmd_spec cmd_inspect_spec = {
 
 int cmd_inspect(int argc, char **argv)
 {
+        int r;
         struct ima_trust *trust = NULL;
         json_object *doc = NULL, *pkgs = NULL, *packs = NULL;
         char **certs = NULL;
@@ -320,14 +322,14 @@ int cmd_inspect(int argc, char **argv)
         int c, rc = EXIT_OK;
         struct cmd_parser cp;
 
-        if (ima_trust_new(&trust) < 0)
-                return cmd_fail();
+        if ((r = ima_trust_new(&trust)) < 0)
+                return cmd_fail(r);
         cmd_parser_init(&cp, &cmd_inspect_spec, argc, argv);
         while ((c = cmd_getopt(&cp)) > 0) {
                 switch (c) {
                 case 'c':
-                        if (ima_trust_add_file(trust, cp.arg) < 0 || strv_push(&certs, strdup(cp.arg)) < 0) {
-                                rc = cmd_fail();
+                        if ((r = ima_trust_add_file(trust, cp.arg)) < 0 || (r = strv_push(&certs, strdup(cp.arg))) < 0) {
+                                rc = cmd_fail(r);
                                 goto out;
                         }
                         break;
@@ -355,13 +357,13 @@ int cmd_inspect(int argc, char **argv)
         for (int i = cp.next; i < argc; i++) {
                 struct rpmpkg *p = NULL;
                 if (is_pack(argv[i])) {
-                        int r = inspect_pack(argv[i], certs, trust, packs);
+                        r = inspect_pack(argv[i], certs, trust, packs);
                         if (r < 0)
-                                rc = r == -2 ? EXIT_ERROR : cmd_fail();
+                                rc = r == -2 ? EXIT_ERROR : cmd_fail(r);
                         continue;
                 }
-                if (rpmpkg_open(argv[i], &p) < 0) {
-                        rc = cmd_fail();
+                if ((r = rpmpkg_open(argv[i], &p)) < 0) {
+                        rc = cmd_fail(r);
                         continue;
                 }
                 if (json)

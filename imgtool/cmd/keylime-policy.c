@@ -59,8 +59,8 @@ int cmd_keylime_policy(int argc, char **argv)
         image = argv[p.next];
         {
                 const char *inputs[] = { image, initramfs, NULL };
-                if (output_check(output, flags, inputs) < 0)
-                        return cmd_fail();
+                if ((r = output_check(output, flags, inputs)) < 0)
+                        return cmd_fail(r);
         }
         r = reference_boot_load(image, initramfs, NULL, NULL, &boot);
         if (r == 0)
@@ -82,5 +82,5 @@ int cmd_keylime_policy(int argc, char **argv)
         json_object_put(doc);
         imgfiles_free(files);
         reference_boot_free(&boot);
-        return r < 0 ? cmd_fail() : EXIT_OK;
+        return r < 0 ? cmd_fail(r) : EXIT_OK;
 }

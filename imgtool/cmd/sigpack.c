@@ -77,7 +77,7 @@ int cmd_sigpack(int argc, char **argv)
         struct sigpack_builder *b = NULL;
         char **rpms = NULL, **inputs = NULL;
         size_t total = 0, bytes = 0;
-        int c, rc = EXIT_ERROR;
+        int c, r, rc = EXIT_ERROR;
 
         cmd_parser_init(&p, &cmd_sigpack_spec, argc, argv);
         while ((c = cmd_getopt(&p)) > 0)
@@ -95,23 +95,23 @@ int cmd_sigpack(int argc, char **argv)
                 return cmd_usage_error(&p, "--key, --cert and -o are required");
         if (p.next >= argc)
                 return cmd_usage_error(&p, "no RPM given");
-        if (expand_inputs(argv, p.next, argc, &rpms) < 0 ||
-            strv_push(&inputs, strdup(key_path)) < 0 || strv_push(&inputs, strdup(cert_path)) < 0) {
-                rc = cmd_fail();
+        if ((r = expand_inputs(argv, p.next, argc, &rpms)) < 0 ||
+            (r = strv_push(&inputs, strdup(key_path))) < 0 || (r = strv_push(&inputs, strdup(cert_path))) < 0) {
+                rc = cmd_fail(r);
                 goto out;
         }
         for (size_t i = 0; rpms && rpms[i]; i++)
                 if (strv_push(&inputs, strdup(rpms[i])) < 0)
                         goto out;
-        if (output_check(out, flags, (const char *const *)inputs) < 0 ||
-            ima_key_load(key_path, cert_path, &key) < 0 || sigpack_builder_new(&b) < 0) {
-                rc = cmd_fail();
+        if ((r = output_check(out, flags, (const char *const *)inputs)) < 0 ||
+            (r = ima_key_load(key_path, cert_path, &key)) < 0 || (r = sigpack_builder_new(&b)) < 0) {
+                rc = cmd_fail(r);
                 goto out;
         }
         for (size_t i = 0; rpms && rpms[i]; i++) {
                 size_t added = 0;
-                if (sigpack_builder_add(b, rpms[i], sign_files ? key : NULL, verity ? key : NULL, &added) < 0) {
-                        rc = cmd_fail();
+                if ((r = sigpack_builder_add(b, rpms[i], sign_files ? key : NULL, verity ? key : NULL, &added)) < 0) {
+                        rc = cmd_fail(r);
                         goto out;
                 }
                 if (!added && !sign_files)
@@ -119,8 +119,8 @@ int cmd_sigpack(int argc, char **argv)
                 log_verbose("%s: %zu entries", rpms[i], added);
                 total += added;
         }
-        if (sigpack_builder_write(b, key, cert_path, out, flags, (const char *const *)inputs, &bytes) < 0) {
-                rc = cmd_fail();
+        if ((r = sigpack_builder_write(b, key, cert_path, out, flags, (const char *const *)inputs, &bytes)) < 0) {
+                rc = cmd_fail(r);
                 goto out;
         }
         log_verbose("%s: %zu packages, %zu entries, %zu bytes, signed by key %08x", out,

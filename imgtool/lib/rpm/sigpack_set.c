@@ -202,7 +202,7 @@ static int merge_into_header(struct sigpack_set *s, size_t pi, struct rpmpkg *rp
                 r = -ENOMEM;
                 goto out;
         }
-        r = rpmsign_header_only(rpmpkg_path(rp), hex, n, max_len, tmp);
+        r = rpmsign_header_only(rpmpkg_source(rp), hex, n, max_len, tmp);
         if (r >= 0)
                 r = rpmpkg_set_db_source(rp, tmp);
 out:
@@ -283,7 +283,7 @@ int sigpack_set_bind(struct sigpack_set *s, struct rpmpkg *const *pkgs, size_t n
                 uint8_t hdr[SIGPACK_HDR_DIGEST];
                 const struct sigpack *pack;
                 const struct sigpack_pkg *q;
-                int r = rpm_header_sha256(rpmpkg_path(pkgs[i]), hdr);
+                int r = rpm_header_sha256(rpmpkg_source(pkgs[i]), hdr);
 
                 if (r >= 0)
                         r = find_by_digest(s, hdr, &pack, &q);
