@@ -1,7 +1,7 @@
 /* Remote attestation, host side (`imgtool attest`): check a guest's TPM
  * evidence against an image's signed reference values.
  *
- * Evidence folder (qemu-test/run --attest writes it; README "imgtool attest"):
+ * Evidence folder (qemu-test/run --attest writes it; docs/attestation.md):
  *   enrollment (first boot):  ek.der, enroll-ak.pub
  *   challenge (attest_challenge): nonce, credential (the plain secret, 0600),
  *                             credential.blob, credential.secret
@@ -36,7 +36,7 @@ struct attest_report {
         bool ok;
 };
 
-/* Verify everything (see README); returns 0 with *out filled whether the
+/* Verify everything (see docs/attestation.md); returns 0 with *out filled whether the
  * checks passed or not, negative on errors (unreadable evidence, a reference
  * whose signature does not verify with ref_cert). */
 int attest_verify(const char *dir, const char *reference, const char *ref_cert, const char *ek_ca,

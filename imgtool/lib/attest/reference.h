@@ -1,7 +1,7 @@
 /* Reference values of an image for remote attestation (`imgtool reference`)
  * and the boot inputs shared with `keylime-policy`.
  *
- * The reference file is JSON (format "imgtool-reference" 1, README
+ * The reference file is JSON (format "imgtool-reference" 1, docs/attestation.md,
  * "imgtool reference"), written with a detached signature FILE.sig: the raw
  * signature (ECDSA DER or RSA PKCS#1 v1.5) over the SHA-256 of FILE's bytes,
  * made with the owner's IMA key, so `openssl dgst -sha256 -verify PUB
