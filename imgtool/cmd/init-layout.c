@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "ima/keys.h"
+#include "ima/keygen.h"
 #include "layout/settings.h"
 #include "base/output.h"
 #include "rpm/rpmpkg.h"

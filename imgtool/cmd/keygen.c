@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "cmd.h"
-#include "ima/keys.h"
+#include "ima/keygen.h"
 #include "ima/pubkey.h"
 #include "boot/sbkeys.h"
 #include "base/util.h"
@@ -62,7 +62,7 @@ int cmd_keygen(int argc, char **argv)
         while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 't':
-                        if (key_type_from_name(p.arg, &o.type) < 0)
+                        if (keygen_type_from_name(p.arg, &o.type) < 0)
                                 return cmd_fail();
                         type_set = true;
                         break;
@@ -104,6 +104,6 @@ int cmd_keygen(int argc, char **argv)
                 return cmd_fail();
         printf("%08x\n", keyid);
         log_verbose("wrote %s/%s.key, .crt, .der (%s%s, keyid %08x)", out,
-                keygen_basename(o.ca), key_type_name(o.type), o.ca ? " CA" : "", keyid);
+                keygen_basename(o.ca), keygen_type_name(o.type), o.ca ? " CA" : "", keyid);
         return EXIT_OK;
 }

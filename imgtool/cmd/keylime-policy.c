@@ -35,7 +35,7 @@ int cmd_keylime_policy(int argc, char **argv)
 {
         const char *output = NULL, *initramfs = NULL, *image;
         struct imgfiles *files = NULL;
-        struct imgboot boot = {};
+        struct reference_boot boot = {};
         json_object *doc = NULL;
         double t0 = now_seconds();
         unsigned flags = OUTPUT_STDOUT;
@@ -62,7 +62,7 @@ int cmd_keylime_policy(int argc, char **argv)
                 if (output_check(output, flags, inputs) < 0)
                         return cmd_fail();
         }
-        r = imgboot_load(image, initramfs, NULL, NULL, &boot);
+        r = reference_boot_load(image, initramfs, NULL, NULL, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
         if (r == 0)
@@ -81,6 +81,6 @@ int cmd_keylime_policy(int argc, char **argv)
                             boot.ird.n_certs, now_seconds() - t0);
         json_object_put(doc);
         imgfiles_free(files);
-        imgboot_free(&boot);
+        reference_boot_free(&boot);
         return r < 0 ? cmd_fail() : EXIT_OK;
 }

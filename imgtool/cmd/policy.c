@@ -63,7 +63,7 @@ int cmd_policy(int argc, char **argv)
                 }
                 r = layout_load(argv[p.next], NULL, &l);
                 if (r >= 0)
-                        r = layout_policy_text(l, &text);
+                        r = bootfiles_policy_text(l, &text);
                 layout_free(l);
                 if (r < 0)
                         return cmd_fail();

@@ -100,7 +100,7 @@ int cmd_reference(int argc, char **argv)
         const char *output = NULL, *key = NULL, *cert = NULL, *initramfs = NULL, *kernel = NULL,
                    *check_file = NULL, *sb_keys = NULL, *image;
         struct imgfiles *files = NULL;
-        struct imgboot boot = {};
+        struct reference_boot boot = {};
         json_object *doc = NULL;
         bool json = false;
         unsigned flags = 0;
@@ -153,7 +153,7 @@ int cmd_reference(int argc, char **argv)
                         return EXIT_ERROR;
                 }
         }
-        r = imgboot_load(image, initramfs, kernel, sb_keys, &boot);
+        r = reference_boot_load(image, initramfs, kernel, sb_keys, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
         if (r == 0)
@@ -171,6 +171,6 @@ int cmd_reference(int argc, char **argv)
         }
         json_object_put(doc);
         imgfiles_free(files);
-        imgboot_free(&boot);
+        reference_boot_free(&boot);
         return r < 0 ? cmd_fail() : EXIT_OK;
 }

@@ -52,7 +52,7 @@ static void print_boot(const struct layout *l)
                 printf("#   module folder:       %s\n", l->modules_dir ? l->modules_dir : dir);
         else
                 printf("#   module folder:       none found (%s)\n", imgerr_msg());
-        if (layout_kernel_cmdline(l, &cmdline) == 0)
+        if (bootfiles_kernel_cmdline(l, &cmdline) == 0)
                 printf("#   kernel command line: %s\n", *cmdline ? cmdline : "(none)");
         printf("#   init on the root:    %s\n", l->init ? l->init : "/sbin/init");
 }

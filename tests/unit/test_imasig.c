@@ -25,7 +25,7 @@
 #include <openssl/x509.h>
 
 #include "ima/imasig.h"
-#include "ima/keys.h"
+#include "ima/keygen.h"
 #include "base/util.h"
 
 static char tmpdir[4096];
@@ -64,7 +64,7 @@ static const char *keydir(enum key_type t)
         struct stat st;
         uint32_t keyid;
 
-        snprintf(d, sizeof(dirs[0]), "%s/keys-%s", tmpdir, key_type_name(t));
+        snprintf(d, sizeof(dirs[0]), "%s/keys-%s", tmpdir, keygen_type_name(t));
         if (stat(d, &st) != 0) {
                 struct keygen_opts o = { .type = t };
                 assert_int_equal(keygen_write(d, &o, &keyid), 0);
@@ -353,7 +353,7 @@ static void sign_verify_type(enum key_type t)
 
         sha256("content", 7, d);
         if (ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &v, &n) < 0)
-                fail_msg("sign %s: %s", key_type_name(t), imgerr_msg());
+                fail_msg("sign %s: %s", keygen_type_name(t), imgerr_msg());
         assert_true(n <= ima_key_max_xattr(k));
         assert_int_equal(imasig_parse(v, n, &s), 0);
         assert_int_equal(s.keyid, ima_key_keyid(k));
@@ -800,7 +800,7 @@ static void test_sign_speed(void **state)
                 }
                 double dt = now_seconds() - t0;
                 print_message("sign %s: %d signatures in %.3f s, %.1f us each\n",
-                              key_type_name(types[t]), count, dt, dt / count * 1e6);
+                              keygen_type_name(types[t]), count, dt, dt / count * 1e6);
                 ima_key_free(k);
         }
 }
@@ -900,7 +900,7 @@ static void evmctl_cross_check(enum key_type t)
         size_t mine_len;
         int fd;
 
-        snprintf(file, sizeof(file), "%s/evm-%s", tmpdir, key_type_name(t));
+        snprintf(file, sizeof(file), "%s/evm-%s", tmpdir, keygen_type_name(t));
         fd = open(file, O_CREAT | O_TRUNC | O_WRONLY, 0644);
         assert_true(fd >= 0);
         assert_int_equal(write(fd, "some file content\n", 18), 18);

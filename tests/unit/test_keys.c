@@ -16,7 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "ima/imasig.h"
-#include "ima/keys.h"
+#include "ima/keygen.h"
 #include "base/util.h"
 
 static char tmpdir[4096];
@@ -45,14 +45,14 @@ static X509 *read_cert(const char *p)
 static void test_type_names(void **state)
 {
         enum key_type t;
-        assert_int_equal(key_type_from_name("ec-p256", &t), 0);
+        assert_int_equal(keygen_type_from_name("ec-p256", &t), 0);
         assert_int_equal(t, KEY_EC_P256);
-        assert_int_equal(key_type_from_name("rsa-4096", &t), 0);
+        assert_int_equal(keygen_type_from_name("rsa-4096", &t), 0);
         assert_int_equal(t, KEY_RSA_4096);
-        assert_int_equal(key_type_from_name("rsa-1024", &t), -EINVAL);
+        assert_int_equal(keygen_type_from_name("rsa-1024", &t), -EINVAL);
         assert_non_null(strstr(imgerr_msg(), "rsa-1024"));
         for (int i = KEY_EC_P256; i <= KEY_RSA_4096; i++) {
-                assert_int_equal(key_type_from_name(key_type_name(i), &t), 0);
+                assert_int_equal(keygen_type_from_name(keygen_type_name(i), &t), 0);
                 assert_int_equal(t, i);
         }
         assert_string_equal(keygen_basename(false), "signing");

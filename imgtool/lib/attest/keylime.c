@@ -42,7 +42,7 @@ static json_object *digests(const struct imgfiles *files)
 }
 
 /* ImaKeyring.to_string(): {"pubkeys": [b64 SPKI], "keyids": [int]}. */
-static int verification_keys(const struct imgboot *b, char **out)
+static int verification_keys(const struct reference_boot *b, char **out)
 {
         json_object *ring = json_object_new_object(), *keys = json_object_new_array(),
                     *ids = json_object_new_array();
@@ -79,7 +79,7 @@ static int verification_keys(const struct imgboot *b, char **out)
 
 /* The certs init adds to _ima, as a KEY_CHECK measurement records them
  * (ima-buf: the digest of the DER cert). */
-static json_object *keyrings(const struct imgboot *b)
+static json_object *keyrings(const struct reference_boot *b)
 {
         json_object *o = json_object_new_object(), *arr = json_object_new_array();
 
@@ -93,7 +93,7 @@ static json_object *keyrings(const struct imgboot *b)
         return o;
 }
 
-int keylime_policy_build(const struct imgfiles *files, const struct imgboot *boot, json_object **out)
+int keylime_policy_build(const struct imgfiles *files, const struct reference_boot *boot, json_object **out)
 {
         json_object *p = json_object_new_object(), *meta = json_object_new_object(),
                     *ima = json_object_new_object();

@@ -10,10 +10,10 @@
 #include <json-c/json.h>
 
 struct imgfiles;
-struct imgboot;
+struct reference_boot;
 
 #define KEYLIME_POLICY_VERSION 1
 #define KEYLIME_GENERATOR_LEGACY 3   /* RUNTIME_POLICY_GENERATOR.LegacyAllowList */
 #define KEYLIME_IMA_KEYRING "_ima"   /* the keyring imgtool's init loads */
 
-int keylime_policy_build(const struct imgfiles *files, const struct imgboot *boot, json_object **out);
+int keylime_policy_build(const struct imgfiles *files, const struct reference_boot *boot, json_object **out);

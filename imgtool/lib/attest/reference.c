@@ -30,7 +30,7 @@ static char *beside(const char *image, const char *ext)
         return NULL;
 }
 
-void imgboot_free(struct imgboot *b)
+void reference_boot_free(struct reference_boot *b)
 {
         free(b->initramfs);
         free(b->kernel);
@@ -41,7 +41,7 @@ void imgboot_free(struct imgboot *b)
 }
 
 /* Without an initramfs, the certs compose put into the image. */
-static int certs_from_image(const char *image, struct imgboot *b)
+static int certs_from_image(const char *image, struct reference_boot *b)
 {
         static const char *const paths[] = { "/etc/keys/x509_ima.der", "/etc/keys/ima/imgtool-ima.der" };
 
@@ -93,7 +93,7 @@ static int section_sha256(const struct pe_image *pe, const char *name, uint8_t d
 }
 
 /* A disk: the UKI's .initrd, .linux and .cmdline, and the predicted PCRs. */
-static int uki_load(const char *disk, const char *sb_keys, struct imgboot *b)
+static int uki_load(const char *disk, const char *sb_keys, struct reference_boot *b)
 {
         _cleanup_free_ uint8_t *uki = NULL;
         const uint8_t *initrd, *kern, *cmdline;
@@ -125,12 +125,12 @@ static int uki_load(const char *disk, const char *sb_keys, struct imgboot *b)
         return r < 0 ? imgerr_prefix(r, "%s: ", disk) : 0;
 }
 
-int imgboot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
-                 struct imgboot *out)
+int reference_boot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
+                 struct reference_boot *out)
 {
-        struct imgboot b = {};
+        struct reference_boot b = {};
         uint64_t off, size;
-        int r = disk_find_partition(image, GPT_TYPE_ROOT_X86_64, &off, &size);
+        int r = gpt_find_partition(image, GPT_TYPE_ROOT_X86_64, &off, &size);
 
         if (r < 0)
                 return r;
@@ -162,7 +162,7 @@ certs:
                                            : "%s: no IMA certificate (neither an initramfs beside it nor /etc/keys in it)",
                            image);
         if (r < 0) {
-                imgboot_free(&b);
+                reference_boot_free(&b);
                 return r;
         }
         *out = b;
@@ -197,7 +197,7 @@ static int sha256_file(const char *path, uint8_t d[32])
         return 0;
 }
 
-static json_object *certs_json(const struct imgboot *b)
+static json_object *certs_json(const struct reference_boot *b)
 {
         json_object *arr = json_object_new_array();
 
@@ -222,7 +222,7 @@ static json_object *certs_json(const struct imgboot *b)
         return arr;
 }
 
-static int boot_json(const struct imgboot *b, json_object **out)
+static int boot_json(const struct reference_boot *b, json_object **out)
 {
         json_object *o = json_object_new_object();
         uint8_t d[32];
@@ -284,7 +284,7 @@ static json_object *pcrs_json(const struct pcrs_prediction *p)
         return o;
 }
 
-int reference_build(const char *image, const struct imgfiles *files, const struct imgboot *boot,
+int reference_build(const char *image, const struct imgfiles *files, const struct reference_boot *boot,
                     json_object **out)
 {
         json_object *doc = json_object_new_object(), *arr, *ima, *bo;

@@ -25,7 +25,7 @@
  * A Format=disk image carries them itself: the UKI on its ESP, whose
  * .initrd is the initramfs, .linux the kernel, .cmdline the command line;
  * and its PCRs 4, 5, 11 (7 with the Secure Boot keys) are predicted. */
-struct imgboot {
+struct reference_boot {
         char *initramfs;           /* path, or NULL if none was found */
         char *kernel;              /* path, or NULL */
         struct initramfs_contents ird;
@@ -36,13 +36,13 @@ struct imgboot {
         struct pcrs_prediction pcrs;
 };
 /* sb_keys: keygen --secure-boot's folder (PCR 7), or NULL; disks only. */
-int imgboot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
-                 struct imgboot *out);
-void imgboot_free(struct imgboot *b);
+int reference_boot_load(const char *image, const char *initramfs, const char *kernel, const char *sb_keys,
+                 struct reference_boot *out);
+void reference_boot_free(struct reference_boot *b);
 
 struct imgfiles;
 /* Build the reference document. */
-int reference_build(const char *image, const struct imgfiles *files, const struct imgboot *boot,
+int reference_build(const char *image, const struct imgfiles *files, const struct reference_boot *boot,
                     json_object **out);
 /* Write FILE and FILE.sig signed with key+cert (output.h rules and flags:
  * both complete before either is renamed into place). */

@@ -48,7 +48,7 @@ int bootdisk_cmdline(const struct layout *l, const char *root_partuuid, char **o
          * even without Secure Boot (which implies it). */
         const char *test = l->test_hooks ? " imgtool.test=1 imgtool.run=auto-if-present imgtool.out=/dev/ttyS1" : "";
         _cleanup_free_ char *extra = NULL;
-        int r = layout_kernel_cmdline(l, &extra);
+        int r = bootfiles_kernel_cmdline(l, &extra);
         if (r < 0)
                 return r;
         if (asprintf(out, "root=PARTUUID=%s %s lockdown=integrity%s%s%s", root_partuuid, l->root_rw ? "rw" : "ro",
@@ -72,7 +72,7 @@ static void make_ids(const struct layout *l, struct disk_ids *ids)
         ids->esp_volume_id = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
 }
 
-/* The same initramfs as IMAGE.initramfs (layout_initramfs: Init=, test
+/* The same initramfs as IMAGE.initramfs (bootfiles_initramfs: Init=, test
  * hooks, [Verity]), the root found by its PARTUUID unless Root= says
  * otherwise.  Not yet: SELinux (the labels are read after the disk is
  * planned) and kernel modules: under Secure Boot the kernel's arch policy
@@ -81,17 +81,17 @@ static void make_ids(const struct layout *l, struct disk_ids *ids)
 static int build_initrd(struct bootdisk *b, char ***warnings)
 {
         _cleanup_free_ char *root = NULL;
-        struct layout_initramfs li;
+        struct bootfiles_initramfs li;
         int r;
 
         if (asprintf(&root, "PARTUUID=%s", b->ids.root_guid) < 0)
                 return -ENOMEM;
-        if ((r = layout_initramfs(b->l, root, NULL, &li, warnings)) < 0)
+        if ((r = bootfiles_initramfs(b->l, root, NULL, &li, warnings)) < 0)
                 return r;
         li.o.modules_dir = NULL;
         li.o.modules = NULL;
         r = initramfs_build(&li.o, &b->initrd, &b->initrd_len);
-        layout_initramfs_free(&li);
+        bootfiles_initramfs_free(&li);
         return r;
 }
 
@@ -214,7 +214,7 @@ uint64_t bootdisk_root_offset(const struct bootdisk *b)
 }
 
 int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
-                    struct compose_report *rep)
+                    struct bootdisk_made *made)
 {
         _cleanup_free_ char *osrel = NULL, *scratch = NULL, *uki_tmp = NULL;
         struct pe_image pe = { 0 };
@@ -238,10 +238,10 @@ int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, in
         r = uki_build(&parts, b->signed_uki ? &b->signer : NULL, &pe);
         if (r < 0)
                 return r;
-        rep->disk_size = b->plan.size;
-        rep->uki_size = pe.len;
-        rep->uki_signed = b->signed_uki;
-        memcpy(rep->root_partuuid, b->ids.root_guid, sizeof(rep->root_partuuid));
+        made->disk_size = b->plan.size;
+        made->uki_size = pe.len;
+        made->uki_signed = b->signed_uki;
+        memcpy(made->root_partuuid, b->ids.root_guid, sizeof(made->root_partuuid));
         /* mcopy takes the UKI from a file: a scratch folder (cleanup.h
          * removes it on signals too). */
         r = scratch_dir_make("imgtool-uki", &scratch);

@@ -3,9 +3,9 @@
  * a disk that cannot fit Size= fails with nothing written); after it, the
  * signed UKI and the GPT disk are made and renamed into place. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "image/compose.h"
 #include "boot/diskimg.h"
 #include "layout/layout.h"
 
@@ -20,11 +20,18 @@ int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *ro
 /* Where the root filesystem goes in the disk file (ext4img_opts.offset). */
 uint64_t bootdisk_root_offset(const struct bootdisk *b);
 
+/* What bootdisk_finish made (compose's report carries it). */
+struct bootdisk_made {
+        uint64_t disk_size, uki_size;   /* the whole disk, the UKI on its ESP */
+        bool uki_signed;
+        char root_partuuid[37];
+};
+
 /* disk holds the root filesystem at bootdisk_root_offset(): add the GPT,
  * build the UKI (os-release from the root), write the ESP, rename disk to
  * output. */
 int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,
-                    struct compose_report *rep);
+                    struct bootdisk_made *made);
 
 void bootdisk_free(struct bootdisk *b);
 

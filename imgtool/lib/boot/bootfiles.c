@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "boot/initramfs.h"
+#include "layout/rootspec.h"
 #include "boot/ipe.h"
 #include "boot/kmod.h"
 #include "base/output.h"
@@ -16,7 +17,7 @@
 #define COPY_BUF_SIZE (256u << 10)
 
 
-int layout_policy_text(const struct layout *l, char **text)
+int bootfiles_policy_text(const struct layout *l, char **text)
 {
         struct policy_opts o = POLICY_OPTS_DEFAULT;
         int r;
@@ -41,7 +42,7 @@ int layout_policy_text(const struct layout *l, char **text)
         return policy_default(&o, text);
 }
 
-int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
+int bootfiles_root_spec(const struct layout *l, const char *uuid, char **spec)
 {
         int r;
         if (l->root)
@@ -54,7 +55,7 @@ int layout_root_spec(const struct layout *l, const char *uuid, char **spec)
                 r = asprintf(spec, "UUID=%s", uuid);
         if (r < 0)
                 return -ENOMEM;
-        r = initramfs_check_root(*spec);
+        r = rootspec_check(*spec);
         if (r < 0)
                 return imgerr_prefix(r, "%s: [Boot] Root: ", l->path);
         return 0;
@@ -79,7 +80,7 @@ static int copy_into(const char *from, struct output *out)
         return r;
 }
 
-int layout_kernel_cmdline(const struct layout *l, char **cmdline)
+int bootfiles_kernel_cmdline(const struct layout *l, char **cmdline)
 {
         const char *s = l->cmdline ? l->cmdline : "";
         size_t n;
@@ -135,7 +136,7 @@ static int modules_dir(const struct layout *l, char **dir, char ***warnings)
 
 /* [Verity]: the .fs-verity keyring for builtin signatures, and for ipe the
  * IPE policy signed with the layout's key (li->ipe_der). */
-static int layout_initramfs_verity(const struct layout *l, struct layout_initramfs *li)
+static int layout_initramfs_verity(const struct layout *l, struct bootfiles_initramfs *li)
 {
         _cleanup_free_ char *ipe = NULL;
         int r;
@@ -150,15 +151,15 @@ static int layout_initramfs_verity(const struct layout *l, struct layout_initram
         return 0;
 }
 
-int layout_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
-                     struct layout_initramfs *li, char ***warnings)
+int bootfiles_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
+                     struct bootfiles_initramfs *li, char ***warnings)
 {
         int r;
 
-        *li = (struct layout_initramfs){ 0 };
-        if ((r = layout_policy_text(l, &li->policy)) < 0 || (r = layout_root_spec(l, uuid, &li->root)) < 0 ||
+        *li = (struct bootfiles_initramfs){ 0 };
+        if ((r = bootfiles_policy_text(l, &li->policy)) < 0 || (r = bootfiles_root_spec(l, uuid, &li->root)) < 0 ||
             (r = modules_dir(l, &li->modules_dir, warnings)) < 0 || (r = layout_initramfs_verity(l, li)) < 0) {
-                layout_initramfs_free(li);
+                bootfiles_initramfs_free(li);
                 return r;
         }
         li->o.certs = (const char *const *)l->certificates;
@@ -178,19 +179,19 @@ int layout_initramfs(const struct layout *l, const char *uuid, const struct boot
         return 0;
 }
 
-void layout_initramfs_free(struct layout_initramfs *li)
+void bootfiles_initramfs_free(struct bootfiles_initramfs *li)
 {
         free(li->policy);
         free(li->root);
         free(li->modules_dir);
         free(li->ipe_der);
-        *li = (struct layout_initramfs){ 0 };
+        *li = (struct bootfiles_initramfs){ 0 };
 }
 
 int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
                       const char *const *inputs, struct bootfiles *b, char ***warnings)
 {
-        struct layout_initramfs li;
+        struct bootfiles_initramfs li;
         struct bootfiles_paths p;
         struct stat st;
         int r;
@@ -205,13 +206,13 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
                 return imgerr(-errno, "%s: [Boot] Kernel=%s: %s", l->path, l->kernel, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return imgerr(-EINVAL, "%s: [Boot] Kernel=%s: not a regular file", l->path, l->kernel);
-        if ((r = layout_kernel_cmdline(l, &b->cmdline_text)) < 0 ||
-            (r = layout_initramfs(l, uuid, &se, &li, warnings)) < 0) {
+        if ((r = bootfiles_kernel_cmdline(l, &b->cmdline_text)) < 0 ||
+            (r = bootfiles_initramfs(l, uuid, &se, &li, warnings)) < 0) {
                 bootfiles_abort(b);
                 return r;
         }
         r = initramfs_build(&li.o, &b->initramfs_data, &b->initramfs_len);
-        layout_initramfs_free(&li);
+        bootfiles_initramfs_free(&li);
         if (r < 0) {
                 bootfiles_abort(b);
                 return imgerr_prefix(r, "%s: [Boot]: ", l->path);

@@ -9,14 +9,14 @@
 #include "layout/layout.h"
 
 /* The IMA policy text the layout enforces (validated); *text is malloc'ed. */
-int layout_policy_text(const struct layout *l, char **text);
+int bootfiles_policy_text(const struct layout *l, char **text);
 /* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>; a disk
  * passes uuid as PARTUUID=<its root partition>, used unless Root= is set. */
-int layout_root_spec(const struct layout *l, const char *uuid, char **spec);
+int bootfiles_root_spec(const struct layout *l, const char *uuid, char **spec);
 /* The kernel command line the layout asks for ([Boot] CommandLine=,
  * trimmed; "" when unset): what IMAGE.cmdline holds, what the boot harness
  * passes, and what a UKI's .cmdline section must carry. */
-int layout_kernel_cmdline(const struct layout *l, char **cmdline);
+int bootfiles_kernel_cmdline(const struct layout *l, char **cmdline);
 
 /* The SELinux policy the initramfs loads, in this mode ("enforcing" or
  * "permissive"; NULL: no SELinux).  It comes from the image's own packages
@@ -34,14 +34,14 @@ struct boot_selinux {
  * rather than filling initramfs_opts by hand.  li->o points into l, se and
  * li.  se may be NULL.  Things the user should know (no module folder) are
  * appended to *warnings. */
-struct layout_initramfs {
+struct bootfiles_initramfs {
         struct initramfs_opts o;
         char *policy, *root, *modules_dir;
         uint8_t *ipe_der;
 };
-int layout_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
-                     struct layout_initramfs *li, char ***warnings);
-void layout_initramfs_free(struct layout_initramfs *li);
+int bootfiles_initramfs(const struct layout *l, const char *uuid, const struct boot_selinux *se,
+                     struct bootfiles_initramfs *li, char ***warnings);
+void bootfiles_initramfs_free(struct bootfiles_initramfs *li);
 
 /* The files written beside IMAGE with [Boot] Kernel=: IMAGE.vmlinuz,
  * IMAGE.initramfs, IMAGE.cmdline. */

@@ -16,13 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ext4/gpt.h"
+
 #define DISK_ALIGN (1ull << 20)
 #define DISK_ESP_MIN (64ull << 20)
-
-/* The Discoverable Partitions Specification's root type for x86-64 and the
- * EFI system partition type. */
-#define GPT_TYPE_ROOT_X86_64 "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
-#define GPT_TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 
 struct disk_plan {
         uint64_t size;                    /* the whole disk */
@@ -52,12 +49,6 @@ int disk_write_gpt(const char *path, const struct disk_plan *p, const struct dis
 /* Then the ESP: FAT32 at p->esp_offset with uki_path as \EFI\BOOT\BOOTX64.EFI. */
 int disk_write_esp(const char *path, const struct disk_plan *p, const struct disk_ids *ids,
                    const char *uki_path, int64_t epoch);
-
-/* Find the first partition of type type_guid in a GPT disk image.  Returns
- * 1 and fills offset/size (bytes) when found, 0 when path has no GPT (a bare
- * filesystem image), -ENOENT with a message when it has a GPT without such a
- * partition, other negative errno on I/O errors. */
-int disk_find_partition(const char *path, const char *type_guid, uint64_t *offset, uint64_t *size);
 
 /* Read a file from the FAT filesystem of the ESP of a GPT disk image
  * (mtools), e.g. "::/EFI/BOOT/BOOTX64.EFI"; *data is malloc'ed. */

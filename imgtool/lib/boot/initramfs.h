@@ -62,9 +62,6 @@ struct initramfs_opts {
         const char *ipe_policy_name;
 };
 
-/* Check a root spec: LABEL=<1..16 chars>, UUID=<8-4-4-4-12 hex> or /dev/... */
-int initramfs_check_root(const char *spec);
-
 /* Build the compressed archive in memory; *buf is malloc'ed. */
 int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
 

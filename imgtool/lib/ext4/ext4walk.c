@@ -1,6 +1,6 @@
 /* One read-only walker over an ext4 image (see ext4walk.h). */
 #include "ext4/ext4walk.h"
-#include "boot/diskimg.h"
+#include "ext4/gpt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -147,7 +147,7 @@ int ext4walk_open(const char *path, struct ext4walk **out)
         }
         /* A GPT disk: the filesystem is the root partition (found by its
          * Discoverable Partitions type), read at its offset. */
-        r = disk_find_partition(path, GPT_TYPE_ROOT_X86_64, &w->part_offset, &w->part_size);
+        r = gpt_find_partition(path, GPT_TYPE_ROOT_X86_64, &w->part_offset, &w->part_size);
         if (r < 0 || (r > 0 && w->part_offset % 4096)) {
                 if (r > 0)
                         r = imgerr(-EINVAL, "%s: the root partition is not 4 KiB aligned", path);

@@ -14,8 +14,3 @@ int pubkey_read_file(const char *path, EVP_PKEY **out);
  * string, as evmctl computes it and as the subjectKeyIdentifier of a
  * certificate for the key says. */
 int pubkey_ima_keyid(EVP_PKEY *pkey, uint32_t *keyid);
-/* Write DIR/signing.crt (PEM) and DIR/signing.der for the public key in
- * PUBKEY, issued by CADIR/ca.key (keygen_cert_for_key); nothing is
- * overwritten, both files or none. */
-struct keygen_opts;
-int keygen_issue_for_key(const char *dir, const char *pubkey_path, const struct keygen_opts *o, uint32_t *keyid);

@@ -1629,6 +1629,12 @@ static int prepare_users_and_labels(struct composer *c)
         return 0;
 }
 
+/* The lockfile's tail: the users and groups compose made. */
+static void lock_users(const void *users, FILE *f)
+{
+        users_write_lock(users, f);
+}
+
 int compose_image(const struct compose_opts *o, struct compose_report *rep)
 {
         struct composer c = { .l = o->layout, .o = o, .rep = rep };
@@ -1683,13 +1689,19 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         warn_boot_needs(&c);
         if (c.disk) {
                 /* the image's temporary becomes the disk; commit renames it */
-                r = bootdisk_finish(c.disk, output_tmp_path(c.image), o->output, c.epoch, rep);
+                struct bootdisk_made made = { 0 };
+                r = bootdisk_finish(c.disk, output_tmp_path(c.image), o->output, c.epoch, &made);
+                rep->disk_size = made.disk_size;
+                rep->uki_size = made.uki_size;
+                rep->uki_signed = made.uki_signed;
+                memcpy(rep->root_partuuid, made.root_partuuid, sizeof(rep->root_partuuid));
                 stage_mark("disk");
         } else {
                 r = bootfiles_write(c.l, &c.boot);
         }
         if (r >= 0 && o->lock_out)
-                r = lockfile_write(o->lock_out, o->output_flags, c.set, c.users);
+                r = lockfile_write(o->lock_out, o->output_flags, c.set->pkgs, c.set->origins, c.set->count,
+                                   lock_users, c.users);
         if (r >= 0)
                 r = commit_outputs(&c);
 out:

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "layout/layout.h"
-#include "rpm/lockfile.h"
 #include "image/owners.h"
 #include "rpm/pkgread.h"
 #include "rpm/pkgset.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "boot/initramfs.h"
+#include "layout/rootspec.h"
 #include "ima/policy.h"
 #include "base/util.h"
 #include "ima/verity.h"
@@ -153,7 +153,7 @@ static int parse_label(struct parse_ctx *c, const char *value, void *field)
 
 static int parse_root(struct parse_ctx *c, const char *value, void *field)
 {
-        if (*value && initramfs_check_root(value) < 0) {
+        if (*value && rootspec_check(value) < 0) {
                 _cleanup_free_ char *why = strdup(imgerr_msg());
                 return bad_value(c, "Root", value, why ? why : "not a root spec");
         }

@@ -183,7 +183,7 @@ static void remove_dbdir(const char *dir)
 static int build_in(struct rpmpkg *const *pkgs, size_t count, int64_t tid, const char *dir,
                     char **dbfile)
 {
-        int r = rpmlib_init();
+        int r = rpmpkg_init();
 
         if (r >= 0)
                 r = run_justdb(pkgs, count, tid, dir);
@@ -239,7 +239,7 @@ int composedb_start(struct rpmpkg *const *pkgs, size_t count, int64_t tid, struc
                 free(j);
                 return r;
         }
-        r = rpmlib_init();
+        r = rpmpkg_init();
         if (r < 0 || pipe2(fds, O_CLOEXEC) < 0) {
                 r = r < 0 ? r : imgerr(-errno, "cannot make a pipe: %s", strerror(errno));
                 goto fail;

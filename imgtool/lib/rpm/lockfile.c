@@ -9,37 +9,12 @@
 #include <string.h>
 
 #include "base/output.h"
-#include "rpm/pkgset.h"
+#include "base/filehash.h"
 #include "rpm/rpmpkg.h"
-#include "image/users.h"
 #include "base/util.h"
 
 /* One package a line, tab-separated, in this order; sorted by name and arch. */
 #define LOCKFILE_HEADER LOCKFILE_MAGIC "\n# name\tepoch\tversion\trelease\tarch\tsha256\trepository\tlocation\n"
-
-int file_sha256(const char *path, char hex[65])
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        unsigned char buf[1 << 16], md[32];
-        unsigned int mdlen;
-        EVP_MD_CTX *ctx;
-        size_t n;
-
-        if (!f)
-                return imgerr(-errno, "%s: %s", path, strerror(errno));
-        ctx = EVP_MD_CTX_new();
-        if (!ctx)
-                return -ENOMEM;
-        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                EVP_DigestUpdate(ctx, buf, n);
-        EVP_DigestFinal_ex(ctx, md, &mdlen);
-        EVP_MD_CTX_free(ctx);
-        if (ferror(f))
-                return imgerr(-EIO, "%s: read error", path);
-        hex_encode(md, 32, hex);
-        return 0;
-}
 
 bool lockfile_is(const char *path)
 {
@@ -162,10 +137,9 @@ static bool field_ok(const char *s)
         return s && *s && !strpbrk(s, "\t\n");
 }
 
-static int format_line(const struct pkgset *s, size_t i, struct lock_line *out)
+static int format_line(struct rpmpkg *pkg, const struct pkgorigin *o, struct lock_line *out)
 {
-        Header h = rpmpkg_header(s->pkgs[i]);
-        const struct pkgorigin *o = &s->origins[i];
+        Header h = rpmpkg_header(pkg);
         const char *name = headerGetString(h, RPMTAG_NAME), *ver = headerGetString(h, RPMTAG_VERSION),
                    *rel = headerGetString(h, RPMTAG_RELEASE), *arch = headerGetString(h, RPMTAG_ARCH);
         char sha[65];
@@ -173,12 +147,12 @@ static int format_line(const struct pkgset *s, size_t i, struct lock_line *out)
 
         if (o->sha256[0])
                 memcpy(sha, o->sha256, 65);
-        else if ((r = file_sha256(rpmpkg_path(s->pkgs[i]), sha)) < 0)
+        else if ((r = filehash_sha256(rpmpkg_path(pkg), sha)) < 0)
                 return r;
         if (!field_ok(name) || !field_ok(ver) || !field_ok(rel) || !field_ok(arch) ||
             !field_ok(o->repository) || !field_ok(o->location))
                 return imgerr(-EINVAL, "%s: a name or path with a tab or newline cannot be locked",
-                              rpmpkg_path(s->pkgs[i]));
+                              rpmpkg_path(pkg));
         if (asprintf(&out->text, "%s\t%llu\t%s\t%s\t%s\t%s\t%s\t%s\n", name,
                      (unsigned long long)headerGetNumber(h, RPMTAG_EPOCH), ver, rel, arch, sha,
                      o->repository, o->location) < 0)
@@ -188,9 +162,11 @@ static int format_line(const struct pkgset *s, size_t i, struct lock_line *out)
         return 0;
 }
 
-int lockfile_write(const char *path, unsigned flags, const struct pkgset *s, const struct users *u)
+int lockfile_write(const char *path, unsigned flags, struct rpmpkg *const *pkgs,
+                   const struct pkgorigin *origins, size_t count,
+                   void (*tail)(const void *ctx, FILE *f), const void *ctx)
 {
-        struct lock_line *lines = calloc(s->count ? s->count : 1, sizeof(*lines));
+        struct lock_line *lines = calloc(count ? count : 1, sizeof(*lines));
         char *text = NULL;
         size_t len = 0;
         FILE *m = NULL;
@@ -198,25 +174,26 @@ int lockfile_write(const char *path, unsigned flags, const struct pkgset *s, con
 
         if (!lines)
                 return -ENOMEM;
-        for (size_t i = 0; i < s->count && r >= 0; i++)
-                r = format_line(s, i, &lines[i]);
+        for (size_t i = 0; i < count && r >= 0; i++)
+                r = format_line(pkgs[i], &origins[i], &lines[i]);
         if (r < 0)
                 goto out;
-        if (s->count)
-                qsort(lines, s->count, sizeof(*lines), line_cmp);
+        if (count)
+                qsort(lines, count, sizeof(*lines), line_cmp);
         m = open_memstream(&text, &len);
         if (!m) {
                 r = -ENOMEM;
                 goto out;
         }
         fputs(LOCKFILE_HEADER, m);
-        for (size_t i = 0; i < s->count; i++)
+        for (size_t i = 0; i < count; i++)
                 fputs(lines[i].text, m);
-        users_write_lock(u, m);
+        if (tail)
+                tail(ctx, m);
         fclose(m);
         r = output_write_file(path, flags, 0644, NULL, text, len);
 out:
-        for (size_t i = 0; i < s->count; i++)
+        for (size_t i = 0; i < count; i++)
                 free(lines[i].text);
         free(lines);
         free(text);

@@ -124,44 +124,6 @@ int pathmap_foreach(const struct pathmap *m, int (*fn)(struct pathmap_entry *e, 
         return 0;
 }
 
-/* ---- rpm's rule for shared paths ------------------------------------------- */
-
-const char *pathmap_type_name(mode_t mode)
-{
-        switch (mode & S_IFMT) {
-        case S_IFDIR: return "directory";
-        case S_IFLNK: return "symlink";
-        case S_IFREG: return "file";
-        case S_IFCHR: return "character device";
-        case S_IFBLK: return "block device";
-        case S_IFIFO: return "fifo";
-        case S_IFSOCK: return "socket";
-        default: return "file of unknown type";
-        }
-}
-
-/* The order of the checks is rpm's (lib/rpmfi.c, rpmfilesCompare); rpm
- * reports any difference as a file conflict between the two packages. */
-const char *pathmap_difference(const struct rpmpkg_file *a, const struct rpmpkg_file *b)
-{
-        if ((a->mode & S_IFMT) != (b->mode & S_IFMT))
-                return "type";
-        if (!S_ISLNK(a->mode) && a->mode != b->mode)
-                return "mode";
-        if ((S_ISLNK(a->mode) || S_ISREG(a->mode)) && a->size != b->size)
-                return "size";
-        if (strcmp(a->user, b->user) || strcmp(a->group, b->group))
-                return "owner";
-        if (S_ISLNK(a->mode) && strcmp(a->link_target ? a->link_target : "", b->link_target ? b->link_target : ""))
-                return "symlink target";
-        if (S_ISREG(a->mode) && (a->digest_algo != b->digest_algo || a->digest_len != b->digest_len ||
-                                 (a->digest_len && memcmp(a->digest, b->digest, a->digest_len))))
-                return "content";
-        if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && a->rdev != b->rdev)
-                return "device number";
-        return NULL;
-}
-
 static const char *who_path(struct rpmpkg *const *pkgs, int pkg)
 {
         return pkg >= 0 ? rpmpkg_path(pkgs[pkg]) : "imgtool";
@@ -208,7 +170,7 @@ int pathmap_claim(struct pathmap *m, struct rpmpkg *const *pkgs, size_t pkg,
         }
         if (e->owner < 0 || e->file < 0 || rpmpkg_file(pkgs[e->owner], (size_t)e->file, &prev) < 0)
                 return imgerr(-EEXIST, "%s: %s: imgtool writes this path itself", label, f->path);
-        why = pathmap_difference(&prev, f);
+        why = rpmpkg_file_difference(&prev, f);
         if (!why)
                 return 1;
         return imgerr(-EEXIST, "%s: %s conflicts with the file from %s (%s differs)", label, f->path,
@@ -220,9 +182,9 @@ static int parent_not_dir(struct rpmpkg *const *pkgs, int pkg, const char *path,
 {
         if (pkg < 0)
                 return imgerr(-ENOTDIR, "%s: %s is a %s, but imgtool writes %s below it",
-                              who_path(pkgs, e->owner), parent, pathmap_type_name(e->mode), path);
+                              who_path(pkgs, e->owner), parent, rpmpkg_type_name(e->mode), path);
         return imgerr(-ENOTDIR, "%s: %s: parent %s is a %s from %s, not a directory",
-                      who_path(pkgs, pkg), path, parent, pathmap_type_name(e->mode),
+                      who_path(pkgs, pkg), path, parent, rpmpkg_type_name(e->mode),
                       who_nevra(pkgs, e->owner));
 }
 

@@ -32,15 +32,6 @@ size_t pathmap_count(const struct pathmap *m);
  * negative return. */
 int pathmap_foreach(const struct pathmap *m, int (*fn)(struct pathmap_entry *e, void *ctx), void *ctx);
 
-/* rpm's rule (rpmfilesCompare) for one path shipped twice: NULL if a and b
- * may share it, else what differs ("type", "mode", "size", "owner",
- * "symlink target", "content", "device number").  Modes differ unless
- * both are symlinks; owners are compared by name; identical entries of
- * any type are fine. */
-const char *pathmap_difference(const struct rpmpkg_file *a, const struct rpmpkg_file *b);
-/* "directory", "symlink", "file", ... for messages. */
-const char *pathmap_type_name(mode_t mode);
-
 /* Claim f's path for package pkg of pkgs[] (install order).
  *   0: new: *out is its entry;
  *   1: an earlier package shipped it identically: nothing to write;

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <pthread.h>
 #include <rpm/header.h>
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
@@ -18,40 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/filehash.h"
 #include "rpm/lockfile.h"
 #include "rpm/repo.h"
 #include "base/cleanup.h"
 #include "base/util.h"
-
-static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
-static int rpm_init_result;
-
-/* librpm prints its problems to stderr, several lines at times; imgtool
- * reports each problem once, in its own one-line error, so librpm's own
- * lines are shown only with -v (escaped, one line each). */
-static int rpmlog_verbose(rpmlogRec rec, rpmlogCallbackData data)
-{
-        char buf[1024];
-
-        snprintf(buf, sizeof(buf), "%s", rpmlogRecMessage(rec));
-        buf[strcspn(buf, "\n")] = 0;
-        log_verbose("rpm: %s", buf);
-        return 0;   /* not RPMLOG_DEFAULT: librpm prints nothing itself */
-}
-
-static void rpm_init_once(void)
-{
-        rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
-        rpmlogSetCallback(rpmlog_verbose, NULL);
-        if (rpmReadConfigFiles(NULL, NULL) != 0)
-                rpm_init_result = imgerr(-EIO, "cannot read rpm's configuration (rpmrc, macros)");
-}
-
-int rpmlib_init(void)
-{
-        pthread_once(&rpm_once, rpm_init_once);
-        return rpm_init_result;
-}
 
 /* ---- candidates ---------------------------------------------------------- */
 
@@ -485,7 +455,7 @@ static int choose_from_lock(const struct layout *l, struct candidates *chosen)
                                    e[i].name, e[i].version, e[i].release, e[i].arch, path);
                         break;
                 }
-                r = file_sha256(path, sha);
+                r = filehash_sha256(path, sha);
                 if (r >= 0 && strcmp(sha, e[i].sha256))
                         r = imgerr(-EBADMSG, "%s: %s changed since it was locked (sha256 %s, the lock says %s)",
                                    l->lock, path, sha, e[i].sha256);
@@ -518,7 +488,7 @@ int pkgset_resolve(const struct layout *l, struct pkgset **out)
 {
         struct candidates all = { 0 }, chosen = { 0 };
         struct pkgset *s;
-        int r = rpmlib_init();
+        int r = rpmpkg_init();
 
         if (r < 0)
                 return r;

@@ -4,14 +4,8 @@
 #include <stddef.h>
 
 #include "layout/layout.h"
+#include "rpm/lockfile.h"
 #include "rpm/rpmpkg.h"
-
-/* Where a package came from: what a lockfile records. */
-struct pkgorigin {
-        char *repository;        /* the repository or Directory= folder (absolute) */
-        char *location;          /* the .rpm's path inside it */
-        char sha256[65];         /* hex of the whole .rpm; "" when not computed yet */
-};
 
 struct pkgset {
         struct rpmpkg **pkgs;    /* install order */
@@ -26,6 +20,3 @@ struct pkgset {
  * them listed in the message), unreadable packages. */
 int pkgset_resolve(const struct layout *l, struct pkgset **out);
 void pkgset_free(struct pkgset *s);
-
-/* Read rpm's configuration once (thread-safe, idempotent). */
-int rpmlib_init(void);

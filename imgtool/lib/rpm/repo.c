@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "rpm/lockfile.h"
+#include "base/filehash.h"
 #include "base/util.h"
 
 /* The file's digest of the given libsolv type (REPOKEY_TYPE_SHA256...), hex. */
@@ -242,7 +242,7 @@ static int make_pick(Pool *pool, Id p, struct repo_pick *out)
         if (type == REPOKEY_TYPE_SHA256)
                 memcpy(out->sha256, hex, 65);
         else
-                return file_sha256(out->path, out->sha256);
+                return filehash_sha256(out->path, out->sha256);
         return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "rpm/rpmpkg.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,8 +26,39 @@
 #include <rpm/rpmts.h>
 
 #include "ima/imasig.h"
-#include "rpm/pathmap.h"
 #include "base/util.h"
+
+/* ---- rpm's configuration ------------------------------------------------- */
+
+static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
+static int rpm_init_result;
+
+/* librpm prints its problems to stderr, several lines at times; imgtool
+ * reports each problem once, in its own one-line error, so librpm's own
+ * lines are shown only with -v (escaped, one line each). */
+static int rpmlog_verbose(rpmlogRec rec, rpmlogCallbackData data)
+{
+        char buf[1024];
+
+        snprintf(buf, sizeof(buf), "%s", rpmlogRecMessage(rec));
+        buf[strcspn(buf, "\n")] = 0;
+        log_verbose("rpm: %s", buf);
+        return 0;   /* not RPMLOG_DEFAULT: librpm prints nothing itself */
+}
+
+static void rpm_init_once(void)
+{
+        rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
+        rpmlogSetCallback(rpmlog_verbose, NULL);
+        if (rpmReadConfigFiles(NULL, NULL) != 0)
+                rpm_init_result = imgerr(-EIO, "cannot read rpm's configuration (rpmrc, macros)");
+}
+
+int rpmpkg_init(void)
+{
+        pthread_once(&rpm_once, rpm_init_once);
+        return rpm_init_result;
+}
 
 #define RPM_LEAD_SIZE 96
 /* rpm's payload holds "./path" and a NUL in at most 4,096 bytes (cpio.c). */
@@ -433,7 +465,7 @@ static int check_link_sets(struct rpmpkg *p)
                         return imgerr(-EBADMSG, "%s: %s: malformed hard-link set", p->path, f->path);
                 f->nlink = n;
                 f->link_first = links[0];
-                why = pathmap_difference(&p->f[links[0]], f);
+                why = rpmpkg_file_difference(&p->f[links[0]], f);
                 if (!S_ISREG(f->mode))
                         why = "type";
                 if (why)
@@ -842,4 +874,42 @@ void rpmpkg_payload_free(struct rpmpkg_payload *pl)
                 Fclose(pl->fd);
         EVP_MD_CTX_free(pl->md);
         free(pl);
+}
+
+/* ---- rpm's rule for shared paths ------------------------------------------- */
+
+const char *rpmpkg_type_name(mode_t mode)
+{
+        switch (mode & S_IFMT) {
+        case S_IFDIR: return "directory";
+        case S_IFLNK: return "symlink";
+        case S_IFREG: return "file";
+        case S_IFCHR: return "character device";
+        case S_IFBLK: return "block device";
+        case S_IFIFO: return "fifo";
+        case S_IFSOCK: return "socket";
+        default: return "file of unknown type";
+        }
+}
+
+/* The order of the checks is rpm's (lib/rpmfi.c, rpmfilesCompare); rpm
+ * reports any difference as a file conflict between the two packages. */
+const char *rpmpkg_file_difference(const struct rpmpkg_file *a, const struct rpmpkg_file *b)
+{
+        if ((a->mode & S_IFMT) != (b->mode & S_IFMT))
+                return "type";
+        if (!S_ISLNK(a->mode) && a->mode != b->mode)
+                return "mode";
+        if ((S_ISLNK(a->mode) || S_ISREG(a->mode)) && a->size != b->size)
+                return "size";
+        if (strcmp(a->user, b->user) || strcmp(a->group, b->group))
+                return "owner";
+        if (S_ISLNK(a->mode) && strcmp(a->link_target ? a->link_target : "", b->link_target ? b->link_target : ""))
+                return "symlink target";
+        if (S_ISREG(a->mode) && (a->digest_algo != b->digest_algo || a->digest_len != b->digest_len ||
+                                 (a->digest_len && memcmp(a->digest, b->digest, a->digest_len))))
+                return "content";
+        if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && a->rdev != b->rdev)
+                return "device number";
+        return NULL;
 }

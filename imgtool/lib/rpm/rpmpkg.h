@@ -77,3 +77,16 @@ ssize_t rpmpkg_payload_read(struct rpmpkg_payload *pl, void *buf, size_t len);
  * -EAGAIN before that.  Lets callers sign without hashing a second time. */
 int rpmpkg_payload_digest(struct rpmpkg_payload *pl, const uint8_t **digest, size_t *len);
 void rpmpkg_payload_free(struct rpmpkg_payload *pl);
+
+/* rpm's rule (rpmfilesCompare) for one path shipped twice: NULL if a and b
+ * may share it, else what differs ("type", "mode", "size", "owner",
+ * "symlink target", "content", "device number").  Modes differ unless
+ * both are symlinks; owners are compared by name; identical entries of
+ * any type are fine. */
+const char *rpmpkg_file_difference(const struct rpmpkg_file *a, const struct rpmpkg_file *b);
+/* "directory", "symlink", "file", ... for messages. */
+const char *rpmpkg_type_name(mode_t mode);
+
+/* Read rpm's configuration once (thread-safe, idempotent); librpm's own
+ * messages go to log_verbose. */
+int rpmpkg_init(void);

@@ -19,8 +19,8 @@ enum key_type {
 };
 
 /* "ec-p256", "rsa-3072", ...; -EINVAL with a message listing the valid names. */
-int key_type_from_name(const char *name, enum key_type *out);
-const char *key_type_name(enum key_type t);
+int keygen_type_from_name(const char *name, enum key_type *out);
+const char *keygen_type_name(enum key_type t);
 
 struct keygen_opts {
         enum key_type type;
@@ -44,3 +44,8 @@ int keygen_write(const char *dir, const struct keygen_opts *o, uint32_t *keyid);
  * (keygen --for-key: the kernel loads certificates only). */
 #include <openssl/x509.h>
 int keygen_cert_for_key(EVP_PKEY *pub, const struct keygen_opts *o, X509 **out);
+
+/* Write DIR/signing.crt (PEM) and DIR/signing.der for the public key in
+ * PUBKEY, issued by CADIR/ca.key (keygen_cert_for_key); nothing is
+ * overwritten, both files or none. */
+int keygen_issue_for_key(const char *dir, const char *pubkey_path, const struct keygen_opts *o, uint32_t *keyid);

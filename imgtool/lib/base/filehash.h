@@ -1,0 +1,6 @@
+/* The sha256 of a whole file, read in 64 KiB pieces (packages, lockfile
+ * digests, boot files): the one place imgtool hashes a file by path. */
+#pragma once
+
+/* Lower-case hex into hex[65]; a message naming path on errors. */
+int filehash_sha256(const char *path, char hex[65]);
