@@ -164,7 +164,7 @@ static void test_key_table(void **state)
 
         for (size_t i = 0; i < layout_key_count(); i++) {
                 const struct layout_setting *s = layout_key(i);
-                char set[128], *sets[] = { set, NULL }, names[256] = "", want[300];
+                char set[128], *sets[] = { set, NULL }, names[256] = "", want[400];
 
                 assert_non_null(s->help);
                 assert_non_null(s->comment);
