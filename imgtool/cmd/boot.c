@@ -26,6 +26,8 @@ static const struct cmd_option options[] = {
         { "sb-keys", CMD_LONG_ONLY(12), "DIR", "The key folder for --secure-boot." },
         { "vars", CMD_LONG_ONLY(13), "FILE", "With --uefi: this OVMF variable store (copied, never written)." },
         { "also", CMD_LONG_ONLY(14), "DISK", "With --uefi: one more disk, a boot option the firmware tries after the first (repeatable)." },
+        { "save-root", CMD_LONG_ONLY(15), "FILE", "With --exec: the root disk as the guest left it, written to FILE (raw) after the run." },
+        { "no-network", CMD_LONG_ONLY(16), NULL, "No network card at all (QEMU's default is a user-mode one)." },
         {}
 };
 

@@ -23,8 +23,11 @@ const struct cmd_spec cmd_ima_log_spec = {
         .synopsis = "[--pcr N] [--expect HEX] [--manifest FILE] [--quiet] LOG",
         .summary = "replay an IMA measurement log into PCR values",
         .description = "Parses a binary IMA log (a guest's /sys/kernel/security/ima/binary_runtime_measurements, "
-                       "templates ima-ng and ima-sig), checks each entry's template digest, replays the "
-                       "sha256 and sha1 banks from zero and prints one line per entry and the PCR values.",
+                       "every template the kernel emits: ima, ima-ng, ima-sig, ima-ngv2, ima-sigv2, ima-buf, "
+                       "ima-modsig, evm-sig and custom ones made of their fields; any other is an error "
+                       "naming the entry), checks each entry's template digest, replays the "
+                       "sha256 and sha1 banks from zero and prints one line per entry (names escaped "
+                       "as \\ooo) and the PCR values. Logs up to 256 MiB.",
         .options = options,
         .exits = (const struct cmd_exit[]){ { 0, "the log replayed (and matched --expect/--manifest when given)" },
                                             { 1, "the replay differs from --expect, or a measured file from --manifest" },
@@ -140,8 +143,10 @@ static void print_entry(const struct imalog_entry *e)
                 hex_encode(e->digest, e->digest_len, hex);
         if (imalog_entry_keyid(e, &k))
                 snprintf(keyid, sizeof(keyid), "%08x", k);
-        printf("%2u %s%s%s %s %s%s\n", e->pcr, e->digest_algo, e->digest_algo[0] ? ":" : "", hex,
-               keyid, e->path ? e->path : e->template_name, e->violation ? " (violation)" : "");
+        _cleanup_free_ char *name = escape_text(e->path ? e->path : e->template_name, ESCAPE_FIELD);
+        printf("%2u %s%s%s%s%s %s %s%s%s\n", e->pcr, e->digest_type, e->digest_type[0] ? ":" : "", e->digest_algo,
+               e->digest_algo[0] ? ":" : "", hex, keyid, name ? name : "?", e->kind == IMALOG_BUFFER ? " (buffer)" : "",
+               e->violation ? " (violation)" : "");
 }
 
 /* Each measured file on the image must have the manifest's digest. */
@@ -150,21 +155,29 @@ static int check_manifest(const struct imalog *l, uint32_t pcr, const struct man
         int bad = 0;
         for (size_t i = 0; i < l->n; i++) {
                 const struct imalog_entry *e = &l->entries[i];
+                _cleanup_free_ char *path = NULL;
                 char hex[65];
-                if (e->pcr != pcr || !e->path || !strcmp(e->path, "boot_aggregate"))
+                if (e->pcr != pcr || (i == 0 && !strcmp(e->path, "boot_aggregate")))
                         continue;
-                if (strcmp(e->digest_algo, "sha256") || e->digest_len != 32) {
-                        printf("manifest: %s: measured with %s, cannot compare\n", e->path, e->digest_algo);
+                path = escape_text(e->path, ESCAPE_FIELD);
+                if (e->kind == IMALOG_BUFFER) {
+                        printf("manifest: %s: a buffer measurement (%s), not a file\n", path ? path : "?", e->template_name);
+                        bad++;
+                        continue;
+                }
+                if (strcmp(e->digest_algo, "sha256") || e->digest_len != 32 || !strcmp(e->digest_type, "verity")) {
+                        printf("manifest: %s: measured with %s%s%s, cannot compare\n", path ? path : "?", e->digest_type,
+                               e->digest_type[0] ? ":" : "", e->digest_algo);
                         bad++;
                         continue;
                 }
                 hex_encode(e->digest, 32, hex);
                 const struct manifest_line *ml = manifest_find(m, e->path);
                 if (!ml) {
-                        printf("manifest: %s: measured but not in the manifest\n", e->path);
+                        printf("manifest: %s: measured but not in the manifest\n", path ? path : "?");
                         bad++;
                 } else if (strcmp(ml->hex, hex) && !e->violation) {
-                        printf("manifest: %s: measured %s, manifest %s\n", e->path, hex, ml->hex);
+                        printf("manifest: %s: measured %s, manifest %s\n", path ? path : "?", hex, ml->hex);
                         bad++;
                 }
         }

@@ -1,7 +1,10 @@
 # Remote attestation round trips under QEMU with swtpm (qemu-test/run
 # --attest, two boots each): a clean boot attests; a replayed quote, a quote
 # from a second TPM, a log with an entry changed or dropped and an image with
-# one file the reference lacks are each refused with the failed check named.
+# one file the reference lacks are each refused with the failed check named;
+# so is that image's real log with the extra file's entry under a renamed
+# template (issue 18 item 1: the template name is not in the template digest,
+# PCR 10 still replays).
 # The real boot's IMA log is also checked the Keylime way against
 # keylime-policy's output.
 source "$SRCDIR/tests/integration/lib.sh"
@@ -29,7 +32,9 @@ printf 'cd %s\nwrite extra.sh extra.sh\nsif extra.sh mode 0100755\nea_set -f ext
   | debugfs -w -f - b.img >/dev/null 2>&1
 check "image B holds the signed extra file" bash -c "'$IMGTOOL' verify b.img --cert ima.pem | grep -q 'b.img: OK'"
 
-verify() { local d=$1; shift; "$IMGTOOL" attest --reference a.ref --cert ima.pem --ek-ca "$d/ek-ca.pem" --evidence "$d" "$@"; }
+# verify EVIDENCE [STATE]: the verifier's state is EVIDENCE.state (attest-lib.sh) unless named
+verify() { local d=$1 st=${2:-$1.state}; shift; [ $# -gt 0 ] && shift
+  "$IMGTOOL" attest --reference a.ref --cert ima.pem --ek-ca "$d/ek-ca.pem" --evidence "$d" --state "$st" "$@"; }
 
 # ---- a clean boot attests
 rc=0
@@ -40,7 +45,7 @@ for c in ek-cert ak ak-enrolled credential quote-signature quote-signer quote-no
   check "clean: $c" grep -q "^ok   $c:" clean.out
 done
 check "clean: the exercised files are measured and accounted for" grep -qE '^ok   files: [5-9] measured files: [5-9] in the reference' clean.out
-verify ev --json > clean.json || true
+verify ev ev.state --json > clean.json || true
 check "clean: --json ok" python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["ok"] and not r["file_problems"] and r["measured_files"] >= 5 else 1)' clean.json
 
 # Keylime's way, on the same real log: accepted by digest and by signature alone.
@@ -51,7 +56,7 @@ check "Keylime check: by digests alone" python3 "$SRCDIR/tests/integration/keyli
 
 # ---- a replayed quote: the old answer to a new challenge
 cp -a ev replay
-"$IMGTOOL" attest challenge --evidence replay --ek-ca replay/ek-ca.pem
+"$IMGTOOL" attest challenge --evidence replay --state replay.state --ek-ca replay/ek-ca.pem
 rc=0; verify replay > replay.out || rc=$?
 expect_eq "replayed quote refused (exit 1)" "$rc" 1
 check "replayed quote: nonce named" grep -q '^FAIL quote-nonce: .*replayed' replay.out
@@ -93,12 +98,12 @@ assert len(dropped) == len(entries) - 1
 open(sys.argv[3], "wb").write(b"".join(dropped))
 PY
 cp -a ev changed; cp changed.log changed/ima.log
-rc=0; verify changed > changed.out || rc=$?
+rc=0; verify changed ev.state > changed.out || rc=$?
 expect_eq "changed log entry refused (exit 1)" "$rc" 1
 check "changed entry: replay named" grep -q '^FAIL ima-log: .*does not replay' changed.out
 check "changed entry: file named" grep -q "^FAIL file $T_DIR/good.sh: digest-differs" changed.out
 cp -a ev dropped; cp dropped.log dropped/ima.log
-rc=0; verify dropped > dropped.out || rc=$?
+rc=0; verify dropped ev.state > dropped.out || rc=$?
 expect_eq "dropped log entry refused (exit 1)" "$rc" 1
 check "dropped entry: replay named" grep -q '^FAIL ima-log: .*does not replay' dropped.out
 
@@ -118,4 +123,41 @@ expect_eq "image with a file not in the reference refused (exit 1)" "$rc" 1
 check "image B: the unknown file named" grep -q "^FAIL file $T_DIR/extra.sh: unknown-file" b.out
 check "image B: the extra file did run (IMA let the signed file through)" grep -q 'extra: ran' b.out
 check "image B: TPM checks still hold" grep -q '^ok   quote-nonce' b.out
+
+# ---- image B's real log, the extra file's entry under another template name
+# (PCR 10 still replays: the template digest does not cover the name)
+for t in ima-sigv2 ima-sigx ima-buf; do
+  python3 - evb/ima.log "renamed-$t.log" "$T_DIR/extra.sh" "$t" <<'PY'
+import struct, sys
+buf, out, off, n = open(sys.argv[1], "rb").read(), b"", 0, 0
+while off < len(buf):
+    start = off
+    off += 24
+    nl, = struct.unpack_from("<I", buf, off); name_at = off; off += 4 + nl
+    dl, = struct.unpack_from("<I", buf, off); data = buf[off + 4:off + 4 + dl]; off += 4 + dl
+    e = buf[start:off]
+    if sys.argv[3].encode() + b"\0" in data:
+        new = sys.argv[4].encode()
+        e = buf[start:name_at] + struct.pack("<I", len(new)) + new + buf[name_at + 4 + nl:off]
+        n += 1
+    out += e
+assert n == 1, n
+open(sys.argv[2], "wb").write(out)
+PY
+  cp -a evb "renamed-$t"; cp "renamed-$t.log" "renamed-$t/ima.log"
+  rc=0; verify "renamed-$t" evb.state > "renamed-$t.out" || rc=$?
+  cat "renamed-$t.out"
+  expect_eq "template renamed to $t: exit 1" "$rc" 1
+  check "template renamed to $t: NOT ATTESTED (refused, never skipped)" \
+    grep -q "^renamed-$t: NOT ATTESTED" "renamed-$t.out"
+done
+check "renamed to ima-sigv2: the entry and file named" \
+  grep -qE "^FAIL ima-log: could not run: ima.log: entry [0-9]+ \($T_DIR/extra.sh\): d-ngv2 digest field without 'type:algo:'" renamed-ima-sigv2.out
+check "renamed to ima-sigx: the entry and file named" \
+  grep -qE "^FAIL ima-log: could not run: ima.log: entry [0-9]+ \($T_DIR/extra.sh\): unknown template 'ima-sigx'" renamed-ima-sigx.out
+check "renamed to ima-buf: replays, and the file is named" grep -q '^ok   ima-log: the IMA log replays' renamed-ima-buf.out
+check "renamed to ima-buf: the file named" grep -qx "FAIL file $T_DIR/extra.sh: buffer-digest-differs" renamed-ima-buf.out
+rc=0; out=$("$IMGTOOL" ima-log --manifest <("$IMGTOOL" manifest b.img) renamed-ima-sigx.log 2>&1) || rc=$?
+expect_eq "ima-log --manifest: renamed template refused (exit 2)" "$rc" 2
+check "ima-log --manifest: the entry named" grep -qF "($T_DIR/extra.sh): unknown template 'ima-sigx'" <<<"$out"
 finish

@@ -38,8 +38,20 @@ check "no output left behind" test ! -e x.json
 
 # ---- reference
 check "reference written" "$IMGTOOL" reference test.img -o ref.json --key ima.key --cert ima.pem
-check "reference verifies with openssl" openssl dgst -sha256 -verify <(openssl x509 -in ima.pem -pubkey -noout) \
-  -signature ref.json.sig ref.json
+openssl x509 -in ima.pem -pubkey -noout > ima.pub
+check "reference verifies with openssl over the prefixed content" bash -c \
+  "(printf '\\000imgtool reference signature v1\\n'; cat ref.json) | openssl dgst -sha256 -verify ima.pub -signature ref.json.sig"
+# Domain separation (issue 18 item 12): an IMA v2 signature of a file whose
+# content is ref.json would be a signature over sha256(ref.json): FILE.sig is not.
+rc=0; openssl dgst -sha256 -verify ima.pub -signature ref.json.sig ref.json >/dev/null 2>&1 || rc=$?
+expect_eq "reference.sig is not a signature over sha256(FILE) (so never a valid security.ima)" "$rc" 1
+printf '#!/bin/sh\necho signed\n' > prog.sh
+evmctl ima_sign --sigfile --key ima.key -a sha256 prog.sh >/dev/null 2>&1
+tail -c +10 prog.sh.sig > prog.rawsig     # the signature part of 03 02 algo keyid len SIG
+cp prog.sh forged.json; cp prog.rawsig forged.json.sig
+rc=0; err=$("$IMGTOOL" reference --check forged.json --cert ima.pem 2>&1) || rc=$?
+expect_eq "an IMA signature is not accepted as a FILE.sig (exit 1)" "$rc" 1
+check "an IMA signature as FILE.sig: named" grep -q 'forged.json: signature does not verify' <<<"$err"
 check "reference --check" "$IMGTOOL" reference --check ref.json --cert ima.pem
 expect_eq "reference lists every regular file" \
   "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files"]))' ref.json)" "$nfiles"
@@ -65,4 +77,23 @@ expect_fail "reference without its signature" "nosig.json.sig" \
   bash -c "cp ref.json nosig.json; '$IMGTOOL' reference --check nosig.json --cert ima.pem"
 expect_fail "reference: key does not match cert" "." "$IMGTOOL" reference test.img -o r3.json --key other.key --cert ima.pem
 check "nothing written on failure" test ! -e r3.json -a ! -e r3.json.sig
+
+# ---- issue 18 item 7: a file name that is not UTF-8
+cp test.img nu.img; cp test.initramfs nu.initramfs
+printf 'x\n' > x.txt
+printf 'cd /usr/lib/imgtool-test\nwrite x.txt bad\377name\n' | debugfs -w -f - nu.img >/dev/null 2>&1
+rc=0; err=$("$IMGTOOL" keylime-policy nu.img -o nu-policy.json 2>&1) || rc=$?
+expect_eq "keylime-policy: a non-UTF-8 name refused (exit 2)" "$rc" 2
+expect_eq "keylime-policy: the file named, escaped" "$err" \
+  'imgtool: /usr/lib/imgtool-test/bad\377name: the file name is not UTF-8: a Keylime policy cannot name it (rename it, or attest with imgtool reference)'
+check "keylime-policy: nothing written" test ! -e nu-policy.json
+check "reference: a non-UTF-8 name" "$IMGTOOL" reference nu.img -o nu.ref --key ima.key --cert ima.pem
+check "reference: valid UTF-8 JSON, the name as path_hex (and escaped path)" python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+f = [f for f in r["files"] if "path_hex" in f]
+assert len(f) == 1, f
+assert bytes.fromhex(f[0]["path_hex"]) == b"/usr/lib/imgtool-test/bad\xffname", f
+assert f[0]["path"] == "/usr/lib/imgtool-test/bad\\377name", f' nu.ref
+check "reference: --check reads it" "$IMGTOOL" reference --check nu.ref --cert ima.pem
 finish

@@ -264,12 +264,182 @@ static void test_malformed(void **state)
         imalog_free(l);
 }
 
+
+/* ---- every template the kernel emits (issue 18 item 1) ------------------ */
+
+/* An entry with any template name and fields (each u32-length-prefixed). */
+static void add_raw(struct buf *log, const char *tmpl, const struct buf *data)
+{
+        uint8_t sha1[20];
+
+        digest("sha1", data->d, data->n, sha1);
+        b_le32(log, 10);
+        b_add(log, sha1, 20);
+        b_field(log, tmpl, strlen(tmpl));
+        b_field(log, data->d, data->n);
+}
+
+static void field_digest(struct buf *data, const char *prefix, const char *content)
+{
+        uint8_t f[32 + 32];
+        size_t n = strlen(prefix);
+
+        memcpy(f, prefix, n);
+        f[n] = 0;
+        digest("sha256", content, strlen(content), f + n + 1);
+        b_field(data, f, n + 1 + 32);
+}
+
+static void field_str(struct buf *data, const char *s) { b_field(data, s, strlen(s) + 1); }
+
+static int parse_one(const char *tmpl, const struct buf *data, struct imalog **l)
+{
+        struct buf log = { .n = 0 };
+        add_raw(&log, tmpl, data);
+        return imalog_parse(log.d, log.n, l);
+}
+
+static void test_all_templates(void **state)
+{
+        struct imalog *l = NULL;
+        struct buf d = { .n = 0 };
+        uint32_t keyid;
+
+        /* ima-ngv2: a verity digest */
+        field_digest(&d, "verity:sha256:", "tree");
+        field_str(&d, "/usr/bin/v");
+        assert_int_equal(parse_one("ima-ngv2", &d, &l), 0);
+        assert_string_equal(l->entries[0].digest_type, "verity");
+        assert_string_equal(l->entries[0].digest_algo, "sha256");
+        assert_string_equal(l->entries[0].path, "/usr/bin/v");
+        assert_int_equal(l->entries[0].digest_len, 32);
+        assert_int_equal(l->entries[0].kind, IMALOG_FILE);
+        imalog_free(l);
+
+        /* ima-sigv2: ima digest and a v3 signature */
+        static const uint8_t v3[] = { 0x06, 0x03, 0x04, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x30 };
+        d.n = 0;
+        field_digest(&d, "ima:sha256:", "content");
+        field_str(&d, "/usr/bin/s");
+        b_field(&d, v3, sizeof(v3));
+        assert_int_equal(parse_one("ima-sigv2", &d, &l), 0);
+        assert_string_equal(l->entries[0].digest_type, "ima");
+        assert_int_equal(l->entries[0].sig_len, sizeof(v3));
+        assert_true(imalog_entry_keyid(&l->entries[0], &keyid));
+        assert_int_equal(keyid, 0xdeadbeef);
+        imalog_free(l);
+
+        /* ima-buf */
+        d.n = 0;
+        field_digest(&d, "sha256:", "buffer");
+        field_str(&d, "kexec-cmdline");
+        b_field(&d, "buffer", 6);
+        assert_int_equal(parse_one("ima-buf", &d, &l), 0);
+        assert_int_equal(l->entries[0].kind, IMALOG_BUFFER);
+        assert_int_equal(l->entries[0].buf_len, 6);
+        imalog_free(l);
+
+        /* ima-modsig: sig empty, d-modsig and modsig present */
+        d.n = 0;
+        field_digest(&d, "sha256:", "module");
+        field_str(&d, "/lib/modules/m.ko");
+        b_field(&d, "", 0);
+        field_digest(&d, "sha256:", "module-without-sig");
+        b_field(&d, "PKCS7", 5);
+        assert_int_equal(parse_one("ima-modsig", &d, &l), 0);
+        assert_string_equal(l->entries[0].path, "/lib/modules/m.ko");
+        assert_null(l->entries[0].sig);
+        imalog_free(l);
+
+        /* evm-sig: seven more fields */
+        d.n = 0;
+        field_digest(&d, "sha256:", "evm");
+        field_str(&d, "/etc/e");
+        for (int i = 0; i < 7; i++)
+                b_field(&d, "x", 1);
+        assert_int_equal(parse_one("evm-sig", &d, &l), 0);
+        assert_string_equal(l->entries[0].path, "/etc/e");
+        imalog_free(l);
+
+        /* a custom template (ima_template_fmt=): its name is its fields */
+        d.n = 0;
+        field_digest(&d, "sha256:", "custom");
+        field_str(&d, "/etc/c");
+        b_field(&d, fake_sig, sizeof(fake_sig));
+        assert_int_equal(parse_one("d-ng|n-ng|sig", &d, &l), 0);
+        assert_int_equal(l->entries[0].sig_len, sizeof(fake_sig));
+        imalog_free(l);
+}
+
+/* The legacy 'ima' template: bare sha1 digest, name without NUL, hashed
+ * as digest || name padded to 256 bytes. */
+static void test_legacy_ima(void **state)
+{
+        struct buf log = { .n = 0 };
+        struct imalog *l = NULL;
+        uint8_t hashed[20 + 256] = { 0 }, sha1[20], rep[20], want[20], ext[40];
+        const char *name = "/sbin/init";
+
+        digest("sha1", "init", 4, hashed);
+        memcpy(hashed + 20, name, strlen(name));
+        digest("sha1", hashed, sizeof(hashed), sha1);
+        b_le32(&log, 10);
+        b_add(&log, sha1, 20);
+        b_field(&log, "ima", 3);
+        b_add(&log, hashed, 20);
+        b_field(&log, name, strlen(name));
+        assert_int_equal(imalog_parse(log.d, log.n, &l), 0);
+        assert_int_equal(l->n, 1);
+        assert_string_equal(l->entries[0].path, "/sbin/init");
+        assert_string_equal(l->entries[0].digest_algo, "sha1");
+        assert_int_equal(imalog_replay(l, 10, "sha1", rep), 1);
+        memset(ext, 0, 20);
+        memcpy(ext + 20, sha1, 20);
+        digest("sha1", ext, 40, want);
+        assert_memory_equal(rep, want, 20);
+        imalog_free(l);
+}
+
+/* The template name is not covered by the template digest: a renamed
+ * entry must fail, naming the entry and its path, never be skipped. */
+static void test_renamed_template(void **state)
+{
+        struct imalog *l = NULL;
+        struct buf d = { .n = 0 };
+
+        field_digest(&d, "sha256:", "extra program");
+        field_str(&d, "/usr/bin/extra");
+        b_field(&d, fake_sig, sizeof(fake_sig));
+        assert_int_equal(parse_one("ima-sig", &d, &l), 0);
+        imalog_free(l);
+        assert_int_equal(parse_one("ima-xyz", &d, &l), -EBADMSG);
+        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): unknown template 'ima-xyz'");
+        assert_int_equal(parse_one("ima-sigv2", &d, &l), -EBADMSG);
+        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): d-ngv2 digest field without 'type:algo:'");
+        assert_int_equal(parse_one("ima-ng", &d, &l), -EBADMSG);
+        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): 15 stray bytes in template data");
+        assert_int_equal(parse_one("ima-modsig", &d, &l), -EBADMSG);
+        assert_non_null(strstr(imgerr_msg(), "entry 1 (/usr/bin/extra): template data ends before field 'd-modsig'"));
+        assert_int_equal(parse_one("ima", &d, &l), -EBADMSG);
+        assert_int_equal(parse_one("buf", &d, &l), -EBADMSG);       /* no digest, no name */
+        /* renamed to ima-buf it parses, as a buffer (attest: its digest is not the buffer's) */
+        assert_int_equal(parse_one("ima-buf", &d, &l), 0);
+        assert_int_equal(l->entries[0].kind, IMALOG_BUFFER);
+        imalog_free(l);
+        /* a name with a control character is escaped in the message */
+        assert_int_equal(parse_one("x\033[8m", &d, &l), -EBADMSG);
+        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): unknown template 'x\\033[8m'");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_replay_matches_tpm),
                 cmocka_unit_test(test_violation_changes_pcr),
                 cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_all_templates),
+                cmocka_unit_test(test_legacy_ima),
+                cmocka_unit_test(test_renamed_template),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,10 +48,39 @@ static void test_error_prefix(void **state)
         assert_string_equal(imgerr_msg(), "pkg.rpm: bad digest");
 }
 
+/* escape_text: one line of valid UTF-8 whatever the input (issue 18 item 6). */
+static void check_esc(const char *in, int how, const char *want)
+{
+        char *out = escape_text(in, how);
+        assert_non_null(out);
+        assert_string_equal(out, want);
+        assert_true(utf8_valid(out, strlen(out)));
+        free(out);
+}
+
+static void test_escape_text(void **state)
+{
+        /* a forged verdict line: newline, ESC, a non-UTF-8 byte */
+        check_esc("/x\n/ev: ATTESTED\033[8m\xff", ESCAPE_LINE, "/x\\012/ev: ATTESTED\\033[8m\\377");
+        check_esc("a b\\c", ESCAPE_FIELD, "a\\040b\\134c");
+        check_esc("a b\\c", ESCAPE_LINE, "a b\\c");
+        check_esc("caf\xc3\xa9 \xe2\x82\xac", ESCAPE_LINE, "caf\xc3\xa9 \xe2\x82\xac");    /* UTF-8 kept */
+        check_esc("\xc2\x9b" "31m", ESCAPE_LINE, "\\302\\23331m");                         /* C1 CSI */
+        check_esc("\xe2\x80\xae" "txt", ESCAPE_LINE, "\\342\\200\\256txt");                /* RLO */
+        check_esc("\xc0\xaf", ESCAPE_LINE, "\\300\\257");                                  /* overlong '/' */
+        check_esc("\xed\xa0\x80", ESCAPE_LINE, "\\355\\240\\200");                         /* surrogate */
+        check_esc("\xf4\x90\x80\x80", ESCAPE_LINE, "\\364\\220\\200\\200");                /* > U+10FFFF */
+        check_esc("\xe2\x82", ESCAPE_LINE, "\\342\\202");                                  /* truncated */
+        check_esc("\xf0\x9f\x98\x80", ESCAPE_LINE, "\xf0\x9f\x98\x80");                    /* emoji kept */
+        assert_false(utf8_valid("\xff", 1));
+        assert_true(utf8_valid("", 0));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_size),
+                cmocka_unit_test(test_escape_text),
                 cmocka_unit_test(test_hex_roundtrip),
                 cmocka_unit_test(test_error_prefix),
         };

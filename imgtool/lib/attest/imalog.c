@@ -56,42 +56,197 @@ static int hash(const char *algo, const void *data, size_t len, uint8_t *out)
         return 0;
 }
 
-/* d-ng, n-ng and (ima-sig) sig. */
-static int parse_ng_fields(struct imalog_entry *e, size_t idx)
+/* The templates the kernel defines (ima_template.c builtin_templates). */
+static const struct {
+        const char *name, *fmt;
+} templates[] = {
+        { "ima-ng", "d-ng|n-ng" },
+        { "ima-sig", "d-ng|n-ng|sig" },
+        { "ima-ngv2", "d-ngv2|n-ng" },
+        { "ima-sigv2", "d-ngv2|n-ng|sig" },
+        { "ima-buf", "d-ng|n-ng|buf" },
+        { "ima-modsig", "d-ng|n-ng|sig|d-modsig|modsig" },
+        { "evm-sig", "d-ng|n-ng|evmsig|xattrnames|xattrlengths|xattrvalues|iuid|igid|imode" },
+};
+
+/* Fields whose content the checks do not need: length-checked and skipped. */
+static const char *const opaque_fields[] = { "d-modsig", "modsig", "evmsig", "xattrnames", "xattrlengths",
+                                             "xattrvalues", "iuid", "igid", "imode" };
+
+/* "ALGO:" NUL digest (d-ng), or "TYPE:ALGO:" NUL digest (d-ngv2). */
+static int parse_digest(struct imalog_entry *e, const uint8_t *f, uint32_t len, bool v2, size_t idx)
 {
-        struct cursor c = { e->data, e->data + e->data_len };
-        const uint8_t *f, *colon;
-        uint32_t len;
+        const uint8_t *nul = memchr(f, 0, len), *colon;
+        const uint8_t *algo = f;
 
-        if (!take_field(&c, &f, &len))
-                return imgerr(-EBADMSG, "entry %zu: truncated digest field", idx);
-        colon = memchr(f, ':', len);
-        if (!colon || (size_t)(colon - f) >= sizeof(e->digest_algo) ||
-            (size_t)(colon - f) + 2 > len || colon[1] != 0)
+        if (!nul || nul == f || nul[-1] != ':')
                 return imgerr(-EBADMSG, "entry %zu: digest field without 'algo:'", idx);
-        memcpy(e->digest_algo, f, (size_t)(colon - f));
-        e->digest_algo[colon - f] = 0;
-        e->digest = colon + 2;
-        e->digest_len = len - (size_t)(colon + 2 - f);
-
-        if (!take_field(&c, &f, &len) || len == 0 || f[len - 1] != 0 || memchr(f, 0, len) != f + len - 1)
-                return imgerr(-EBADMSG, "entry %zu: bad path field", idx);
-        e->path = (const char *)f;
-
-        if (!strcmp(e->template_name, "ima-sig")) {
-                if (!take_field(&c, &f, &len))
-                        return imgerr(-EBADMSG, "entry %zu: truncated signature field", idx);
-                e->sig = len ? f : NULL;
-                e->sig_len = len;
+        if (v2) {
+                colon = memchr(f, ':', (size_t)(nul - f) - 1);
+                if (!colon || (size_t)(colon - f) >= sizeof(e->digest_type))
+                        return imgerr(-EBADMSG, "entry %zu: d-ngv2 digest field without 'type:algo:'", idx);
+                memcpy(e->digest_type, f, (size_t)(colon - f));
+                e->digest_type[colon - f] = 0;
+                if (strcmp(e->digest_type, "ima") && strcmp(e->digest_type, "verity"))
+                        return imgerr(-EBADMSG, "entry %zu: unknown digest type '%s' (want ima or verity)", idx,
+                                      e->digest_type);
+                algo = colon + 1;
         }
-        if (c.p != c.end)
-                return imgerr(-EBADMSG, "entry %zu: %zu stray bytes in template data", idx, (size_t)(c.end - c.p));
+        if ((size_t)(nul - 1 - algo) == 0 || (size_t)(nul - 1 - algo) >= sizeof(e->digest_algo) ||
+            memchr(algo, ':', (size_t)(nul - 1 - algo)))
+                return imgerr(-EBADMSG, "entry %zu: bad digest algorithm", idx);
+        memcpy(e->digest_algo, algo, (size_t)(nul - 1 - algo));
+        e->digest_algo[nul - 1 - algo] = 0;
+        e->digest = nul + 1;
+        e->digest_len = len - (size_t)(nul + 1 - f);
+        if (e->digest_len == 0 || e->digest_len > 64)
+                return imgerr(-EBADMSG, "entry %zu: digest of %zu bytes", idx, e->digest_len);
         return 0;
 }
 
-static int parse_entry(struct cursor *c, struct imalog_entry *e, size_t idx)
+static int parse_field(struct imalog_entry *e, const char *id, const uint8_t *f, uint32_t len, size_t idx)
+{
+        if (!strcmp(id, "d-ng") || !strcmp(id, "d-ngv2"))
+                return parse_digest(e, f, len, !strcmp(id, "d-ngv2"), idx);
+        if (!strcmp(id, "n-ng")) {
+                if (len == 0 || f[len - 1] != 0 || memchr(f, 0, len) != f + len - 1)
+                        return imgerr(-EBADMSG, "entry %zu: bad path field", idx);
+                e->path = (const char *)f;
+                return 0;
+        }
+        if (!strcmp(id, "sig")) {
+                e->sig = len ? f : NULL;
+                e->sig_len = len;
+                return 0;
+        }
+        if (!strcmp(id, "buf")) {
+                e->kind = IMALOG_BUFFER;
+                e->buf = f;
+                e->buf_len = len;
+                return 0;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(opaque_fields); i++)
+                if (!strcmp(id, opaque_fields[i]))
+                        return 0;
+        /* 'd' and 'n' exist only in the 'ima' template's own framing */
+        return imgerr(-EBADMSG, "entry %zu: template '%s': unknown field '%s'", idx, e->template_name, id);
+}
+
+/* Split the data into the fields of fmt ("d-ng|n-ng|sig"), exactly. */
+static int parse_fields(struct imalog_entry *e, const char *fmt, size_t idx)
+{
+        struct cursor c = { e->data, e->data + e->data_len };
+        bool have_digest = false, have_path = false;
+        char id[32];
+        int r;
+
+        for (const char *p = fmt; *p;) {
+                size_t n = strcspn(p, "|");
+                const uint8_t *f;
+                uint32_t len;
+
+                if (n == 0 || n >= sizeof(id))
+                        return imgerr(-EBADMSG, "entry %zu: unknown template '%s'", idx, e->template_name);
+                memcpy(id, p, n);
+                id[n] = 0;
+                p += n + (p[n] == '|');
+                if (!take_field(&c, &f, &len))
+                        return imgerr(-EBADMSG, "entry %zu: template data ends before field '%s'", idx, id);
+                r = parse_field(e, id, f, len, idx);
+                if (r < 0)
+                        return r;
+                have_digest |= !strcmp(id, "d-ng") || !strcmp(id, "d-ngv2");
+                have_path |= !strcmp(id, "n-ng");
+        }
+        if (c.p != c.end)
+                return imgerr(-EBADMSG, "entry %zu: %zu stray bytes in template data", idx, (size_t)(c.end - c.p));
+        /* Every template the kernel has records a digest and a name: one
+         * without them measures nothing a verifier can check. */
+        if (!have_digest || !have_path)
+                return imgerr(-EBADMSG, "entry %zu: template '%s' has no digest or no name field", idx,
+                              e->template_name);
+        return 0;
+}
+
+/* The template's field list: a builtin's, or a custom template's own name
+ * when it is made of known fields.  NULL: unknown. */
+static const char *template_fmt(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(templates); i++)
+                if (!strcmp(name, templates[i].name))
+                        return templates[i].fmt;
+        return strchr(name, '|') || !strcmp(name, "d-ng") || !strcmp(name, "d-ngv2") ? name : NULL;
+}
+
+/* 'ima': sha1 digest (20 bytes, no length) | u32 len | name (no NUL).  The
+ * kernel hashes digest || name padded with NULs to 256 bytes: that is the
+ * data kept for the replay. */
+#define IMA_NAME_HASHED 256
+static int parse_legacy(struct cursor *c, struct imalog *l, struct imalog_entry *e, size_t idx)
+{
+        const uint8_t *d, *name;
+        uint32_t len;
+        uint8_t *own, **v;
+
+        if (!take(c, IMALOG_SHA1, &d) || !take_field(c, &name, &len))
+                return imgerr(-EBADMSG, "entry %zu: truncated 'ima' template data", idx);
+        if (len >= IMA_NAME_HASHED || memchr(name, 0, len))
+                return imgerr(-EBADMSG, "entry %zu: bad 'ima' template name field", idx);
+        own = calloc(1, IMALOG_SHA1 + IMA_NAME_HASHED);
+        v = realloc(l->owned, (l->n_owned + 1) * sizeof(*v));
+        if (!own || !v) {
+                free(own);
+                if (v)
+                        l->owned = v;
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        l->owned = v;
+        l->owned[l->n_owned++] = own;
+        memcpy(own, d, IMALOG_SHA1);
+        memcpy(own + IMALOG_SHA1, name, len);
+        e->data = own;
+        e->data_len = IMALOG_SHA1 + IMA_NAME_HASHED;
+        strcpy(e->digest_algo, "sha1");
+        e->digest = own;
+        e->digest_len = IMALOG_SHA1;
+        e->path = (const char *)own + IMALOG_SHA1;
+        return 0;
+}
+
+/* The path of a d-ng|n-ng... entry, as far as the data shows one, for
+ * messages about an entry that does not parse: a file hidden under a
+ * renamed template is named. */
+static const char *guess_path(const uint8_t *data, uint32_t len)
+{
+        struct cursor c = { data, data + len };
+        const uint8_t *f;
+        uint32_t n;
+
+        if (!take_field(&c, &f, &n) || !take_field(&c, &f, &n) || n < 2 || f[n - 1] != 0 ||
+            memchr(f, 0, n) != f + n - 1)
+                return NULL;
+        return (const char *)f;
+}
+
+/* "entry N: why" becomes "entry N (PATH): why". */
+static int name_entry(int r, const struct imalog_entry *e, size_t idx)
+{
+        const char *path = e->data ? guess_path(e->data, e->data_len) : NULL;
+        char prefix[32], msg[512];
+        _cleanup_free_ char *esc = NULL;
+
+        snprintf(prefix, sizeof(prefix), "entry %zu: ", idx);
+        if (!path || strncmp(imgerr_msg(), prefix, strlen(prefix)))
+                return r;
+        snprintf(msg, sizeof(msg), "%s", imgerr_msg() + strlen(prefix));
+        esc = escape_text(path, ESCAPE_LINE);
+        return imgerr(r, "entry %zu (%s): %s", idx, esc ? esc : "?", msg);
+}
+
+static int parse_entry(struct cursor *c, struct imalog *l, struct imalog_entry *e, size_t idx)
 {
         const uint8_t *p;
+        const char *fmt;
         uint32_t len;
         uint8_t sha1[IMALOG_SHA1];
         int r;
@@ -100,31 +255,39 @@ static int parse_entry(struct cursor *c, struct imalog_entry *e, size_t idx)
         if (!take_u32(c, &e->pcr) || !take(c, IMALOG_SHA1, &p))
                 return imgerr(-EBADMSG, "entry %zu: truncated header", idx);
         memcpy(e->template_digest, p, IMALOG_SHA1);
-        if (!take_field(c, &p, &len) || len == 0 || len >= sizeof(e->template_name))
+        if (!take_field(c, &p, &len) || len == 0 || len >= sizeof(e->template_name) || memchr(p, 0, len))
                 return imgerr(-EBADMSG, "entry %zu: bad template name", idx);
         memcpy(e->template_name, p, len);
-        if (memchr(e->template_name, 0, len))
-                return imgerr(-EBADMSG, "entry %zu: bad template name", idx);
-        if (!take_field(c, &e->data, &e->data_len))
-                return imgerr(-EBADMSG, "entry %zu: truncated template data", idx);
         e->violation = all_zero(e->template_digest, IMALOG_SHA1);
 
-        if (!strcmp(e->template_name, "ima"))
-                return imgerr(-EOPNOTSUPP, "entry %zu: the legacy 'ima' template is not supported (use ima-ng or ima-sig)", idx);
-        if (!strcmp(e->template_name, "ima-ng") || !strcmp(e->template_name, "ima-sig")) {
-                r = parse_ng_fields(e, idx);
+        if (!strcmp(e->template_name, "ima")) {
+                r = parse_legacy(c, l, e, idx);
+        } else {
+                if (!take_field(c, &e->data, &e->data_len))
+                        return imgerr(-EBADMSG, "entry %zu: truncated template data", idx);
+                fmt = template_fmt(e->template_name);
+                if (!fmt) {
+                        _cleanup_free_ char *name = escape_text(e->template_name, ESCAPE_LINE);
+                        r = imgerr(-EBADMSG, "entry %zu: unknown template '%s'", idx, name ? name : "?");
+                } else {
+                        r = parse_fields(e, fmt, idx);
+                }
                 if (r < 0)
-                        return r;
+                        return name_entry(r, e, idx);
         }
+        if (r < 0)
+                return r;
         /* The log's own sha1 digest must match the data, or the log was
          * altered (a violation's digest is zero by definition). */
         if (!e->violation) {
                 r = hash("sha1", e->data, e->data_len, sha1);
                 if (r < 0)
                         return r;
-                if (memcmp(sha1, e->template_digest, IMALOG_SHA1))
-                        return imgerr(-EBADMSG, "entry %zu (%s): template digest does not match its data",
-                                      idx, e->path ? e->path : e->template_name);
+                if (memcmp(sha1, e->template_digest, IMALOG_SHA1)) {
+                        _cleanup_free_ char *what = escape_text(e->path ? e->path : e->template_name, ESCAPE_LINE);
+                        return imgerr(-EBADMSG, "entry %zu (%s): template digest does not match its data", idx,
+                                      what ? what : "?");
+                }
         }
         return 0;
 }
@@ -153,7 +316,7 @@ int imalog_parse(const uint8_t *buf, size_t len, struct imalog **out)
                         }
                         l->entries = g;
                 }
-                r = parse_entry(&c, &l->entries[l->n], l->n + 1);
+                r = parse_entry(&c, l, &l->entries[l->n], l->n + 1);
                 if (r < 0)
                         break;
                 l->n++;
@@ -172,7 +335,7 @@ int imalog_read_file(const char *path, struct imalog **out)
         size_t len = 0;
         /* securityfs reports size 0: read to the end, up to a bound far
          * above a real log (about 100 bytes an entry) */
-        int r = read_file_max(path, 256u << 20, "IMA measurement logs", &buf, &len);
+        int r = read_file_max(path, IMALOG_MAX, IMALOG_WHAT, &buf, &len);
 
         if (r < 0)
                 return r;
@@ -188,6 +351,9 @@ void imalog_free(struct imalog *l)
                 return;
         free(l->buf);
         free(l->entries);
+        for (size_t i = 0; i < l->n_owned; i++)
+                free(l->owned[i]);
+        free(l->owned);
         free(l);
 }
 
@@ -219,8 +385,8 @@ int imalog_replay(const struct imalog *l, uint32_t pcr, const char *bank, uint8_
 
 bool imalog_entry_keyid(const struct imalog_entry *e, uint32_t *keyid)
 {
-        /* 03 02 <hash algo> <keyid be32> <sig len be16> <sig> */
-        if (!e->sig || e->sig_len < 9 || e->sig[0] != 0x03 || e->sig[1] != 0x02)
+        /* 03 02 (v2) or 06 03 (v3, verity) <hash algo> <keyid be32> <sig len be16> <sig> */
+        if (!e->sig || e->sig_len < 9 || !((e->sig[0] == 0x03 && e->sig[1] == 0x02) || (e->sig[0] == 0x06 && e->sig[1] == 0x03)))
                 return false;
         *keyid = (uint32_t)e->sig[3] << 24 | (uint32_t)e->sig[4] << 16 |
                  (uint32_t)e->sig[5] << 8 | e->sig[6];

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ext4/ext4verity.h"
 #include "ext4/ext4walk.h"
 #include "attest/imgfiles.h"
 #include "image/imgverify.h"
@@ -176,6 +177,24 @@ static int hash_all(struct collect *c)
         return 0;
 }
 
+/* The digest the kernel measures for a verity file: that of the descriptor
+ * stored with it (the kernel refuses reads that do not match its tree). */
+static int verity_digest(struct ext4walk *w, const struct ext4walk_entry *e, struct imgfile *f)
+{
+        _cleanup_free_ uint8_t *desc = NULL, *tree = NULL;
+        size_t desc_len = 0;
+        uint64_t tree_size = 0;
+        int r = ext4verity_read(w, e, &desc, &desc_len, &tree, &tree_size);
+
+        if (r <= 0)
+                return r;
+        if (desc_len < VERITY_DESC_SIZE)
+                return imgerr(-EBADMSG, "%s: short fs-verity descriptor", f->path);
+        r = verity_desc_digest(desc, f->verity_digest);
+        f->has_verity = r == 0;
+        return r;
+}
+
 static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
 {
         struct collect *c = userdata;
@@ -203,6 +222,8 @@ static int on_entry(struct ext4walk *w, const struct ext4walk_entry *e, void *us
         }
         imgerr_clear();
         imgverify_ima_summary(e->ima, e->ima_len, f->ima_summary, sizeof(f->ima_summary));
+        if ((r = verity_digest(w, e, f)) < 0)
+                return r;
         j->f = f;
         if (e->link_of) {
                 ssize_t i = first_of(c, e->ino);

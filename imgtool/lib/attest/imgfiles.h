@@ -20,6 +20,8 @@ struct imgfile {
         uint32_t keyid;               /* when has_sig */
         char ima_summary[40];         /* as manifest's "ima" column: sig:KEYID, hash:ALGO, - */
         const char *hardlink_of;      /* an earlier path of the same inode, or NULL */
+        bool has_verity;              /* fs-verity enabled ([Verity]) */
+        uint8_t verity_digest[32];    /* its fs-verity file digest, as IMA's ima-ngv2 "verity:" records it */
 };
 
 struct imgfiles {

@@ -93,8 +93,26 @@ static json_object *keyrings(const struct reference_boot *b)
         return o;
 }
 
+/* Keylime cannot carry a file name that is not UTF-8: the policy is JSON
+ * text, and keylime/ima/ast.py rebuilds each log entry's template data with
+ * name.encode("utf-8") to check its digest, so no such name in a log could
+ * ever match.  Refuse, naming the file, rather than write invalid JSON. */
+static int names_utf8(const struct imgfiles *files)
+{
+        for (size_t i = 0; i < files->n; i++)
+                if (!utf8_valid(files->v[i].path, strlen(files->v[i].path))) {
+                        _cleanup_free_ char *e = escape_text(files->v[i].path, ESCAPE_LINE);
+                        return imgerr(-EILSEQ, "%s: the file name is not UTF-8: a Keylime policy cannot name it "
+                                      "(rename it, or attest with imgtool reference)", e ? e : "?");
+                }
+        return 0;
+}
+
 int keylime_policy_build(const struct imgfiles *files, const struct reference_boot *boot, json_object **out)
 {
+        if (names_utf8(files) < 0)
+                return -EILSEQ;
+
         json_object *p = json_object_new_object(), *meta = json_object_new_object(),
                     *ima = json_object_new_object();
         _cleanup_free_ char *vk = NULL;
@@ -120,6 +138,11 @@ int keylime_policy_build(const struct imgfiles *files, const struct reference_bo
         json_object_object_add(p, "ima", ima);
         json_object_object_add(p, "ima-buf", json_object_new_object());
         json_object_object_add(p, "verification-keys", json_object_new_string(vk));
+        r = json_check_utf8(p, "keylime policy");
+        if (r < 0) {
+                json_object_put(p);
+                return r;
+        }
         *out = p;
         return 0;
 }

@@ -284,6 +284,68 @@ static json_object *pcrs_json(const struct pcrs_prediction *p)
         return o;
 }
 
+/* "path": the name; one that is not UTF-8 (JSON cannot carry it) gets
+ * "path_hex", its bytes in hex, which attest matches, and "path" escaped
+ * as the listings print it (\\ooo), for people. */
+static int path_json(json_object *o, const char *path)
+{
+        _cleanup_free_ char *esc = NULL, *hex = NULL;
+        size_t n = strlen(path);
+
+        if (utf8_valid(path, n)) {
+                json_object_object_add(o, "path", json_object_new_string(path));
+                return 0;
+        }
+        esc = escape_text(path, ESCAPE_FIELD);
+        hex = malloc(2 * n + 1);
+        if (!esc || !hex)
+                return imgerr(-ENOMEM, "out of memory");
+        hex_encode((const uint8_t *)path, n, hex);
+        json_object_object_add(o, "path", json_object_new_string(esc));
+        json_object_object_add(o, "path_hex", json_object_new_string(hex));
+        return 0;
+}
+
+static int check_value(json_object *v, const char *what, const char *key)
+{
+        switch (json_object_get_type(v)) {
+        case json_type_string:
+                if (!utf8_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v))) {
+                        _cleanup_free_ char *k = escape_text(key, ESCAPE_LINE),
+                                            *val = escape_text(json_object_get_string(v), ESCAPE_LINE);
+                        return imgerr(-EILSEQ, "%s: \"%s\" is not UTF-8 (\"%s\"): JSON cannot carry it", what,
+                                      k ? k : "?", val ? val : "?");
+                }
+                return 0;
+        case json_type_object: {
+                json_object_object_foreach(v, k, sub) {
+                        int r = check_value(sub, what, k);
+                        if (r == 0 && !utf8_valid(k, strlen(k))) {
+                                _cleanup_free_ char *ke = escape_text(k, ESCAPE_LINE);
+                                r = imgerr(-EILSEQ, "%s: \"%s\" is not UTF-8: JSON cannot carry it", what, ke ? ke : "?");
+                        }
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        int r = check_value(json_object_array_get_idx(v, i), what, key);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+int json_check_utf8(json_object *doc, const char *what)
+{
+        return check_value(doc, what, "");
+}
+
 int reference_build(const char *image, const struct imgfiles *files, const struct reference_boot *boot,
                     json_object **out)
 {
@@ -312,23 +374,53 @@ int reference_build(const char *image, const struct imgfiles *files, const struc
                 const struct imgfile *f = &files->v[i];
                 json_object *o = json_object_new_object();
 
-                json_object_object_add(o, "path", json_object_new_string(f->path));
+                r = path_json(o, f->path);
+                if (r < 0) {
+                        json_object_put(o);
+                        json_object_put(arr);
+                        json_object_put(doc);
+                        return r;
+                }
                 json_object_object_add(o, "sha256", hexstr(f->sha256, 32));
                 json_object_object_add(o, "ima_algo", json_object_new_string(ima_hash_name(f->ima_algo)));
                 if (f->ima_algo != IMA_HASH_SHA256)
                         json_object_object_add(o, "ima_digest", hexstr(f->ima_digest, ima_hash_size(f->ima_algo)));
+                if (f->has_verity)
+                        json_object_object_add(o, "verity_digest", hexstr(f->verity_digest, 32));
                 json_object_object_add(o, "keyid", f->has_sig ? keyid_str(f->keyid) : NULL);
                 json_object_array_add(arr, o);
         }
         json_object_object_add(doc, "files", arr);
+        r = json_check_utf8(doc, "reference");
+        if (r < 0) {
+                json_object_put(doc);
+                return r;
+        }
         *out = doc;
         return 0;
 }
 
 /* The signature in FILE.sig is the signature part of a v2 IMA value
  * (03 02 algo keyid len SIG): one signing and one verifying code path for
- * files and reference documents alike. */
+ * files and reference documents alike.  The digest it signs is NOT FILE's:
+ * it is sha256(REFERENCE_SIG_PREFIX || FILE), so no FILE.sig is a valid
+ * security.ima for a file whose content is FILE (an IMA signature signs
+ * the content's own digest; the prefix starts with a NUL and names the
+ * purpose, so the content it would vouch for is no program, script or
+ * config). */
 #define SIG_HDR 9
+
+static int reference_digest(const void *body, size_t len, uint8_t d[32])
+{
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        unsigned int dl = 32;
+        int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+                 EVP_DigestUpdate(ctx, REFERENCE_SIG_PREFIX, REFERENCE_SIG_PREFIX_LEN) &&
+                 EVP_DigestUpdate(ctx, body, len) && EVP_DigestFinal_ex(ctx, d, &dl);
+
+        EVP_MD_CTX_free(ctx);
+        return ok ? 0 : imgerr(-EIO, "cannot hash the reference");
+}
 
 int reference_write(json_object *doc, const char *key, const char *cert, const char *path, unsigned flags)
 {
@@ -339,7 +431,6 @@ int reference_write(json_object *doc, const char *key, const char *cert, const c
         _cleanup_free_ uint8_t *val = NULL;
         struct ima_key *k = NULL;
         uint8_t d[32];
-        unsigned int dl = 32;
         size_t val_len, len;
         int r;
 
@@ -349,8 +440,7 @@ int reference_write(json_object *doc, const char *key, const char *cert, const c
         r = ima_key_load(key, cert, &k);
         if (r < 0)
                 return r;
-        if (!EVP_Digest(body, len, d, &dl, EVP_sha256(), NULL))
-                r = imgerr(-EIO, "cannot hash the reference");
+        r = reference_digest(body, len, d);
         if (r == 0)
                 r = ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &val, &val_len);
         ima_key_free(k);
@@ -385,7 +475,6 @@ int reference_load(const char *path, const char *cert_path, json_object **out, u
         json_object *doc, *fmt;
         struct json_tokener *tok;
         uint8_t d[32];
-        unsigned int dl = 32;
         enum imasig_status st = IMASIG_INVALID;
         struct imasig parsed;
         int r;
@@ -401,8 +490,8 @@ int reference_load(const char *path, const char *cert_path, json_object **out, u
         r = ima_trust_add_file(trust, cert_path);
         if (r > 0)
                 r = 0;
-        if (r == 0 && !EVP_Digest(body, len, d, &dl, EVP_sha256(), NULL))
-                r = imgerr(-EIO, "cannot hash %s", path);
+        if (r == 0)
+                r = reference_digest(body, len, d);
         /* Try the signature as made by each trusted key: the keyid is not
          * stored in FILE.sig (it stays a plain OpenSSL signature). */
         val = malloc(SIG_HDR + sig_len);

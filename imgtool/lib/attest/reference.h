@@ -3,10 +3,16 @@
  *
  * The reference file is JSON (format "imgtool-reference" 1, docs/attestation.md,
  * "imgtool reference"), written with a detached signature FILE.sig: the raw
- * signature (ECDSA DER or RSA PKCS#1 v1.5) over the SHA-256 of FILE's bytes,
- * made with the owner's IMA key, so `openssl dgst -sha256 -verify PUB
- * -signature FILE.sig FILE` checks it too.  ECDSA nonces are RFC 6979:
- * the same image and key give the same two files. */
+ * signature (ECDSA DER or RSA PKCS#1 v1.5), made with the owner's IMA key,
+ * over the SHA-256 of REFERENCE_SIG_PREFIX followed by FILE's bytes (domain
+ * separation: never a valid IMA signature of a file holding FILE), so
+ * `(printf '\000imgtool reference signature v1\n'; cat FILE) | openssl dgst
+ * -sha256 -verify PUB -signature FILE.sig` checks it too.  ECDSA nonces are
+ * RFC 6979: the same image and key give the same two files.
+ *
+ * Every string in FILE is UTF-8: a file name that is not gets "path_hex"
+ * (its bytes) beside an escaped "path"; anything else that is not is
+ * refused, naming it. */
 #pragma once
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -17,7 +23,9 @@
 #include "boot/pcrs.h"
 
 #define REFERENCE_FORMAT "imgtool-reference"
-#define REFERENCE_VERSION 1
+#define REFERENCE_VERSION 2           /* 2: signature over the prefixed digest, path_hex, verity_digest */
+#define REFERENCE_SIG_PREFIX "\0imgtool reference signature v1\n"
+#define REFERENCE_SIG_PREFIX_LEN (sizeof(REFERENCE_SIG_PREFIX) - 1)
 
 /* What the machine loads besides the image: the initramfs imgtool made (its
  * policy and certs) and the kernel, found beside the image as compose
@@ -51,3 +59,5 @@ int reference_write(json_object *doc, const char *key, const char *cert, const c
  * it.  A changed file, a missing or foreign signature: -EBADMSG/-ENOENT with
  * a message naming the file; *keyid gets the signer's keyid. */
 int reference_load(const char *path, const char *cert_path, json_object **out, uint32_t *keyid);
+/* -EILSEQ naming the key (escaped) when a string or key of doc is not UTF-8. */
+int json_check_utf8(json_object *doc, const char *what);

@@ -58,21 +58,75 @@ void imgerr_clear(void)
         err_code = 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 if it is not one; *cp
+ * gets the code point. */
+static size_t utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+        size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+        static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+        uint32_t v;
+
+        if (n == 0 || s[0] > 0xf4 || n > avail)
+                return 0;
+        v = s[0] & (0x7f >> n);
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                v = v << 6 | (s[i] & 0x3f);
+        }
+        if (v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+                return 0;
+        *cp = v;
+        return n;
+}
+
+bool utf8_valid(const void *p, size_t len)
+{
+        const unsigned char *s = p;
+        uint32_t cp;
+
+        for (size_t i = 0; i < len;) {
+                size_t n = s[i] < 0x80 ? 1 : utf8_seq(s + i, len - i, &cp);
+                if (n == 0)
+                        return false;
+                i += n;
+        }
+        return true;
+}
+
+/* Code points a terminal acts on rather than shows: C1 controls (U+009B is
+ * CSI) and the bidirectional overrides and isolates that reorder a line. */
+static bool invisible_control(uint32_t cp)
+{
+        return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+               cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
 char *escape_text(const char *s, int how)
 {
+        const unsigned char *u = (const unsigned char *)s;
         size_t n = strlen(s);
         char *out = malloc(4 * n + 1), *p = out;
 
         if (!out)
                 return NULL;
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                bool esc = ch < 0x20 || ch == 0x7f ||
-                           (how == ESCAPE_FIELD && (ch == ' ' || ch == '\\'));
-                if (esc)
-                        p += sprintf(p, "\\%03o", ch);
-                else
-                        *p++ = (char)ch;
+        for (size_t i = 0; i < n;) {
+                unsigned char ch = u[i];
+                uint32_t cp;
+                size_t len = ch < 0x80 ? 1 : utf8_seq(u + i, n - i, &cp);
+                bool esc = len == 0 || ch < 0x20 || ch == 0x7f ||
+                           (how == ESCAPE_FIELD && (ch == ' ' || ch == '\\')) || (len > 1 && invisible_control(cp));
+
+                if (len == 0)
+                        len = 1;     /* not UTF-8: this byte alone, as \ooo */
+                for (size_t k = 0; k < len; k++) {
+                        if (esc)
+                                p += sprintf(p, "\\%03o", u[i + k]);
+                        else
+                                *p++ = (char)u[i + k];
+                }
+                i += len;
         }
         *p = 0;
         return out;
@@ -212,6 +266,13 @@ double now_seconds(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int too_big(const char *path, size_t max, const char *what)
+{
+        if (max >= (1u << 20))
+                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
+        return imgerr(-EFBIG, "%s: larger than %zu KiB (the limit for %s)", path, max >> 10, what);
+}
+
 int read_file_max(const char *path, size_t max, const char *what, uint8_t **data, size_t *len)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -221,15 +282,18 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
 
         if (fd < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
-        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        if (fstat(fd, &st) < 0)
+                st.st_mode = 0;
+        if (S_ISDIR(st.st_mode))
                 return imgerr(-EISDIR, "%s: is a folder, not a file", path);
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)   /* before reading any of it */
+                return too_big(path, max, what);
         for (;;) {
                 ssize_t got;
                 if (n == cap) {
                         uint8_t *nb;
                         if (cap > max)
-                                return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path,
-                                              max >> 20, what);
+                                return too_big(path, max, what);
                         cap = cap ? cap * 2 : 8192;
                         if (cap > max + 1)
                                 cap = max + 1;
@@ -247,7 +311,7 @@ int read_file_max(const char *path, size_t max, const char *what, uint8_t **data
                         break;
                 n += (size_t)got;
                 if (n > max)
-                        return imgerr(-EFBIG, "%s: larger than %zu MiB (the limit for %s)", path, max >> 20, what);
+                        return too_big(path, max, what);
         }
         buf[n] = 0;   /* room was kept: text callers get a terminated string */
         *data = buf;

@@ -73,15 +73,20 @@ int tmpfile_beside(const char *path, char **tmp_path, int *fd);
 void derive_uuid(const char *seed, const char *what, uint8_t out[16]);
 /* Lower-case 8-4-4-4-12 text. */
 void uuid_format(const uint8_t u[16], char out[37]);
-/* The one escaping of text from packages and images for a terminal or a
- * line-oriented listing: control characters (below 0x20, 0x7f) become \ooo
- * (octal, as in /proc/mounts); with ESCAPE_FIELD also spaces, tabs and
+/* The one escaping of text from packages, images and guests for a terminal,
+ * a line-oriented listing or a JSON string: control characters (below 0x20,
+ * 0x7f), bytes that are not well-formed UTF-8, and the code points a
+ * terminal acts on (C1 controls, bidirectional overrides) become \ooo per
+ * byte (octal, as in /proc/mounts), so the result is always valid UTF-8;
+ * with ESCAPE_FIELD also spaces, tabs and
  * backslash, so the result is one field without blanks (ls, manifest,
  * verify, inspect).  Error and warning lines go through it too
  * (ESCAPE_LINE), so a path with a newline or an ESC cannot split or
  * colour a message.  Caller frees; NULL only when out of memory. */
 enum { ESCAPE_LINE = 0, ESCAPE_FIELD = 1 };
 char *escape_text(const char *s, int how);
+/* len bytes are well-formed UTF-8 (RFC 3629). */
+bool utf8_valid(const void *s, size_t len);
 
 /* Monotonic seconds, for reports. */
 double now_seconds(void);

@@ -321,6 +321,7 @@ static int describe(struct ext4walk *w, ext2_ino_t ino, struct ext4walk_entry *e
         e->gid = inode_gid(in);
         e->size = EXT2_I_SIZE(&in);
         e->mtime = decode_time(in.i_mtime, in.i_mtime_extra, extra, &e->mtime_nsec);
+        e->ctime = decode_time(in.i_ctime, in.i_ctime_extra, extra, &e->ctime_nsec);
         e->nlink = in.i_links_count;
         e->rdev_major = e->rdev_minor = 0;
         e->target = NULL;

@@ -28,6 +28,8 @@ struct ext4walk_entry {
         uint64_t size;
         int64_t mtime;
         uint32_t mtime_nsec;
+        int64_t ctime;            /* the last change of the inode (what ran when: scriptlets.h) */
+        uint32_t ctime_nsec;
         unsigned nlink;
         unsigned rdev_major, rdev_minor;    /* S_ISCHR / S_ISBLK */
         const char *target;       /* symlink target, else NULL */

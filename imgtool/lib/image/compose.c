@@ -22,6 +22,7 @@
 #include "ext4/ext4verity.h"
 #include "rpm/fcaps.h"
 #include "ima/imasig.h"
+#include "image/interpcheck.h"
 #include "image/labels.h"
 #include "rpm/lockfile.h"
 #include "base/output.h"
@@ -30,6 +31,7 @@
 #include "rpm/pkgset.h"
 #include "ima/pubkey.h"
 #include "image/readahead.h"
+#include "image/scriptlets.h"
 #include "rpm/rpmpkg.h"
 #include "image/users.h"
 #include "base/util.h"
@@ -80,11 +82,13 @@ struct composer {
         struct users *users;         /* the image's users and groups, decided before any file */
         struct labels *labels;       /* SELinux file contexts; NULL: no policy */
         char **warned_owners;
+        struct scriptlets *scr;      /* Scriptlets=run: what the scriptlets changed */
         size_t pkg_index;
         double t0;
 };
 
 static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len);
+static void stage_mark(const char *name);
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -702,6 +706,35 @@ static int link_shared_member(struct composer *c, const struct rpmpkg_file *f, s
         return 0;
 }
 
+/* Scriptlets=run: a package entry a scriptlet removed, or replaced by
+ * something else than a folder, is not written; apply_scriptlets writes
+ * what the scriptlet left.  A folder whose mode or owner changed is written
+ * and then changed. */
+static bool scriptlet_replaces(struct composer *c, const struct rpmpkg_file *f)
+{
+        const struct scriptlet_change *ch = scriptlets_find(c->scr, f->path);
+
+        return ch && (ch->kind == SCRIPTLET_REMOVED || !S_ISDIR(f->mode) || !S_ISDIR(ch->mode));
+}
+
+/* Consume a payload file that is not written (its digest still checked). */
+static int skip_payload(struct composer *c, const struct rpmpkg_file *f)
+{
+        struct ra_file *rf;
+        const uint8_t *buf;
+        ssize_t n;
+
+        while ((n = readahead_read(c->ra, &buf)) > 0)
+                ;
+        if (n < 0)
+                return (int)n;
+        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
+                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
+        free(rf->val);
+        rf->val = NULL;
+        return 0;
+}
+
 static int write_entry(struct composer *c, bool content, const struct rpmpkg_file *f,
                        struct link_sets *links)
 {
@@ -709,6 +742,13 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
         struct pathmap_entry *e = NULL;
         int r;
 
+        if (scriptlet_replaces(c, f)) {
+                if (capture_for(c, f->path))
+                        return imgerr(-EOPNOTSUPP, "%s: %s changed %s, which compose merges itself (users "
+                                      "files): not supported yet", c->l->path, scriptlets_find(c->scr, f->path)->by,
+                                      f->path);
+                return S_ISREG(f->mode) && content ? skip_payload(c, f) : 0;
+        }
         r = ensure_parents(c, (int)c->pkg_index, f->path);
         if (r < 0)
                 return r;
@@ -831,6 +871,8 @@ static int write_package(struct composer *c, struct rpmpkg *p)
 /* pkgset refused scriptlets already unless Scriptlets=skip: list them. */
 static int list_skipped_scriptlets(struct composer *c)
 {
+        if (c->l->scriptlets != SCRIPTLETS_SKIP)
+                return 0;       /* Scriptlets=run: scriptlets.c refuses what it does not run */
         for (size_t i = 0; i < c->set->count; i++) {
                 const char *const *s = rpmpkg_scriptlets(c->set->pkgs[i]);
                 for (size_t k = 0; s && s[k]; k++)
@@ -1117,9 +1159,9 @@ static int write_created_verity(struct composer *c, const char *path, int fd, ui
 
 /* Write a file that no package ships (rpmdb, the IMA cert, the kernel),
  * signed with Key= when there is one, and listed as unsigned otherwise. */
-static int write_created_file(struct composer *c, const char *path, mode_t mode, int fd)
+static int write_created_attr(struct composer *c, const char *path, const struct ext4img_attr *attr, int fd)
 {
-        struct ext4img_attr a = { .mode = S_IFREG | mode, .uid = 0, .gid = 0, .mtime = c->epoch };
+        struct ext4img_attr a = *attr;
         struct ext4img_file *out = NULL;
         struct pathmap_entry *e;
         struct stat st;
@@ -1168,6 +1210,13 @@ static int write_created_file(struct composer *c, const char *path, mode_t mode,
 fail:
         ext4img_file_abort(out);
         return r;
+}
+
+static int write_created_file(struct composer *c, const char *path, mode_t mode, int fd)
+{
+        struct ext4img_attr a = { .mode = S_IFREG | mode, .uid = 0, .gid = 0, .mtime = c->epoch };
+
+        return write_created_attr(c, path, &a, fd);
 }
 
 /* Content compose made (users files), hashed and signed like created files. */
@@ -1220,6 +1269,122 @@ static int write_created_path(struct composer *c, const char *image_path, mode_t
 }
 
 /* A cert file (PEM or DER) as DER bytes in a memfd, ready to be written. */
+/* ---- Scriptlets=run ------------------------------------------------------------------ */
+
+/* A file whose bytes are in memory, written like compose's own files. */
+static int write_memory_file(struct composer *c, const char *path, const struct ext4img_attr *a,
+                             const uint8_t *data, size_t size)
+{
+        int fd = memfd_create("imgtool", MFD_CLOEXEC), r = 0;
+        size_t done = 0;
+
+        if (fd < 0)
+                return imgerr(-errno, "memfd_create: %s", strerror(errno));
+        while (r >= 0 && done < size) {
+                ssize_t n = write(fd, data + done, size - done);
+                if (n < 0 && errno != EINTR)
+                        r = imgerr(-errno, "memfd: %s", strerror(errno));
+                else if (n > 0)
+                        done += (size_t)n;
+        }
+        if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = write_created_attr(c, path, a, fd);
+        close(fd);
+        return r;
+}
+
+/* One entry a scriptlet made or changed, written as compose writes its own
+ * files (signed with Key=, labelled); its time stamp is SOURCE_DATE_EPOCH. */
+static int apply_scriptlet_change(struct composer *c, const struct scriptlet_change *ch)
+{
+        struct ext4img_attr a = { .mode = ch->mode, .uid = ch->uid, .gid = ch->gid, .mtime = c->epoch };
+        struct pathmap_entry *e = pathmap_get(c->paths, ch->path);
+        int r;
+
+        if (e && S_ISDIR(e->mode) && S_ISDIR(ch->mode)) {
+                e->mode = ch->mode;
+                return ext4img_set_attr(c->img, ch->path, &a);
+        }
+        if (e)
+                return imgerr(-EEXIST, "%s: %s changed %s, which compose writes itself (users files): not "
+                              "supported yet", c->l->path, ch->by, ch->path);
+        if (S_ISREG(ch->mode))
+                return write_memory_file(c, ch->path, &a, ch->data, ch->size);
+        r = ensure_parents(c, -1, ch->path);
+        if (r >= 0)
+                r = pathmap_add(c->paths, ch->path, &e);
+        if (r < 0)
+                return r;
+        e->mode = ch->mode;
+        e->owner = -1;
+        e->file = -1;
+        if (S_ISDIR(ch->mode))
+                return ext4img_mkdir(c->img, ch->path, &a);
+        if (S_ISLNK(ch->mode))
+                return ext4img_symlink(c->img, ch->path, ch->target ? ch->target : "", &a);
+        return ext4img_mknod(c->img, ch->path, &a, ch->rdev);
+}
+
+static int apply_scriptlets(struct composer *c)
+{
+        static const char *const kind[] = { "created", "modified", "removed" };
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < scriptlets_count(c->scr); i++) {
+                const struct scriptlet_change *ch = scriptlets_change(c->scr, i);
+                if (ch->kind != SCRIPTLET_REMOVED)
+                        r = apply_scriptlet_change(c, ch);
+                if (r >= 0 && strv_pushf(&c->rep->scriptlet_changes, "%s %s (%s)", kind[ch->kind], ch->path,
+                                         ch->by) < 0)
+                        r = -ENOMEM;
+        }
+        if (r >= 0 && scriptlets_count(c->scr) > 0) {
+                struct ext4img_attr a = { .mode = S_IFREG | 0644, .mtime = c->epoch };
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                r = scriptlets_manifest_text(c->scr, &text, &len);
+                if (r >= 0)
+                        r = write_memory_file(c, SCRIPTLETS_MANIFEST, &a, (const uint8_t *)text, len);
+        }
+        return r;
+}
+
+/* The scratch image the scriptlets run in: the same layout without boot
+ * files or scriptlets, so the set's files are as compose writes them. */
+static int make_scratch(void *ctx, const char *path, char uuid[37])
+{
+        struct composer *c = ctx;
+        struct layout l = *c->l;
+        struct compose_opts o = { .layout = &l, .output = path, .output_flags = c->o->output_flags };
+        struct compose_report rep;
+        int r;
+
+        l.scriptlets = SCRIPTLETS_SKIP;
+        l.kernel = NULL;
+        l.format = FORMAT_EXT4;
+        l.verity = false;
+        l.lock = c->l->lock;
+        r = compose_image(&o, &rep);
+        if (r >= 0)
+                memcpy(uuid, rep.uuid, 37);
+        compose_report_free(&rep);
+        return r;
+}
+
+static int run_scriptlets(struct composer *c)
+{
+        int r = scriptlets_plan(c->l, c->set, &c->scr);
+
+        if (r < 0 || !c->scr)
+                return r;
+        r = scriptlets_run(c->scr, c->l, c->epoch, make_scratch, c, &c->rep->warnings);
+        c->rep->scriptlets_ran = scriptlets_ran(c->scr);
+        stage_mark("scriptlets");
+        return r;
+}
+
 static int cert_der_fd(const char *path, int *out)
 {
         X509 *x = NULL;
@@ -1359,6 +1524,20 @@ static bool image_has(struct composer *c, const char *path)
         return pathmap_get(c->paths, alt) != NULL;
 }
 
+/* A program that is there but whose interpreter is not fails as if it
+ * were missing (ENOENT): the merged-/usr links a scriptlet would make. */
+static void warn_interpreter(struct composer *c, const char *init)
+{
+        _cleanup_free_ char *missing = NULL;
+
+        if (interpcheck_program(output_tmp_path(c->image), init, &missing) < 0)
+                strv_pushf(&c->rep->warnings, "cannot check the interpreter of %s: %s", init, imgerr_msg());
+        else if (missing)
+                strv_pushf(&c->rep->warnings, "[Boot] Init=%s: the image has no %s: the kernel cannot "
+                           "start it and the initramfs will stop with FATAL (install the package that "
+                           "provides it, or the merged-/usr links such as /lib64 -> usr/lib64)", init, missing);
+}
+
 /* With Kernel= the image is meant to boot: say what it lacks. */
 static void warn_boot_needs(struct composer *c)
 {
@@ -1370,6 +1549,8 @@ static void warn_boot_needs(struct composer *c)
                 strv_pushf(&c->rep->warnings, "[Boot] Kernel= is set but the image has no %s: the "
                            "initramfs will stop with FATAL (install a package that provides it, or set "
                            "[Boot] Init=)", init);
+        else
+                warn_interpreter(c, init);
         if (c->l->test_hooks && !image_has(c, "/bin/sh"))
                 strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
                            "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
@@ -1435,6 +1616,7 @@ static void teardown(struct composer *c)
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
         strv_free(c->warned_owners);
+        scriptlets_free(c->scr);
         strv_free(c->inputs);
         free(c->buf);
 }
@@ -1463,6 +1645,8 @@ static int write_everything(struct composer *c)
         r = write_created_users(c);
         if (r >= 0)
                 r = write_packages(c);
+        if (r >= 0)
+                r = apply_scriptlets(c);
         if (r < 0)
                 return r;
         end_progress(c);
@@ -1660,9 +1844,12 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         rep->packages = c.set->count;
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
+
         if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
+        if ((r = run_scriptlets(&c)) < 0)
+                goto out;
         if ((r = prepare_users_and_labels(&c)) < 0)
                 goto out;
         choose_identity(&c);
@@ -1724,6 +1911,7 @@ out:
 void compose_report_free(struct compose_report *rep)
 {
         strv_free(rep->scriptlets_skipped);
+        strv_free(rep->scriptlet_changes);
         strv_free(rep->created_unsigned);
         strv_free(rep->warnings);
         for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {

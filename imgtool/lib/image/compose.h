@@ -27,6 +27,8 @@ struct compose_report {
         size_t labelled;                /* inodes given security.selinux */
         char selinux_policy[64];        /* SELINUXTYPE labels came from; "" none */
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
+        size_t scriptlets_ran;          /* Scriptlets=run: how many ran */
+        char **scriptlet_changes;       /* "created PATH (NEVRA %post)" lines, in path order */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;
         char **setid_cleared;           /* paths whose setuid/setgid bit was cleared (owner unknown: root) */

@@ -17,6 +17,7 @@
 #include "rpm/pkgset.h"
 #include "rpm/rpmpkg.h"
 #include "image/labels.h"
+#include "image/scriptlets.h"
 #include "image/users.h"
 #include "base/util.h"
 #include "ima/imasig.h"
@@ -1134,6 +1135,69 @@ static int expect_users_files(const struct users *u, struct imgverify_expectatio
         return 0;
 }
 
+static struct imgverify_expected *expected_slot(struct imgverify_expectation *x, const char *path)
+{
+        struct imgverify_expected *nv;
+
+        for (size_t i = 0; i < x->n; i++)
+                if (x->v[i].path && !strcmp(x->v[i].path, path))
+                        return &x->v[i];
+        nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
+        if (!nv)
+                return NULL;
+        x->v = nv;
+        memset(&x->v[x->n], 0, sizeof(x->v[x->n]));
+        x->v[x->n].path = path;
+        return &x->v[x->n++];
+}
+
+/* Scriptlets=run: what the scriptlets made replaces or removes the
+ * packages' records; the record file itself (signed, so checked like any
+ * file) is expected too.  An image without one has no scriptlet changes. */
+static int expect_scriptlet_changes(struct imgverify_expectation *x, size_t text_len)
+{
+        struct imgverify_expected *e;
+        size_t out = 0;
+        int r;
+
+        if (!x->scr_text)
+                return 0;
+        r = scriptlets_manifest_parse(x->scr_text, &x->scr, &x->n_scr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < x->n_scr; i++) {
+                const struct scriptlets_record *c = &x->scr[i];
+                if (!(e = expected_slot(x, c->path)))
+                        return imgerr(-ENOMEM, "out of memory");
+                if (c->kind == SCRIPTLET_REMOVED) {
+                        e->path = NULL;
+                        continue;
+                }
+                memset(e, 0, sizeof(*e));
+                e->path = c->path;
+                e->mode = c->mode;
+                e->uid = c->uid;
+                e->gid = c->gid;
+                e->target = c->target;
+                e->package = c->by;
+                if (c->has_digest) {
+                        e->digest_algo = IMA_HASH_SHA256;
+                        memcpy(e->digest, c->sha256, 32);
+                }
+        }
+        if (!(e = expected_slot(x, SCRIPTLETS_MANIFEST)))
+                return imgerr(-ENOMEM, "out of memory");
+        e->mode = S_IFREG | 0644;
+        e->package = "imgtool (scriptlet changes)";
+        e->digest_algo = IMA_HASH_SHA256;
+        EVP_Digest(x->scr_text, text_len, e->digest, NULL, EVP_sha256(), NULL);
+        for (size_t i = 0; i < x->n; i++)
+                if (x->v[i].path)
+                        x->v[out++] = x->v[i];
+        x->n = out;
+        return 0;
+}
+
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
@@ -1143,7 +1207,7 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         struct pathmap *paths = NULL;
         struct users *users = NULL;
         struct ext4walk *w = NULL;
-        size_t total = 0, len[OWNERS_DB_COUNT] = { 0 };
+        size_t total = 0, len[OWNERS_DB_COUNT] = { 0 }, scr_len = 0;
         int r;
 
         if (!x)
@@ -1158,6 +1222,7 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 goto fail;
         passwd = read_image_text(w, "/etc/passwd", &len[OWNERS_PASSWD]);
         group = read_image_text(w, "/etc/group", &len[OWNERS_GROUP]);
+        x->scr_text = read_image_text(w, SCRIPTLETS_MANIFEST, &scr_len);
         ext4walk_close(w);
         for (size_t i = 0; i < x->set->count; i++)
                 total += rpmpkg_file_count(x->set->pkgs[i]);
@@ -1182,6 +1247,8 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         x->n = dedupe_expected(x->v, x->n);
         r = expect_users_files(users, x);
         if (r >= 0)
+                r = expect_scriptlet_changes(x, scr_len);
+        if (r >= 0)
                 r = labels_open(l, x->set, &x->labels);
         if (r < 0)
                 goto fail;
@@ -1202,6 +1269,8 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
 {
         if (!x)
                 return;
+        scriptlets_records_free(x->scr, x->n_scr);
+        free(x->scr_text);
         free(x->v);
         if (x->set)
                 pkgset_free(x->set);

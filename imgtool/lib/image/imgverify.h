@@ -112,6 +112,9 @@ struct imgverify_expectation {
         size_t n;
         struct pkgset *set;
         struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
+        struct scriptlets_record *scr;  /* Scriptlets=run: the image's record (scriptlets.h) */
+        size_t n_scr;
+        char *scr_text;
 };
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out);

@@ -36,6 +36,9 @@ void report_print_summary(FILE *f, const struct compose_report *r, const char *o
                         (double)r->uki_size / 1e6, r->root_partuuid);
         fprintf(f, "  time: %.2f s, %.1f MB/s\n", r->seconds, r->seconds > 0 ? mb / r->seconds : 0.0);
         print_lines(f, "scriptlet skipped: ", r->scriptlets_skipped);
+        if (r->scriptlets_ran)
+                fprintf(f, "  scriptlets run: %zu, in the image booted under QEMU\n", r->scriptlets_ran);
+        print_lines(f, "scriptlet change: ", r->scriptlet_changes);
         print_lines(f, "created unsigned (no Key=): ", r->created_unsigned);
         print_lines(f, "warning: ", r->warnings);
         fprintf(f, "  wrote:");
@@ -132,6 +135,8 @@ int report_json_text(const struct compose_report *r, const char *output, char **
         json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
         json_object_object_add(o, "mb_per_s", json_object_new_double(r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0));
         json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
+        json_object_object_add(o, "scriptlets_run", json_object_new_int64((int64_t)r->scriptlets_ran));
+        json_object_object_add(o, "scriptlet_changes", strv_json(r->scriptlet_changes));
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
         json_object_object_add(o, "setid_cleared", strv_json(r->setid_cleared));

@@ -191,6 +191,19 @@ static int parse_epoch(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
+static int parse_seconds(struct parse_ctx *c, const struct layout_setting *s, const char *value, void *field)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(value, &end, 10);
+        if (errno || *end || end == value || value[0] == '-' || v == 0 || v > 86400)
+                return bad_value(c, s->key, value, "expected seconds, 1 to 86400");
+        *(unsigned *)field = (unsigned)v;
+        return 0;
+}
+
 /* One parser for every enum key: the names are the key's choices. */
 static int parse_enum(struct parse_ctx *c, const struct layout_setting *s, const char *value, void *field)
 {
@@ -228,6 +241,7 @@ static int parse_value(struct parse_ctx *c, const struct layout_setting *s, cons
         case LAYOUT_SIZE: return parse_image_size(c, value, field);
         case LAYOUT_INODE_SIZE: return parse_inode_size(c, value, field);
         case LAYOUT_EPOCH: return parse_epoch(c, value, field);
+        case LAYOUT_SECONDS: return parse_seconds(c, s, value, field);
         case LAYOUT_LABEL: return parse_label(c, value, field);
         case LAYOUT_ROOT: return parse_root(c, value, field);
         case LAYOUT_SALT: return parse_salt(c, value, field);
@@ -597,6 +611,9 @@ int layout_key_value(const struct layout *l, size_t i, char **text)
         case LAYOUT_EPOCH:
                 r = l->source_date_epoch < 0 ? asprintf(text, "%s", "") :
                                                asprintf(text, "%lld", (long long)l->source_date_epoch);
+                return r < 0 ? -ENOMEM : 0;
+        case LAYOUT_SECONDS:
+                r = asprintf(text, "%u", *(const unsigned *)field);
                 return r < 0 ? -ENOMEM : 0;
         }
         *text = strdup(str ? str : "?");

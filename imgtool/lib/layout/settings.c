@@ -17,7 +17,7 @@ static const struct layout_choice formats[] = {
         { "ext4", FORMAT_EXT4 }, { "disk", FORMAT_DISK }, {}
 };
 static const struct layout_choice scriptlets[] = {
-        { "error", SCRIPTLETS_ERROR }, { "skip", SCRIPTLETS_SKIP }, {}
+        { "error", SCRIPTLETS_ERROR }, { "skip", SCRIPTLETS_SKIP }, { "run", SCRIPTLETS_RUN }, {}
 };
 /* SELINUX_DEFAULT has no name: the image's own SELINUX= decides. */
 static const struct layout_choice selinux_modes[] = {
@@ -151,10 +151,20 @@ const struct layout_setting layout_settings[] = {
                 .section = "Packages", .key = "Scriptlets", .type = LAYOUT_ENUM, .offset = F(scriptlets),
                 .choices = scriptlets,
                 .value_default = "error",
-                .comment = "compose never runs scriptlets: error stops at a package that has one, skip lists them.",
-                .help = "compose never runs scriptlets. `error`: a package with any scriptlet (%pre, %post, "
-                        "triggers...) stops compose, naming it. `skip`: go on and list each skipped scriptlet in "
-                        "the report.",
+                .comment = "error stops at a package with a scriptlet, skip lists them, run runs them in the image under QEMU.",
+                .help = "`error`: a package with any scriptlet (%pre, %post, triggers...) stops compose, naming "
+                        "it. `skip`: go on and list each skipped scriptlet in the report. `run`: %pretrans, %pre, "
+                        "%post and %posttrans run in rpm's order inside the image, booted under QEMU with "
+                        "`[Boot] Kernel=` (never on the host); what they change is written and signed like every "
+                        "file, and the report names the scriptlet behind each change (docs/scriptlets.md). "
+                        "Triggers and Lua scriptlets are refused for now.",
+        },
+        {
+                .section = "Packages", .key = "ScriptletTimeout", .type = LAYOUT_SECONDS,
+                .offset = F(scriptlet_timeout), .value_default = "600",
+                .comment = "Scriptlets=run: seconds the whole run (boot included) may take.",
+                .help = "With `Scriptlets=run`: the seconds the whole run may take, the boot included; past it "
+                        "the machine is stopped and compose fails naming the scriptlet that was running.",
         },
         {
                 .section = "Packages", .key = "Repository", .type = LAYOUT_LIST, .offset = F(repositories),
@@ -450,6 +460,7 @@ const char *layout_type_doc(const struct layout_setting *s, char *buf, size_t si
         case LAYOUT_SIZE: return "size or `auto`";
         case LAYOUT_INODE_SIZE: return "`auto` or 256 to 4096";
         case LAYOUT_EPOCH: return "seconds since 1970";
+        case LAYOUT_SECONDS: return "seconds";
         case LAYOUT_LABEL: return "label";
         case LAYOUT_ROOT: return "root spec";
         case LAYOUT_SALT: return "hex";

@@ -22,7 +22,7 @@ enum layout_sigmode {
         SIGMODE_PACKAGE_OR_SIGN, /* package signature when it verifies, else sign */
 };
 
-enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP };
+enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP, SCRIPTLETS_RUN };
 
 enum layout_selinux_mode { SELINUX_DEFAULT, SELINUX_ENFORCING, SELINUX_PERMISSIVE, SELINUX_OFF };
 
@@ -57,6 +57,7 @@ struct layout {
         char **install;          /* names or globs */
         char **gpg_keys;
         enum layout_scriptlets scriptlets;
+        unsigned scriptlet_timeout; /* seconds the whole scriptlet run may take (docs/scriptlets.md) */
         char **repositories;     /* rpm-md repositories: folders or file:// URLs, as written */
         bool weak_deps;          /* install Recommends/Supplements too */
         char **exclude;          /* name globs the solver never picks */
@@ -126,6 +127,7 @@ enum layout_type {
         LAYOUT_SIZE,        /* bytes with a suffix, or auto */
         LAYOUT_INODE_SIZE,  /* auto or a power of two */
         LAYOUT_EPOCH,       /* seconds since 1970 */
+        LAYOUT_SECONDS,     /* a duration, 1 to 86400 seconds (an unsigned field) */
         LAYOUT_LABEL,       /* an ext4 label */
         LAYOUT_ROOT,        /* a root= spec */
         LAYOUT_SALT,        /* hex bytes */

@@ -275,7 +275,7 @@ static int verify_openpgp(const struct layout *l, const struct candidates *chose
         return r;
 }
 
-/* compose never runs scriptlets; with Scriptlets=error say so before the
+/* Scriptlets=error: say so before the
  * dependency check, whose complaint (a missing interpreter) would hide the
  * real reason. */
 static int refuse_scriptlets(const struct layout *l, const struct candidates *chosen)
@@ -286,7 +286,8 @@ static int refuse_scriptlets(const struct layout *l, const struct candidates *ch
                 const char *const *s = rpmpkg_scriptlets(chosen->pkgs[i]);
                 if (s && s[0])
                         return imgerr(-EPERM, "%s: has a %s scriptlet; compose cannot run scriptlets "
-                                      "(set [Packages] Scriptlets=skip to go on without them)",
+                                      "(set [Packages] Scriptlets=run to run them in the image under QEMU, "
+                                      "or skip to go on without them)",
                                       rpmpkg_path(chosen->pkgs[i]), s[0]);
         }
         return 0;

@@ -26,6 +26,7 @@
 #include <rpm/rpmts.h>
 
 #include "ima/imasig.h"
+#include "base/strv.h"
 #include "base/util.h"
 
 /* ---- rpm's configuration ------------------------------------------------- */
@@ -662,6 +663,44 @@ const char *rpmpkg_arch(const struct rpmpkg *p)
 }
 int64_t rpmpkg_buildtime(const struct rpmpkg *p) { return (int64_t)headerGetNumber(p->h, RPMTAG_BUILDTIME); }
 const char *const *rpmpkg_scriptlets(const struct rpmpkg *p) { return p->scriptlets; }
+
+int rpmpkg_scriptlet(const struct rpmpkg *p, const char *name, char ***prog, char **body)
+{
+        static const struct { rpmTagVal script, prog; const char *name; } s[] = {
+                { RPMTAG_PRETRANS, RPMTAG_PRETRANSPROG, "%pretrans" },
+                { RPMTAG_PREIN, RPMTAG_PREINPROG, "%pre" },
+                { RPMTAG_POSTIN, RPMTAG_POSTINPROG, "%post" },
+                { RPMTAG_POSTTRANS, RPMTAG_POSTTRANSPROG, "%posttrans" },
+        };
+        struct rpmtd_s td;
+        const char *text;
+        size_t i;
+
+        *prog = NULL;
+        *body = NULL;
+        for (i = 0; i < ARRAY_SIZE(s) && strcmp(s[i].name, name); i++)
+                ;
+        if (i == ARRAY_SIZE(s) || (!headerIsEntry(p->h, s[i].script) && !headerIsEntry(p->h, s[i].prog)))
+                return -ENOENT;
+        /* the interpreter: a string in old packages, an array since rpm 4.4 */
+        if (headerGet(p->h, s[i].prog, &td, HEADERGET_MINMEM)) {
+                while ((text = rpmtdNextString(&td)))
+                        if (strv_pushf(prog, "%s", text) < 0)
+                                break;
+                rpmtdFreeData(&td);
+        } else if (strv_pushf(prog, "%s", "/bin/sh") < 0) {
+                return -ENOMEM;
+        }
+        if (!*prog)
+                return -ENOMEM;
+        text = headerGetString(p->h, s[i].script);
+        if (text && !(*body = strdup(text))) {
+                strv_free(*prog);
+                *prog = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
 void *rpmpkg_header(const struct rpmpkg *p) { return p->h; }
 size_t rpmpkg_file_count(const struct rpmpkg *p) { return p->nfiles; }
 

@@ -52,6 +52,12 @@ int64_t rpmpkg_buildtime(const struct rpmpkg *p);
 /* Names of scriptlets the package has (e.g. "%post"), NULL-terminated;
  * empty list if none.  Owned by the package. */
 const char *const *rpmpkg_scriptlets(const struct rpmpkg *p);
+/* One install scriptlet ("%pretrans", "%pre", "%post", "%posttrans") as rpm
+ * runs it: *prog the interpreter and its arguments (malloc'ed vector;
+ * rpm's default "/bin/sh" when the header names none; "<lua>" for rpm's
+ * Lua), *body the script (malloc'ed; NULL for "-p /path" alone).  0 when
+ * found, -ENOENT when the package has none, -ENOMEM. */
+int rpmpkg_scriptlet(const struct rpmpkg *p, const char *name, char ***prog, char **body);
 /* The librpm Header (rpm's Header type), for the dependency check and the
  * rpm database.  Owned by the package. */
 void *rpmpkg_header(const struct rpmpkg *p);
