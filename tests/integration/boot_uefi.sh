@@ -1,5 +1,7 @@
 # A Format=disk image booted by real firmware (OVMF, q35 with SMM, TCG) with
-# Secure Boot enforcing and the owner's keys, three boots:
+# Secure Boot enforcing and the owner's keys, three boots of a 2 GiB disk
+# (sparse; disks of 400 MiB and more once had an ESP mtools could not read,
+# disk_sizes.sh checks the sizes offline):
 #  1. the check suite through the signed UKI (IMA enforcing as with a direct
 #     boot), and the TPM's PCRs 4, 5, 7, 11 against `imgtool pcrs`;
 #  2. --append from outside: ignored (/proc/cmdline is the UKI's .cmdline);
@@ -29,7 +31,9 @@ compose() {  # compose DISK KEYDIR|"" [--set ...]
     --set Image.Format=disk --set "Boot.CommandLine=console=ttyS0 panic=-1" \
     ${keys:+--set "SecureBoot.Key=$T/$keys/db.key" --set "SecureBoot.Certificate=$T/$keys/db.crt"} "$@"
 }
-compose sb.disk sb
+compose sb.disk sb --set Image.Size=2G
+expect_eq "the booted disk is 2 GiB" "$(stat -c %s sb.disk)" $((2 << 30))
+read -r rstart rsize < <(sfdisk -d sb.disk | sed -n 's/^sb.disk2 : start= *\([0-9]*\), size= *\([0-9]*\),.*/\1 \2/p')
 before=$(sha256sum < sb.disk)
 mcopy -n -i sb.disk@@1048576 ::/EFI/BOOT/BOOTX64.EFI uki.efi
 section() {  # section NAME: "file-offset size" of a UKI section (decimal)
@@ -67,6 +71,8 @@ insmod /tmp/efivarfs.ko && mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 echo \"SB=\$(od -An -tx1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | tr -s ' ')\"
 echo \"LOCKDOWN=\$(cat /sys/kernel/security/lockdown)\"
 echo \"CMDLINE=\$(cat /proc/cmdline)\"
+root=\$(awk '\$2 == \"/\" { print \$1 }' /proc/mounts)
+echo \"ROOT=\$root \$(cat /sys/class/block/\${root#/dev/}/size)\"
 grep -E 'keyring +\\.platform:|asymmetri' /proc/keys | sed 's/^/KEY /'
 dmesg | grep 'Loaded X.509 cert' | sed 's/^.*integrity: /DMESG /'"
 rc=0
@@ -75,6 +81,8 @@ rc=0
 expect_eq "boot with --append: exit" "$rc" 0
 [ "$rc" -eq 0 ] || cat run2.err >&2
 expect_eq "the SecureBoot efivar: enabled" "$(sed -n 's/^SB= *//p' guest2.txt | awk '{print $NF}')" 01
+check "the root is the 2 GiB disk's second partition, all of it ($(grep '^ROOT=' guest2.txt))" \
+  grep -Eq "^ROOT=/dev/[a-z0-9]+p2 $rsize\$" guest2.txt
 check "lockdown integrity or stricter" grep -Eq '^LOCKDOWN=.*\[(integrity|confidentiality)\]' guest2.txt
 expect_eq "/proc/cmdline is the UKI's .cmdline (QEMU -append ignored)" "$(sed -n 's/^CMDLINE=//p' guest2.txt)" "$ukicmdline"
 ski=$(openssl x509 -in sb/db.crt -noout -ext subjectKeyIdentifier | tail -n1 | tr -d ' :' | tr A-F a-f)

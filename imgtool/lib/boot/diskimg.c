@@ -166,15 +166,73 @@ static int write_gpt(const char *path, const struct disk_plan *p, const struct d
 
 /* ---- FAT ------------------------------------------------------------------ */
 
+/* mkfs.fat (dosfstools 4.2, and its master in 2023) picks the FAT32 cluster
+ * size and the CHS geometry from the size of the whole file it is given, not
+ * from --offset and the block count: on a disk of 400 MiB or more it chose
+ * 4 KiB clusters for the 64 MiB ESP, 16,344 of them, under the 65,525 below
+ * which the FAT specification (fatgen103) says a FAT is FAT16 whatever its
+ * boot sector claims.  mtools (and firmware that follows the specification)
+ * then read a FAT16 with no root directory: "mmd failed: No directory
+ * slots".  So every parameter mkfs.fat would derive from the file is given:
+ * the cluster size from the ESP's own size by fatgen103's table (what
+ * mkfs.fat picks for a file of exactly the ESP), a geometry of 32 sectors a
+ * track (mkfs.fat rounds the filesystem down to whole tracks; 32 divides
+ * every whole-MiB ESP, so the FAT fills its partition); the hidden sectors
+ * and FAT32 were already given.  The ESP is then the same bytes whatever the
+ * disk's size. */
+static unsigned esp_sectors_per_cluster(uint64_t esp_size)
+{
+        uint64_t mib = esp_size >> 20;
+        return mib > 32768 ? 64 : mib > 16384 ? 32 : mib > 8192 ? 16 : mib > 260 ? 8 : 1;
+}
+
+#define FAT32_MIN_CLUSTERS 65525u
+
+static uint32_t le(const uint8_t *p, int n)
+{
+        uint32_t v = 0;
+        while (n--)
+                v = v << 8 | p[n];
+        return v;
+}
+
+/* Read back what mkfs.fat wrote: a FAT32 that fills the partition and that
+ * every reader takes for FAT32 (enough clusters), else a message now rather
+ * than mtools' puzzling one or a disk firmware cannot read. */
+static int check_boot_sector(const char *path, const struct disk_plan *p)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        uint8_t bs[SECTOR];
+        uint64_t total, fat_len, reserved, clusters;
+        unsigned spc;
+
+        if (fd < 0 || pread(fd, bs, sizeof(bs), (off_t)p->esp_offset) != (ssize_t)sizeof(bs))
+                return imgerr(fd < 0 ? -errno : -EIO, "reading the ESP's boot sector back: %s",
+                              fd < 0 ? strerror(errno) : "short read");
+        spc = bs[13];
+        reserved = le(bs + 14, 2);
+        total = le(bs + 32, 4);
+        fat_len = le(bs + 36, 4);
+        clusters = spc && total > reserved + bs[16] * fat_len ? (total - reserved - bs[16] * fat_len) / spc : 0;
+        if (le(bs + 11, 2) != SECTOR || le(bs + 22, 2) != 0 || total != p->esp_size / SECTOR ||
+            clusters < FAT32_MIN_CLUSTERS)
+                return imgerr(-EPROTO, "mkfs.fat made an ESP of %llu sectors, %llu clusters of %u sectors; "
+                              "wanted FAT32 of %llu sectors with at least %u clusters",
+                              (unsigned long long)total, (unsigned long long)clusters, spc,
+                              (unsigned long long)(p->esp_size / SECTOR), FAT32_MIN_CLUSTERS);
+        return 0;
+}
+
 static int write_esp(const char *path, const struct disk_plan *p, const struct disk_ids *ids,
                      const char *uki_path, int64_t epoch)
 {
-        char offset[32], hidden[32], kib[32], volid[16], img[4096 + 32];
+        char offset[32], hidden[32], kib[32], spc[8], volid[16], img[4096 + 32];
         int r;
 
         snprintf(offset, sizeof(offset), "--offset=%llu", (unsigned long long)(p->esp_offset / SECTOR));
         snprintf(hidden, sizeof(hidden), "%llu", (unsigned long long)(p->esp_offset / SECTOR));
         snprintf(kib, sizeof(kib), "%llu", (unsigned long long)(p->esp_size / 1024));
+        snprintf(spc, sizeof(spc), "%u", esp_sectors_per_cluster(p->esp_size));
         snprintf(volid, sizeof(volid), "%08x", ids->esp_volume_id);
         if ((size_t)snprintf(img, sizeof(img), "%s@@%llu", path, (unsigned long long)p->esp_offset) >= sizeof(img))
                 return imgerr(-ENAMETOOLONG, "%s: path too long", path);
@@ -182,9 +240,9 @@ static int write_esp(const char *path, const struct disk_plan *p, const struct d
                 /* --invariant: mkfs.fat takes the time for the label's
                  * directory entry and ignores SOURCE_DATE_EPOCH; mlabel
                  * (mtools honours it) sets the label and the volume id. */
-                char *argv[] = { "mkfs.fat", "-F", "32", "-S", "512", "--invariant", "-h", hidden,
-                                 offset, (char *)path, kib, NULL };
-                if ((r = run_tool(argv, epoch)) < 0)
+                char *argv[] = { "mkfs.fat", "-F", "32", "-S", "512", "-s", spc, "-g", "64/32", "--invariant",
+                                 "-h", hidden, offset, (char *)path, kib, NULL };
+                if ((r = run_tool(argv, epoch)) < 0 || (r = check_boot_sector(path, p)) < 0)
                         return r;
         }
         {
