@@ -39,6 +39,7 @@ DEB_PACKAGES=(
   libcap2-bin gpg                      # getcap oracle; OpenPGP-signed test packages (GpgKey=)
   zstd cpio dpkg-dev util-linux        # payloads, initramfs checks, apt-get download
   python3 libzstd-dev                  # bench/: corpus and runner; the bound's zstd
+  python3-matplotlib                   # bench/scale: the PNG plot of time and RSS against files
   python3-jsonschema python3-cryptography  # tests: Keylime's schema and keyring code (tests/data/keylime); attest_forge.py's software TPM
   groff-base bsdextrautils xz-utils    # tests: the man page rendered by groff, col; .ko.xz modules
   busybox-static                       # the shell of the boot test image

@@ -77,10 +77,10 @@ int cmd_attest(int argc, char **argv)
         if (!challenge && (!reference || !cert))
                 return cmd_usage_error(&p, "--reference FILE and --cert CERT are required");
         if (challenge)
-                return attest_challenge(dir, state, ek_ca) < 0 ? cmd_fail() : EXIT_OK;
+                return (r = attest_challenge(dir, state, ek_ca)) < 0 ? cmd_fail(r) : EXIT_OK;
         r = attest_verify(dir, state, reference, cert, ek_ca, &rep);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         if (json) {
                 char *s = attest_report_json(rep);
                 printf("%s\n", s ? s : "{\"ok\": false}");

@@ -55,7 +55,7 @@ int cmd_boot(int argc, char **argv)
         struct cmd_parser p;
         _cleanup_free_ char *run = NULL, *self = NULL;
         char **args;
-        int c, n = 0;
+        int c, n = 0, r;
 
         /* Parse only to apply the convention (--help, unknown options);
          * the arguments go to the harness unchanged. */
@@ -66,8 +66,8 @@ int cmd_boot(int argc, char **argv)
                 return p.exit;
         if (argc - p.next != 1)
                 return cmd_usage_error(&p, "expected exactly one IMAGE");
-        if (datadir_find("qemu-test/run", &run) < 0)
-                return cmd_fail();
+        if ((r = datadir_find("qemu-test/run", &run)) < 0)
+                return cmd_fail(r);
         self = realpath("/proc/self/exe", NULL);
         if (self)
                 setenv("IMGTOOL", self, 1); /* the check suite runs this imgtool */

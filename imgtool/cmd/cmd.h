@@ -129,8 +129,9 @@ void cmd_print_man(FILE *f, const struct cmd_spec *spec);
 void cmd_print_layout_man(FILE *f);
 void cmd_print_layout_markdown(FILE *f);
 void cmd_print_layout_text(FILE *f);
-/* Print "imgtool: <msg>" for the current library error and return EXIT_ERROR. */
-int cmd_fail(void);
+/* Print "imgtool: <msg>" for error r (util.h: its recorded message, or
+ * strerror's text when none was recorded for r) and return EXIT_ERROR. */
+int cmd_fail(int r);
 
 /* `imgtool help` without a command. */
 void cmd_print_overview(FILE *f);

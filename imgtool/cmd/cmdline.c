@@ -207,10 +207,13 @@ void cmd_print_help(FILE *f, const struct cmd_spec *s)
 }
 
 /* One line, whatever a package or image path holds (util.h escape_text). */
-int cmd_fail(void)
+int cmd_fail(int r)
 {
-        _cleanup_free_ char *msg = escape_text(imgerr_msg(), ESCAPE_LINE);
-        fprintf(stderr, "imgtool: %s\n", msg ? msg : imgerr_msg());
+        const char *what = imgerr_what(r);
+        _cleanup_free_ char *msg = escape_text(what, ESCAPE_LINE);
+
+        fprintf(stderr, "imgtool: %s\n", msg ? msg : what);
+        imgerr_clear();
         return EXIT_ERROR;
 }
 

@@ -67,7 +67,7 @@ int cmd_compose(int argc, char **argv)
                 return cmd_usage_error(&p, "-o IMAGE is required");
         r = layout_load(argv[p.next], sets, &l);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         o.layout = l;
         o.output = output;
         o.json_report = json;
@@ -78,7 +78,7 @@ int cmd_compose(int argc, char **argv)
         if (r < 0) {
                 layout_free(l);
                 compose_report_free(&rep);
-                return cmd_fail();
+                return cmd_fail(r);
         }
         if (!quiet)
                 report_print_summary(stdout, &rep, output);

@@ -393,7 +393,7 @@ int cmd_extract(int argc, char **argv)
         const char *out = NULL;
         bool force = false, xattrs = false;
         struct cmd_parser p;
-        int c;
+        int c, r;
 
         cmd_parser_init(&p, &cmd_extract_spec, argc, argv);
         while ((c = cmd_getopt(&p)) > 0) {
@@ -407,7 +407,7 @@ int cmd_extract(int argc, char **argv)
                 return p.exit;
         if (argc - p.next != 2 || !out || !*out)
                 return cmd_usage_error(&p, "need IMAGE PATH -o OUT");
-        if (run_extract(argv[p.next], argv[p.next + 1], out, force, xattrs) < 0)
-                return cmd_fail();
+        if ((r = run_extract(argv[p.next], argv[p.next + 1], out, force, xattrs)) < 0)
+                return cmd_fail(r);
         return EXIT_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "attest/imalog.h"
+#include "attest/manifest.h"
 #include "base/util.h"
 
 enum { OPT_PCR = CMD_LONG_ONLY(1), OPT_EXPECT, OPT_MANIFEST };
@@ -34,105 +35,6 @@ const struct cmd_spec cmd_ima_log_spec = {
                                             { 2, "bad arguments, or the log could not be read or parsed" }, {} },
         .run = cmd_ima_log,
 };
-
-struct manifest_line {
-        char *path;
-        char hex[65];
-};
-
-struct manifest {
-        struct manifest_line *lines;
-        size_t n;
-};
-
-static bool is_sha256_hex(const char *s, size_t n)
-{
-        if (n != 64)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isxdigit((unsigned char)s[i]))
-                        return false;
-        return true;
-}
-
-/* "HEX  /path" (sha256sum; '*' binary marker and './' prefix allowed), or
- * any line with a 'sha256:HEX' or bare 64-hex token and a '/path' token. */
-static int parse_manifest_line(char *line, struct manifest_line *out)
-{
-        char *hex = NULL, *path = NULL;
-
-        line[strcspn(line, "\n")] = 0;
-        if (is_sha256_hex(line, strcspn(line, " \t")) && line[64] && isspace((unsigned char)line[64])) {
-                hex = line;
-                path = line + 64;
-                path += strspn(path, " \t");
-                if (*path == '*')
-                        path++;
-                if (!strncmp(path, "./", 2))
-                        path++;
-                line[64] = 0;
-        } else {
-                char *save = NULL;
-                for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-                        if (!strncmp(t, "sha256:", 7))
-                                t += 7;
-                        if (!hex && is_sha256_hex(t, strlen(t)))
-                                hex = t;
-                        else if (!path && t[0] == '/')
-                                path = t;
-                }
-        }
-        if (!hex || !path || path[0] != '/')
-                return 0;
-        for (int i = 0; i < 64; i++)
-                out->hex[i] = (char)tolower((unsigned char)hex[i]);
-        out->hex[64] = 0;
-        out->path = strdup(path);
-        return out->path ? 1 : imgerr(-ENOMEM, "out of memory");
-}
-
-static int read_manifest(const char *path, struct manifest *m)
-{
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len, alloc = 0;
-        char *save = NULL;
-        int rr = read_file_max(path, 256u << 20, "manifests", &data, &len);
-
-        if (rr < 0)
-                return rr;
-        if (memchr(data, 0, len))
-                return imgerr(-EINVAL, "%s: contains a NUL byte: not a manifest", path);
-        for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                if (m->n == alloc) {
-                        struct manifest_line *g = realloc(m->lines, (alloc = alloc ? 2 * alloc : 256) * sizeof(*g));
-                        if (!g)
-                                return imgerr(-ENOMEM, "out of memory");
-                        m->lines = g;
-                }
-                int r = parse_manifest_line(line, &m->lines[m->n]);
-                if (r < 0)
-                        return r;
-                m->n += (size_t)r;
-        }
-        if (m->n == 0)
-                return imgerr(-EINVAL, "%s: no 'SHA256  /path' lines", path);
-        return 0;
-}
-
-static void free_manifest(struct manifest *m)
-{
-        for (size_t i = 0; i < m->n; i++)
-                free(m->lines[i].path);
-        free(m->lines);
-}
-
-static const struct manifest_line *manifest_find(const struct manifest *m, const char *path)
-{
-        for (size_t i = 0; i < m->n; i++)
-                if (!strcmp(m->lines[i].path, path))
-                        return &m->lines[i];
-        return NULL;
-}
 
 static void print_entry(const struct imalog_entry *e)
 {
@@ -221,9 +123,9 @@ int cmd_ima_log(int argc, char **argv)
                         return EXIT_ERROR;
                 }
         }
-        if (manifest && read_manifest(manifest, &man) < 0) {
-                free_manifest(&man);
-                return cmd_fail();
+        if (manifest && (r = manifest_read(manifest, &man)) < 0) {
+                manifest_free(&man);
+                return cmd_fail(r);
         }
         r = imalog_read_file(argv[p.next], &log);
         if (r >= 0)
@@ -231,9 +133,9 @@ int cmd_ima_log(int argc, char **argv)
         if (r >= 0)
                 r = imalog_replay(log, (uint32_t)pcr, "sha256", sha256);
         if (r < 0) {
-                free_manifest(&man);
+                manifest_free(&man);
                 imalog_free(log);
-                return cmd_fail();
+                return cmd_fail(r);
         }
         for (size_t i = 0; i < log->n; i++) {
                 violations += log->entries[i].violation;
@@ -259,7 +161,7 @@ int cmd_ima_log(int argc, char **argv)
                 if (bad)
                         rc = EXIT_VIOLATIONS;
         }
-        free_manifest(&man);
+        manifest_free(&man);
         imalog_free(log);
         return rc;
 }

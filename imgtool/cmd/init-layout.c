@@ -80,7 +80,8 @@ static int scan_rpms(const char *folder, struct scan *s)
                 if (asprintf(&path, "%s/%s", folder, e->d_name) < 0)
                         return -ENOMEM;
                 r = rpmpkg_open(path, &p);
-                if (r == -EINVAL && strstr(imgerr_msg(), "source package")) {
+                if (r == RPMPKG_ESOURCE) {
+                        imgerr_clear();
                         r = 0;
                         continue;
                 }
@@ -127,27 +128,10 @@ static void make_label(const char *dir, char label[17])
                 strcpy(label, "root");
 }
 
-static char *absolute(const char *p)
+static int absolute(const char *p, char **out)
 {
-        char *r = realpath(p, NULL);
-        if (!r)
-                imgerr(-errno, "%s: %s", p, strerror(errno));
-        return r;
-}
-
-static int mkdir_p(const char *dir)
-{
-        _cleanup_free_ char *copy = strdup(dir);
-        if (!copy)
-                return -1;
-        for (char *p = copy + 1; *p; p++)
-                if (*p == '/') {
-                        *p = 0;
-                        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                                return -1;
-                        *p = '/';
-                }
-        return mkdir(copy, 0755) < 0 && errno != EEXIST ? -1 : 0;
+        *out = realpath(p, NULL);
+        return *out ? 0 : imgerr(-errno, "%s: %s", p, strerror(errno));
 }
 
 struct args {
@@ -251,7 +235,7 @@ int cmd_init_layout(int argc, char **argv)
                            *text = NULL, *keyfile = NULL;
         bool made_key = false;
         uint32_t keyid = 0;
-        int c, r;
+        int c, r, e = -ENOMEM;   /* the error a `goto fail` reports */
 
         cmd_parser_init(&p, &cmd_init_layout_spec, argc, argv);
         while ((c = cmd_getopt(&p)) > 0) {
@@ -271,15 +255,15 @@ int cmd_init_layout(int argc, char **argv)
         if (asprintf(&target, "%s/%s", a.dir, LAYOUT_NAME) < 0)
                 return EXIT_ERROR;
         /* DIR may not exist yet (it is made below); the rest of the rule now */
-        if (access(a.dir, F_OK) == 0 && output_check(target, a.force ? OUTPUT_FORCE : 0, NULL) < 0)
-                return cmd_fail();
+        if (access(a.dir, F_OK) == 0 && (r = output_check(target, a.force ? OUTPUT_FORCE : 0, NULL)) < 0)
+                return cmd_fail(r);
         /* Check every input before writing anything. */
-        if (a.rpms && (!(rpms_abs = absolute(a.rpms)) || scan_rpms(rpms_abs, &s) < 0))
+        if (a.rpms && ((e = absolute(a.rpms, &rpms_abs)) < 0 || (e = scan_rpms(rpms_abs, &s)) < 0))
                 goto fail;
-        if (a.kernel && !(kernel_abs = absolute(a.kernel)))
+        if (a.kernel && (e = absolute(a.kernel, &kernel_abs)) < 0)
                 goto fail;
         if (a.key) {
-                if (!(keydir = absolute(a.key)) || asprintf(&keyfile, "%s/signing.key", keydir) < 0)
+                if ((e = absolute(a.key, &keydir)) < 0 || (e = -ENOMEM, asprintf(&keyfile, "%s/signing.key", keydir) < 0))
                         goto fail;
                 if (access(keyfile, R_OK) < 0) {
                         fprintf(stderr, "imgtool: %s: %s (make one with imgtool keygen --out %s)\n", keyfile,
@@ -288,25 +272,27 @@ int cmd_init_layout(int argc, char **argv)
                         goto out;
                 }
         }
-        if (mkdir_p(a.dir) < 0) {
-                fprintf(stderr, "imgtool: %s: cannot create: %s\n", a.dir, strerror(errno));
+        if ((e = mkdir_p(a.dir)) < 0) {
+                fprintf(stderr, "imgtool: %s: cannot create: %s\n", a.dir, strerror(-e));
                 r = EXIT_ERROR;
                 goto out;
         }
         if (!a.key) {
                 struct keygen_opts ko = { .type = KEY_EC_P256 };
                 _cleanup_free_ char *kd = NULL;
+                e = -ENOMEM;
                 if (asprintf(&kd, "%s/keys", a.dir) < 0 || asprintf(&keyfile, "%s/signing.key", kd) < 0)
                         goto fail;
                 if (access(keyfile, F_OK) < 0) {
-                        if (keygen_write(kd, &ko, &keyid) < 0)
+                        if ((e = keygen_write(kd, &ko, &keyid)) < 0)
                                 goto fail;
                         made_key = true;
                 }
                 keydir = strdup("keys");
         }
-        if (!keydir || write_layout(&a, &s, rpms_abs, keydir, kernel_abs, &text) < 0 ||
-            output_write_file(target, a.force ? OUTPUT_FORCE : 0, 0644, NULL, text, strlen(text)) < 0)
+        e = -ENOMEM;
+        if (!keydir || (e = write_layout(&a, &s, rpms_abs, keydir, kernel_abs, &text)) < 0 ||
+            (e = output_write_file(target, a.force ? OUTPUT_FORCE : 0, 0644, NULL, text, strlen(text))) < 0)
                 goto fail;
         printf("%s: a layout for %s%s, signed with %s/signing.key%s\n", target,
                rpms_abs ? "the packages of " : "the packages you put into ", rpms_abs ? rpms_abs : "rpms/",
@@ -317,7 +303,7 @@ int cmd_init_layout(int argc, char **argv)
         r = EXIT_OK;
         goto out;
 fail:
-        r = cmd_fail();
+        r = cmd_fail(e);
 out:
         strv_free(s.names);
         free(s.init);

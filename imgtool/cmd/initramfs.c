@@ -71,8 +71,8 @@ int cmd_initramfs(int argc, char **argv)
                                        !o.root ? "--root SPEC is required" : "at least one --cert is required");
         o.certs = certs;
         certs[o.n_certs] = policy_path;   /* inputs for the output check, NULL-terminated */
-        if (output_check(out, flags, certs) < 0)
-                return cmd_fail();
+        if ((r = output_check(out, flags, certs)) < 0)
+                return cmd_fail(r);
         certs[o.n_certs] = NULL;
         if (policy_path) {
                 r = read_text_file(policy_path, &policy);
@@ -82,11 +82,11 @@ int cmd_initramfs(int argc, char **argv)
                         r = imgerr(-EINVAL, "%s: no appraise rule: the image would boot without enforcement",
                                    policy_path);
                 if (r < 0)
-                        return cmd_fail();
+                        return cmd_fail(r);
                 o.policy_text = policy;
         }
         r = initramfs_write(&o, out, flags);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         return EXIT_OK;
 }

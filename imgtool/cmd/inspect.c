@@ -189,20 +189,21 @@ const struct cmd_spec cmd_inspect_spec = {
 
 int cmd_inspect(int argc, char **argv)
 {
+        int r;
         struct ima_trust *trust = NULL;
         json_object *doc = NULL, *pkgs = NULL;
         bool json = false;
         int c, rc = EXIT_OK;
         struct cmd_parser cp;
 
-        if (ima_trust_new(&trust) < 0)
-                return cmd_fail();
+        if ((r = ima_trust_new(&trust)) < 0)
+                return cmd_fail(r);
         cmd_parser_init(&cp, &cmd_inspect_spec, argc, argv);
         while ((c = cmd_getopt(&cp)) > 0) {
                 switch (c) {
                 case 'c':
-                        if (ima_trust_add_file(trust, cp.arg) < 0) {
-                                rc = cmd_fail();
+                        if ((r = ima_trust_add_file(trust, cp.arg)) < 0) {
+                                rc = cmd_fail(r);
                                 goto out;
                         }
                         break;
@@ -227,8 +228,8 @@ int cmd_inspect(int argc, char **argv)
         }
         for (int i = cp.next; i < argc; i++) {
                 struct rpmpkg *p = NULL;
-                if (rpmpkg_open(argv[i], &p) < 0) {
-                        rc = cmd_fail();
+                if ((r = rpmpkg_open(argv[i], &p)) < 0) {
+                        rc = cmd_fail(r);
                         continue;
                 }
                 if (json)

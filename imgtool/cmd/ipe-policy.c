@@ -62,7 +62,7 @@ int cmd_ipe_policy(int argc, char **argv)
                 r = output_write_file(out, flags, 0644, inputs, der, len);
         layout_free(l);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         if (!out)
                 fputs(text, stdout);
         return EXIT_OK;

@@ -29,7 +29,7 @@ int cmd_kconfig(int argc, char **argv)
         const char *ca = NULL, *ima = NULL;
         _cleanup_free_ char *text = NULL;
         struct cmd_parser p;
-        int c;
+        int c, r;
 
         cmd_parser_init(&p, &cmd_kconfig_spec, argc, argv);
         while ((c = cmd_getopt(&p)) > 0) {
@@ -42,8 +42,8 @@ int cmd_kconfig(int argc, char **argv)
                 return p.exit;
         if (!ca || p.next < argc)
                 return cmd_usage_error(&p, "%s", ca ? "unexpected argument" : "--ca CERT is required");
-        if (kconfig_fragment(ca, ima, &text) < 0)
-                return cmd_fail();
+        if ((r = kconfig_fragment(ca, ima, &text)) < 0)
+                return cmd_fail(r);
         fputs(text, stdout);
         return EXIT_OK;
 }

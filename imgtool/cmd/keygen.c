@@ -56,20 +56,20 @@ int cmd_keygen(int argc, char **argv)
         bool type_set = false;
         struct cmd_parser p;
         uint32_t keyid;
-        int c;
+        int c, r;
 
         cmd_parser_init(&p, &cmd_keygen_spec, argc, argv);
         while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 't':
-                        if (keygen_type_from_name(p.arg, &o.type) < 0)
-                                return cmd_fail();
+                        if ((r = keygen_type_from_name(p.arg, &o.type)) < 0)
+                                return cmd_fail(r);
                         type_set = true;
                         break;
                 case 's': o.subject = p.arg; break;
                 case 'd':
-                        if (parse_days(p.arg, &o.days) < 0)
-                                return cmd_fail();
+                        if ((r = parse_days(p.arg, &o.days)) < 0)
+                                return cmd_fail(r);
                         break;
                 case OPT_CA: o.ca = true; break;
                 case OPT_ISSUER: o.issuer_dir = p.arg; break;
@@ -87,21 +87,21 @@ int cmd_keygen(int argc, char **argv)
                 struct sbkeys_opts so = { .subject = o.subject, .days = o.days };
                 if (out || o.ca || o.issuer_dir || type_set || o.force)
                         return cmd_usage_error(&p, "--secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)");
-                if (sbkeys_generate(sb_dir, &so) < 0)
-                        return cmd_fail();
+                if ((r = sbkeys_generate(sb_dir, &so)) < 0)
+                        return cmd_fail(r);
                 log_verbose("wrote PK, KEK, db (.key .crt .der .esl .auth) and owner.guid in %s", sb_dir);
                 return EXIT_OK;
         }
         if (!out)
                 return cmd_usage_error(&p, "--out DIR is required (or --secure-boot DIR)");
         if (for_key) {
-                if (keygen_issue_for_key(out, for_key, &o, &keyid) < 0)
-                        return cmd_fail();
+                if ((r = keygen_issue_for_key(out, for_key, &o, &keyid)) < 0)
+                        return cmd_fail(r);
                 printf("%08x\n", keyid);
                 return EXIT_OK;
         }
-        if (keygen_write(out, &o, &keyid) < 0)
-                return cmd_fail();
+        if ((r = keygen_write(out, &o, &keyid)) < 0)
+                return cmd_fail(r);
         printf("%08x\n", keyid);
         log_verbose("wrote %s/%s.key, .crt, .der (%s%s, keyid %08x)", out,
                 keygen_basename(o.ca), keygen_type_name(o.type), o.ca ? " CA" : "", keyid);

@@ -36,7 +36,6 @@ int cmd_keylime_policy(int argc, char **argv)
         const char *output = NULL, *initramfs = NULL, *image;
         struct imgfiles *files = NULL;
         struct reference_boot boot = {};
-        json_object *doc = NULL;
         double t0 = now_seconds();
         unsigned flags = OUTPUT_STDOUT;
         struct cmd_parser p;
@@ -59,28 +58,20 @@ int cmd_keylime_policy(int argc, char **argv)
         image = argv[p.next];
         {
                 const char *inputs[] = { image, initramfs, NULL };
-                if (output_check(output, flags, inputs) < 0)
-                        return cmd_fail();
+                if ((r = output_check(output, flags, inputs)) < 0)
+                        return cmd_fail(r);
         }
         r = reference_boot_load(image, initramfs, NULL, NULL, &boot);
         if (r == 0)
                 r = imgfiles_collect(image, &files);
-        if (r == 0)
-                r = keylime_policy_build(files, &boot, &doc);
         if (r == 0) {
-                const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
-                _cleanup_free_ char *body = NULL;
-                if (asprintf(&body, "%s\n", text) < 0)
-                        r = imgerr(-ENOMEM, "out of memory");
-                else
-                        r = output_write_file(output, flags, 0644, NULL, body, strlen(body));
+                const char *inputs[] = { image, initramfs, NULL };
+                r = keylime_policy_write(files, &boot, output, flags, inputs);
         }
         if (r == 0)
                 log_verbose("%s: %zu files, %zu verification keys in %.3f s", output, files->n,
                             boot.ird.n_certs, now_seconds() - t0);
-        json_object_put(doc);
         imgfiles_free(files);
         reference_boot_free(&boot);
-        return r < 0 ? cmd_fail() : EXIT_OK;
+        return r < 0 ? cmd_fail(r) : EXIT_OK;
 }

@@ -104,7 +104,7 @@ int cmd_ls(int argc, char **argv)
                 path = argv[p.next + 1];
         r = ext4walk_open(argv[p.next], &w);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         r = ext4walk_stat(w, path, &e);
         if (r == 0 && (dir_itself || !S_ISDIR(e.mode))) {
                 o.full_path = true;
@@ -115,6 +115,6 @@ int cmd_ls(int argc, char **argv)
                 r = ext4walk_unchanged(w);
         ext4walk_close(w);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         return EXIT_OK;
 }

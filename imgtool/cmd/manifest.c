@@ -7,12 +7,11 @@
 #include <sys/sysmacros.h>
 
 #include "cmd.h"
+#include "attest/manifest.h"
 #include "ext4/ext4walk.h"
 #include "ima/imasig.h"
 #include "image/imgverify.h"
 #include "base/util.h"
-
-#define MANIFEST_HEADER "# type mode uid gid size mtime sha256 ima caps target path"
 
 static const struct cmd_option options[] = {
         { "json", 'j', NULL, "Print one JSON array of objects (path, type, mode, uid, gid, size, ...) instead of lines." },
@@ -31,76 +30,6 @@ const struct cmd_spec cmd_manifest_spec = {
         .run = cmd_manifest,
 };
 
-static char type_char(mode_t m)
-{
-        return S_ISREG(m) ? 'f' : S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISCHR(m) ? 'c'
-             : S_ISBLK(m) ? 'b' : S_ISFIFO(m) ? 'p' : S_ISSOCK(m) ? 's' : '?';
-}
-
-/* The fields of one line, as text. */
-struct fields {
-        char size[48];
-        char sha[2 * IMA_MAX_DIGEST + 1];
-        char ima[40];
-        char *caps;               /* malloc'ed hex or NULL */
-};
-
-static int collect_fields(struct ext4walk *w, const struct ext4walk_entry *e, struct fields *f)
-{
-        uint8_t d[IMA_MAX_DIGEST];
-        int r;
-
-        snprintf(f->size, sizeof(f->size), "-");
-        snprintf(f->sha, sizeof(f->sha), "-");
-        f->caps = NULL;
-        if (S_ISREG(e->mode) || S_ISLNK(e->mode))
-                snprintf(f->size, sizeof(f->size), "%llu", (unsigned long long)e->size);
-        else if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
-                snprintf(f->size, sizeof(f->size), "%u,%u", e->rdev_major, e->rdev_minor);
-        if (S_ISREG(e->mode)) {
-                r = imgverify_file_digest(w, e, IMA_HASH_SHA256, d);
-                if (r < 0)
-                        return r;
-                hex_encode(d, 32, f->sha);
-        }
-        imgverify_ima_summary(e->ima, e->ima_len, f->ima, sizeof(f->ima));
-        if (e->caps) {
-                f->caps = malloc(2 * e->caps_len + 1);
-                if (!f->caps)
-                        return imgerr(-ENOMEM, "out of memory");
-                hex_encode(e->caps, e->caps_len, f->caps);
-        }
-        return 0;
-}
-
-/* A regular file's "target" is the earlier path of the same inode. */
-static const char *target_of(const struct ext4walk_entry *e)
-{
-        return e->target ? e->target : e->link_of;
-}
-
-static int print_line(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
-{
-        struct fields f;
-        _cleanup_free_ char *path = NULL, *target = NULL;
-        int r = collect_fields(w, e, &f);
-
-        if (r < 0)
-                return r;
-        path = ext4walk_escape(e->path);
-        if (target_of(e))
-                target = !strcmp(target_of(e), "-") ? strdup("\\055") : ext4walk_escape(target_of(e));
-        if (!path || (target_of(e) && !target)) {
-                free(f.caps);
-                return imgerr(-ENOMEM, "out of memory");
-        }
-        printf("%c %04o %u %u %s %lld %s %s %s %s %s\n", type_char(e->mode), e->mode & 07777,
-               e->uid, e->gid, f.size, (long long)e->mtime, f.sha, f.ima, f.caps ? f.caps : "-",
-               target ? target : "-", path);
-        free(f.caps);
-        return 0;
-}
-
 static json_object *json_str_or_null(const char *s)
 {
         return s ? json_object_new_string(s) : NULL;
@@ -109,9 +38,9 @@ static json_object *json_str_or_null(const char *s)
 static int add_json(struct ext4walk *w, const struct ext4walk_entry *e, void *userdata)
 {
         json_object *arr = userdata, *o;
-        struct fields f;
-        char type[2] = { type_char(e->mode), 0 };
-        int r = collect_fields(w, e, &f);
+        struct manifest_fields f;
+        char type[2] = { manifest_type_char(e->mode), 0 };
+        int r = manifest_fields(w, e, &f);
 
         if (r < 0)
                 return r;
@@ -155,7 +84,7 @@ int cmd_manifest(int argc, char **argv)
                 return cmd_usage_error(&p, "expected exactly one IMAGE");
         r = ext4walk_open(argv[p.next], &w);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         if (json) {
                 json_object *arr = json_object_new_array();
                 r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, add_json, arr);
@@ -165,13 +94,13 @@ int cmd_manifest(int argc, char **argv)
                 json_object_put(arr);
         } else {
                 printf("%s\n", MANIFEST_HEADER);
-                r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, print_line, NULL);
+                r = ext4walk_walk(w, "/", EXT4WALK_RECURSIVE, manifest_print_line, NULL);
         }
         if (r == 0)
                 r = ext4walk_unchanged(w);
         ext4walk_close(w);
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "imgtool: manifest: writing output: %m\n");
                 return EXIT_ERROR;

@@ -58,7 +58,7 @@ int cmd_pcrs(int argc, char **argv)
         bool json = false;
         struct pcrs_prediction p;
         char hex[65];
-        int c;
+        int c, r;
 
         struct cmd_parser cp;
 
@@ -73,8 +73,8 @@ int cmd_pcrs(int argc, char **argv)
                 return cp.exit;
         if (argc - cp.next != 1)
                 return cmd_usage_error(&cp, "expected exactly one DISK");
-        if (pcrs_predict(argv[cp.next], keys, &p) < 0)
-                return cmd_fail();
+        if ((r = pcrs_predict(argv[cp.next], keys, &p)) < 0)
+                return cmd_fail(r);
         if (json) {
                 print_json(&p);
         } else {

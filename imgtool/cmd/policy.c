@@ -66,7 +66,7 @@ int cmd_policy(int argc, char **argv)
                         r = bootfiles_policy_text(l, &text);
                 layout_free(l);
                 if (r < 0)
-                        return cmd_fail();
+                        return cmd_fail(r);
                 fputs(text, stdout);
                 return EXIT_OK;
         }
@@ -78,7 +78,7 @@ int cmd_policy(int argc, char **argv)
                 if (extra) {
                         r = read_text_file(extra, &extra_text);
                         if (r < 0)
-                                return cmd_fail();
+                                return cmd_fail(r);
                         po.extra_rules = extra_text;
                 }
                 r = policy_default(&po, &text);
@@ -86,7 +86,7 @@ int cmd_policy(int argc, char **argv)
                         imgerr_prefix(r, "%s: ", extra);
         }
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         fputs(text, stdout);
         return EXIT_OK;
 }

@@ -77,16 +77,16 @@ static int check(const char *file, const char *cert, bool json)
                         json_object *o = json_object_new_object();
                         json_object_object_add(o, "reference", json_object_new_string(file));
                         json_object_object_add(o, "ok", json_object_new_boolean(0));
-                        json_object_object_add(o, "error", json_object_new_string(imgerr_msg()));
+                        json_object_object_add(o, "error", json_object_new_string(imgerr_what(r)));
                         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
                         json_object_put(o);
                 } else
-                        fprintf(stderr, "imgtool: %s\n", imgerr_msg());
+                        fprintf(stderr, "imgtool: %s\n", imgerr_what(r));
                 return EXIT_VIOLATIONS;
         }
         if (r < 0)
-                return cmd_fail();
+                return cmd_fail(r);
         json_object_object_get_ex(doc, "files", &files);
         json_object_object_get_ex(doc, "certs", &certs);
         summary(json, file, "signature valid", json_object_array_length(files), json_object_array_length(certs),
@@ -143,13 +143,13 @@ int cmd_reference(int argc, char **argv)
                 if (kernel)
                         inputs[n++] = kernel;
                 if (asprintf(&sigpath, "%s.sig", output) < 0)
-                        return cmd_fail();
-                if (!strcmp(output, "-") || output_check(output, flags, inputs) < 0 ||
-                    output_check(sigpath, flags, inputs) < 0) {
+                        return cmd_fail(-ENOMEM);
+                if (!strcmp(output, "-") || (r = output_check(output, flags, inputs)) < 0 ||
+                    (r = output_check(sigpath, flags, inputs)) < 0) {
                         if (!strcmp(output, "-"))
                                 fprintf(stderr, "imgtool: reference: -o needs a file (FILE.sig goes beside it)\n");
                         else
-                                cmd_fail();
+                                cmd_fail(r);
                         return EXIT_ERROR;
                 }
         }
@@ -172,5 +172,5 @@ int cmd_reference(int argc, char **argv)
         json_object_put(doc);
         imgfiles_free(files);
         reference_boot_free(&boot);
-        return r < 0 ? cmd_fail() : EXIT_OK;
+        return r < 0 ? cmd_fail(r) : EXIT_OK;
 }

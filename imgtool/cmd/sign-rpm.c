@@ -54,6 +54,7 @@ static int output_path(const char *in, const char *out, const char *dir, char **
 
 int cmd_sign_rpm(int argc, char **argv)
 {
+        int r;
         const char *key_path = NULL, *cert_path = NULL, *out = NULL, *dir = NULL;
         struct rpmsign_opts so = { 0 };
         struct ima_key *key = NULL;
@@ -119,11 +120,11 @@ int cmd_sign_rpm(int argc, char **argv)
                                 return EXIT_ERROR;
                         }
                 }
-                if (output_check(dst, so.out_flags, so.inputs) < 0)
-                        return cmd_fail();
+                if ((r = output_check(dst, so.out_flags, so.inputs)) < 0)
+                        return cmd_fail(r);
         }
-        if (ima_key_load(key_path, cert_path, &key) < 0)
-                return cmd_fail();
+        if ((r = ima_key_load(key_path, cert_path, &key)) < 0)
+                return cmd_fail(r);
 
         /* all or nothing: every package is signed into a temporary, and
          * the temporaries are renamed only when all of them are complete */
@@ -141,16 +142,16 @@ int cmd_sign_rpm(int argc, char **argv)
                         break;
                 }
                 imgerr_clear();
-                if (rpmsign_file(argv[i], dst, key, &so, &res, &pending[i - p.next]) < 0) {
-                        rc = cmd_fail();
+                if ((r = rpmsign_file(argv[i], dst, key, &so, &res, &pending[i - p.next])) < 0) {
+                        rc = cmd_fail(r);
                         continue;   /* report every bad package, write none */
                 }
                 log_verbose("%s: signed %zu files (%zu replaced) with key %08x -> %s", argv[i],
                             res.signed_files, res.replaced, ima_key_keyid(key), dst);
         }
         for (int i = 0; i < argc - p.next; i++) {
-                if (rc == EXIT_OK && pending[i] && output_commit(pending[i]) < 0)
-                        rc = cmd_fail();
+                if (rc == EXIT_OK && pending[i] && (r = output_commit(pending[i])) < 0)
+                        rc = cmd_fail(r);
                 else if (rc != EXIT_OK || !pending[i])
                         output_abort(pending[i]);
                 pending[i] = NULL;

@@ -42,16 +42,17 @@ static void print_boot(const struct layout *l)
 {
         _cleanup_free_ char *cmdline = NULL, *dir = NULL;
         char ver[128];
+        int r = 0;
 
         if (!l->kernel)
                 return;
         printf("\n# derived for the boot\n");
         if (kmod_kernel_version(l->kernel, ver, sizeof(ver)) == 0)
                 printf("#   kernel version:      %s\n", ver);
-        if (l->modules_dir || kmod_find_dir(l->kernel, &dir) == 0)
+        if (l->modules_dir || (r = kmod_find_dir(l->kernel, &dir)) == 0)
                 printf("#   module folder:       %s\n", l->modules_dir ? l->modules_dir : dir);
         else
-                printf("#   module folder:       none found (%s)\n", imgerr_msg());
+                printf("#   module folder:       none found (%s)\n", imgerr_what(r));
         if (bootfiles_kernel_cmdline(l, &cmdline) == 0)
                 printf("#   kernel command line: %s\n", *cmdline ? cmdline : "(none)");
         printf("#   init on the root:    %s\n", l->init ? l->init : "/sbin/init");
@@ -64,7 +65,7 @@ int cmd_summary(int argc, char **argv)
         struct cmd_parser p;
         const char *section = "";
         size_t nsets = 0;
-        int c;
+        int c, r;
 
         if (!sets)
                 return EXIT_ERROR;
@@ -76,8 +77,8 @@ int cmd_summary(int argc, char **argv)
                 return p.exit;
         if (argc - p.next != 1)
                 return cmd_usage_error(&p, "expected exactly one LAYOUT");
-        if (layout_load(argv[p.next], sets, &l) < 0)
-                return cmd_fail();
+        if ((r = layout_load(argv[p.next], sets, &l)) < 0)
+                return cmd_fail(r);
         printf("# %s, resolved: paths as compose opens them; after each key where its value came from\n", l->path);
         for (size_t i = 0; i < layout_key_count(); i++) {
                 const struct layout_setting *k = layout_key(i);
@@ -86,9 +87,9 @@ int cmd_summary(int argc, char **argv)
 
                 if (strcmp(section, k->section))
                         printf("%s[%s]\n", i ? "\n" : "", section = k->section);
-                if (layout_key_value(l, i, &value) < 0) {
+                if ((r = layout_key_value(l, i, &value)) < 0) {
                         layout_free(l);
-                        return cmd_fail();
+                        return cmd_fail(r);
                 }
                 n = printf("%s=%s", k->key, value);
                 printf("%*s# ", n < 40 ? 40 - n : 1, "");

@@ -179,12 +179,12 @@ int cmd_verify(int argc, char **argv)
                 rc = r < 0 ? EXIT_OK : r;
                 goto out;
         }
-        if (a.against && load_layout(&a, &layout, &expect) < 0) {
-                rc = cmd_fail();
+        if (a.against && (r = load_layout(&a, &layout, &expect)) < 0) {
+                rc = cmd_fail(r);
                 goto out;
         }
-        if (load_trust(&a, layout, &trust) < 0) {
-                rc = cmd_fail();
+        if ((r = load_trust(&a, layout, &trust)) < 0) {
+                rc = cmd_fail(r);
                 goto out;
         }
         o.trust = trust;
@@ -192,7 +192,7 @@ int cmd_verify(int argc, char **argv)
                 o.expected = expect->v;
                 o.n_expected = expect->n;
                 o.labels = expect->labels;
-                o.extra_ok = imgverify_compose_paths;
+                o.extra_ok = (const char *const *)expect->created;
                 while (o.extra_ok[o.n_extra_ok])
                         o.n_extra_ok++;
         }
@@ -211,8 +211,8 @@ int cmd_verify(int argc, char **argv)
         o.cert_files = cert_files;
         if (layout && layout->verity)
                 o.verity = layout->verity_sigs == VERITY_SIGS_IMA_V3 ? IMGV_VERITY_IMA_V3 : IMGV_VERITY_BUILTIN;
-        if (imgverify_run(a.image, &o, &rep) < 0) {
-                rc = cmd_fail();
+        if ((r = imgverify_run(a.image, &o, &rep)) < 0) {
+                rc = cmd_fail(r);
                 goto out;
         }
         if (a.json) {

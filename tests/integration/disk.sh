@@ -116,6 +116,38 @@ expect_eq ".cmdline" "$(cat cmdline.txt)" \
   "root=PARTUUID=$root_uuid ro lockdown=integrity imgtool.test=1 imgtool.run=auto-if-present imgtool.out=/dev/ttyS1 console=ttyS0"
 "$IMGTOOL" extract plain.img /etc/os-release -o osrel.img 2>/dev/null || printf 'NAME="imgtool image"\nID=imgtool\n' > osrel.img
 check ".osrel is the image's os-release" cmp osrel.txt osrel.img
+# Issue 18 item 11: an /etc/os-release over the 64 KiB limit fails to read;
+# /usr/lib/os-release is read next from an empty buffer (a stale length
+# put it behind uninitialised bytes, or past the limit).
+build_rpm rpms-osrel <<'SPEC'
+Name: tosrel
+Version: 1
+Release: 1
+Summary: an oversized /etc/os-release and a good /usr/lib/os-release
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%description
+x
+%install
+mkdir -p %{buildroot}/etc %{buildroot}/usr/lib
+yes '# padding' | head -c 70000 > %{buildroot}/etc/os-release
+printf 'NAME="lib osrel"\nID=libosrel\n' > %{buildroot}/usr/lib/os-release
+%files
+/etc/os-release
+/usr/lib/os-release
+SPEC
+layout osrel "[Packages]
+Directory=rpms-osrel
+Install=tosrel"
+check "compose with a 70 KB /etc/os-release" "$IMGTOOL" compose osrel.conf -o osrel.disk -q
+part osrel.disk 1 osrel-esp.img
+mcopy -n -i osrel-esp.img ::/EFI/BOOT/BOOTX64.EFI osrel-uki.efi
+read -r osz ooff < <(objdump -h osrel-uki.efi | awk '$2 == ".osrel" { print $3, $6 }')
+expect_eq ".osrel falls back to /usr/lib/os-release, whole" \
+  "$(dd if=osrel-uki.efi bs=1 skip=$((16#$ooff)) count=$((16#$osz)) status=none | od -c | head -3)" \
+  "$(printf 'NAME="lib osrel"\nID=libosrel\n' | od -c | head -3)"
+rm -f osrel.disk osrel-esp.img osrel-uki.efi
 zcat initrd.bin | cpio -i --quiet --to-stdout etc/imgtool/init.conf > init.conf 2>/dev/null || true
 check ".initrd: init finds the root by PARTUUID" grep -qx "root=PARTUUID=$root_uuid" init.conf
 check ".initrd holds the IMA cert" sh -c "zcat initrd.bin | cpio -t --quiet | grep -qx etc/keys/x509_ima.der"

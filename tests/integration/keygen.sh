@@ -123,4 +123,14 @@ echo junk >"$T/file"
 expect_fail "--out is a file" 'file' "$IMGTOOL" keygen --out "$T/file"
 check "no temp files left" test -z "$(find "$T" -name '*.tmp.*')"
 
+# Issue 18 item 9: a dangling symlink at db.auth passes the stat() check and
+# link() refuses it (EEXIST): keygen removes only what it linked itself.
+mkdir "$T/sbdangle"
+ln -s "$T/nowhere" "$T/sbdangle/db.auth"
+rc=0; err=$("$IMGTOOL" keygen --secure-boot "$T/sbdangle" 2>&1) || rc=$?
+expect_eq "keygen --secure-boot over a dangling db.auth: exit, one line naming db.auth" \
+  "$rc $err" "2 imgtool: $T/sbdangle/db.auth: exists (not overwritten)"
+expect_eq "the dangling symlink survives" "$(readlink "$T/sbdangle/db.auth")" "$T/nowhere"
+expect_eq "nothing else is left behind" "$(ls -A "$T/sbdangle")" "db.auth"
+
 finish

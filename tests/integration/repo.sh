@@ -84,4 +84,59 @@ rm "$T/repo2/rlib-2.0-1.noarch.rpm"
 expect_fail "a lock naming a missing package is refused" "locked package rlib-2.0-1.noarch is missing" \
   "$IMGTOOL" compose "$T/changed.conf" -o "$T/bad.img"
 check "no image from refused runs" test ! -e "$T/bad.img"
+
+# ---- Issue 18 item 4: the metadata is not trusted over the package -----------
+# refused_compose DESC MESSAGE LAYOUT: exit 2, exactly "imgtool: MESSAGE", no image
+refused_compose() {
+  local d=$1 want=$2 rc=0 err
+  rm -rf "$T/out"; mkdir "$T/out"
+  err=$(timeout 120 "$IMGTOOL" compose "$T/$3.conf" -o "$T/out/x.img" --quiet 2>&1) || rc=$?
+  expect_eq "$d" "$rc|$err" "2|imgtool: $want"
+  expect_eq "$d: nothing left behind" "$(ls -A "$T/out")" ""
+}
+rewrite() { python3 "$SRCDIR/tests/integration/data/repo-rewrite.py" "$@"; }
+# primary.xml says rlib-2.0, its location and checksum are rlib-1.0's file.
+cp -a "$T/repo" "$T/down" && rm -rf "$T/down/repodata" && createrepo_c --quiet "$T/down"
+rewrite "$T/down" point rlib-2.0 rlib-1.0-1.noarch.rpm
+layout down "Repository=down" "Install=rapp"
+refused_compose "a downgrade is refused, naming both versions" \
+  "$T/down/rlib-1.0-1.noarch.rpm: the package is rlib-1.0-1.noarch, the repository's primary.xml says rlib-2.0-1.noarch (a downgrade or a substitution: refused)" down
+# md5: repomd.xml's and primary.xml's checksums.
+cp -a "$T/repo" "$T/md5" && rm -rf "$T/md5/repodata" && createrepo_c --quiet -s md5 "$T/md5"
+layout md5 "Repository=md5" "Install=rapp"
+refused_compose "an md5 repository is refused" \
+  "$T/md5/repodata/repomd.xml: md5 checksum for $(sed -n 's|.*<location href="\(repodata/[^"]*primary.xml[^"]*\)".*|\1|p' "$T/md5/repodata/repomd.xml") (imgtool accepts sha256, sha384, sha512)" md5
+# A Packages/ folder that is a symlink out of the repository.
+mkdir -p "$T/sym/Packages" && cp "$T"/repo/*.rpm "$T/sym/Packages/" && createrepo_c --quiet "$T/sym"
+mv "$T/sym/Packages" "$T/elsewhere" && ln -s "$T/elsewhere" "$T/sym/Packages"
+layout sym "Repository=sym" "Install=rbase"
+refused_compose "a symlinked Packages/ is refused" \
+  "$T/sym: package location 'Packages/rbase-1-1.noarch.rpm' leaves the repository (through '..' or a symlink)" sym
+# A primary.xml.gz that decompresses past REPO_METADATA_MAX (512 MiB).
+cp -a "$T/repo" "$T/bomb" && rm -rf "$T/bomb/repodata" && createrepo_c --quiet "$T/bomb"
+rewrite "$T/bomb" bomb 520
+layout bomb "Repository=bomb" "Install=rapp"
+refused_compose "a primary.xml.gz bomb is refused at the limit" \
+  "$T/bomb/$(sed -n 's|.*<location href="\(repodata/[^"]*primary.xml[^"]*\)".*|\1|p' "$T/bomb/repodata/repomd.xml"): larger than 512 MiB decompressed (REPO_METADATA_MAX, the limit for repository metadata)" bomb
+
+# ---- Issue 18 item 5: Lock= locations stay in the repository, regular files ---
+lock_at() {  # lock_at NAME LOCATION: app.lock with rlib's location replaced
+  awk -F'\t' -v OFS='\t' -v loc="$2" '$1 == "rlib" {$8 = loc} {print}' "$T/app.lock" > "$T/$1.lock"
+  layout "$1" "Lock=$1.lock"
+}
+lock_at shadow ../../../../../../etc/shadow
+refused_compose "a lock pointing at ../../etc/shadow is refused, no hash printed" \
+  "$T/shadow.lock: rlib-2.0-1.noarch: $T/repo: locked location '../../../../../../etc/shadow' leaves the repository (through '..' or a symlink)" shadow
+lock_at zero ../../../../../../dev/zero
+refused_compose "a lock pointing at ../../dev/zero is refused at once" \
+  "$T/zero.lock: rlib-2.0-1.noarch: $T/repo: locked location '../../../../../../dev/zero' leaves the repository (through '..' or a symlink)" zero
+ln -s /dev/zero "$T/repo/zero.rpm"
+lock_at zlink zero.rpm
+refused_compose "a lock pointing at a symlink to /dev/zero is refused" \
+  "$T/zlink.lock: rlib-2.0-1.noarch: $T/repo: locked location 'zero.rpm' leaves the repository (through '..' or a symlink)" zlink
+mkfifo "$T/repo/fifo.rpm"
+lock_at fifo fifo.rpm
+refused_compose "a lock pointing at a FIFO is refused, not read" \
+  "$T/fifo.lock: rlib-2.0-1.noarch: $T/repo/fifo.rpm: locked location is not a regular file" fifo
+rm "$T/repo/zero.rpm" "$T/repo/fifo.rpm"
 finish

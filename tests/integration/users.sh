@@ -13,7 +13,8 @@ createrepo_c --quiet "$T/repo"
 layout() {  # layout NAME [extra lines]
   local name=$1; shift
   { printf '[Image]\nSeed=users\n[Packages]\nRepository=repo\nInstall=usvc uprov\n'
-    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
+    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'
+    printf '[Users]\nAllowPrivileged=svc:wheel\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
 }
 img_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 owner() { debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) *Group: *\([0-9]*\).*/\1:\2/p'; }
@@ -21,7 +22,10 @@ owner() { debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) 
 hashed() { local h; h=$(printf 'imgtool-sysusers:%s' "$1" | sha256sum | cut -c1-8); echo $(( 999 - (16#$h % 799) )); }
 
 layout a
-check "compose with sysusers.d files and user() provides" "$IMGTOOL" compose "$T/a.conf" -o "$T/a.img" --quiet --lock-out "$T/a.lock"
+check "compose with sysusers.d files and user() provides" "$IMGTOOL" compose "$T/a.conf" -o "$T/a.img" --quiet --lock-out "$T/a.lock" --json-report "$T/a.json"
+expect_eq "the allowed privileged membership is in the report" \
+  "$(python3 -c 'import json,sys; print([w for w in json.load(open(sys.argv[1]))["warnings"] if "privileged" in w])' "$T/a.json")" \
+  "['$(ls "$T"/repo/usvc-*.rpm): /usr/lib/sysusers.d/usvc.conf: m svc wheel: svc added to the privileged group wheel ([Users] AllowPrivileged=svc:wheel)']"
 img_cat "$T/a.img" /etc/passwd > "$T/passwd"
 img_cat "$T/a.img" /etc/group > "$T/group"
 uid() { awk -F: -v n="$1" '$1 == n {print $3}' "$T/passwd"; }
@@ -62,6 +66,24 @@ if command -v systemd-sysusers >/dev/null; then
     "$(fields "$T/passwd" | grep -v '^root ')" "$(fields "$S/etc/passwd" | grep -v '^root ' | sed 's|/usr/sbin/nologin$|/usr/sbin/nologin|')"
   expect_eq "group names and members equal systemd-sysusers'" \
     "$(awk -F: '{print $1, $4}' "$T/group" | sort)" "$(awk -F: '{print $1, $4}' "$S/etc/group" | sort)"
+  # The same through the kernel: the composed image on a loop mount, shadow
+  # included (the users systemd-sysusers made; root and adm are the base's).
+  if mkdir -p "$T/mnt" && mount -o loop,ro "$T/a.img" "$T/mnt" 2>/dev/null; then
+    trap 'umount "$T/mnt" 2>/dev/null || true; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
+    made='^(root|adm):'
+    expect_eq "loop mount: passwd names, gecos, home, shell equal systemd-sysusers'" \
+      "$(fields "$T/mnt/etc/passwd")" "$(fields "$S/etc/passwd")"
+    expect_eq "loop mount: group names and members equal systemd-sysusers'" \
+      "$(awk -F: '{print $1, $4}' "$T/mnt/etc/group" | sort)" "$(awk -F: '{print $1, $4}' "$S/etc/group" | sort)"
+    expect_eq "loop mount: shadow names and locked passwords equal systemd-sysusers'" \
+      "$(grep -Ev "$made" "$T/mnt/etc/shadow" | cut -d: -f1,2 | sort)" "$(grep -Ev "$made" "$S/etc/shadow" | cut -d: -f1,2 | sort)"
+    expect_eq "loop mount: no uid or gid 0 but root's" \
+      "$(awk -F: '$3 == 0 || $4 == 0 {print $1}' "$T/mnt/etc/passwd"; awk -F: '$3 == 0 {print $1}' "$T/mnt/etc/group")" "root
+root"
+    umount "$T/mnt"
+  else
+    skipped_part "loop mount comparison (no loop device)"
+  fi
   expect_eq "fixed ids equal systemd-sysusers'" "$(grep -E '^(root|adm|fixed):' "$T/passwd" | cut -d: -f1,3,4 | sort)" \
     "$(grep -E '^(root|adm|fixed):' "$S/etc/passwd" | cut -d: -f1,3,4 | sort)"
 fi
@@ -92,4 +114,84 @@ layout prevlock "[Users]" "Previous=c.lock"
 "$IMGTOOL" compose "$T/prevlock.conf" -o "$T/d.img" --quiet
 expect_eq "Previous= the previous image's lock: the same passwd" \
   "$(img_cat "$T/d.img" /etc/passwd)" "$(img_cat "$T/c.img" /etc/passwd)"
+
+# ---- Issue 18 item 2: hostile names, uid 0, privileged groups ----------------
+# hostile_pkg DIR NAME LINES [HEADER]: a package whose sysusers.d file holds
+# LINES (given base64 to keep the spec's quoting out of the way).
+hostile_pkg() {
+  local b64; b64=$(printf '%s\n' "$3" | base64 -w0)
+  build_rpm "$1" <<SPEC
+Name: $2
+Version: 1
+Release: 1
+Summary: hostile sysusers
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+${4:-}
+%description
+x
+%install
+mkdir -p %{buildroot}/usr/lib/sysusers.d
+echo $b64 | base64 -d > %{buildroot}/usr/lib/sysusers.d/$2.conf
+%files
+/usr/lib/sysusers.d/$2.conf
+SPEC
+}
+H=$T/hostile; mkdir -p "$H"
+hostile_pkg "$H" hcolon 'u "ev:il" - "x"'
+hostile_pkg "$H" hinject 'u nl::0:0:injected:/root:/bin/sh -'
+hostile_pkg "$H" huid0 'u aaa 0 "uid 0"'
+hostile_pkg "$H" hgid0 'u aaa 500:0'
+hostile_pkg "$H" hgrp0 'g aaa 0'
+hostile_pkg "$H" hwheel 'u aaa -
+m aaa wheel'
+hostile_pkg "$H" hprov '' "Provides: user(nl) = $(b64_sysusers 'u nl - "x"
+u evil 0 - /root /bin/sh')"
+hostile_pkg "$H" hprovname '' "Provides: user(web) = $(b64_sysusers 'u web -')"
+# rpm 4.19 derives the provide's name from the line; a crafted header can
+# still put a newline into it (craft-rpm.py rewrites PROVIDENAME, 1047).
+prov=$(python3 "$SRCDIR/tests/craft-rpm.py" "$H"/hprovname-1-1.noarch.rpm get 1047)
+python3 "$SRCDIR/tests/craft-rpm.py" "$H"/hprovname-1-1.noarch.rpm "$T/hprovnl.rpm" \
+  set 1047 string_array "$(python3 -c 'import json,sys; print(json.dumps([p.replace("user(web)", "user(w\neb)") for p in json.loads(sys.argv[1])]))' "$prov")"
+mv "$T/hprovnl.rpm" "$H"/hprovname-1-1.noarch.rpm
+hlayout() {  # hlayout NAME [extra lines]: a layout installing only package NAME from $H
+  local name=$1; shift
+  { printf '[Image]\nSeed=h\n[Packages]\nDirectory=hostile\nInstall=%s\n' "$name"
+    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
+}
+# refused NAME MESSAGE: compose exits 1 with exactly "imgtool: FILE: MESSAGE", writes nothing
+refused() {
+  local name=$1 want=$2 rc=0 err
+  hlayout "$name"; rm -rf "$T/out"; mkdir "$T/out"
+  err=$("$IMGTOOL" compose "$T/$name.conf" -o "$T/out/x.img" --quiet 2>&1) || rc=$?
+  expect_eq "$name: refused with one line naming the package and the line" "$rc|$err" "2|imgtool: $want"
+  expect_eq "$name: nothing left behind" "$(ls -A "$T/out")" ""
+}
+rule="(a letter or '_', then letters, digits, '_' or '-', at most 31: systemd's rule)"
+refused hcolon "$H/hcolon-1-1.noarch.rpm: /usr/lib/sysusers.d/hcolon.conf: u ev:il: not a valid user name $rule"
+refused hinject "$H/hinject-1-1.noarch.rpm: /usr/lib/sysusers.d/hinject.conf: u nl::0:0:injected:/root:/bin/sh: not a valid user name $rule"
+refused huid0 "$H/huid0-1-1.noarch.rpm: /usr/lib/sysusers.d/huid0.conf: u aaa 0: id 0 is root's alone"
+refused hgid0 "$H/hgid0-1-1.noarch.rpm: /usr/lib/sysusers.d/hgid0.conf: u aaa 500:0: id 0 is root's alone"
+refused hgrp0 "$H/hgrp0-1-1.noarch.rpm: /usr/lib/sysusers.d/hgrp0.conf: g aaa 0: id 0 is root's alone"
+refused hwheel "$H/hwheel-1-1.noarch.rpm: /usr/lib/sysusers.d/hwheel.conf: m aaa wheel: adds aaa to the privileged group wheel (refused; allow it with [Users] AllowPrivileged=aaa:wheel)"
+refused hprov "$H/hprov-1-1.noarch.rpm: Provides: user(nl): the sysusers line holds a line break"
+refused hprovname "$H/hprovname-1-1.noarch.rpm: Provides: user(w\\012eb): u w\\012eb: not a valid user name $rule"
+# [Users] PrivilegedGroups= adds a group to the four; AllowPrivileged= lets one membership through.
+hostile_pkg "$H" hops 'u aaa -
+m aaa ops'
+hlayout hops "[Users]" "PrivilegedGroups=ops"; rc=0
+err=$("$IMGTOOL" compose "$T/hops.conf" -o "$T/hops.img" --quiet 2>&1) || rc=$?
+expect_eq "PrivilegedGroups=ops: m aaa ops refused" "$rc|$err" \
+  "2|imgtool: $H/hops-1-1.noarch.rpm: /usr/lib/sysusers.d/hops.conf: m aaa ops: adds aaa to the privileged group ops (refused; allow it with [Users] AllowPrivileged=aaa:ops)"
+hlayout hwheel "[Users]" "AllowPrivileged=aaa:wheel"
+check "AllowPrivileged=aaa:wheel: m aaa wheel allowed" "$IMGTOOL" compose "$T/hwheel.conf" -o "$T/hw.img" --quiet --json-report "$T/hw.json" --lock-out "$T/hw.lock"
+expect_eq "the allowed membership is reported" \
+  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["warnings"])' "$T/hw.json")" \
+  "['$H/hwheel-1-1.noarch.rpm: /usr/lib/sysusers.d/hwheel.conf: m aaa wheel: aaa added to the privileged group wheel ([Users] AllowPrivileged=aaa:wheel)']"
+expect_eq "the lock records it" "$(grep '^@privileged' "$T/hw.lock")" "@privileged	aaa	wheel"
+check "verify --against the lock allows what the lock records" \
+  "$IMGTOOL" verify "$T/hw.img" --cert "$T/key/signing.crt" --against "$T/hw.lock"
+expect_fail "AllowPrivileged= takes USER:GROUP" "\[Users\] AllowPrivileged=wheel: expected USER:GROUP" \
+  "$IMGTOOL" compose "$T/hwheel.conf" -o "$T/hw2.img" --set Users.AllowPrivileged=wheel
 finish

@@ -248,13 +248,13 @@ static void test_malformed(void **state)
 
         build_log(&log, false);
         assert_int_equal(imalog_parse(log.d, log.n - 3, &l), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "entry 5"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "entry 5"));
         /* flip a byte of the second entry's path: its sha1 no longer matches */
         uint8_t *p = memmem(log.d, log.n, "/bin/sh", 7);
         assert_non_null(p);
         p[1] = 'X';
         assert_int_equal(imalog_parse(log.d, log.n, &l), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "does not match"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "does not match"));
         assert_int_equal(imalog_parse((const uint8_t *)"", 0, &l), 0);
         assert_int_equal(l->n, 0);
         imalog_free(l);
@@ -413,13 +413,13 @@ static void test_renamed_template(void **state)
         assert_int_equal(parse_one("ima-sig", &d, &l), 0);
         imalog_free(l);
         assert_int_equal(parse_one("ima-xyz", &d, &l), -EBADMSG);
-        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): unknown template 'ima-xyz'");
+        assert_string_equal(imgerr_what(-EBADMSG), "entry 1 (/usr/bin/extra): unknown template 'ima-xyz'");
         assert_int_equal(parse_one("ima-sigv2", &d, &l), -EBADMSG);
-        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): d-ngv2 digest field without 'type:algo:'");
+        assert_string_equal(imgerr_what(-EBADMSG), "entry 1 (/usr/bin/extra): d-ngv2 digest field without 'type:algo:'");
         assert_int_equal(parse_one("ima-ng", &d, &l), -EBADMSG);
-        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): 15 stray bytes in template data");
+        assert_string_equal(imgerr_what(-EBADMSG), "entry 1 (/usr/bin/extra): 15 stray bytes in template data");
         assert_int_equal(parse_one("ima-modsig", &d, &l), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "entry 1 (/usr/bin/extra): template data ends before field 'd-modsig'"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "entry 1 (/usr/bin/extra): template data ends before field 'd-modsig'"));
         assert_int_equal(parse_one("ima", &d, &l), -EBADMSG);
         assert_int_equal(parse_one("buf", &d, &l), -EBADMSG);       /* no digest, no name */
         /* renamed to ima-buf it parses, as a buffer (attest: its digest is not the buffer's) */
@@ -428,7 +428,7 @@ static void test_renamed_template(void **state)
         imalog_free(l);
         /* a name with a control character is escaped in the message */
         assert_int_equal(parse_one("x\033[8m", &d, &l), -EBADMSG);
-        assert_string_equal(imgerr_msg(), "entry 1 (/usr/bin/extra): unknown template 'x\\033[8m'");
+        assert_string_equal(imgerr_what(-EBADMSG), "entry 1 (/usr/bin/extra): unknown template 'x\\033[8m'");
 }
 
 int main(void)

@@ -78,8 +78,9 @@ static struct ima_key *load_key(enum key_type t)
         struct ima_key *key;
         snprintf(k, sizeof(k), "%s/signing.key", keydir(t));
         snprintf(c, sizeof(c), "%s/signing.crt", keydir(t));
-        if (ima_key_load(k, c, &key) < 0)
-                fail_msg("ima_key_load: %s", imgerr_msg());
+        int r = ima_key_load(k, c, &key);
+        if (r < 0)
+                fail_msg("ima_key_load: %s", imgerr_what(r));
         return key;
 }
 
@@ -145,16 +146,16 @@ static void test_parse_digsig(void **state)
 
         /* A signature's length field must cover exactly the rest. */
         assert_int_equal(imasig_parse(v, n - 1, &s), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "length field"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "length field"));
         v[8]++;
         assert_int_equal(imasig_parse(v, n, &s), -EBADMSG);
         v[8]--;
         assert_int_equal(imasig_parse(v, 8, &s), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "too short"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "too short"));
         assert_int_equal(imasig_parse(v, 1, &s), -EBADMSG);
         v[1] = 3;
         assert_int_equal(imasig_parse(v, n, &s), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "version 3"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "version 3"));
         v[1] = 0;
         assert_int_equal(imasig_parse(v, n, &s), -EBADMSG);
         v[1] = 1;
@@ -163,7 +164,7 @@ static void test_parse_digsig(void **state)
         v[1] = 2;
         v[2] = 200;
         assert_int_equal(imasig_parse(v, n, &s), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "hash algorithm"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "hash algorithm"));
         free(v);
 }
 
@@ -222,7 +223,7 @@ static void test_parse_other_types(void **state)
         }
         v[0] = 0;
         assert_int_equal(imasig_parse(v, sizeof(v), &s), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "unknown security.ima type 0x00"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "unknown security.ima type 0x00"));
 }
 
 /* ---- keyid ---------------------------------------------------------- */
@@ -257,8 +258,8 @@ static void test_keyid_fixture(void **state)
          * refused for signing, naming the file and the curve */
         snprintf(path, sizeof(path), "%s/privkey-secp256k1.pem", fixtures);
         assert_int_equal(ima_key_load(path, NULL, &k), -EOPNOTSUPP);
-        assert_non_null(strstr(imgerr_msg(), "privkey-secp256k1.pem: EC key on curve secp256k1"));
-        assert_null(strchr(imgerr_msg(), '\n'));
+        assert_non_null(strstr(imgerr_what(-EOPNOTSUPP), "privkey-secp256k1.pem: EC key on curve secp256k1"));
+        assert_null(strchr(imgerr_what(-EOPNOTSUPP), '\n'));
 }
 
 /* evmctl's keyid from the key alone (no cert given) equals the SKID tail
@@ -328,10 +329,10 @@ static void test_keyid_skid_or_refuse(void **state)
                 } else {
                         assert_int_equal(ima_cert_keyid(der, (size_t)n, &keyid), -EBADMSG);
                         assert_int_equal(ima_trust_add_file(tr, tpath("noskid.der")), -EBADMSG);
-                        assert_non_null(strstr(imgerr_msg(), "noskid.der: certificate without a subjectKeyIdentifier"));
+                        assert_non_null(strstr(imgerr_what(-EBADMSG), "noskid.der: certificate without a subjectKeyIdentifier"));
                         assert_int_equal(ima_key_load(keyp, tpath("noskid.der"), &k), -EBADMSG);
-                        if (!strstr(imgerr_msg(), "noskid.der: certificate without a subjectKeyIdentifier"))
-                                fail_msg("%s", imgerr_msg());
+                        if (!strstr(imgerr_what(-EBADMSG), "noskid.der: certificate without a subjectKeyIdentifier"))
+                                fail_msg("%s", imgerr_what(-EBADMSG));
                         assert_int_equal(ima_trust_count(tr), 0);
                 }
                 ima_trust_free(tr);
@@ -352,8 +353,9 @@ static void sign_verify_type(enum key_type t)
         struct imasig s;
 
         sha256("content", 7, d);
-        if (ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &v, &n) < 0)
-                fail_msg("sign %s: %s", keygen_type_name(t), imgerr_msg());
+        int r = ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &v, &n);
+        if (r < 0)
+                fail_msg("sign %s: %s", keygen_type_name(t), imgerr_what(r));
         assert_true(n <= ima_key_max_xattr(k));
         assert_int_equal(imasig_parse(v, n, &s), 0);
         assert_int_equal(s.keyid, ima_key_keyid(k));
@@ -373,7 +375,7 @@ static void sign_verify_type(enum key_type t)
         assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, NULL), IMASIG_INVALID);
         v[n - 3] ^= 0x40;
         assert_int_equal(ima_trust_verify_digest(other, v, n, d, 32, NULL), IMASIG_UNKNOWN_KEY);
-        assert_non_null(strstr(imgerr_msg(), "unknown key"));
+        assert_non_null(strstr(imgerr_what(-ENOKEY), "unknown key"));
         assert_int_equal(ima_trust_verify_digest(NULL, v, n, d, 32, NULL), IMASIG_UNKNOWN_KEY);
         assert_int_equal(ima_trust_verify_digest(tr, v, n - 1, d, 32, NULL), IMASIG_MALFORMED);
         assert_int_equal(ima_trust_verify_digest(tr, NULL, 0, d, 32, &s), IMASIG_NONE);
@@ -416,11 +418,11 @@ static void test_key_cert_mismatch(void **state)
         snprintf(k, sizeof(k), "%s/signing.key", keydir(KEY_EC_P256));
         snprintf(c, sizeof(c), "%s/signing.crt", keydir(KEY_EC_P384));
         assert_int_equal(ima_key_load(k, c, &key), -EINVAL);
-        assert_non_null(strstr(imgerr_msg(), "does not match"));
+        assert_non_null(strstr(imgerr_what(-EINVAL), "does not match"));
         assert_int_equal(ima_key_load(c, NULL, &key), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "not a private key"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "not a private key"));
         assert_int_equal(ima_key_load(tpath("missing.key"), NULL, &key), -ENOENT);
-        assert_non_null(strstr(imgerr_msg(), "missing.key"));
+        assert_non_null(strstr(imgerr_what(-ENOENT), "missing.key"));
 }
 
 static void test_trust_pem_bundle(void **state)
@@ -462,7 +464,7 @@ static void test_trust_pem_bundle(void **state)
         fputs("hello\n", out);
         fclose(out);
         assert_int_equal(ima_trust_add_file(tr, tpath("garbage.pem")), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "garbage.pem"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "garbage.pem"));
         assert_int_equal(ima_trust_count(tr), 3);
         ima_trust_free(tr);
 }
@@ -492,13 +494,14 @@ static void test_unusable_curves(void **state)
                 char keyp[8192];
                 snprintf(keyp, sizeof(keyp), "%s", tpath("c.key"));
                 if (kernel_ok) {
-                        if (ima_key_load(keyp, tpath("c.crt"), &k) < 0)
-                                fail_msg("%s", imgerr_msg());
+                        int r = ima_key_load(keyp, tpath("c.crt"), &k);
+                        if (r < 0)
+                                fail_msg("%s", imgerr_what(r));
                         ima_key_free(k);
                 } else {
                         assert_int_equal(ima_key_load(keyp, tpath("c.crt"), &k), -EOPNOTSUPP);
-                        assert_non_null(strstr(imgerr_msg(), curves[c]));
-                        assert_non_null(strstr(imgerr_msg(), "c.key: EC key on curve"));
+                        assert_non_null(strstr(imgerr_what(-EOPNOTSUPP), curves[c]));
+                        assert_non_null(strstr(imgerr_what(-EOPNOTSUPP), "c.key: EC key on curve"));
                 }
                 /* a signature OpenSSL makes with it, checked by a trust set */
                 FILE *f = fopen(tpath("c.key"), "r");
@@ -532,8 +535,8 @@ static void test_unusable_curves(void **state)
                 assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, &s),
                                  kernel_ok ? IMASIG_VALID : IMASIG_UNUSABLE_KEY);
                 if (!kernel_ok) {
-                        assert_non_null(strstr(imgerr_msg(), curves[c]));
-                        assert_non_null(strstr(imgerr_msg(), "P-256"));
+                        assert_non_null(strstr(imgerr_what(-EKEYREJECTED), curves[c]));
+                        assert_non_null(strstr(imgerr_what(-EKEYREJECTED), "P-256"));
                 }
                 d[0] ^= 0x80;
                 assert_int_equal(ima_trust_verify_digest(tr, v, n, d, 32, NULL), IMASIG_INVALID);
@@ -971,7 +974,7 @@ static void test_evmctl_secp256k1(void **state)
         struct imasig s;
         /* it verifies, but no kernel could: reported as such */
         assert_int_equal(ima_trust_verify_digest(tr, val, (size_t)n, d, 32, &s), IMASIG_UNUSABLE_KEY);
-        assert_non_null(strstr(imgerr_msg(), "secp256k1"));
+        assert_non_null(strstr(imgerr_what(-EKEYREJECTED), "secp256k1"));
         assert_int_equal(s.keyid, 0xb8f2bd97);
         ima_trust_free(tr);
 }

@@ -50,7 +50,7 @@ static void test_type_names(void **state)
         assert_int_equal(keygen_type_from_name("rsa-4096", &t), 0);
         assert_int_equal(t, KEY_RSA_4096);
         assert_int_equal(keygen_type_from_name("rsa-1024", &t), -EINVAL);
-        assert_non_null(strstr(imgerr_msg(), "rsa-1024"));
+        assert_non_null(strstr(imgerr_what(-EINVAL), "rsa-1024"));
         for (int i = KEY_EC_P256; i <= KEY_RSA_4096; i++) {
                 assert_int_equal(keygen_type_from_name(keygen_type_name(i), &t), 0);
                 assert_int_equal(t, i);
@@ -108,7 +108,7 @@ static void test_refuses_overwrite(void **state)
         fputs("mine\n", f);
         fclose(f);
         assert_int_equal(keygen_write(path("ow", "", ""), &o, &keyid), -EEXIST);
-        assert_non_null(strstr(imgerr_msg(), "ow/signing.crt: already exists"));
+        assert_non_null(strstr(imgerr_what(-EEXIST), "ow/signing.crt: already exists"));
         assert_int_equal(access(path("ow/signing.key", "", ""), F_OK), -1);
         assert_int_equal(access(path("ow/signing.der", "", ""), F_OK), -1);
 
@@ -141,7 +141,7 @@ static void test_ca_and_issued_leaf(void **state)
         /* a leaf is no issuer */
         struct keygen_opts bad = { .type = KEY_EC_P256, .issuer_dir = path("issued", "", "") };
         assert_int_equal(keygen_write(path("bad", "", ""), &bad, &leafid), -ENOENT);
-        assert_non_null(strstr(imgerr_msg(), "issued/ca.crt"));
+        assert_non_null(strstr(imgerr_what(-ENOENT), "issued/ca.crt"));
         assert_int_equal(access(path("bad", "", ""), F_OK), -1);
 }
 

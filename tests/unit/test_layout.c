@@ -80,8 +80,8 @@ static void expect_error(const char *name, const char *text, char **sets, const 
         imgerr_clear();
         assert_int_equal(layout_load(p, sets, &l), -EINVAL);
         assert_null(l);
-        if (!strstr(imgerr_msg(), msg))
-                fail_msg("error '%s' lacks '%s'", imgerr_msg(), msg);
+        if (!strstr(imgerr_what(-EINVAL), msg))
+                fail_msg("error '%s' lacks '%s'", imgerr_what(-EINVAL), msg);
 }
 
 static void test_errors_name_file_and_line(void **state)
@@ -240,8 +240,8 @@ static void test_values_checked_at_parse(void **state)
         snprintf(text, sizeof(text), "%s[Policy]\nFile=missing.policy\n", base);
         struct layout *l = NULL;
         assert_int_equal(layout_load(write_layout("s.conf", text), NULL, &l), -ENOENT);
-        assert_non_null(strstr(imgerr_msg(), "s.conf: [Policy] File: "));
-        assert_non_null(strstr(imgerr_msg(), "missing.policy: No such file"));
+        assert_non_null(strstr(imgerr_what(-ENOENT), "s.conf: [Policy] File: "));
+        assert_non_null(strstr(imgerr_what(-ENOENT), "missing.policy: No such file"));
 }
 
 static void test_nul_byte_refused(void **state)
@@ -257,7 +257,7 @@ static void test_nul_byte_refused(void **state)
         fwrite(text, 1, sizeof(text) - 1, f);
         fclose(f);
         assert_int_equal(layout_load(path, NULL, &l), -EINVAL);
-        assert_non_null(strstr(imgerr_msg(), "nul.conf:3: contains a NUL byte"));
+        assert_non_null(strstr(imgerr_what(-EINVAL), "nul.conf:3: contains a NUL byte"));
 }
 
 int main(void)

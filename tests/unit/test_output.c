@@ -74,8 +74,8 @@ static int teardown(void **state)
 static void expect_msg(int r, int want, const char *msg)
 {
         assert_int_equal(r, want);
-        if (!strstr(imgerr_msg(), msg))
-                fail_msg("error '%s' lacks '%s'", imgerr_msg(), msg);
+        if (!strstr(imgerr_what(r), msg))
+                fail_msg("error '%s' lacks '%s'", imgerr_what(r), msg);
 }
 
 static void test_check_rules(void **state)

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,7 +45,30 @@ static void test_refusals(void **state)
         memcpy(junk + 0x40, "PE\0\0", 4);
         junk[0x46] = 0xff;  /* 255 sections in a 512-byte file */
         assert_int_equal(pe_parse(&pe, junk, sizeof(junk), "x"), -ENOEXEC);
-        assert_true(strstr(imgerr_msg(), "x: ") != NULL);
+        assert_true(strstr(imgerr_what(-ENOEXEC), "x: ") != NULL);
+}
+
+/* Issue 18 item 8: a PE32+ optional header of 96 bytes, the file ending
+ * where its (zero) section table starts: NumberOfRvaAndSizes (offset 108)
+ * lies past the end and must not be read (ASan reports a read past the
+ * exact-size allocation). */
+static void test_short_pe32plus_header(void **state)
+{
+        const size_t len = 0x58 + 96;
+        uint8_t *d = calloc(1, len);
+        struct pe_image pe;
+
+        assert_non_null(d);
+        d[0] = 'M';
+        d[1] = 'Z';
+        d[0x3c] = 0x40;
+        memcpy(d + 0x40, "PE\0\0", 4);
+        d[0x44 + 16] = 96;      /* SizeOfOptionalHeader */
+        d[0x58] = 0x0b;         /* PE32+ magic 0x20b */
+        d[0x59] = 0x02;
+        assert_int_equal(pe_parse(&pe, d, len, "short.efi"), -ENOEXEC);
+        assert_string_equal(imgerr_what(-ENOEXEC), "short.efi: PE optional header of 96 bytes is too short for a PE32+ header");
+        free(d);
 }
 
 static void test_add_sections(void **state)
@@ -141,6 +165,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_short_pe32plus_header),
                 cmocka_unit_test(test_add_sections),
                 cmocka_unit_test(test_signature_deterministic),
         };

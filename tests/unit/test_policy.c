@@ -46,14 +46,14 @@ static void test_options(void **state)
         text = NULL;
         assert_int_equal(policy_default(&o, &text), -EINVAL);
         assert_null(text);
-        assert_non_null(strstr(imgerr_msg(), "extra rules: line 1"));
+        assert_non_null(strstr(imgerr_what(-EINVAL), "extra rules: line 1"));
 }
 
 static void expect_rejected(const char *text, const char *msg)
 {
         assert_int_equal(policy_validate(text), -EINVAL);
-        if (!strstr(imgerr_msg(), msg))
-                fail_msg("'%s': message '%s' lacks '%s'", text, imgerr_msg(), msg);
+        if (!strstr(imgerr_what(-EINVAL), msg))
+                fail_msg("'%s': message '%s' lacks '%s'", text, imgerr_what(-EINVAL), msg);
 }
 
 static void test_validate(void **state)

@@ -59,12 +59,12 @@ static void test_malformed(void **state)
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 imgerr_clear();
                 assert_int_equal(scriptlets_manifest_parse(bad[i], &v, &n), -EBADMSG);
-                assert_non_null(strstr(imgerr_msg(), "line 1: not a scriptlet change record"));
+                assert_non_null(strstr(imgerr_what(-EBADMSG), "line 1: not a scriptlet change record"));
         }
         /* the line number of the bad one */
         imgerr_clear();
         assert_int_equal(scriptlets_manifest_parse("removed\t0\t0\t0\t-\t/a\tby\nbad line\n", &v, &n), -EBADMSG);
-        assert_non_null(strstr(imgerr_msg(), "line 2:"));
+        assert_non_null(strstr(imgerr_what(-EBADMSG), "line 2:"));
         /* nothing at all is an empty record */
         assert_int_equal(scriptlets_manifest_parse("", &v, &n), 0);
         assert_int_equal(n, 0);

@@ -45,7 +45,25 @@ static void test_error_prefix(void **state)
         imgerr_clear();
         assert_int_equal(imgerr(-EINVAL, "bad digest"), -EINVAL);
         assert_int_equal(imgerr_prefix(-EINVAL, "%s: ", "pkg.rpm"), -EINVAL);
-        assert_string_equal(imgerr_msg(), "pkg.rpm: bad digest");
+        assert_string_equal(imgerr_what(-EINVAL), "pkg.rpm: bad digest");
+}
+
+/* A message belongs to the code it was recorded with: another error (a bare
+ * return -EIO, a code changed on the way up) gets strerror's text, and
+ * context added to it goes before that text, not before the old message. */
+static void test_error_belongs(void **state)
+{
+        imgerr_clear();
+        imgerr(-ENOENT, "a.key: gone");
+        assert_string_equal(imgerr_what(-ENOENT), "a.key: gone");
+        assert_string_equal(imgerr_what(-EIO), strerror(EIO));
+        assert_int_equal(imgerr_prefix(-EIO, "%s: ", "b.img"), -EIO);
+        assert_string_equal(imgerr_what(-EIO), "b.img: Input/output error");
+        assert_string_equal(imgerr_what(-ENOENT), strerror(ENOENT));
+        imgerr_clear();
+        assert_string_equal(imgerr_what(-EIO), strerror(EIO));
+        assert_int_equal(imgerr_prefix(-EINVAL, "c: "), -EINVAL);
+        assert_string_equal(imgerr_what(-EINVAL), "c: Invalid argument");
 }
 
 /* escape_text: one line of valid UTF-8 whatever the input (issue 18 item 6). */
@@ -83,6 +101,7 @@ int main(void)
                 cmocka_unit_test(test_escape_text),
                 cmocka_unit_test(test_hex_roundtrip),
                 cmocka_unit_test(test_error_prefix),
+                cmocka_unit_test(test_error_belongs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -466,7 +466,7 @@ static int evidence_load(const char *dir, const char *state, struct evidence *e)
                         free(e->data[i]);
                         e->data[i] = NULL;
                 }
-                if (r < 0 && !(e->err[i] = strdup(imgerr_msg())))
+                if (r < 0 && !(e->err[i] = strdup(imgerr_what(r))))
                         return imgerr(-ENOMEM, "out of memory");
         }
         return 0;
@@ -494,14 +494,14 @@ static void check_identity(struct attest_report *rep, const struct evidence *e, 
                 r = ek_cert_verify(e->data[IN_EK], e->len[IN_EK], ek_ca, &ek, &why);
                 add_check(rep, "ek-cert", r > 0, "%s",
                           r > 0 ? "the EK certificate the credential was made with chains to the TPM maker's CA"
-                                : why ? why : imgerr_msg());
+                                : why ? why : imgerr_what(r));
                 free(why);
                 X509_free(ek);
         }
         if (have(rep, e, "ak", IN_AK)) {
                 r = tpm_ak_parse(e->data[IN_AK], e->len[IN_AK], ak);
                 ak_ok = r == 0;
-                add_check(rep, "ak", ak_ok, "%s", ak_ok ? "the AK is a restricted signing key fixed to its TPM" : imgerr_msg());
+                add_check(rep, "ak", ak_ok, "%s", ak_ok ? "the AK is a restricted signing key fixed to its TPM" : imgerr_what(r));
         }
         if (!ak_ok)
                 add_check(rep, "ak-enrolled", false, "could not run: no usable AK");
@@ -531,6 +531,7 @@ static void check_quote(struct attest_report *rep, const struct evidence *e, con
         uint8_t d[32];
         unsigned dl = 32;
         bool ok;
+        int r;
 
         if (!ak->key || !e->data[IN_ATTEST] || !e->data[IN_SIG]) {
                 const char *why = !ak->key ? "no usable AK" : e->err[e->data[IN_ATTEST] ? IN_SIG : IN_ATTEST];
@@ -538,10 +539,12 @@ static void check_quote(struct attest_report *rep, const struct evidence *e, con
                         add_check(rep, names[i], false, "could not run: %s", why);
                 return;
         }
-        ok = tpm_quote_verify(ak, e->data[IN_ATTEST], e->len[IN_ATTEST], e->data[IN_SIG], e->len[IN_SIG]) == 0;
-        add_check(rep, "quote-signature", ok, "%s", ok ? "the quote is signed by the AK" : imgerr_msg());
-        if (tpm_quote_parse(e->data[IN_ATTEST], e->len[IN_ATTEST], &q) < 0) {
-                const char *why = imgerr_msg();
+        r = tpm_quote_verify(ak, e->data[IN_ATTEST], e->len[IN_ATTEST], e->data[IN_SIG], e->len[IN_SIG]);
+        ok = r == 0;
+        add_check(rep, "quote-signature", ok, "%s", ok ? "the quote is signed by the AK" : imgerr_what(r));
+        r = tpm_quote_parse(e->data[IN_ATTEST], e->len[IN_ATTEST], &q);
+        if (r < 0) {
+                const char *why = imgerr_what(r);
                 for (size_t i = 1; i < ARRAY_SIZE(names); i++)
                         add_check(rep, names[i], false, "could not run: quote.attest: %s", why);
                 return;
@@ -676,9 +679,9 @@ static int check_log(struct attest_report *rep, const struct evidence *e, json_o
                 ref_files_free(refs.files, refs.n_files);
                 return r;
         }
-        if (!e->data[IN_LOG] || !e->data[IN_PCRS] || imalog_parse(e->data[IN_LOG], e->len[IN_LOG], &log) < 0) {
+        if (!e->data[IN_LOG] || !e->data[IN_PCRS] || (r = imalog_parse(e->data[IN_LOG], e->len[IN_LOG], &log)) < 0) {
                 const char *why = !e->data[IN_LOG] ? e->err[IN_LOG] : !e->data[IN_PCRS] ? e->err[IN_PCRS] : NULL;
-                _cleanup_free_ char *msg = strdup(why ? why : imgerr_msg());
+                _cleanup_free_ char *msg = strdup(why ? why : imgerr_what(r));
                 for (size_t i = 0; i < ARRAY_SIZE(names); i++)
                         add_check(rep, names[i], false, "could not run: %s%s",
                                   why ? "" : "ima.log: ", msg ? msg : "out of memory");

@@ -236,9 +236,9 @@ static int name_entry(int r, const struct imalog_entry *e, size_t idx)
         _cleanup_free_ char *esc = NULL;
 
         snprintf(prefix, sizeof(prefix), "entry %zu: ", idx);
-        if (!path || strncmp(imgerr_msg(), prefix, strlen(prefix)))
+        if (!path || strncmp(imgerr_what(r), prefix, strlen(prefix)))
                 return r;
-        snprintf(msg, sizeof(msg), "%s", imgerr_msg() + strlen(prefix));
+        snprintf(msg, sizeof(msg), "%s", imgerr_what(r) + strlen(prefix));
         esc = escape_text(path, ESCAPE_LINE);
         return imgerr(r, "entry %zu (%s): %s", idx, esc ? esc : "?", msg);
 }

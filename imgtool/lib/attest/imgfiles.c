@@ -145,7 +145,7 @@ static void *worker(void *arg)
                         pthread_mutex_lock(&c->lock);
                         if (!c->err) {
                                 c->err = r;
-                                c->err_msg = strdup(imgerr_msg());
+                                c->err_msg = strdup(imgerr_what(r));
                         }
                         pthread_mutex_unlock(&c->lock);
                 }

@@ -8,6 +8,7 @@
 #include "attest/imgfiles.h"
 #include "attest/keylime.h"
 #include "attest/reference.h"
+#include "base/output.h"
 #include "base/util.h"
 
 static json_object *hexstr(const uint8_t *d, size_t n)
@@ -145,4 +146,123 @@ int keylime_policy_build(const struct imgfiles *files, const struct reference_bo
         }
         *out = p;
         return 0;
+}
+
+/* ---- writing: the digests streamed --------------------------------------
+ * The whole policy as one json-c tree cost 1.2 KB per file (an object entry,
+ * an array with 32 slots and a string object per file, then the text twice);
+ * the "digests" member is written here one file at a time instead, in
+ * exactly the text json-c's JSON_C_TO_STRING_PRETTY gives (two-space
+ * indents, no space after ':'; paths escaped by json-c itself), so the
+ * policy's bytes do not change.  Everything else is still the tree. */
+
+#define PLACEHOLDER "imgtool-keylime-digests-placeholder"
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct sink {
+        struct output *o;
+        char buf[1 << 16];
+        size_t len;
+        int r;
+};
+
+static void put(struct sink *k, const char *s, size_t n)
+{
+        if (k->r < 0)
+                return;
+        if (k->len + n > sizeof(k->buf)) {
+                k->r = output_write(k->o, k->buf, k->len);
+                k->len = 0;
+                if (k->r < 0 || n > sizeof(k->buf)) {
+                        if (k->r >= 0)
+                                k->r = output_write(k->o, s, n);
+                        return;
+                }
+        }
+        memcpy(k->buf + k->len, s, n);
+        k->len += n;
+}
+
+static void puts_(struct sink *k, const char *s)
+{
+        put(k, s, strlen(s));
+}
+
+/* A JSON string exactly as json-c writes it. */
+static void put_json_string(struct sink *k, const char *str)
+{
+        json_object *j = json_object_new_string(str);
+
+        if (!j) {
+                k->r = -ENOMEM;
+                return;
+        }
+        puts_(k, json_object_to_json_string_ext(j, JSON_FLAGS));
+        json_object_put(j);
+}
+
+static void put_digests(struct sink *k, const struct imgfiles *files)
+{
+        char hex[2 * IMA_MAX_DIGEST + 1];
+
+        puts_(k, "{\n");
+        for (size_t i = 0; i < files->n && k->r >= 0; i++) {
+                const struct imgfile *f = &files->v[i];
+                puts_(k, i ? ",\n    " : "    ");
+                put_json_string(k, f->path);
+                hex_encode(f->ima_digest, ima_hash_size(f->ima_algo), hex);
+                puts_(k, ":[\n      \"");
+                puts_(k, hex);
+                if (f->ima_algo != IMA_HASH_SHA256) {
+                        hex_encode(f->sha256, 32, hex);
+                        puts_(k, "\",\n      \"");
+                        puts_(k, hex);
+                }
+                puts_(k, "\"\n    ]");
+        }
+        puts_(k, "\n  }");
+}
+
+int keylime_policy_write(const struct imgfiles *files, const struct reference_boot *boot, const char *path,
+                         unsigned flags, const char *const *inputs)
+{
+        struct imgfiles none = { NULL, 0, 0 };
+        json_object *doc = NULL;
+        const char *text, *at;
+        struct sink *k;
+        int r;
+
+        if (names_utf8(files) < 0)
+                return -EILSEQ;
+        /* no file: json-c's own text of an empty object ("{\n  }") */
+        r = keylime_policy_build(files->n ? &none : files, boot, &doc);
+        if (r < 0)
+                return r;
+        if (files->n)
+                json_object_object_add(doc, "digests", json_object_new_string(PLACEHOLDER));
+        text = json_object_to_json_string_ext(doc, JSON_FLAGS);
+        at = files->n ? strstr(text, "\"" PLACEHOLDER "\"") : NULL;
+        k = calloc(1, sizeof(*k));
+        if (!text || (files->n && !at) || !k) {
+                json_object_put(doc);
+                free(k);
+                return imgerr(-ENOMEM, "out of memory");
+        }
+        r = output_open(path, flags, 0644, inputs, &k->o);
+        if (r >= 0) {
+                put(k, text, at ? (size_t)(at - text) : strlen(text));
+                if (at) {
+                        put_digests(k, files);
+                        puts_(k, at + strlen(PLACEHOLDER) + 2);
+                }
+                puts_(k, "\n");
+                if (k->r >= 0 && k->len)
+                        k->r = output_write(k->o, k->buf, k->len);
+                r = k->r < 0 ? k->r : output_commit(k->o);
+                if (k->r < 0)
+                        output_abort(k->o);
+        }
+        json_object_put(doc);
+        free(k);
+        return r;
 }

@@ -17,3 +17,8 @@ struct reference_boot;
 #define KEYLIME_IMA_KEYRING "_ima"   /* the keyring imgtool's init loads */
 
 int keylime_policy_build(const struct imgfiles *files, const struct reference_boot *boot, json_object **out);
+/* The policy into PATH (output.h: flags, inputs), as json-c's pretty text
+ * of keylime_policy_build's tree plus a newline, without holding the
+ * digests as JSON objects. */
+int keylime_policy_write(const struct imgfiles *files, const struct reference_boot *boot, const char *path,
+                         unsigned flags, const char *const *inputs);

@@ -4,3 +4,6 @@
 
 /* Lower-case hex into hex[65]; a message naming path on errors. */
 int filehash_sha256(const char *path, char hex[65]);
+/* The same of an open file, from its start (path: for messages): a file
+ * checked once and then read on the same descriptor. */
+int filehash_sha256_fd(int fd, const char *path, char hex[65]);

@@ -146,7 +146,7 @@ bool output_is_stdout(const struct output *o) { return !o->tmp; }
 
 int output_rename_error(const struct output *o, int code)
 {
-        const char *msg = imgerr_msg(), *at;
+        const char *msg = imgerr_what(code), *at;
         _cleanup_free_ char *fixed = NULL;
 
         if (!o || !o->tmp || !(at = strstr(msg, o->tmp)))

@@ -30,26 +30,36 @@ int imgerr(int code, const char *fmt, ...)
         return code;
 }
 
+/* Does the recorded message belong to code? */
+static bool err_is(int code)
+{
+        return err_buf[0] && err_code == code;
+}
+
+static const char *code_text(int code)
+{
+        return code < 0 ? strerror(-code) : "unknown error";
+}
+
 int imgerr_prefix(int code, const char *fmt, ...)
 {
         char prefix[512], old[sizeof(err_buf)];
         va_list ap;
 
-        if (!err_buf[0])
-                snprintf(err_buf, sizeof(err_buf), "%s", strerror(code < 0 ? -code : code));
+        if (!err_is(code))
+                snprintf(err_buf, sizeof(err_buf), "%s", code_text(code));
         memcpy(old, err_buf, sizeof(old));
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
         snprintf(err_buf, sizeof(err_buf), "%s%s", prefix, old);
+        err_code = code;
         return code;
 }
 
-const char *imgerr_msg(void)
+const char *imgerr_what(int code)
 {
-        if (!err_buf[0])
-                return err_code ? strerror(-err_code) : "unknown error";
-        return err_buf;
+        return err_is(code) ? err_buf : code_text(code);
 }
 
 void imgerr_clear(void)
@@ -362,4 +372,26 @@ void uuid_format(const uint8_t u[16], char out[37])
 {
         snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                  u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+int mkdir_p(const char *dir)
+{
+        _cleanup_free_ char *p = strdup(dir);
+        struct stat st;
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return imgerr(-errno, "%s: cannot create directory: %s", p, strerror(errno));
+                *s = '/';
+        }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return imgerr(-errno, "%s: cannot create directory: %s", p, strerror(errno));
+        if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+                return imgerr(-ENOTDIR, "%s: not a directory", p);
+        return 0;
 }

@@ -1,12 +1,18 @@
 /* Small helpers shared by the whole library: error messages, cleanup
  * attributes, hex, logging.
  *
- * Error convention (as in systemd): a function returns 0 (or a count) on
- * success and a negative errno on failure.  The function that *detects* the
- * failure records a one-line message with imgerr(); callers may add context
- * with imgerr_prefix(); the code that *handles* the error (a cmd/ file)
- * prints imgerr_msg() once.  The library never prints to stdout and never
- * exits. */
+ * Errors are one value (as in systemd, with the message attached): a
+ * function returns 0 (or a count) on success and a negative errno on
+ * failure.  The function that *detects* the failure records the code with a
+ * one-line message, imgerr(code, ...); callers may add context with
+ * imgerr_prefix(code, ...); the code that *handles* the error asks for the
+ * message of the code it holds, imgerr_what(r) (cmd_fail(r) in cmd/ prints
+ * it once).  The recorded message belongs to one code: for any other code
+ * (a bare `return -EIO`, a code translated on the way up) imgerr_what()
+ * gives strerror's text, never a message left from another error.  Code
+ * decides on the code, never on the message's text; code that handles an
+ * error and goes on calls imgerr_clear().  The library never prints to
+ * stdout and never exits. */
 #pragma once
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,14 +31,17 @@ void closep(int *fd);
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_close_ _cleanup_(closep)
 
-/* Record the error message for this thread and return code (a negative
- * errno).  The message should name the thing (file, path, package) and the
- * problem. */
+/* Record code (a negative errno) with its message for this thread and
+ * return code.  The message should name the thing (file, path, package)
+ * and the problem. */
 int imgerr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prepend context ("pkg.rpm: ") to the current message; returns code. */
+/* Prepend context ("pkg.rpm: ") to code's message (strerror's text when
+ * the recorded message belongs to another code); returns code. */
 int imgerr_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The current message, or strerror(-code) style text if none was set. */
-const char *imgerr_msg(void);
+/* The message of error code: the recorded one when it was recorded for
+ * code, else strerror(-code). */
+const char *imgerr_what(int code);
+/* Forget the recorded message (an error handled, the work goes on). */
 void imgerr_clear(void);
 
 /* Diagnostics to stderr, prefixed "imgtool: ".  Warnings are for things the
@@ -61,6 +70,10 @@ int read_file(const char *path, uint8_t **data, size_t *len);
  * NUL-terminated), at most READ_FILE_MAX.  An empty file gives ""; a NUL
  * byte inside is -EINVAL. */
 int read_text_file(const char *path, char **out);
+
+/* mkdir -p DIR (0755): -errno with "DIR: cannot create directory: why", or
+ * -ENOTDIR when DIR is there and not a folder. */
+int mkdir_p(const char *dir);
 
 /* A temporary path beside PATH (same filesystem, for rename).  The caller
  * frees it.  The file is created with mkstemp and left open in *fd.

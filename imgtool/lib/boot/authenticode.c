@@ -1,6 +1,8 @@
 #include "boot/authenticode.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -67,8 +69,8 @@ int x509_load(const char *path, X509 **out)
 
 int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer *s)
 {
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
+        uint8_t *data = NULL;
+        size_t len = 0;
         BIO *b;
         int r, bits;
 
@@ -76,10 +78,12 @@ int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer
         r = read_file(key_path, &data, &len);
         if (r < 0)
                 return r;
-        b = BIO_new_mem_buf(data, (int)len);
+        b = len <= INT_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
         if (b)
                 s->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
         BIO_free(b);
+        /* the PEM holds the private key in the clear */
+        OPENSSL_clear_free(data, len);
         ERR_clear_error();
         if (!s->key)
                 return imgerr(-EINVAL, "%s: not a PEM private key (unencrypted)", key_path);

@@ -143,52 +143,27 @@ fail:
 
 /* ---- os-release from the image ----------------------------------------------- */
 
-struct buf {
-        char *p;
-        size_t len;
-};
-
-static int append(const void *data, size_t len, void *userdata)
-{
-        struct buf *b = userdata;
-        char *n;
-        if (b->len + len > OSREL_MAX)
-                return -EFBIG;
-        n = realloc(b->p, b->len + len + 1);
-        if (!n)
-                return -ENOMEM;
-        memcpy(n + b->len, data, len);
-        b->p = n;
-        b->len += len;
-        b->p[b->len] = 0;
-        return 0;
-}
-
 /* /etc/os-release, else /usr/lib/os-release (the usual symlink between them
  * resolved by trying both), else a minimal one. */
 static int read_osrel(const char *image, char **out)
 {
         static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
         struct ext4walk *w;
-        struct buf b = { 0 };
+        char *text = NULL;
+        size_t len;
         int r;
 
         r = ext4walk_open(image, &w);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ARRAY_SIZE(paths) && !b.p; i++) {
-                struct ext4walk_entry e;
-                if (ext4walk_stat(w, paths[i], &e) < 0 || !S_ISREG(e.mode))
-                        continue;
-                r = ext4walk_read(w, &e, append, &b);
-                if (r < 0 || (b.p && strlen(b.p) != b.len)) {
-                        free(b.p);
-                        b.p = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(paths) && !text; i++)
+                if (ext4walk_read_file(w, paths[i], OSREL_MAX, &text, &len) == 0 && strlen(text) != len) {
+                        free(text);
+                        text = NULL;
                 }
-        }
         imgerr_clear();
         ext4walk_close(w);
-        *out = b.p ? b.p : strdup(DEFAULT_OSREL);
+        *out = text ? text : strdup(DEFAULT_OSREL);
         return *out ? 0 : -ENOMEM;
 }
 

@@ -128,7 +128,7 @@ static int modules_dir(const struct layout *l, char **dir, char ***warnings)
          * x86 bzImage): the kernel may have what the root needs built in */
         if ((r == -ENOENT || r == -EINVAL) && !l->modules) {
                 strv_pushf(warnings, "%s; the initramfs carries no kernel modules, so a root on a "
-                           "modular disk driver (virtio-blk, SCSI, AHCI) will not be found", imgerr_msg());
+                           "modular disk driver (virtio-blk, SCSI, AHCI) will not be found", imgerr_what(r));
                 return 0;
         }
         return r;

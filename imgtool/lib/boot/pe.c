@@ -54,12 +54,24 @@ int pe_parse(struct pe_image *pe, uint8_t *data, size_t len, const char *what)
         if (magic != 0x10b && magic != 0x20b)
                 return imgerr(-ENOEXEC, "%s: unknown PE optional header magic %#x", what, magic);
         pe->pe32plus = magic == 0x20b;
+        /* NumberOfRvaAndSizes ends the fixed part: at 92 (PE32) or 108
+         * (PE32+); the header must hold it before it is read. */
+        if (opt_size < (pe->pe32plus ? 112 : 96))
+                return imgerr(-ENOEXEC, "%s: PE optional header of %u bytes is too short for a %s header", what,
+                              opt_size, pe->pe32plus ? "PE32+" : "PE32");
         ndirs = rd32(data + pe->opt + (pe->pe32plus ? 108 : 92));
         if (ndirs <= DIR_SECURITY || dir_offset(pe, DIR_SECURITY) + 8 > pe->sections)
                 return imgerr(-ENOEXEC, "%s: PE header without a certificate directory", what);
         pe->section_align = rd32(data + pe->opt + 32);
         pe->file_align = rd32(data + pe->opt + 36);
         pe->size_of_headers = rd32(data + pe->opt + OPT_SIZE_OF_HEADERS);
+        /* Powers of two, FileAlignment at most 64 KiB (the PE format's own
+         * rule): pe_add_section pads to it, so a crafted one cannot make it
+         * allocate gigabytes. */
+        if (pe->section_align & (pe->section_align - 1) || pe->file_align & (pe->file_align - 1) ||
+            pe->file_align > (64u << 10))
+                return imgerr(-ENOEXEC, "%s: PE alignments FileAlignment %#x, SectionAlignment %#x are not powers "
+                              "of two up to 64 KiB", what, pe->file_align, pe->section_align);
         if (!pe->section_align || !pe->file_align || pe->size_of_headers > len ||
             pe->size_of_headers < pe->sections + (size_t)pe->n_sections * SECTION_HEADER)
                 return imgerr(-ENOEXEC, "%s: inconsistent PE header", what);

@@ -256,29 +256,11 @@ struct file {
         char *tmp;
 };
 
-static int mkdir_p(const char *dir)
-{
-        _cleanup_free_ char *copy = strdup(dir);
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = 0;
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                        return imgerr(-errno, "%s: %s", copy, strerror(errno));
-                *p = '/';
-        }
-        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                return imgerr(-errno, "%s: %s", dir, strerror(errno));
-        return 0;
-}
-
 /* All files go to temporary names first, then are renamed: a failure
  * leaves nothing. */
 static int write_files(struct file *f, size_t n)
 {
-        size_t i;
+        size_t i, made;
         int r = 0, fd;
 
         for (i = 0; i < n && r >= 0; i++) {
@@ -290,12 +272,17 @@ static int write_files(struct file *f, size_t n)
                         r = imgerr(-errno, "%s: %s", f[i].path, strerror(errno));
                 close(fd);
         }
-        for (i = 0; i < n && r >= 0; i++)
-                if (link(f[i].tmp, f[i].path) < 0)  /* never replaces an existing file */
-                        r = imgerr(-errno, "%s: %s", f[i].path, errno == EEXIST ? "exists (not overwritten)" : strerror(errno));
+        /* link() never replaces what is there (a file, or a dangling symlink
+         * stat() did not see): on failure only the names linked here go. */
+        for (made = 0; made < n && r >= 0; made++)
+                if (link(f[made].tmp, f[made].path) < 0) {
+                        r = imgerr(-errno, "%s: %s", f[made].path,
+                                   errno == EEXIST ? "exists (not overwritten)" : strerror(errno));
+                        break;
+                }
         if (r < 0)
-                while (i-- > 0)
-                        unlink(f[i].path);
+                while (made-- > 0)
+                        unlink(f[made].path);
         for (i = 0; i < n; i++)
                 if (f[i].tmp)
                         unlink(f[i].tmp);

@@ -130,11 +130,13 @@ static int image_full(struct ext4img *img, const char *what)
         char size[32];
 
         human_size(img->opts.size, size, sizeof(size));
+        /* the image's path first (a temporary one is renamed in the message,
+         * output.h), then the file that did not fit */
         if (sb->s_free_inodes_count == 0)
-                return imgerr(-ENOSPC, "%s: image full: needs more than the %u inodes of the %s image "
-                              "(raise the inode count)", what, sb->s_inodes_count, size);
-        return imgerr(-ENOSPC, "%s: image full: needs more than %s (%llu of %llu blocks free)",
-                      what, size, (unsigned long long)ext2fs_free_blocks_count(sb),
+                return imgerr(-ENOSPC, "%s: %s: image full: needs more than the %u inodes of the %s image "
+                              "(raise the inode count)", img->path, what, sb->s_inodes_count, size);
+        return imgerr(-ENOSPC, "%s: %s: image full: needs more than %s (%llu of %llu blocks free)",
+                      img->path, what, size, (unsigned long long)ext2fs_free_blocks_count(sb),
                       (unsigned long long)ext2fs_blocks_count(sb));
 }
 

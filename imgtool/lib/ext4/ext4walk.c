@@ -942,3 +942,47 @@ char *ext4walk_escape(const char *s)
 {
         return escape_text(s, ESCAPE_FIELD);
 }
+
+struct small_file {
+        char *buf;
+        size_t len, size;
+};
+
+static int append_small(const void *buf, size_t len, void *userdata)
+{
+        struct small_file *f = userdata;
+
+        if (len > f->size - f->len)
+                return -EFBIG;   /* grew since the stat: checked by ext4walk_unchanged */
+        memcpy(f->buf + f->len, buf, len);
+        f->len += len;
+        return 0;
+}
+
+int ext4walk_read_file(struct ext4walk *w, const char *path, size_t max, char **data, size_t *len)
+{
+        struct ext4walk_entry e;
+        struct small_file f = { 0 };
+        int r = ext4walk_stat(w, path, &e);
+
+        if (r < 0)
+                return r;
+        if (!S_ISREG(e.mode))
+                return imgerr(-EINVAL, "%s: %s: not a regular file", w->image, path);
+        if (e.size > max)
+                return imgerr(-EFBIG, "%s: %s: larger than %zu bytes", w->image, path, max);
+        f.size = e.size;
+        f.buf = calloc(1, e.size + 1);
+        if (!f.buf)
+                return imgerr(-ENOMEM, "out of memory");
+        r = ext4walk_read(w, &e, append_small, &f);
+        if (r == -EFBIG)
+                r = imgerr(r, "%s: %s: changed while read", w->image, path);
+        if (r < 0) {
+                free(f.buf);
+                return r;
+        }
+        *data = f.buf;
+        *len = f.len;
+        return 0;
+}

@@ -76,6 +76,12 @@ typedef int (*ext4walk_data_fn)(const void *buf, size_t len, void *userdata);
 int ext4walk_read(struct ext4walk *w, const struct ext4walk_entry *e,
                   ext4walk_data_fn fn, void *userdata);
 
+/* A small file of the image read whole (passwd, os-release, rpm macros):
+ * *data malloc'ed with a NUL after its len bytes.  -ENOENT if path does not
+ * exist, -EINVAL if it is not a regular file, -EFBIG over max bytes (each
+ * with a message naming path). */
+int ext4walk_read_file(struct ext4walk *w, const char *path, size_t max, char **data, size_t *len);
+
 /* Where a regular file's content lies in the image: runs of bytes at an
  * offset of the image file, or zeros (holes, unwritten extents), covering
  * exactly e->size bytes in order.  -EOPNOTSUPP (no message) for content that

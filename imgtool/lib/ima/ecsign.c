@@ -18,6 +18,19 @@
  *   k^-1 mod q       Fermat, k^(q-2), by BN_mod_exp_mont_consttime: OpenSSL's
  *                    own fallback for the order inverse (ec_field_inverse_mod_ord),
  *                    constant-time by construction; the exponent is public.
+ *                    ecsign_sign_many inverts a batch of k with one such
+ *                    exponentiation (Montgomery's trick: the product of all k
+ *                    is inverted, then each k^-1 is two multiplications away),
+ *                    every product by BN_mod_mul_montgomery, whose P-256/P-384
+ *                    path is OpenSSL's fixed-length bn_mul_mont (no branch or
+ *                    index on the values; like k_to_bn, only a zero top word,
+ *                    probability 2^-64, would pick its generic path, also
+ *                    constant-time but slower).  The exponentiation was half
+ *                    of a signature's cost; 64 signatures share one now
+ *                    (bench/sign-bench).  Not BN_mod_inverse with
+ *                    BN_FLG_CONSTTIME: OpenSSL 3.0 sends it to
+ *                    bn_mod_inverse_no_branch, a Euclid whose number of
+ *                    steps depends on k.
  *   s                ECDSA_do_sign_ex with (k^-1, r): OpenSSL computes
  *                    k^-1 (e + r d) with its fixed-top Montgomery code.
  * The only hand-written parts left are the DRBG's bookkeeping and the byte
@@ -41,6 +54,7 @@
 #include "base/util.h"
 
 #define EC_MAX_BYTES 48 /* P-384 */
+#define ECSIGN_BATCH 64
 
 struct ecsign {
         EC_KEY *eckey;          /* the key as ECDSA_do_sign_ex takes it */
@@ -259,7 +273,8 @@ static int digest_octets(const struct ecsign *s, const uint8_t *digest, size_t l
         return 0;
 }
 
-/* One candidate: (k^-1, r) for the DRBG's next k, 0 if k or r is rejected. */
+/* One candidate: (k^-1, r) for the DRBG's next k, 0 if k or r is rejected.
+ * kinv NULL: k and r only (a batch inverts its k together). */
 static int candidate(const struct ecsign *s, struct drbg *d, EC_POINT *R, BIGNUM *k,
                      BIGNUM *kinv, BIGNUM *r, BN_CTX *ctx)
 {
@@ -280,7 +295,7 @@ static int candidate(const struct ecsign *s, struct drbg *d, EC_POINT *R, BIGNUM
                 return -EIO;
         if (BN_is_zero(r))
                 return 0;
-        if (!BN_mod_exp_mont_consttime(kinv, k, s->order_minus_2, s->order, ctx, s->mont))
+        if (kinv && !BN_mod_exp_mont_consttime(kinv, k, s->order_minus_2, s->order, ctx, s->mont))
                 return -EIO;
         return 1;
 }
@@ -347,5 +362,169 @@ out:
         BN_CTX_free(ctx);
         EVP_MD_CTX_free(d.h.ctx);
         OPENSSL_cleanse(&d, sizeof(d));
+        return rc;
+}
+
+/* ---- a batch: one exponentiation for every k^-1 ------------------------- */
+
+/* One signature of a batch: its DRBG (kept for a retry), k, r, k^-1. */
+struct job {
+        struct drbg d;
+        BIGNUM *k, *r, *kinv, *prefix;  /* prefix: k_0..k_i R^-i (batch_invert) */
+};
+
+/* The first acceptable (k, r) of a job's DRBG (3.2 h.3: every rejection
+ * steps it).  k^-1 is left to the batch. */
+static int job_start(const struct ecsign *s, struct job *j, const uint8_t *digest, size_t len,
+                     EC_POINT *R, BN_CTX *ctx)
+{
+        uint8_t h1[EC_MAX_BYTES];
+        int rc = digest_octets(s, digest, len, h1, ctx);
+
+        if (rc >= 0)
+                rc = drbg_init(&j->d, s, h1);
+        for (int tries = 0; rc >= 0; tries++) {
+                if (tries == 64)
+                        return -EIO;
+                if (tries > 0 && (rc = drbg_reseed(&j->d)) < 0)
+                        break;
+                rc = candidate(s, &j->d, R, j->k, NULL, j->r, ctx);
+                if (rc != 0)
+                        break;
+        }
+        return rc < 0 ? rc : 0;
+}
+
+/* kinv_i = k_i^-1 for every job, with M(a, b) = a b R^-1 mod q
+ * (BN_mod_mul_montgomery) on plain numbers, no conversions:
+ *   p_0 = k_0, p_i = M(p_i-1, k_i) = k_0..k_i R^-i;
+ *   x = p_n-1^-1 (the one exponentiation) = (k_0..k_n-1)^-1 R^(n-1);
+ *   then down from i = n-1, x being (k_0..k_i)^-1 R^i:
+ *   k_i^-1 = M(x, p_i-1), and x = M(x, k_i) for i-1; at the end x = k_0^-1. */
+static int batch_invert(const struct ecsign *s, struct job *jobs, size_t n, BN_CTX *ctx)
+{
+        BIGNUM *x = BN_CTX_get(ctx);
+        BN_MONT_CTX *m = s->mont;
+
+        if (!x)
+                return -ENOMEM;
+        BN_set_flags(x, BN_FLG_CONSTTIME);
+        if (!BN_copy(jobs[0].prefix, jobs[0].k))
+                return -EIO;
+        for (size_t i = 1; i < n; i++)
+                if (!BN_mod_mul_montgomery(jobs[i].prefix, jobs[i - 1].prefix, jobs[i].k, m, ctx))
+                        return -EIO;
+        if (!BN_mod_exp_mont_consttime(x, jobs[n - 1].prefix, s->order_minus_2, s->order, ctx, m))
+                return -EIO;
+        for (size_t i = n; i-- > 1;)
+                if (!BN_mod_mul_montgomery(jobs[i].kinv, x, jobs[i - 1].prefix, m, ctx) ||
+                    !BN_mod_mul_montgomery(x, x, jobs[i].k, m, ctx))
+                        return -EIO;
+        return BN_copy(jobs[0].kinv, x) ? 0 : -EIO;
+}
+
+/* s for job i; when s came out zero (probability 2^-256), the job's next k
+ * on the one-signature path. */
+static int job_finish(const struct ecsign *s, struct job *j, const uint8_t *digest, size_t len,
+                      EC_POINT *R, BN_CTX *ctx, ECDSA_SIG **sig)
+{
+        int rc = 1;
+
+        for (int tries = 0; !*sig; tries++) {
+                if (tries == 64)
+                        return -EIO;
+                if (tries > 0) {
+                        rc = drbg_reseed(&j->d);
+                        if (rc >= 0)
+                                rc = candidate(s, &j->d, R, j->k, j->kinv, j->r, ctx);
+                        if (rc < 0)
+                                return rc;
+                        if (rc == 0)
+                                continue;
+                }
+                *sig = ECDSA_do_sign_ex(digest, (int)len, j->kinv, j->r, s->eckey);
+                if (!*sig && !need_new_k())
+                        return -EIO;
+        }
+        return 0;
+}
+
+static int sig_der(ECDSA_SIG *sig, uint8_t **der, size_t *der_len)
+{
+        unsigned char *p = NULL;
+        int n = i2d_ECDSA_SIG(sig, &p);
+
+        if (n <= 0)
+                return -ENOMEM;
+        *der = p;
+        *der_len = (size_t)n;
+        return 0;
+}
+
+static int sign_batch(const struct ecsign *s, const EVP_MD *md, const uint8_t *const digests[], size_t len,
+                      size_t n, uint8_t *der[], size_t der_len[], EVP_MD_CTX *mdctx, BN_CTX *ctx, EC_POINT *R)
+{
+        struct job jobs[ECSIGN_BATCH];
+        size_t done = 0;
+        int rc = 0;
+
+        BN_CTX_start(ctx);
+        for (size_t i = 0; i < n && rc >= 0; i++) {
+                struct job *j = &jobs[i];
+                j->d.h = (struct hmac){ md, mdctx, (size_t)EVP_MD_get_size(md), (size_t)EVP_MD_get_block_size(md) };
+                j->k = BN_CTX_get(ctx);
+                j->r = BN_CTX_get(ctx);
+                j->kinv = BN_CTX_get(ctx);
+                j->prefix = BN_CTX_get(ctx);
+                if (!j->prefix) {
+                        rc = -ENOMEM;
+                        break;
+                }
+                BN_set_flags(j->kinv, BN_FLG_CONSTTIME);
+                BN_set_flags(j->prefix, BN_FLG_CONSTTIME);
+                rc = job_start(s, j, digests[i], len, R, ctx);
+        }
+        if (rc >= 0)
+                rc = batch_invert(s, jobs, n, ctx);
+        for (; rc >= 0 && done < n; done++) {
+                ECDSA_SIG *sig = NULL;
+                rc = job_finish(s, &jobs[done], digests[done], len, R, ctx, &sig);
+                if (rc >= 0)
+                        rc = sig_der(sig, &der[done], &der_len[done]);
+                ECDSA_SIG_free(sig);
+        }
+        if (rc < 0)
+                for (size_t i = 0; i < done; i++) {
+                        OPENSSL_free(der[i]);
+                        der[i] = NULL;
+                }
+        BN_CTX_end(ctx);        /* BN_CTX_secure_new: its numbers are cleared when freed */
+        OPENSSL_cleanse(jobs, sizeof(jobs));
+        return rc;
+}
+
+int ecsign_sign_many(const struct ecsign *s, const EVP_MD *md, const uint8_t *const digests[], size_t len,
+                     size_t n, uint8_t *der[], size_t der_len[])
+{
+        EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
+        BN_CTX *ctx = BN_CTX_secure_new();
+        EC_POINT *R = EC_POINT_new(s->group);
+        int rc = mdctx && ctx && R ? 0 : -ENOMEM;
+
+        for (size_t i = 0; i < n; i++)
+                der[i] = NULL;
+        for (size_t i = 0; rc >= 0 && i < n; i += ECSIGN_BATCH) {
+                size_t m = n - i < ECSIGN_BATCH ? n - i : ECSIGN_BATCH;
+                rc = sign_batch(s, md, digests + i, len, m, der + i, der_len + i, mdctx, ctx, R);
+        }
+        if (rc < 0)
+                for (size_t i = 0; i < n; i++) {
+                        OPENSSL_free(der[i]);
+                        der[i] = NULL;
+                }
+        ERR_clear_error();
+        EC_POINT_free(R);
+        BN_CTX_free(ctx);
+        EVP_MD_CTX_free(mdctx);
         return rc;
 }

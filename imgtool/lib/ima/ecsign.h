@@ -27,3 +27,8 @@ void ecsign_free(struct ecsign *s);
  * same bytes. */
 int ecsign_sign(const struct ecsign *s, const EVP_MD *md, const uint8_t *digest, size_t len,
                 uint8_t **der, size_t *der_len);
+/* The same for n digests of LEN bytes: der[i] is exactly what ecsign_sign
+ * gives for digests[i], but the k^-1 of up to 64 signatures cost one
+ * exponentiation.  On failure every der[i] is NULL. */
+int ecsign_sign_many(const struct ecsign *s, const EVP_MD *md, const uint8_t *const digests[], size_t len,
+                     size_t n, uint8_t *der[], size_t der_len[]);

@@ -281,28 +281,6 @@ out:
         return r < 0 ? imgerr(r, "cannot encode the key and certificate") : 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-        _cleanup_free_ char *p = strdup(dir);
-        struct stat st;
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return imgerr(-errno, "%s: cannot create directory: %s", p, strerror(errno));
-                *s = '/';
-        }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return imgerr(-errno, "%s: cannot create directory: %s", p, strerror(errno));
-        if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-                return imgerr(-ENOTDIR, "%s: not a directory", p);
-        return 0;
-}
-
 /* All three files appear, or none: each through output.h's temporary
  * (the key 0600 from the start), renamed only when all three are written;
  * without --force no rename replaces a file that appeared meanwhile. */

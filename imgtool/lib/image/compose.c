@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -27,6 +26,7 @@
 #include "rpm/lockfile.h"
 #include "base/output.h"
 #include "image/owners.h"
+#include "image/plan.h"
 #include "rpm/pathmap.h"
 #include "rpm/pkgset.h"
 #include "ima/pubkey.h"
@@ -95,11 +95,7 @@ static void stage_mark(const char *name);
 
 static bool path_allowed_unsigned(const struct layout *l, const char *path)
 {
-        for (size_t i = 0; l->allow_unsigned && l->allow_unsigned[i]; i++)
-                if (!fnmatch(l->allow_unsigned[i], path, FNM_PATHNAME) ||
-                    !fnmatch(l->allow_unsigned[i], path, 0))
-                        return true;
-        return false;
+        return plan_allows_unsigned((const char *const *)l->allow_unsigned, strv_length(l->allow_unsigned), path);
 }
 
 static const char *pkg_label(struct composer *c)
@@ -263,7 +259,7 @@ static int choose_signature(struct composer *c, struct rpmpkg *p, const struct r
 static void finish_failed(struct ra_file *rf, int r)
 {
         rf->rc = r;
-        rf->msg = strdup(imgerr_msg());
+        rf->msg = strdup(imgerr_what(r));
 }
 
 /* The packages' own signatures of files[0..n), checked together (ECDSA
@@ -1436,40 +1432,18 @@ static int write_ima_cert(struct composer *c)
         return r;
 }
 
-/* "/var//lib/./rpm/" -> "/var/lib/rpm", so the path meets the package
- * paths it may collide with (those are normalised the same way). */
-static void tidy_dbpath(char *p)
-{
-        char *w = p;
-        for (const char *s = p; *s;) {
-                while (*s == '/')
-                        s++;
-                size_t len = strcspn(s, "/");
-                if (!len)
-                        break;
-                if (!(len == 1 && s[0] == '.')) {
-                        *w++ = '/';
-                        memmove(w, s, len);
-                        w += len;
-                }
-                s += len;
-        }
-        *w = 0;   /* "/" becomes "": the database goes to /rpmdb.sqlite */
-}
-
 static int write_rpmdb(struct composer *c)
 {
         _cleanup_free_ char *dbfile = NULL, *dbpath = NULL, *image_path = NULL;
         int r;
 
-        r = composedb_dbpath(c->cap[CAP_RPM_MACROS].data, &dbpath);
+        r = plan_rpmdb_dir(c->cap[CAP_RPM_MACROS].data, &dbpath);
         if (r < 0)
                 return r;
         r = composedb_finish(c->db, &dbfile);
         c->db = NULL;
         if (r < 0)
                 return r;
-        tidy_dbpath(dbpath);
         if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
                 r = -ENOMEM;
         else
@@ -1529,9 +1503,10 @@ static bool image_has(struct composer *c, const char *path)
 static void warn_interpreter(struct composer *c, const char *init)
 {
         _cleanup_free_ char *missing = NULL;
+        int r = interpcheck_program(output_tmp_path(c->image), init, &missing);
 
-        if (interpcheck_program(output_tmp_path(c->image), init, &missing) < 0)
-                strv_pushf(&c->rep->warnings, "cannot check the interpreter of %s: %s", init, imgerr_msg());
+        if (r < 0)
+                strv_pushf(&c->rep->warnings, "cannot check the interpreter of %s: %s", init, imgerr_what(r));
         else if (missing)
                 strv_pushf(&c->rep->warnings, "[Boot] Init=%s: the image has no %s: the kernel cannot "
                            "start it and the initramfs will stop with FATAL (install the package that "
@@ -1799,6 +1774,9 @@ static int prepare_users_and_labels(struct composer *c)
         if (r < 0)
                 return r;
         c->rep->users_created = users_count_created(c->users);
+        for (char *const *n = users_notes(c->users); n && *n; n++)
+                if (strv_pushf(&c->rep->warnings, "%s", *n) < 0)
+                        return -ENOMEM;
         r = users_register(c->users, c->owners);
         if (r >= 0)
                 r = labels_open(c->l, c->set, &c->labels);
@@ -1858,6 +1836,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 goto out;
         /* before any thread exists (fork): the database needs only the headers */
         r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
+        if (r >= 0)
+                r = labels_prefetch(c.labels, c.set->pkgs, c.set->count);  /* after the fork */
         if (r < 0)
                 goto out;
         stage_mark("resolve");
@@ -1898,8 +1878,6 @@ out:
                 ext4img_abort(c.img);   /* may report its writer's error only now */
         if (r < 0)
                 output_rename_error(c.image, r);
-        if (r == -ENOSPC && strncmp(imgerr_msg(), o->output, strlen(o->output)))
-                imgerr_prefix(r, "%s: ", o->output);
         output_abort(c.image);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;

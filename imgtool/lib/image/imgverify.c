@@ -2,7 +2,6 @@
 #include "image/imgverify.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "ext4/ext4verity.h"
 #include "ext4/ext4walk.h"
 #include "image/owners.h"
+#include "image/plan.h"
 #include "rpm/pathmap.h"
 #include "layout/layout.h"
 #include "rpm/pkgset.h"
@@ -269,9 +269,10 @@ static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext
         uint64_t block;
         int rc;
 
-        if (verity_desc_parse(r->vdesc, r->vdesc_len, &info) < 0) {
+        rc = verity_desc_parse(r->vdesc, r->vdesc_len, &info);
+        if (rc < 0) {
                 r->vv = VERITY_BAD_TREE;
-                snprintf(r->vmsg, sizeof(r->vmsg), "fs-verity descriptor: %s", imgerr_msg());
+                snprintf(r->vmsg, sizeof(r->vmsg), "fs-verity descriptor: %s", imgerr_what(rc));
                 return 1;   /* still hash for the other checks */
         }
         vp.salt_len = info.salt_len;
@@ -301,7 +302,7 @@ static int check_verity(struct rec *r, const struct ext4walk *mapped, struct ext
                 imgerr_clear();
                 r->builtin_r = verity_builtin_verify(r->vdesc + VERITY_DESC_SIZE, info.sig_size, digest, cert_files);
                 if (r->builtin_r < 0)
-                        r->builtin_msg = strdup(imgerr_msg());
+                        r->builtin_msg = strdup(imgerr_what(r->builtin_r));
         }
         return 0;
 }
@@ -343,7 +344,7 @@ static void check_content(struct rec *r, const struct ext4walk *mapped, struct e
         hashers_free(&hs);
         if (rc < 0) {
                 r->err = rc;
-                r->err_msg = strdup(imgerr_msg());
+                r->err_msg = strdup(imgerr_what(rc));
         }
         free(r->runs);
         r->runs = NULL;
@@ -497,10 +498,7 @@ static int add_violation(struct run *run, const char *path, enum imgverify_reaso
 
 static bool allowed_unsigned(const struct imgverify_opts *o, const char *path)
 {
-        for (size_t i = 0; i < o->n_allow_unsigned; i++)
-                if (fnmatch(o->allow_unsigned[i], path, 0) == 0)
-                        return true;
-        return false;
+        return plan_allows_unsigned(o->allow_unsigned, o->n_allow_unsigned, path);
 }
 
 /* The verdict on a file's signature, as a violation (or none). */
@@ -770,7 +768,7 @@ static int read_verity(struct ext4walk *w, const struct ext4walk_entry *e, struc
         if (rc == -ENOMEM)
                 return rc;
         if (rc < 0) {
-                r->vread_msg = strdup(imgerr_msg());
+                r->vread_msg = strdup(imgerr_what(rc));
                 return r->vread_msg ? 0 : -ENOMEM;
         }
         r->verity = rc == 1;
@@ -801,7 +799,7 @@ static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec *
                 r->ima_len = e->ima_len;
                 imgerr_clear();
                 r->parse_r = imasig_parse(r->ima, r->ima_len, &r->sig);
-                if (r->parse_r < 0 && r->parse_r != -EOPNOTSUPP && !(r->parse_msg = strdup(imgerr_msg())))
+                if (r->parse_r < 0 && r->parse_r != -EOPNOTSUPP && !(r->parse_msg = strdup(imgerr_what(r->parse_r))))
                         return imgerr(-ENOMEM, "out of memory");
         }
         r->size = e->size;
@@ -978,41 +976,16 @@ out:
 
 /* ---- the expected files of a layout ------------------------------- */
 
-const char *const imgverify_compose_paths[] = {
-        "/etc/keys/x509_ima.der", "/etc/keys/ima", "/var/lib/rpm", "/usr/lib/sysimage/rpm",
-        "/boot/vmlinuz", "/lost+found", NULL,
-};
-
-static int append_text(const void *buf, size_t len, void *userdata)
-{
-        struct { char *buf; size_t len; } *acc = userdata;
-        memcpy(acc->buf + acc->len, buf, len);
-        acc->len += len;
-        return 0;
-}
-
-/* The content of a small image file (passwd, group), or NULL. */
+/* The content of a small image file (passwd, group, rpm macros), or NULL. */
 static char *read_image_text(struct ext4walk *w, const char *path, size_t *len)
 {
-        struct ext4walk_entry e;
-        struct { char *buf; size_t len; } acc = {};
-        int r;
+        char *text = NULL;
 
-        if (ext4walk_stat(w, path, &e) < 0 || !S_ISREG(e.mode) || e.size > (4u << 20)) {
+        if (ext4walk_read_file(w, path, 4u << 20, &text, len) < 0) {
                 imgerr_clear();
                 return NULL;
         }
-        acc.buf = calloc(1, e.size + 1);
-        if (!acc.buf)
-                return NULL;
-        r = ext4walk_read(w, &e, append_text, &acc);
-        if (r < 0) {
-                imgerr_clear();
-                free(acc.buf);
-                return NULL;
-        }
-        *len = acc.len;
-        return acc.buf;
+        return text;
 }
 
 static int by_expected_path_value(const void *a, const void *b)
@@ -1202,7 +1175,7 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out)
 {
         struct imgverify_expectation *x = calloc(1, sizeof(*x));
-        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_free_ char *passwd = NULL, *group = NULL, *macros = NULL;
         struct owners *owners = NULL;
         struct pathmap *paths = NULL;
         struct users *users = NULL;
@@ -1222,8 +1195,12 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 goto fail;
         passwd = read_image_text(w, "/etc/passwd", &len[OWNERS_PASSWD]);
         group = read_image_text(w, "/etc/group", &len[OWNERS_GROUP]);
+        macros = read_image_text(w, "/usr/lib/rpm/macros", &(size_t){ 0 });
         x->scr_text = read_image_text(w, SCRIPTLETS_MANIFEST, &scr_len);
         ext4walk_close(w);
+        r = plan_created_paths(macros, &x->created);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < x->set->count; i++)
                 total += rpmpkg_file_count(x->set->pkgs[i]);
         x->v = calloc(total ? total : 1, sizeof(*x->v));
@@ -1272,6 +1249,7 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         scriptlets_records_free(x->scr, x->n_scr);
         free(x->scr_text);
         free(x->v);
+        strv_free(x->created);
         if (x->set)
                 pkgset_free(x->set);
         labels_free(x->labels);

@@ -112,6 +112,8 @@ struct imgverify_expectation {
         size_t n;
         struct pkgset *set;
         struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
+        char **created;          /* the paths compose makes itself (plan.h), allowed
+                                  * without a package; rpmdb from the image's macros */
         struct scriptlets_record *scr;  /* Scriptlets=run: the image's record (scriptlets.h) */
         size_t n_scr;
         char *scr_text;
@@ -119,9 +121,6 @@ struct imgverify_expectation {
 int imgverify_expect_layout(const struct layout *l, const char *image,
                             struct imgverify_expectation **out);
 void imgverify_expectation_free(struct imgverify_expectation *x);
-/* Paths compose writes itself (certificates, rpm database, kernel): allowed
- * in an image without being in a package.  NULL-terminated. */
-extern const char *const imgverify_compose_paths[];
 
 /* Run the checks.  Returns 0 with *out filled (violations or not), or a
  * negative errno if the image could not be checked at all. */

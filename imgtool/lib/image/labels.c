@@ -1,8 +1,12 @@
 #include "image/labels.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fnmatch.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <selinux/label.h>
 #include <selinux/selinux.h>
 #include <stdio.h>
@@ -16,9 +20,13 @@
 #include "base/output.h"
 #include "rpm/pathmap.h"
 #include "rpm/pkgread.h"
+#include "rpm/rpmpkg.h"
 #include "base/util.h"
 
 #define MAX_CONTEXTS_FILE (64u << 20)
+#define MAX_LABEL_THREADS 16
+
+struct prefetch;
 
 struct labels {
         struct selabel_handle *h;
@@ -28,6 +36,7 @@ struct labels {
         size_t policy_len;
         int policy_version;
         size_t max_len;
+        struct prefetch *pf;    /* lookups done ahead on other threads; NULL: none */
 };
 
 /* ---- the policy from the package set -------------------------------- */
@@ -143,6 +152,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* ---- labelling -------------------------------------------------------- */
 
+static void prefetch_stop(struct labels *lb);
+
 /* The longest context in the file_contexts files: the last field of a line. */
 static size_t longest_context(const char *fc)
 {
@@ -253,6 +264,7 @@ void labels_free(struct labels *lb)
 {
         if (!lb)
                 return;
+        prefetch_stop(lb);
         if (lb->h)
                 selabel_close(lb->h);
         free(lb->name);
@@ -271,7 +283,7 @@ size_t labels_max_len(const struct labels *lb)
         return lb ? lb->max_len : 0;
 }
 
-int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con)
+static int lookup_direct(struct labels *lb, const char *path, mode_t mode, char **con)
 {
         *con = NULL;
         if (selabel_lookup_raw(lb->h, con, path, (int)(mode & S_IFMT)) < 0) {
@@ -284,6 +296,180 @@ int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con)
                 *con = NULL;
         }
         return 0;
+}
+
+
+/* ---- lookups ahead of the writer ---------------------------------------- *
+ * selabel_lookup_raw costs a fraction of a millisecond (every file_contexts
+ * regex with the path's stem, matched in turn), so compose asks for every
+ * label of the package set up front: worker threads look them up in the
+ * order compose writes, into a table keyed by (path, file type); the writer
+ * takes the answer from there, and only looks up itself what no worker has
+ * reached yet (or what is not in the set: files compose creates).  The
+ * answer is libselinux's either way: the same handle, the same call
+ * (selabel_lookup_raw is thread-safe on one handle since libselinux 3.3's
+ * selinux_restorecon_parallel).  A path shipped by several packages (shared
+ * folders) is one entry: looked up once. */
+
+enum { SLOT_EMPTY, SLOT_PENDING, SLOT_BUSY, SLOT_DONE };
+
+struct slot {
+        const char *path;       /* the package's string (lives as long as the set) */
+        mode_t type;
+        _Atomic int state;
+        char *con;              /* SLOT_DONE: the label, NULL for none */
+        int err;                /* SLOT_DONE: lookup_direct's error (the writer repeats it) */
+};
+
+struct prefetch {
+        struct slot *slots;     /* open addressing, a power of two, at most half full */
+        size_t mask;
+        struct slot **order;    /* the distinct entries in write order */
+        size_t n;
+        _Atomic size_t next;    /* the next index of order for a worker */
+        _Atomic bool stop;
+        pthread_t threads[MAX_LABEL_THREADS];
+        size_t nthreads;
+};
+
+static size_t slot_hash(const char *path, mode_t type)
+{
+        uint64_t h = 1469598103934665603ull ^ (uint64_t)type;
+
+        for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+                h = (h ^ *p) * 1099511628211ull;
+        return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of (path, type); with insert, an empty one is claimed for it. */
+static struct slot *slot_find(struct prefetch *pf, const char *path, mode_t type, bool insert)
+{
+        for (size_t i = slot_hash(path, type) & pf->mask;; i = (i + 1) & pf->mask) {
+                struct slot *s = &pf->slots[i];
+                if (!s->path) {
+                        if (!insert)
+                                return NULL;
+                        s->path = path;
+                        s->type = type;
+                        atomic_init(&s->state, SLOT_PENDING);
+                        pf->order[pf->n++] = s;
+                        return s;
+                }
+                if (s->type == type && !strcmp(s->path, path))
+                        return s;
+        }
+}
+
+static void *prefetch_worker(void *arg)
+{
+        struct labels *lb = arg;
+        struct prefetch *pf = lb->pf;
+
+        while (!atomic_load(&pf->stop)) {
+                size_t i = atomic_fetch_add(&pf->next, 1);
+                int expect = SLOT_PENDING;
+                struct slot *s;
+
+                if (i >= pf->n)
+                        break;
+                s = pf->order[i];
+                if (!atomic_compare_exchange_strong(&s->state, &expect, SLOT_BUSY))
+                        continue;       /* the writer got there first */
+                s->err = lookup_direct(lb, s->path, s->type, &s->con);
+                atomic_store(&s->state, SLOT_DONE);
+        }
+        return NULL;
+}
+
+static void prefetch_stop(struct labels *lb)
+{
+        struct prefetch *pf = lb->pf;
+
+        if (!pf)
+                return;
+        atomic_store(&pf->stop, true);
+        for (size_t i = 0; i < pf->nthreads; i++)
+                pthread_join(pf->threads[i], NULL);
+        for (size_t i = 0; i < pf->n; i++)
+                free(pf->order[i]->con);
+        free(pf->slots);
+        free(pf->order);
+        free(pf);
+        lb->pf = NULL;
+}
+
+static size_t prefetch_threads(void)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return n < 1 ? 1 : n > MAX_LABEL_THREADS ? MAX_LABEL_THREADS : (size_t)n;
+}
+
+static int prefetch_fill(struct prefetch *pf, struct rpmpkg *const *pkgs, size_t count)
+{
+        slot_find(pf, "/", S_IFDIR, true);
+        slot_find(pf, "/lost+found", S_IFDIR, true);
+        for (size_t p = 0; p < count; p++)
+                for (size_t i = 0; i < rpmpkg_file_count(pkgs[p]); i++) {
+                        struct rpmpkg_file f;
+                        int r = rpmpkg_file(pkgs[p], i, &f);
+                        if (r < 0)
+                                return r;
+                        if (!(f.flags & RPMPKG_FILE_GHOST))
+                                slot_find(pf, f.path, f.mode & S_IFMT, true);
+                }
+        return 0;
+}
+
+int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count)
+{
+        struct prefetch *pf;
+        size_t files = 2, cap = 16;
+        int r;
+
+        if (!lb || lb->pf)
+                return 0;
+        for (size_t p = 0; p < count; p++)
+                files += rpmpkg_file_count(pkgs[p]);
+        while (cap < 2 * files)
+                cap *= 2;
+        pf = calloc(1, sizeof(*pf));
+        if (!pf || !(pf->slots = calloc(cap, sizeof(*pf->slots))) || !(pf->order = calloc(files, sizeof(*pf->order)))) {
+                if (pf)
+                        free(pf->slots);
+                free(pf);
+                return -ENOMEM;
+        }
+        pf->mask = cap - 1;
+        lb->pf = pf;
+        r = prefetch_fill(pf, pkgs, count);
+        for (size_t want = prefetch_threads(); r >= 0 && pf->nthreads < want; pf->nthreads++)
+                if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_worker, lb) != 0)
+                        break;  /* fewer workers: the writer looks up the rest */
+        if (r < 0)
+                prefetch_stop(lb);
+        return r;
+}
+
+int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con)
+{
+        struct slot *s = lb->pf ? slot_find(lb->pf, path, mode & S_IFMT, false) : NULL;
+        int expect = SLOT_PENDING;
+
+        *con = NULL;
+        if (!s)
+                return lookup_direct(lb, path, mode, con);
+        if (atomic_compare_exchange_strong(&s->state, &expect, SLOT_BUSY)) {
+                /* no worker has it yet: look it up here, keep it for a second ask */
+                s->err = lookup_direct(lb, path, mode, &s->con);
+                atomic_store(&s->state, SLOT_DONE);
+        } else if (expect == SLOT_BUSY) {
+                return lookup_direct(lb, path, mode, con);  /* a worker is at it: do not wait */
+        }
+        if (s->err < 0 || !s->con)
+                return s->err < 0 ? lookup_direct(lb, path, mode, con) : 0;  /* the message is the writer's */
+        *con = strdup(s->con);
+        return *con ? 0 : -ENOMEM;
 }
 
 struct apply {

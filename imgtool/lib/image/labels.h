@@ -18,6 +18,7 @@ struct pkgset;
 struct ext4img;
 struct pathmap;
 struct labels;
+struct rpmpkg;
 
 /* *out is NULL when there is no policy to label with (not an error). */
 int labels_open(const struct layout *l, const struct pkgset *s, struct labels **out);
@@ -26,7 +27,13 @@ void labels_free(struct labels *lb);
 const char *labels_policy_name(const struct labels *lb);
 /* The longest security.selinux value (with its NUL), for inode sizing. */
 size_t labels_max_len(const struct labels *lb);
-/* The label for path of type mode; NULL when the policy has none ("<<none>>"). */
+/* Look up every label the packages' files will need (and "/",
+ * "/lost+found") ahead, on one thread per core, in the packages' order;
+ * labels_lookup then answers from that table.  The packages must outlive
+ * lb (labels_free stops the threads).  Labels are the same either way. */
+int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count);
+/* The label for path of type mode; NULL when the policy has none ("<<none>>").
+ * Safe on any thread. */
 int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con);
 /* Label "/", every path compose wrote (paths) but regular files, which
  * compose labels as it writes them (labels_lookup), and /lost+found. */

@@ -169,7 +169,7 @@ static bool push(struct readahead *ra, const struct rec *r)
 
 static void push_error(struct readahead *ra, int rc)
 {
-        struct rec r = { .kind = REC_ERROR, .rc = rc, .msg = strdup(imgerr_msg()) };
+        struct rec r = { .kind = REC_ERROR, .rc = rc, .msg = strdup(imgerr_what(rc)) };
         if (!push(ra, &r))
                 free(r.msg);
 }

@@ -20,6 +20,8 @@
 #define SYS_ID_MAX 999u
 #define MAX_READ (4u << 20)
 #define DEFAULT_SHELL "/usr/sbin/nologin"
+/* systemd's strict rule: what fits utmp's ut_user (UT_NAMESIZE 32) with its NUL */
+#define NAME_MAX_LEN 31
 
 struct account {
         char *name, *gecos, *home, *shell;
@@ -50,6 +52,10 @@ struct users {
         char *out[USERS_FILE_COUNT];    /* rendered content; NULL: untouched */
         size_t out_len[USERS_FILE_COUNT];
         char **prev_users, **prev_groups; /* "name\0id" pairs flattened: name, id, name, id... */
+        const struct layout *l;         /* [Users] PrivilegedGroups=, AllowPrivileged= */
+        char **notes;                   /* privileged memberships allowed: for the report */
+        char **allowed;                 /* "user:group" of those, for the lockfile */
+        char **lock_allowed;            /* a lock layout's @privileged lines */
 };
 
 static const char *const file_paths[USERS_FILE_COUNT] = {
@@ -129,6 +135,76 @@ static struct group *add_grp(struct users *u, const char *name)
         n->gid = UINT32_MAX;
         u->n_grp++;
         return n;
+}
+
+/* ---- what a sysusers line may say -------------------------------------- */
+
+/* systemd's valid_user_group_name() in its strict mode (the default; src/
+ * basic/user-util.c): a letter or '_', then letters, digits, '_' or '-', at
+ * most 31 bytes (utmp's ut_user).  So no ':' (passwd's field separator), no
+ * newline (its record separator), no '.', no name that reads as an id. */
+static bool valid_name(const char *s)
+{
+        size_t n = 0;
+
+        if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+                return false;
+        for (; s[n]; n++)
+                if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+                      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-'))
+                        return false;
+        return n <= NAME_MAX_LEN;
+}
+
+/* GECOS, home and shell: one passwd field each (systemd's valid_gecos(),
+ * valid_home()): no ':' and no control character; paths absolute. */
+static bool valid_field(const char *s, bool path)
+{
+        if (path && s[0] != '/')
+                return false;
+        for (; *s; s++)
+                if (*s == ':' || (unsigned char)*s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+static int bad_name(const char *where, char type, const char *name, const char *what)
+{
+        return imgerr(-EBADMSG, "%s: %c %s: not a valid %s name (a letter or '_', then letters, digits, '_' "
+                      "or '-', at most %d: systemd's rule)", where, type, name, what, NAME_MAX_LEN);
+}
+
+static bool is_privileged(const struct users *u, const char *group)
+{
+        static const char *const fixed[] = { "root", "wheel", "sudo", "adm" };
+        const struct group *g = find_grp(u, group);
+
+        for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+                if (!strcmp(group, fixed[i]))
+                        return true;
+        if (u->l && strv_contains(u->l->users_privileged, group))
+                return true;
+        return g && g->base && g->gid == 0;
+}
+
+/* A line putting user into a privileged group (an 'm' line, or a 'u' line
+ * naming it as the primary group): refused unless [Users] AllowPrivileged=
+ * lists USER:GROUP; allowed ones are noted for the compose report. */
+static int privileged_member(struct users *u, const char *user, const char *group, const char *where, char type)
+{
+        _cleanup_free_ char *pair = NULL;
+
+        if (!strcmp(user, "root") || !is_privileged(u, group))
+                return 0;
+        if (asprintf(&pair, "%s:%s", user, group) < 0)
+                return -ENOMEM;
+        if (!strv_contains(u->lock_allowed, pair) && (!u->l || !strv_contains(u->l->users_allow, pair)))
+                return imgerr(-EPERM, "%s: %c %s %s: adds %s to the privileged group %s (refused; allow it "
+                              "with [Users] AllowPrivileged=%s)", where, type, user, group, user, group, pair);
+        if (!strv_contains(u->allowed, pair) && strv_pushf(&u->allowed, "%s", pair) < 0)
+                return -ENOMEM;
+        return strv_pushf(&u->notes, "%s: %c %s %s: %s added to the privileged group %s ([Users] "
+                          "AllowPrivileged=%s)", where, type, user, group, user, group, pair);
 }
 
 /* ---- the base files the packages ship --------------------------------- */
@@ -241,10 +317,32 @@ static int sysusers_user(struct users *u, char *fld[6], int n, const char *where
                         gname = colon;    /* "uid:groupname" */
                 }
         }
+        if (!valid_name(fld[1]))
+                return bad_name(where, 'u', fld[1], "user");
         if (parse_id(idspec, &uid) < 0)
                 return imgerr(-EBADMSG, "%s: u %s: bad id '%s'", where, fld[1], fld[2]);
+        if (!valid_name(gname))
+                return bad_name(where, 'u', gname, "group");
+        if (!valid_field(field_or(fld, n, 3, ""), false) || !valid_field(field_or(fld, n, 4, "/"), true) ||
+            !valid_field(field_or(fld, n, 5, DEFAULT_SHELL), true))
+                return imgerr(-EBADMSG, "%s: u %s: a GECOS with ':' or a control character, or a home or "
+                              "shell that is not an absolute path without them", where, fld[1]);
+        if ((uid == 0 || gid == 0) && strcmp(fld[1], "root"))
+                return imgerr(-EPERM, "%s: u %s %s: id 0 is root's alone", where, fld[1], fld[2]);
         if (find_acc(u, fld[1]))
                 return 0;               /* the first definition wins, as in systemd-sysusers */
+        /* "uid:group" names the primary group, by name or by number */
+        for (size_t i = 0; colon && i < u->n_grp; i++)
+                if (gid >= 0 ? u->grp[i].base && u->grp[i].gid == (unsigned)gid : !strcmp(u->grp[i].name, gname)) {
+                        int r = privileged_member(u, fld[1], u->grp[i].name, where, 'u');
+                        if (r < 0)
+                                return r;
+                }
+        if (colon && gid < 0 && !find_grp(u, gname)) {
+                int r = privileged_member(u, fld[1], gname, where, 'u');
+                if (r < 0)
+                        return r;
+        }
         a = add_acc(u, fld[1]);
         if (!a || !(a->gecos = strdup(field_or(fld, n, 3, ""))) || !(a->home = strdup(field_or(fld, n, 4, "/"))) ||
             !(a->shell = strdup(field_or(fld, n, 5, DEFAULT_SHELL))) || !(a->group = strdup(gname)))
@@ -266,8 +364,12 @@ static int sysusers_group(struct users *u, char *fld[6], int n, const char *wher
         struct group *g;
         long gid = -1;
 
+        if (!valid_name(fld[1]))
+                return bad_name(where, 'g', fld[1], "group");
         if (n > 2 && parse_id(fld[2], &gid) < 0)
                 return imgerr(-EBADMSG, "%s: g %s: bad id '%s'", where, fld[1], fld[2]);
+        if (gid == 0 && strcmp(fld[1], "root"))
+                return imgerr(-EPERM, "%s: g %s %s: id 0 is root's alone", where, fld[1], fld[2]);
         if (find_grp(u, fld[1]))
                 return 0;
         g = add_grp(u, fld[1]);
@@ -282,10 +384,12 @@ struct membership {
         char **pairs;           /* user, group, user, group, ... */
 };
 
-static int sysusers_line(struct users *u, struct membership *m, char *line, const char *where)
+/* expect_type/expect_name: what a user()/group() provide says the line is (0: any). */
+static int sysusers_line(struct users *u, struct membership *m, char *line, const char *where, char expect_type,
+                         const char *expect_name)
 {
         char *fld[6];
-        int n;
+        int n, r;
 
         while (*line == ' ' || *line == '\t')
                 line++;
@@ -294,6 +398,8 @@ static int sysusers_line(struct users *u, struct membership *m, char *line, cons
         n = split_sysusers(line, fld);
         if (n < 2)
                 return imgerr(-EBADMSG, "%s: not a sysusers.d line: %s", where, line);
+        if (expect_type && (fld[0][0] != expect_type || fld[0][1] || strcmp(fld[1], expect_name)))
+                return imgerr(-EBADMSG, "%s: the line is for '%s %s', not for %s", where, fld[0], fld[1], expect_name);
         switch (fld[0][0]) {
         case 'u':
                 return sysusers_user(u, fld, n, where);
@@ -302,6 +408,12 @@ static int sysusers_line(struct users *u, struct membership *m, char *line, cons
         case 'm':
                 if (n < 3)
                         return imgerr(-EBADMSG, "%s: m %s: no group", where, fld[1]);
+                if (!valid_name(fld[1]))
+                        return bad_name(where, 'm', fld[1], "user");
+                if (!valid_name(fld[2]))
+                        return bad_name(where, 'm', fld[2], "group");
+                if ((r = privileged_member(u, fld[1], fld[2], where, 'm')) < 0)
+                        return r;
                 if (strv_pushf(&m->pairs, "%s", fld[1]) < 0 || strv_pushf(&m->pairs, "%s", fld[2]) < 0)
                         return -ENOMEM;
                 return 0;
@@ -321,7 +433,7 @@ static int sysusers_text(struct users *u, struct membership *m, const char *text
         if (!copy)
                 return -ENOMEM;
         for (char *line = strtok_r(copy, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save))
-                r = sysusers_line(u, m, line, where);
+                r = sysusers_line(u, m, line, where, 0, NULL);
         return r;
 }
 
@@ -343,10 +455,18 @@ static int provides_lines(struct users *u, struct membership *m, struct rpmpkg *
                 const char *name = rpmtdGetString(&names), *ver = rpmtdGetString(&vers);
                 _cleanup_free_ char *where = NULL;
                 unsigned char line[512];
+                _cleanup_free_ char *pname = NULL;
+                bool is_user;
                 size_t len;
                 int n;
 
                 if (!name || !ver || !*ver || (strncmp(name, "user(", 5) && strncmp(name, "group(", 6)))
+                        continue;
+                is_user = name[0] == 'u';
+                len = strlen(name);
+                /* the provide names the user or group its line makes */
+                if (name[len - 1] != ')' ||
+                    !(pname = strndup(name + (is_user ? 5 : 6), len - (is_user ? 5 : 6) - 1)))
                         continue;
                 len = strlen(ver);
                 if (len > 4 * (sizeof(line) - 1) / 3)
@@ -364,7 +484,11 @@ static int provides_lines(struct users *u, struct membership *m, struct rpmpkg *
                 if (n <= 0)
                         return imgerr(-EBADMSG, "%s = %s: not base64", where, ver);
                 line[n] = 0;    /* the NUL padding ends the string early */
-                r = sysusers_line(u, m, (char *)line, where);
+                if (strpbrk((char *)line, "\n\r"))
+                        return imgerr(-EBADMSG, "%s: the sysusers line holds a line break", where);
+                if (!valid_name(pname))
+                        return bad_name(where, is_user ? 'u' : 'g', pname, is_user ? "user" : "group");
+                r = sysusers_line(u, m, (char *)line, where, is_user ? 'u' : 'g', pname);
         }
         rpmtdFreeData(&names);
         rpmtdFreeData(&vers);
@@ -477,6 +601,10 @@ static int read_previous(struct users *u, const char *path)
                         char ***v = !strcmp(fld[0], "@user") ? &u->prev_users : !strcmp(fld[0], "@group") ? &u->prev_groups : NULL;
                         if (v && (strv_pushf(v, "%s", fld[1]) < 0 || strv_pushf(v, "%s", fld[2]) < 0))
                                 return -ENOMEM;
+                        /* a lock read as the layout (verify --against LOCK): what compose allowed */
+                        if (!strcmp(fld[0], "@privileged") && u->l && u->l->users_allow_from_lock &&
+                            strv_pushf(&u->lock_allowed, "%s:%s", fld[1], fld[2]) < 0)
+                                return -ENOMEM;
                 } else if (sep == ':' && (k == 7 || k == 4)) {
                         /* passwd (7 fields) gives uids and primary gids; group (4) gids */
                         if (k == 7 && (strv_pushf(&u->prev_users, "%s", fld[0]) < 0 ||
@@ -535,7 +663,7 @@ static int hashed_id(struct users *u, const char *name, bool need_uid, bool need
 /* Entries not yet allocated hold UINT32_MAX, which no id equals. */
 static bool try_gid(struct users *u, struct group *g, long id)
 {
-        if (id < 0 || gid_taken(u, (unsigned)id))
+        if (id < 0 || (id == 0 && strcmp(g->name, "root")) || gid_taken(u, (unsigned)id))
                 return false;
         g->gid = (unsigned)id;
         return true;
@@ -543,7 +671,7 @@ static bool try_gid(struct users *u, struct group *g, long id)
 
 static bool try_uid(struct users *u, struct account *a, long id)
 {
-        if (id < 0 || uid_taken(u, (unsigned)id))
+        if (id < 0 || (id == 0 && strcmp(a->name, "root")) || uid_taken(u, (unsigned)id))
                 return false;
         a->uid = (unsigned)id;
         return true;
@@ -743,25 +871,33 @@ static int render(struct users *u, enum users_file which)
 
 /* ---- the whole ------------------------------------------------------- */
 
-int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out)
+/* [Users] AllowPrivileged=: USER:GROUP pairs, neither side empty. */
+static int check_allow(const struct layout *l)
 {
-        struct users *u = calloc(1, sizeof(*u));
-        struct reading rd = { u, NULL, 0 };
-        struct membership m = { NULL };
-        int r = 0;
+        for (char **a = l ? l->users_allow : NULL; a && *a; a++) {
+                const char *colon = strchr(*a, ':');
+                if (!colon || colon == *a || !colon[1] || strchr(colon + 1, ':'))
+                        return imgerr(-EINVAL, "%s: [Users] AllowPrivileged=%s: expected USER:GROUP", l->path, *a);
+        }
+        return 0;
+}
 
-        if (!u)
-                return -ENOMEM;
-        r = pkgread_files(s, want_users_file, got_users_file, MAX_READ, &rd);
-        if (r >= 0 && l->users_previous)
-                r = read_previous(u, l->users_previous);
+/* Everything after the packages' files were read (s: their provides; NULL
+ * for users_build_text). */
+static int build_rest(struct users *u, struct reading *rd, const struct pkgset *s)
+{
+        struct membership m = { NULL };
+        int r = check_allow(u->l);
+
+        if (r >= 0 && u->l && u->l->users_previous)
+                r = read_previous(u, u->l->users_previous);
         if (r >= 0 && (r = parse_base(u, USERS_PASSWD)) >= 0)
                 r = parse_base(u, USERS_GROUP);
-        if (rd.n)
-                qsort(rd.files, rd.n, sizeof(*rd.files), file_name_cmp);
-        for (size_t i = 0; r >= 0 && i < rd.n; i++)
-                r = sysusers_text(u, &m, rd.files[i].text, rd.files[i].where);
-        for (size_t i = 0; r >= 0 && i < s->count; i++)
+        if (rd->n)
+                qsort(rd->files, rd->n, sizeof(*rd->files), file_name_cmp);
+        for (size_t i = 0; r >= 0 && i < rd->n; i++)
+                r = sysusers_text(u, &m, rd->files[i].text, rd->files[i].where);
+        for (size_t i = 0; r >= 0 && s && i < s->count; i++)
                 r = provides_lines(u, &m, s->pkgs[i]);
         if (r >= 0) {
                 /* name order makes allocation independent of package order */
@@ -778,19 +914,65 @@ int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, s
         }
         for (int f = 0; r >= 0 && f < USERS_FILE_COUNT && has_additions(u); f++)
                 r = render(u, (enum users_file)f);
-        for (size_t i = 0; i < rd.n; i++) {
-                free(rd.files[i].name);
-                free(rd.files[i].text);
-                free(rd.files[i].where);
-        }
-        free(rd.files);
         strv_free(m.pairs);
+        return r;
+}
+
+static int build_finish(struct users *u, struct reading *rd, int r, struct users **out)
+{
+        for (size_t i = 0; i < rd->n; i++) {
+                free(rd->files[i].name);
+                free(rd->files[i].text);
+                free(rd->files[i].where);
+        }
+        free(rd->files);
         if (r < 0) {
                 users_free(u);
                 return r;
         }
         *out = u;
         return 0;
+}
+
+int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out)
+{
+        struct users *u = calloc(1, sizeof(*u));
+        struct reading rd = { u, NULL, 0 };
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        u->l = l;
+        r = pkgread_files(s, want_users_file, got_users_file, MAX_READ, &rd);
+        if (r >= 0)
+                r = build_rest(u, &rd, s);
+        return build_finish(u, &rd, r, out);
+}
+
+int users_build_text(const struct layout *l, const char *sysusers, const char *passwd, const char *group,
+                     struct users **out)
+{
+        struct users *u = calloc(1, sizeof(*u));
+        struct reading rd = { u, NULL, 0 };
+        const char *base[] = { [USERS_PASSWD] = passwd, [USERS_GROUP] = group };
+        int r = 0;
+
+        if (!u)
+                return -ENOMEM;
+        u->l = l;
+        for (int f = USERS_PASSWD; f <= USERS_GROUP && r >= 0; f++)
+                if (base[f]) {
+                        u->shipped[f] = true;
+                        u->base_len[f] = strlen(base[f]);
+                        if (!(u->base[f] = strdup(base[f])))
+                                r = -ENOMEM;
+                }
+        char *text = r >= 0 ? strdup(sysusers) : NULL;
+        if (r >= 0 && !text)
+                r = -ENOMEM;
+        if (r >= 0 && (r = got_users_file("/usr/lib/sysusers.d/text.conf", "text", text, strlen(text), &rd)) >= 0)
+                r = build_rest(u, &rd, NULL);
+        return build_finish(u, &rd, r, out);
 }
 
 void users_free(struct users *u)
@@ -814,6 +996,9 @@ void users_free(struct users *u)
         }
         free(u->acc);
         free(u->grp);
+        strv_free(u->notes);
+        strv_free(u->allowed);
+        strv_free(u->lock_allowed);
         strv_free(u->prev_users);
         strv_free(u->prev_groups);
         free(u);
@@ -844,6 +1029,13 @@ const char *users_content(const struct users *u, enum users_file f, size_t *len,
         return u ? u->out[f] : NULL;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names are valid by construction (valid_name: no tab, no newline), so
+ * the lock carries them as they are. */
 void users_write_lock(const struct users *u, FILE *f)
 {
         for (size_t i = 0; u && i < u->n_acc; i++)
@@ -852,6 +1044,18 @@ void users_write_lock(const struct users *u, FILE *f)
         for (size_t i = 0; u && i < u->n_grp; i++)
                 if (!u->grp[i].base)
                         fprintf(f, "@group\t%s\t%u\n", u->grp[i].name, u->grp[i].gid);
+        if (u && u->allowed) {
+                qsort(u->allowed, strv_length(u->allowed), sizeof(char *), str_cmp);
+                for (char **p = u->allowed; *p; p++) {
+                        const char *colon = strchr(*p, ':');
+                        fprintf(f, "@privileged\t%.*s\t%s\n", (int)(colon - *p), *p, colon + 1);
+                }
+        }
+}
+
+char *const *users_notes(const struct users *u)
+{
+        return u ? u->notes : NULL;
 }
 
 size_t users_count_created(const struct users *u)

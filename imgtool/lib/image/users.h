@@ -26,6 +26,10 @@ enum users_file { USERS_PASSWD, USERS_GROUP, USERS_SHADOW, USERS_GSHADOW, USERS_
 /* Reads the sysusers.d files and base files from the packages' payloads.
  * epoch: the image's time stamp (shadow's last-change day). */
 int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out);
+/* The same from one sysusers.d text and the base passwd and group a
+ * package would ship (NULL: none): tests and the fuzz harness. */
+int users_build_text(const struct layout *l, const char *sysusers, const char *passwd, const char *group,
+                     struct users **out);
 void users_free(struct users *u);
 
 /* Look an owner name up: true with *id set if the image will have it. */
@@ -41,9 +45,14 @@ const char *users_content(const struct users *u, enum users_file f, size_t *len,
 unsigned users_file_mode(enum users_file f);
 
 /* Lockfile lines ("@user\tNAME\tUID", "@group\tNAME\tGID") of the users and
- * groups the sysusers lines made, sorted. */
+ * groups the sysusers lines made, sorted, and "@privileged\tUSER\tGROUP"
+ * for each privileged membership [Users] AllowPrivileged= allowed (verify
+ * --against the lock allows those). */
 void users_write_lock(const struct users *u, FILE *f);
 size_t users_count_created(const struct users *u);
+/* One line per privileged membership [Users] AllowPrivileged= allowed
+ * (root, wheel, sudo, adm, PrivilegedGroups=), for the compose report. */
+char *const *users_notes(const struct users *u);
 /* Make the users and groups the sysusers lines created known to owner
  * resolution (owners.h) from the first file on; entries the packages' own
  * files hold still come from those files, as rpm reads them. */

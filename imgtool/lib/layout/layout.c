@@ -153,8 +153,10 @@ static int parse_label(struct parse_ctx *c, const char *value, void *field)
 
 static int parse_root(struct parse_ctx *c, const char *value, void *field)
 {
-        if (*value && rootspec_check(value) < 0) {
-                _cleanup_free_ char *why = strdup(imgerr_msg());
+        int r = *value ? rootspec_check(value) : 0;
+
+        if (r < 0) {
+                _cleanup_free_ char *why = strdup(imgerr_what(r));
                 return bad_value(c, "Root", value, why ? why : "not a root spec");
         }
         return parse_string(c, value, field);
@@ -522,6 +524,8 @@ void layout_free(struct layout *l)
         strv_free(l->exclude);
         free(l->lock);
         free(l->users_previous);
+        strv_free(l->users_privileged);
+        strv_free(l->users_allow);
         free(l->selinux_policy);
         strv_free(l->certificates);
         free(l->key);
@@ -631,6 +635,8 @@ int layout_from_lock(const char *path, struct layout **out)
         /* the lock's @user/@group lines are the ids the image was given */
         if (r >= 0 && (!(l->lock = strdup(path)) || !(l->users_previous = strdup(path))))
                 r = -ENOMEM;
+        /* and its @privileged lines what the layout allowed */
+        l->users_allow_from_lock = true;
         if (r < 0) {
                 layout_free(l);
                 return r;

@@ -172,8 +172,13 @@ const struct layout_setting layout_settings[] = {
                 .help = "One or more rpm-md repositories: a folder or `file://` URL holding `repodata/repomd.xml` "
                         "(as `createrepo_c` makes). libsolv resolves `Install=` and adds every dependency; a "
                         "problem is reported in libsolv's words. repomd.xml's checksum of primary.xml and "
-                        "primary.xml's checksum of every chosen package are checked before either is used. Cannot "
-                        "be mixed with `Directory=`.",
+                        "primary.xml's checksum of every chosen package are checked before either is used, and "
+                        "only sha256, sha384 or sha512 are accepted; the package is then read from the very file "
+                        "that was checked, and its header's name, epoch, version, release and arch must be what "
+                        "primary.xml says (otherwise compose stops naming both: no silent downgrade). Every "
+                        "location is opened beneath the repository folder: no `..`, no symlink out of it, regular "
+                        "files only. Decompressed repomd.xml or primary.xml larger than 512 MiB "
+                        "(`REPO_METADATA_MAX`) is refused. Cannot be mixed with `Directory=`.",
         },
         {
                 .section = "Packages", .key = "WeakDeps", .type = LAYOUT_BOOL, .offset = F(weak_deps),
@@ -193,7 +198,10 @@ const struct layout_setting layout_settings[] = {
                 .help = "A lockfile (`imgtool compose --lock-out`): compose exactly these packages, without "
                         "solving. Each is found at its recorded location (under this layout's "
                         "`Repository=`/`Directory=` folders first, else the recorded folder) and must have the "
-                        "recorded sha256 and NEVRA; otherwise compose fails naming it.",
+                        "recorded sha256 and NEVRA; otherwise compose fails naming it. A location is opened "
+                        "beneath its folder like a repository's (no `..`, no symlink out, a regular file only, "
+                        "never a device or FIFO), and the error for a changed file never prints that file's own "
+                        "hash.",
         },
 
         /* [Users] */
@@ -204,6 +212,24 @@ const struct layout_setting layout_settings[] = {
                         "`/etc/group`: names found there keep their ids, so an update never re-owns files. "
                         "Without it ids still come from a hash of the name (docs/repositories.md, \"System users "
                         "and groups\").",
+        },
+        {
+                .section = "Users", .key = "PrivilegedGroups", .type = LAYOUT_LIST, .offset = F(users_privileged),
+                .comment = "Groups counted as privileged besides root, wheel, sudo, adm.",
+                .help = "Groups counted as privileged besides `root`, `wheel`, `sudo`, `adm` (and any group the "
+                        "packages' own `/etc/group` gives gid 0). A sysusers.d `m USER GROUP` line, or a `u USER "
+                        "ID:GROUP` line, that puts a user into a privileged group stops compose with a one-line "
+                        "error naming the package, the file and the line, unless `AllowPrivileged=` lists it.",
+        },
+        {
+                .section = "Users", .key = "AllowPrivileged", .type = LAYOUT_LIST, .offset = F(users_allow),
+                .comment = "USER:GROUP privileged memberships the packages may add (e.g. svc:wheel).",
+                .help = "`USER:GROUP` pairs: the privileged memberships the packages may add (e.g. "
+                        "`AllowPrivileged=svc:wheel`). Each one used is a `warning:` line of the compose report "
+                        "(and its JSON `warnings`) and an `@privileged` line of the lockfile, which `verify "
+                        "--against LOCK` allows. Names in sysusers.d lines and rpm `user()`/`group()` provides "
+                        "follow systemd's strict rule (a letter or `_`, then letters, digits, `_` or `-`, at most "
+                        "31 bytes); uid and gid 0 are root's alone: anything else is refused.",
         },
 
         /* [SELinux] */

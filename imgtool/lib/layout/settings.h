@@ -65,6 +65,9 @@ struct layout {
 
         /* [Users] */
         char *users_previous;    /* the previous image's lockfile or passwd: keep its ids */
+        char **users_privileged; /* PrivilegedGroups=: added to root, wheel, sudo, adm */
+        char **users_allow;      /* AllowPrivileged=: "USER:GROUP" memberships allowed */
+        bool users_allow_from_lock; /* layout_from_lock: the lock's @privileged lines are allowed */
 
         /* [SELinux] */
         char *selinux_policy;    /* a policy folder (/etc/selinux/NAME) on the host; NULL: the set's own */

@@ -88,7 +88,7 @@ static void *open_callback(const void *hdr, const rpmCallbackType what, const rp
 
         switch (what) {
         case RPMCALLBACK_INST_OPEN_FILE:
-                fd = Fopen(rpmpkg_path(p), "r.ufdio");
+                fd = Fopen(rpmpkg_source(p), "r.ufdio");
                 return fd;
         case RPMCALLBACK_INST_CLOSE_FILE:
                 if (fd)
@@ -261,7 +261,7 @@ int composedb_start(struct rpmpkg *const *pkgs, size_t count, int64_t tid, struc
                 sqlite3_auto_extension((void (*)(void))tune_connection);
                 r = build_in(pkgs, count, tid, j->dir, &dbfile);
                 if (r < 0) {
-                        const char *m = imgerr_msg();
+                        const char *m = imgerr_what(r);
                         if (write(fds[1], m, strlen(m)) < 0)
                                 _exit(2);
                 }

@@ -132,9 +132,18 @@ static int line_cmp(const void *a, const void *b)
         return c ? c : strcmp(x->text, y->text);
 }
 
+/* A field the line format carries as it is: not empty, no tab (the field
+ * separator), no newline (the line separator), no other control
+ * character (a reader on a terminal).  Nothing is escaped: what cannot be
+ * carried is refused. */
 static bool field_ok(const char *s)
 {
-        return s && *s && !strpbrk(s, "\t\n");
+        if (!s || !*s)
+                return false;
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
 }
 
 static int format_line(struct rpmpkg *pkg, const struct pkgorigin *o, struct lock_line *out)
@@ -147,11 +156,11 @@ static int format_line(struct rpmpkg *pkg, const struct pkgorigin *o, struct loc
 
         if (o->sha256[0])
                 memcpy(sha, o->sha256, 65);
-        else if ((r = filehash_sha256(rpmpkg_path(pkg), sha)) < 0)
+        else if ((r = filehash_sha256(rpmpkg_source(pkg), sha)) < 0)
                 return r;
         if (!field_ok(name) || !field_ok(ver) || !field_ok(rel) || !field_ok(arch) ||
             !field_ok(o->repository) || !field_ok(o->location))
-                return imgerr(-EINVAL, "%s: a name or path with a tab or newline cannot be locked",
+                return imgerr(-EINVAL, "%s: a name or path with a tab, newline or other control character cannot be locked",
                               rpmpkg_path(pkg));
         if (asprintf(&out->text, "%s\t%llu\t%s\t%s\t%s\t%s\t%s\t%s\n", name,
                      (unsigned long long)headerGetNumber(h, RPMTAG_EPOCH), ver, rel, arch, sha,

@@ -14,6 +14,7 @@
 #include <rpm/rpmts.h>
 #include <rpm/rpmlog.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -376,8 +377,49 @@ out:
         return r;
 }
 
+/* Each package keeps the file it was checked on open until compose ends:
+ * a set larger than the soft limit of open files needs the hard one. */
+static void raise_fd_limit(size_t n)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < n + 256) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+/* "name-[epoch:]version-release.arch" of a header, epoch only when not 0. */
+static char *header_nevra(Header h)
+{
+        uint64_t e = headerGetNumber(h, RPMTAG_EPOCH);
+        char *out = NULL, epoch[24] = "";
+
+        if (e)
+                snprintf(epoch, sizeof(epoch), "%llu:", (unsigned long long)e);
+        if (asprintf(&out, "%s-%s%s-%s.%s", headerGetString(h, RPMTAG_NAME), epoch, headerGetString(h, RPMTAG_VERSION),
+                     headerGetString(h, RPMTAG_RELEASE), headerGetString(h, RPMTAG_ARCH)) < 0)
+                return NULL;
+        return out;
+}
+
+/* The package is what the metadata that selected it says: otherwise a
+ * primary.xml entry for rlib-2.0 could install rlib-1.0 (a downgrade). */
+static int check_pick_nevra(const struct repo_pick *k, struct rpmpkg *p)
+{
+        _cleanup_free_ char *got = header_nevra(rpmpkg_header(p)), *want = NULL;
+
+        if (!got || asprintf(&want, "%s-%s%s%s-%s.%s", k->name, k->epoch, *k->epoch ? ":" : "", k->version,
+                             k->release, k->arch) < 0)
+                return -ENOMEM;
+        if (strcmp(got, want))
+                return imgerr(-EBADMSG, "%s: the package is %s, the repository's primary.xml says %s "
+                              "(a downgrade or a substitution: refused)", k->path, got, want);
+        return 0;
+}
+
 /* Repository=: libsolv picks the set; each package was checked against its
- * repository's checksum before it is opened here. */
+ * repository's checksum, and is read here from the file that was checked. */
 static int choose_from_repositories(const struct layout *l, struct candidates *chosen)
 {
         struct repo_pick *picks = NULL;
@@ -388,37 +430,60 @@ static int choose_from_repositories(const struct layout *l, struct candidates *c
         if (r >= 0)
                 log_verbose("libsolv: %zu packages resolved (metadata read, solved, checksums checked) in %.3f s",
                             n, now_seconds() - t0);
+        raise_fd_limit(n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct rpmpkg *p;
-                r = rpmpkg_open(picks[i].path, &p);
-                if (r >= 0 && (r = candidates_add_from(chosen, p, picks[i].repository, picks[i].location,
-                                                       picks[i].sha256)) < 0)
+                r = rpmpkg_open_fd(picks[i].fd, picks[i].path, &p);
+                picks[i].fd = -1;       /* rpmpkg_open_fd took it */
+                if (r < 0)
+                        break;
+                r = check_pick_nevra(&picks[i], p);
+                if (r >= 0)
+                        r = candidates_add_from(chosen, p, picks[i].repository, picks[i].location, picks[i].sha256);
+                if (r < 0)
                         rpmpkg_free(p);
         }
         repo_picks_free(picks, n);
         return r;
 }
 
-/* A locked package's file: the layout's own Repository=/Directory= folders
- * first (a lock moved with its repositories still works), else the folder
- * the lock recorded. */
-static char *find_locked(const struct layout *l, const struct lock_entry *e)
+/* A locked package's file, opened beneath its folder (repo.h: no "..", no
+ * symlink out, a regular file only): the layout's own Repository=/
+ * Directory= folders first (a lock moved with its repositories still
+ * works), else the folder the lock recorded. */
+/* A locked location that cannot be opened: the lock and the package it names first. */
+static int locked_error(const struct layout *l, const struct lock_entry *e, int r)
+{
+        if (r == -ENOMEM)
+                return r;
+        return imgerr_prefix(r, "%s: %s-%s-%s.%s: ", l->lock, e->name, e->version, e->release, e->arch);
+}
+
+static int open_locked(const struct layout *l, const struct lock_entry *e, char **path, int *fd)
 {
         char **dirs = l->repositories ? l->repositories : l->directories;
-        char *path = NULL;
+        int r;
 
         for (size_t i = 0; dirs && dirs[i]; i++) {
                 _cleanup_free_ char *d = l->repositories ? layout_repo_dir(l, dirs[i]) : strdup(dirs[i]);
-                if (d && asprintf(&path, "%s/%s", d, e->location) >= 0) {
-                        if (access(path, F_OK) == 0)
-                                return path;
-                        free(path);
-                        path = NULL;
-                }
+                _cleanup_free_ char *p = NULL;
+                if (!d || asprintf(&p, "%s/%s", d, e->location) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) < 0 && errno == ENOENT)
+                        continue;
+                if ((r = repo_open_beneath(d, e->location, "locked location", fd)) < 0)
+                        return locked_error(l, e, r);
+                *path = p;
+                p = NULL;
+                return 0;
         }
-        if (asprintf(&path, "%s/%s", e->repository, e->location) < 0)
-                return NULL;
-        return path;
+        if (asprintf(path, "%s/%s", e->repository, e->location) < 0)
+                return -ENOMEM;
+        if (access(*path, F_OK) < 0 && errno == ENOENT && !strstr(e->location, ".."))
+                return imgerr(-ENOENT, "%s: locked package %s-%s-%s.%s is missing (%s)", l->lock, e->name,
+                              e->version, e->release, e->arch, *path);
+        r = repo_open_beneath(e->repository, e->location, "locked location", fd);
+        return r < 0 ? locked_error(l, e, r) : r;
 }
 
 static int check_locked_nevra(const struct lock_entry *e, struct rpmpkg *p, const char *lock)
@@ -442,27 +507,28 @@ static int choose_from_lock(const struct layout *l, struct candidates *chosen)
         size_t n = 0;
         int r = lockfile_read(l->lock, &e, &n);
 
+        if (r >= 0)
+                raise_fd_limit(n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_free_ char *path = find_locked(l, &e[i]);
+                _cleanup_free_ char *path = NULL;
                 char sha[65];
                 struct rpmpkg *p;
+                int fd = -1;
 
-                if (!path) {
-                        r = -ENOMEM;
-                        break;
-                }
-                if (access(path, F_OK) < 0) {
-                        r = imgerr(-ENOENT, "%s: locked package %s-%s-%s.%s is missing (%s)", l->lock,
-                                   e[i].name, e[i].version, e[i].release, e[i].arch, path);
-                        break;
-                }
-                r = filehash_sha256(path, sha);
-                if (r >= 0 && strcmp(sha, e[i].sha256))
-                        r = imgerr(-EBADMSG, "%s: %s changed since it was locked (sha256 %s, the lock says %s)",
-                                   l->lock, path, sha, e[i].sha256);
+                r = open_locked(l, &e[i], &path, &fd);
                 if (r < 0)
                         break;
-                r = rpmpkg_open(path, &p);
+                /* the file's own digest is not printed: a lock must not
+                 * make compose reveal a hash of what it points at */
+                r = filehash_sha256_fd(fd, path, sha);
+                if (r >= 0 && strcmp(sha, e[i].sha256))
+                        r = imgerr(-EBADMSG, "%s: %s changed since it was locked (its sha256 is not the lock's %s)",
+                                   l->lock, path, e[i].sha256);
+                if (r < 0) {
+                        close(fd);
+                        break;
+                }
+                r = rpmpkg_open_fd(fd, path, &p);
                 if (r < 0)
                         break;
                 r = check_locked_nevra(&e[i], p, l->lock);

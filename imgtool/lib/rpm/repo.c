@@ -1,7 +1,9 @@
 #include "rpm/repo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <linux/openat2.h>
 #include <solv/chksum.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
@@ -15,31 +17,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "base/filehash.h"
 #include "base/util.h"
 
-/* The file's digest of the given libsolv type (REPOKEY_TYPE_SHA256...), hex. */
-static int file_chksum_hex(const char *path, Id type, char **hex)
+/* Checksums a repository may use: sha256 and stronger.  md5 and sha1 make
+ * a substituted package cheap to forge. */
+static bool strong_chksum(Id type)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        return type == REPOKEY_TYPE_SHA256 || type == REPOKEY_TYPE_SHA384 || type == REPOKEY_TYPE_SHA512;
+}
+
+/* The open file's digest of the given libsolv type, hex; the file is read
+ * from its start and left at its start. */
+static int fd_chksum_hex(int fd, const char *path, Id type, char **hex)
+{
         unsigned char buf[1 << 16];
         const unsigned char *bin;
         Chksum *ck;
-        size_t n;
+        ssize_t n;
         int len;
 
-        if (!f)
+        if (lseek(fd, 0, SEEK_SET) < 0)
                 return imgerr(-errno, "%s: %s", path, strerror(errno));
         ck = solv_chksum_create(type);
         if (!ck)
                 return imgerr(-EINVAL, "%s: unknown checksum type", path);
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                solv_chksum_add(ck, buf, (int)n);
-        if (ferror(f)) {
+        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        solv_chksum_add(ck, buf, (int)n);
+        if (n < 0 || lseek(fd, 0, SEEK_SET) < 0) {
                 solv_chksum_free(ck, NULL);
-                return imgerr(-EIO, "%s: read error", path);
+                return imgerr(-EIO, "%s: read error: %s", path, strerror(errno));
         }
         bin = solv_chksum_get(ck, &len);
         *hex = malloc((size_t)len * 2 + 1);
@@ -47,6 +60,130 @@ static int file_chksum_hex(const char *path, Id type, char **hex)
                 hex_encode(bin, (size_t)len, *hex);
         solv_chksum_free(ck, NULL);
         return *hex ? 0 : -ENOMEM;
+}
+
+/* Without openat2 (Linux < 5.6): component by component, no symlink at
+ * all, no "..". */
+static int open_walk(int dirfd, const char *rel, int flags)
+{
+        _cleanup_free_ char *copy = strdup(rel);
+        char *save = NULL, *next;
+        int fd = dup(dirfd);
+
+        if (!copy || fd < 0) {
+                if (fd >= 0)
+                        close(fd);
+                errno = ENOMEM;
+                return -1;
+        }
+        for (char *c = strtok_r(copy, "/", &save); c; c = next) {
+                int nfd;
+                next = strtok_r(NULL, "/", &save);
+                if (!strcmp(c, "..")) {
+                        close(fd);
+                        errno = EXDEV;
+                        return -1;
+                }
+                nfd = openat(fd, c, next ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags | O_NOFOLLOW);
+                close(fd);
+                if (nfd < 0)
+                        return -1;
+                fd = nfd;
+        }
+        return fd;
+}
+
+int repo_open_beneath(const char *dir, const char *rel, const char *what, int *out)
+{
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+        int fd;
+
+        if (dirfd < 0)
+                return imgerr(-errno, "%s: %s", dir, strerror(errno));
+        if (rel[0] == '/')
+                return imgerr(-EXDEV, "%s: %s '%s' leaves the repository (an absolute path)", dir, what, rel);
+        /* RESOLVE_BENEATH: no "..", absolute symlink or symlink through ".." out of dir */
+        fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+        if (fd < 0 && (errno == ENOSYS || errno == EPERM))   /* old kernel, or a seccomp filter */
+                fd = open_walk(dirfd, rel, (int)how.flags);
+        if (fd < 0 && (errno == EXDEV || errno == ELOOP))
+                return imgerr(-EXDEV, "%s: %s '%s' leaves the repository (through '..' or a symlink)", dir, what,
+                              rel);
+        if (fd < 0)
+                return imgerr(-errno, "%s/%s: %s", dir, rel, strerror(errno));
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return imgerr(-EINVAL, "%s/%s: %s is not a regular file", dir, rel, what);
+        }
+        *out = fd;
+        return 0;
+}
+
+/* Decompressed metadata stops at REPO_METADATA_MAX: a small primary.xml.gz
+ * must not grow into gigabytes of parser memory. */
+struct bounded {
+        FILE *in;
+        size_t left;
+        bool over;
+};
+
+static ssize_t bounded_read(void *cookie, char *buf, size_t size)
+{
+        struct bounded *b = cookie;
+        size_t n;
+
+        if (!b->left) {
+                /* at the limit: more data is an error, the end is not */
+                char c;
+                if (fread(&c, 1, 1, b->in) == 1) {
+                        b->over = true;
+                        errno = EFBIG;
+                        return -1;
+                }
+                return 0;
+        }
+        n = fread(buf, 1, size < b->left ? size : b->left, b->in);
+        b->left -= n;
+        return n ? (ssize_t)n : ferror(b->in) ? -1 : 0;
+}
+
+static int bounded_close(void *cookie)
+{
+        struct bounded *b = cookie;
+        return fclose(b->in);
+}
+
+/* Parse with libsolv from fd (taken), decompressing by name, at most
+ * REPO_METADATA_MAX bytes. */
+static int parse_bounded(Repo *repo, const char *path, int fd, bool repomd)
+{
+        struct bounded b = { .left = REPO_METADATA_MAX };
+        cookie_io_functions_t io = { .read = bounded_read, .close = bounded_close };
+        FILE *f;
+        int r;
+
+        b.in = repomd ? fdopen(fd, "r") : solv_xfopen_fd(path, fd, "r");
+        if (!b.in) {
+                close(fd);
+                return imgerr(-EIO, "%s: cannot open (compression not supported?)", path);
+        }
+        f = fopencookie(&b, "r", io);
+        if (!f) {
+                fclose(b.in);
+                return -ENOMEM;
+        }
+        r = repomd ? repo_add_repomdxml(repo, f, 0) : repo_add_rpmmd(repo, f, NULL, 0);
+        fclose(f);
+        if (b.over)
+                return imgerr(-EFBIG, "%s: larger than %zu MiB decompressed (REPO_METADATA_MAX, the limit for "
+                              "repository metadata)", path, REPO_METADATA_MAX >> 20);
+        if (r != 0)
+                return imgerr(-EBADMSG, "%s: %s%s", path, repomd ? "not a repomd.xml: " : "",
+                              pool_errstr(repo->pool));
+        return 0;
 }
 
 /* Where repomd.xml says the primary metadata is, and its checksum. */
@@ -75,20 +212,18 @@ static int load_repository(Pool *pool, const char *name, const char *dir)
         const char *loc = NULL;
         Id chktype = 0;
         Repo *repo;
-        FILE *f;
-        int r;
+        int r, fd;
 
         if (asprintf(&repomd, "%s/repodata/repomd.xml", dir) < 0)
                 return -ENOMEM;
-        f = fopen(repomd, "re");
-        if (!f)
+        if (access(repomd, F_OK) < 0)
                 return imgerr(-errno, "Repository=%s: cannot read %s: %s (make one with createrepo_c)",
                               name, repomd, strerror(errno));
+        if ((r = repo_open_beneath(dir, "repodata/repomd.xml", "repomd.xml", &fd)) < 0)
+                return r;
         repo = repo_create(pool, name);
-        r = repo_add_repomdxml(repo, f, 0);
-        fclose(f);
-        if (r != 0)
-                return imgerr(-EBADMSG, "%s: not a repomd.xml: %s", repomd, pool_errstr(pool));
+        if ((r = parse_bounded(repo, repomd, fd, true)) < 0)
+                return r;
         if (!find_primary(repo, &loc, &chk, &chktype))
                 return imgerr(-EBADMSG, "%s: names no primary metadata", repomd);
         if (strstr(loc, "..") || loc[0] == '/')
@@ -97,19 +232,22 @@ static int load_repository(Pool *pool, const char *name, const char *dir)
                 return -ENOMEM;
         if (!chk)
                 return imgerr(-EBADMSG, "%s: no checksum for %s", repomd, loc);
-        r = file_chksum_hex(primary, chktype, &hex);
-        if (r < 0)
+        if (!strong_chksum(chktype))
+                return imgerr(-EBADMSG, "%s: %s checksum for %s (imgtool accepts sha256, sha384, sha512)", repomd,
+                              solv_chksum_type2str(chktype), loc);
+        if ((r = repo_open_beneath(dir, loc, "primary metadata", &fd)) < 0)
                 return r;
-        if (strcmp(hex, pool_bin2hex(pool, chk, solv_chksum_len(chktype))))
-                return imgerr(-EBADMSG, "%s: checksum differs from repomd.xml's (repository changed or corrupt)",
-                              primary);
-        f = solv_xfopen(primary, "r");
-        if (!f)
-                return imgerr(-EIO, "%s: cannot open (compression not supported?)", primary);
-        r = repo_add_rpmmd(repo, f, NULL, 0);
-        fclose(f);
-        if (r != 0)
-                return imgerr(-EBADMSG, "%s: %s", primary, pool_errstr(pool));
+        r = fd_chksum_hex(fd, primary, chktype, &hex);
+        if (r >= 0 && strcmp(hex, pool_bin2hex(pool, chk, solv_chksum_len(chktype))))
+                r = imgerr(-EBADMSG, "%s: checksum differs from repomd.xml's (repository changed or corrupt)",
+                           primary);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        /* parsed from the file whose checksum was checked */
+        if ((r = parse_bounded(repo, primary, fd, false)) < 0)
+                return r;
         repo->appdata = strdup(dir);
         return repo->appdata ? 0 : -ENOMEM;
 }
@@ -214,7 +352,26 @@ static int pick_cmp(const void *a, const void *b)
         return strcmp(x->location, y->location);
 }
 
-/* The picked package: its file, checked against primary.xml's checksum. */
+/* What primary.xml says the package is: name, epoch ("" for none or 0),
+ * version, release, arch, from the solvable's "[E:]V-R". */
+static int pick_nevra(Pool *pool, Solvable *s, struct repo_pick *out)
+{
+        const char *evr = pool_id2str(pool, s->evr), *colon = strchr(evr, ':'), *dash = strrchr(evr, '-');
+        const char *v = colon ? colon + 1 : evr;
+
+        if (!dash || dash < v)
+                return imgerr(-EBADMSG, "%s: %s: version '%s' has no release", (char *)s->repo->appdata,
+                              pool_solvable2str(pool, s), evr);
+        out->epoch = colon && strncmp(evr, "0:", 2) ? strndup(evr, (size_t)(colon - evr)) : strdup("");
+        out->version = strndup(v, (size_t)(dash - v));
+        out->release = strdup(dash + 1);
+        out->name = strdup(pool_id2str(pool, s->name));
+        out->arch = strdup(pool_id2str(pool, s->arch));
+        return out->epoch && out->version && out->release && out->name && out->arch ? 0 : -ENOMEM;
+}
+
+/* The picked package: its file, opened beneath the repository and checked
+ * against primary.xml's checksum; the open file is what pkgset reads. */
 static int make_pick(Pool *pool, Id p, struct repo_pick *out)
 {
         Solvable *s = pool->solvables + p;
@@ -224,16 +381,24 @@ static int make_pick(Pool *pool, Id p, struct repo_pick *out)
         Id type = 0;
         int r;
 
+        out->fd = -1;
         if (!loc || strstr(loc, "..") || loc[0] == '/')
                 return imgerr(-EBADMSG, "%s: %s: location '%s' leaves the repository", dir,
                               pool_solvable2str(pool, s), loc ? loc : "");
         chk = solvable_lookup_bin_checksum(s, SOLVABLE_CHECKSUM, &type);
         if (!chk)
                 return imgerr(-EBADMSG, "%s: %s: primary.xml records no checksum", dir, pool_solvable2str(pool, s));
+        if (!strong_chksum(type))
+                return imgerr(-EBADMSG, "%s: %s: primary.xml's checksum is %s (imgtool accepts sha256, sha384, "
+                              "sha512)", dir, pool_solvable2str(pool, s), solv_chksum_type2str(type));
         if (asprintf(&out->path, "%s/%s", dir, loc) < 0 || !(out->repository = strdup(dir)) ||
             !(out->location = strdup(loc)))
                 return -ENOMEM;
-        r = file_chksum_hex(out->path, type, &hex);
+        if ((r = pick_nevra(pool, s, out)) < 0)
+                return r;
+        if ((r = repo_open_beneath(dir, loc, "package location", &out->fd)) < 0)
+                return r;
+        r = fd_chksum_hex(out->fd, out->path, type, &hex);
         if (r < 0)
                 return r;
         if (strcmp(hex, pool_bin2hex(pool, chk, solv_chksum_len(type))))
@@ -242,7 +407,7 @@ static int make_pick(Pool *pool, Id p, struct repo_pick *out)
         if (type == REPOKEY_TYPE_SHA256)
                 memcpy(out->sha256, hex, 65);
         else
-                return filehash_sha256(out->path, out->sha256);
+                return filehash_sha256_fd(out->fd, out->path, out->sha256);
         return 0;
 }
 
@@ -336,6 +501,13 @@ void repo_picks_free(struct repo_pick *p, size_t n)
                 free(p[i].path);
                 free(p[i].repository);
                 free(p[i].location);
+                free(p[i].name);
+                free(p[i].epoch);
+                free(p[i].version);
+                free(p[i].release);
+                free(p[i].arch);
+                if (p[i].fd >= 0)
+                        close(p[i].fd);
         }
         free(p);
 }

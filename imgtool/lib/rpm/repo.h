@@ -12,7 +12,18 @@ struct repo_pick {
         char *repository;       /* the repository folder (absolute) */
         char *location;         /* the package's href inside it */
         char sha256[65];        /* hex, checked */
+        int fd;                 /* the file that was checked (pkgset takes it: -1) */
+        char *name, *epoch, *version, *release, *arch; /* what primary.xml says it is; epoch "" for 0 */
 };
+
+/* Decompressed repomd.xml or primary.xml: more is refused, by this name. */
+#define REPO_METADATA_MAX ((size_t)512 << 20)
+
+/* Open REL (a location from metadata or a lockfile) beneath the folder DIR:
+ * no "..", no absolute path, no symlink leading out of DIR (openat2
+ * RESOLVE_BENEATH); a regular file only, opened without blocking (a FIFO
+ * or a device is refused, never read).  WHAT names REL in messages. */
+int repo_open_beneath(const char *dir, const char *rel, const char *what, int *fd);
 
 /* Load every Repository=, solve Install= (WeakDeps=, Exclude=), check each
  * picked package's checksum.  A solver problem is one error line in

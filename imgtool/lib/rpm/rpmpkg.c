@@ -72,6 +72,8 @@ int rpmpkg_init(void)
 
 struct rpmpkg {
         char *path;
+        int pin;              /* rpmpkg_open_fd: the file it was opened on; else -1 */
+        char *open_path;      /* what every read opens: path, or /proc/self/fd/PIN */
         Header h;
         rpmfiles files;
         char *nevra;
@@ -171,7 +173,7 @@ static int check_header_sizes(struct rpmpkg *p)
 {
         static const uint8_t lead_magic[4] = { 0xed, 0xab, 0xee, 0xdb };
         static const uint8_t hdr_magic[3] = { 0x8e, 0xad, 0xe8 };
-        _cleanup_close_ int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open(p->open_path, O_RDONLY | O_CLOEXEC);
         uint64_t off = RPM_LEAD_SIZE;
         uint8_t b[16];
         struct stat st;
@@ -213,7 +215,7 @@ static int read_package_header(struct rpmpkg *p)
         rpmtsSetKeyring(ts, kr);
         rpmKeyringFree(kr);
 
-        fd = Fopen(p->path, "r.ufdio");
+        fd = Fopen(p->open_path, "r.ufdio");
         if (!fd || Ferror(fd)) {
                 r = imgerr(-errno ? -errno : -EIO, "%s: cannot open: %s", p->path,
                            fd ? Fstrerror(fd) : strerror(errno));
@@ -250,7 +252,7 @@ static int check_not_truncated(struct rpmpkg *p)
         uint64_t want = headerGetNumber(p->h, RPMTAG_LONGSIGSIZE);
         struct stat st;
         uint8_t hdr[16];
-        _cleanup_close_ int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open(p->open_path, O_RDONLY | O_CLOEXEC);
 
         if (!want)
                 want = headerGetNumber(p->h, RPMTAG_SIGSIZE);
@@ -591,15 +593,41 @@ static int set_payload_mode(struct rpmpkg *p)
         return imgerr(-EOPNOTSUPP, "%s: unsupported payload compressor '%s'", p->path, c);
 }
 
+static int open_common(struct rpmpkg *p, const char *path, struct rpmpkg **out);
+
 int rpmpkg_open(const char *path, struct rpmpkg **out)
 {
         struct rpmpkg *p = calloc(1, sizeof(*p));
-        int r;
 
         if (!p)
                 return -ENOMEM;
+        p->pin = -1;
+        p->open_path = strdup(path);
+        return open_common(p, path, out);
+}
+
+/* Every later read opens /proc/self/fd/FD: a new open file description
+ * (its own offset) of the same inode, whatever the name now points to. */
+int rpmpkg_open_fd(int fd, const char *path, struct rpmpkg **out)
+{
+        struct rpmpkg *p = calloc(1, sizeof(*p));
+
+        if (!p) {
+                close(fd);
+                return -ENOMEM;
+        }
+        p->pin = fd;
+        if (asprintf(&p->open_path, "/proc/self/fd/%d", fd) < 0)
+                p->open_path = NULL;
+        return open_common(p, path, out);
+}
+
+static int open_common(struct rpmpkg *p, const char *path, struct rpmpkg **out)
+{
+        int r;
+
         p->path = strdup(path);
-        if (!p->path) {
+        if (!p->path || !p->open_path) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -610,7 +638,7 @@ int rpmpkg_open(const char *path, struct rpmpkg **out)
         if (r < 0)
                 goto fail;
         if (headerIsSource(p->h)) {
-                r = imgerr(-EINVAL, "%s: is a source package; only binary packages can be used",
+                r = imgerr(RPMPKG_ESOURCE, "%s: is a source package; only binary packages can be used",
                            path);
                 goto fail;
         }
@@ -650,10 +678,14 @@ void rpmpkg_free(struct rpmpkg *p)
         free(p->nevra);
         free(p->payload_mode);
         free(p->path);
+        free(p->open_path);
+        if (p->pin >= 0)
+                close(p->pin);
         free(p);
 }
 
 const char *rpmpkg_path(const struct rpmpkg *p) { return p->path; }
+const char *rpmpkg_source(const struct rpmpkg *p) { return p->open_path; }
 const char *rpmpkg_name(const struct rpmpkg *p) { return headerGetString(p->h, RPMTAG_NAME); }
 const char *rpmpkg_nevra(const struct rpmpkg *p) { return p->nevra; }
 const char *rpmpkg_arch(const struct rpmpkg *p)
@@ -729,7 +761,7 @@ int rpmpkg_payload_open(struct rpmpkg *p, struct rpmpkg_payload **out)
                 return -ENOMEM;
         pl->pkg = p;
         pl->fx = -1;
-        pl->fd = Fopen(p->path, "r.ufdio");
+        pl->fd = Fopen(p->open_path, "r.ufdio");
         if (!pl->fd || Ferror(pl->fd)) {
                 r = imgerr(-EIO, "%s: cannot open: %s", p->path, strerror(errno));
                 goto fail;

@@ -2,6 +2,7 @@
  * Nothing here trusts the package: paths are normalised and checked, sizes
  * bounded, and every content byte can be checked against the header digest. */
 #pragma once
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,12 +40,23 @@ struct rpmpkg_file {
         int index;                /* index in the header's file list */
 };
 
+/* rpmpkg_open's code for a source package (callers scanning a folder skip
+ * one): an errno of its own, so that no caller reads the message. */
+#define RPMPKG_ESOURCE (-EMEDIUMTYPE)
+
 /* Open and read the header.  Fails with a message naming the file for: not
  * an RPM, truncated, source package, bad header digests, unsafe paths. */
 int rpmpkg_open(const char *path, struct rpmpkg **out);
+/* The same from an open file (taken, closed by rpmpkg_free): every read,
+ * header and payload, is of that file, whatever path names later (path is
+ * for messages).  For a package whose checksum was checked on fd. */
+int rpmpkg_open_fd(int fd, const char *path, struct rpmpkg **out);
 void rpmpkg_free(struct rpmpkg *p);
 
 const char *rpmpkg_path(const struct rpmpkg *p);
+/* What to open to read the package again: its path, or for rpmpkg_open_fd
+ * /proc/self/fd/N (the very file it was opened on). */
+const char *rpmpkg_source(const struct rpmpkg *p);
 const char *rpmpkg_name(const struct rpmpkg *p);
 const char *rpmpkg_nevra(const struct rpmpkg *p);   /* name-[epoch:]version-release.arch */
 const char *rpmpkg_arch(const struct rpmpkg *p);

@@ -119,7 +119,7 @@ u svc - "Service user" /var/lib/svc
 m svc svcgrp
 m svc wheel
 u fixed 444 "Fixed id" /var/lib/fixed /bin/sh
-u adm - "a base user: the package's entry wins"
+u adm - "a base user, the package's entry wins"
 X
 echo data > %{buildroot}/var/lib/svc/data
 echo f > %{buildroot}/var/lib/fixed/f
