@@ -479,15 +479,24 @@ static int provides_lines(struct users *u, struct membership *m, struct rpmpkg *
                         padded[pl++] = '=';
                 padded[pl] = 0;
                 n = EVP_DecodeBlock(line, (unsigned char *)padded, (int)pl);
-                if (asprintf(&where, "%s: Provides: %s", rpmpkg_path(p), name) < 0)
-                        return -ENOMEM;
-                if (n <= 0)
-                        return imgerr(-EBADMSG, "%s = %s: not base64", where, ver);
+                /* a refusal breaks out of the loop: the tag data is freed below */
+                if (asprintf(&where, "%s: Provides: %s", rpmpkg_path(p), name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (n <= 0) {
+                        r = imgerr(-EBADMSG, "%s = %s: not base64", where, ver);
+                        break;
+                }
                 line[n] = 0;    /* the NUL padding ends the string early */
-                if (strpbrk((char *)line, "\n\r"))
-                        return imgerr(-EBADMSG, "%s: the sysusers line holds a line break", where);
-                if (!valid_name(pname))
-                        return bad_name(where, is_user ? 'u' : 'g', pname, is_user ? "user" : "group");
+                if (strpbrk((char *)line, "\n\r")) {
+                        r = imgerr(-EBADMSG, "%s: the sysusers line holds a line break", where);
+                        break;
+                }
+                if (!valid_name(pname)) {
+                        r = bad_name(where, is_user ? 'u' : 'g', pname, is_user ? "user" : "group");
+                        break;
+                }
                 r = sysusers_line(u, m, (char *)line, where, is_user ? 'u' : 'g', pname);
         }
         rpmtdFreeData(&names);
