@@ -151,6 +151,50 @@ rm -f "$T/k1.der"
 refuse "a secp256k1 key on the token" "^imgtool: pkcs11:token=imgtool-test;object=k1.*: EC key on curve secp256k1: the kernel verifies ECDSA only on P-256" \
   "pkcs11:token=imgtool-test;object=k1;type=private?pin-source=file:$T/pin&module-path=$M"
 
+# ---- the UKI's Authenticode signature through the token -------------------
+# RSA PKCS#1 v1.5 is deterministic: a disk whose UKI the token signs is the
+# PEM-signed disk byte for byte (the IMA key stays a PEM file here, RFC 6979).
+KERNEL=$BUILDDIR/kernel/vmlinuz
+[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
+{
+  "$IMGTOOL" keygen --secure-boot "$T/sb" --subject "pkcs11 test" >/dev/null
+  openssl pkey -in "$T/sb/db.key" -outform DER -out "$T/db.der"
+  openssl pkey -in "$T/sb/db.key" -pubout -outform DER -out "$T/dbpub.der"
+  check "db key imported" p11 --token-label imgtool-test --login --pin env:P11_PIN \
+    --write-object "$T/db.der" --type privkey --id 03 --label db
+  check "db public key imported" p11 --token-label imgtool-test --login --pin env:P11_PIN \
+    --write-object "$T/dbpub.der" --type pubkey --id 03 --label db
+  rm -f "$T/db.der"
+  disk_layout() {  # disk_layout NAME SBKEY
+    cat > "$T/$1.conf" <<L
+[Image]
+Format=disk
+Seed=pkcs11-disk
+[Packages]
+Directory=rpms
+Install=tbase tapp
+[Signatures]
+Mode=sign
+Key=key/signing.key
+Certificate=key/signing.crt
+[Boot]
+Kernel=$KERNEL
+CommandLine=console=ttyS0
+[SecureBoot]
+Key=$2
+Certificate=sb/db.crt
+L
+  }
+  disk_layout pem "$T/sb/db.key"
+  disk_layout token "pkcs11:token=imgtool-test;object=db;type=private?pin-source=file:$T/pin&module-path=$M"
+  check "compose Format=disk, the UKI signed with the PEM db key" "$IMGTOOL" compose "$T/pem.conf" -o "$T/pem.disk" -q
+  check "compose Format=disk, [SecureBoot] Key=pkcs11:..." "$IMGTOOL" compose "$T/token.conf" -o "$T/token.disk" -q
+  check "the token-signed disk is the PEM-signed disk, byte for byte" cmp "$T/pem.disk" "$T/token.disk"
+  start=$(sfdisk -d "$T/token.disk" | sed -n 's/.*token.disk1 : start= *\([0-9]*\),.*/\1/p')
+  MTOOLS_SKIP_CHECK=1 mcopy -n -i "$T/token.disk@@$((start * 512))" ::/EFI/BOOT/BOOTX64.EFI "$T/uki.efi"
+  check "sbverify: the token-signed UKI verifies with the db cert" sbverify --cert "$T/sb/db.crt" "$T/uki.efi"
+}
+
 # ---- no PIN on a command line --------------------------------------------
 # Every PIN above is in $T/pin, $T/badpin or the environment: each of
 # pkcs11-tool's PIN options reads env:NAME, and the one pin-value= is the
