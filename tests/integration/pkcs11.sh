@@ -148,7 +148,7 @@ openssl pkey -inform DER -in "$T/k1.der" -pubout -outform DER -out "$T/k1pub.der
 p11 --token-label imgtool-test --login --pin env:P11_PIN --write-object "$T/k1.der" --type privkey --id 02 --label k1
 p11 --token-label imgtool-test --login --pin env:P11_PIN --write-object "$T/k1pub.der" --type pubkey --id 02 --label k1
 rm -f "$T/k1.der"
-refuse "a secp256k1 key on the token" "^imgtool: pkcs11:token=imgtool-test;object=k1.*: EC key on curve secp256k1: the kernel verifies ECDSA only on P-256" \
+refuse "a secp256k1 key on the token" "^imgtool: pkcs11:token=imgtool-test;object=k1;type=private: EC key on curve secp256k1: the kernel verifies ECDSA only on P-256" \
   "pkcs11:token=imgtool-test;object=k1;type=private?pin-source=file:$T/pin&module-path=$M"
 
 # ---- the UKI's Authenticode signature through the token -------------------

@@ -68,12 +68,15 @@ int x509_load(const char *path, X509 **out)
         return 0;
 }
 
-int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer *s)
+int sb_signer_load(const char *ref, const char *cert_path, struct sb_signer *s)
 {
+        _cleanup_free_ char *key_path = keyref_name(ref); /* a URI without its query */
         int r, bits;
 
         memset(s, 0, sizeof(*s));
-        r = keyref_load(key_path, &s->key, &s->engine);
+        if (!key_path)
+                return -ENOMEM;
+        r = keyref_load(ref, &s->key, &s->engine);
         if (r < 0)
                 return r;
         bits = EVP_PKEY_get_bits(s->key);

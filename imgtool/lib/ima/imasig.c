@@ -517,27 +517,30 @@ static int key_keyid(struct ima_key *k, const char *key_path, const char *cert_p
 int ima_key_load(const char *key_path, const char *cert_path, struct ima_key **out)
 {
         struct ima_key *k = calloc(1, sizeof(*k));
+        _cleanup_free_ char *name = keyref_name(key_path); /* a URI without its query */
         char why[200];
         int r;
 
-        if (!k)
+        if (!k || !name) {
+                free(k);
                 return -ENOMEM;
+        }
         r = keyref_load(key_path, &k->pkey, &k->engine);
         if (r < 0)
                 goto fail;
         r = ima_pkey_kernel_check(k->pkey, why, sizeof(why));
         if (r < 0) {
-                r = imgerr(r, "%s: %s", key_path, why);
+                r = imgerr(r, "%s: %s", name, why);
                 goto fail;
         }
         k->kind = EVP_PKEY_is_a(k->pkey, "EC") ? (k->engine ? KEY_KIND_TOKEN_EC : KEY_KIND_EC) : KEY_KIND_RSA;
         if (k->kind == KEY_KIND_EC) {
-                r = ecsign_new(k->pkey, key_path, &k->ec);
+                r = ecsign_new(k->pkey, name, &k->ec);
                 if (r < 0)
                         goto fail;
         }
         fetch_mds(k->md, ARRAY_SIZE(k->md));
-        r = key_keyid(k, key_path, cert_path);
+        r = key_keyid(k, name, cert_path);
         if (r < 0)
                 goto fail;
         k->max_sig = (size_t)EVP_PKEY_get_size(k->pkey);

@@ -30,6 +30,11 @@ bool keyref_is_token(const char *ref)
         return ref && !strncmp(ref, URI_PREFIX, strlen(URI_PREFIX));
 }
 
+char *keyref_name(const char *ref)
+{
+        return keyref_is_token(ref) ? strndup(ref, strcspn(ref, "?")) : strdup(ref);
+}
+
 /* ---- a key file ----------------------------------------------------- */
 
 static int load_file(const char *path, EVP_PKEY **out)

@@ -17,6 +17,10 @@ struct engine_st;
 /* true if REF names a token key ("pkcs11:..."). */
 bool keyref_is_token(const char *ref);
 
+/* What messages call REF: a URI without its query (module, PIN file), a
+ * path as it is.  Malloc'ed; NULL only without memory. */
+char *keyref_name(const char *ref);
+
 /* Load the private key REF names.  For a token key *engine receives the
  * engine that must outlive the key (keyref_release it after
  * EVP_PKEY_free); for a file it is NULL.  Errors: one message naming REF
