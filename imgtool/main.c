@@ -19,6 +19,7 @@ const char imgtool_version[] = IMGTOOL_VERSION;
 const struct cmd_spec *const cmd_table[] = {
         &cmd_keygen_spec,
         &cmd_sign_rpm_spec,
+        &cmd_sigpack_spec,
         &cmd_inspect_spec,
         &cmd_init_layout_spec,
         &cmd_summary_spec,

@@ -149,6 +149,7 @@ extern const char imgtool_version[];
 
 CMD(keygen);
 CMD(sign_rpm);
+CMD(sigpack);
 CMD(inspect);
 CMD(init_layout);
 CMD(summary);

@@ -13,7 +13,7 @@ enum { OPT_QUIET = 'q', OPT_FORCE = 'f', OPT_LOCK_OUT = 'L' };
 static const struct cmd_option options[] = {
         { "output", 'o', "IMAGE", "The image to write (written to a temporary name and renamed at the end); with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs, IMAGE.cmdline." },
         { "set", 's', "SECTION.KEY=VALUE", "Override a layout key, as if it were the layout's last line (repeatable; an empty value clears a list)." },
-        { "json-report", 'j', "FILE", "Also write the report as JSON to FILE ('-': standard output, and then no summary; fields in README.md, \"JSON reports\")." },
+        { "json-report", 'j', "FILE", "Also write the report as JSON to FILE ('-': standard output, and then no summary; fields in docs/reports.md)." },
         { "lock-out", OPT_LOCK_OUT, "FILE", "Also write the exact package set (names, versions, digests) as a lockfile that [Packages] Lock= or verify --against accept." },
         { "force", OPT_FORCE, NULL, "Replace existing output files (regular files only); without it an existing output is refused." },
         { "quiet", OPT_QUIET, NULL, "Print nothing but warnings and errors: no progress line, no summary." },

@@ -17,6 +17,7 @@ static const struct cmd_option options[] = {
         { "key", 'k', "KEY", "The private key (EC or RSA) to sign with: a PEM file or a PKCS#11 URI (docs/keys.md); required." },
         { "cert", 'c', "CERT", "Its X.509 certificate, PEM or DER, which gives the keyid; a key that does not match it is refused; required." },
         { "skip-config", 's', NULL, "Leave %config files unsigned (they are meant to be edited)." },
+        { "strip", 'S', NULL, "Remove every file signature instead of signing (no --key or --cert): the base package shipped beside a signature pack (imgtool sigpack); an unsigned original comes back byte for byte." },
         { "output", 'o', "OUT", "Write the signed package to OUT (one RPM only)." },
         { "output-dir", 'd', "DIR", "Write each signed package to DIR under its own file name (DIR is created if missing)." },
         { "in-place", 'i', NULL, "Replace each RPM with its signed version (atomically)." },
@@ -26,7 +27,7 @@ static const struct cmd_option options[] = {
 
 const struct cmd_spec cmd_sign_rpm_spec = {
         .name = "sign-rpm",
-        .synopsis = "--key KEY --cert CERT [--skip-config] (-o OUT | --output-dir DIR | --in-place) [--force] RPM...",
+        .synopsis = "(--key KEY --cert CERT [--skip-config] | --strip) (-o OUT | --output-dir DIR | --in-place) [--force] RPM...",
         .summary = "add IMA file signatures to RPM packages",
         .description = "Signs every regular file of each package over its header digest and stores the "
                        "signatures where 'rpmsign --signfiles' does (the signature header); existing file "
@@ -71,6 +72,7 @@ int cmd_sign_rpm(int argc, char **argv)
                 case 'k': key_path = p.arg; break;
                 case 'c': cert_path = p.arg; break;
                 case 's': so.skip_config = true; break;
+                case 'S': so.strip = true; break;
                 case 'o': out = p.arg; break;
                 case 'd': dir = p.arg; break;
                 case 'i': in_place = true; break;
@@ -79,7 +81,9 @@ int cmd_sign_rpm(int argc, char **argv)
         }
         if (c < 0)
                 return p.exit;
-        if (!key_path || !cert_path)
+        if (so.strip && (key_path || cert_path || so.skip_config))
+                return cmd_usage_error(&p, "--strip takes no --key, --cert or --skip-config");
+        if (!so.strip && (!key_path || !cert_path))
                 return cmd_usage_error(&p, "--key and --cert are required");
         if ((out != NULL) + (dir != NULL) + in_place != 1)
                 return cmd_usage_error(&p, "give exactly one of -o, --output-dir, --in-place");
@@ -100,8 +104,8 @@ int cmd_sign_rpm(int argc, char **argv)
         inputs = calloc((size_t)(argc - p.next) + 3, sizeof(*inputs));
         if (!inputs)
                 return EXIT_ERROR;
-        inputs[0] = key_path;
-        inputs[1] = cert_path;
+        inputs[0] = key_path ? key_path : argv[p.next];
+        inputs[1] = cert_path ? cert_path : argv[p.next];
         for (int i = p.next; i < argc; i++)
                 inputs[2 + i - p.next] = argv[i];
         if (in_place)
@@ -123,7 +127,7 @@ int cmd_sign_rpm(int argc, char **argv)
                 if ((r = output_check(dst, so.out_flags, so.inputs)) < 0)
                         return cmd_fail(r);
         }
-        if ((r = ima_key_load(key_path, cert_path, &key)) < 0)
+        if (!so.strip && (r = ima_key_load(key_path, cert_path, &key)) < 0)
                 return cmd_fail(r);
 
         /* all or nothing: every package is signed into a temporary, and
@@ -146,8 +150,11 @@ int cmd_sign_rpm(int argc, char **argv)
                         rc = cmd_fail(r);
                         continue;   /* report every bad package, write none */
                 }
-                log_verbose("%s: signed %zu files (%zu replaced) with key %08x -> %s", argv[i],
-                            res.signed_files, res.replaced, ima_key_keyid(key), dst);
+                if (so.strip)
+                        log_verbose("%s: %zu file signatures removed -> %s", argv[i], res.replaced, dst);
+                else
+                        log_verbose("%s: signed %zu files (%zu replaced) with key %08x -> %s", argv[i],
+                                    res.signed_files, res.replaced, ima_key_keyid(key), dst);
         }
         for (int i = 0; i < argc - p.next; i++) {
                 if (rc == EXIT_OK && pending[i] && (r = output_commit(pending[i])) < 0)

@@ -47,7 +47,7 @@ build_rpm() {
   find "$top/RPMS" -name '*.rpm' -exec mv {} "$out"/ \;
 }
 
-# rpm's own test packages (README "Test fixtures"): a lone clone has none.
+# rpm's own test packages (docs/HACKING.md, "Test fixtures"): a lone clone has none.
 # need_fixtures ends the test as skipped (exit 77, ctest's SKIP_RETURN_CODE);
 # a test whose other parts run without them guards those parts with
 # have_fixtures and calls skipped_part, so finish reports it skipped too.

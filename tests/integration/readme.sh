@@ -1,7 +1,10 @@
-# Every command block of README.md, layouts/README.md and keys/README.md,
-# extracted from the Markdown (tests/integration/readme-blocks.py), run in
-# order in one folder against an imgtool installed into a temporary prefix
-# (cmake --install): the README's commands must work when pasted.
+# Every command block of README.md, of every guide in docs/, of
+# layouts/README.md and keys/README.md, extracted from the Markdown
+# (tests/integration/readme-blocks.py), run in order in one folder against an
+# imgtool installed into a temporary prefix (cmake --install): the docs'
+# commands must work when pasted.  The guides run in the order they were
+# written in (a later one uses what an earlier one made: myos.img, keys/mine,
+# the demo build); a guide not in DOCS_ORDER runs after them.
 #
 # What the test fills in (the "placeholders"):
 #   - the install prefix: "/usr/local" in the blocks becomes the temporary prefix;
@@ -19,6 +22,9 @@ cmake --install "$BUILDDIR" --prefix "$PREFIX" >/dev/null
 export PATH=$PREFIX/bin:$PATH IMGTOOL_BUILD=$BUILDDIR
 expect_eq "imgtool is the installed one" "$(command -v imgtool)" "$PREFIX/bin/imgtool"
 check "the man page is installed" test -s "$PREFIX/share/man/man1/imgtool.1"
+check "the man page of each command is installed" test -s "$PREFIX/share/man/man1/imgtool-compose.1"
+check "the layout's man page is installed" test -s "$PREFIX/share/man/man5/imgtool-layout.5"
+check "the guides are installed" test -s "$PREFIX/share/doc/imgtool/docs/HACKING.md"
 check "the bash completion is installed" test -s "$PREFIX/share/bash-completion/completions/imgtool"
 check "the harness is installed" test -x "$PREFIX/libexec/imgtool/qemu-test/run"
 
@@ -56,9 +62,16 @@ chmod 755 %{buildroot}/sbin/init
 %dir /tmp
 EOF2
 
+DOCS_ORDER="demo signing compose repositories reports verify boot verity disk attestation robustness performance install HACKING"
+docs=("$SRCDIR/README.md")
+for d in $DOCS_ORDER; do docs+=("$SRCDIR/docs/$d.md"); done
+for f in "$SRCDIR"/docs/*.md; do
+  case " $DOCS_ORDER " in *" $(basename "$f" .md) "*) ;; *) docs+=("$f") ;; esac
+done
+docs+=("$SRCDIR/layouts/README.md" "$SRCDIR/keys/README.md")
+for d in $DOCS_ORDER; do check "docs/$d.md is there" test -f "$SRCDIR/docs/$d.md"; done
 mkdir "$T/blocks"
-n=$(python3 "$SRCDIR/tests/integration/readme-blocks.py" "$T/blocks" \
-  "$SRCDIR/README.md" "$SRCDIR/layouts/README.md" "$SRCDIR/keys/README.md")
+n=$(python3 "$SRCDIR/tests/integration/readme-blocks.py" "$T/blocks" "${docs[@]}")
 check "the READMEs have command blocks" test "$n" -gt 10
 skipped=0
 for script in "$T"/blocks/*.sh; do

@@ -1,6 +1,6 @@
 # Nothing half-written, ever (issues 9 and 15): every bad input or setting
 # fails with one line before the first byte is written; outputs follow one
-# set of rules (README "Output files"); signals, a full disk and an image
+# set of rules (docs/robustness.md, "Output files"); signals, a full disk and an image
 # that shrinks under a reader leave nothing behind and kill nothing.
 #
 # imgtool's scratch goes to $TMPDIR: each command here runs with TMPDIR set

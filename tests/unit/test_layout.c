@@ -154,6 +154,42 @@ static void test_origins(void **state)
         layout_free(l);
 }
 
+/* The key table (layout/settings.c): every enum key takes each of its
+ * choices and prints it back by name; a name it does not list is an error
+ * listing them all; every key has its documentation. */
+static void test_key_table(void **state)
+{
+        const char *base = "[Packages]\nDirectory=.\nInstall=a\n[Signatures]\nCertificate=c\nKey=k\n[Boot]\nKernel=vmlinuz\n";
+        const char *p = write_layout("t.conf", base);
+
+        for (size_t i = 0; i < layout_key_count(); i++) {
+                const struct layout_setting *s = layout_key(i);
+                char set[128], *sets[] = { set, NULL }, names[256] = "", want[400];
+
+                assert_non_null(s->help);
+                assert_non_null(s->comment);
+                assert_null(strchr(s->help, '|'));      /* a Markdown table cell */
+                if (s->type != LAYOUT_ENUM)
+                        continue;
+                for (const struct layout_choice *c = s->choices; c->name; c++) {
+                        struct layout *l = NULL;
+                        char *text = NULL;
+                        snprintf(set, sizeof(set), "%s.%s=%s", s->section, s->key, c->name);
+                        assert_int_equal(layout_load(p, sets, &l), 0);
+                        assert_int_equal(*(const int *)((const char *)l + s->offset), c->value);
+                        assert_int_equal(layout_key_value(l, i, &text), 0);
+                        assert_string_equal(text, c->name);
+                        free(text);
+                        layout_free(l);
+                        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                                 c == s->choices ? "" : c[1].name ? ", " : " or ", c->name);
+                }
+                snprintf(set, sizeof(set), "%s.%s=bogus", s->section, s->key);
+                snprintf(want, sizeof(want), "--set %s=bogus: expected %s", s->key, names);
+                expect_error("t.conf", base, sets, want);
+        }
+}
+
 /* issue 9: a real Install= list on one line (more than 64 KiB), and
  * repeated Install= lines still append. */
 static void test_long_lines(void **state)
@@ -231,6 +267,7 @@ int main(void)
                 cmocka_unit_test(test_overrides),
                 cmocka_unit_test(test_errors_name_file_and_line),
                 cmocka_unit_test(test_origins),
+                cmocka_unit_test(test_key_table),
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_values_checked_at_parse),
                 cmocka_unit_test(test_nul_byte_refused),

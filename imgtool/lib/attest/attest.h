@@ -52,7 +52,7 @@ struct attest_report {
         bool ok;
 };
 
-/* Verify everything (see README); returns 0 with *out filled whether the
+/* Verify everything (see docs/attestation.md); returns 0 with *out filled whether the
  * checks passed or not, negative on errors (unreadable evidence, a reference
  * whose signature does not verify with ref_cert). */
 int attest_verify(const char *evidence, const char *state, const char *reference, const char *ref_cert,

@@ -1,8 +1,8 @@
 /* Reference values of an image for remote attestation (`imgtool reference`)
  * and the boot inputs shared with `keylime-policy`.
  *
- * The reference file is JSON (format "imgtool-reference" 1, README
- * docs/attestation.md), written with a detached signature FILE.sig: the raw
+ * The reference file is JSON (format "imgtool-reference" 1, docs/attestation.md,
+ * "imgtool reference"), written with a detached signature FILE.sig: the raw
  * signature (ECDSA DER or RSA PKCS#1 v1.5), made with the owner's IMA key,
  * over the SHA-256 of REFERENCE_SIG_PREFIX followed by FILE's bytes (domain
  * separation: never a valid IMA signature of a file holding FILE), so

@@ -1,5 +1,5 @@
 /* Output files: one set of rules for every file any command writes
- * (README "Output files").
+ * (docs/robustness.md, "Output files").
  *
  *  - "-" means standard output where the command allows it (OUTPUT_STDOUT:
  *    reports, manifests); the bytes go straight through.

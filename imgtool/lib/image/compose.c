@@ -36,6 +36,8 @@
 #include "image/users.h"
 #include "base/util.h"
 #include "ima/verity.h"
+#include "rpm/sigpack.h"
+#include "base/strv.h"
 
 #define COPY_BUF_SIZE (256u << 10)
 #define CAPTURE_MAX (4u << 20)
@@ -62,6 +64,7 @@ struct composer {
         struct ext4img *img;
         struct ima_trust *trust;
         struct ima_key *key;
+        struct sigpack_set *packs;   /* [Signatures] Packs=, bound to the set; NULL: none */
         struct pathmap *paths;
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
         struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
@@ -217,11 +220,27 @@ static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size
         return 0;
 }
 
+/* Packs= (sigpack.h): a pack's value stands in for the header's, so every
+ * rule below (trust, AllowUnsigned=, verity) holds for both alike.  Returns
+ * the pack's name when the value is the pack's. */
+static const char *take_pack_value(struct composer *c, size_t pkg, struct rpmpkg_file *f)
+{
+        const char *pack = NULL;
+        size_t len = 0;
+        const uint8_t *v = sigpack_set_value(c->packs, pkg, (size_t)f->index, &len, &pack);
+
+        if (v) {
+                f->ima = v;
+                f->ima_len = len;
+        }
+        return v ? pack : NULL;
+}
+
 /* Decide the security.ima value of one regular file whose content has been
  * checked against the header digest.  Runs on either thread (readahead.h):
  * reads only the layout, the keys and the package. */
 static int choose_signature(struct composer *c, struct rpmpkg *p, const struct rpmpkg_file *f,
-                            enum imasig_status st, const struct imasig *parsed,
+                            const char *pack, enum imasig_status st, const struct imasig *parsed,
                             uint8_t **val, size_t *val_len, enum sig_source *src, bool *sign_later)
 {
         *val = NULL;
@@ -245,6 +264,10 @@ static int choose_signature(struct composer *c, struct rpmpkg *p, const struct r
         }
         if (path_allowed_unsigned(c->l, f->path))
                 return 0;
+        if (pack && st != IMASIG_NONE)
+                return imgerr(-EKEYREJECTED, "%s: %s: %s: pack signature %s%s", pack, rpmpkg_nevra(p),
+                              f->path, imasig_status_name(st),
+                              st == IMASIG_INVALID ? " (not this file's: a swapped or altered signature)" : "");
         if (st == IMASIG_UNKNOWN_KEY)
                 return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
                               rpmpkg_path(p), f->path, parsed->keyid);
@@ -279,7 +302,10 @@ static void verify_package_signatures(struct composer *c, struct ra_file *const 
                 struct rpmpkg_file f;
                 st[i] = IMASIG_NONE;
                 if (c->l->sigmode == SIGMODE_SIGN || !files[i]->digest ||
-                    rpmpkg_file(c->set->pkgs[files[i]->pkg], files[i]->file, &f) < 0 || !f.ima)
+                    rpmpkg_file(c->set->pkgs[files[i]->pkg], files[i]->file, &f) < 0)
+                        continue;
+                take_pack_value(c, files[i]->pkg, &f);
+                if (!f.ima)
                         continue;
                 if (!dlens || !which || !got || !gotp) {
                         st[i] = ima_trust_verify_digest(c->trust, f.ima, f.ima_len, f.digest,
@@ -300,6 +326,37 @@ static void verify_package_signatures(struct composer *c, struct ra_file *const 
                 parsed[which[k]] = gotp[k];
                 vals[k] = NULL;
         }
+}
+
+/* A pack's v3 value for this file, checked over its fs-verity digest like
+ * any package signature: 1 used, 0 none, <0 refused. */
+static int take_pack_v3(struct composer *c, struct ra_file *rf)
+{
+        const char *pack = NULL;
+        size_t len = 0;
+        uint32_t keyid = 0;
+        struct rpmpkg_file f;
+        const uint8_t *v = sigpack_set_value_v3(c->packs, rf->pkg, rf->file, &len, &pack);
+        enum imasig_status st;
+        uint8_t *copy;
+
+        if (!v)
+                return 0;
+        st = verity_ima_verify(c->trust, v, len, rf->verity->digest, &keyid);
+        if (st != IMASIG_VALID) {
+                rpmpkg_file(c->set->pkgs[rf->pkg], rf->file, &f);
+                return imgerr(-EKEYREJECTED, "%s: %s: %s: pack v3 signature %s (over another fs-verity "
+                              "digest: another Salt=, or not this file's)", pack,
+                              rpmpkg_nevra(c->set->pkgs[rf->pkg]), f.path, imasig_status_name(st));
+        }
+        copy = malloc(len);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, v, len);
+        free(rf->val);
+        rf->val = copy;
+        rf->val_len = len;
+        return 1;
 }
 
 /* With [Verity]: the signatures over each file's fs-verity digest, made
@@ -336,6 +393,19 @@ static void finish_verity(struct composer *c, struct ra_file *const files[], siz
                 }
                 return;
         }
+        /* v3 values from a pack are used as they are; the rest are signed */
+        size_t keep = 0;
+        for (size_t k = 0; k < m; k++) {
+                r = take_pack_v3(c, batch[k]);
+                if (r < 0)
+                        finish_failed(batch[k], r);
+                if (r == 0) {
+                        batch[keep] = batch[k];
+                        digests[keep++] = digests[k];
+                }
+        }
+        if (!(m = keep))
+                return;
         r = verity_ima_sign_many(c->key, digests, m, vals, lens);
         if (r < 0)
                 imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
@@ -385,7 +455,8 @@ static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
                 algo[i] = -1;
                 if (rpmpkg_file(p, rf->file, &f) < 0 || !rf->digest)
                         continue;   /* the writer reports the missing digest */
-                r = choose_signature(c, p, &f, st[i], &parsed[i], &rf->val, &rf->val_len, &src, &later);
+                const char *pack = c->l->sigmode == SIGMODE_SIGN ? NULL : take_pack_value(c, rf->pkg, &f);
+                r = choose_signature(c, p, &f, pack, st[i], &parsed[i], &rf->val, &rf->val_len, &src, &later);
                 if (r < 0) {
                         finish_failed(rf, r);
                         continue;
@@ -915,6 +986,17 @@ static int load_keys(struct composer *c)
                 if (r < 0)
                         return r;
         }
+        if (c->l->packs) {
+                char **notes = NULL;
+                r = sigpack_set_load(c->l->packs, c->l->certificates, &c->packs);
+                if (r >= 0)
+                        r = sigpack_set_bind(c->packs, c->set->pkgs, c->set->count, &notes);
+                for (size_t i = 0; r >= 0 && notes && notes[i]; i++)
+                        r = strv_push(&c->rep->warnings, strdup(notes[i]));
+                strv_free(notes);
+                if (r < 0)
+                        return r;
+        }
         if (c->l->verity) {
                 r = verity_params_parse_salt(&c->vparams, c->l->verity_salt);
                 if (r >= 0 && c->l->verity_sigs != VERITY_SIGS_IMA_V3)
@@ -963,6 +1045,8 @@ static unsigned choose_inode_size(struct composer *c)
                 return c->l->inode_size;
         if (c->key)
                 max_sig = ima_key_max_xattr(c->key);
+        if (sigpack_set_max_value(c->packs) > max_sig)
+                max_sig = sigpack_set_max_value(c->packs);
         for (size_t i = 0; i < c->set->count; i++) {
                 struct rpmpkg_file f;
                 for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
@@ -1585,6 +1669,7 @@ static void teardown(struct composer *c)
         users_free(c->users);
         labels_free(c->labels);
         ima_trust_free(c->trust);
+        sigpack_set_free(c->packs);
         verity_signer_free(c->vsigner);
         ima_key_free(c->key);
         pkgset_free(c->set);

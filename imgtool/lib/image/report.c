@@ -93,7 +93,7 @@ int report_json_text(const struct compose_report *r, const char *output, char **
         const char *text;
         int ret;
 
-        /* The fields are documented in README.md ("JSON reports"); a change
+        /* The fields are documented in docs/reports.md; a change
          * that breaks a reader bumps the schema. */
         json_object_object_add(o, "schema", json_object_new_int(1));
         json_object_object_add(o, "image", json_object_new_string(output));

@@ -396,6 +396,9 @@ static int check_required(const struct layout *l)
         if (l->sigmode != SIGMODE_PACKAGE && !l->key)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Key=", l->path,
                               l->sigmode == SIGMODE_SIGN ? "sign" : "package-or-sign");
+        if (l->packs && l->sigmode == SIGMODE_SIGN)
+                return imgerr(-EINVAL, "%s: [Signatures] Packs= needs Mode=package or package-or-sign "
+                              "(Mode=sign signs every file itself)", l->path);
         if (l->sigmode != SIGMODE_SIGN && !l->certificates)
                 return imgerr(-EINVAL, "%s: [Signatures] Mode=%s needs Certificate= (the keys package signatures must verify with)",
                               l->path, l->sigmode == SIGMODE_PACKAGE ? "package" : "package-or-sign");
@@ -533,6 +536,7 @@ void layout_free(struct layout *l)
         strv_free(l->certificates);
         free(l->key);
         strv_free(l->allow_unsigned);
+        strv_free(l->packs);
         free(l->policy_file);
         free(l->verity_salt);
         free(l->kernel);

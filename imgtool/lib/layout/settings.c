@@ -296,6 +296,19 @@ const struct layout_setting layout_settings[] = {
                         "untrusted key; such files get no `security.ima`. Everything else without a valid "
                         "signature is an error.",
         },
+        {
+                .section = "Signatures", .key = "Packs", .type = LAYOUT_PATH_LIST, .offset = F(packs),
+                .default_doc = "empty",
+                .comment = "Signature packs (imgtool sigpack) to take file signatures from.",
+                .help = "Signature packs (`imgtool sigpack`; files or globs, e.g. `packs/*.pack`) holding IMA "
+                        "signatures for packages that do not carry them. A file's `security.ima` comes from the "
+                        "pack entry matching its package's header digest, path and file digest, and is checked "
+                        "against `Certificate=` like a package's; where a package also carries one, the pack's "
+                        "is used (compose says so). Each pack must be signed by a key in `Certificate=`; a pack "
+                        "for another build of a package, or with an entry for a path or content the package "
+                        "does not have, is refused. Needs `Mode=package` or `package-or-sign`. "
+                        "docs/sigpack.md.",
+        },
 
         /* [Policy] */
         {

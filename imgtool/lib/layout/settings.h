@@ -78,6 +78,7 @@ struct layout {
         char **certificates;
         char *key;
         char **allow_unsigned;   /* globs */
+        char **packs;            /* Packs=: signature pack files or globs (rpm/sigpack.h) */
 
         /* [Policy] */
         char *policy_file;       /* NULL: the built-in policy */

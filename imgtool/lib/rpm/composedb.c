@@ -88,7 +88,7 @@ static void *open_callback(const void *hdr, const rpmCallbackType what, const rp
 
         switch (what) {
         case RPMCALLBACK_INST_OPEN_FILE:
-                fd = Fopen(rpmpkg_source(p), "r.ufdio");
+                fd = Fopen(rpmpkg_db_source(p), "r.ufdio");
                 return fd;
         case RPMCALLBACK_INST_CLOSE_FILE:
                 if (fd)

@@ -74,6 +74,7 @@ struct rpmpkg {
         char *path;
         int pin;              /* rpmpkg_open_fd: the file it was opened on; else -1 */
         char *open_path;      /* what every read opens: path, or /proc/self/fd/PIN */
+        char *db_source;      /* what rpm reads for the image's database; NULL: path */
         Header h;
         rpmfiles files;
         char *nevra;
@@ -676,6 +677,7 @@ void rpmpkg_free(struct rpmpkg *p)
         rpmfilesFree(p->files);
         headerFree(p->h);
         free(p->nevra);
+        free(p->db_source);
         free(p->payload_mode);
         free(p->path);
         free(p->open_path);
@@ -686,6 +688,16 @@ void rpmpkg_free(struct rpmpkg *p)
 
 const char *rpmpkg_path(const struct rpmpkg *p) { return p->path; }
 const char *rpmpkg_source(const struct rpmpkg *p) { return p->open_path; }
+const char *rpmpkg_db_source(const struct rpmpkg *p) { return p->db_source ? p->db_source : p->open_path; }
+int rpmpkg_set_db_source(struct rpmpkg *p, const char *path)
+{
+        char *c = strdup(path);
+        if (!c)
+                return -ENOMEM;
+        free(p->db_source);
+        p->db_source = c;
+        return 0;
+}
 const char *rpmpkg_name(const struct rpmpkg *p) { return headerGetString(p->h, RPMTAG_NAME); }
 const char *rpmpkg_nevra(const struct rpmpkg *p) { return p->nevra; }
 const char *rpmpkg_arch(const struct rpmpkg *p)

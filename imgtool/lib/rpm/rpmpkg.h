@@ -57,6 +57,11 @@ const char *rpmpkg_path(const struct rpmpkg *p);
 /* What to open to read the package again: its path, or for rpmpkg_open_fd
  * /proc/self/fd/N (the very file it was opened on). */
 const char *rpmpkg_source(const struct rpmpkg *p);
+/* The file rpm reads when it writes this package into the image's rpm
+ * database: the package itself, unless a signature pack gave it other file
+ * signatures (sigpack.h: the same headers with the pack's signatures). */
+const char *rpmpkg_db_source(const struct rpmpkg *p);
+int rpmpkg_set_db_source(struct rpmpkg *p, const char *path);
 const char *rpmpkg_name(const struct rpmpkg *p);
 const char *rpmpkg_nevra(const struct rpmpkg *p);   /* name-[epoch:]version-release.arch */
 const char *rpmpkg_arch(const struct rpmpkg *p);

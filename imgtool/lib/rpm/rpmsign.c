@@ -407,6 +407,37 @@ static int check_result(const char *tmp, const char *in, size_t signed_files)
         return 0;
 }
 
+int rpmsign_header_only(const char *in, char *const *sigs, size_t n, uint32_t max_len,
+                        const char *out)
+{
+        struct layout l = { 0 };
+        void *blob = NULL;
+        unsigned blob_len = 0;
+        _cleanup_close_ int in_fd = open(in, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int out_fd = -1;
+        struct payload_check none = { 0 };
+        int r;
+
+        if (in_fd < 0)
+                return imgerr(-errno, "%s: cannot open: %s", in, strerror(errno));
+        r = read_layout(in_fd, in, &l);
+        if (r >= 0)
+                r = new_signature_header(in, l.sig.h, (char **)sigs, n, max_len, &blob, &blob_len);
+        if (r >= 0 && (out_fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+                r = imgerr(-errno, "%s: cannot create: %s", out, strerror(errno));
+        if (r >= 0) {
+                static const uint8_t zeros[8];
+                if ((r = write_all(out_fd, l.lead, LEAD_SIZE, out)) >= 0 &&
+                    (r = write_all(out_fd, header_magic, sizeof(header_magic), out)) >= 0 &&
+                    (r = write_all(out_fd, blob, blob_len, out)) >= 0 &&
+                    (r = write_all(out_fd, zeros, (8 - (sizeof(header_magic) + blob_len) % 8) % 8, out)) >= 0)
+                        r = copy_and_check(in_fd, out_fd, l.main.offset, l.payload, &none, in, out);
+        }
+        free(blob);
+        layout_free(&l);
+        return r;
+}
+
 int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
                  const struct rpmsign_opts *opts, struct rpmsign_result *res,
                  struct output **pending)
@@ -437,10 +468,20 @@ int rpmsign_file(const char *in, const char *out, const struct ima_key *key,
         r = read_layout(in_fd, in, &l);
         if (r < 0)
                 goto out;
-        r = make_signatures(p, key, opts, &sigs, &max_len, res);
-        if (r < 0)
-                goto out;
-        r = new_signature_header(in, l.sig.h, sigs, n, max_len, &blob, &blob_len);
+        if (!opts->strip) {
+                r = make_signatures(p, key, opts, &sigs, &max_len, res);
+                if (r < 0)
+                        goto out;
+        } else {
+                for (size_t i = 0; i < n; i++) {
+                        struct rpmpkg_file f;
+                        rpmpkg_file(p, i, &f);
+                        res->replaced += f.ima != NULL;
+                }
+        }
+        /* stripped: both tags deleted and the region rebuilt as rpmbuild
+         * built it, so an unsigned original comes back byte for byte */
+        r = new_signature_header(in, l.sig.h, sigs, opts->strip ? 0 : n, max_len, &blob, &blob_len);
         if (r < 0)
                 goto out;
         r = output_open(out, opts->out_flags, 0644, opts->inputs, &o);

@@ -6,11 +6,14 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ima_key;
 
 struct rpmsign_opts {
         bool skip_config;   /* leave %config files unsigned (they change on the target) */
+        bool strip;         /* remove every file signature instead (key may be NULL): the
+                             * package a distribution ships beside a signature pack */
         unsigned out_flags; /* output.h: OUTPUT_FORCE */
         const char *const *inputs;  /* OUT may be none of these (NULL: in place) */
 };
@@ -26,6 +29,13 @@ struct rpmsign_result {
  * read back with librpm before the rename.  Fails, naming IN, for packages
  * rpmpkg_open refuses, a payload that does not match its digest, and the
  * pre-4.16 layout with signatures inside the main header. */
+/* IN's lead, signature header with these file signatures (sigs: n hex
+ * strings, "" for none, n = the package's file count; max_len the longest
+ * in bytes) and main header, without the payload: what rpm reads to put a
+ * package into a database (composedb, with Packs=).  OUT is created (O_EXCL). */
+int rpmsign_header_only(const char *in, char *const *sigs, size_t n, uint32_t max_len,
+                        const char *out);
+
 struct output;
 /* With pending, OUT is left as a complete temporary in *pending, for the
  * caller to output_commit() once every package is signed. */
