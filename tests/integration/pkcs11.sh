@@ -114,6 +114,15 @@ done < <(rpm -qp --qf '[%{FILEDIGESTS} %{FILESIGNATURES}\n]' "$T/signed.rpm" 2>/
 expect_eq "openssl verifies all $n package file signatures over rpm's own digests" "$bad" 0
 check "the package carried signatures" test "$n" -ge 1
 
+# ---- a signature pack through the token ---------------------------------
+check "sigpack --key pkcs11:... --sign-files" "$IMGTOOL" sigpack --key "$URI" --cert "$T/key/signing.crt" \
+  --sign-files -o "$T/token.pack" "$PKG"
+"$IMGTOOL" inspect --cert "$T/key/signing.crt" "$T/token.pack" > "$T/pack.txt" 2>&1 || true
+check "inspect: the token-signed pack's signature is valid" grep -q '^# pack .*token.pack: 1 packages, .* (pack signature: valid)' "$T/pack.txt"
+expect_eq "inspect: every file signature in the pack valid" \
+  "$(awk -F'\t' '$1 ~ /^\// {print $4}' "$T/pack.txt" | sort -u)" "valid $KEYID"
+check "the pack lists 9 files" test "$(grep -c '^/' "$T/pack.txt")" -eq 9
+
 # ---- refusals: one line naming the URI, nothing written ------------------
 base="pkcs11:token=imgtool-test;object=ima;type=private"
 refuse() {
