@@ -157,7 +157,7 @@ static int read_pin(const struct uri *u, char pin[PIN_MAX])
 {
         const char *env = getenv("IMGTOOL_PKCS11_PIN");
         _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
+        size_t len, size;
         int r;
 
         if (!u->pin_source) {
@@ -178,6 +178,7 @@ static int read_pin(const struct uri *u, char pin[PIN_MAX])
         r = read_file_max(path, PIN_MAX, "PIN files", &data, &len);
         if (r < 0)
                 return imgerr_prefix(r, "%s: pin-source: ", u->path);
+        size = len;
         while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
                 len--;
         if (len >= PIN_MAX || memchr(data, 0, len))
@@ -186,7 +187,7 @@ static int read_pin(const struct uri *u, char pin[PIN_MAX])
                 memcpy(pin, data, len);
                 pin[len] = 0;
         }
-        OPENSSL_cleanse(data, len);
+        OPENSSL_cleanse(data, size);
         return r;
 }
 
@@ -196,9 +197,12 @@ static int load_error(const struct uri *u)
 {
         unsigned long e, last = 0;
 
+        /* libp11's errors are in a library number it registers (>= ERR_LIB_USER),
+         * OpenSSL's own "failed loading private key" follows them */
         while ((e = ERR_get_error()))
-                if (ERR_GET_REASON(e) == 0xa0 /* CKR_PIN_INCORRECT */ ||
-                    ERR_GET_REASON(e) == 0xa4 /* CKR_PIN_LOCKED */ || !last)
+                if (ERR_GET_LIB(e) >= ERR_LIB_USER &&
+                    (ERR_GET_REASON(e) == 0xa0 /* CKR_PIN_INCORRECT */ ||
+                     ERR_GET_REASON(e) == 0xa4 /* CKR_PIN_LOCKED */ || !last))
                         last = e;
         ERR_clear_error();
         switch (ERR_GET_REASON(last)) {
