@@ -54,6 +54,8 @@ DEB_PACKAGES=(
   ovmf                                 # qemu-test/run --uefi: OVMF_CODE_4M.secboot.fd, blank vars
   sbsigntool efitools tpm2-tools       # oracles: sbverify, sign-efi-sig-list, tpm2_eventlog
   clang libclang-rt-14-dev             # CI's second compiler; libFuzzer for tests/fuzz
+  libengine-pkcs11-openssl libp11-kit-dev  # Key=pkcs11:...: libp11's OpenSSL engine; p11-kit's URI matching names a missing token
+  softhsm2 opensc                      # tests: a software PKCS#11 token (SoftHSM2) and pkcs11-tool to fill it
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 

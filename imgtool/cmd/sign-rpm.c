@@ -14,7 +14,7 @@
 #include "base/util.h"
 
 static const struct cmd_option options[] = {
-        { "key", 'k', "KEY", "The PEM private key (EC or RSA) to sign with; required." },
+        { "key", 'k', "KEY", "The private key (EC or RSA) to sign with: a PEM file or a PKCS#11 URI (docs/keys.md); required." },
         { "cert", 'c', "CERT", "Its X.509 certificate, PEM or DER, which gives the keyid; a key that does not match it is refused; required." },
         { "skip-config", 's', NULL, "Leave %config files unsigned (they are meant to be edited)." },
         { "strip", 'S', NULL, "Remove every file signature instead of signing (no --key or --cert): the base package shipped beside a signature pack (imgtool sigpack); an unsigned original comes back byte for byte." },

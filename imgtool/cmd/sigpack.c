@@ -14,7 +14,7 @@
 #include "rpm/sigpack.h"
 
 static const struct cmd_option options[] = {
-        { "key", 'k', "KEY", "The PEM private key that signs the pack (EC or RSA, as sign-rpm takes); required." },
+        { "key", 'k', "KEY", "The private key that signs the pack (EC or RSA; a PEM file or a PKCS#11 URI, as sign-rpm takes); required." },
         { "cert", 'c', "CERT", "Its X.509 certificate (PEM or DER); compose trusts the pack when CERT is one of Certificate=; required." },
         { "sign-files", 's', NULL, "Sign every regular file with KEY over its header digest instead of taking the signatures the packages carry." },
         { "verity", 'V', NULL, "Also sign each file's fs-verity digest with KEY (IMA signature v3, what [Verity] Signatures=ima-v3 stamps; unsalted), reading every payload." },

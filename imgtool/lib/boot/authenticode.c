@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "ima/keyref.h"
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
 #define OID_SPC_SP_OPUS_INFO "1.3.6.1.4.1.311.2.1.12"
@@ -67,26 +68,17 @@ int x509_load(const char *path, X509 **out)
         return 0;
 }
 
-int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer *s)
+int sb_signer_load(const char *ref, const char *cert_path, struct sb_signer *s)
 {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        BIO *b;
+        _cleanup_free_ char *key_path = keyref_name(ref); /* a URI without its query */
         int r, bits;
 
         memset(s, 0, sizeof(*s));
-        r = read_file(key_path, &data, &len);
+        if (!key_path)
+                return -ENOMEM;
+        r = keyref_load(ref, &s->key, &s->engine);
         if (r < 0)
                 return r;
-        b = len <= INT_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
-        if (b)
-                s->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-        BIO_free(b);
-        /* the PEM holds the private key in the clear */
-        OPENSSL_clear_free(data, len);
-        ERR_clear_error();
-        if (!s->key)
-                return imgerr(-EINVAL, "%s: not a PEM private key (unencrypted)", key_path);
         bits = EVP_PKEY_get_bits(s->key);
         if (EVP_PKEY_get_base_id(s->key) != EVP_PKEY_RSA || bits < 2048 || bits > 4096) {
                 sb_signer_free(s);
@@ -108,6 +100,7 @@ int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer
 void sb_signer_free(struct sb_signer *s)
 {
         EVP_PKEY_free(s->key);
+        keyref_release(s->engine);
         X509_free(s->cert);
         memset(s, 0, sizeof(*s));
 }

@@ -17,10 +17,12 @@
 
 struct sb_signer {
         EVP_PKEY *key;
+        struct engine_st *engine;  /* a token key's engine (ima/keyref.h), else NULL */
         X509 *cert;
 };
 
-/* Load a PEM private key and its cert (PEM or DER) and check they belong
+/* Load a private key (a PEM file or a PKCS#11 URI: ima/keyref.h; RSA
+ * PKCS#1 v1.5 is deterministic, so a token signs the same bytes) and its cert (PEM or DER) and check they belong
  * together and that the key is RSA (2048-4096 bits): UEFI firmware verifies
  * Authenticode with RSA only.  Errors name the files. */
 int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer *s);

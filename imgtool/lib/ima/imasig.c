@@ -3,6 +3,7 @@
 #include "ima/imasig.h"
 #include "ima/certs.h"
 #include "ima/ecsign.h"
+#include "ima/keyref.h"
 #include "ima/pubkey.h"
 
 #include <arpa/inet.h>
@@ -406,35 +407,6 @@ int ima_cert_keyid(const uint8_t *cert_der, size_t len, uint32_t *keyid)
         return r;
 }
 
-/* ---- reading keys and certs ----------------------------------------- */
-
-static int read_private_key(const char *path, EVP_PKEY **out)
-{
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
-        EVP_PKEY *pkey = NULL;
-        int r;
-
-        r = read_file(path, &data, &len);
-        if (r < 0)
-                return r;
-        BIO *bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio)
-                return -ENOMEM;
-        pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        BIO_free(bio);
-        if (!pkey) {
-                const unsigned char *p = data;
-                pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
-        }
-        OPENSSL_cleanse(data, len);
-        ERR_clear_error();
-        if (!pkey)
-                return imgerr(-EBADMSG, "%s: not a private key (PEM or DER, unencrypted)", path);
-        *out = pkey;
-        return 0;
-}
-
 /* ---- what the kernel can verify ------------------------------------- */
 
 /* The kernel's IMA checks ECDSA on NIST P-256 and P-384 (crypto/ecdsa.c
@@ -472,12 +444,16 @@ int ima_pkey_kernel_check(EVP_PKEY *pkey, char *why, size_t why_len)
 
 /* ---- signing -------------------------------------------------------- */
 
-enum key_kind { KEY_KIND_EC, KEY_KIND_RSA };
+/* KEY_KIND_TOKEN_EC: an ECDSA key on a PKCS#11 token.  RFC 6979 needs the
+ * private scalar, which never leaves the token, so the token signs with its
+ * own (random) nonces: such signatures differ from build to build. */
+enum key_kind { KEY_KIND_EC, KEY_KIND_RSA, KEY_KIND_TOKEN_EC };
 
 /* Loaded once and only read afterwards, so concurrent
  * ima_key_sign_digest() calls on one key are safe. */
 struct ima_key {
         EVP_PKEY *pkey;
+        struct engine_st *engine;         /* a token key's engine (keyref.h); NULL for a file */
         uint32_t keyid;
         enum key_kind kind;
         struct ecsign *ec;                /* ECDSA: RFC 6979 through OpenSSL */
@@ -490,6 +466,7 @@ void ima_key_free(struct ima_key *k)
         if (!k)
                 return;
         EVP_PKEY_free(k->pkey);
+        keyref_release(k->engine);
         ecsign_free(k->ec);
         for (size_t i = 0; i < ARRAY_SIZE(k->md); i++)
                 EVP_MD_free(k->md[i]);
@@ -540,27 +517,30 @@ static int key_keyid(struct ima_key *k, const char *key_path, const char *cert_p
 int ima_key_load(const char *key_path, const char *cert_path, struct ima_key **out)
 {
         struct ima_key *k = calloc(1, sizeof(*k));
+        _cleanup_free_ char *name = keyref_name(key_path); /* a URI without its query */
         char why[200];
         int r;
 
-        if (!k)
+        if (!k || !name) {
+                free(k);
                 return -ENOMEM;
-        r = read_private_key(key_path, &k->pkey);
+        }
+        r = keyref_load(key_path, &k->pkey, &k->engine);
         if (r < 0)
                 goto fail;
         r = ima_pkey_kernel_check(k->pkey, why, sizeof(why));
         if (r < 0) {
-                r = imgerr(r, "%s: %s", key_path, why);
+                r = imgerr(r, "%s: %s", name, why);
                 goto fail;
         }
-        k->kind = EVP_PKEY_is_a(k->pkey, "EC") ? KEY_KIND_EC : KEY_KIND_RSA;
+        k->kind = EVP_PKEY_is_a(k->pkey, "EC") ? (k->engine ? KEY_KIND_TOKEN_EC : KEY_KIND_EC) : KEY_KIND_RSA;
         if (k->kind == KEY_KIND_EC) {
-                r = ecsign_new(k->pkey, key_path, &k->ec);
+                r = ecsign_new(k->pkey, name, &k->ec);
                 if (r < 0)
                         goto fail;
         }
         fetch_mds(k->md, ARRAY_SIZE(k->md));
-        r = key_keyid(k, key_path, cert_path);
+        r = key_keyid(k, name, cert_path);
         if (r < 0)
                 goto fail;
         k->max_sig = (size_t)EVP_PKEY_get_size(k->pkey);
@@ -576,15 +556,22 @@ uint32_t ima_key_keyid(const struct ima_key *k)
         return k->keyid;
 }
 
+bool ima_key_deterministic(const struct ima_key *k)
+{
+        return k->kind != KEY_KIND_TOKEN_EC;
+}
+
 size_t ima_key_max_xattr(const struct ima_key *k)
 {
         return DIGSIG_HDR_LEN + k->max_sig;
 }
 
-/* EVP with a signature md makes the PKCS#1 v1.5 DigestInfo encoding over
- * the digest, which is what the kernel's rsa-pkcs1pad verify expects.
- * OpenSSL blinds RSA private-key operations. */
-static int rsa_sign(const struct ima_key *k, int algo, const uint8_t *digest,
+/* RSA: EVP with a signature md makes the PKCS#1 v1.5 DigestInfo encoding
+ * over the digest, which is what the kernel's rsa-pkcs1pad verify expects.
+ * OpenSSL blinds RSA private-key operations; a token's key signs on the
+ * token (CKM_RSA_PKCS), the same bytes.  A token's ECDSA key: the DER
+ * signature of the digest, with the token's nonce. */
+static int pkey_sign(const struct ima_key *k, int algo, const uint8_t *digest,
                     size_t digest_len, uint8_t **sig, size_t *sig_len)
 {
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
@@ -597,8 +584,8 @@ static int rsa_sign(const struct ima_key *k, int algo, const uint8_t *digest,
                 goto out;
         }
         if (EVP_PKEY_sign_init(ctx) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
-            EVP_PKEY_CTX_set_signature_md(ctx, k->md[algo]) <= 0 ||
+            (k->kind == KEY_KIND_RSA && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
+                                         EVP_PKEY_CTX_set_signature_md(ctx, k->md[algo]) <= 0)) ||
             EVP_PKEY_sign(ctx, buf, &len, digest, digest_len) <= 0)
                 goto out;
         *sig = buf;
@@ -661,7 +648,7 @@ int ima_key_sign_digests(const struct ima_key *k, int hash_algo, const uint8_t *
                 uint8_t *sig = NULL;
                 size_t len = 0;
 
-                r = rsa_sign(k, hash_algo, digests[i], dlen, &sig, &len);
+                r = pkey_sign(k, hash_algo, digests[i], dlen, &sig, &len);
                 if (r < 0) {
                         r = sign_failed(r);
                         break;

@@ -83,17 +83,22 @@ int ima_pkey_kernel_check(struct evp_pkey_st *pkey, char *why, size_t why_len);
 /* ---- signing -------------------------------------------------------- */
 struct ima_key;   /* a private key and the keyid of its cert */
 
-/* Load a PEM private key and its cert (PEM or DER); fails with a clear
+/* Load a private key (a PEM/DER file or a PKCS#11 URI: keyref.h) and its
+ * cert (PEM or DER); fails with a clear
  * message if the key does not match the cert, or if the kernel could not
  * verify its signatures (ima_pkey_kernel_check).  cert may be NULL only if the
  * keyid can be derived from the key alone (evmctl's fallback). */
 int ima_key_load(const char *key_path, const char *cert_path, struct ima_key **out);
 void ima_key_free(struct ima_key *k);
 uint32_t ima_key_keyid(const struct ima_key *k);
+/* false for an ECDSA key on a token: its signatures differ between runs. */
+bool ima_key_deterministic(const struct ima_key *k);
 /* Largest xattr value this key can produce (for choosing the inode size). */
 size_t ima_key_max_xattr(const struct ima_key *k);
 /* Sign a file digest; *val (malloc'ed) receives the complete v2 xattr value.
- * ECDSA uses deterministic (RFC 6979) nonces so images are reproducible. */
+ * ECDSA uses deterministic (RFC 6979) nonces so images are reproducible;
+ * an ECDSA key on a token cannot (the nonce needs the private key): its
+ * signatures are randomized (ima_key_deterministic() is false). */
 int ima_key_sign_digest(const struct ima_key *k, int hash_algo,
                         const uint8_t *digest, size_t digest_len,
                         uint8_t **val, size_t *val_len);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "layout/rootspec.h"
+#include "ima/keyref.h"
 #include "ima/policy.h"
 #include "base/util.h"
 #include "ima/verity.h"
@@ -59,11 +60,13 @@ static int parse_string(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
+/* A PKCS#11 URI (a key on a token: ima/keyref.h) is not a file: it is
+ * kept as written; reading it as a path would fail naming the file. */
 static int parse_path(struct parse_ctx *c, const char *value, void *field)
 {
         char **f = field;
         free(*f);
-        *f = *value ? resolve_path(c->l, value) : NULL;
+        *f = !*value ? NULL : keyref_is_token(value) ? strdup(value) : resolve_path(c->l, value);
         return 0;
 }
 

@@ -282,7 +282,8 @@ const struct layout_setting layout_settings[] = {
                 .section = "Signatures", .key = "Key", .type = LAYOUT_PATH, .offset = F(key),
                 .default_doc = "required for `sign`, `package-or-sign`; optional with `package`",
                 .comment = "Your private key: signs files (Mode=sign) and the files compose writes itself.",
-                .help = "The owner's private key (PEM). It also signs the files compose writes itself (rpm "
+                .help = "The owner's private key (PEM), or a key on a PKCS#11 token named by its URI "
+                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`, docs/keys.md). It also signs the files compose writes itself (rpm "
                         "database, certs, kernel) in every mode, `Mode=package` included; without it those stay "
                         "unsigned, the report lists them, and under the default policy root cannot read them at "
                         "run time.",
@@ -448,7 +449,7 @@ const struct layout_setting layout_settings[] = {
         {
                 .section = "SecureBoot", .key = "Key", .type = LAYOUT_PATH, .offset = F(sb_key),
                 .comment = "Format=disk: the db key that signs the UKI.",
-                .help = "The db private key (PEM, RSA 2048-4096: UEFI verifies only RSA) that Authenticode-signs "
+                .help = "The db private key (PEM or a PKCS#11 URI, docs/keys.md; RSA 2048-4096: UEFI verifies only RSA) that Authenticode-signs "
                         "the UKI, e.g. `db.key` from `imgtool keygen --secure-boot DIR`.",
         },
         {
