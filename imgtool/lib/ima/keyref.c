@@ -255,13 +255,14 @@ static bool token_present(CK_FUNCTION_LIST *m, P11KitUri *pu)
 
 static int check_token(const struct uri *u)
 {
-        P11KitUri *pu = p11_kit_uri_new();
+        P11KitUri *pu;
         CK_FUNCTION_LIST *m = NULL;
         struct stat st;
         int r = 0;
 
         if (stat(u->module, &st) < 0)
                 return imgerr(-ENOENT, "%s: PKCS#11 module %s: %s", u->path, u->module, strerror(errno));
+        pu = p11_kit_uri_new();
         if (!pu)
                 return -ENOMEM;
         p11_kit_be_quiet();
