@@ -370,6 +370,29 @@ static int ossl_error(const char *what)
         return imgerr(-EINVAL, "%s: %s", what, e ? buf : "OpenSSL error");
 }
 
+int verity_pkcs7_finish(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const uint8_t *val, size_t val_len, uint8_t **der,
+                        size_t *der_len)
+{
+        unsigned char *out = NULL;
+        int n;
+
+        /* the v2 value is 03 02 algo keyid[4] len[2] signature */
+        if (val_len <= 9 || !ASN1_STRING_set(si->enc_digest, val + 9, (int)(val_len - 9)))
+                return ossl_error("PKCS#7 signature");
+        n = i2d_PKCS7(p7, &out);
+        if (n <= 0)
+                return ossl_error("PKCS#7 encoding");
+        *der = malloc((size_t)n);
+        if (!*der) {
+                OPENSSL_free(out);
+                return -ENOMEM;
+        }
+        memcpy(*der, out, (size_t)n);
+        *der_len = (size_t)n;
+        OPENSSL_free(out);
+        return 0;
+}
+
 /* SignedData with one SignerInfo and no signed attributes, as
  * `PKCS7_sign(..., PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR |
  * PKCS7_NOCERTS)` builds it (fsverity-utils, IPE's documented openssl
@@ -381,8 +404,7 @@ static int build_pkcs7(const struct verity_signer *s, const void *data, size_t l
 {
         PKCS7 *p7 = PKCS7_new();
         PKCS7_SIGNER_INFO *si;
-        unsigned char *out = NULL;
-        int n, r;
+        int r;
 
         if (!p7)
                 return -ENOMEM;
@@ -408,26 +430,8 @@ static int build_pkcs7(const struct verity_signer *s, const void *data, size_t l
                         goto out;
                 }
         }
-        /* the v2 value is 03 02 algo keyid[4] len[2] signature */
-        if (val_len <= 9 || !ASN1_STRING_set(si->enc_digest, val + 9, (int)(val_len - 9))) {
-                r = ossl_error("PKCS#7 signature");
-                goto out;
-        }
-        n = i2d_PKCS7(p7, &out);
-        if (n <= 0) {
-                r = ossl_error("PKCS#7 encoding");
-                goto out;
-        }
-        *der = malloc((size_t)n);
-        if (!*der) {
-                r = -ENOMEM;
-                goto out;
-        }
-        memcpy(*der, out, (size_t)n);
-        *der_len = (size_t)n;
-        r = 0;
+        r = verity_pkcs7_finish(p7, si, val, val_len, der, der_len);
 out:
-        OPENSSL_free(out);
         PKCS7_free(p7);
         return r;
 }

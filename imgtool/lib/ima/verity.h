@@ -128,3 +128,11 @@ int verity_builtin_verify(const uint8_t *der, size_t der_len,
  * content inside (IPE wants the policy text inside the PKCS#7). */
 int verity_pkcs7_sign_data(const struct verity_signer *s, const void *data, size_t len,
                            bool detached, uint8_t **der, size_t *der_len);
+/* The last step of every PKCS#7 imgtool makes (these and signature packs,
+ * rpm/sigpack.c): the signer info's signature taken from imasig's v2 value
+ * val (over sha256 of the signed bytes), then the whole SignedData as DER
+ * in *der (malloc'd). */
+struct pkcs7_st;
+struct pkcs7_signer_info_st;
+int verity_pkcs7_finish(struct pkcs7_st *p7, struct pkcs7_signer_info_st *si, const uint8_t *val,
+                        size_t val_len, uint8_t **der, size_t *der_len);

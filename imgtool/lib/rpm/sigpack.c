@@ -453,11 +453,11 @@ static int sign_pkcs7(const struct ima_key *key, X509 *cert, const uint8_t *data
 {
         PKCS7 *p7 = PKCS7_new();
         PKCS7_SIGNER_INFO *si;
-        unsigned char *attrs = NULL, *out = NULL;
+        unsigned char *attrs = NULL;
         uint8_t md[32], amd[32];
         _cleanup_free_ uint8_t *val = NULL;
         size_t val_len = 0;
-        int n, alen, r;
+        int alen, r;
 
         if (!p7)
                 return -ENOMEM;
@@ -482,27 +482,9 @@ static int sign_pkcs7(const struct ima_key *key, X509 *cert, const uint8_t *data
         r = ima_key_sign_digest(key, IMA_HASH_SHA256, amd, sizeof(amd), &val, &val_len);
         if (r < 0)
                 goto out;
-        /* the v2 value is 03 02 algo keyid[4] len[2] signature */
-        if (val_len <= 9 || !ASN1_STRING_set(si->enc_digest, val + 9, (int)(val_len - 9))) {
-                r = ossl_error("PKCS#7 signature");
-                goto out;
-        }
-        n = i2d_PKCS7(p7, &out);
-        if (n <= 0) {
-                r = ossl_error("PKCS#7 encoding");
-                goto out;
-        }
-        *der = malloc((size_t)n);
-        if (!*der) {
-                r = -ENOMEM;
-                goto out;
-        }
-        memcpy(*der, out, (size_t)n);
-        *der_len = (size_t)n;
-        r = 0;
+        r = verity_pkcs7_finish(p7, si, val, val_len, der, der_len);
 out:
         OPENSSL_free(attrs);
-        OPENSSL_free(out);
         PKCS7_free(p7);
         return r;
 }
