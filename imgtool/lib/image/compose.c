@@ -521,6 +521,24 @@ static int label_file(struct composer *c, struct ext4img_file *out, const char *
         return r;
 }
 
+/* Consume a payload file that is not written (its digest still checked). */
+static int skip_payload(struct composer *c, const struct rpmpkg_file *f)
+{
+        struct ra_file *rf;
+        const uint8_t *buf;
+        ssize_t n;
+
+        while ((n = readahead_read(c->ra, &buf)) > 0)
+                ;
+        if (n < 0)
+                return (int)n;
+        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
+                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
+        free(rf->val);
+        rf->val = NULL;
+        return 0;
+}
+
 static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
                             const char *data, size_t len, struct ext4img_file *out);
 
@@ -532,19 +550,10 @@ static int replace_users_file(struct composer *c, const struct rpmpkg_file *f, c
                               const char *data, size_t len)
 {
         struct ext4img_file *out = NULL;
-        struct ra_file *rf;
-        const uint8_t *buf;
-        ssize_t n;
-        int r;
+        int r = skip_payload(c, f);
 
-        while ((n = readahead_read(c->ra, &buf)) > 0)
-                ;
-        if (n < 0)
-                return (int)n;
-        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
-                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
-        free(rf->val);
-        rf->val = NULL;
+        if (r < 0)
+                return r;
         r = ext4img_file_begin(c->img, f->path, a, len, &out);
         if (r < 0)
                 return r;
@@ -784,23 +793,6 @@ static bool scriptlet_replaces(struct composer *c, const struct rpmpkg_file *f)
         return ch && (ch->kind == SCRIPTLET_REMOVED || !S_ISDIR(f->mode) || !S_ISDIR(ch->mode));
 }
 
-/* Consume a payload file that is not written (its digest still checked). */
-static int skip_payload(struct composer *c, const struct rpmpkg_file *f)
-{
-        struct ra_file *rf;
-        const uint8_t *buf;
-        ssize_t n;
-
-        while ((n = readahead_read(c->ra, &buf)) > 0)
-                ;
-        if (n < 0)
-                return (int)n;
-        if (readahead_finished(c->ra, &rf) < 0 || !rf->digest)
-                return imgerr(-EBADMSG, "%s: %s: payload has no checked digest", pkg_label(c), f->path);
-        free(rf->val);
-        rf->val = NULL;
-        return 0;
-}
 
 static int write_entry(struct composer *c, bool content, const struct rpmpkg_file *f,
                        struct link_sets *links)
