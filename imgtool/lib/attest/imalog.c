@@ -74,43 +74,42 @@ static const char *const opaque_fields[] = { "d-modsig", "modsig", "evmsig", "xa
                                              "xattrvalues", "iuid", "igid", "imode" };
 
 /* "ALGO:" NUL digest (d-ng), or "TYPE:ALGO:" NUL digest (d-ngv2). */
-static int parse_digest(struct imalog_entry *e, const uint8_t *f, uint32_t len, bool v2, size_t idx)
+static int parse_digest(struct imalog_entry *e, const uint8_t *f, uint32_t len, bool v2)
 {
         const uint8_t *nul = memchr(f, 0, len), *colon;
         const uint8_t *algo = f;
 
         if (!nul || nul == f || nul[-1] != ':')
-                return imgerr(-EBADMSG, "entry %zu: digest field without 'algo:'", idx);
+                return imgerr(-EBADMSG, "digest field without 'algo:'");
         if (v2) {
                 colon = memchr(f, ':', (size_t)(nul - f) - 1);
                 if (!colon || (size_t)(colon - f) >= sizeof(e->digest_type))
-                        return imgerr(-EBADMSG, "entry %zu: d-ngv2 digest field without 'type:algo:'", idx);
+                        return imgerr(-EBADMSG, "d-ngv2 digest field without 'type:algo:'");
                 memcpy(e->digest_type, f, (size_t)(colon - f));
                 e->digest_type[colon - f] = 0;
                 if (strcmp(e->digest_type, "ima") && strcmp(e->digest_type, "verity"))
-                        return imgerr(-EBADMSG, "entry %zu: unknown digest type '%s' (want ima or verity)", idx,
-                                      e->digest_type);
+                        return imgerr(-EBADMSG, "unknown digest type '%s' (want ima or verity)", e->digest_type);
                 algo = colon + 1;
         }
         if ((size_t)(nul - 1 - algo) == 0 || (size_t)(nul - 1 - algo) >= sizeof(e->digest_algo) ||
             memchr(algo, ':', (size_t)(nul - 1 - algo)))
-                return imgerr(-EBADMSG, "entry %zu: bad digest algorithm", idx);
+                return imgerr(-EBADMSG, "bad digest algorithm");
         memcpy(e->digest_algo, algo, (size_t)(nul - 1 - algo));
         e->digest_algo[nul - 1 - algo] = 0;
         e->digest = nul + 1;
         e->digest_len = len - (size_t)(nul + 1 - f);
         if (e->digest_len == 0 || e->digest_len > 64)
-                return imgerr(-EBADMSG, "entry %zu: digest of %zu bytes", idx, e->digest_len);
+                return imgerr(-EBADMSG, "digest of %zu bytes", e->digest_len);
         return 0;
 }
 
-static int parse_field(struct imalog_entry *e, const char *id, const uint8_t *f, uint32_t len, size_t idx)
+static int parse_field(struct imalog_entry *e, const char *id, const uint8_t *f, uint32_t len)
 {
         if (!strcmp(id, "d-ng") || !strcmp(id, "d-ngv2"))
-                return parse_digest(e, f, len, !strcmp(id, "d-ngv2"), idx);
+                return parse_digest(e, f, len, !strcmp(id, "d-ngv2"));
         if (!strcmp(id, "n-ng")) {
                 if (len == 0 || f[len - 1] != 0 || memchr(f, 0, len) != f + len - 1)
-                        return imgerr(-EBADMSG, "entry %zu: bad path field", idx);
+                        return imgerr(-EBADMSG, "bad path field");
                 e->path = (const char *)f;
                 return 0;
         }
@@ -129,11 +128,11 @@ static int parse_field(struct imalog_entry *e, const char *id, const uint8_t *f,
                 if (!strcmp(id, opaque_fields[i]))
                         return 0;
         /* 'd' and 'n' exist only in the 'ima' template's own framing */
-        return imgerr(-EBADMSG, "entry %zu: template '%s': unknown field '%s'", idx, e->template_name, id);
+        return imgerr(-EBADMSG, "template '%s': unknown field '%s'", e->template_name, id);
 }
 
 /* Split the data into the fields of fmt ("d-ng|n-ng|sig"), exactly. */
-static int parse_fields(struct imalog_entry *e, const char *fmt, size_t idx)
+static int parse_fields(struct imalog_entry *e, const char *fmt)
 {
         struct cursor c = { e->data, e->data + e->data_len };
         bool have_digest = false, have_path = false;
@@ -146,25 +145,24 @@ static int parse_fields(struct imalog_entry *e, const char *fmt, size_t idx)
                 uint32_t len;
 
                 if (n == 0 || n >= sizeof(id))
-                        return imgerr(-EBADMSG, "entry %zu: unknown template '%s'", idx, e->template_name);
+                        return imgerr(-EBADMSG, "unknown template '%s'", e->template_name);
                 memcpy(id, p, n);
                 id[n] = 0;
                 p += n + (p[n] == '|');
                 if (!take_field(&c, &f, &len))
-                        return imgerr(-EBADMSG, "entry %zu: template data ends before field '%s'", idx, id);
-                r = parse_field(e, id, f, len, idx);
+                        return imgerr(-EBADMSG, "template data ends before field '%s'", id);
+                r = parse_field(e, id, f, len);
                 if (r < 0)
                         return r;
                 have_digest |= !strcmp(id, "d-ng") || !strcmp(id, "d-ngv2");
                 have_path |= !strcmp(id, "n-ng");
         }
         if (c.p != c.end)
-                return imgerr(-EBADMSG, "entry %zu: %zu stray bytes in template data", idx, (size_t)(c.end - c.p));
+                return imgerr(-EBADMSG, "%zu stray bytes in template data", (size_t)(c.end - c.p));
         /* Every template the kernel has records a digest and a name: one
          * without them measures nothing a verifier can check. */
         if (!have_digest || !have_path)
-                return imgerr(-EBADMSG, "entry %zu: template '%s' has no digest or no name field", idx,
-                              e->template_name);
+                return imgerr(-EBADMSG, "template '%s' has no digest or no name field", e->template_name);
         return 0;
 }
 
@@ -189,9 +187,9 @@ static int parse_legacy(struct cursor *c, struct imalog *l, struct imalog_entry 
         uint8_t *own, **v;
 
         if (!take(c, IMALOG_SHA1, &d) || !take_field(c, &name, &len))
-                return imgerr(-EBADMSG, "entry %zu: truncated 'ima' template data", idx);
+                return imgerr(-EBADMSG, "truncated 'ima' template data");
         if (len >= IMA_NAME_HASHED || memchr(name, 0, len))
-                return imgerr(-EBADMSG, "entry %zu: bad 'ima' template name field", idx);
+                return imgerr(-EBADMSG, "bad 'ima' template name field");
         own = calloc(1, IMALOG_SHA1 + IMA_NAME_HASHED);
         v = realloc(l->owned, (l->n_owned + 1) * sizeof(*v));
         if (!own || !v) {
@@ -228,19 +226,16 @@ static const char *guess_path(const uint8_t *data, uint32_t len)
         return (const char *)f;
 }
 
-/* "entry N: why" becomes "entry N (PATH): why". */
+/* A template's fields could not be read: the entry, and the file it
+ * measures when its name field can still be found, before the reason. */
 static int name_entry(int r, const struct imalog_entry *e, size_t idx)
 {
         const char *path = e->data ? guess_path(e->data, e->data_len) : NULL;
-        char prefix[32], msg[512];
-        _cleanup_free_ char *esc = NULL;
+        _cleanup_free_ char *esc = path ? escape_text(path, ESCAPE_LINE) : NULL;
 
-        snprintf(prefix, sizeof(prefix), "entry %zu: ", idx);
-        if (!path || strncmp(imgerr_what(r), prefix, strlen(prefix)))
-                return r;
-        snprintf(msg, sizeof(msg), "%s", imgerr_what(r) + strlen(prefix));
-        esc = escape_text(path, ESCAPE_LINE);
-        return imgerr(r, "entry %zu (%s): %s", idx, esc ? esc : "?", msg);
+        if (!path)
+                return imgerr_prefix(r, "entry %zu: ", idx);
+        return imgerr_prefix(r, "entry %zu (%s): ", idx, esc ? esc : "?");
 }
 
 static int parse_entry(struct cursor *c, struct imalog *l, struct imalog_entry *e, size_t idx)
@@ -268,9 +263,9 @@ static int parse_entry(struct cursor *c, struct imalog *l, struct imalog_entry *
                 fmt = template_fmt(e->template_name);
                 if (!fmt) {
                         _cleanup_free_ char *name = escape_text(e->template_name, ESCAPE_LINE);
-                        r = imgerr(-EBADMSG, "entry %zu: unknown template '%s'", idx, name ? name : "?");
+                        r = imgerr(-EBADMSG, "unknown template '%s'", name ? name : "?");
                 } else {
-                        r = parse_fields(e, fmt, idx);
+                        r = parse_fields(e, fmt);
                 }
                 if (r < 0)
                         return name_entry(r, e, idx);
