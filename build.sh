@@ -92,6 +92,11 @@ kernel() {
   local kdir=$BUILD/kernel
   if ls "$kdir"/vmlinuz 2>/dev/null >/dev/null; then echo "$kdir/vmlinuz"; return; fi
   mkdir -p "$kdir"
+  # Tests running side by side (ctest -j) may all ask for the kernel at once:
+  # one fetches, the others wait for it and then find it.
+  exec 9>"$kdir/.fetch.lock"
+  flock 9
+  if ls "$kdir"/vmlinuz 2>/dev/null >/dev/null; then echo "$kdir/vmlinuz"; return; fi
   log "fetching $KERNEL_PKG"
   ( cd "$kdir" && { apt-get download "$KERNEL_PKG" >/dev/null 2>&1 || { apt-get update -qq && apt-get download "$KERNEL_PKG" >/dev/null; }; } )
   local deb
