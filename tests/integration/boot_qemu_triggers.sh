@@ -7,7 +7,9 @@
 # as root on the same packages; the log (count, order, arguments, stdin)
 # and the whole tree must be equal (tests/integration/scriptlet_tree.py
 # lists what differs by nature).  A failing trigger is a warning as with
-# rpm, a hanging one is killed and named, nothing is left behind.
+# rpm, a hanging one is killed and named, nothing is left behind.  Lua
+# scriptlets (`-p <lua>`) run in imgtool-lua in the guest, with the same
+# oracle; a function the runner lacks fails the scriptlet naming it.
 source "$SRCDIR/tests/integration/lib.sh"
 cd "$T"
 KERNEL=$BUILDDIR/kernel/vmlinuz
@@ -169,6 +171,58 @@ $L
 log "late filetriggerin(/usr/share/late) \$#:\$*"; files
 EOF2
 
+# Scriptlets in rpm's Lua: the arg table, posix and rpm functions, a file
+# trigger reading its paths with rpm.next_file().
+build_rpm rpms <<'EOF2'
+Name: luapkg
+Version: 1.0
+Release: 1
+Summary: -p <lua> scriptlets and triggers
+License: GPL-2.0
+BuildArch: noarch
+AutoReqProv: no
+Requires: mini-os
+%description
+test
+%install
+mkdir -p %{buildroot}/usr/share/luapkg
+echo lua > %{buildroot}/usr/share/luapkg/file
+%files
+/usr/share/luapkg
+%pre -p <lua>
+local f = io.open("/var/log/order.log", "a")
+f:write("luapkg pre " .. #arg .. ":" .. table.concat(arg, " ") .. " " .. math.type(arg[2]) .. "\n")
+f:close()
+%post -p <lua>
+local f = io.open("/var/log/order.log", "a")
+f:write("luapkg post " .. #arg .. ":" .. table.concat(arg, " ") .. "\n")
+f:write("  expand " .. rpm.expand("%{_sysconfdir}/x %%y") .. "\n")
+f:write("  vercmp " .. rpm.vercmp("1.0-1", "1.0-2") .. " " .. rpm.vercmp("2:1.0", "1:9.9") .. " " .. rpm.vercmp("1.10", "1.9") .. "\n")
+f:write("  access " .. tostring(posix.access("/bin/sh", "x")) .. " " .. tostring(posix.access("/nonexistent")) .. "\n")
+f:write("  stat " .. posix.stat("/usr/share/luapkg/file", "type") .. " " .. posix.stat("/usr/share/luapkg/file").mode .. "\n")
+f:write("  mkdir " .. tostring(posix.mkdir("/etc/luapkg.d")) .. " " .. tostring(posix.mkdir("/etc/luapkg.d")) .. "\n")
+f:write("  chmod " .. tostring(posix.chmod("/etc/luapkg.d", "0700")) .. " " .. posix.stat("/etc/luapkg.d", "mode") .. "\n")
+f:write("  chown " .. tostring(posix.chown("/etc/luapkg.d", 12, 34)) .. "\n")
+f:write("  symlink " .. tostring(posix.symlink("../usr/share/luapkg/file", "/etc/luapkg.link")) .. " " .. posix.readlink("/etc/luapkg.link") .. "\n")
+f:write("  execute " .. tostring(rpm.execute("/bin/touch", "/etc/luapkg.touched")) .. " " .. tostring(rpm.execute("/bin/sh", "-c", "exit 3")) .. "\n")
+posix.setenv("LUAVAR", "v")
+f:write("  getenv " .. tostring(posix.getenv("LUAVAR")) .. " " .. tostring(posix.getenv("IMGTOOL_UNSET")) .. "\n")
+f:close()
+posix.unlink("/etc/luapkg.touched")
+local g = io.open("/etc/luapkg.touched2", "w"); g:write("made in lua\n"); g:close()
+%filetriggerin -p <lua> -- /usr/share/late
+local f = io.open("/var/log/order.log", "a")
+f:write("luapkg filetriggerin(/usr/share/late) " .. #arg .. ":" .. table.concat(arg, " ") .. "\n")
+for p in rpm.next_file do f:write("  " .. p .. "\n") end
+f:close()
+%transfiletriggerin -p <lua> -- /usr/share/luapkg
+local f = io.open("/var/log/order.log", "a")
+f:write("luapkg transfiletriggerin(/usr/share/luapkg) " .. #arg .. ":" .. table.concat(arg, " ") .. "\n")
+local p = rpm.next_file()
+while p do f:write("  " .. p .. "\n"); p = rpm.next_file() end
+f:close()
+EOF2
+
 check "init-layout" "$IMGTOOL" init-layout os --from-rpms rpms --kernel "$KERNEL"
 sed -i 's/^Scriptlets=error/Scriptlets=run\nScriptletTimeout=300/' os/image.conf
 check "compose with Scriptlets=run" sh -c '"$0" compose os/image.conf -o os.img --json-report os.json > os.out 2>&1' "$IMGTOOL"
@@ -194,6 +248,31 @@ check "the ldconfig-style trigger's file is signed" sh -c 'debugfs -R "ea_list /
 check "the report names the trigger behind it" \
   grep -q 'created /etc/ld.so.cache (mini-os-1.0-1.x86_64 %transfiletriggerin)' os.out
 check "verify --against knows the triggers' files" "$IMGTOOL" verify os.img --against os/image.conf
+
+# A Lua function imgtool's runner lacks fails the scriptlet naming it
+# (rpm has posix.ttyname; the runner does not): a %pre, so compose stops.
+build_rpm luabad <<'EOF2'
+Name: luabad
+Version: 1
+Release: 1
+Summary: a Lua function the runner lacks
+License: GPL-2.0
+BuildArch: noarch
+AutoReqProv: no
+Requires: mini-os
+%description
+test
+%files
+%pre -p <lua>
+print("asking for a tty")
+posix.ttyname()
+EOF2
+mkdir -p luabad-set && cp rpms/mini-os*.rpm luabad/*.rpm luabad-set/
+sed "s|^Directory=.*|Directory=$T/luabad-set|; s|^Install=.*|Install=mini-os luabad|" os/image.conf > os/luabad.conf
+expect_fail "a Lua function the runner lacks fails the scriptlet, named" \
+  'luabad-1-1.noarch %pre: scriptlet failed, exit status 1 \(rpm would not install the package\); its last output: asking for a tty\|lua script failed: .*posix.ttyname is not provided by imgtool.s Lua runner' \
+  "$IMGTOOL" compose os/luabad.conf -o luabad.img
+check "no image left" test ! -e luabad.img
 
 # A trigger that hangs is killed at the time limit and named.
 build_rpm hang <<'EOF2'

@@ -211,7 +211,8 @@ static int write_all(const char *path, const void *buf, size_t len)
 
 /* imgtool's initramfs for this run: the layout's certs and modules, the
  * scratch image's root read-write, the runner hooks on. */
-static int make_initramfs(const struct layout *l, const char *uuid, const char *path, char ***warnings)
+static int make_initramfs(const struct layout *l, const struct scriptlets *s, const char *uuid, const char *path,
+                          char ***warnings)
 {
         struct bootfiles_initramfs li = { 0 };
         _cleanup_free_ char *root = NULL;
@@ -229,6 +230,8 @@ static int make_initramfs(const struct layout *l, const char *uuid, const char *
                 li.o.root = root;
                 li.o.rw = true;
                 li.o.cmdline_test = true;
+                for (size_t i = 0; i < s->n; i++)
+                        li.o.lua_runner |= s->v[i].lua;
                 r = initramfs_build(&li.o, &buf, &len);
         }
         if (r >= 0)
@@ -690,7 +693,7 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         }
         r = scratch(ctx, img, uuid);
         if (r >= 0)
-                r = make_initramfs(l, uuid, ird, warnings);
+                r = make_initramfs(l, s, uuid, ird, warnings);
         if (r >= 0)
                 r = guest_script(s, epoch, &script);
         if (r >= 0 && strlen(script) > SCRIPT_MAX)

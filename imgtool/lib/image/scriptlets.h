@@ -45,8 +45,8 @@ struct scriptlet_change {
 struct scriptlets;
 
 /* The install scriptlets, triggers and file triggers of set in rpm's
- * order (scriptorder.h).  *out is NULL when nothing runs.  A script in
- * rpm's Lua is refused with a message naming the package. */
+ * order (scriptorder.h).  *out is NULL when nothing runs.  Scripts in
+ * rpm's Lua run in the guest's imgtool-lua (init/lua/runner.c). */
 int scriptlets_plan(const struct layout *l, const struct pkgset *set, struct scriptlets **out);
 void scriptlets_free(struct scriptlets *s);
 

@@ -9,6 +9,7 @@
 
 #include "base/strv.h"
 #include "base/util.h"
+#include "boot/initramfs.h"
 #include "rpm/rpmpkg.h"
 #include "rpm/rpmtrig.h"
 
@@ -50,12 +51,22 @@ static struct scriptlet *push(struct order *o, size_t pkg, const char *kind, boo
         return s;
 }
 
-static int refuse_lua(const struct order *o, size_t pkg, const char *kind, const char *prog)
+/* rpm's embedded Lua runs in imgtool-lua, which the scriptlets' initramfs
+ * carries into the guest (init/lua/runner.c): same chunk, same arg table. */
+static int use_lua_runner(char **prog, char **body)
 {
-        if (strcmp(prog, "<lua>"))
+        char *runner;
+
+        if (strcmp(prog[0], "<lua>"))
                 return 0;
-        return imgerr(-EOPNOTSUPP, "%s: its %s is in rpm's Lua, which Scriptlets=run does not run yet "
-                      "(docs/scriptlets.md)", rpmpkg_path(o->set->pkgs[pkg]), kind);
+        runner = strdup(INITRAMFS_LUA_RUNNER_COPY);
+        if (!runner || (!*body && !(*body = strdup("")))) {
+                free(runner);
+                return -ENOMEM;
+        }
+        free(prog[0]);
+        prog[0] = runner;
+        return 1;
 }
 
 /* %pretrans, %pre, %post, %posttrans: $1 = 1, rpm's count of instances
@@ -79,16 +90,17 @@ static int add_install(struct order *o, size_t pkg, const char *kind)
         }
         s->prog = prog;
         s->body = body;
-        s->arg1 = body ? 1 : -1;
-        if (asprintf(&s->label, "%s %s", rpmpkg_nevra(p), kind) < 0) {
+        r = use_lua_runner(s->prog, &s->body);
+        s->lua = r > 0;
+        s->arg1 = s->body ? 1 : -1;
+        if (r >= 0 && asprintf(&s->label, "%s %s", rpmpkg_nevra(p), kind) < 0) {
                 s->label = NULL;
                 return -ENOMEM;
         }
-        r = refuse_lua(o, pkg, kind, prog[0]);
         if (r >= 0 && prog[0][0] != '/')
                 r = imgerr(-EINVAL, "%s: its %s interpreter '%s' is not an absolute path", rpmpkg_path(p), kind,
                            prog[0]);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* One trigger script: rpm runs its interpreter as one word, with the body
@@ -114,11 +126,12 @@ static int add_trigger(struct order *o, size_t pkg, enum rpmtrig_type type, uint
                 s->label = NULL;
                 return -ENOMEM;
         }
-        r = refuse_lua(o, pkg, kind, sc->prog);
-        if (r >= 0 && sc->prog[0] != '/')
+        r = use_lua_runner(s->prog, &s->body);
+        s->lua = r > 0;
+        if (r >= 0 && s->prog[0][0] != '/')
                 r = imgerr(-EINVAL, "%s: its %s interpreter '%s' is not an absolute path",
                            rpmpkg_path(o->set->pkgs[pkg]), kind, sc->prog);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* ---- triggers on packages (psm.c: handleOneTrigger, runTriggers, runImmedTriggers) ---- */

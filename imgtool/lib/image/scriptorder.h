@@ -37,12 +37,14 @@ struct scriptlet {
         char *input;            /* file triggers: the matched paths, a line each; NULL: /dev/null */
         char *label;            /* "NEVRA %kind", for triggers with what set it off */
         bool fatal;             /* %pretrans, %pre: a failure stops the transaction */
+        bool lua;               /* rpm's Lua: prog is the guest's imgtool-lua */
         int status;             /* the run's: -1 did not finish */
         int64_t done_sec;       /* the run's: its marker's ctime */
         uint32_t done_nsec;
 };
 
 /* The list for set (install order); *n 0 when nothing runs.  A script in
- * rpm's Lua is refused naming the package (docs/scriptlets.md). */
+ * rpm's Lua (`-p <lua>`) runs in imgtool-lua, which the initramfs
+ * carries (docs/scriptlets.md, "Lua scriptlets"). */
 int scriptorder_plan(const struct pkgset *set, struct scriptlet **out, size_t *n);
 void scriptorder_free(struct scriptlet *v, size_t n);

@@ -157,7 +157,7 @@ const struct layout_setting layout_settings[] = {
                         "%post, %posttrans, triggers and file triggers run in rpm's order inside the image, "
                         "booted under QEMU with `[Boot] Kernel=` (never on the host); what they change is written "
                         "and signed like every file, and the report names the scriptlet behind each change "
-                        "(docs/scriptlets.md). Lua scriptlets are refused for now.",
+                        "(docs/scriptlets.md), rpm's Lua ones in a runner imgtool puts into the guest.",
         },
         {
                 .section = "Packages", .key = "ScriptletTimeout", .type = LAYOUT_SECONDS,
