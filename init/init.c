@@ -60,6 +60,8 @@
 #define RUN_MAGIC "IMGTOOL-RUN-V1\n"   /* 16 bytes with the NUL */
 #define RUN_HEADER 512
 #define RUN_MAX (16u << 20)
+#define RUN_ARG_MAX (120u << 10)        /* below MAX_ARG_STRLEN, with the environment */
+#define RUN_SCRIPT_FILE "/dev/.imgtool-run-script"
 #define ROOT_WAIT_SECONDS 30
 #define RUN_PROBE_SECONDS 2
 
@@ -907,6 +909,20 @@ static int run_script(const struct config *c, const char *script)
         if (child == 0) {
                 setup_child_stdio(c);
                 char *argv[] = { "sh", "-c", (char *)script, NULL };
+                /* One argument holds at most 128 KiB (MAX_ARG_STRLEN): a
+                 * longer script goes to a file on /dev (memory, never the
+                 * root disk) and sh reads it from there. */
+                if (strlen(script) > RUN_ARG_MAX) {
+                        int fd = open(RUN_SCRIPT_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                        if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script)) {
+                                fprintf(stderr, "imgtool-init: cannot write %s: %s\n", RUN_SCRIPT_FILE,
+                                        strerror(errno));
+                                _exit(126);
+                        }
+                        close(fd);
+                        argv[1] = RUN_SCRIPT_FILE;
+                        argv[2] = NULL;
+                }
                 execve("/bin/sh", argv, shell_env);
                 fprintf(stderr, "imgtool-init: cannot run /bin/sh: %s\n", strerror(errno));
                 _exit(126);

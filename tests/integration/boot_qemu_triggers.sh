@@ -6,10 +6,12 @@
 # stdin after it) to /var/log/order.log.  The oracle: `rpm -i --root DIR`
 # as root on the same packages; the log (count, order, arguments, stdin)
 # and the whole tree must be equal (tests/integration/scriptlet_tree.py
-# lists what differs by nature).  A failing trigger is a warning as with
-# rpm, a hanging one is killed and named, nothing is left behind.  Lua
-# scriptlets (`-p <lua>`) run in imgtool-lua in the guest, with the same
-# oracle; a function the runner lacks fails the scriptlet naming it.
+# lists what differs by nature); 1,500 library paths make the file
+# triggers' stdin pass the 128 KiB a command-line argument may hold.  A
+# failing trigger is a warning as with rpm, a hanging one is killed and
+# named, nothing is left behind.  Lua scriptlets (`-p <lua>`) run in
+# imgtool-lua in the guest, with the same oracle; a function the runner
+# lacks fails the scriptlet naming it.
 source "$SRCDIR/tests/integration/lib.sh"
 cd "$T"
 KERNEL=$BUILDDIR/kernel/vmlinuz
@@ -124,9 +126,12 @@ mkdir -p %{buildroot}/usr/share/app %{buildroot}/usr/lib %{buildroot}/etc
 echo data > %{buildroot}/usr/share/app/data
 echo lib > %{buildroot}/usr/lib/libapp.so.1
 echo conf > %{buildroot}/etc/app.conf
+mkdir -p %{buildroot}/usr/lib/many
+for i in \$(seq 1 1500); do echo \$i > %{buildroot}/usr/lib/many/lib-with-a-rather-long-name-to-fill-the-path-lists-\$i.so; done
 %files
 /usr/share/app
 /usr/lib/libapp.so.1
+/usr/lib/many
 /etc/app.conf
 %pre
 $L
@@ -240,6 +245,7 @@ if diff -u rpmroot/var/log/order.log imgroot/var/log/order.log; then
 else
   fail "the scriptlets' log differs from rpm's (diff above)"
 fi
+check "the file triggers' path lists passed 128 KiB" test "$(stat -c %s imgroot/var/log/order.log)" -gt 131072
 expect_eq "the report counts every run" \
   "$(python3 -c 'import json; print(json.load(open("os.json"))["scriptlets_run"])')" \
   "$(grep -vc '^ \|^logint' rpmroot/var/log/order.log)"
@@ -274,12 +280,14 @@ expect_fail "a Lua function the runner lacks fails the scriptlet, named" \
   "$IMGTOOL" compose os/luabad.conf -o luabad.img
 check "no image left" test ! -e luabad.img
 
-# A trigger that hangs is killed at the time limit and named.
+# A trigger that hangs is killed at the time limit and named; on its way
+# it finds no network card but the loopback, as every scriptlet in the
+# guest (no network, no way to the host).
 build_rpm hang <<'EOF2'
 Name: hang
 Version: 1
 Release: 1
-Summary: a file trigger that never ends
+Summary: a file trigger that looks for a network, then never ends
 License: GPL-2.0
 BuildArch: noarch
 AutoReqProv: no
@@ -288,14 +296,15 @@ Requires: mini-os
 test
 %files
 %filetriggerin -- /usr/lib
+echo "interfaces: $(/bin/busybox ls /sys/class/net | /bin/busybox tr '\n' ' ')"
 echo "waiting forever"
 while :; do sleep 1; done
 EOF2
 mkdir -p hang-set && cp rpms/mini-os*.rpm hang/*.rpm hang-set/
 sed "s|^Directory=.*|Directory=$T/hang-set|; s|^Install=.*|Install=mini-os hang|; s|^ScriptletTimeout=.*|ScriptletTimeout=90|" \
   os/image.conf > os/hang.conf
-expect_fail "a hanging trigger is killed at the time limit and named" \
-  'hang-1-1.noarch %filetriggerin: still running after \[Packages\] ScriptletTimeout=90 .*waiting forever' \
+expect_fail "a hanging trigger, which found no network, is killed at the time limit and named" \
+  'hang-1-1.noarch %filetriggerin: still running after \[Packages\] ScriptletTimeout=90 .*interfaces: lo \|waiting forever' \
   "$IMGTOOL" compose os/hang.conf -o hang.img
 check "no image left" test ! -e hang.img
 expect_eq "nothing left in TMPDIR" "$(ls -A "$TMPDIR" | grep -v '^rpmbuild' | tr '\n' ' ')" ""

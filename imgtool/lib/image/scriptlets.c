@@ -28,7 +28,7 @@
 #define END_WORD "IMGTOOL-SCRIPTLET-END "
 #define END_TAG "\n" END_WORD
 #define TAIL_LINES 5
-#define SCRIPT_MAX (120 * 1024)   /* one argument of the harness: the kernel's MAX_ARG_STRLEN is 128 KiB */
+#define SCRIPT_MAX (16u << 20)   /* the runner disk's limit (init.c RUN_MAX) */
 
 struct scriptlets {
         struct scriptlet *v;
@@ -243,9 +243,10 @@ static int make_initramfs(const struct layout *l, const struct scriptlets *s, co
 
 /* The harness, its stdout (the guest's script output) into out_path.
  * Returns its exit status. */
-static int run_harness(const char *dir, const struct layout *l, const char *script, int *status)
+static int run_harness(const char *dir, const struct layout *l, int *status)
 {
-        _cleanup_free_ char *run = NULL, *img = NULL, *ird = NULL, *saved = NULL, *out = NULL, *err = NULL;
+        _cleanup_free_ char *run = NULL, *img = NULL, *ird = NULL, *saved = NULL, *out = NULL, *err = NULL,
+                            *script = NULL;
         char timeout[16];
         pid_t pid;
         int st;
@@ -254,7 +255,7 @@ static int run_harness(const char *dir, const struct layout *l, const char *scri
                 return -ENOENT;
         if (asprintf(&img, "%s/scratch.img", dir) < 0 || asprintf(&ird, "%s/initramfs", dir) < 0 ||
             asprintf(&saved, "%s/after.img", dir) < 0 || asprintf(&out, "%s/out", dir) < 0 ||
-            asprintf(&err, "%s/err", dir) < 0)
+            asprintf(&err, "%s/err", dir) < 0 || asprintf(&script, "%s/script", dir) < 0)
                 return -ENOMEM;
         snprintf(timeout, sizeof(timeout), "%u", l->scriptlet_timeout);
         pid = fork();
@@ -270,7 +271,7 @@ static int run_harness(const char *dir, const struct layout *l, const char *scri
                 setpgid(0, 0);  /* QEMU and swtpm go with it on a signal */
                 execl(run, run, img, "--kernel", l->kernel, "--initramfs", ird, "--timeout", timeout,
                       "--no-network", "--append", "ima_appraise=log", "--save-root", saved,
-                      "--exec", script, (char *)NULL);
+                      "--exec-file", script, (char *)NULL);
                 _exit(126);
         }
         cleanup_add_child(pid);
@@ -676,7 +677,8 @@ static int find_changes(struct scriptlets *s, const char *dir)
 int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, scriptlets_scratch_fn scratch,
                    void *ctx, char ***warnings)
 {
-        _cleanup_free_ char *dir = NULL, *img = NULL, *ird = NULL, *script = NULL, *out = NULL, *outp = NULL;
+        _cleanup_free_ char *dir = NULL, *img = NULL, *ird = NULL, *script = NULL, *out = NULL, *outp = NULL,
+                            *scriptp = NULL;
         char uuid[37] = "";
         int r, status = 0;
 
@@ -687,7 +689,7 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         if (r < 0)
                 return r;
         if (asprintf(&img, "%s/scratch.img", dir) < 0 || asprintf(&ird, "%s/initramfs", dir) < 0 ||
-            asprintf(&outp, "%s/out", dir) < 0) {
+            asprintf(&outp, "%s/out", dir) < 0 || asprintf(&scriptp, "%s/script", dir) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -697,10 +699,13 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         if (r >= 0)
                 r = guest_script(s, epoch, &script);
         if (r >= 0 && strlen(script) > SCRIPT_MAX)
-                r = imgerr(-E2BIG, "the scriptlets of this set are %zu bytes of text together, more than the %d "
-                           "this version passes to the guest", strlen(script), SCRIPT_MAX);
+                r = imgerr(-E2BIG, "the scriptlets of this set are %zu bytes of text together (file triggers' "
+                           "path lists included), more than the %u the guest's runner disk holds",
+                           strlen(script), SCRIPT_MAX);
         if (r >= 0)
-                r = run_harness(dir, l, script, &status);
+                r = write_all(scriptp, script, strlen(script));
+        if (r >= 0)
+                r = run_harness(dir, l, &status);
         if (r < 0)
                 goto out;
         out = read_text(outp);
