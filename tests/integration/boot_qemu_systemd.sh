@@ -10,7 +10,8 @@
 # run.  Offline: /etc/ld.so.cache was made by ldconfig's scriptlet and evmctl
 # verifies its signature; the machine-id is empty in the image and was the
 # fixed one while scriptlets ran; two composes give the same bytes.  A copy
-# with /etc/ld.so.cache changed is refused by the kernel.
+# with /etc/ld.so.cache changed is refused by the kernel.  The same layout as
+# a Secure Boot disk boots the same way through OVMF.
 source "$SRCDIR/tests/integration/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: boot tests need root (extract --xattrs for evmctl)" >&2; exit 1; }
 cd "$T"
@@ -156,6 +157,23 @@ check "IMA measured it with its signature (ima-sig)" sh -c "[ '$(probe 'measured
 check "appraisal not weakened on the command line" sh -c "! echo '$(probe 'cmdline=')' | grep -Eq 'ima_appraise=(log|fix|off)'"
 check "no job timed out" sh -c "! grep -qi 'timed out' console.log"
 echo "boot time: $(probe 'Startup finished in ')"
+
+# The same layout as a GPT disk with a UKI signed by the owner's db key,
+# booted through OVMF with Secure Boot enforcing: the same systemd boot.
+"$IMGTOOL" keygen --secure-boot sb --subject "systemd image test" > /dev/null
+check "compose the Secure Boot disk" sh -c '"$0" compose systemd.conf -o sd.disk -q --set Image.Format=disk \
+  --set "Boot.CommandLine=console=ttyS0 panic=-1" --set "SecureBoot.Key=$1/sb/db.key" \
+  --set "SecureBoot.Certificate=$1/sb/db.crt" > disk.out 2>&1 || { cat disk.out; exit 1; }' "$IMGTOOL" "$T"
+rc=0
+IMGTOOL_CACHE=$T/cache "$SRCDIR/qemu-test/run" sd.disk --uefi --secure-boot="$T/sb" --timeout 900 \
+  --console console.log > disk-boot.out 2>&1 || rc=$?
+expect_eq "the disk: the boot ends with a power-off" "$rc" 0
+check "the disk: Secure Boot was on" grep -q 'secureboot: Secure boot enabled' console.log
+expect_eq "the disk: systemctl is-system-running --wait" "$(probe 'state=')" running
+expect_eq "the disk: no failed unit" "$(probe 'failed: ')" ""
+expect_eq "the disk: a unit enabled only by its preset is active" "$(probe 'imgtool-preset-on=')" active
+echo "boot time through OVMF: $(probe 'Startup finished in ')"
+rm -f sd.disk
 
 # A file a scriptlet made, changed offline: the kernel refuses it.
 cp sd.img tampered.img
