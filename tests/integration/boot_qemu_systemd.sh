@@ -121,6 +121,46 @@ check "the report: the preset enabled imgtool-preset-on" sh -c \
   "grep -q 'created /etc/systemd/system/multi-user.target.wants/imgtool-preset-on.service (imgtool-systemd-probe-1-1.noarch %post)' compose.out"
 check "... and not imgtool-preset-off" sh -c "! grep -q 'imgtool-preset-off.service (' compose.out"
 
+# What a systemd image usually needs, warned about when the set lacks it: no
+# udev, no kmod, no image package (fstab's /var, machine-id), and a
+# filesystem package without the merged-/usr links.  No boot: Scriptlets=skip.
+mkdir lack
+for f in "$corpus"/rpms/*.rpm; do
+  case ${f##*/} in udev-*|kmod-*|filesystem-*) ;; *) ln -s "$f" lack/ ;; esac
+done
+build_rpm lack <<'EOF2'
+Name: filesystem
+Version: 3.18
+Release: 1
+Summary: the top folders, without the merged-/usr links
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%description
+test
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/usr/sbin %{buildroot}/usr/lib %{buildroot}/usr/lib64 %{buildroot}/etc
+%files
+%dir /usr
+%dir /usr/bin
+%dir /usr/sbin
+%dir /usr/lib
+%dir /usr/lib64
+%dir /etc
+EOF2
+sed -e "/^Directory=/d" -e "s|^\[Packages\]|&\nDirectory=$T/lack|" -e 's/^Scriptlets=run/Scriptlets=skip/' systemd.conf > lack.conf
+check "compose a set that lacks them" sh -c '"$0" compose lack.conf -o lack.img > lack.out 2>&1 || { cat lack.out; exit 1; }' "$IMGTOOL"
+init=/usr/lib/systemd/systemd
+for w in "is systemd but the image has no systemd-udevd (udev): device units such as dev-ttyS0.device never appear, so the serial getty and mounts of disks wait 90 s and fail" \
+         "is systemd but the image has no modprobe (kmod): systemd and udev cannot load kernel modules" \
+         "is systemd on a read-only root but /etc/fstab mounts nothing on /var: systemd-logind and other services fail setting up /var/lib (Read-only file system); mount a tmpfs or a state partition there" \
+         "is systemd on a read-only root but the image has no /etc/machine-id: every boot is a first boot that cannot write /etc; ship an empty one (systemd then puts a new id over it at each boot)" \
+         "is systemd but the image has no /lib64 (the merged-/usr link to usr/lib64, made by a scriptlet on Debian and shipped by Fedora's filesystem package): programs that name a path under it cannot start"; do
+  check "warning: ${w:0:60}..." grep -qF "warning: [Boot] Init=$init $w" lack.out
+done
+check "... and the interpreter the kernel would not find" grep -qF "warning: [Boot] Init=$init: the image has no /lib64/ld-linux-x86-64.so.2 (its ELF interpreter)" lack.out
+rm -rf lack lack.img lack.img.*
+
 # Offline: the signature of what ldconfig wrote, by evmctl.
 "$IMGTOOL" extract sd.img /etc/ld.so.cache -o ld.so.cache --xattrs 2>/dev/null || true
 check "/etc/ld.so.cache exists, ldconfig's format" sh -c "head -c 17 ld.so.cache | grep -q '^glibc-ld.so.cache'"
