@@ -25,7 +25,7 @@ check "make-packages: Debian's packages as RPMs with scriptlets" \
   sh -c '"$0"/layouts/systemd/make-packages "$1" > make.out 2>&1 || { cat make.out; exit 1; }' "$SRCDIR" "$BUILDDIR"
 corpus=$BUILDDIR/systemd-corpus/seeds-scriptlets
 check "systemd's %post presets its units" sh -c "rpm -qp --scripts --nosignature '$corpus'/rpms/systemd-2*.rpm 2>/dev/null | grep -q 'systemctl --no-reload preset'"
-check "ldconfig runs after the transaction, from libc-bin" sh -c "rpm -qp --scripts --nosignature '$corpus'/rpms/libc-bin-*.rpm 2>/dev/null | grep -q 'posttrans program: /sbin/ldconfig'"
+check "libc-bin has glibc's ldconfig file trigger" sh -c "rpm -qp --filetriggers --nosignature '$corpus'/rpms/libc-bin-*.rpm 2>/dev/null | grep -q '^transfiletriggerin scriptlet (using /bin/sh) -- /lib, /lib64, /usr/lib, /usr/lib64'"
 
 # The probe: waits for the end of the boot, prints what the test checks, powers
 # off.  Two units that only a preset enables or not (%post as Fedora's
@@ -114,9 +114,9 @@ sed -e "s|\.\./build/|$BUILDDIR/|" -e "s|^Directory=$BUILDDIR/systemd-image/rpms
 check "compose the systemd image" sh -c '"$0" compose systemd.conf -o sd.img --json-report sd.json > compose.out 2>&1 || { cat compose.out; exit 1; }' "$IMGTOOL"
 cat compose.out
 check "no warning but the excluded aux cache" sh -c \
-  "! grep 'warning:' compose.out | grep -v 'created /var/cache/ldconfig/aux-cache (libc-bin-.* %posttrans): left out of the image (\[Packages\] ScriptletExclude=)'"
+  "! grep 'warning:' compose.out | grep -v 'created /var/cache/ldconfig/aux-cache (libc-bin-.* %transfiletriggerin): left out of the image (\[Packages\] ScriptletExclude=)'"
 python3 -c 'import json; print("\n".join(json.load(open("sd.json"))["scriptlet_changes"]))' > changes.txt
-check "the report: ld.so.cache made by libc-bin's %posttrans" grep -q '^created /etc/ld.so.cache (libc-bin-.* %posttrans)$' changes.txt
+check "the report: ld.so.cache made by libc-bin's %transfiletriggerin" grep -q '^created /etc/ld.so.cache (libc-bin-.* %transfiletriggerin)$' changes.txt
 check "the report: the preset enabled imgtool-preset-on" sh -c \
   "grep -q 'created /etc/systemd/system/multi-user.target.wants/imgtool-preset-on.service (imgtool-systemd-probe-1-1.noarch %post)' compose.out"
 check "... and not imgtool-preset-off" sh -c "! grep -q 'imgtool-preset-off.service (' compose.out"
