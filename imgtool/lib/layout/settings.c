@@ -167,6 +167,16 @@ const struct layout_setting layout_settings[] = {
                         "the machine is stopped and compose fails naming the scriptlet that was running.",
         },
         {
+                .section = "Packages", .key = "ScriptletExclude", .type = LAYOUT_LIST,
+                .offset = F(scriptlet_exclude),
+                .comment = "Scriptlets=run: path globs whose scriptlet changes stay out of the image.",
+                .help = "With `Scriptlets=run`: path globs (`/var/cache/ldconfig`, `/etc/ssh/ssh_host_*`); a "
+                        "change a scriptlet made to a matching path, or to anything beneath one, is left out "
+                        "of the image, and each one left out is a `warning:` line of the report. For what a "
+                        "scriptlet writes that differs on every run (caches holding inode numbers and times, "
+                        "random seeds, host keys) and belongs to the first boot.",
+        },
+        {
                 .section = "Packages", .key = "Repository", .type = LAYOUT_LIST, .offset = F(repositories),
                 .comment = "rpm-md repositories (createrepo_c); libsolv resolves Install=.",
                 .help = "One or more rpm-md repositories: a folder or `file://` URL holding `repodata/repomd.xml` "
