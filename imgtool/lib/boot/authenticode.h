@@ -17,7 +17,7 @@
 
 struct sb_signer {
         EVP_PKEY *key;
-        struct engine_st *engine;  /* a token key's engine (ima/keyref.h), else NULL */
+        struct keyref_hold *engine; /* a token or TPM key's hold (ima/keyref.h), else NULL */
         X509 *cert;
 };
 

@@ -21,6 +21,7 @@
 #include "ext4/ext4verity.h"
 #include "rpm/fcaps.h"
 #include "ima/imasig.h"
+#include "ima/sigreq.h"
 #include "image/interpcheck.h"
 #include "image/labels.h"
 #include "rpm/lockfile.h"
@@ -64,6 +65,7 @@ struct composer {
         struct ext4img *img;
         struct ima_trust *trust;
         struct ima_key *key;
+        struct sigreq *req;          /* --defer-signatures: what Key= would sign */
         struct sigpack_set *packs;   /* [Signatures] Packs=, bound to the set; NULL: none */
         struct pathmap *paths;
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
@@ -960,6 +962,43 @@ static int check_bare_key(struct composer *c, const char *path)
                           "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
 }
 
+/* --defer-signatures: Key= is never opened; the certificate's public key
+ * stands in for it (ima_key_defer).  Signatures outside security.ima are
+ * not deferred yet: refused rather than made without the key. */
+static int load_deferred_key(struct composer *c)
+{
+        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        int r;
+
+        if (!c->l->key)
+                return imgerr(-EINVAL, "%s: --defer-signatures: the layout has no [Signatures] Key=: nothing to sign",
+                              c->l->path);
+        if (!cert)
+                return imgerr(-EINVAL, "%s: --defer-signatures needs [Signatures] Certificate= (the signer's "
+                              "certificate first)", c->l->path);
+        if (c->l->verity || c->l->sb_key || c->l->format == FORMAT_DISK)
+                return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: only security.ima signatures can be deferred "
+                              "yet, not [Verity], [SecureBoot] or Format=disk", c->l->path);
+        r = sigreq_new(&c->req);
+        if (r >= 0)
+                r = sigreq_set_cert_file(c->req, cert);
+        if (r >= 0)
+                r = ima_key_defer(cert, sigreq_defer, c->req, &c->key);
+        return r;
+}
+
+/* The request, once the image is complete: bound to it by its SHA-256. */
+static int write_request(struct composer *c)
+{
+        int r = sigreq_file_sha256(output_tmp_path(c->image), c->req->image_sha256, &c->req->image_size);
+
+        if (r >= 0)
+                r = sigreq_normalize(c->req);
+        if (r >= 0)
+                r = sigreq_write(c->req, c->o->defer_request, c->o->output_flags, (const char *const *)c->inputs);
+        return r;
+}
+
 static int load_keys(struct composer *c)
 {
         int r = ima_trust_new(&c->trust);
@@ -972,7 +1011,11 @@ static int load_keys(struct composer *c)
                 if (r < 0)
                         return r;
         }
-        if (c->l->key) {
+        if (c->o->defer_request) {
+                r = load_deferred_key(c);
+                if (r < 0)
+                        return r;
+        } else if (c->l->key) {
                 const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
                 r = ima_key_load(c->l->key, cert, &c->key);
                 if (r < 0)
@@ -1664,6 +1707,7 @@ static void teardown(struct composer *c)
         sigpack_set_free(c->packs);
         verity_signer_free(c->vsigner);
         ima_key_free(c->key);
+        sigreq_free(c->req);
         pkgset_free(c->set);
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
@@ -1890,6 +1934,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
         if (r >= 0 && o->lock_out)
                 r = output_check(o->lock_out, o->output_flags, NULL);
+        if (r >= 0 && o->defer_request)
+                r = output_check(o->defer_request, o->output_flags, NULL);
         if (r >= 0)
                 r = setup(&c);
         if (r >= 0)
@@ -1946,6 +1992,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r >= 0 && o->lock_out)
                 r = lockfile_write(o->lock_out, o->output_flags, c.set->pkgs, c.set->origins, c.set->count,
                                    lock_users, c.users);
+        if (r >= 0 && c.req)
+                r = write_request(&c);
         if (r >= 0)
                 r = commit_outputs(&c);
 out:
