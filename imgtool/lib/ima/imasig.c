@@ -665,7 +665,8 @@ size_t ima_key_max_xattr(const struct ima_key *k)
 static int pkey_sign(const struct ima_key *k, int algo, const uint8_t *digest,
                     size_t digest_len, uint8_t **sig, size_t *sig_len)
 {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+        /* a TPM key's signature comes from its provider's library context */
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(keyref_libctx(k->engine), k->pkey, NULL);
         size_t len = k->max_sig;
         uint8_t *buf = OPENSSL_malloc(len);
         int r = -EIO;

@@ -362,6 +362,9 @@ static int tpm_open(const char *ref, struct keyref_hold **out)
 {
         struct keyref_hold *h = calloc(1, sizeof(*h));
 
+        /* tpm2-tss logs TPM errors on stderr: imgtool says what failed in
+         * one line instead (a TSS2_LOG the user set is kept) */
+        setenv("TSS2_LOG", "all+NONE", 0);
         if (!h || !(h->libctx = OSSL_LIB_CTX_new())) {
                 free(h);
                 return -ENOMEM;
@@ -422,6 +425,11 @@ int keyref_load(const char *ref, EVP_PKEY **out, struct keyref_hold **hold)
                 return load_tpm(ref, out, hold);
         r = load_file(ref, out);
         return r == 1 ? load_tpm(ref, out, hold) : r;
+}
+
+OSSL_LIB_CTX *keyref_libctx(const struct keyref_hold *h)
+{
+        return h ? h->libctx : NULL;
 }
 
 void keyref_release(struct keyref_hold *h)

@@ -43,3 +43,6 @@ char *keyref_name(const char *ref);
  * the object, a PIN the token refused, the TPM or its provider. */
 int keyref_load(const char *ref, struct evp_pkey_st **out, struct keyref_hold **hold);
 void keyref_release(struct keyref_hold *hold);
+/* The library context a TPM key's operations must be fetched in (its
+ * provider's); NULL (the default) for every other key. */
+struct ossl_lib_ctx_st *keyref_libctx(const struct keyref_hold *hold);
