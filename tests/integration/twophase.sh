@@ -132,6 +132,25 @@ else
   fail "loop mount of the image (needs root)"
 fi
 
+# ---- Format=disk: the root partition is stamped where it sits in the GPT ------
+KERNEL=$BUILDDIR/kernel/vmlinuz
+[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
+{ cat "$T/app.conf"; printf '[Boot]\nKernel=%s\nCommandLine=console=ttyS0\n' "$KERNEL"; } |
+  sed 's/^Size=auto$/Format=disk/' > "$T/disk.conf"
+check "one-phase compose, Format=disk" "$IMGTOOL" compose "$T/disk.conf" -o "$T/one.disk" -q
+mv "$T/vault" "$T/vault.offline"
+check "compose --defer-signatures, Format=disk" \
+  "$IMGTOOL" compose "$T/disk.conf" -o "$T/two.disk" --defer-signatures "$T/disk.request" -q
+mv "$T/vault.offline" "$T/vault"
+(cd "$T/offline" && cp ../disk.request . && "$IMGTOOL" sign-request disk.request --key signing.key -o disk.response)
+check "apply-signatures to the disk" "$IMGTOOL" apply-signatures "$T/two.disk" "$T/offline/disk.response"
+check "the stamped disk is the one-phase disk, byte for byte" cmp "$T/one.disk" "$T/two.disk"
+expect_fail "[SecureBoot] cannot be deferred yet" \
+  "^imgtool: $T/sb.conf: --defer-signatures: only security.ima signatures can be deferred yet, not \[Verity\] or \[SecureBoot\]$" \
+  sh -c "{ cat '$T/disk.conf'; printf '[SecureBoot]\nKey=sb/db.key\nCertificate=sb/db.crt\n'; } > '$T/sb.conf' &&
+         '$IMGTOOL' compose '$T/sb.conf' -o '$T/sb.disk' --defer-signatures '$T/sb.request' -q"
+check "refused: nothing written" sh -c "! ls '$T'/sb.disk* '$T'/sb.request* 2>/dev/null | grep -q ."
+
 # ---- a request signed on a PKCS#11 token (SoftHSM2) -------------------------
 M=/usr/lib/softhsm/libsofthsm2.so
 export SOFTHSM2_CONF=$T/softhsm2.conf

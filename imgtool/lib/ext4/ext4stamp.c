@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <ext2fs/ext2fs.h>
 #include <et/com_err.h>
 
 #include "base/util.h"
+#include "ext4/gpt.h"
 
 struct ext4stamp {
         ext2_filsys fs;
@@ -30,7 +32,19 @@ int ext4stamp_open(const char *path, struct ext4stamp **out)
                 free(s);
                 return -ENOMEM;
         }
-        err = ext2fs_open2(path, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &s->fs);
+        /* a Format=disk image: its root partition, as ext4walk reads it */
+        uint64_t off = 0, size = 0;
+        char io_options[64] = "";
+        int r = gpt_find_partition(path, GPT_TYPE_ROOT_X86_64, &off, &size);
+        if (r < 0) {
+                free(s->path);
+                free(s);
+                return r;
+        }
+        if (r > 0)
+                snprintf(io_options, sizeof(io_options), "offset=%llu", (unsigned long long)off);
+        err = ext2fs_open2(path, r > 0 ? io_options : NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
+                           unix_io_manager, &s->fs);
         if (err) {
                 int r = imgerr(-EINVAL, "%s: cannot open for writing: %s", path, error_message(err));
                 free(s->path);

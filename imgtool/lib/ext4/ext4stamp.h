@@ -17,7 +17,8 @@
 
 struct ext4stamp;
 
-/* Open PATH (a bare ext4 image) for writing. */
+/* Open PATH for writing: a bare ext4 image, or a GPT disk image's root
+ * partition (the Discoverable Partitions type, as ext4walk finds it). */
 int ext4stamp_open(const char *path, struct ext4stamp **out);
 /* 0 if inode INO keeps all its xattrs inside the inode, else -EOPNOTSUPP
  * with a message naming WHAT. */

@@ -2,6 +2,7 @@
 #include "image/applysig.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +96,14 @@ static int stamp(const struct apply *a)
 
         if (r < 0)
                 return r;
+        /* Ctrl-C or a TERM while stamping would leave some files with their
+         * signature and some with the placeholder: they wait for the end */
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        sigaddset(&block, SIGHUP);
+        sigprocmask(SIG_BLOCK, &block, &old);
         /* every inode checked before the first is written */
         for (size_t i = 0; i < a->n && r >= 0; i++)
                 r = ext4stamp_check(s, a->t[i].ino, a->t[i].path);
@@ -102,6 +111,7 @@ static int stamp(const struct apply *a)
                 r = ext4stamp_set(s, a->t[i].ino, "security.ima", a->t[i].e->value, a->t[i].e->value_len,
                                   a->t[i].path);
         int rc = ext4stamp_close(s);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         return r < 0 ? r : rc;
 }
 

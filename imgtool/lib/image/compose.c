@@ -976,9 +976,9 @@ static int load_deferred_key(struct composer *c)
         if (!cert)
                 return imgerr(-EINVAL, "%s: --defer-signatures needs [Signatures] Certificate= (the signer's "
                               "certificate first)", c->l->path);
-        if (c->l->verity || c->l->sb_key || c->l->format == FORMAT_DISK)
+        if (c->l->verity || c->l->sb_key)
                 return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: only security.ima signatures can be deferred "
-                              "yet, not [Verity], [SecureBoot] or Format=disk", c->l->path);
+                              "yet, not [Verity] or [SecureBoot]", c->l->path);
         r = sigreq_new(&c->req);
         if (r >= 0)
                 r = sigreq_set_cert_file(c->req, cert);
