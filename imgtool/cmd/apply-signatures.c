@@ -11,7 +11,7 @@ const struct cmd_spec cmd_apply_signatures_spec = {
         .summary = "stamp a signing response into a deferred image (two-phase signing)",
         .description = "Writes every signature of RESPONSE ('imgtool sign-request') into IMAGE, which "
                        "'imgtool compose --defer-signatures' wrote, in place: each file's security.ima "
-                       "placeholder becomes its signature, and the image is then byte-identical to a "
+                       "placeholder becomes its signature (and a disk's UKI gets its Authenticode signature), and the image is then byte-identical to a "
                        "one-phase compose with the same key. First checks that RESPONSE answers this very "
                        "image (its SHA-256), that every signature verifies with the request's certificate "
                        "and that every file has its signature; any refusal is one line and leaves IMAGE "

@@ -15,7 +15,7 @@ static const struct cmd_option options[] = {
         { "set", 's', "SECTION.KEY=VALUE", "Override a layout key, as if it were the layout's last line (repeatable; an empty value clears a list)." },
         { "json-report", 'j', "FILE", "Also write the report as JSON to FILE ('-': standard output, and then no summary; fields in docs/reports.md)." },
         { "lock-out", OPT_LOCK_OUT, "FILE", "Also write the exact package set (names, versions, digests) as a lockfile that [Packages] Lock= or verify --against accept." },
-        { "defer-signatures", OPT_DEFER, "REQUEST", "Sign nothing: leave every signature Key= would make as a placeholder and write what must be signed to REQUEST, for 'imgtool sign-request' on another machine and 'imgtool apply-signatures' (docs/keys.md); Key= is not read, the signer's certificate is Certificate='s first." },
+        { "defer-signatures", OPT_DEFER, "REQUEST", "Sign nothing: leave every signature Key= and [SecureBoot] Key= would make (security.ima values, the UKI's) as a placeholder and write what must be signed to REQUEST, for 'imgtool sign-request' on another machine and 'imgtool apply-signatures' (docs/keys.md); those keys are not read, their certificates stand in for them; [Verity] is refused." },
         { "force", OPT_FORCE, NULL, "Replace existing output files (regular files only); without it an existing output is refused." },
         { "quiet", OPT_QUIET, NULL, "Print nothing but warnings and errors: no progress line, no summary." },
         {}

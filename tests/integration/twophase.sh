@@ -14,7 +14,7 @@ source "$SRCDIR/tests/integration/data/compose-pkgs.sh"
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SRCDIR/tests/integration/data/lsan-libp11.supp:print_suppressions=0"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 
-for tool in evmctl e2fsck softhsm2-util pkcs11-tool; do
+for tool in evmctl e2fsck softhsm2-util pkcs11-tool sbverify mcopy sfdisk; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (./build.sh deps)" >&2; exit 1; }
 done
 
@@ -145,11 +145,43 @@ mv "$T/vault.offline" "$T/vault"
 (cd "$T/offline" && cp ../disk.request . && "$IMGTOOL" sign-request disk.request --key signing.key -o disk.response)
 check "apply-signatures to the disk" "$IMGTOOL" apply-signatures "$T/two.disk" "$T/offline/disk.response"
 check "the stamped disk is the one-phase disk, byte for byte" cmp "$T/one.disk" "$T/two.disk"
-expect_fail "[SecureBoot] cannot be deferred yet" \
-  "^imgtool: $T/sb.conf: --defer-signatures: only security.ima signatures can be deferred yet, not \[Verity\] or \[SecureBoot\]$" \
-  sh -c "{ cat '$T/disk.conf'; printf '[SecureBoot]\nKey=sb/db.key\nCertificate=sb/db.crt\n'; } > '$T/sb.conf' &&
-         '$IMGTOOL' compose '$T/sb.conf' -o '$T/sb.disk' --defer-signatures '$T/sb.request' -q"
-check "refused: nothing written" sh -c "! ls '$T'/sb.disk* '$T'/sb.request* 2>/dev/null | grep -q ."
+
+# ---- Format=disk with [SecureBoot]: the UKI's Authenticode signature too -------
+"$IMGTOOL" keygen --secure-boot "$T/sb" --subject "twophase test" >/dev/null
+cp "$T/sb/db.crt" "$T/db.crt"
+{ cat "$T/disk.conf"; printf '[SecureBoot]\nKey=sb/db.key\nCertificate=db.crt\n'; } > "$T/sb.conf"
+check "one-phase compose, [SecureBoot]" "$IMGTOOL" compose "$T/sb.conf" -o "$T/one-sb.disk" -q
+mv "$T/vault" "$T/vault.offline"; mv "$T/sb" "$T/sb.offline"
+check "compose --defer-signatures, [SecureBoot], neither key there" \
+  "$IMGTOOL" compose "$T/sb.conf" -o "$T/two-sb.disk" --defer-signatures "$T/sb.request" -q
+mv "$T/vault.offline" "$T/vault"; mv "$T/sb.offline" "$T/sb"
+expect_eq "the request has one Authenticode digest" "$(grep -c '^authenticode sha256 ' "$T/sb.request")" 1
+cp "$T/sb.request" "$T/sb/db.key" "$T/offline/"
+expect_fail "sign-request without the db key" \
+  "^imgtool: the request has a UKI to sign: --secure-boot-key is needed$" \
+  sh -c "cd '$T/offline' && '$IMGTOOL' sign-request sb.request --key signing.key -o sb.response"
+expect_fail "sign-request with the IMA key as the db key" \
+  "^imgtool: signing.key: not the key of the request's Secure Boot certificate$" \
+  sh -c "cd '$T/offline' && '$IMGTOOL' sign-request sb.request --key signing.key --secure-boot-key signing.key -o sb.response"
+check "sign-request --key --secure-boot-key, in the signer's folder" \
+  sh -c "cd '$T/offline' && '$IMGTOOL' sign-request sb.request --key signing.key --secure-boot-key db.key -o sb.response"
+cp "$T/two-sb.disk" "$T/two-sb.orig"
+grep -v '^authenticode-signature ' "$T/offline/sb.response" | head -n -1 > "$T/nouki"
+printf 'end %s %s\n' "$(grep -c '^signature ' "$T/nouki")" "$(sha256sum < "$T/nouki" | cut -d' ' -f1)" >> "$T/nouki"
+expect_fail "a response without the UKI's signature" \
+  "^imgtool: $T/nouki: $T/two-sb.disk has no signature for the UKI \(a response to another request\)$" \
+  "$IMGTOOL" apply-signatures "$T/two-sb.disk" "$T/nouki"
+check "refused: the disk is untouched" cmp "$T/two-sb.disk" "$T/two-sb.orig"
+check "apply-signatures to the Secure Boot disk" "$IMGTOOL" apply-signatures "$T/two-sb.disk" "$T/offline/sb.response"
+check "the stamped disk is the one-phase Secure Boot disk, byte for byte" cmp "$T/one-sb.disk" "$T/two-sb.disk"
+start=$(sfdisk -d "$T/two-sb.disk" | sed -n 's/.*two-sb.disk1 : start= *\([0-9]*\),.*/\1/p')
+MTOOLS_SKIP_CHECK=1 mcopy -n -i "$T/two-sb.disk@@$((start * 512))" ::/EFI/BOOT/BOOTX64.EFI "$T/uki.efi"
+check "sbverify: the UKI signed in two phases verifies with the db cert" sbverify --cert "$T/db.crt" "$T/uki.efi"
+{ cat "$T/app.conf"; printf '[Verity]\nEnable=yes\n'; } > "$T/verity.conf"
+expect_fail "[Verity] cannot be deferred yet" \
+  "^imgtool: $T/verity.conf: --defer-signatures: fs-verity and IPE signatures cannot be deferred yet \(\[Verity\]\)$" \
+  "$IMGTOOL" compose "$T/verity.conf" -o "$T/verity.img" --defer-signatures "$T/verity.request" -q
+check "refused: nothing written" sh -c "! ls '$T'/verity.img* '$T'/verity.request* 2>/dev/null | grep -q ."
 
 # ---- a request signed on a PKCS#11 token (SoftHSM2) -------------------------
 M=/usr/lib/softhsm/libsofthsm2.so

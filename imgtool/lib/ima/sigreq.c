@@ -10,12 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "base/output.h"
 #include "base/util.h"
 #include "ima/certs.h"
+#include "ima/keyref.h"
 
 #define REQUEST_MAGIC "imgtool-signing-request"
 #define RESPONSE_MAGIC "imgtool-signing-response"
@@ -51,6 +54,7 @@ void sigreq_free(struct sigreq *q)
         free(q->e);
         free(q->by_id);
         free(q->cert);
+        free(q->sb_cert);
         if (q->lock)
                 pthread_mutex_destroy(q->lock);
         free(q->lock);
@@ -59,10 +63,10 @@ void sigreq_free(struct sigreq *q)
 
 /* ---- entries ---------------------------------------------------------------- */
 
-static void entry_id(int algo, const uint8_t *digest, size_t len, uint8_t id[32])
+static void entry_id(int role, int algo, const uint8_t *digest, size_t len, uint8_t id[32])
 {
         static const char tag[] = "imgtool deferred signature 1";
-        uint8_t a = (uint8_t)algo;
+        uint8_t a = (uint8_t)(algo | role << 7);
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
         /* SHA-256 of public data: no secret, nothing to keep constant-time */
@@ -77,12 +81,14 @@ static int entry_cmp(const void *a, const void *b)
 {
         const struct sigreq_entry *x = a, *y = b;
 
+        if (x->role != y->role)
+                return x->role < y->role ? -1 : 1;
         if (x->algo != y->algo)
                 return x->algo < y->algo ? -1 : 1;
         return memcmp(x->digest, y->digest, ima_hash_size(x->algo));
 }
 
-static int entry_add(struct sigreq *q, int algo, const uint8_t *digest, size_t len)
+static int entry_add(struct sigreq *q, int role, int algo, const uint8_t *digest, size_t len)
 {
         struct sigreq_entry *e;
 
@@ -96,9 +102,10 @@ static int entry_add(struct sigreq *q, int algo, const uint8_t *digest, size_t l
         }
         e = &q->e[q->n++];
         memset(e, 0, sizeof(*e));
+        e->role = (uint8_t)role;
         e->algo = (uint8_t)algo;
         memcpy(e->digest, digest, len);
-        entry_id(algo, digest, len, e->id);
+        entry_id(role, algo, digest, len, e->id);
         return 0;
 }
 
@@ -119,9 +126,9 @@ static void entries_normalize(struct sigreq *q)
         q->n = w;
 }
 
-int sigreq_defer(void *ctx, int algo, const uint8_t *digest, size_t len, uint8_t *sig, size_t sig_len)
+static int defer(struct sigreq *q, int role, int algo, const uint8_t *digest, size_t len, uint8_t *sig,
+                 size_t sig_len)
 {
-        struct sigreq *q = ctx;
         int r;
 
         if (len != ima_hash_size(algo))
@@ -131,14 +138,38 @@ int sigreq_defer(void *ctx, int algo, const uint8_t *digest, size_t len, uint8_t
                 return imgerr(-EINVAL, "deferred signature: a %zu-byte signature leaves no room for the placeholder",
                               sig_len);
         pthread_mutex_lock(q->lock);
-        r = entry_add(q, algo, digest, len);
+        r = entry_add(q, role, algo, digest, len);
         pthread_mutex_unlock(q->lock);
         if (r < 0)
                 return r;
         memset(sig, 0, sig_len);
         memcpy(sig, PLACEHOLDER_MAGIC, sizeof(PLACEHOLDER_MAGIC));
-        entry_id(algo, digest, len, sig + sizeof(PLACEHOLDER_MAGIC));
+        entry_id(role, algo, digest, len, sig + sizeof(PLACEHOLDER_MAGIC));
         return 0;
+}
+
+int sigreq_defer(void *ctx, int algo, const uint8_t *digest, size_t len, uint8_t *sig, size_t sig_len)
+{
+        return defer(ctx, SIGREQ_IMA, algo, digest, len, sig, sig_len);
+}
+
+int sigreq_defer_authenticode(struct sigreq *q, const uint8_t digest[32], uint8_t *sig, size_t sig_len)
+{
+        return defer(q, SIGREQ_AUTHENTICODE, IMA_HASH_SHA256, digest, 32, sig, sig_len);
+}
+
+bool sigreq_raw_placeholder_id(const uint8_t *sig, size_t len, const uint8_t **id)
+{
+        if (len < PLACEHOLDER_SIG_MIN || memcmp(sig, PLACEHOLDER_MAGIC, sizeof(PLACEHOLDER_MAGIC)))
+                return false;
+        *id = sig + sizeof(PLACEHOLDER_MAGIC);
+        return true;
+}
+
+const uint8_t *sigreq_placeholder_magic(size_t *len)
+{
+        *len = sizeof(PLACEHOLDER_MAGIC);
+        return PLACEHOLDER_MAGIC;
 }
 
 bool sigreq_placeholder_id(const uint8_t *val, size_t len, const uint8_t **id)
@@ -197,6 +228,13 @@ static int sha256(const void *data, size_t len, uint8_t out[32])
         return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
 }
 
+static const char *entry_keyword(int role, bool response)
+{
+        if (role == SIGREQ_AUTHENTICODE)
+                return response ? "authenticode-signature" : "authenticode";
+        return response ? "signature" : "digest";
+}
+
 int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const char *const *inputs)
 {
         _cleanup_free_ char *buf = NULL;
@@ -219,9 +257,14 @@ int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const
         fprintf(f, "\nimage-size %" PRIu64 "\ncertificate ", q->image_size);
         put_hex(f, q->cert, q->cert_len);
         fputs("\n", f);
+        if (q->sb_cert) {
+                fputs("secureboot-certificate ", f);
+                put_hex(f, q->sb_cert, q->sb_cert_len);
+                fputs("\n", f);
+        }
         for (size_t i = 0; i < q->n; i++) {
                 const struct sigreq_entry *e = &q->e[i];
-                fprintf(f, "%s %s ", q->is_response ? "signature" : "digest", ima_hash_name(e->algo));
+                fprintf(f, "%s %s ", entry_keyword(e->role, q->is_response), ima_hash_name(e->algo));
                 put_hex(f, e->digest, ima_hash_size(e->algo));
                 if (q->is_response) {
                         fputs(" ", f);
@@ -309,11 +352,17 @@ static int parse_entry(struct sigreq *q, struct reader *rd, char *l)
         char *algo_s = strchr(l, ' '), *hex, *val;
         _cleanup_free_ uint8_t *d = NULL;
         size_t dlen;
-        int algo;
+        int algo, role;
 
         if (!algo_s)
                 return bad(rd, "expected a digest or the end line");
-        algo_s++;
+        *algo_s++ = 0;
+        if (!strcmp(l, entry_keyword(SIGREQ_IMA, q->is_response)))
+                role = SIGREQ_IMA;
+        else if (!strcmp(l, entry_keyword(SIGREQ_AUTHENTICODE, q->is_response)) && q->sb_cert)
+                role = SIGREQ_AUTHENTICODE;
+        else
+                return bad(rd, "expected a digest or the end line");
         hex = strchr(algo_s, ' ');
         if (!hex || (algo = algo_by_name(algo_s, (size_t)(hex - algo_s))) < 0)
                 return bad(rd, "unknown hash algorithm");
@@ -325,7 +374,9 @@ static int parse_entry(struct sigreq *q, struct reader *rd, char *l)
                 *val++ = 0;
         if (hex_decode(hex, &d, &dlen) < 0 || dlen != ima_hash_size(algo))
                 return bad(rd, "not a digest of its hash algorithm");
-        if (entry_add(q, algo, d, dlen) < 0)
+        if (role == SIGREQ_AUTHENTICODE && algo != IMA_HASH_SHA256)
+                return bad(rd, "Authenticode digests are SHA-256");
+        if (entry_add(q, role, algo, d, dlen) < 0)
                 return -ENOMEM;
         if (val && hex_decode(val, &q->e[q->n - 1].value, &q->e[q->n - 1].value_len) < 0)
                 return bad(rd, "the signature is not hex");
@@ -382,7 +433,13 @@ static int parse(struct sigreq *q, struct reader *rd, bool want_response)
                 return bad(rd, "expected \"image-size\"");
         if ((r = field_hex(rd, next_line(rd), "certificate", NULL, 0, &q->cert, &q->cert_len)) < 0)
                 return r;
-        while ((l = next_line(rd))) {
+        l = next_line(rd);
+        if (l && !strncmp(l, "secureboot-certificate ", 23)) {
+                if ((r = field_hex(rd, l, "secureboot-certificate", NULL, 0, &q->sb_cert, &q->sb_cert_len)) < 0)
+                        return r;
+                l = next_line(rd);
+        }
+        for (; l; l = next_line(rd)) {
                 if (!strncmp(l, "end ", 4))
                         return parse_end(q, rd, l);
                 r = parse_entry(q, rd, l);
@@ -432,7 +489,46 @@ int sigreq_read(const char *path, bool want_response, struct sigreq **out)
 
 /* ---- signing and checking -------------------------------------------------- */
 
-int sigreq_sign(struct sigreq *q, const struct ima_key *key, const char *key_name)
+/* The UKI's Authenticode signature: RSA PKCS#1 v1.5 over the SHA-256 of
+ * the signed attributes (what PKCS7_SIGNER_INFO_sign computes from them). */
+static int sign_authenticode(struct sigreq_entry *e, EVP_PKEY *pkey, struct keyref_hold *hold,
+                             const char *name)
+{
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(keyref_libctx(hold), pkey, NULL);
+        size_t len = (size_t)EVP_PKEY_get_size(pkey);
+        uint8_t *sig = malloc(len ? len : 1);
+        int r = 0;
+
+        if (!ctx || !sig)
+                r = -ENOMEM;
+        else if (EVP_PKEY_sign_init(ctx) <= 0 || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
+                 EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) <= 0 ||
+                 EVP_PKEY_sign(ctx, sig, &len, e->digest, 32) <= 0)
+                r = imgerr(-EIO, "%s: cannot sign the UKI's Authenticode digest", name);
+        ERR_clear_error();
+        EVP_PKEY_CTX_free(ctx);
+        if (r < 0) {
+                free(sig);
+                return r;
+        }
+        e->value = sig;
+        e->value_len = len;
+        return 0;
+}
+
+static int check_sb_key(const struct sigreq *q, EVP_PKEY *pkey, const char *name)
+{
+        const unsigned char *p = q->sb_cert;
+        X509 *cert = d2i_X509(NULL, &p, (long)q->sb_cert_len);
+        int ok = cert && EVP_PKEY_eq(pkey, X509_get0_pubkey(cert)) == 1;
+
+        X509_free(cert);
+        ERR_clear_error();
+        return ok ? 0 : imgerr(-EINVAL, "%s: not the key of the request's Secure Boot certificate", name);
+}
+
+int sigreq_sign(struct sigreq *q, const struct ima_key *key, const char *key_name, EVP_PKEY *sb_key,
+                struct keyref_hold *sb_hold, const char *sb_name)
 {
         _cleanup_free_ const uint8_t **digests = calloc(q->n ? q->n : 1, sizeof(*digests));
         _cleanup_free_ uint8_t **vals = calloc(q->n ? q->n : 1, sizeof(*vals));
@@ -441,10 +537,23 @@ int sigreq_sign(struct sigreq *q, const struct ima_key *key, const char *key_nam
 
         if (!digests || !vals || !lens)
                 return -ENOMEM;
-        /* entries are sorted by algo: one batch per algo */
+        if (q->sb_cert && !sb_key)
+                return imgerr(-EINVAL, "the request has a UKI to sign: --secure-boot-key is needed");
+        if (!q->sb_cert && sb_key)
+                return imgerr(-EINVAL, "the request has no UKI to sign: --secure-boot-key is not needed");
+        if (sb_key && (r = check_sb_key(q, sb_key, sb_name)) < 0)
+                return r;
+        /* entries are sorted by role and algo: one batch per algo */
         for (size_t i = 0; i < q->n;) {
                 size_t m = 0;
-                while (i + m < q->n && q->e[i + m].algo == q->e[i].algo) {
+                if (q->e[i].role == SIGREQ_AUTHENTICODE) {
+                        r = sign_authenticode(&q->e[i], sb_key, sb_hold, sb_name);
+                        if (r < 0)
+                                return r;
+                        i++;
+                        continue;
+                }
+                while (i + m < q->n && q->e[i + m].role == SIGREQ_IMA && q->e[i + m].algo == q->e[i].algo) {
                         digests[m] = q->e[i + m].digest;
                         m++;
                 }
@@ -459,6 +568,24 @@ int sigreq_sign(struct sigreq *q, const struct ima_key *key, const char *key_nam
         }
         q->is_response = true;
         return 0;
+}
+
+static int verify_authenticode(const struct sigreq *q, const struct sigreq_entry *e, const char *path)
+{
+        const unsigned char *p = q->sb_cert;
+        X509 *cert = d2i_X509(NULL, &p, (long)q->sb_cert_len);
+        EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
+        EVP_PKEY_CTX *ctx = pub ? EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL) : NULL;
+        bool ok = ctx && e->value_len == (size_t)EVP_PKEY_get_size(pub) && EVP_PKEY_verify_init(ctx) > 0 &&
+                  EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+                  EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+                  EVP_PKEY_verify(ctx, e->value, e->value_len, e->digest, 32) == 1;
+
+        EVP_PKEY_CTX_free(ctx);
+        X509_free(cert);
+        ERR_clear_error();
+        return ok ? 0 : imgerr(-EKEYREJECTED, "%s: the UKI's Authenticode signature does not verify with the "
+                               "request's Secure Boot certificate", path);
 }
 
 int sigreq_verify(const struct sigreq *q, const char *path)
@@ -490,6 +617,10 @@ int sigreq_verify(const struct sigreq *q, const char *path)
         imgerr_clear();
         for (size_t i = 0; i < q->n && r >= 0; i++) {
                 struct imasig s;
+                if (q->e[i].role == SIGREQ_AUTHENTICODE) {
+                        r = verify_authenticode(q, &q->e[i], path);
+                        continue;
+                }
                 if (st[i] == IMASIG_VALID && imasig_parse(vals[i], lens[i], &s) >= 0 && s.hash_algo == q->e[i].algo)
                         continue;
                 char hex[2 * IMA_MAX_DIGEST + 1];
@@ -539,7 +670,19 @@ int sigreq_normalize(struct sigreq *q)
         return index_ids(q);
 }
 
+static int set_cert(uint8_t **out, size_t *out_len, const char *path);
+
 int sigreq_set_cert_file(struct sigreq *q, const char *path)
+{
+        return set_cert(&q->cert, &q->cert_len, path);
+}
+
+int sigreq_set_sb_cert_file(struct sigreq *q, const char *path)
+{
+        return set_cert(&q->sb_cert, &q->sb_cert_len, path);
+}
+
+static int set_cert(uint8_t **out, size_t *out_len, const char *path)
 {
         X509 **certs = NULL;
         unsigned char *der = NULL;
@@ -551,11 +694,11 @@ int sigreq_set_cert_file(struct sigreq *q, const char *path)
         certs_free(certs);
         if (len <= 0)
                 return imgerr(-EBADMSG, "%s: cannot encode the certificate", path);
-        free(q->cert);
-        q->cert = malloc((size_t)len);
-        if (q->cert)
-                memcpy(q->cert, der, (size_t)len);
-        q->cert_len = (size_t)len;
+        free(*out);
+        *out = malloc((size_t)len);
+        if (*out)
+                memcpy(*out, der, (size_t)len);
+        *out_len = (size_t)len;
         OPENSSL_free(der);
-        return q->cert ? 0 : -ENOMEM;
+        return *out ? 0 : -ENOMEM;
 }

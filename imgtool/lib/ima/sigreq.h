@@ -28,11 +28,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "ima/imasig.h"
 
 #define SIGREQ_VERSION 1
 
+/* What an entry's signature is, and which certificate's key makes it. */
+enum {
+        SIGREQ_IMA = 0,            /* a security.ima v2 value (certificate) */
+        SIGREQ_AUTHENTICODE = 1,   /* the UKI's PKCS#7 signature: RSA PKCS#1 v1.5 over the
+                                      SHA-256 of its signed attributes (secureboot-certificate) */
+};
+
 struct sigreq_entry {
+        uint8_t role;                    /* SIGREQ_* */
         uint8_t algo;                    /* enum ima_hash_algo */
         uint8_t digest[IMA_MAX_DIGEST];
         uint8_t id[32];                  /* what the image's placeholder carries */
@@ -44,8 +54,10 @@ struct sigreq {
         bool is_response;
         uint8_t image_sha256[32];
         uint64_t image_size;
-        uint8_t *cert;                   /* DER */
+        uint8_t *cert;                   /* DER: the IMA key's */
         size_t cert_len;
+        uint8_t *sb_cert;                /* DER: the Secure Boot db key's; NULL: no UKI to sign */
+        size_t sb_cert_len;
         uint8_t request_sha256[32];      /* a read request's own, or the one a response answers */
         struct sigreq_entry *e;          /* sorted by (algo, digest), no duplicates */
         size_t n, cap;
@@ -66,8 +78,21 @@ bool sigreq_placeholder_id(const uint8_t *val, size_t len, const uint8_t **id);
 /* The entry whose id is ID, or NULL. */
 const struct sigreq_entry *sigreq_find(const struct sigreq *q, const uint8_t id[32]);
 
-/* The request's certificate: the first of PATH (PEM or DER). */
+/* The request's certificates: the first of PATH (PEM or DER). */
 int sigreq_set_cert_file(struct sigreq *q, const char *path);
+int sigreq_set_sb_cert_file(struct sigreq *q, const char *path);
+/* The UKI's Authenticode signature (boot/authenticode.c): records DIGEST
+ * (SHA-256 of the signed attributes) and fills the sig_len bytes of the
+ * RSA signature with the placeholder. */
+int sigreq_defer_authenticode(struct sigreq *q, const uint8_t digest[32], uint8_t *sig, size_t sig_len);
+/* If SIG (raw signature bytes) is a placeholder, its entry id; the magic
+ * it starts with, for finding one in an image. */
+bool sigreq_raw_placeholder_id(const uint8_t *sig, size_t len, const uint8_t **id);
+const uint8_t *sigreq_placeholder_magic(size_t *len);
+/* In a UKI's placeholder, after the magic and the id: the placeholder's
+ * offset in the UKI and the UKI's length (two little-endian u64), written
+ * by boot/authenticode.c for apply-signatures. */
+#define SIGREQ_RAW_LOCATION 40
 /* Write a request (after the image is complete: its SHA-256 and size set)
  * or a response to PATH through output.h (flags: OUTPUT_FORCE). */
 int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const char *const *inputs);
@@ -77,8 +102,11 @@ int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const
 int sigreq_read(const char *path, bool want_response, struct sigreq **out);
 
 /* Sign every digest of request Q with KEY (whose certificate must be the
- * request's: ima_key_load_cert_der): Q becomes the response. */
-int sigreq_sign(struct sigreq *q, const struct ima_key *key, const char *key_name);
+ * request's: ima_key_load_cert_der), and its UKI's with SB_KEY (loaded by
+ * keyref_load; NULL when the request has no UKI): Q becomes the response. */
+struct keyref_hold;
+int sigreq_sign(struct sigreq *q, const struct ima_key *key, const char *key_name, EVP_PKEY *sb_key,
+                struct keyref_hold *sb_hold, const char *sb_name);
 /* Check every value of response Q against the request's certificate (the
  * kernel's rules: ima_trust); the first that does not verify is one
  * message naming PATH and the digest. */

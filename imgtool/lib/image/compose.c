@@ -976,9 +976,9 @@ static int load_deferred_key(struct composer *c)
         if (!cert)
                 return imgerr(-EINVAL, "%s: --defer-signatures needs [Signatures] Certificate= (the signer's "
                               "certificate first)", c->l->path);
-        if (c->l->verity || c->l->sb_key)
-                return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: only security.ima signatures can be deferred "
-                              "yet, not [Verity] or [SecureBoot]", c->l->path);
+        if (c->l->verity)
+                return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: fs-verity and IPE signatures cannot be "
+                              "deferred yet ([Verity])", c->l->path);
         r = sigreq_new(&c->req);
         if (r >= 0)
                 r = sigreq_set_cert_file(c->req, cert);
@@ -1946,7 +1946,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
 
-        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, c.req, &c.disk, &c.root_size, &rep->warnings)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         if ((r = run_scriptlets(&c)) < 0)
