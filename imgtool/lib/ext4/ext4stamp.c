@@ -68,26 +68,36 @@ int ext4stamp_check(struct ext4stamp *s, uint32_t ino, const char *what)
         return 0;
 }
 
-int ext4stamp_set(struct ext4stamp *s, uint32_t ino, const char *name, const void *value, size_t len,
-                  const char *what)
+long ext4_xattr_set_ino(ext2_filsys fs, uint32_t ino, const char *name, const void *value, size_t len,
+                        const char **step)
 {
         struct ext2_xattr_handle *h;
         errcode_t err;
 
-        /* the writer's sequence (ext4img.c set_xattr_ino): read the list,
-         * replace the value, write the list back */
-        err = ext2fs_xattrs_open(s->fs, ino, &h);
+        *step = "opening xattrs";
+        err = ext2fs_xattrs_open(fs, ino, &h);
         if (err)
-                return stamp_error(s, err, what, "opening xattrs");
+                return err;
         err = ext2fs_xattrs_read(h);
-        if (!err)
+        if (!err) {
+                *step = name;
                 err = ext2fs_xattr_set(h, name, value, len);
+        }
         if (err) {
                 ext2fs_xattrs_close(&h);
-                return stamp_error(s, err, what, name);
+                return err;
         }
-        err = ext2fs_xattrs_close(&h);
-        return err ? stamp_error(s, err, what, "writing xattrs") : 0;
+        *step = "writing xattrs";
+        return ext2fs_xattrs_close(&h);
+}
+
+int ext4stamp_set(struct ext4stamp *s, uint32_t ino, const char *name, const void *value, size_t len,
+                  const char *what)
+{
+        const char *step;
+        errcode_t err = ext4_xattr_set_ino(s->fs, ino, name, value, len, &step);
+
+        return err ? stamp_error(s, err, what, step) : 0;
 }
 
 int ext4stamp_close(struct ext4stamp *s)

@@ -16,6 +16,14 @@
 #include <stdint.h>
 
 struct ext4stamp;
+struct struct_ext2_filsys;
+
+/* The one way an xattr is set, for the writer (ext4img.c) and for apply:
+ * read the inode's attribute list, set NAME, write the list back.  Returns
+ * 0 or libext2fs's error code, with *step naming the step that failed
+ * ("opening xattrs", NAME, "writing xattrs"). */
+long ext4_xattr_set_ino(struct struct_ext2_filsys *fs, uint32_t ino, const char *name, const void *value,
+                        size_t len, const char **step);
 
 /* Open PATH for writing: a bare ext4 image, or a GPT disk image's root
  * partition (the Discoverable Partitions type, as ext4walk finds it). */
