@@ -378,7 +378,8 @@ static int parse_entry(struct sigreq *q, struct reader *rd, char *l)
                 return bad(rd, "Authenticode digests are SHA-256");
         if (entry_add(q, role, algo, d, dlen) < 0)
                 return -ENOMEM;
-        if (val && hex_decode(val, &q->e[q->n - 1].value, &q->e[q->n - 1].value_len) < 0)
+        if (val && (hex_decode(val, &q->e[q->n - 1].value, &q->e[q->n - 1].value_len) < 0 ||
+                    !q->e[q->n - 1].value_len))
                 return bad(rd, "the signature is not hex");
         if (q->n > 1 && entry_cmp(&q->e[q->n - 2], &q->e[q->n - 1]) >= 0)
                 return bad(rd, "digests out of order or repeated");
