@@ -239,9 +239,19 @@ int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const
 {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
+        int r = sigreq_format(q, &buf, &len);
+
+        if (r >= 0)
+                r = output_write_file(path, flags, 0644, inputs, buf, len);
+        return r;
+}
+
+int sigreq_format(const struct sigreq *q, char **out, size_t *out_len)
+{
+        char *buf = NULL;
+        size_t len = 0;
         uint8_t sum[32];
         FILE *f = open_memstream(&buf, &len);
-        int r;
 
         if (!f)
                 return -ENOMEM;
@@ -274,15 +284,19 @@ int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const
         }
         if (fflush(f) || sha256(buf, len, sum) < 0) {
                 fclose(f);
+                free(buf);
                 return -ENOMEM;
         }
         fprintf(f, "end %zu ", q->n);
         put_hex(f, sum, 32);
         fputs("\n", f);
-        if (fclose(f))
+        if (fclose(f)) {
+                free(buf);
                 return -ENOMEM;
-        r = output_write_file(path, flags, 0644, inputs, buf, len);
-        return r;
+        }
+        *out = buf;
+        *out_len = len;
+        return 0;
 }
 
 /* ---- reading ---------------------------------------------------------------- */

@@ -96,6 +96,9 @@ const uint8_t *sigreq_placeholder_magic(size_t *len);
 /* Write a request (after the image is complete: its SHA-256 and size set)
  * or a response to PATH through output.h (flags: OUTPUT_FORCE). */
 int sigreq_write(const struct sigreq *q, const char *path, unsigned flags, const char *const *inputs);
+/* The same text in memory (malloc'ed), for a caller that commits it with
+ * other outputs. */
+int sigreq_format(const struct sigreq *q, char **out, size_t *len);
 /* Read a request (want_response false) or a response from PATH: every
  * field checked; a file of the other kind, another version, a truncated or
  * altered file is one message naming PATH. */

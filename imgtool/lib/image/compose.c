@@ -632,15 +632,23 @@ static int load_deferred_key(struct composer *c)
         return r;
 }
 
-/* The request, once the image is complete: bound to it by its SHA-256. */
+/* The request, once the image is complete: bound to it by its SHA-256,
+ * and renamed into place with the image (commit_outputs). */
 static int write_request(struct composer *c)
 {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
         int r = sigreq_file_sha256(output_tmp_path(c->image), c->req->image_sha256, &c->req->image_size);
 
         if (r >= 0)
                 r = sigreq_normalize(c->req);
         if (r >= 0)
-                r = sigreq_write(c->req, c->o->defer_request, c->o->output_flags, (const char *const *)c->inputs);
+                r = sigreq_format(c->req, &text, &len);
+        if (r >= 0)
+                r = output_open(c->o->defer_request, c->o->output_flags, 0644, (const char *const *)c->inputs,
+                                &c->request_out);
+        if (r >= 0)
+                r = output_write(c->request_out, text, len);
         return r;
 }
 
@@ -1189,6 +1197,8 @@ static int report_outputs(struct composer *c)
         struct bootfiles_paths bp;
         int r = strv_pushf(&c->rep->written, "%s", c->o->output);
 
+        if (r >= 0 && c->o->defer_request)
+                r = strv_pushf(&c->rep->written, "%s", c->o->defer_request);
         if (r >= 0 && c->disk)   /* kernel, initramfs, command line are in its UKI */
                 r = asprintf(&c->rep->boot_command, "imgtool boot %s --uefi", c->o->output) < 0 ? -ENOMEM : 0;
         if (r < 0 || !c->l->kernel || c->disk)
@@ -1228,6 +1238,10 @@ static int commit_outputs(struct composer *c)
         }
         r = output_commit(c->image);
         c->image = NULL;
+        if (r >= 0 && c->request_out) {
+                r = output_commit(c->request_out);
+                c->request_out = NULL;
+        }
         if (r >= 0)
                 r = bootfiles_commit(&c->boot);
         if (report && r >= 0 && output_is_stdout(report)) {
@@ -1361,6 +1375,7 @@ out:
         if (r < 0)
                 output_rename_error(c.image, r);
         output_abort(c.image);
+        output_abort(c.request_out);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;
         bootdisk_free(c.disk);
