@@ -22,6 +22,7 @@
 #include "ima/imasig.h"
 #include "ima/sigreq.h"
 #include "image/interpcheck.h"
+#include "image/systemdneeds.h"
 #include "image/labels.h"
 #include "rpm/lockfile.h"
 #include "base/output.h"
@@ -1017,6 +1018,12 @@ static void warn_boot_needs(struct composer *c)
                            "[Boot] Init=)", init);
         else
                 warn_interpreter(c, init);
+        if (image_has(c, init)) {
+                int r = systemdneeds_check(output_tmp_path(c->image), init, c->l->root_rw, &c->rep->warnings);
+                if (r < 0)
+                        strv_pushf(&c->rep->warnings, "cannot check what systemd needs in the image: %s",
+                                   imgerr_what(r));
+        }
         if (c->l->test_hooks && !image_has(c, "/bin/sh"))
                 strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
                            "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");

@@ -529,6 +529,7 @@ void layout_free(struct layout *l)
         strv_free(l->gpg_keys);
         strv_free(l->repositories);
         strv_free(l->exclude);
+        strv_free(l->scriptlet_exclude);
         free(l->lock);
         free(l->users_previous);
         strv_free(l->users_privileged);
