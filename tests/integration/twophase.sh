@@ -57,6 +57,9 @@ n=$(grep -c '^digest sha256 ' "$T/request")
 check "the request lists the digests to sign ($n)" test "$n" -ge 9
 check "the deferred image differs from the signed one (placeholders)" sh -c "! cmp -s '$T/one.img' '$T/two.img'"
 check "e2fsck accepts the deferred image" e2fsck -fn "$T/two.img"
+"$IMGTOOL" verify "$T/two.img" --cert "$T/signing.crt" > "$T/verify.out" 2>&1 && fail "verify passes a deferred image" || true
+check "verify names the placeholders, not a tampered file" \
+  grep -q "^/usr/bin/hello: a deferred signature's placeholder (compose --defer-signatures: run imgtool apply-signatures)$" "$T/verify.out"
 
 # ---- phase 2: the offline signer: the request and the key, nothing else ----
 mkdir "$T/offline"
