@@ -375,6 +375,11 @@ struct prefetch {
         _Atomic bool stop;
         pthread_t threads[MAX_LABEL_THREADS];
         size_t nthreads;
+        /* The folder subsets are worked out by the first worker while the
+         * writer makes the image; lookups wait for them. */
+        pthread_mutex_t lock;
+        pthread_cond_t planned_cond;
+        _Atomic bool planned;
 };
 
 static size_t slot_hash(const char *path, mode_t type)
@@ -405,11 +410,44 @@ static struct slot *slot_find(struct prefetch *pf, const char *path, mode_t type
         }
 }
 
+static int plan_subsets(struct labels *lb);
+
+/* After this, fcsubset_handle may be asked (lookup_direct). */
+static void plan_once(struct labels *lb)
+{
+        struct prefetch *pf = lb->pf;
+
+        if (atomic_load(&pf->planned))
+                return;
+        pthread_mutex_lock(&pf->lock);
+        if (!atomic_load(&pf->planned)) {
+                if (lb->sub && plan_subsets(lb) < 0) {
+                        imgerr_clear();  /* only memory: the full handle answers everything */
+                        fcsubset_free(lb->sub);
+                        lb->sub = NULL;
+                }
+                atomic_store(&pf->planned, true);
+                pthread_cond_broadcast(&pf->planned_cond);
+        }
+        pthread_mutex_unlock(&pf->lock);
+}
+
+static void wait_planned(struct prefetch *pf)
+{
+        if (atomic_load(&pf->planned))
+                return;
+        pthread_mutex_lock(&pf->lock);
+        while (!atomic_load(&pf->planned))
+                pthread_cond_wait(&pf->planned_cond, &pf->lock);
+        pthread_mutex_unlock(&pf->lock);
+}
+
 static void *prefetch_worker(void *arg)
 {
         struct labels *lb = arg;
         struct prefetch *pf = lb->pf;
 
+        plan_once(lb);  /* the first worker plans, the others wait on the lock */
         while (!atomic_load(&pf->stop)) {
                 size_t i = atomic_fetch_add(&pf->next, 1);
                 int expect = SLOT_PENDING;
@@ -435,6 +473,8 @@ static void prefetch_stop(struct labels *lb)
         atomic_store(&pf->stop, true);
         for (size_t i = 0; i < pf->nthreads; i++)
                 pthread_join(pf->threads[i], NULL);
+        pthread_mutex_destroy(&pf->lock);
+        pthread_cond_destroy(&pf->planned_cond);
         for (size_t i = 0; i < pf->n; i++)
                 free(pf->order[i]->con);
         free(pf->slots);
@@ -507,12 +547,14 @@ int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count)
         }
         pf->mask = cap - 1;
         lb->pf = pf;
+        pthread_mutex_init(&pf->lock, NULL);
+        pthread_cond_init(&pf->planned_cond, NULL);
         r = prefetch_fill(pf, pkgs, count);
-        if (r >= 0 && lb->sub)
-                r = plan_subsets(lb);
         for (size_t want = prefetch_threads(); r >= 0 && pf->nthreads < want; pf->nthreads++)
                 if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_worker, lb) != 0)
                         break;  /* fewer workers: the writer looks up the rest */
+        if (r >= 0 && pf->nthreads == 0)
+                plan_once(lb);
         if (r < 0)
                 prefetch_stop(lb);
         return r;
@@ -520,10 +562,13 @@ int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count)
 
 int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con)
 {
-        struct slot *s = lb->pf ? slot_find(lb->pf, path, mode & S_IFMT, false) : NULL;
+        struct slot *s;
         int expect = SLOT_PENDING;
 
         *con = NULL;
+        if (lb->pf)
+                wait_planned(lb->pf);
+        s = lb->pf ? slot_find(lb->pf, path, mode & S_IFMT, false) : NULL;
         if (!s)
                 return lookup_direct(lb, path, mode, con);
         if (atomic_compare_exchange_strong(&s->state, &expect, SLOT_BUSY)) {
