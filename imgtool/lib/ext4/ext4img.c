@@ -16,6 +16,7 @@
  *    appended there; a block is written once, when it is full or at close.
  *    ext2fs_link would rescan the whole directory for every new name. */
 #include "ext4/ext4img.h"
+#include "ext4/ext4state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,72 +31,6 @@
 
 #include "ext4/blockwriter.h"
 #include "base/util.h"
-
-#define BLOCK_SIZE_LOG 2             /* 1024 << 2 = 4096 */
-#define BYTES_PER_INODE_DEFAULT 16384 /* mke2fs' inode_ratio */
-#define WRITE_CHUNK (1u << 20)       /* file data is written in chunks this big */
-#define FLEX_BG_LOG 4                /* 16 groups per flex group, as mke2fs */
-
-/* A directory being filled: its last block lives here until it is full. */
-struct dirstate {
-        ext2_ino_t ino;
-        uint32_t nblocks;     /* blocks in the directory */
-        blk64_t last_pblk;    /* physical block of the last one */
-        unsigned last_off;    /* offset of the last entry in buf */
-        uint32_t subdirs;     /* for i_links_count */
-        bool dirty;
-        char *buf;            /* contents of the last block */
-};
-
-struct node {
-        char *path;           /* normalised, the key; NULL: empty slot */
-        uint64_t hash;
-        ext2_ino_t ino;
-        mode_t mode;
-        struct dirstate *dir; /* directories only */
-};
-
-struct ext4img {
-        ext2_filsys fs;
-        int fd;               /* the image, for file data */
-        struct blockwriter *bw; /* file data with direct I/O, or NULL: pwrite on fd */
-        char *path;           /* the file written, in place (compose gives a temporary name) */
-        struct ext4img_opts opts;
-        blk64_t goal;         /* next allocation starts here: contiguous layout */
-        struct node *nodes;
-        size_t nodes_cap, nodes_len;
-        char *ibuf;           /* one on-disk inode */
-        bool index_dirs;      /* build htree indexes at close */
-        bool failed;
-        bool created;         /* abort removes the file */
-};
-
-struct xattr_pending {
-        char *name;
-        void *value;
-        size_t len;
-};
-
-struct extent_map {
-        blk64_t lblk, pblk;
-        uint64_t len;
-};
-
-struct ext4img_file {
-        struct ext4img *img;
-        char *path;
-        struct node *parent;
-        ext2_ino_t ino;
-        struct ext2_inode_large inode;
-        uint64_t size, written;
-        struct extent_map *map;
-        size_t map_len;
-        char *buf;            /* block-aligned staging for small writes */
-        size_t buf_cap, buf_used;
-        uint64_t buf_off;     /* file offset of buf[0] */
-        struct xattr_pending *xattrs;
-        size_t n_xattrs;
-};
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -141,7 +76,7 @@ static int image_full(struct ext4img *img, const char *what)
 }
 
 /* Report a libext2fs error about `what`. */
-static int fs_error(struct ext4img *img, errcode_t err, const char *what, const char *op)
+int fs_error(struct ext4img *img, errcode_t err, const char *what, const char *op)
 {
         int r = errno_of(err);
         if (r == -ENOSPC)
@@ -240,7 +175,7 @@ static int nodes_grow(struct ext4img *img)
 }
 
 /* Takes ownership of path.  Returns the node (stable until the next add). */
-static int node_add(struct ext4img *img, char *path, ext2_ino_t ino, mode_t mode, struct node **out)
+int node_add(struct ext4img *img, char *path, ext2_ino_t ino, mode_t mode, struct node **out)
 {
         struct node *n;
         int r;
@@ -321,7 +256,7 @@ static void set_time(__u32 *lo, __u32 *extra, int64_t t)
         *extra = (__u32)(((t - (int32_t)(uint32_t)t) >> 32) & EXT4_EPOCH_MASK);
 }
 
-static void stamp(struct ext2_inode_large *in, int64_t t)
+void stamp(struct ext2_inode_large *in, int64_t t)
 {
         set_time(&in->i_atime, &in->i_atime_extra, t);
         set_time(&in->i_ctime, &in->i_ctime_extra, t);
@@ -369,16 +304,16 @@ static int write_new_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inod
         return err ? fs_error(img, err, what, "writing inode") : 0;
 }
 
-static int read_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
-                      const char *what)
+int read_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+               const char *what)
 {
         errcode_t err = ext2fs_read_inode_full(img->fs, ino, (struct ext2_inode *)in, sizeof(*in));
         return err ? fs_error(img, err, what, "reading inode") : 0;
 }
 
 /* Rewrite the struct part of an inode, keeping its in-inode xattrs. */
-static int update_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
-                        const char *what)
+int update_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                 const char *what)
 {
         errcode_t err = ext2fs_write_inode_full(img->fs, ino, (struct ext2_inode *)in, sizeof(*in));
         return err ? fs_error(img, err, what, "writing inode") : 0;
@@ -412,8 +347,8 @@ static int dirent_type(mode_t mode)
 
 /* Allocate blocks [lblk, lblk+count) of inode `in` (already on disk with
  * EXT4_EXTENTS_FL), contiguous from the allocation cursor when possible. */
-static int alloc_blocks(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
-                        blk64_t lblk, blk64_t count, const char *what)
+int alloc_blocks(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                 blk64_t lblk, blk64_t count, const char *what)
 {
         errcode_t err;
 
@@ -427,8 +362,8 @@ static int alloc_blocks(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_l
 }
 
 /* The physical layout of a file, to write its data with pwrite. */
-static int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
-                        struct extent_map **map, size_t *len, const char *what)
+int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                 struct extent_map **map, size_t *len, const char *what)
 {
         ext2_extent_handle_t h;
         struct ext2fs_extent ex;
@@ -559,7 +494,7 @@ static int find_last_entry(struct ext4img *img, const char *buf, unsigned *off)
 }
 
 /* Load an existing directory made by libext2fs (the root) for appending. */
-static int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out)
+int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out)
 {
         struct ext2_inode_large in;
         blk64_t pblk;
@@ -683,522 +618,6 @@ static int dir_add(struct ext4img *img, struct dirstate *d, const char *name, ex
         memcpy(de->name, name, nlen);
         d->dirty = true;
         return 0;
-}
-
-/* ---- hashed directory index (htree) ------------------------------------------ */
-
-/* Directories of more than one block get an htree index at close, as
- * `e2fsck -D` would build it, so the kernel finds names by hash instead of
- * scanning every block.  One index level (up to 507 leaf blocks, some 40,000
- * names) covers every real directory; bigger ones stay linear, which is
- * still a valid ext4 directory. */
-
-struct hent {
-        ext2_dirhash_t hash, minor;
-        ext2_ino_t ino;
-        uint8_t type, len;
-        const char *name;
-};
-
-static int hent_cmp(const void *a, const void *b)
-{
-        const struct hent *x = a, *y = b;
-        int c;
-
-        if (x->hash != y->hash)
-                return x->hash < y->hash ? -1 : 1;
-        if (x->minor != y->minor)
-                return x->minor < y->minor ? -1 : 1;
-        c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
-        return c ? c : (int)x->len - (int)y->len;
-}
-
-static unsigned dx_csum_size(struct ext4img *img)
-{
-        return ext2fs_has_feature_metadata_csum(img->fs->super) ? sizeof(struct ext2_dir_entry_tail) : 0;
-}
-
-/* Read every entry but "." and ".." of a (flushed) linear directory. */
-static int dir_entries(struct ext4img *img, struct dirstate *d, const struct extent_map *map,
-                       size_t map_len, char *blocks, struct hent **out, size_t *n_out,
-                       ext2_ino_t *parent)
-{
-        unsigned bs = img->fs->blocksize, end = bs - dx_csum_size(img);
-        size_t n = 0, cap = (size_t)d->nblocks * bs / 12;
-        struct hent *h = malloc(cap * sizeof(*h));
-        int hash_alg = img->fs->super->s_def_hash_version;
-
-        if (!h)
-                return -ENOMEM;
-        if (hash_alg <= EXT2_HASH_TEA && (img->fs->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH))
-                hash_alg += 3;
-        for (size_t m = 0; m < map_len; m++)
-                for (uint64_t i = 0; i < map[m].len; i++) {
-                        char *buf = blocks + (map[m].lblk + i) * bs;
-                        errcode_t err = ext2fs_read_dir_block4(img->fs, map[m].pblk + i, buf, 0, d->ino);
-                        if (err) {
-                                free(h);
-                                return fs_error(img, err, "directory", "reading block");
-                        }
-                }
-        for (uint32_t b = 0; b < d->nblocks; b++) {
-                for (unsigned pos = 0, rec; pos < end; pos += rec) {
-                        struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blocks + (size_t)b * bs + pos);
-                        unsigned len = ext2fs_dirent_name_len(de);
-                        if (ext2fs_get_rec_len(img->fs, de, &rec) || rec < 8) {
-                                free(h);
-                                return imgerr(-EIO, "corrupt directory block");
-                        }
-                        if (!de->inode)
-                                continue;
-                        if (len <= 2 && de->name[0] == '.' && (len == 1 || de->name[1] == '.')) {
-                                if (len == 2)
-                                        *parent = de->inode;
-                                continue;
-                        }
-                        struct hent *e = &h[n++];
-                        e->ino = de->inode;
-                        e->type = (uint8_t)ext2fs_dirent_file_type(de);
-                        e->len = (uint8_t)len;
-                        e->name = de->name;
-                        ext2fs_dirhash2(hash_alg, de->name, (int)len, img->fs->encoding, 0,
-                                        img->fs->super->s_hash_seed, &e->hash, &e->minor);
-                }
-        }
-        qsort(h, n, sizeof(*h), hent_cmp);
-        *out = h;
-        *n_out = n;
-        return 0;
-}
-
-/* Pack sorted entries into leaf blocks; with out == NULL only count them.
- * hashes[i] is the index key of leaf i. */
-static uint32_t pack_leaves(struct ext4img *img, const struct hent *h, size_t n, char *out,
-                            uint32_t *hashes)
-{
-        unsigned bs = img->fs->blocksize, end = bs - dx_csum_size(img);
-        uint32_t leaves = 0;
-        unsigned off = end;
-        struct ext2_dir_entry *prev = NULL;
-
-        for (size_t i = 0; i < n; i++) {
-                unsigned rec = EXT2_DIR_REC_LEN(h[i].len);
-                if (off + rec > end) {
-                        if (out && prev)
-                                ext2fs_set_rec_len(img->fs, end - ((char *)prev - (out + (size_t)(leaves - 1) * bs)), prev);
-                        leaves++;
-                        off = 0;
-                        prev = NULL;
-                        if (hashes)
-                                /* a hash continuing from the previous leaf is marked by the low bit */
-                                hashes[leaves - 1] = leaves == 1 ? 0
-                                        : (h[i].hash == h[i - 1].hash ? h[i].hash | 1 : h[i].hash);
-                }
-                if (out) {
-                        struct ext2_dir_entry *de = (struct ext2_dir_entry *)(out + (size_t)(leaves - 1) * bs + off);
-                        de->inode = h[i].ino;
-                        ext2fs_dirent_set_name_len(de, h[i].len);
-                        ext2fs_dirent_set_file_type(de, h[i].type);
-                        ext2fs_set_rec_len(img->fs, rec, de);
-                        memcpy(de->name, h[i].name, h[i].len);
-                        prev = de;
-                }
-                off += rec;
-        }
-        if (out && prev)
-                ext2fs_set_rec_len(img->fs, end - ((char *)prev - (out + (size_t)(leaves - 1) * bs)), prev);
-        if (out && dx_csum_size(img))
-                for (uint32_t l = 0; l < leaves; l++)
-                        ext2fs_initialize_dirent_tail(img->fs, EXT2_DIRENT_TAIL(out + (size_t)l * bs, bs));
-        return leaves;
-}
-
-static void build_dx_root(struct ext4img *img, char *buf, ext2_ino_t ino, ext2_ino_t parent,
-                          const uint32_t *hashes, uint32_t leaves)
-{
-        unsigned bs = img->fs->blocksize;
-        struct ext2_dir_entry *dot = (struct ext2_dir_entry *)buf;
-        struct ext2_dir_entry *dotdot = (struct ext2_dir_entry *)(buf + 12);
-        struct ext2_dx_root_info *info = (struct ext2_dx_root_info *)(buf + 24);
-        struct ext2_dx_countlimit *cl = (struct ext2_dx_countlimit *)(buf + 32);
-        struct ext2_dx_entry *ent = (struct ext2_dx_entry *)(buf + 32);
-        unsigned limit = (bs - 32) / sizeof(struct ext2_dx_entry) - (dx_csum_size(img) ? 1 : 0);
-
-        memset(buf, 0, bs);
-        dot->inode = ino;
-        ext2fs_dirent_set_name_len(dot, 1);
-        ext2fs_dirent_set_file_type(dot, EXT2_FT_DIR);
-        ext2fs_set_rec_len(img->fs, 12, dot);
-        dot->name[0] = '.';
-        dotdot->inode = parent;
-        ext2fs_dirent_set_name_len(dotdot, 2);
-        ext2fs_dirent_set_file_type(dotdot, EXT2_FT_DIR);
-        ext2fs_set_rec_len(img->fs, bs - 12, dotdot);
-        dotdot->name[0] = dotdot->name[1] = '.';
-        info->hash_version = img->fs->super->s_def_hash_version;
-        info->info_length = sizeof(*info);
-        info->indirect_levels = 0;
-        /* entry 0 has no hash: its slot holds count and limit */
-        for (uint32_t i = 0; i < leaves; i++) {
-                if (i)
-                        ent[i].hash = ext2fs_cpu_to_le32(hashes[i]);
-                ent[i].block = ext2fs_cpu_to_le32(i + 1);
-        }
-        cl->limit = ext2fs_cpu_to_le16((__u16)limit);
-        cl->count = ext2fs_cpu_to_le16((__u16)leaves);
-}
-
-/* Make the directory exactly `want` blocks long. */
-static int dir_resize(struct ext4img *img, struct dirstate *d, struct ext2_inode_large *in,
-                      uint32_t want, const char *what)
-{
-        errcode_t err;
-        int r;
-
-        if (want > d->nblocks) {
-                r = alloc_blocks(img, d->ino, in, d->nblocks, want - d->nblocks, what);
-                if (r < 0)
-                        return r;
-        } else if (want < d->nblocks) {
-                err = ext2fs_punch(img->fs, d->ino, (struct ext2_inode *)in, NULL, want, ~0ULL);
-                if (err)
-                        return fs_error(img, err, what, "shrinking directory");
-        }
-        d->nblocks = want;
-        in->i_flags |= EXT2_INDEX_FL;
-        err = ext2fs_inode_size_set(img->fs, (struct ext2_inode *)in, (uint64_t)want * img->fs->blocksize);
-        if (err)
-                return fs_error(img, err, what, "setting directory size");
-        return update_inode(img, d->ino, in, what);
-}
-
-static int write_dir_blocks(struct ext4img *img, struct dirstate *d, char *blocks,
-                            const char *what)
-{
-        struct extent_map *map = NULL;
-        struct ext2_inode_large in;
-        size_t map_len = 0;
-        unsigned bs = img->fs->blocksize;
-        int r = read_inode(img, d->ino, &in, what);
-
-        if (r == 0)
-                r = read_extents(img, d->ino, &in, &map, &map_len, what);
-        for (size_t m = 0; r == 0 && m < map_len; m++)
-                for (uint64_t i = 0; r == 0 && i < map[m].len; i++) {
-                        errcode_t err = ext2fs_write_dir_block4(img->fs, map[m].pblk + i,
-                                                                blocks + (map[m].lblk + i) * bs, 0, d->ino);
-                        if (err)
-                                r = fs_error(img, err, what, "writing directory block");
-                }
-        free(map);
-        return r;
-}
-
-static int index_dir(struct ext4img *img, struct dirstate *d, const char *what)
-{
-        unsigned bs = img->fs->blocksize;
-        unsigned limit = (bs - 32) / sizeof(struct ext2_dx_entry) - (dx_csum_size(img) ? 1 : 0);
-        _cleanup_free_ char *old = NULL, *new = NULL;
-        _cleanup_free_ struct hent *h = NULL;
-        _cleanup_free_ struct extent_map *map = NULL;
-        _cleanup_free_ uint32_t *hashes = NULL;
-        struct ext2_inode_large in;
-        size_t n = 0, map_len = 0;
-        ext2_ino_t parent = 0;
-        uint32_t leaves;
-        int r;
-
-        r = read_inode(img, d->ino, &in, what);
-        if (r < 0)
-                return r;
-        r = read_extents(img, d->ino, &in, &map, &map_len, what);
-        if (r < 0)
-                return r;
-        old = calloc(d->nblocks, bs);
-        if (!old)
-                return -ENOMEM;
-        r = dir_entries(img, d, map, map_len, old, &h, &n, &parent);
-        if (r < 0)
-                return r;
-        leaves = pack_leaves(img, h, n, NULL, NULL);
-        if (leaves == 0 || leaves > limit || !parent)
-                return 0;
-        new = calloc((size_t)leaves + 1, bs);
-        hashes = calloc(leaves, sizeof(*hashes));
-        if (!new || !hashes)
-                return -ENOMEM;
-        pack_leaves(img, h, n, new + bs, hashes);
-        build_dx_root(img, new, d->ino, parent, hashes, leaves);
-        r = dir_resize(img, d, &in, leaves + 1, what);
-        if (r < 0)
-                return r;
-        return write_dir_blocks(img, d, new, what);
-}
-
-static int index_dirs(struct ext4img *img)
-{
-        for (size_t i = 0; i < img->nodes_cap; i++) {
-                struct dirstate *d = img->nodes[i].dir;
-                if (d && d->nblocks > 1) {
-                        int r = index_dir(img, d, img->nodes[i].path);
-                        if (r < 0)
-                                return imgerr_prefix(r, "%s: indexing directory: ", img->nodes[i].path);
-                }
-        }
-        return 0;
-}
-
-/* ---- creating the filesystem ------------------------------------------------ */
-
-static int setup_params(const struct ext4img_opts *o, struct ext2_super_block *p)
-{
-        uint64_t blocks = o->size / (1024u << BLOCK_SIZE_LOG);
-        uint64_t inodes = o->inode_count ? o->inode_count : o->size / BYTES_PER_INODE_DEFAULT;
-
-        memset(p, 0, sizeof(*p));
-        p->s_rev_level = EXT2_DYNAMIC_REV;
-        p->s_log_block_size = BLOCK_SIZE_LOG;
-        ext2fs_blocks_count_set(p, blocks);
-        ext2fs_r_blocks_count_set(p, blocks * o->reserved_percent / 100);
-        p->s_inode_size = (__u16)o->inode_size;
-        p->s_inodes_count = (__u32)(inodes > UINT32_MAX ? UINT32_MAX : inodes);
-        p->s_log_groups_per_flex = FLEX_BG_LOG;
-        p->s_max_mnt_count = (__u16)-1;
-
-        ext2fs_set_feature_xattr(p);
-        ext2fs_set_feature_dir_index(p);
-        ext2fs_set_feature_filetype(p);
-        ext2fs_set_feature_extents(p);
-        ext2fs_set_feature_flex_bg(p);
-        ext2fs_set_feature_64bit(p);
-        ext2fs_set_feature_sparse_super(p);
-        ext2fs_set_feature_large_file(p);
-        ext2fs_set_feature_huge_file(p);
-        ext2fs_set_feature_dir_nlink(p);
-        ext2fs_set_feature_extra_isize(p);
-        ext2fs_set_feature_metadata_csum(p);
-        return 0;
-}
-
-static int check_opts(const char *path, const struct ext4img_opts *o)
-{
-        unsigned bs = 1024u << BLOCK_SIZE_LOG;
-
-        if (o->size == 0 || o->size % bs)
-                return imgerr(-EINVAL, "%s: image size %llu is not a positive multiple of %u",
-                              path, (unsigned long long)o->size, bs);
-        if (o->inode_size < 256 || o->inode_size > bs || (o->inode_size & (o->inode_size - 1)))
-                return imgerr(-EINVAL, "%s: inode size %u must be a power of two from 256 to %u",
-                              path, o->inode_size, bs);
-        if (o->offset % 4096)
-                return imgerr(-EINVAL, "%s: offset %llu is not a multiple of 4096", path,
-                              (unsigned long long)o->offset);
-        if (o->reserved_percent > 50)
-                return imgerr(-EINVAL, "%s: reserved blocks %u%% is more than 50%%", path,
-                              o->reserved_percent);
-        return 0;
-}
-
-/* Superblock fields mke2fs fills from the clock or randomness. */
-static void set_identity(struct ext4img *img)
-{
-        struct ext2_super_block *s = img->fs->super;
-        int64_t t = img->opts.timestamp;
-
-        memcpy(s->s_uuid, img->opts.uuid, sizeof(s->s_uuid));
-        memcpy(s->s_hash_seed, img->opts.hash_seed, sizeof(s->s_hash_seed));
-        s->s_def_hash_version = EXT2_HASH_HALF_MD4;
-        s->s_checksum_type = EXT2_CRC32C_CHKSUM;
-        memset(s->s_volume_name, 0, sizeof(s->s_volume_name));
-        if (img->opts.label)
-                strncpy((char *)s->s_volume_name, img->opts.label, sizeof(s->s_volume_name));
-        s->s_mkfs_time = s->s_lastcheck = (__u32)t;
-        s->s_mkfs_time_hi = s->s_lastcheck_hi = (__u8)(t >> 32);
-        s->s_kbytes_written = 0;
-        ext2fs_init_csum_seed(img->fs);
-}
-
-static int stamp_existing(struct ext4img *img, ext2_ino_t ino)
-{
-        struct ext2_inode_large in;
-        int r = read_inode(img, ino, &in, "/");
-        if (r < 0)
-                return r;
-        stamp(&in, img->opts.timestamp);
-        return update_inode(img, ino, &in, "/");
-}
-
-/* Root, lost+found, the reserved inodes and the journal, as mke2fs makes them. */
-static int make_skeleton(struct ext4img *img)
-{
-        ext2_filsys fs = img->fs;
-        struct ext2fs_journal_params jp;
-        ext2_ino_t lpf;
-        errcode_t err;
-
-        for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
-                /* the image file was created sparse: inode tables are already zero */
-                ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
-                ext2fs_group_desc_csum_set(fs, g);
-        }
-        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, 0);
-        if (err)
-                return fs_error(img, err, img->path, "creating root directory");
-        fs->umask = 077;
-        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
-        fs->umask = 022;
-        if (!err)
-                err = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, 0, &lpf);
-        /* 16 KiB like mke2fs, so e2fsck can reconnect files without allocating */
-        for (int i = 1; !err && i < 4; i++)
-                err = ext2fs_expand_dir(fs, lpf);
-        if (err)
-                return fs_error(img, err, img->path, "creating lost+found");
-        for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(fs->super); i++)
-                ext2fs_inode_alloc_stats2(fs, i, +1, 0);
-        ext2fs_mark_ib_dirty(fs);
-        ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
-        ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
-        err = ext2fs_update_bb_inode(fs, NULL);
-        if (err)
-                return fs_error(img, err, img->path, "creating bad block inode");
-
-        /* Images below 8 MiB get no journal: ext4 needs at least 1024 blocks. */
-        if (ext2fs_get_journal_params(&jp, fs) == 0) {
-                err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
-                                                EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK);
-                if (err)
-                        return fs_error(img, err, img->path, "creating journal");
-        }
-
-        int r = 0;
-        ext2_ino_t stamped[] = { EXT2_ROOT_INO, lpf, EXT2_BAD_INO,
-                                 ext2fs_has_feature_journal(fs->super) ? EXT2_JOURNAL_INO : 0 };
-        for (size_t i = 0; i < ARRAY_SIZE(stamped) && r == 0; i++)
-                if (stamped[i])
-                        r = stamp_existing(img, stamped[i]);
-        return r;
-}
-
-static int register_root(struct ext4img *img)
-{
-        struct node *n;
-        char *root = strdup("/"), *lpf = strdup("/lost+found");
-        int r;
-
-        if (!root || !lpf) {
-                free(root);
-                free(lpf);
-                return -ENOMEM;
-        }
-        r = node_add(img, root, EXT2_ROOT_INO, S_IFDIR | 0755, &n);
-        if (r < 0) {
-                free(lpf);
-                return r;
-        }
-        r = dirstate_load(img, EXT2_ROOT_INO, &n->dir);
-        if (r < 0) {
-                free(lpf);
-                return r;
-        }
-        ext2_ino_t lpf_ino;
-        errcode_t err = ext2fs_lookup(img->fs, EXT2_ROOT_INO, "lost+found", 10, 0, &lpf_ino);
-        if (err) {
-                free(lpf);
-                return fs_error(img, err, "/lost+found", "lookup");
-        }
-        /* in the table so nothing else can take the name; not appendable */
-        return node_add(img, lpf, lpf_ino, S_IFDIR | 0700, NULL);
-}
-
-static int open_image_file(struct ext4img *img)
-{
-        img->fd = open(img->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (img->fd < 0)
-                return imgerr(-errno, "%s: cannot create image: %m", img->path);
-        img->created = true;
-        if (ftruncate(img->fd, (off_t)(img->opts.offset + img->opts.size)) < 0 || fchmod(img->fd, 0644) < 0)
-                return imgerr(-errno, "%s: cannot size image to %llu bytes: %m", img->path,
-                              (unsigned long long)img->opts.size);
-        int r = blockwriter_open(img->path, &img->bw);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                img->bw = NULL;   /* no direct I/O here: pwrite */
-        else
-                blockwriter_set_base(img->bw, img->opts.offset);
-        return 0;
-}
-
-int ext4img_create(const char *path, const struct ext4img_opts *opts, struct ext4img **out)
-{
-        struct ext2_super_block param;
-        struct ext4img *img;
-        errcode_t err;
-        int r;
-
-        r = check_opts(path, opts);
-        if (r < 0)
-                return r;
-        img = calloc(1, sizeof(*img));
-        if (!img)
-                return -ENOMEM;
-        img->fd = -1;
-        img->opts = *opts;
-        img->opts.label = NULL;
-        img->path = strdup(path);
-        if (!img->path) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = open_image_file(img);
-        if (r < 0)
-                goto fail;
-        initialize_ext2_error_table();
-        setup_params(opts, &param);
-        err = ext2fs_initialize(img->path, EXT2_FLAG_64BITS, &param, unix_io_manager, &img->fs);
-        if (err) {
-                r = fs_error(img, err, path, "creating filesystem");
-                goto fail;
-        }
-        if (opts->offset) {
-                /* A disk's partition: libext2fs' unix I/O adds it to every
-                 * access; nothing was written before this. */
-                char o[48];
-                snprintf(o, sizeof(o), "offset=%llu", (unsigned long long)opts->offset);
-                err = io_channel_set_options(img->fs->io, o);
-                if (err) {
-                        r = fs_error(img, err, path, "setting the partition offset");
-                        goto fail;
-                }
-        }
-        img->fs->now = opts->timestamp ? opts->timestamp : 1; /* 0 means "use the clock" */
-        img->opts.label = opts->label;
-        set_identity(img);
-        img->opts.label = NULL;
-        img->ibuf = calloc(1, EXT2_INODE_SIZE(img->fs->super));
-        if (!img->ibuf) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        err = ext2fs_allocate_tables(img->fs);
-        if (err) {
-                r = fs_error(img, err, path, "allocating group tables");
-                goto fail;
-        }
-        r = make_skeleton(img);
-        if (r < 0)
-                goto fail;
-        r = register_root(img);
-        if (r < 0)
-                goto fail;
-        img->goal = 0;
-        img->index_dirs = !opts->linear_dirs;
-        *out = img;
-        return 0;
-fail:
-        ext4img_abort(img);
-        return r;
 }
 
 /* ---- closing ------------------------------------------------------------- */

@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,8 +24,8 @@
 #include "image/labels.h"
 #include "rpm/lockfile.h"
 #include "base/output.h"
+#include "base/progress.h"
 #include "image/owners.h"
-#include "image/plan.h"
 #include "rpm/pathmap.h"
 #include "rpm/pkgset.h"
 #include "ima/pubkey.h"
@@ -38,68 +37,12 @@
 #include "ima/verity.h"
 #include "rpm/sigpack.h"
 #include "base/strv.h"
-
-#define COPY_BUF_SIZE (256u << 10)
-#define CAPTURE_MAX (4u << 20)
-#define BLOCK 4096u
-
-/* A few image files whose content compose needs to know while it writes:
- * the image's own users and groups (owners.h resolves through them, as rpm
- * resolves through the target's /etc/passwd) and rpm's macros (the rpmdb
- * path). */
-struct capture {
-        const char *path;
-        char *data;
-        size_t len;
-        bool too_big;         /* over CAPTURE_MAX: not a real passwd file, nothing kept */
-};
-
-enum { CAP_PASSWD, CAP_GROUP, CAP_RPM_MACROS, CAP_COUNT };
-
-struct composer {
-        const struct layout *l;
-        const struct compose_opts *o;
-        struct compose_report *rep;
-        struct pkgset *set;
-        struct ext4img *img;
-        struct ima_trust *trust;
-        struct ima_key *key;
-        struct sigpack_set *packs;   /* [Signatures] Packs=, bound to the set; NULL: none */
-        struct pathmap *paths;
-        struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
-        struct composedb_job *db;    /* the rpm database, made by a child process meanwhile */
-        struct ima_hasher *sha256;   /* files compose makes, and packages whose digests cannot be signed (md5) */
-        struct verity_params vparams;     /* [Verity] Enable=yes */
-        struct verity_signer *vsigner;    /* builtin and ipe: PKCS#7 in the descriptors */
-        int64_t epoch;
-        uint8_t uuid[16];
-        char **inputs;               /* every file read: no output may be one of them */
-        struct output *image;
-        struct bootfiles boot;
-        struct bootdisk *disk;       /* Format=disk: the UKI's parts and the disk plan */
-        uint64_t root_size;          /* Format=disk with a fixed Size=: what the root partition holds */
-        uint8_t *buf;
-        struct capture cap[CAP_COUNT];
-        bool cap_changed[CAP_COUNT]; /* written by the current package */
-        struct owners *owners;
-        struct users *users;         /* the image's users and groups, decided before any file */
-        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
-        char **warned_owners;
-        struct scriptlets *scr;      /* Scriptlets=run: what the scriptlets changed */
-        size_t pkg_index;
-        double t0;
-};
+#include "image/composer.h"
 
 static void count_signature(struct composer *c, int tag, const uint8_t *val, size_t len);
 static void stage_mark(const char *name);
 
 /* ---- small helpers -------------------------------------------------------- */
-
-
-static bool path_allowed_unsigned(const struct layout *l, const char *path)
-{
-        return plan_allows_unsigned((const char *const *)l->allow_unsigned, strv_length(l->allow_unsigned), path);
-}
 
 static const char *pkg_label(struct composer *c)
 {
@@ -201,310 +144,16 @@ static int make_implied_dir(const char *dir, void *userdata)
 }
 
 /* Parents a package does not own are made 0755 root, as rpm would. */
-static int ensure_parents(struct composer *c, int pkg, const char *path)
+int ensure_parents(struct composer *c, int pkg, const char *path)
 {
         return pathmap_imply_parents(c->paths, c->set->pkgs, pkg, path, make_implied_dir, c);
-}
-
-/* ---- signatures ----------------------------------------------------------------- */
-
-enum sig_source { SIG_NONE, SIG_PACKAGE, SIG_SIGNED };
-#define SIG_WANT_V3 0x100   /* in ra_file.tag: to be signed by finish_verity only */
-
-static int sign_digest(struct composer *c, int algo, const uint8_t *digest, size_t len,
-                       uint8_t **val, size_t *val_len)
-{
-        int r = ima_key_sign_digest(c->key, algo, digest, len, val, val_len);
-        if (r < 0)
-                return imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
-        return 0;
-}
-
-/* Packs= (sigpack.h): a pack's value stands in for the header's, so every
- * rule below (trust, AllowUnsigned=, verity) holds for both alike.  Returns
- * the pack's name when the value is the pack's. */
-static const char *take_pack_value(struct composer *c, size_t pkg, struct rpmpkg_file *f)
-{
-        const char *pack = NULL;
-        size_t len = 0;
-        const uint8_t *v = sigpack_set_value(c->packs, pkg, (size_t)f->index, &len, &pack);
-
-        if (v) {
-                f->ima = v;
-                f->ima_len = len;
-        }
-        return v ? pack : NULL;
-}
-
-/* Decide the security.ima value of one regular file whose content has been
- * checked against the header digest.  Runs on either thread (readahead.h):
- * reads only the layout, the keys and the package. */
-static int choose_signature(struct composer *c, struct rpmpkg *p, const struct rpmpkg_file *f,
-                            const char *pack, enum imasig_status st, const struct imasig *parsed,
-                            uint8_t **val, size_t *val_len, enum sig_source *src, bool *sign_later)
-{
-        *val = NULL;
-        *src = SIG_NONE;
-        *sign_later = false;
-        if (c->l->sigmode != SIGMODE_SIGN) {
-                if (st == IMASIG_VALID) {
-                        *val = malloc(f->ima_len);
-                        if (!*val)
-                                return -ENOMEM;
-                        memcpy(*val, f->ima, f->ima_len);
-                        *val_len = f->ima_len;
-                        *src = SIG_PACKAGE;
-                        return 0;
-                }
-        }
-        if (c->l->sigmode != SIGMODE_PACKAGE) {
-                *src = SIG_SIGNED;
-                *sign_later = true;   /* batched by the caller */
-                return 0;
-        }
-        if (path_allowed_unsigned(c->l, f->path))
-                return 0;
-        if (pack && st != IMASIG_NONE)
-                return imgerr(-EKEYREJECTED, "%s: %s: %s: pack signature %s%s", pack, rpmpkg_nevra(p),
-                              f->path, imasig_status_name(st),
-                              st == IMASIG_INVALID ? " (not this file's: a swapped or altered signature)" : "");
-        if (st == IMASIG_UNKNOWN_KEY)
-                return imgerr(-EKEYREJECTED, "%s: %s: package signature by untrusted key %08x (not in Certificate=)",
-                              rpmpkg_path(p), f->path, parsed->keyid);
-        if (st == IMASIG_UNUSABLE_KEY)
-                return imgerr(-EKEYREJECTED, "%s: %s: package signature by key %08x, which the kernel cannot verify: %s",
-                              rpmpkg_path(p), f->path, parsed->keyid,
-                              ima_trust_key_problem(c->trust, parsed->keyid));
-        return imgerr(-EKEYREJECTED, "%s: %s: package signature %s", rpmpkg_path(p), f->path,
-                      st == IMASIG_NONE ? "missing" : imasig_status_name(st));
-}
-
-static void finish_failed(struct ra_file *rf, int r)
-{
-        rf->rc = r;
-        rf->msg = strdup(imgerr_what(r));
-}
-
-/* The packages' own signatures of files[0..n), checked together (ECDSA
- * shares its inversions); st[i] is IMASIG_NONE where there is none to check.
- * vals, lens and digests are scratch arrays of n. */
-static void verify_package_signatures(struct composer *c, struct ra_file *const files[], size_t n,
-                                      enum imasig_status st[], struct imasig parsed[],
-                                      uint8_t *vals[], size_t lens[], const uint8_t *digests[])
-{
-        _cleanup_free_ size_t *dlens = calloc(n, sizeof(*dlens));
-        _cleanup_free_ size_t *which = calloc(n, sizeof(*which));
-        _cleanup_free_ enum imasig_status *got = calloc(n, sizeof(*got));
-        _cleanup_free_ struct imasig *gotp = calloc(n, sizeof(*gotp));
-        size_t m = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                struct rpmpkg_file f;
-                st[i] = IMASIG_NONE;
-                if (c->l->sigmode == SIGMODE_SIGN || !files[i]->digest ||
-                    rpmpkg_file(c->set->pkgs[files[i]->pkg], files[i]->file, &f) < 0)
-                        continue;
-                take_pack_value(c, files[i]->pkg, &f);
-                if (!f.ima)
-                        continue;
-                if (!dlens || !which || !got || !gotp) {
-                        st[i] = ima_trust_verify_digest(c->trust, f.ima, f.ima_len, f.digest,
-                                                        f.digest_len, &parsed[i]);
-                        continue;
-                }
-                vals[m] = (uint8_t *)f.ima;
-                lens[m] = f.ima_len;
-                digests[m] = f.digest;
-                dlens[m] = f.digest_len;
-                which[m++] = i;
-        }
-        if (!m)
-                return;
-        ima_trust_verify_digests(c->trust, m, (const uint8_t *const *)vals, lens, digests, dlens, got, gotp);
-        for (size_t k = 0; k < m; k++) {
-                st[which[k]] = got[k];
-                parsed[which[k]] = gotp[k];
-                vals[k] = NULL;
-        }
-}
-
-/* A pack's v3 value for this file, checked over its fs-verity digest like
- * any package signature: 1 used, 0 none, <0 refused. */
-static int take_pack_v3(struct composer *c, struct ra_file *rf)
-{
-        const char *pack = NULL;
-        size_t len = 0;
-        uint32_t keyid = 0;
-        struct rpmpkg_file f;
-        const uint8_t *v = sigpack_set_value_v3(c->packs, rf->pkg, rf->file, &len, &pack);
-        enum imasig_status st;
-        uint8_t *copy;
-
-        if (!v)
-                return 0;
-        st = verity_ima_verify(c->trust, v, len, rf->verity->digest, &keyid);
-        if (st != IMASIG_VALID) {
-                rpmpkg_file(c->set->pkgs[rf->pkg], rf->file, &f);
-                return imgerr(-EKEYREJECTED, "%s: %s: %s: pack v3 signature %s (over another fs-verity "
-                              "digest: another Salt=, or not this file's)", pack,
-                              rpmpkg_nevra(c->set->pkgs[rf->pkg]), f.path, imasig_status_name(st));
-        }
-        copy = malloc(len);
-        if (!copy)
-                return -ENOMEM;
-        memcpy(copy, v, len);
-        free(rf->val);
-        rf->val = copy;
-        rf->val_len = len;
-        return 1;
-}
-
-/* With [Verity]: the signatures over each file's fs-verity digest, made
- * with the owner's key for every file that got a signature above (files
- * allowed unsigned stay unsigned).  ima-v3 replaces security.ima with a v3
- * value; builtin and ipe put a PKCS#7 into the descriptor and keep the v2
- * security.ima. */
-static void finish_verity(struct composer *c, struct ra_file *const files[], size_t n,
-                          const uint8_t *digests[], uint8_t *vals[], size_t lens[],
-                          struct ra_file *batch[])
-{
-        size_t m = 0;
-        int r;
-
-        for (size_t i = 0; i < n; i++)
-                if (files[i]->rc >= 0 && files[i]->verity && (files[i]->val || (files[i]->tag & SIG_WANT_V3))) {
-                        files[i]->tag &= ~SIG_WANT_V3;
-                        batch[m] = files[i];
-                        digests[m++] = files[i]->verity->digest;
-                }
-        if (!m)
-                return;
-        if (c->l->verity_sigs != VERITY_SIGS_IMA_V3) {
-                r = verity_builtin_sign_many(c->vsigner, digests, m, vals, lens);
-                if (r < 0)
-                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
-                for (size_t k = 0; k < m; k++) {
-                        if (r < 0) {
-                                finish_failed(batch[k], r);
-                                continue;
-                        }
-                        batch[k]->verity->sig = vals[k];
-                        batch[k]->verity->sig_len = lens[k];
-                }
-                return;
-        }
-        /* v3 values from a pack are used as they are; the rest are signed */
-        size_t keep = 0;
-        for (size_t k = 0; k < m; k++) {
-                r = take_pack_v3(c, batch[k]);
-                if (r < 0)
-                        finish_failed(batch[k], r);
-                if (r == 0) {
-                        batch[keep] = batch[k];
-                        digests[keep++] = digests[k];
-                }
-        }
-        if (!(m = keep))
-                return;
-        r = verity_ima_sign_many(c->key, digests, m, vals, lens);
-        if (r < 0)
-                imgerr_prefix(r, "%s: cannot sign: ", c->l->key);
-        for (size_t k = 0; k < m; k++) {
-                if (r < 0) {
-                        finish_failed(batch[k], r);
-                        continue;
-                }
-                free(batch[k]->val);
-                batch[k]->val = vals[k];
-                batch[k]->val_len = lens[k];
-        }
-}
-
-/* The readahead finish hook: each file's signature, verified or made here.
- * Signatures to make are signed together, per hash algo, so ECDSA shares
- * its modular inversions. */
-static void finish_files(void *ctx, struct ra_file *const files[], size_t n)
-{
-        struct composer *c = ctx;
-        _cleanup_free_ enum imasig_status *st = calloc(n, sizeof(*st));
-        _cleanup_free_ struct imasig *parsed = calloc(n, sizeof(*parsed));
-        _cleanup_free_ int *algo = calloc(n, sizeof(*algo));
-        _cleanup_free_ const uint8_t **digests = calloc(n, sizeof(*digests));
-        _cleanup_free_ struct ra_file **batch = calloc(n, sizeof(*batch));
-        _cleanup_free_ uint8_t **vals = calloc(n, sizeof(*vals));
-        _cleanup_free_ size_t *lens = calloc(n, sizeof(*lens));
-        size_t to_sign = 0;
-        /* with IMA v3 the v2 signatures would be replaced: not made at all */
-        bool v3_only = c->l->verity && c->l->verity_sigs == VERITY_SIGS_IMA_V3;
-
-        if (!st || !parsed || !algo || !digests || !batch || !vals || !lens) {
-                for (size_t i = 0; i < n; i++)
-                        finish_failed(files[i], -ENOMEM);
-                return;
-        }
-        verify_package_signatures(c, files, n, st, parsed, vals, lens, digests);
-        for (size_t i = 0; i < n; i++) {
-                struct ra_file *rf = files[i];
-                struct rpmpkg *p = c->set->pkgs[rf->pkg];
-                struct rpmpkg_file f;
-                enum sig_source src;
-                bool later;
-                int r;
-
-                rf->tag = SIG_NONE;
-                algo[i] = -1;
-                if (rpmpkg_file(p, rf->file, &f) < 0 || !rf->digest)
-                        continue;   /* the writer reports the missing digest */
-                const char *pack = c->l->sigmode == SIGMODE_SIGN ? NULL : take_pack_value(c, rf->pkg, &f);
-                r = choose_signature(c, p, &f, pack, st[i], &parsed[i], &rf->val, &rf->val_len, &src, &later);
-                if (r < 0) {
-                        finish_failed(rf, r);
-                        continue;
-                }
-                rf->tag = (int)src;
-                if (later && v3_only) {
-                        rf->tag |= SIG_WANT_V3;   /* signed over the verity digest below */
-                } else if (later) {
-                        algo[i] = rf->has_sha256 ? IMA_HASH_SHA256 : f.digest_algo;
-                        to_sign++;
-                }
-        }
-        /* one pass per hash algo: a package set nearly always has just one */
-        for (size_t i = 0; to_sign && i < n; i++) {
-                int a = algo[i], r;
-                size_t m = 0;
-
-                if (a < 0)
-                        continue;
-                for (size_t k = i; k < n; k++)
-                        if (algo[k] == a) {
-                                batch[m] = files[k];
-                                digests[m++] = files[k]->has_sha256 ? files[k]->sha256 : files[k]->digest;
-                                algo[k] = -1;
-                        }
-                to_sign -= m;
-                r = c->key ? ima_key_sign_digests(c->key, a, digests, m, vals, lens)
-                           : imgerr(-EINVAL, "no signing key");
-                if (r < 0)
-                        imgerr_prefix(r, "%s: cannot sign: ", c->l->key ? c->l->key : "Key=");
-                for (size_t k = 0; k < m; k++) {
-                        if (r < 0) {
-                                finish_failed(batch[k], r);
-                                continue;
-                        }
-                        batch[k]->val = vals[k];
-                        batch[k]->val_len = lens[k];
-                }
-        }
-        if (c->l->verity)
-                finish_verity(c, files, n, digests, vals, lens, batch);
 }
 
 /* ---- writing one entry ---------------------------------------------------------- */
 
 /* A regular file's SELinux label goes in with its other xattrs, before the
  * inode is written: labelling afterwards costs an inode rewrite each. */
-static int label_file(struct composer *c, struct ext4img_file *out, const char *path)
+int label_file(struct composer *c, struct ext4img_file *out, const char *path)
 {
         char *con = NULL;
         int r;
@@ -538,9 +187,6 @@ static int skip_payload(struct composer *c, const struct rpmpkg_file *f)
         rf->val = NULL;
         return 0;
 }
-
-static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
-                            const char *data, size_t len, struct ext4img_file *out);
 
 /* A users file a package ships, with the users and groups compose adds:
  * the payload's bytes are consumed (and checked) but the merged text is
@@ -1138,209 +784,6 @@ static int create_image(struct composer *c)
         return r;
 }
 
-/* ---- files compose makes itself ----------------------------------------------------- */
-
-/* A created file's bytes pulled by libfsverity: written and hashed on the way. */
-struct created_pull {
-        struct composer *c;
-        int fd;
-        const char *path;
-        struct ext4img_file *out;
-};
-
-static int created_read(void *ctx, void *buf, size_t count)
-{
-        struct created_pull *p = ctx;
-        uint8_t *b = buf;
-        size_t done = 0;
-
-        while (done < count) {
-                ssize_t n = read(p->fd, b + done, count - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return imgerr(n < 0 ? -errno : -EIO, "%s: read error: %s", p->path,
-                                      n < 0 ? strerror(errno) : "file shrank");
-                done += (size_t)n;
-        }
-        ima_hasher_update(p->c->sha256, buf, count);
-        return ext4img_file_write(p->out, buf, count);
-}
-
-/* The end of every file compose writes itself: its content hashed into
- * c->sha256, signed with Key= (or listed as unsigned), labelled, committed;
- * aborted on any failure. */
-static int finish_created_file(struct composer *c, const char *path, struct ext4img_file *out)
-{
-        uint8_t digest[IMA_MAX_DIGEST];
-        int r = 0;
-
-        ima_hasher_final(c->sha256, digest);
-        if (c->key) {
-                _cleanup_free_ uint8_t *sig = NULL;
-                size_t len;
-                r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
-                if (r >= 0)
-                        r = ext4img_file_set_xattr(out, "security.ima", sig, len);
-                if (r >= 0)
-                        c->rep->sig_signed_here++;
-        } else {
-                strv_pushf(&c->rep->created_unsigned, "%s", path);
-        }
-        if (r >= 0)
-                r = label_file(c, out, path);
-        if (r < 0) {
-                ext4img_file_abort(out);
-                return r;
-        }
-        return ext4img_file_commit(out);
-}
-
-/* A file compose makes, with [Verity]: data, tree, and the same
- * signatures package files get (always by Key=, which [Verity] requires). */
-static int write_created_verity(struct composer *c, const char *path, int fd, uint64_t size,
-                                struct ext4img_file *out)
-{
-        struct created_pull p = { c, fd, path, out };
-        struct verity_meta vm;
-        _cleanup_free_ uint8_t *sig = NULL;
-        uint8_t digest[32];
-        size_t len = 0;
-        int r;
-
-        r = verity_compute(&c->vparams, size, created_read, &p, &vm);
-        if (r < 0)
-                return r;
-        ima_hasher_final(c->sha256, digest);
-        if (c->l->verity_sigs == VERITY_SIGS_IMA_V3) {
-                r = verity_ima_sign(c->key, vm.digest, &sig, &len);
-        } else {
-                r = verity_builtin_sign(c->vsigner, vm.digest, &vm.sig, &vm.sig_len);
-                if (r >= 0)
-                        r = sign_digest(c, IMA_HASH_SHA256, digest, 32, &sig, &len);
-        }
-        if (r >= 0)
-                r = ext4img_file_set_xattr(out, "security.ima", sig, len);
-        if (r >= 0)
-                r = ext4verity_write(out, size, &vm, vm.sig, vm.sig_len);
-        verity_meta_free(&vm);
-        if (r >= 0)
-                c->rep->sig_signed_here++;
-        return r;
-}
-
-/* Write a file that no package ships (rpmdb, the IMA cert, the kernel),
- * signed with Key= when there is one, and listed as unsigned otherwise. */
-static int write_created_attr(struct composer *c, const char *path, const struct ext4img_attr *attr, int fd)
-{
-        struct ext4img_attr a = *attr;
-        struct ext4img_file *out = NULL;
-        struct pathmap_entry *e;
-        struct stat st;
-        ssize_t n;
-        int r;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        e = pathmap_get(c->paths, path);
-        if (e && e->owner >= 0)
-                return imgerr(-EEXIST, "%s: %s: imgtool writes this path itself, the package must not ship it",
-                              rpmpkg_path(c->set->pkgs[e->owner]), path);
-        if (e)
-                return imgerr(-EEXIST, "%s: imgtool writes %s twice", c->o->output, path);
-        r = ensure_parents(c, -1, path);
-        if (r < 0)
-                return r;
-        r = pathmap_add(c->paths, path, &e);
-        if (r < 0)
-                return r;
-        e->mode = a.mode;
-        e->owner = -1;
-        e->file = -1;
-        r = ima_hasher_reset(c->sha256);
-        if (r < 0)
-                return r;
-        r = ext4img_file_begin(c->img, path, &a, (uint64_t)st.st_size, &out);
-        if (r < 0)
-                return r;
-        if (c->l->verity) {
-                r = write_created_verity(c, path, fd, (uint64_t)st.st_size, out);
-                if (r < 0)
-                        goto fail;
-                return ext4img_file_commit(out);
-        }
-        while ((n = read(fd, c->buf, COPY_BUF_SIZE)) > 0) {
-                ima_hasher_update(c->sha256, c->buf, (size_t)n);
-                if ((r = ext4img_file_write(out, c->buf, (size_t)n)) < 0)
-                        goto fail;
-        }
-        if (n < 0) {
-                r = imgerr(-errno, "%s: read error: %s", path, strerror(errno));
-                goto fail;
-        }
-        return finish_created_file(c, path, out);
-fail:
-        ext4img_file_abort(out);
-        return r;
-}
-
-static int write_created_file(struct composer *c, const char *path, mode_t mode, int fd)
-{
-        struct ext4img_attr a = { .mode = S_IFREG | mode, .uid = 0, .gid = 0, .mtime = c->epoch };
-
-        return write_created_attr(c, path, &a, fd);
-}
-
-/* Content compose made (users files), hashed and signed like created files. */
-static int write_users_file(struct composer *c, const char *path, const struct ext4img_attr *a,
-                            const char *data, size_t len, struct ext4img_file *out)
-{
-        int r = ima_hasher_reset(c->sha256);
-
-        if (r >= 0)
-                r = ext4img_file_write(out, data, len);
-        if (r < 0)
-                goto fail;
-        ima_hasher_update(c->sha256, data, len);
-        return finish_created_file(c, path, out);
-fail:
-        ext4img_file_abort(out);
-        return r;
-}
-
-/* Users files no package ships, written first: /etc/passwd and friends
- * made from the sysusers lines. */
-static int write_created_users(struct composer *c)
-{
-        for (int k = 0; k < USERS_FILE_COUNT; k++) {
-                size_t len;
-                bool shipped;
-                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
-                const char *path = users_file_path((enum users_file)k);
-                _cleanup_close_ int fd = -1;
-                int r;
-
-                if (!text || shipped)
-                        continue;
-                fd = memfd_create("imgtool-users", MFD_CLOEXEC);
-                if (fd < 0 || write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0)
-                        return imgerr(-errno, "cannot buffer %s: %s", path, strerror(errno));
-                r = write_created_file(c, path, users_file_mode((enum users_file)k), fd);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int write_created_path(struct composer *c, const char *image_path, mode_t mode, const char *host_path)
-{
-        _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return imgerr(-errno, "%s: %s", host_path, strerror(errno));
-        return write_created_file(c, image_path, mode, fd);
-}
-
-/* A cert file (PEM or DER) as DER bytes in a memfd, ready to be written. */
 /* ---- Scriptlets=run ------------------------------------------------------------------ */
 
 /* A file whose bytes are in memory, written like compose's own files. */
@@ -1457,84 +900,6 @@ static int run_scriptlets(struct composer *c)
         return r;
 }
 
-static int cert_der_fd(const char *path, int *out)
-{
-        X509 *x = NULL;
-        unsigned char *der = NULL;
-        int len, fd, r;
-
-        r = cert_read_one(path, &x);
-        if (r < 0)
-                return r;
-        len = i2d_X509(x, &der);
-        X509_free(x);
-        if (len <= 0)
-                return imgerr(-EBADMSG, "%s: cannot encode the certificate", path);
-        fd = memfd_create("imgtool-cert", MFD_CLOEXEC);
-        if (fd < 0 || write(fd, der, (size_t)len) != len || lseek(fd, 0, SEEK_SET) < 0) {
-                r = imgerr(-errno, "%s: cannot buffer the certificate: %s", path, strerror(errno));
-                if (fd >= 0)
-                        close(fd);
-        } else {
-                *out = fd;
-        }
-        OPENSSL_free(der);
-        return r;
-}
-
-/* The IMA cert where kernels with CONFIG_IMA_LOAD_X509 and dracut's
- * integrity module look for it: the signing key's cert in Mode=sign, else
- * the first Certificate=. */
-static int write_ima_cert(struct composer *c)
-{
-        const char *cert = NULL;
-        int r, fd = -1;
-
-        for (size_t i = 0; !cert && c->l->certificates && c->l->certificates[i]; i++) {
-                EVP_PKEY *pub = NULL;
-                if (pubkey_read_file(c->l->certificates[i], &pub) == 0)
-                        cert = c->l->certificates[i];
-                EVP_PKEY_free(pub);
-        }
-        if (!cert)
-                return 0;
-        r = cert_der_fd(cert, &fd);
-        if (r < 0)
-                return r;
-        r = write_created_file(c, "/etc/keys/x509_ima.der", 0644, fd);
-        if (r >= 0 && lseek(fd, 0, SEEK_SET) == 0)
-                r = write_created_file(c, "/etc/keys/ima/imgtool-ima.der", 0644, fd);
-        close(fd);
-        return r;
-}
-
-static int write_rpmdb(struct composer *c)
-{
-        _cleanup_free_ char *dbfile = NULL, *dbpath = NULL, *image_path = NULL;
-        int r;
-
-        r = plan_rpmdb_dir(c->cap[CAP_RPM_MACROS].data, &dbpath);
-        if (r < 0)
-                return r;
-        r = composedb_finish(c->db, &dbfile);
-        c->db = NULL;
-        if (r < 0)
-                return r;
-        if (asprintf(&image_path, "%s/rpmdb.sqlite", dbpath) < 0)
-                r = -ENOMEM;
-        else
-                r = write_created_path(c, image_path, 0644, dbfile);
-        composedb_cleanup(dbfile);
-        return r;
-}
-
-static int write_kernel(struct composer *c)
-{
-        if (!c->l->kernel)
-                return 0;
-        return write_created_path(c, "/boot/vmlinuz", 0644, c->l->kernel);
-}
-
 /* With -v: wall and CPU seconds (all threads) of each stage since the last
  * mark, for finding where the time goes. */
 static void stage_mark(const char *name)
@@ -1609,30 +974,23 @@ static void warn_boot_needs(struct composer *c)
 
 /* ---- progress and the whole pipeline ------------------------------------------------ */
 
-/* One line, cut to the terminal's width, redrawn in place. */
+/* compose's progress line (base/progress.h draws it). */
 static void show_progress(struct composer *c, size_t i)
 {
         double mb = (double)c->rep->bytes / 1e6;
-        struct winsize ws;
         char line[512];
-        int cols = 80;
 
         if (!c->o->progress)
                 return;
-        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-                cols = ws.ws_col;
         snprintf(line, sizeof(line), "[%zu/%zu] %7zu files %9.1f MB %s", i + 1, c->set->count,
                  c->rep->files, mb, rpmpkg_name(c->set->pkgs[i]));
-        if (cols - 1 < (int)sizeof(line))
-                line[cols - 1] = 0; /* never wrap: a wrapped line is not redrawn by \r */
-        fprintf(stderr, "\r\033[K%s", line);
-        fflush(stderr);
+        progress_show(line);
 }
 
 static void end_progress(struct composer *c)
 {
         if (c->o->progress)
-                fprintf(stderr, "\r\033[K");
+                progress_end();
 }
 
 static int setup(struct composer *c)
