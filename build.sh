@@ -47,6 +47,7 @@ DEB_PACKAGES=(
   libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
   createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
   libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)
+  libpcre2-dev                         # SELinux labels: file_contexts cut per folder (partial matching with libselinux's regex library)
   selinux-policy-default selinux-utils # tests: a real policy (rebuilt as an RPM), matchpathcon oracle
   systemd                              # tests: systemd-sysusers --root, the users oracle
   libfdisk-dev fdisk                   # Format=disk: GPT (libfdisk); sfdisk -d in tests
