@@ -43,6 +43,7 @@ DEB_PACKAGES=(
   python3-jsonschema python3-cryptography  # tests: Keylime's schema and keyring code (tests/data/keylime); attest_forge.py's software TPM
   groff-base bsdextrautils xz-utils    # tests: the man page rendered by groff, col; .ko.xz modules
   busybox-static                       # the shell of the boot test image
+  liblua5.4-dev                        # Scriptlets=run: the static runner of -p <lua> scriptlets (init/lua)
   libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
   createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
   libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)
@@ -57,6 +58,7 @@ DEB_PACKAGES=(
   clang libclang-rt-14-dev             # CI's second compiler; libFuzzer for tests/fuzz
   libengine-pkcs11-openssl libp11-kit-dev  # Key=pkcs11:...: libp11's OpenSSL engine; p11-kit's URI matching names a missing token
   softhsm2 opensc                      # tests: a software PKCS#11 token (SoftHSM2) and pkcs11-tool to fill it
+  tpm2-openssl                         # Key=handle:0x81... / TSS2 key files: OpenSSL's tpm2 provider (swtpm in tests)
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 

@@ -13,6 +13,7 @@
 #include "image/plan.h"
 #include "image/labels.h"
 #include "base/util.h"
+#include "ima/sigreq.h"
 #include "ima/imasig.h"
 #include "ima/verity.h"
 
@@ -546,9 +547,14 @@ static int report_signature(struct run *run, const struct rec *r)
                 return 0;
         case IMASIG_UNKNOWN_KEY:
                 return add_violation(run, r->path, IMGV_UNKNOWN_KEY, "unknown key %08x", r->sig.keyid);
-        case IMASIG_INVALID:
+        case IMASIG_INVALID: {
+                const uint8_t *id;
+                if (sigreq_placeholder_id(r->ima, r->ima_len, &id))
+                        return add_violation(run, r->path, IMGV_INVALID, "a deferred signature's placeholder "
+                                             "(compose --defer-signatures: run imgtool apply-signatures)");
                 return add_violation(run, r->path, IMGV_INVALID,
                                      "invalid signature (content changed or signed by another key)");
+        }
         case IMASIG_UNSUPPORTED:
                 return add_violation(run, r->path, IMGV_UNSUPPORTED,
                                      "unsupported signature (hash algorithm %s)",

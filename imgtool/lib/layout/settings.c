@@ -154,10 +154,10 @@ const struct layout_setting layout_settings[] = {
                 .comment = "error stops at a package with a scriptlet, skip lists them, run runs them in the image under QEMU.",
                 .help = "`error`: a package with any scriptlet (%pre, %post, triggers...) stops compose, naming "
                         "it. `skip`: go on and list each skipped scriptlet in the report. `run`: %pretrans, %pre, "
-                        "%post and %posttrans run in rpm's order inside the image, booted under QEMU with "
-                        "`[Boot] Kernel=` (never on the host); what they change is written and signed like every "
-                        "file, and the report names the scriptlet behind each change (docs/scriptlets.md). "
-                        "Triggers and Lua scriptlets are refused for now.",
+                        "%post, %posttrans, triggers and file triggers run in rpm's order inside the image, "
+                        "booted under QEMU with `[Boot] Kernel=` (never on the host); what they change is written "
+                        "and signed like every file, and the report names the scriptlet behind each change "
+                        "(docs/scriptlets.md), rpm's Lua ones in a runner imgtool puts into the guest.",
         },
         {
                 .section = "Packages", .key = "ScriptletTimeout", .type = LAYOUT_SECONDS,
@@ -165,6 +165,16 @@ const struct layout_setting layout_settings[] = {
                 .comment = "Scriptlets=run: seconds the whole run (boot included) may take.",
                 .help = "With `Scriptlets=run`: the seconds the whole run may take, the boot included; past it "
                         "the machine is stopped and compose fails naming the scriptlet that was running.",
+        },
+        {
+                .section = "Packages", .key = "ScriptletExclude", .type = LAYOUT_LIST,
+                .offset = F(scriptlet_exclude),
+                .comment = "Scriptlets=run: path globs whose scriptlet changes stay out of the image.",
+                .help = "With `Scriptlets=run`: path globs (`/var/cache/ldconfig`, `/etc/ssh/ssh_host_*`); a "
+                        "change a scriptlet made to a matching path, or to anything beneath one, is left out "
+                        "of the image, and each one left out is a `warning:` line of the report. For what a "
+                        "scriptlet writes that differs on every run (caches holding inode numbers and times, "
+                        "random seeds, host keys) and belongs to the first boot.",
         },
         {
                 .section = "Packages", .key = "Repository", .type = LAYOUT_LIST, .offset = F(repositories),
@@ -283,7 +293,8 @@ const struct layout_setting layout_settings[] = {
                 .default_doc = "required for `sign`, `package-or-sign`; optional with `package`",
                 .comment = "Your private key: signs files (Mode=sign) and the files compose writes itself.",
                 .help = "The owner's private key (PEM), or a key on a PKCS#11 token named by its URI "
-                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`, docs/keys.md). It also signs the files compose writes itself (rpm "
+                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`), or a TPM key "
+                        "(`handle:0x81000001`, or a TSS2 key file; docs/keys.md). It also signs the files compose writes itself (rpm "
                         "database, certs, kernel) in every mode, `Mode=package` included; without it those stay "
                         "unsigned, the report lists them, and under the default policy root cannot read them at "
                         "run time.",
