@@ -20,6 +20,7 @@
 #include "ext4/ext4verity.h"
 #include "rpm/fcaps.h"
 #include "ima/imasig.h"
+#include "ima/sigreq.h"
 #include "image/interpcheck.h"
 #include "image/systemdneeds.h"
 #include "image/labels.h"
@@ -607,6 +608,51 @@ static int check_bare_key(struct composer *c, const char *path)
                           "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
 }
 
+/* --defer-signatures: Key= is never opened; the certificate's public key
+ * stands in for it (ima_key_defer).  Signatures outside security.ima are
+ * not deferred yet: refused rather than made without the key. */
+static int load_deferred_key(struct composer *c)
+{
+        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        int r;
+
+        if (!c->l->key)
+                return imgerr(-EINVAL, "%s: --defer-signatures: the layout has no [Signatures] Key=: nothing to sign",
+                              c->l->path);
+        if (!cert)
+                return imgerr(-EINVAL, "%s: --defer-signatures needs [Signatures] Certificate= (the signer's "
+                              "certificate first)", c->l->path);
+        if (c->l->verity)
+                return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: fs-verity and IPE signatures cannot be "
+                              "deferred yet ([Verity])", c->l->path);
+        r = sigreq_new(&c->req);
+        if (r >= 0)
+                r = sigreq_set_cert_file(c->req, cert);
+        if (r >= 0)
+                r = ima_key_defer(cert, sigreq_defer, c->req, &c->key);
+        return r;
+}
+
+/* The request, once the image is complete: bound to it by its SHA-256,
+ * and renamed into place with the image (commit_outputs). */
+static int write_request(struct composer *c)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = sigreq_file_sha256(output_tmp_path(c->image), c->req->image_sha256, &c->req->image_size);
+
+        if (r >= 0)
+                r = sigreq_normalize(c->req);
+        if (r >= 0)
+                r = sigreq_format(c->req, &text, &len);
+        if (r >= 0)
+                r = output_open(c->o->defer_request, c->o->output_flags, 0644, (const char *const *)c->inputs,
+                                &c->request_out);
+        if (r >= 0)
+                r = output_write(c->request_out, text, len);
+        return r;
+}
+
 static int load_keys(struct composer *c)
 {
         int r = ima_trust_new(&c->trust);
@@ -619,7 +665,11 @@ static int load_keys(struct composer *c)
                 if (r < 0)
                         return r;
         }
-        if (c->l->key) {
+        if (c->o->defer_request) {
+                r = load_deferred_key(c);
+                if (r < 0)
+                        return r;
+        } else if (c->l->key) {
                 const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
                 r = ima_key_load(c->l->key, cert, &c->key);
                 if (r < 0)
@@ -1029,6 +1079,7 @@ static void teardown(struct composer *c)
         sigpack_set_free(c->packs);
         verity_signer_free(c->vsigner);
         ima_key_free(c->key);
+        sigreq_free(c->req);
         pkgset_free(c->set);
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
@@ -1153,6 +1204,8 @@ static int report_outputs(struct composer *c)
         struct bootfiles_paths bp;
         int r = strv_pushf(&c->rep->written, "%s", c->o->output);
 
+        if (r >= 0 && c->o->defer_request)
+                r = strv_pushf(&c->rep->written, "%s", c->o->defer_request);
         if (r >= 0 && c->disk)   /* kernel, initramfs, command line are in its UKI */
                 r = asprintf(&c->rep->boot_command, "imgtool boot %s --uefi", c->o->output) < 0 ? -ENOMEM : 0;
         if (r < 0 || !c->l->kernel || c->disk)
@@ -1192,6 +1245,10 @@ static int commit_outputs(struct composer *c)
         }
         r = output_commit(c->image);
         c->image = NULL;
+        if (r >= 0 && c->request_out) {
+                r = output_commit(c->request_out);
+                c->request_out = NULL;
+        }
         if (r >= 0)
                 r = bootfiles_commit(&c->boot);
         if (report && r >= 0 && output_is_stdout(report)) {
@@ -1255,6 +1312,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
         if (r >= 0 && o->lock_out)
                 r = output_check(o->lock_out, o->output_flags, NULL);
+        if (r >= 0 && o->defer_request)
+                r = output_check(o->defer_request, o->output_flags, NULL);
         if (r >= 0)
                 r = setup(&c);
         if (r >= 0)
@@ -1265,7 +1324,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
 
-        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, c.req, &c.disk, &c.root_size, &rep->warnings)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         if ((r = run_scriptlets(&c)) < 0)
@@ -1311,6 +1370,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r >= 0 && o->lock_out)
                 r = lockfile_write(o->lock_out, o->output_flags, c.set->pkgs, c.set->origins, c.set->count,
                                    lock_users, c.users);
+        if (r >= 0 && c.req)
+                r = write_request(&c);
         if (r >= 0)
                 r = commit_outputs(&c);
 out:
@@ -1321,6 +1382,7 @@ out:
         if (r < 0)
                 output_rename_error(c.image, r);
         output_abort(c.image);
+        output_abort(c.request_out);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;
         bootdisk_free(c.disk);

@@ -40,6 +40,8 @@ struct composer {
         struct ext4img *img;
         struct ima_trust *trust;
         struct ima_key *key;
+        struct sigreq *req;          /* --defer-signatures: what Key= would sign */
+        struct output *request_out;  /* its request, committed with the image */
         struct sigpack_set *packs;   /* [Signatures] Packs=, bound to the set; NULL: none */
         struct pathmap *paths;
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */

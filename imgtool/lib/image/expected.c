@@ -273,6 +273,10 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 r = expect_scriptlet_changes(x, scr_len);
         if (r >= 0)
                 r = labels_open(l, x->set, &x->labels);
+        /* the labels of the set's paths looked up ahead, from the folder
+         * subsets (labels.h); the set outlives them (freed after) */
+        if (r >= 0)
+                r = labels_prefetch(x->labels, x->set->pkgs, x->set->count);
         if (r < 0)
                 goto fail;
         pathmap_free(paths);
@@ -296,8 +300,8 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         free(x->scr_text);
         free(x->v);
         strv_free(x->created);
+        labels_free(x->labels);  /* its lookup threads read the set's paths */
         if (x->set)
                 pkgset_free(x->set);
-        labels_free(x->labels);
         free(x);
 }

@@ -293,7 +293,8 @@ const struct layout_setting layout_settings[] = {
                 .default_doc = "required for `sign`, `package-or-sign`; optional with `package`",
                 .comment = "Your private key: signs files (Mode=sign) and the files compose writes itself.",
                 .help = "The owner's private key (PEM), or a key on a PKCS#11 token named by its URI "
-                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`, docs/keys.md). It also signs the files compose writes itself (rpm "
+                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`), or a TPM key "
+                        "(`handle:0x81000001`, or a TSS2 key file; docs/keys.md). It also signs the files compose writes itself (rpm "
                         "database, certs, kernel) in every mode, `Mode=package` included; without it those stay "
                         "unsigned, the report lists them, and under the default policy root cannot read them at "
                         "run time.",
