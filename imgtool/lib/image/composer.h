@@ -9,6 +9,7 @@
 
 #include "boot/bootfiles.h"
 #include "ext4/ext4img.h"
+#include "image/plan.h"
 #include "image/readahead.h"
 #include "ima/verity.h"
 
@@ -36,7 +37,7 @@ struct composer {
         const struct layout *l;
         const struct compose_opts *o;
         struct compose_report *rep;
-        struct pkgset *set;
+        struct plan plan;            /* the package set, users and groups, labels */
         struct ext4img *img;
         struct ima_trust *trust;
         struct ima_key *key;
@@ -58,8 +59,6 @@ struct composer {
         struct capture cap[CAP_COUNT];
         bool cap_changed[CAP_COUNT]; /* written by the current package */
         struct owners *owners;
-        struct users *users;         /* the image's users and groups, decided before any file */
-        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
         char **warned_owners;
         struct scriptlets *scr;      /* Scriptlets=run: what the scriptlets changed */
         size_t pkg_index;
