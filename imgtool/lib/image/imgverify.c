@@ -739,14 +739,8 @@ static struct rec *first_of_inode(struct run *run, uint32_t ino)
 
 static int remember_inode(struct run *run, uint32_t ino, struct rec *r)
 {
-        if (run->n_inos == run->cap_inos) {
-                size_t cap = run->cap_inos ? run->cap_inos * 2 : 16;
-                struct ino_slot *s = realloc(run->inos, cap * sizeof(*s));
-                if (!s)
-                        return imgerr(-ENOMEM, "out of memory");
-                run->inos = s;
-                run->cap_inos = cap;
-        }
+        if (GROW(run->inos, run->n_inos, run->cap_inos, 16) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         run->inos[run->n_inos++] = (struct ino_slot){ ino, r };
         return 0;
 }
@@ -771,14 +765,8 @@ static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec *
 {
         struct rec *r;
 
-        if (run->n_recs == run->cap_recs) {
-                size_t cap = run->cap_recs ? run->cap_recs * 2 : 256;
-                struct rec **v = realloc(run->recs, cap * sizeof(*v));
-                if (!v)
-                        return imgerr(-ENOMEM, "out of memory");
-                run->recs = v;
-                run->cap_recs = cap;
-        }
+        if (GROW(run->recs, run->n_recs, run->cap_recs, 256) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         r = calloc(1, sizeof(*r));
         if (!r || !(r->path = strdup(e->path)) ||
             (e->ima && !(r->ima = malloc(e->ima_len ? e->ima_len : 1)))) {
