@@ -1168,7 +1168,7 @@ static int commit_outputs(struct composer *c)
         if (r < 0)
                 return r;
         if (c->o->json_report) {
-                r = report_json_text(c->rep, c->o->output, &json);
+                r = compose_report_json_text(c->rep, c->o->output, &json);
                 if (r >= 0)
                         r = output_open(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, 0644,
                                         (const char *const *)c->inputs, &report);
