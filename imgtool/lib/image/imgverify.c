@@ -652,20 +652,10 @@ static bool is_parent_of_expected(const struct run *run, const char *dir)
                run->expected[lo]->path[dl] == '/';
 }
 
-/* Under an allowed prefix, or a folder above one. */
+/* A file compose makes itself (plan.h decides what such a path covers). */
 static bool extra_allowed(const struct imgverify_opts *o, const char *path, bool is_dir)
 {
-        size_t pl = strlen(path);
-
-        for (size_t i = 0; i < o->n_extra_ok; i++) {
-                const char *x = o->extra_ok[i];
-                size_t n = strlen(x);
-                if (!strncmp(path, x, n) && (path[n] == 0 || path[n] == '/'))
-                        return true;
-                if (is_dir && pl < n && !strncmp(x, path, pl) && x[pl] == '/')
-                        return true;
-        }
-        return false;
+        return plan_created_covers(o->extra_ok, o->n_extra_ok, path, is_dir);
 }
 
 static int report_missing_before(struct run *run, const char *path)

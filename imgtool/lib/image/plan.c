@@ -75,6 +75,21 @@ int plan_created_paths(const char *macros, char ***paths)
         return 0;
 }
 
+bool plan_created_covers(const char *const *paths, size_t n, const char *path, bool is_dir)
+{
+        size_t pl = strlen(path);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *x = paths[i];
+                size_t xl = strlen(x);
+                if (!strncmp(path, x, xl) && (path[xl] == 0 || path[xl] == '/'))
+                        return true;
+                if (is_dir && pl < xl && !strncmp(x, path, pl) && x[pl] == '/')
+                        return true;
+        }
+        return false;
+}
+
 int plan_resolve(const struct layout *l, struct plan *p)
 {
         int r = pkgset_resolve(l, &p->set);

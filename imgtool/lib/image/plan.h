@@ -33,6 +33,9 @@ int plan_rpmdb_dir(const char *macros, char **dir);
  * rpm database's folder (plan_rpmdb_dir), the kernel, lost+found.  A path
  * covers what lies below it. */
 int plan_created_paths(const char *macros, char ***paths);
+/* Does one of those paths (paths[n]) cover path: path is it or lies below
+ * it, or path is a folder (is_dir) above it? */
+bool plan_created_covers(const char *const *paths, size_t n, const char *path, bool is_dir);
 
 /* What a layout resolves to before the first file is written. */
 struct plan {
