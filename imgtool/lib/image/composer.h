@@ -1,6 +1,7 @@
 /* composer: the compose pipeline's state, shared by its parts (compose.c the
- * pipeline, signfiles.c the signatures, created.c the files compose makes
- * itself); not for other modules. */
+ * pipeline, prepare.c what it decides before the first file, signfiles.c
+ * the signatures, created.c the files compose makes itself); not for other
+ * modules. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -84,3 +85,10 @@ int write_created_users(struct composer *c);
 int write_ima_cert(struct composer *c);
 int write_rpmdb(struct composer *c);
 int write_kernel(struct composer *c);
+
+/* prepare.c */
+int list_skipped_scriptlets(struct composer *c);
+int load_keys(struct composer *c);
+int64_t choose_epoch(struct composer *c);
+void choose_identity(struct composer *c);
+int create_image(struct composer *c);
