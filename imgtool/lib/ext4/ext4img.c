@@ -387,16 +387,10 @@ int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *i
                 }
                 if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
                         continue;
-                if (n == cap) {
-                        struct extent_map *nm;
-                        cap = cap ? cap * 2 : 8;
-                        nm = realloc(m, cap * sizeof(*m));
-                        if (!nm) {
-                                ext2fs_extent_free(h);
-                                free(m);
-                                return -ENOMEM;
-                        }
-                        m = nm;
+                if (GROW(m, n, cap, 8) < 0) {
+                        ext2fs_extent_free(h);
+                        free(m);
+                        return -ENOMEM;
                 }
                 m[n++] = (struct extent_map){ ex.e_lblk, ex.e_pblk, ex.e_len };
                 if (ex.e_pblk + ex.e_len > img->goal)
