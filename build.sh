@@ -43,6 +43,7 @@ DEB_PACKAGES=(
   python3-jsonschema python3-cryptography  # tests: Keylime's schema and keyring code (tests/data/keylime); attest_forge.py's software TPM
   groff-base bsdextrautils xz-utils    # tests: the man page rendered by groff, col; .ko.xz modules
   busybox-static                       # the shell of the boot test image
+  liblua5.4-dev                        # Scriptlets=run: the static runner of -p <lua> scriptlets (init/lua)
   libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
   createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
   libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)

@@ -48,6 +48,8 @@
 #define POLICY_PATH "/etc/imgtool/ima-policy"
 #define KEY_DIR "/etc/imgtool/keys"
 #define MODULE_LIST "/etc/imgtool/modules"
+#define LUA_RUNNER "/etc/imgtool/lua"                     /* INITRAMFS_LUA_RUNNER */
+#define LUA_RUNNER_COPY "/.imgtool-scriptlet-mark.lua"     /* INITRAMFS_LUA_RUNNER_COPY */
 #define MODULE_DIR "/lib/modules"
 #define IMA_POLICY "/sys/kernel/security/ima/policy"
 #define IPE_POLICY_PATH "/etc/imgtool/ipe-policy.p7s"
@@ -58,6 +60,8 @@
 #define RUN_MAGIC "IMGTOOL-RUN-V1\n"   /* 16 bytes with the NUL */
 #define RUN_HEADER 512
 #define RUN_MAX (16u << 20)
+#define RUN_ARG_MAX (120u << 10)        /* below MAX_ARG_STRLEN, with the environment */
+#define RUN_SCRIPT_FILE "/dev/.imgtool-run-script"
 #define ROOT_WAIT_SECONDS 30
 #define RUN_PROBE_SECONDS 2
 
@@ -790,6 +794,25 @@ static void move_to_newroot(const char *from)
         }
 }
 
+/* Scriptlets=run: the Lua runner the initramfs carries goes into the
+ * (read-write, throw-away) root, where the runner disk's script calls it. */
+static void copy_lua_runner(void)
+{
+        size_t len = 0;
+        char *data = read_file(LUA_RUNNER, &len);
+        int fd;
+
+        if (!data)
+                return;
+        fd = open(NEWROOT LUA_RUNNER_COPY, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+        if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+                say("warning: cannot copy the Lua runner to the root: %s", strerror(errno));
+        if (fd >= 0)
+                close(fd);
+        free(data);
+        unlink(LUA_RUNNER);
+}
+
 /* Free the initramfs memory we know about; the rest is tiny. */
 static void remove_initramfs_files(void)
 {
@@ -886,6 +909,20 @@ static int run_script(const struct config *c, const char *script)
         if (child == 0) {
                 setup_child_stdio(c);
                 char *argv[] = { "sh", "-c", (char *)script, NULL };
+                /* One argument holds at most 128 KiB (MAX_ARG_STRLEN): a
+                 * longer script goes to a file on /dev (memory, never the
+                 * root disk) and sh reads it from there. */
+                if (strlen(script) > RUN_ARG_MAX) {
+                        int fd = open(RUN_SCRIPT_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                        if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script)) {
+                                fprintf(stderr, "imgtool-init: cannot write %s: %s\n", RUN_SCRIPT_FILE,
+                                        strerror(errno));
+                                _exit(126);
+                        }
+                        close(fd);
+                        argv[1] = RUN_SCRIPT_FILE;
+                        argv[2] = NULL;
+                }
                 execve("/bin/sh", argv, shell_env);
                 fprintf(stderr, "imgtool-init: cannot run /bin/sh: %s\n", strerror(errno));
                 _exit(126);
@@ -1000,8 +1037,10 @@ int main(void)
         load_policy(c.verity_keyring);
         mkdir(NEWROOT, 0755);
         mount_root(&c);
-        if (c.run[0])
+        if (c.run[0]) {
                 script = read_run_script(c.run);
+                copy_lua_runner();
+        }
         switch_root();
         if (script)
                 finish_runner(&c, run_script(&c, script));

@@ -22,6 +22,8 @@
 /* The static init, embedded by init/CMakeLists.txt. */
 extern const uint8_t imgtool_init_blob[];
 extern const uint8_t imgtool_init_blob_end[];
+extern const uint8_t imgtool_lua_blob[];
+extern const uint8_t imgtool_lua_blob_end[];
 
 /* ---- certs ----------------------------------------------------------- */
 
@@ -205,6 +207,9 @@ static int write_entries(struct cpio *c, const struct initramfs_opts *o, const c
                 snprintf(name, sizeof(name), INITRAMFS_KEYDIR "/%02zu.der", i);
                 r = cpio_add(c, name, AE_IFREG, 0644, certs[i].data, certs[i].len, 0);
         }
+        if (!r && o->lua_runner)
+                r = cpio_add(c, INITRAMFS_LUA_RUNNER, AE_IFREG, 0755, imgtool_lua_blob,
+                             (size_t)(imgtool_lua_blob_end - imgtool_lua_blob), 0);
         if (!r && mods->n)
                 r = cpio_add(c, INITRAMFS_MODULES, AE_IFREG, 0644, mod_list, strlen(mod_list), 0);
         /* Kernels built with CONFIG_IMA_LOAD_X509 (imgtool kconfig) load this

@@ -15,6 +15,10 @@
  *   /lib/modules/NAME.ko          the kernel's signed modules, uncompressed
  *   /etc/keys/x509_ima.der        the first cert, for kernels that load it
  *                                 themselves (CONFIG_IMA_LOAD_X509)
+ *   /etc/imgtool/lua              imgtool-lua, the runner of -p <lua>
+ *                                 scriptlets (lua_runner): init copies it to
+ *                                 INITRAMFS_LUA_RUNNER_COPY in the root before
+ *                                 it runs the runner disk's script
  */
 #pragma once
 #include <stdbool.h>
@@ -30,6 +34,10 @@
 #define INITRAMFS_IPE_POLICY "etc/imgtool/ipe-policy.p7s"
 /* The first cert again, where CONFIG_IMA_X509_PATH points by default. */
 #define INITRAMFS_KERNEL_X509 "etc/keys/x509_ima.der"
+#define INITRAMFS_LUA_RUNNER "etc/imgtool/lua"
+/* where init puts it in the root: a name Scriptlets=run's change finder
+ * leaves out (one of its markers, scriptlets.c) */
+#define INITRAMFS_LUA_RUNNER_COPY "/.imgtool-scriptlet-mark.lua"
 
 struct initramfs_opts {
         const char *const *certs;  /* PEM (one or more certs) or DER files */
@@ -60,6 +68,8 @@ struct initramfs_opts {
         const uint8_t *ipe_policy;
         size_t ipe_policy_len;
         const char *ipe_policy_name;
+        /* Scriptlets=run: carry imgtool-lua (init/lua/runner.c) */
+        bool lua_runner;
 };
 
 /* Build the compressed archive in memory; *buf is malloc'ed. */

@@ -1,5 +1,6 @@
 /* Scriptlets=run (scriptlets.h): plan, guest script, boot, changes. */
 #include "image/scriptlets.h"
+#include "image/scriptorder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,19 +28,7 @@
 #define END_WORD "IMGTOOL-SCRIPTLET-END "
 #define END_TAG "\n" END_WORD
 #define TAIL_LINES 5
-#define SCRIPT_MAX (120 * 1024)   /* one argument of the harness: the kernel's MAX_ARG_STRLEN is 128 KiB */
-
-struct scriptlet {
-        size_t pkg;
-        const char *kind;       /* "%pre", ... */
-        char **prog;            /* interpreter and its arguments */
-        char *body;             /* NULL: "-p /path" alone */
-        char *label;            /* "NEVRA %kind" */
-        bool fatal;             /* %pretrans, %pre: a failure stops the transaction */
-        int status;             /* -1: did not finish */
-        int64_t done_sec;       /* its marker's ctime */
-        uint32_t done_nsec;
-};
+#define SCRIPT_MAX (16u << 20)   /* the runner disk's limit (init.c RUN_MAX) */
 
 struct scriptlets {
         struct scriptlet *v;
@@ -52,58 +41,7 @@ struct scriptlets {
 
 /* ---- plan ----------------------------------------------------------------------- */
 
-static int add_scriptlet(struct scriptlets *s, const struct pkgset *set, size_t pkg, const char *kind)
-{
-        struct scriptlet *sc;
-        struct scriptlet *v;
-        int r;
-
-        v = realloc(s->v, (s->n + 1) * sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        s->v = v;
-        sc = &v[s->n];
-        memset(sc, 0, sizeof(*sc));
-        r = rpmpkg_scriptlet(set->pkgs[pkg], kind, &sc->prog, &sc->body);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        sc->pkg = pkg;
-        sc->kind = kind;
-        sc->fatal = !strcmp(kind, "%pre") || !strcmp(kind, "%pretrans");
-        sc->status = -1;
-        s->n++;
-        if (asprintf(&sc->label, "%s %s", rpmpkg_nevra(set->pkgs[pkg]), kind) < 0) {
-                sc->label = NULL;
-                return -ENOMEM;
-        }
-        if (!strcmp(sc->prog[0], "<lua>"))
-                return imgerr(-EOPNOTSUPP, "%s: its %s is in rpm's Lua, which Scriptlets=run does not run yet "
-                              "(docs/scriptlets.md)", rpmpkg_path(set->pkgs[pkg]), kind);
-        if (sc->prog[0][0] != '/')
-                return imgerr(-EINVAL, "%s: its %s interpreter '%s' is not an absolute path",
-                              rpmpkg_path(set->pkgs[pkg]), kind, sc->prog[0]);
-        return 0;
-}
-
-/* Kinds an install never runs (%preun, %postun, %verifyscript) are fine;
- * triggers are not run yet and must not be dropped silently. */
-static int refuse_unsupported(const struct pkgset *set)
-{
-        for (size_t i = 0; i < set->count; i++) {
-                const char *const *k = rpmpkg_scriptlets(set->pkgs[i]);
-                for (size_t j = 0; k && k[j]; j++)
-                        if (strstr(k[j], "trigger"))
-                                return imgerr(-EOPNOTSUPP, "%s: has a %s scriptlet, which Scriptlets=run does "
-                                              "not run yet (docs/scriptlets.md)", rpmpkg_path(set->pkgs[i]), k[j]);
-        }
-        return 0;
-}
-
-/* rpm's order for one transaction of installs: every %pretrans first,
- * then per package (install order) %pre, its files, %post, then every
- * %posttrans. */
+/* The run list in rpm's order (scriptorder.h). */
 int scriptlets_plan(const struct layout *l, const struct pkgset *set, struct scriptlets **out)
 {
         struct scriptlets *s;
@@ -112,21 +50,10 @@ int scriptlets_plan(const struct layout *l, const struct pkgset *set, struct scr
         *out = NULL;
         if (l->scriptlets != SCRIPTLETS_RUN)
                 return 0;
-        r = refuse_unsupported(set);
-        if (r < 0)
-                return r;
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        for (size_t i = 0; r >= 0 && i < set->count; i++)
-                r = add_scriptlet(s, set, i, "%pretrans");
-        for (size_t i = 0; r >= 0 && i < set->count; i++) {
-                r = add_scriptlet(s, set, i, "%pre");
-                if (r >= 0)
-                        r = add_scriptlet(s, set, i, "%post");
-        }
-        for (size_t i = 0; r >= 0 && i < set->count; i++)
-                r = add_scriptlet(s, set, i, "%posttrans");
+        r = scriptorder_plan(set, &s->v, &s->n);
         if (r < 0 || s->n == 0) {
                 scriptlets_free(s);
                 return r;
@@ -139,18 +66,13 @@ void scriptlets_free(struct scriptlets *s)
 {
         if (!s)
                 return;
-        for (size_t i = 0; i < s->n; i++) {
-                strv_free(s->v[i].prog);
-                free(s->v[i].body);
-                free(s->v[i].label);
-        }
+        scriptorder_free(s->v, s->n);
         for (size_t i = 0; i < s->n_changes; i++) {
                 free(s->changes[i].path);
                 free(s->changes[i].target);
                 free(s->changes[i].data);
         }
         free(s->changes);
-        free(s->v);
         free(s);
 }
 
@@ -168,13 +90,13 @@ static int put_quoted(FILE *f, const char *s)
         return fputc('\'', f) == EOF ? -EIO : 0;
 }
 
-/* A here-document delimiter that is no line of the body. */
-static void choose_delimiter(const char *body, size_t i, char *d, size_t size)
+/* A here-document delimiter that is no line of the text. */
+static void choose_delimiter(const char *text, const char *what, size_t i, char *d, size_t size)
 {
         for (unsigned k = 0;; k++) {
-                snprintf(d, size, "IMGTOOL_SCRIPTLET_%zu_%u", i, k);
+                snprintf(d, size, "IMGTOOL_%s_%zu_%u", what, i, k);
                 size_t n = strlen(d);
-                const char *p = body;
+                const char *p = text;
                 bool clash = false;
                 while (p && *p && !clash) {
                         clash = !strncmp(p, d, n) && (p[n] == '\n' || p[n] == 0);
@@ -186,26 +108,42 @@ static void choose_delimiter(const char *body, size_t i, char *d, size_t size)
         }
 }
 
+static void put_heredoc(FILE *f, const char *text, const char *delim)
+{
+        fprintf(f, "%s%s%s\n", text, text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "", delim);
+}
+
 /* The body is handed to its interpreter as /proc/self/fd/3 (a here-
  * document), so nothing is written to the image but what the scriptlet
- * writes; $1 is 1, rpm's count of instances for a first install (rpm 4.18
- * passes it to %pretrans and %posttrans too). */
+ * writes; then rpm's arguments (scriptorder.h).  A file trigger's paths
+ * are its stdin, a second here-document on fd 4. */
 static int write_one(FILE *f, const struct scriptlet *sc, size_t i)
 {
-        char delim[64];
+        char d3[64], d4[64];
 
-        fprintf(f, "run %zu %d", i + 1, sc->fatal ? 1 : 0);
+        fprintf(f, "run %zu %d %d", i + 1, sc->fatal ? 1 : 0, sc->input ? 1 : 0);
         for (size_t k = 0; sc->prog[k]; k++) {
                 fputc(' ', f);
                 put_quoted(f, sc->prog[k]);
         }
-        if (!sc->body) {        /* rpm passes no argument to a bare "-p /path" */
-                fputc('\n', f);
-                return 0;
+        if (sc->body) {         /* rpm passes no argument to a bare "-p /path" */
+                choose_delimiter(sc->body, "SCRIPTLET", i, d3, sizeof(d3));
+                fputs(" /proc/self/fd/3", f);
+                if (sc->arg1 >= 0)
+                        fprintf(f, " %d", sc->arg1);
+                if (sc->arg2 >= 0)
+                        fprintf(f, " %d", sc->arg2);
+                fprintf(f, " 3<<'%s'", d3);
         }
-        choose_delimiter(sc->body, i, delim, sizeof(delim));
-        fprintf(f, " /proc/self/fd/3 1 3<<'%s'\n%s%s%s\n", delim, sc->body,
-                sc->body[0] && sc->body[strlen(sc->body) - 1] != '\n' ? "\n" : "", delim);
+        if (sc->input) {
+                choose_delimiter(sc->input, "FILES", i, d4, sizeof(d4));
+                fprintf(f, " 4<<'%s'", d4);
+        }
+        fputc('\n', f);
+        if (sc->body)
+                put_heredoc(f, sc->body, d3);
+        if (sc->input)
+                put_heredoc(f, sc->input, d4);
         return 0;
 }
 
@@ -227,9 +165,9 @@ static int guest_script(const struct scriptlets *s, int64_t epoch, char **text)
                    "tick() { sleep 0.02 2>/dev/null || { i=0; while [ $i -lt 5000 ]; do i=$((i+1)); done; }; }\n"
                    ": > " MARK "0\ntick\n"
                    "run() {\n"
-                   "  n=$1 fatal=$2; shift 2\n"
+                   "  n=$1 fatal=$2 in=$3; shift 3\n"
                    "  echo \"" BEGIN_TAG "$n\"\n"
-                   "  \"$@\" </dev/null 2>&1\n"
+                   "  if [ \"$in\" = 1 ]; then \"$@\" <&4 4<&- 2>&1; else \"$@\" </dev/null 2>&1; fi\n"
                    "  st=$?\n"
                    "  : > " MARK "$n\n"
                    "  tick\n"
@@ -273,7 +211,8 @@ static int write_all(const char *path, const void *buf, size_t len)
 
 /* imgtool's initramfs for this run: the layout's certs and modules, the
  * scratch image's root read-write, the runner hooks on. */
-static int make_initramfs(const struct layout *l, const char *uuid, const char *path, char ***warnings)
+static int make_initramfs(const struct layout *l, const struct scriptlets *s, const char *uuid, const char *path,
+                          char ***warnings)
 {
         struct bootfiles_initramfs li = { 0 };
         _cleanup_free_ char *root = NULL;
@@ -291,6 +230,8 @@ static int make_initramfs(const struct layout *l, const char *uuid, const char *
                 li.o.root = root;
                 li.o.rw = true;
                 li.o.cmdline_test = true;
+                for (size_t i = 0; i < s->n; i++)
+                        li.o.lua_runner |= s->v[i].lua;
                 r = initramfs_build(&li.o, &buf, &len);
         }
         if (r >= 0)
@@ -302,9 +243,10 @@ static int make_initramfs(const struct layout *l, const char *uuid, const char *
 
 /* The harness, its stdout (the guest's script output) into out_path.
  * Returns its exit status. */
-static int run_harness(const char *dir, const struct layout *l, const char *script, int *status)
+static int run_harness(const char *dir, const struct layout *l, int *status)
 {
-        _cleanup_free_ char *run = NULL, *img = NULL, *ird = NULL, *saved = NULL, *out = NULL, *err = NULL;
+        _cleanup_free_ char *run = NULL, *img = NULL, *ird = NULL, *saved = NULL, *out = NULL, *err = NULL,
+                            *script = NULL;
         char timeout[16];
         pid_t pid;
         int st;
@@ -313,7 +255,7 @@ static int run_harness(const char *dir, const struct layout *l, const char *scri
                 return -ENOENT;
         if (asprintf(&img, "%s/scratch.img", dir) < 0 || asprintf(&ird, "%s/initramfs", dir) < 0 ||
             asprintf(&saved, "%s/after.img", dir) < 0 || asprintf(&out, "%s/out", dir) < 0 ||
-            asprintf(&err, "%s/err", dir) < 0)
+            asprintf(&err, "%s/err", dir) < 0 || asprintf(&script, "%s/script", dir) < 0)
                 return -ENOMEM;
         snprintf(timeout, sizeof(timeout), "%u", l->scriptlet_timeout);
         pid = fork();
@@ -329,7 +271,7 @@ static int run_harness(const char *dir, const struct layout *l, const char *scri
                 setpgid(0, 0);  /* QEMU and swtpm go with it on a signal */
                 execl(run, run, img, "--kernel", l->kernel, "--initramfs", ird, "--timeout", timeout,
                       "--no-network", "--append", "ima_appraise=log", "--save-root", saved,
-                      "--exec", script, (char *)NULL);
+                      "--exec-file", script, (char *)NULL);
                 _exit(126);
         }
         cleanup_add_child(pid);
@@ -729,7 +671,8 @@ static int find_changes(struct scriptlets *s, const char *dir)
 int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, scriptlets_scratch_fn scratch,
                    void *ctx, char ***warnings)
 {
-        _cleanup_free_ char *dir = NULL, *img = NULL, *ird = NULL, *script = NULL, *out = NULL, *outp = NULL;
+        _cleanup_free_ char *dir = NULL, *img = NULL, *ird = NULL, *script = NULL, *out = NULL, *outp = NULL,
+                            *scriptp = NULL;
         char uuid[37] = "";
         int r, status = 0;
 
@@ -740,20 +683,23 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         if (r < 0)
                 return r;
         if (asprintf(&img, "%s/scratch.img", dir) < 0 || asprintf(&ird, "%s/initramfs", dir) < 0 ||
-            asprintf(&outp, "%s/out", dir) < 0) {
+            asprintf(&outp, "%s/out", dir) < 0 || asprintf(&scriptp, "%s/script", dir) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
         r = scratch(ctx, img, uuid);
         if (r >= 0)
-                r = make_initramfs(l, uuid, ird, warnings);
+                r = make_initramfs(l, s, uuid, ird, warnings);
         if (r >= 0)
                 r = guest_script(s, epoch, &script);
         if (r >= 0 && strlen(script) > SCRIPT_MAX)
-                r = imgerr(-E2BIG, "the scriptlets of this set are %zu bytes of text together, more than the %d "
-                           "this version passes to the guest", strlen(script), SCRIPT_MAX);
+                r = imgerr(-E2BIG, "the scriptlets of this set are %zu bytes of text together (file triggers' "
+                           "path lists included), more than the %u the guest's runner disk holds",
+                           strlen(script), SCRIPT_MAX);
         if (r >= 0)
-                r = run_harness(dir, l, script, &status);
+                r = write_all(scriptp, script, strlen(script));
+        if (r >= 0)
+                r = run_harness(dir, l, &status);
         if (r < 0)
                 goto out;
         out = read_text(outp);

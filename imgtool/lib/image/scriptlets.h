@@ -5,7 +5,8 @@
  * run), boots it under QEMU through the boot harness (qemu-test/run: the
  * layout's kernel, imgtool's initramfs with the root read-write on a
  * throw-away overlay, no network card), where a shell script runs every
- * scriptlet in rpm's order with rpm's arguments.  The root disk as the
+ * scriptlet and trigger in rpm's order with rpm's arguments
+ * (scriptorder.h).  The root disk as the
  * guest left it comes back; this module compares it with the scratch image
  * through ext4walk (never a mount) and keeps every change: created,
  * modified and removed entries, type, mode, owner, link target, content.
@@ -43,10 +44,9 @@ struct scriptlet_change {
 
 struct scriptlets;
 
-/* The install scriptlets of set (%pretrans, %pre, %post, %posttrans) in
- * rpm's order.  *out is NULL when no package has one.  Kinds this does not
- * run yet (triggers, file triggers, rpm's Lua) are refused with a message
- * naming the package. */
+/* The install scriptlets, triggers and file triggers of set in rpm's
+ * order (scriptorder.h).  *out is NULL when nothing runs.  Scripts in
+ * rpm's Lua run in the guest's imgtool-lua (init/lua/runner.c). */
 int scriptlets_plan(const struct layout *l, const struct pkgset *set, struct scriptlets **out);
 void scriptlets_free(struct scriptlets *s);
 

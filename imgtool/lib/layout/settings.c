@@ -154,10 +154,10 @@ const struct layout_setting layout_settings[] = {
                 .comment = "error stops at a package with a scriptlet, skip lists them, run runs them in the image under QEMU.",
                 .help = "`error`: a package with any scriptlet (%pre, %post, triggers...) stops compose, naming "
                         "it. `skip`: go on and list each skipped scriptlet in the report. `run`: %pretrans, %pre, "
-                        "%post and %posttrans run in rpm's order inside the image, booted under QEMU with "
-                        "`[Boot] Kernel=` (never on the host); what they change is written and signed like every "
-                        "file, and the report names the scriptlet behind each change (docs/scriptlets.md). "
-                        "Triggers and Lua scriptlets are refused for now.",
+                        "%post, %posttrans, triggers and file triggers run in rpm's order inside the image, "
+                        "booted under QEMU with `[Boot] Kernel=` (never on the host); what they change is written "
+                        "and signed like every file, and the report names the scriptlet behind each change "
+                        "(docs/scriptlets.md), rpm's Lua ones in a runner imgtool puts into the guest.",
         },
         {
                 .section = "Packages", .key = "ScriptletTimeout", .type = LAYOUT_SECONDS,
