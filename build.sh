@@ -47,6 +47,7 @@ DEB_PACKAGES=(
   libsolv-dev libsolvext-dev           # Repository=: rpm-md metadata and the dependency solver
   createrepo-c                         # tests and bench: rpm-md repositories from rpmbuild packages
   libselinux1-dev                      # SELinux labels (selabel_lookup on the policy's file_contexts)
+  libpcre2-dev                         # SELinux labels: file_contexts cut per folder (partial matching with libselinux's regex library)
   selinux-policy-default selinux-utils # tests: a real policy (rebuilt as an RPM), matchpathcon oracle
   systemd                              # tests: systemd-sysusers --root, the users oracle
   libfdisk-dev fdisk                   # Format=disk: GPT (libfdisk); sfdisk -d in tests
@@ -57,6 +58,7 @@ DEB_PACKAGES=(
   clang libclang-rt-14-dev             # CI's second compiler; libFuzzer for tests/fuzz
   libengine-pkcs11-openssl libp11-kit-dev  # Key=pkcs11:...: libp11's OpenSSL engine; p11-kit's URI matching names a missing token
   softhsm2 opensc                      # tests: a software PKCS#11 token (SoftHSM2) and pkcs11-tool to fill it
+  tpm2-openssl                         # Key=handle:0x81... / TSS2 key files: OpenSSL's tpm2 provider (swtpm in tests)
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 

@@ -24,6 +24,8 @@ const struct cmd_spec *const cmd_table[] = {
         &cmd_init_layout_spec,
         &cmd_summary_spec,
         &cmd_compose_spec,
+        &cmd_sign_request_spec,
+        &cmd_apply_signatures_spec,
         &cmd_verify_spec,
         &cmd_manifest_spec,
         &cmd_ls_spec,

@@ -149,6 +149,8 @@ extern const char imgtool_version[];
 
 CMD(keygen);
 CMD(sign_rpm);
+CMD(sign_request);
+CMD(apply_signatures);
 CMD(sigpack);
 CMD(inspect);
 CMD(init_layout);

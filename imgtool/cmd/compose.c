@@ -9,12 +9,13 @@
 #include "base/output.h"
 #include "base/util.h"
 
-enum { OPT_QUIET = 'q', OPT_FORCE = 'f', OPT_LOCK_OUT = 'L' };
+enum { OPT_QUIET = 'q', OPT_FORCE = 'f', OPT_LOCK_OUT = 'L', OPT_DEFER = CMD_LONG_ONLY(1) };
 static const struct cmd_option options[] = {
         { "output", 'o', "IMAGE", "The image to write (written to a temporary name and renamed at the end); with [Boot] Kernel= also IMAGE.vmlinuz, IMAGE.initramfs, IMAGE.cmdline." },
         { "set", 's', "SECTION.KEY=VALUE", "Override a layout key, as if it were the layout's last line (repeatable; an empty value clears a list)." },
         { "json-report", 'j', "FILE", "Also write the report as JSON to FILE ('-': standard output, and then no summary; fields in docs/reports.md)." },
         { "lock-out", OPT_LOCK_OUT, "FILE", "Also write the exact package set (names, versions, digests) as a lockfile that [Packages] Lock= or verify --against accept." },
+        { "defer-signatures", OPT_DEFER, "REQUEST", "Sign nothing: leave every signature Key= and [SecureBoot] Key= would make (security.ima values, the UKI's) as a placeholder and write what must be signed to REQUEST, for 'imgtool sign-request' on another machine and 'imgtool apply-signatures' (docs/keys.md); those keys are not read, their certificates stand in for them; [Verity] is refused." },
         { "force", OPT_FORCE, NULL, "Replace existing output files (regular files only); without it an existing output is refused." },
         { "quiet", OPT_QUIET, NULL, "Print nothing but warnings and errors: no progress line, no summary." },
         {}
@@ -22,7 +23,7 @@ static const struct cmd_option options[] = {
 
 const struct cmd_spec cmd_compose_spec = {
         .name = "compose",
-        .synopsis = "LAYOUT -o IMAGE [--set SECTION.KEY=VALUE]... [--json-report FILE] [--lock-out FILE] [--force] [--quiet]",
+        .synopsis = "LAYOUT -o IMAGE [--set SECTION.KEY=VALUE]... [--json-report FILE] [--lock-out FILE] [--defer-signatures REQUEST] [--force] [--quiet]",
         .summary = "build a signed ext4 image from the packages a layout names",
         .description = "Reads each package once, checks every file against its header digest, writes it "
                        "straight into a new ext4 image (no root, no mount) with its security.ima from the "
@@ -57,6 +58,7 @@ int cmd_compose(int argc, char **argv)
                 case OPT_QUIET: quiet = true; break;
                 case OPT_FORCE: o.output_flags |= OUTPUT_FORCE; break;
                 case OPT_LOCK_OUT: o.lock_out = p.arg; break;
+                case OPT_DEFER: o.defer_request = p.arg; break;
                 }
         }
         if (c < 0)

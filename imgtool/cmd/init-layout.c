@@ -20,20 +20,22 @@
 #include "base/util.h"
 
 #define LAYOUT_NAME "image.conf"
+#define SYSTEMD "/lib/systemd/systemd"  /* /usr/lib/... on a merged /usr: is_path() */
 
-enum { OPT_FROM_RPMS = CMD_LONG_ONLY(1), OPT_KEY, OPT_KERNEL, OPT_TEST_HOOKS, OPT_FORCE };
+enum { OPT_FROM_RPMS = CMD_LONG_ONLY(1), OPT_KEY, OPT_KERNEL, OPT_TEST_HOOKS, OPT_SYSTEMD, OPT_FORCE };
 static const struct cmd_option options[] = {
         { "from-rpms", OPT_FROM_RPMS, "FOLDER", "Take the packages from FOLDER: Directory= points there and Install= names every binary package in it (default: DIR/rpms, Install=*)." },
         { "key", OPT_KEY, "KEYDIR", "Sign with KEYDIR/signing.key and trust KEYDIR/signing.der, as 'imgtool keygen --out KEYDIR' makes them (default: DIR/keys, made now if missing)." },
         { "kernel", OPT_KERNEL, "VMLINUZ", "Make the image bootable with this kernel; its modules are taken from its package's lib/modules folder." },
         { "test-hooks", OPT_TEST_HOOKS, NULL, "Set [Boot] TestHooks=yes so 'imgtool boot --exec/--shell' can run commands in the guest (test images only)." },
+        { "systemd", OPT_SYSTEMD, NULL, "A systemd image, as layouts/systemd.conf (docs/systemd.md): Scriptlets=run, Init=/usr/lib/systemd/systemd, ldconfig's aux cache left out." },
         { "force", 'f', NULL, "Replace an existing DIR/" LAYOUT_NAME "." },
         {}
 };
 
 const struct cmd_spec cmd_init_layout_spec = {
         .name = "init-layout",
-        .synopsis = "DIR [--from-rpms FOLDER] [--key KEYDIR] [--kernel VMLINUZ] [--test-hooks] [--force]",
+        .synopsis = "DIR [--from-rpms FOLDER] [--key KEYDIR] [--kernel VMLINUZ] [--test-hooks] [--systemd] [--force]",
         .summary = "write a commented starting layout for your own packages",
         .description = "Creates DIR (if missing) and writes DIR/" LAYOUT_NAME ": every section with the keys a "
                        "first image needs and a comment for each, Mode=sign with your key, the packages of "
@@ -49,6 +51,7 @@ struct scan {
         char **names;          /* package names, sorted, unique */
         size_t packages, signed_files, files;
         char *init, *sh;       /* the packages shipping /sbin/init, /bin/sh */
+        char *systemd;         /* the package shipping /usr/lib/systemd/systemd */
 };
 
 static bool is_path(const char *path, const char *want)
@@ -102,6 +105,8 @@ static int scan_rpms(const char *folder, struct scan *s)
                                 s->init = strdup(rpmpkg_name(p));
                         if (!s->sh && is_path(f.path, "/bin/sh"))
                                 s->sh = strdup(rpmpkg_name(p));
+                        if (!s->systemd && is_path(f.path, SYSTEMD))
+                                s->systemd = strdup(rpmpkg_name(p));
                 }
                 rpmpkg_free(p);
         }
@@ -136,7 +141,7 @@ static int absolute(const char *p, char **out)
 
 struct args {
         const char *dir, *rpms, *key, *kernel;
-        bool test_hooks, force;
+        bool test_hooks, systemd, force;
 };
 
 /* The key's one-line comment, from the layout key table (layout/settings.c). */
@@ -185,7 +190,17 @@ static int write_layout(const struct args *a, const struct scan *s, const char *
                 fprintf(f, "Install=*\n");
         }
         comment(f, "Packages", "Scriptlets");
-        fprintf(f, "Scriptlets=error\n\n");
+        if (a->systemd) {
+                /* docs/systemd.md: presets and ldconfig run, their results signed */
+                fprintf(f, "# systemctl preset and ldconfig run in the image under QEMU (needs Kernel=).\nScriptlets=run\n");
+                comment(f, "Packages", "ScriptletTimeout");
+                fprintf(f, "ScriptletTimeout=1200\n");
+                comment(f, "Packages", "ScriptletExclude");
+                fprintf(f, "# ldconfig's aux cache holds the guest's inode numbers and times: new on every run.\n"
+                           "ScriptletExclude=/var/cache/ldconfig/aux-cache\n\n");
+        } else {
+                fprintf(f, "Scriptlets=error\n\n");
+        }
         fprintf(f, "[Signatures]\n");
         comment(f, "Signatures", "Mode");
         if (s->files && s->signed_files == s->files)
@@ -212,7 +227,11 @@ static int write_layout(const struct args *a, const struct scan *s, const char *
         comment(f, "Boot", "CommandLine");
         fprintf(f, "#CommandLine=\n");
         comment(f, "Boot", "Init");
-        if (rpms_abs && !s->init)
+        if (a->systemd)
+                fprintf(f, "# systemd as PID 1.  The packages must give it a writable /var (an /etc/fstab mount)\n"
+                           "# and an empty /etc/machine-id on the read-only root: compose warns otherwise.\n"
+                           "Init=/usr/lib/systemd/systemd\n");
+        else if (rpms_abs && !s->init)
                 fprintf(f, "# None of these packages ships /sbin/init: add one, or name the program to run:\n#Init=/usr/bin/myapp\n");
         else
                 fprintf(f, "# Default /sbin/init%s%s.\n#Init=/sbin/init\n", s->init ? ", from " : "", s->init ? s->init : "");
@@ -244,6 +263,7 @@ int cmd_init_layout(int argc, char **argv)
                 case OPT_KEY: a.key = p.arg; break;
                 case OPT_KERNEL: a.kernel = p.arg; break;
                 case OPT_TEST_HOOKS: a.test_hooks = true; break;
+                case OPT_SYSTEMD: a.systemd = true; break;
                 case 'f': a.force = true; break;
                 }
         }
@@ -297,8 +317,13 @@ int cmd_init_layout(int argc, char **argv)
         printf("%s: a layout for %s%s, signed with %s/signing.key%s\n", target,
                rpms_abs ? "the packages of " : "the packages you put into ", rpms_abs ? rpms_abs : "rpms/",
                a.key ? a.key : "keys", made_key ? " (a new key, made now: keep it private)" : "");
-        if (rpms_abs && !s.init)
+        if (rpms_abs && !s.init && !a.systemd)
                 printf("note: no package ships /sbin/init: add one or set [Boot] Init=\n");
+        if (s.systemd && !a.systemd)
+                printf("note: %s ships systemd: --systemd writes the settings a systemd image needs (docs/systemd.md)\n",
+                       s.systemd);
+        if (a.systemd && !a.kernel)
+                printf("note: Scriptlets=run boots the image: set [Boot] Kernel= (or pass --kernel)\n");
         printf("next: imgtool summary %s\n      imgtool compose %s -o IMAGE\n", target, target);
         r = EXIT_OK;
         goto out;
@@ -308,5 +333,6 @@ out:
         strv_free(s.names);
         free(s.init);
         free(s.sh);
+        free(s.systemd);
         return r;
 }

@@ -159,7 +159,7 @@ int cmd_reference(int argc, char **argv)
         if (r == 0)
                 r = reference_build(image, files, &boot, &doc);
         if (r == 0)
-                r = reference_write(doc, key, cert, output, flags);
+                r = reference_write(doc, files, key, cert, output, flags);
         if (r == 0) {
                 uint32_t keyid = 0;
                 struct ima_key *k;

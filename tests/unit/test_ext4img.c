@@ -473,6 +473,42 @@ static void test_large_directory(void **state)
         kernel_lookup(path, "/d", 5000, fmt);
 }
 
+/* More folders than the writer keeps last blocks of in memory (DIR_BUFS_MAX,
+ * 256), filled in turn: each append reads the folder's block back, and the
+ * folders grow past one block (long names) while others were written out.
+ * e2fsck checks the blocks and their checksums, debugfs every name. */
+static void test_many_directories_in_turn(void **state)
+{
+        const char *path = tpath("manydirs.img");
+        struct ext4img_opts o = opts_for(128 << 20, 256);
+        const int dirs = 300, files = 40;
+        struct ext4img *img;
+        char full[300];
+
+        o.inode_count = 16384;
+        assert_int_equal(ext4img_create(path, &o, &img), 0);
+        for (int d = 0; d < dirs; d++) {
+                snprintf(full, sizeof(full), "/top/d%03d", d);
+                assert_int_equal(ext4img_mkdir_p(img, full), 0);
+        }
+        for (int f = 0; f < files; f++)
+                for (int d = 0; d < dirs; d++) {
+                        snprintf(full, sizeof(full), "/top/d%03d/a-name-long-enough-that-forty-of-them-need-two-blocks-%02d-"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", d, f);
+                        put_file(img, full, full, strlen(full), &file_attr);
+                }
+        assert_int_equal(ext4img_close(img), 0);
+        assert_fsck_clean(path);
+        for (int d = 0; d < dirs; d += 37) {
+                char *out = run(NULL, "debugfs -R 'ls -p /top/d%03d' '%s' 2>/dev/null | grep -c '/a-name-long-enough-'", d, path);
+                assert_int_equal(atoi(out), files);
+                free(out);
+                out = run(NULL, "debugfs -R 'stat /top/d%03d' '%s' 2>/dev/null | grep -o 'Size: [0-9]*' | head -1", d, path);
+                assert_string_equal(out, "Size: 12288\n");  /* two leaf blocks and the htree root */
+                free(out);
+        }
+}
+
 /* Directory sizes around block and packing boundaries, short and long names. */
 static void test_directory_sizes(void **state)
 {
@@ -739,6 +775,7 @@ int main(void)
                 cmocka_unit_test(test_deterministic),
                 cmocka_unit_test(test_large_directory),
                 cmocka_unit_test(test_directory_sizes),
+                cmocka_unit_test(test_many_directories_in_turn),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_fill_up),
                 cmocka_unit_test(test_out_of_inodes),

@@ -38,7 +38,7 @@ static void test_name_drops_query(void **state)
 static int load_fails(const char *ref)
 {
         struct evp_pkey_st *k = NULL;
-        struct engine_st *e = NULL;
+        struct keyref_hold *e = NULL;
         int r = keyref_load(ref, &k, &e);
         assert_null(k);
         assert_null(e);

@@ -346,10 +346,37 @@ int json_check_utf8(json_object *doc, const char *what)
         return check_value(doc, what, "");
 }
 
+/* One entry of "files". */
+static int file_json(const struct imgfile *f, json_object **out)
+{
+        json_object *o = json_object_new_object();
+        int r = path_json(o, f->path);
+
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
+        json_object_object_add(o, "sha256", hexstr(f->sha256, 32));
+        json_object_object_add(o, "ima_algo", json_object_new_string(ima_hash_name(f->ima_algo)));
+        if (f->ima_algo != IMA_HASH_SHA256)
+                json_object_object_add(o, "ima_digest", hexstr(f->ima_digest, ima_hash_size(f->ima_algo)));
+        if (f->has_verity)
+                json_object_object_add(o, "verity_digest", hexstr(f->verity_digest, 32));
+        json_object_object_add(o, "keyid", f->has_sig ? keyid_str(f->keyid) : NULL);
+        *out = o;
+        return 0;
+}
+
+/* "files" is written by reference_write one entry at a time (FILES_PLACEHOLDER
+ * stands in the tree): the whole document as one json-c tree and its text
+ * cost about 1.3 KB per file. */
+#define FILES_PLACEHOLDER "imgtool-reference-files-placeholder"
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 int reference_build(const char *image, const struct imgfiles *files, const struct reference_boot *boot,
                     json_object **out)
 {
-        json_object *doc = json_object_new_object(), *arr, *ima, *bo;
+        json_object *doc = json_object_new_object(), *ima, *bo;
         const char *base = strrchr(image, '/');
         int r;
 
@@ -369,28 +396,9 @@ int reference_build(const char *image, const struct imgfiles *files, const struc
         }
         json_object_object_add(doc, "boot", bo);
         json_object_object_add(doc, "pcrs", boot->disk ? pcrs_json(&boot->pcrs) : NULL);
-        arr = json_object_new_array_ext((int)files->n);
-        for (size_t i = 0; i < files->n; i++) {
-                const struct imgfile *f = &files->v[i];
-                json_object *o = json_object_new_object();
-
-                r = path_json(o, f->path);
-                if (r < 0) {
-                        json_object_put(o);
-                        json_object_put(arr);
-                        json_object_put(doc);
-                        return r;
-                }
-                json_object_object_add(o, "sha256", hexstr(f->sha256, 32));
-                json_object_object_add(o, "ima_algo", json_object_new_string(ima_hash_name(f->ima_algo)));
-                if (f->ima_algo != IMA_HASH_SHA256)
-                        json_object_object_add(o, "ima_digest", hexstr(f->ima_digest, ima_hash_size(f->ima_algo)));
-                if (f->has_verity)
-                        json_object_object_add(o, "verity_digest", hexstr(f->verity_digest, 32));
-                json_object_object_add(o, "keyid", f->has_sig ? keyid_str(f->keyid) : NULL);
-                json_object_array_add(arr, o);
-        }
-        json_object_object_add(doc, "files", arr);
+        /* no file: json-c's own text of an empty array */
+        json_object_object_add(doc, "files", files->n ? json_object_new_string(FILES_PLACEHOLDER)
+                                                      : json_object_new_array());
         r = json_check_utf8(doc, "reference");
         if (r < 0) {
                 json_object_put(doc);
@@ -422,48 +430,130 @@ static int reference_digest(const void *body, size_t len, uint8_t d[32])
         return ok ? 0 : imgerr(-EIO, "cannot hash the reference");
 }
 
-int reference_write(json_object *doc, const char *key, const char *cert, const char *path, unsigned flags)
+/* The reference text goes to FILE and into the digest FILE.sig signs. */
+struct sink {
+        struct output *o;
+        EVP_MD_CTX *md;
+        char buf[1 << 16];
+        size_t len;
+        int r;
+};
+
+static void put(struct sink *k, const char *s, size_t n)
 {
-        struct output *of = NULL, *os = NULL;
-        const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-        _cleanup_free_ char *body = NULL, *sigpath = NULL;
+        if (k->r < 0)
+                return;
+        if (!EVP_DigestUpdate(k->md, s, n)) {
+                k->r = imgerr(-EIO, "cannot hash the reference");
+                return;
+        }
+        if (k->len + n > sizeof(k->buf)) {
+                k->r = output_write(k->o, k->buf, k->len);
+                k->len = 0;
+                if (k->r < 0 || n > sizeof(k->buf)) {
+                        if (k->r >= 0)
+                                k->r = output_write(k->o, s, n);
+                        return;
+                }
+        }
+        memcpy(k->buf + k->len, s, n);
+        k->len += n;
+}
+
+/* "files", exactly as json-c's JSON_C_TO_STRING_PRETTY writes an array of
+ * objects at that depth: each entry is json-c's own text of the object,
+ * indented four more spaces (a JSON string holds no raw newline). */
+static void put_files(struct sink *k, const struct imgfiles *files)
+{
+        put(k, "[", 1);
+        for (size_t i = 0; i < files->n && k->r >= 0; i++) {
+                json_object *o = NULL;
+                const char *text, *nl;
+                int r = file_json(&files->v[i], &o);
+
+                if (r >= 0)
+                        r = json_check_utf8(o, "reference");
+                text = r >= 0 ? json_object_to_json_string_ext(o, JSON_FLAGS) : NULL;
+                if (r >= 0 && !text)
+                        r = imgerr(-ENOMEM, "out of memory");
+                if (r < 0) {
+                        json_object_put(o);
+                        k->r = r;
+                        return;
+                }
+                put(k, i ? ",\n    " : "\n    ", i ? 6 : 5);
+                for (; (nl = strchr(text, '\n')); text = nl + 1) {
+                        put(k, text, (size_t)(nl - text));
+                        put(k, "\n    ", 5);
+                }
+                put(k, text, strlen(text));
+                json_object_put(o);
+        }
+        put(k, "\n  ]", 4);
+}
+
+int reference_write(json_object *doc, const struct imgfiles *files, const char *key, const char *cert,
+                    const char *path, unsigned flags)
+{
+        const char *text = json_object_to_json_string_ext(doc, JSON_FLAGS), *at;
+        _cleanup_free_ char *sigpath = NULL;
         _cleanup_free_ uint8_t *val = NULL;
-        struct ima_key *k = NULL;
+        struct output *os = NULL;
+        struct ima_key *ik = NULL;
+        struct sink *k = calloc(1, sizeof(*k));
+        unsigned int dl = 32;
         uint8_t d[32];
-        size_t val_len, len;
+        size_t val_len;
         int r;
 
-        if (!text || asprintf(&body, "%s\n", text) < 0 || asprintf(&sigpath, "%s.sig", path) < 0)
+        at = text ? strstr(text, "\"" FILES_PLACEHOLDER "\"") : NULL;
+        if (!k || !text || asprintf(&sigpath, "%s.sig", path) < 0 || (files->n && !at) ||
+            !(k->md = EVP_MD_CTX_new())) {
+                if (k)
+                        EVP_MD_CTX_free(k->md);
+                free(k);
                 return imgerr(-ENOMEM, "out of memory");
-        len = strlen(body);
-        r = ima_key_load(key, cert, &k);
-        if (r < 0)
-                return r;
-        r = reference_digest(body, len, d);
-        if (r == 0)
-                r = ima_key_sign_digest(k, IMA_HASH_SHA256, d, 32, &val, &val_len);
-        ima_key_free(k);
-        if (r < 0)
-                return r;
-        r = output_open(path, flags, 0644, NULL, &of);
-        if (r == 0)
-                r = output_open(sigpath, flags, 0644, NULL, &os);
-        if (r == 0)
-                r = output_write(of, body, len);
-        if (r == 0)
-                r = output_write(os, val + SIG_HDR, val_len - SIG_HDR);
-        if (r < 0) {
-                output_abort(of);
-                output_abort(os);
-                return r;
         }
-        r = output_commit(os);
-        if (r < 0) {
-                output_abort(of);
-                return r;
+        r = ima_key_load(key, cert, &ik);
+        if (r >= 0 && (!EVP_DigestInit_ex(k->md, EVP_sha256(), NULL) ||
+                       !EVP_DigestUpdate(k->md, REFERENCE_SIG_PREFIX, REFERENCE_SIG_PREFIX_LEN)))
+                r = imgerr(-EIO, "cannot hash the reference");
+        if (r >= 0)
+                r = output_open(path, flags, 0644, NULL, &k->o);
+        if (r >= 0 && (r = output_open(sigpath, flags, 0644, NULL, &os)) < 0) {
+                output_abort(k->o);
+                k->o = NULL;
         }
-        return output_commit(of);
+        if (r >= 0) {
+                put(k, text, at ? (size_t)(at - text) : strlen(text));
+                if (at) {
+                        put_files(k, files);
+                        put(k, at + strlen(FILES_PLACEHOLDER) + 2, strlen(at + strlen(FILES_PLACEHOLDER) + 2));
+                }
+                put(k, "\n", 1);
+                if (k->r >= 0 && k->len)
+                        k->r = output_write(k->o, k->buf, k->len);
+                r = k->r;
+                if (r >= 0 && !EVP_DigestFinal_ex(k->md, d, &dl))
+                        r = imgerr(-EIO, "cannot hash the reference");
+                if (r >= 0)
+                        r = ima_key_sign_digest(ik, IMA_HASH_SHA256, d, 32, &val, &val_len);
+                if (r >= 0)
+                        r = output_write(os, val + SIG_HDR, val_len - SIG_HDR);
+                /* both complete before either is renamed into place */
+                if (r >= 0)
+                        r = output_commit(os);
+                else
+                        output_abort(os);
+                if (r >= 0)
+                        r = output_commit(k->o);
+                else
+                        output_abort(k->o);
+        }
+        ima_key_free(ik);
+        EVP_MD_CTX_free(k->md);
+        free(k);
+        return r;
 }
 
 int reference_load(const char *path, const char *cert_path, json_object **out, uint32_t *keyid)

@@ -49,12 +49,14 @@ int reference_boot_load(const char *image, const char *initramfs, const char *ke
 void reference_boot_free(struct reference_boot *b);
 
 struct imgfiles;
-/* Build the reference document. */
+/* Build the reference document but its "files", which reference_write
+ * streams from files (the same bytes as one json-c tree would give). */
 int reference_build(const char *image, const struct imgfiles *files, const struct reference_boot *boot,
                     json_object **out);
 /* Write FILE and FILE.sig signed with key+cert (output.h rules and flags:
  * both complete before either is renamed into place). */
-int reference_write(json_object *doc, const char *key, const char *cert, const char *path, unsigned flags);
+int reference_write(json_object *doc, const struct imgfiles *files, const char *key, const char *cert,
+                    const char *path, unsigned flags);
 /* Read FILE, check FILE.sig with the trusted cert(s) in cert_path, and parse
  * it.  A changed file, a missing or foreign signature: -EBADMSG/-ENOENT with
  * a message naming the file; *keyid gets the signer's keyid. */

@@ -11,6 +11,7 @@
 
 #include "base/util.h"
 #include "ima/keyref.h"
+#include "ima/sigreq.h"
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
 #define OID_SPC_SP_OPUS_INFO "1.3.6.1.4.1.311.2.1.12"
@@ -97,6 +98,60 @@ int sb_signer_load(const char *ref, const char *cert_path, struct sb_signer *s)
         return 0;
 }
 
+static int check_rsa(EVP_PKEY *key, const char *what)
+{
+        int bits = EVP_PKEY_get_bits(key);
+
+        if (!EVP_PKEY_is_a(key, "RSA") || bits < 2048 || bits > 4096)
+                return imgerr(-EINVAL, "%s: Secure Boot needs an RSA key of 2048 to 4096 bits (UEFI firmware verifies only RSA)", what);
+        return 0;
+}
+
+int sb_signer_defer(const char *cert_path, struct sigreq *req, struct sb_signer *s)
+{
+        int r;
+
+        memset(s, 0, sizeof(*s));
+        r = x509_load(cert_path, &s->cert);
+        if (r >= 0 && !(s->key = X509_get_pubkey(s->cert)))
+                r = imgerr(-EINVAL, "%s: no usable public key", cert_path);
+        if (r >= 0)
+                r = check_rsa(s->key, cert_path);
+        if (r >= 0)
+                r = sigreq_set_sb_cert_file(req, cert_path);
+        ERR_clear_error();
+        if (r < 0) {
+                sb_signer_free(s);
+                return r;
+        }
+        s->defer = req;
+        return 0;
+}
+
+/* Two-phase signing: the signature PKCS7_SIGNER_INFO_sign would make is
+ * RSA PKCS#1 v1.5 over the SHA-256 of the signed attributes' DER; that
+ * digest goes into the request and a placeholder of the signature's
+ * (fixed) length into the PKCS#7, so the UKI has its final size and
+ * layout, and apply-signatures overwrites the placeholder. */
+static int defer_signature(PKCS7_SIGNER_INFO *si, const struct sb_signer *s)
+{
+        unsigned char *attrs = NULL;
+        uint8_t md[32];
+        size_t len = (size_t)EVP_PKEY_get_size(s->key);
+        _cleanup_free_ uint8_t *sig = malloc(len ? len : 1);
+        int alen = ASN1_item_i2d((ASN1_VALUE *)si->auth_attr, &attrs, ASN1_ITEM_rptr(PKCS7_ATTR_SIGN));
+        int r = 0;
+
+        if (!sig || alen <= 0 || !EVP_Digest(attrs, (size_t)alen, md, NULL, EVP_sha256(), NULL))
+                r = -EIO;
+        OPENSSL_free(attrs);
+        if (r >= 0)
+                r = sigreq_defer_authenticode(s->defer, md, sig, len);
+        if (r >= 0 && !ASN1_STRING_set(si->enc_digest, sig, (int)len))
+                r = -ENOMEM;
+        return r;
+}
+
 void sb_signer_free(struct sb_signer *s)
 {
         EVP_PKEY_free(s->key);
@@ -162,8 +217,14 @@ static int build_pkcs7(const uint8_t idc[IDC_LEN], const struct sb_signer *s, ui
         opus = NULL;
         /* Signs the DER of the signed attributes; unlike PKCS7_dataFinal it
          * adds no signing time. */
-        if (PKCS7_SIGNER_INFO_sign(si) <= 0)
+        if (s->defer) {
+                r = defer_signature(si, s);
+                if (r < 0)
+                        goto out;
+                r = -EIO;
+        } else if (PKCS7_SIGNER_INFO_sign(si) <= 0) {
                 goto out;
+        }
         *der_len = i2d_PKCS7(p7, der);
         r = *der_len > 0 ? 0 : -EIO;
 out:
@@ -176,6 +237,29 @@ out:
         PKCS7_free(inner);
         PKCS7_free(p7);
         return r;
+}
+
+/* The deferred signature's placeholder says where it sits in the UKI (its
+ * distance from the file's start) and the file's length: apply-signatures
+ * finds it in the ESP's bytes and corrects the PE checksum
+ * (pe_checksum_update) without knowing the FAT.  The checksum here covers
+ * the placeholder as it now is. */
+static int locate_placeholder(struct pe_image *pe)
+{
+        size_t mlen, off, len;
+        const uint8_t *magic = sigreq_placeholder_magic(&mlen);
+
+        pe_cert_table(pe, &off, &len);
+        for (size_t i = off; i + SIGREQ_RAW_LOCATION + 16 <= off + len; i++)
+                if (!memcmp(pe->data + i, magic, mlen)) {
+                        for (int b = 0; b < 8; b++) {
+                                pe->data[i + SIGREQ_RAW_LOCATION + b] = (uint8_t)((uint64_t)i >> (8 * b));
+                                pe->data[i + SIGREQ_RAW_LOCATION + 8 + b] = (uint8_t)((uint64_t)pe->len >> (8 * b));
+                        }
+                        pe_update_checksum(pe);
+                        return 0;
+                }
+        return imgerr(-EIO, "Authenticode: the deferred signature's placeholder is missing");
 }
 
 int authenticode_sign(struct pe_image *pe, const struct sb_signer *s)
@@ -192,6 +276,8 @@ int authenticode_sign(struct pe_image *pe, const struct sb_signer *s)
                 return r;
         r = pe_attach_signature(pe, der, (size_t)der_len);
         OPENSSL_free(der);
+        if (r >= 0 && s->defer)
+                r = locate_placeholder(pe);
         return r;
 }
 

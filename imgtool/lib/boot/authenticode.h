@@ -17,8 +17,10 @@
 
 struct sb_signer {
         EVP_PKEY *key;
-        struct engine_st *engine;  /* a token key's engine (ima/keyref.h), else NULL */
+        struct keyref_hold *engine; /* a token or TPM key's hold (ima/keyref.h), else NULL */
         X509 *cert;
+        struct sigreq *defer;       /* two-phase signing: key is the cert's public key, the
+                                       signature a placeholder (ima/sigreq.h) */
 };
 
 /* Load a private key (a PEM file or a PKCS#11 URI: ima/keyref.h; RSA
@@ -27,6 +29,11 @@ struct sb_signer {
  * Authenticode with RSA only.  Errors name the files. */
 int sb_signer_load(const char *key_path, const char *cert_path, struct sb_signer *s);
 void sb_signer_free(struct sb_signer *s);
+/* Two-phase signing: a signer from the certificate alone whose signature
+ * is left to make (recorded in REQ, a placeholder in the PKCS#7 meanwhile).
+ * The same RSA checks as sb_signer_load. */
+struct sigreq;
+int sb_signer_defer(const char *cert_path, struct sigreq *req, struct sb_signer *s);
 
 /* Sign pe in place (it must be unsigned). */
 int authenticode_sign(struct pe_image *pe, const struct sb_signer *s);

@@ -100,7 +100,8 @@ static const char *stub_path(const struct layout *l)
         return l->stub ? l->stub : UKI_DEFAULT_STUB;
 }
 
-int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size, char ***warnings)
+int bootdisk_prepare(const struct layout *l, struct sigreq *defer, struct bootdisk **out, uint64_t *root_size,
+                     char ***warnings)
 {
         struct bootdisk *b = calloc(1, sizeof(*b));
         struct uki_parts parts;
@@ -112,7 +113,8 @@ int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *ro
         b->l = l;
         make_ids(l, &b->ids);
         if (l->sb_key) {
-                r = sb_signer_load(l->sb_key, l->sb_certificate, &b->signer);
+                r = defer ? sb_signer_defer(l->sb_certificate, defer, &b->signer)
+                          : sb_signer_load(l->sb_key, l->sb_certificate, &b->signer);
                 if (r < 0)
                         goto fail;
                 b->signed_uki = true;

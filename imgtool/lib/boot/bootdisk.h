@@ -14,8 +14,12 @@ struct bootdisk;
 /* Load and check the Secure Boot key, the stub and the kernel, build the
  * initramfs (root by PARTUUID), derive the GUIDs from the seed, and size
  * the ESP.  With a fixed Size= the plan is made here and *root_size is the
- * root filesystem's size; with Size=auto *root_size is 0. */
-int bootdisk_prepare(const struct layout *l, struct bootdisk **out, uint64_t *root_size, char ***warnings);
+ * root filesystem's size; with Size=auto *root_size is 0.  DEFER (two-phase
+ * signing, ima/sigreq.h): the UKI's signature is left to make, recorded
+ * there; NULL: [SecureBoot] Key= signs. */
+struct sigreq;
+int bootdisk_prepare(const struct layout *l, struct sigreq *defer, struct bootdisk **out, uint64_t *root_size,
+                     char ***warnings);
 
 /* Where the root filesystem goes in the disk file (ext4img_opts.offset). */
 uint64_t bootdisk_root_offset(const struct bootdisk *b);

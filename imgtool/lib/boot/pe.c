@@ -296,3 +296,34 @@ void pe_update_checksum(struct pe_image *pe)
         sum = (sum & 0xffff) + (sum >> 16);
         wr32(pe->data + cks, (uint32_t)(sum + pe->len));
 }
+
+int pe_checksum_offset(const uint8_t *head, size_t len, size_t *off)
+{
+        size_t pe;
+
+        if (len < 0x40 || head[0] != 'M' || head[1] != 'Z')
+                return -EINVAL;
+        pe = (size_t)rd16(head + 0x3c) | (size_t)rd16(head + 0x3e) << 16;
+        if (pe > len || len - pe < 4 + 20 + OPT_CHECKSUM + 4 || memcmp(head + pe, "PE\0\0", 4))
+                return -EINVAL;
+        *off = pe + 4 + 20 + OPT_CHECKSUM;
+        return 0;
+}
+
+/* The sum is one's-complement addition of little-endian 16-bit words, so
+ * a change of some bytes moves it by (new - old) in that arithmetic,
+ * whatever the rest of the file holds (RFC 1624's incremental update). */
+uint32_t pe_checksum_update(uint32_t cks, uint64_t file_len, uint64_t off, const uint8_t *old,
+                            const uint8_t *new, size_t n)
+{
+        uint64_t sum = (uint32_t)(cks - (uint32_t)file_len) & 0xffff;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned shift = (off + i) & 1 ? 8 : 0;
+                sum += (uint16_t)~(old[i] << shift);
+                sum = (sum & 0xffff) + (sum >> 16);
+                sum += (uint16_t)(new[i] << shift);
+                sum = (sum & 0xffff) + (sum >> 16);
+        }
+        return (uint32_t)(sum + file_len);
+}

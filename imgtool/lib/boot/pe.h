@@ -60,3 +60,10 @@ int pe_signature(const struct pe_image *pe, const uint8_t **p7, size_t *len);
 int pe_attach_signature(struct pe_image *pe, const uint8_t *p7, size_t len);
 /* Recompute the optional header's CheckSum field. */
 void pe_update_checksum(struct pe_image *pe);
+/* Two-phase signing stamps a signature into a UKI in place (image/applysig.c):
+ * the file offset of the checksum field, from the file's first LEN bytes
+ * (-EINVAL: not a PE), and the checksum after N bytes at file offset OFF
+ * change from OLD to NEW, the length FILE_LEN unchanged. */
+int pe_checksum_offset(const uint8_t *head, size_t len, size_t *off);
+uint32_t pe_checksum_update(uint32_t cks, uint64_t file_len, uint64_t off, const uint8_t *old,
+                            const uint8_t *new, size_t n);

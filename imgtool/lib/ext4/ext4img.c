@@ -16,6 +16,7 @@
  *    appended there; a block is written once, when it is full or at close.
  *    ext2fs_link would rescan the whole directory for every new name. */
 #include "ext4/ext4img.h"
+#include "ext4/ext4stamp.h"
 #include "ext4/ext4state.h"
 
 #include <errno.h>
@@ -469,6 +470,55 @@ static void dirstate_free(struct dirstate *d)
         free(d);
 }
 
+static int dir_flush(struct ext4img *img, struct dirstate *d);
+
+/* d holds its buf now: one of the DIR_BUFS_MAX kept, the least recently
+ * appended-to giving up its own (written out first). */
+static int dir_keep(struct ext4img *img, struct dirstate *d)
+{
+        size_t slot = img->n_dir_bufs;
+
+        d->used = ++img->dir_tick;
+        if (slot == DIR_BUFS_MAX) {
+                struct dirstate *old;
+                int r;
+                slot = 0;
+                for (size_t i = 1; i < DIR_BUFS_MAX; i++)
+                        if (img->dir_bufs[i]->used < img->dir_bufs[slot]->used)
+                                slot = i;
+                old = img->dir_bufs[slot];
+                if ((r = dir_flush(img, old)) < 0)
+                        return r;
+                ext2fs_free_mem(&old->buf);
+        } else {
+                img->n_dir_bufs++;
+        }
+        img->dir_bufs[slot] = d;
+        return 0;
+}
+
+/* d's last block in d->buf, read back if it was given up. */
+static int dir_load_buf(struct ext4img *img, struct dirstate *d, const char *what)
+{
+        errcode_t err;
+        char *buf;
+
+        if (d->buf) {
+                d->used = ++img->dir_tick;
+                return 0;
+        }
+        if (ext2fs_get_mem(img->fs->blocksize, &buf))
+                return -ENOMEM;
+        err = ext2fs_read_dir_block4(img->fs, d->last_pblk, buf, 0, d->ino);
+        if (err) {
+                ext2fs_free_mem(&buf);
+                return fs_error(img, err, what, "reading directory block");
+        }
+        d->buf = buf;
+        d->dirty = false;
+        return dir_keep(img, d);
+}
+
 /* Where the last entry of a directory block starts. */
 static int find_last_entry(struct ext4img *img, const char *buf, unsigned *off)
 {
@@ -519,7 +569,7 @@ int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out)
         (*out)->dirty = false;
         r = find_last_entry(img, buf, &(*out)->last_off);
         (*out)->subdirs = in.i_links_count - 2;
-        return r;
+        return r < 0 ? r : dir_keep(img, *out);
 }
 
 static int dir_flush(struct ext4img *img, struct dirstate *d)
@@ -586,8 +636,10 @@ static int dir_add(struct ext4img *img, struct dirstate *d, const char *name, ex
         size_t nlen = strlen(name);
         unsigned need = EXT2_DIR_REC_LEN(nlen), rec, used;
         struct ext2_dir_entry *last, *de;
-        int r;
+        int r = dir_load_buf(img, d, what);
 
+        if (r < 0)
+                return r;
         for (;;) {
                 last = (struct ext2_dir_entry *)(d->buf + d->last_off);
                 ext2fs_get_rec_len(img->fs, last, &rec);
@@ -804,6 +856,9 @@ static int make_dir(struct ext4img *img, char *path, ext2_ino_t parent, const ch
                 goto fail;
         }
         find_last_entry(img, block, &n->dir->last_off);
+        r = dir_keep(img, n->dir);
+        if (r < 0)
+                goto fail;
         return 0;
 fail:
         free(path);
@@ -972,21 +1027,16 @@ int ext4img_hardlink(struct ext4img *img, const char *path, const char *existing
 int set_xattr_ino(struct ext4img *img, ext2_ino_t ino, const char *name, const void *value,
                   size_t len, const char *what)
 {
-        struct ext2_xattr_handle *h;
-        errcode_t err;
+        /* apply-signatures rewrites values through the same function
+         * (ext4stamp.h), so a stamped inode is the one written here */
+        const char *step;
+        errcode_t err = ext4_xattr_set_ino(img->fs, ino, name, value, len, &step);
 
-        err = ext2fs_xattrs_open(img->fs, ino, &h);
-        if (err)
-                return fs_error(img, err, what, "opening xattrs");
-        err = ext2fs_xattrs_read(h);
         if (!err)
-                err = ext2fs_xattr_set(h, name, value, len);
-        if (err) {
-                ext2fs_xattrs_close(&h);
+                return 0;
+        if (step == name)
                 return imgerr_prefix(fs_error(img, err, what, name), "setting xattr: ");
-        }
-        err = ext2fs_xattrs_close(&h);
-        return err ? fs_error(img, err, what, "writing xattrs") : 0;
+        return fs_error(img, err, what, step);
 }
 
 int ext4img_set_xattr(struct ext4img *img, const char *path, const char *name,

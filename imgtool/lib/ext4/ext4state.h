@@ -15,7 +15,11 @@
 #define WRITE_CHUNK (1u << 20)       /* file data is written in chunks this big */
 #define FLEX_BG_LOG 4                /* 16 groups per flex group, as mke2fs */
 
-/* A directory being filled: its last block lives here until it is full. */
+/* A directory being filled: its last block is appended to in buf.  Only
+ * the DIR_BUFS_MAX directories appended to last keep it in memory (a block
+ * for each of 36,000 folders was 150 MB at 300,000 files); the others have
+ * it written out and read back when they get another entry. */
+#define DIR_BUFS_MAX 256
 struct dirstate {
         ext2_ino_t ino;
         uint32_t nblocks;     /* blocks in the directory */
@@ -23,7 +27,8 @@ struct dirstate {
         unsigned last_off;    /* offset of the last entry in buf */
         uint32_t subdirs;     /* for i_links_count */
         bool dirty;
-        char *buf;            /* contents of the last block */
+        char *buf;            /* contents of the last block, or NULL: on disk */
+        uint64_t used;        /* ext4img.dir_tick when last appended to */
 };
 
 struct node {
@@ -44,6 +49,9 @@ struct ext4img {
         struct node *nodes;
         size_t nodes_cap, nodes_len;
         char *ibuf;           /* one on-disk inode */
+        struct dirstate *dir_bufs[DIR_BUFS_MAX]; /* the directories holding buf */
+        size_t n_dir_bufs;
+        uint64_t dir_tick;
         bool index_dirs;      /* build htree indexes at close */
         bool failed;
         bool created;         /* abort removes the file */

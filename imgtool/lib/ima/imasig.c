@@ -270,18 +270,20 @@ int ima_pkey_kernel_check(EVP_PKEY *pkey, char *why, size_t why_len)
 /* KEY_KIND_TOKEN_EC: an ECDSA key on a PKCS#11 token.  RFC 6979 needs the
  * private scalar, which never leaves the token, so the token signs with its
  * own (random) nonces: such signatures differ from build to build. */
-enum key_kind { KEY_KIND_EC, KEY_KIND_RSA, KEY_KIND_TOKEN_EC };
+enum key_kind { KEY_KIND_EC, KEY_KIND_RSA, KEY_KIND_TOKEN_EC, KEY_KIND_DEFERRED };
 
 /* Loaded once and only read afterwards, so concurrent
  * ima_key_sign_digest() calls on one key are safe. */
 struct ima_key {
         EVP_PKEY *pkey;
-        struct engine_st *engine;         /* a token key's engine (keyref.h); NULL for a file */
+        struct keyref_hold *engine;       /* a token or TPM key's hold (keyref.h); NULL for a file */
         uint32_t keyid;
         enum key_kind kind;
         struct ecsign *ec;                /* ECDSA: RFC 6979 through OpenSSL */
         EVP_MD *md[IMA_HASH_SHA224 + 1];  /* by algo: RSA's DigestInfo, RFC 6979's HMAC */
         size_t max_sig;
+        ima_defer_fn defer;               /* KEY_KIND_DEFERRED: records, fills the placeholder */
+        void *defer_ctx;
 };
 
 void ima_key_free(struct ima_key *k)
@@ -374,6 +376,95 @@ fail:
         return r;
 }
 
+/* The certificate from memory: a signing request carries it (sigreq.h). */
+int ima_key_load_cert_der(const char *key_path, const uint8_t *der, size_t len, const char *what,
+                          struct ima_key **out)
+{
+        const unsigned char *p = der;
+        X509 *cert = d2i_X509(NULL, &p, (long)len);
+        _cleanup_free_ char *name = keyref_name(key_path);
+        struct ima_key *k = NULL;
+        int r;
+
+        ERR_clear_error();
+        if (!cert)
+                return imgerr(-EBADMSG, "%s: its certificate is not DER X.509", what);
+        r = name ? ima_key_load(key_path, NULL, &k) : -ENOMEM;
+        if (r >= 0)
+                r = check_key_matches_cert(k->pkey, cert, name, what);
+        if (r >= 0)
+                r = x509_keyid(cert, &k->keyid, what);
+        X509_free(cert);
+        if (r < 0) {
+                ima_key_free(k);
+                return r;
+        }
+        *out = k;
+        return 0;
+}
+
+/* Two-phase signing: the certificate's public key stands in for the
+ * private key, so every check (the kernel's algorithms, the keyid, the
+ * largest signature and with it the inode size) is the one-phase
+ * compose's. */
+int ima_key_defer(const char *cert_path, ima_defer_fn fn, void *ctx, struct ima_key **out)
+{
+        struct ima_key *k = calloc(1, sizeof(*k));
+        X509 **certs = NULL;
+        char why[200];
+        int r;
+
+        if (!k)
+                return -ENOMEM;
+        r = certs_read_file(cert_path, &certs);
+        if (r >= 0 && !(k->pkey = X509_get_pubkey(certs[0])))
+                r = imgerr(-EBADMSG, "%s: no usable public key", cert_path);
+        if (r >= 0 && (r = ima_pkey_kernel_check(k->pkey, why, sizeof(why))) < 0)
+                r = imgerr(r, "%s: %s", cert_path, why);
+        if (r >= 0)
+                r = x509_keyid(certs[0], &k->keyid, cert_path);
+        if (certs)
+                certs_free(certs);
+        ERR_clear_error();
+        if (r < 0) {
+                ima_key_free(k);
+                return r;
+        }
+        k->kind = KEY_KIND_DEFERRED;
+        fetch_mds(k->md, ARRAY_SIZE(k->md));
+        k->max_sig = (size_t)EVP_PKEY_get_size(k->pkey);
+        k->defer = fn;
+        k->defer_ctx = ctx;
+        *out = k;
+        return 0;
+}
+
+bool ima_key_deferred(const struct ima_key *k)
+{
+        return k->kind == KEY_KIND_DEFERRED;
+}
+
+/* A deferred key signs nothing: each value is a placeholder as long as
+ * the largest signature, its digest recorded for the request. */
+static int sign_digests_deferred(const struct ima_key *k, int hash_algo, const uint8_t *const digests[],
+                                 size_t n, uint8_t *vals[], size_t val_lens[])
+{
+        _cleanup_free_ uint8_t *sig = malloc(k->max_sig);
+        int r = sig ? 0 : -ENOMEM;
+
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = k->defer(k->defer_ctx, hash_algo, digests[i], ima_hash_size(hash_algo), sig, k->max_sig);
+                if (r >= 0)
+                        r = digsig_format((uint8_t)hash_algo, k->keyid, sig, k->max_sig, &vals[i], &val_lens[i]);
+        }
+        if (r < 0)
+                for (size_t i = 0; i < n; i++) {
+                        free(vals[i]);
+                        vals[i] = NULL;
+                }
+        return r;
+}
+
 uint32_t ima_key_keyid(const struct ima_key *k)
 {
         return k->keyid;
@@ -397,7 +488,8 @@ size_t ima_key_max_xattr(const struct ima_key *k)
 static int pkey_sign(const struct ima_key *k, int algo, const uint8_t *digest,
                     size_t digest_len, uint8_t **sig, size_t *sig_len)
 {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+        /* a TPM key's signature comes from its provider's library context */
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(keyref_libctx(k->engine), k->pkey, NULL);
         size_t len = k->max_sig;
         uint8_t *buf = OPENSSL_malloc(len);
         int r = -EIO;
@@ -467,6 +559,8 @@ int ima_key_sign_digests(const struct ima_key *k, int hash_algo, const uint8_t *
                 vals[i] = NULL;
         if (k->kind == KEY_KIND_EC)
                 return sign_digests_ec(k, hash_algo, digests, n, vals, val_lens);
+        if (k->kind == KEY_KIND_DEFERRED)
+                return sign_digests_deferred(k, hash_algo, digests, n, vals, val_lens);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 uint8_t *sig = NULL;
                 size_t len = 0;

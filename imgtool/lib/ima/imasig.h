@@ -90,6 +90,19 @@ struct ima_key;   /* a private key and the keyid of its cert */
  * keyid can be derived from the key alone (evmctl's fallback). */
 int ima_key_load(const char *key_path, const char *cert_path, struct ima_key **out);
 void ima_key_free(struct ima_key *k);
+/* ima_key_load with the certificate given as DER (a signing request's);
+ * WHAT names it in messages. */
+int ima_key_load_cert_der(const char *key_path, const uint8_t *der, size_t len, const char *what,
+                          struct ima_key **out);
+/* Two-phase signing (sigreq.h): a key made from CERT_PATH's certificate
+ * alone.  Its "signatures" are placeholders of the largest signature's
+ * length: FN records each digest and fills the sig_len signature bytes.
+ * Everything else (keyid, ima_key_max_xattr, the kernel's checks) is the
+ * real key's. */
+typedef int (*ima_defer_fn)(void *ctx, int algo, const uint8_t *digest, size_t len, uint8_t *sig,
+                            size_t sig_len);
+int ima_key_defer(const char *cert_path, ima_defer_fn fn, void *ctx, struct ima_key **out);
+bool ima_key_deferred(const struct ima_key *k);
 uint32_t ima_key_keyid(const struct ima_key *k);
 /* false for an ECDSA key on a token: its signatures differ between runs. */
 bool ima_key_deterministic(const struct ima_key *k);

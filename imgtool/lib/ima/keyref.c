@@ -11,6 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/store.h>
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/uri.h>
 
@@ -23,7 +25,22 @@
 #include "base/util.h"
 
 #define URI_PREFIX "pkcs11:"
+#define TPM_HANDLE_PREFIX "handle:"
+#define TSS2_PEM "-----BEGIN TSS2 PRIVATE KEY-----"
 #define PIN_MAX 256
+
+struct keyref_hold {
+        ENGINE *engine;            /* a PKCS#11 key */
+        OSSL_LIB_CTX *libctx;      /* a TPM key: tpm2 and default providers only */
+        OSSL_PROVIDER *tpm2, *dflt;
+};
+
+static int load_tpm(const char *ref, EVP_PKEY **out, struct keyref_hold **hold);
+
+bool keyref_is_tpm_handle(const char *ref)
+{
+        return ref && !strncmp(ref, TPM_HANDLE_PREFIX, strlen(TPM_HANDLE_PREFIX));
+}
 
 bool keyref_is_token(const char *ref)
 {
@@ -47,6 +64,8 @@ static int load_file(const char *path, EVP_PKEY **out)
         r = read_file(path, &data, &len);
         if (r < 0)
                 return r;
+        if (len >= strlen(TSS2_PEM) && !memcmp(data, TSS2_PEM, strlen(TSS2_PEM)))
+                return 1;   /* a TPM-wrapped key: the caller loads it through the TPM */
         BIO *bio = BIO_new_mem_buf(data, (int)len);
         if (!bio)
                 return -ENOMEM;
@@ -215,6 +234,12 @@ static int load_error(const struct uri *u)
                       u->module ? "" : " (or no such token)");
 }
 
+static void keyref_release_engine(ENGINE *e)
+{
+        if (e)
+                ENGINE_finish(e);
+}
+
 static int engine_open(const struct uri *u, ENGINE **out)
 {
         ENGINE *e = ENGINE_by_id("pkcs11");
@@ -290,7 +315,7 @@ out:
         return r;
 }
 
-static int load_token(const char *ref, EVP_PKEY **out, ENGINE **engine)
+static int load_token(const char *ref, EVP_PKEY **out, struct keyref_hold **hold)
 {
         struct uri u;
         char pin[PIN_MAX];
@@ -311,25 +336,110 @@ static int load_token(const char *ref, EVP_PKEY **out, ENGINE **engine)
         if (r >= 0 && !(pkey = ENGINE_load_private_key(e, u.path, NULL, NULL)))
                 r = load_error(&u);
         if (r < 0) {
-                keyref_release(e);
+                keyref_release_engine(e);
+                goto out;
+        }
+        *hold = calloc(1, sizeof(**hold));
+        if (!*hold) {
+                EVP_PKEY_free(pkey);
+                keyref_release_engine(e);
+                r = -ENOMEM;
                 goto out;
         }
         *out = pkey;
-        *engine = e;
+        (*hold)->engine = e;
 out:
         uri_free(&u);
         return r;
 }
 
-int keyref_load(const char *ref, EVP_PKEY **out, ENGINE **engine)
+/* ---- a TPM key ------------------------------------------------------ */
+
+/* The tpm2 provider in a library context of its own: in the default one
+ * its digests and random numbers could be picked for everything imgtool
+ * computes.  Loading it talks to the TPM (TPM2OPENSSL_TCTI). */
+static int tpm_open(const char *ref, struct keyref_hold **out)
 {
-        *engine = NULL;
-        return keyref_is_token(ref) ? load_token(ref, out, engine) : load_file(ref, out);
+        struct keyref_hold *h = calloc(1, sizeof(*h));
+
+        /* tpm2-tss logs TPM errors on stderr: imgtool says what failed in
+         * one line instead (a TSS2_LOG the user set is kept) */
+        setenv("TSS2_LOG", "all+NONE", 0);
+        if (!h || !(h->libctx = OSSL_LIB_CTX_new())) {
+                free(h);
+                return -ENOMEM;
+        }
+        h->tpm2 = OSSL_PROVIDER_load(h->libctx, "tpm2");
+        h->dflt = h->tpm2 ? OSSL_PROVIDER_load(h->libctx, "default") : NULL;
+        if (!h->tpm2 || !h->dflt) {
+                const char *tcti = getenv("TPM2OPENSSL_TCTI");
+                int r = imgerr(-ENOENT, "%s: no TPM through OpenSSL's tpm2 provider (tpm2-openssl installed? "
+                               "TPM2OPENSSL_TCTI=%s)", ref, tcti ? tcti : "unset: its default TPM");
+                ERR_clear_error();
+                keyref_release(h);
+                return r;
+        }
+        *out = h;
+        return 0;
 }
 
-void keyref_release(ENGINE *engine)
+static int load_tpm(const char *ref, EVP_PKEY **out, struct keyref_hold **hold)
 {
-        if (engine)
-                ENGINE_finish(engine);
+        struct keyref_hold *h = NULL;
+        OSSL_STORE_CTX *st;
+        EVP_PKEY *pkey = NULL;
+        int r = tpm_open(ref, &h);
+
+        if (r < 0)
+                return r;
+        st = OSSL_STORE_open_ex(ref, h->libctx, NULL, NULL, NULL, NULL, NULL, NULL);
+        if (st && OSSL_STORE_expect(st, OSSL_STORE_INFO_PKEY))
+                while (!pkey && !OSSL_STORE_eof(st)) {
+                        OSSL_STORE_INFO *info = OSSL_STORE_load(st);
+                        if (info && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+                                pkey = OSSL_STORE_INFO_get1_PKEY(info);
+                        OSSL_STORE_INFO_free(info);
+                        if (!info && OSSL_STORE_error(st))
+                                break;
+                }
+        OSSL_STORE_close(st);
+        ERR_clear_error();
+        if (!pkey) {
+                keyref_release(h);
+                return imgerr(-ENOENT, "%s: no such private key in the TPM (or it needs an authorization value)",
+                              ref);
+        }
+        *out = pkey;
+        *hold = h;
+        return 0;
+}
+
+int keyref_load(const char *ref, EVP_PKEY **out, struct keyref_hold **hold)
+{
+        int r;
+
+        *hold = NULL;
+        if (keyref_is_token(ref))
+                return load_token(ref, out, hold);
+        if (keyref_is_tpm_handle(ref))
+                return load_tpm(ref, out, hold);
+        r = load_file(ref, out);
+        return r == 1 ? load_tpm(ref, out, hold) : r;
+}
+
+OSSL_LIB_CTX *keyref_libctx(const struct keyref_hold *h)
+{
+        return h ? h->libctx : NULL;
+}
+
+void keyref_release(struct keyref_hold *h)
+{
+        if (!h)
+                return;
+        keyref_release_engine(h->engine);
+        OSSL_PROVIDER_unload(h->tpm2);
+        OSSL_PROVIDER_unload(h->dflt);
+        OSSL_LIB_CTX_free(h->libctx);
+        free(h);
 }
 #pragma GCC diagnostic pop

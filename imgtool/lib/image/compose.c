@@ -20,7 +20,9 @@
 #include "ext4/ext4verity.h"
 #include "rpm/fcaps.h"
 #include "ima/imasig.h"
+#include "ima/sigreq.h"
 #include "image/interpcheck.h"
+#include "image/systemdneeds.h"
 #include "image/labels.h"
 #include "rpm/lockfile.h"
 #include "base/output.h"
@@ -750,6 +752,12 @@ static void warn_boot_needs(struct composer *c)
                            "[Boot] Init=)", init);
         else
                 warn_interpreter(c, init);
+        if (image_has(c, init)) {
+                int r = systemdneeds_check(output_tmp_path(c->image), init, c->l->root_rw, &c->rep->warnings);
+                if (r < 0)
+                        strv_pushf(&c->rep->warnings, "cannot check what systemd needs in the image: %s",
+                                   imgerr_what(r));
+        }
         if (c->l->test_hooks && !image_has(c, "/bin/sh"))
                 strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
                            "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
@@ -803,6 +811,7 @@ static void teardown(struct composer *c)
         sigpack_set_free(c->packs);
         verity_signer_free(c->vsigner);
         ima_key_free(c->key);
+        sigreq_free(c->req);
         plan_free(&c->plan);
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
@@ -927,6 +936,8 @@ static int report_outputs(struct composer *c)
         struct bootfiles_paths bp;
         int r = strv_pushf(&c->rep->written, "%s", c->o->output);
 
+        if (r >= 0 && c->o->defer_request)
+                r = strv_pushf(&c->rep->written, "%s", c->o->defer_request);
         if (r >= 0 && c->disk)   /* kernel, initramfs, command line are in its UKI */
                 r = asprintf(&c->rep->boot_command, "imgtool boot %s --uefi", c->o->output) < 0 ? -ENOMEM : 0;
         if (r < 0 || !c->l->kernel || c->disk)
@@ -966,6 +977,10 @@ static int commit_outputs(struct composer *c)
         }
         r = output_commit(c->image);
         c->image = NULL;
+        if (r >= 0 && c->request_out) {
+                r = output_commit(c->request_out);
+                c->request_out = NULL;
+        }
         if (r >= 0)
                 r = bootfiles_commit(&c->boot);
         if (report && r >= 0 && output_is_stdout(report)) {
@@ -1027,6 +1042,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 r = output_check(o->json_report, o->output_flags | OUTPUT_STDOUT, NULL);
         if (r >= 0 && o->lock_out)
                 r = output_check(o->lock_out, o->output_flags, NULL);
+        if (r >= 0 && o->defer_request)
+                r = output_check(o->defer_request, o->output_flags, NULL);
         if (r >= 0)
                 r = setup(&c);
         if (r >= 0)
@@ -1037,7 +1054,7 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
 
-        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, &c.disk, &c.root_size, &rep->warnings)) < 0)
+        if (c.l->format == FORMAT_DISK && (r = bootdisk_prepare(c.l, c.req, &c.disk, &c.root_size, &rep->warnings)) < 0)
                 goto out;
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         if ((r = run_scriptlets(&c)) < 0)
@@ -1083,6 +1100,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r >= 0 && o->lock_out)
                 r = lockfile_write(o->lock_out, o->output_flags, c.plan.set->pkgs, c.plan.set->origins, c.plan.set->count,
                                    lock_users, c.plan.users);
+        if (r >= 0 && c.req)
+                r = write_request(&c);
         if (r >= 0)
                 r = commit_outputs(&c);
 out:
@@ -1093,6 +1112,7 @@ out:
         if (r < 0)
                 output_rename_error(c.image, r);
         output_abort(c.image);
+        output_abort(c.request_out);
         bootfiles_abort(&c.boot);
         rep->seconds = now_seconds() - c.t0;
         bootdisk_free(c.disk);

@@ -57,6 +57,9 @@ struct compose_opts {
         unsigned output_flags;          /* output.h: OUTPUT_FORCE */
         bool progress;                  /* a progress line on stderr */
         const char *lock_out;           /* write the package set's lockfile here (NULL: none) */
+        const char *defer_request;      /* two-phase signing (ima/sigreq.h): Key= is not read, every
+                                           signature it would make is a placeholder, and the
+                                           signing request goes here (NULL: sign now) */
 };
 
 /* Every input and setting is checked before the first byte is written;

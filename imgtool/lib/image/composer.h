@@ -42,6 +42,8 @@ struct composer {
         struct ext4img *img;
         struct ima_trust *trust;
         struct ima_key *key;
+        struct sigreq *req;          /* --defer-signatures: what Key= would sign */
+        struct output *request_out;  /* its request, committed with the image */
         struct sigpack_set *packs;   /* [Signatures] Packs=, bound to the set; NULL: none */
         struct pathmap *paths;
         struct readahead *ra;        /* the packages' payloads, read ahead on another thread */
@@ -92,3 +94,5 @@ int load_keys(struct composer *c);
 int64_t choose_epoch(struct composer *c);
 void choose_identity(struct composer *c);
 int create_image(struct composer *c);
+/* --defer-signatures: the signing request, once the image is complete */
+int write_request(struct composer *c);

@@ -269,6 +269,10 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
                 r = expect_scriptlet_changes(x, scr_len);
         if (r >= 0)
                 r = plan_labels(l, &x->plan);
+        /* the labels of the set's paths looked up ahead, from the folder
+         * subsets (labels.h); the set outlives them (plan_free) */
+        if (r >= 0)
+                r = labels_prefetch(x->plan.labels, x->plan.set->pkgs, x->plan.set->count);
         if (r < 0)
                 goto fail;
         pathmap_free(paths);

@@ -110,6 +110,11 @@ static int check_program(struct ext4walk *w, const char *program, char **missing
         return 0;
 }
 
+int interpcheck_follow(struct ext4walk *w, const char *path, struct ext4walk_entry *e)
+{
+        return follow(w, path, e);
+}
+
 int interpcheck_program(const char *image, const char *program, char **missing)
 {
         struct ext4walk *w;

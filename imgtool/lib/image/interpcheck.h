@@ -11,3 +11,9 @@
  * malloc'ed "/lib64/ld-linux-x86-64.so.2 (its ELF interpreter)".  A negative
  * errno only for the image itself (unreadable) or memory. */
 int interpcheck_program(const char *image, const char *program, char **missing);
+
+struct ext4walk;
+struct ext4walk_entry;
+/* Look path up in the image as the kernel would, following every symlink:
+ * 0 with the final entry in *e, else -ENOENT/-ELOOP/-ENOTDIR (no message). */
+int interpcheck_follow(struct ext4walk *w, const char *path, struct ext4walk_entry *e);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ext4/ext4img.h"
+#include "image/fcsubset.h"
 #include "layout/layout.h"
 #include "base/output.h"
 #include "rpm/pathmap.h"
@@ -37,6 +38,7 @@ struct labels {
         int policy_version;
         size_t max_len;
         struct prefetch *pf;    /* lookups done ahead on other threads; NULL: none */
+        struct fcsubset *sub;   /* file_contexts cut per folder; NULL: the full handle only */
 };
 
 /* ---- the policy from the package set -------------------------------- */
@@ -192,7 +194,48 @@ static int open_handle(struct labels *lb, const char *fc, const char *origin)
         if (!lb->h)
                 return imgerr(-EBADMSG, "%s: libselinux cannot load %s: %s", origin, fc, strerror(errno));
         lb->max_len = longest_context(fc);
-        return 0;
+        return fcsubset_open(fc, &lb->sub);
+}
+
+/* Policy=DIR: libselinux opened on a copy of DIR's file_contexts texts, not
+ * on DIR itself, where it would read a file_contexts.bin newer than the
+ * text: the folder subsets (fcsubset.h) are cut from the text, and every
+ * label then comes from the same specs.  The .bin files are compiled from
+ * these texts. */
+static int open_policy_texts(struct labels *lb, const char *dir, const char *origin)
+{
+        static const char *const names[] = { "", ".homedirs", ".local", ".subs", ".subs_dist" };
+        char tmpl[] = "/tmp/imgtool-selinux.XXXXXX";
+        _cleanup_free_ char *fc = NULL;
+        int r = 0;
+
+        if (!mkdtemp(tmpl))
+                return imgerr(-errno, "cannot make a temporary folder: %s", strerror(errno));
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(names); i++) {
+                _cleanup_free_ char *src = NULL, *dst = NULL;
+                _cleanup_free_ uint8_t *data = NULL;
+                size_t len;
+                if (asprintf(&src, "%s/contexts/files/file_contexts%s", dir, names[i]) < 0 ||
+                    asprintf(&dst, "%s/file_contexts%s", tmpl, names[i]) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (i > 0 && access(src, F_OK) < 0)
+                        continue;
+                if (i == 0 && access(src, R_OK) < 0) {
+                        r = imgerr(-ENOENT, "%s: no %s (the policy's file contexts)", origin, src);
+                        break;
+                }
+                r = read_file_max(src, MAX_CONTEXTS_FILE, "file_contexts files", &data, &len);
+                if (r >= 0)
+                        r = output_write_file(dst, 0, 0600, NULL, data, len);
+        }
+        if (r >= 0 && asprintf(&fc, "%s/file_contexts", tmpl) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = open_handle(lb, fc, origin);
+        nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return r;
 }
 
 static int open_from_set(const struct layout *l, const struct pkgset *s, struct labels *lb)
@@ -240,13 +283,10 @@ int labels_open(const struct layout *l, const struct pkgset *s, struct labels **
         if (!lb)
                 return -ENOMEM;
         if (l->selinux_policy) {
-                _cleanup_free_ char *fc = NULL, *copy = strdup(l->selinux_policy);
+                _cleanup_free_ char *copy = strdup(l->selinux_policy);
                 char *base = copy ? strrchr(copy, '/') : NULL;
                 lb->name = strdup(base ? base + 1 : l->selinux_policy);
-                if (asprintf(&fc, "%s/contexts/files/file_contexts", l->selinux_policy) < 0 || !lb->name)
-                        r = -ENOMEM;
-                else
-                        r = open_handle(lb, fc, l->path);
+                r = lb->name ? open_policy_texts(lb, l->selinux_policy, l->path) : -ENOMEM;
                 if (r >= 0)
                         r = read_binary_policy(lb, l->selinux_policy);
         } else {
@@ -265,6 +305,7 @@ void labels_free(struct labels *lb)
         if (!lb)
                 return;
         prefetch_stop(lb);
+        fcsubset_free(lb->sub);
         if (lb->h)
                 selabel_close(lb->h);
         free(lb->name);
@@ -283,10 +324,14 @@ size_t labels_max_len(const struct labels *lb)
         return lb ? lb->max_len : 0;
 }
 
+/* The folder's subset handle when there is one: the same answer from the
+ * few specs that can match there (fcsubset.h). */
 static int lookup_direct(struct labels *lb, const char *path, mode_t mode, char **con)
 {
+        struct selabel_handle *h = fcsubset_handle(lb->sub, path);
+
         *con = NULL;
-        if (selabel_lookup_raw(lb->h, con, path, (int)(mode & S_IFMT)) < 0) {
+        if (selabel_lookup_raw(h ? h : lb->h, con, path, (int)(mode & S_IFMT)) < 0) {
                 if (errno == ENOENT)
                         return 0;
                 return imgerr(-errno, "%s: label lookup failed: %s", path, strerror(errno));
@@ -330,6 +375,11 @@ struct prefetch {
         _Atomic bool stop;
         pthread_t threads[MAX_LABEL_THREADS];
         size_t nthreads;
+        /* The folder subsets are worked out by the first worker while the
+         * writer makes the image; lookups wait for them. */
+        pthread_mutex_t lock;
+        pthread_cond_t planned_cond;
+        _Atomic bool planned;
 };
 
 static size_t slot_hash(const char *path, mode_t type)
@@ -360,11 +410,44 @@ static struct slot *slot_find(struct prefetch *pf, const char *path, mode_t type
         }
 }
 
+static int plan_subsets(struct labels *lb);
+
+/* After this, fcsubset_handle may be asked (lookup_direct). */
+static void plan_once(struct labels *lb)
+{
+        struct prefetch *pf = lb->pf;
+
+        if (atomic_load(&pf->planned))
+                return;
+        pthread_mutex_lock(&pf->lock);
+        if (!atomic_load(&pf->planned)) {
+                if (lb->sub && plan_subsets(lb) < 0) {
+                        imgerr_clear();  /* only memory: the full handle answers everything */
+                        fcsubset_free(lb->sub);
+                        lb->sub = NULL;
+                }
+                atomic_store(&pf->planned, true);
+                pthread_cond_broadcast(&pf->planned_cond);
+        }
+        pthread_mutex_unlock(&pf->lock);
+}
+
+static void wait_planned(struct prefetch *pf)
+{
+        if (atomic_load(&pf->planned))
+                return;
+        pthread_mutex_lock(&pf->lock);
+        while (!atomic_load(&pf->planned))
+                pthread_cond_wait(&pf->planned_cond, &pf->lock);
+        pthread_mutex_unlock(&pf->lock);
+}
+
 static void *prefetch_worker(void *arg)
 {
         struct labels *lb = arg;
         struct prefetch *pf = lb->pf;
 
+        plan_once(lb);  /* the first worker plans, the others wait on the lock */
         while (!atomic_load(&pf->stop)) {
                 size_t i = atomic_fetch_add(&pf->next, 1);
                 int expect = SLOT_PENDING;
@@ -390,6 +473,8 @@ static void prefetch_stop(struct labels *lb)
         atomic_store(&pf->stop, true);
         for (size_t i = 0; i < pf->nthreads; i++)
                 pthread_join(pf->threads[i], NULL);
+        pthread_mutex_destroy(&pf->lock);
+        pthread_cond_destroy(&pf->planned_cond);
         for (size_t i = 0; i < pf->n; i++)
                 free(pf->order[i]->con);
         free(pf->slots);
@@ -421,6 +506,26 @@ static int prefetch_fill(struct prefetch *pf, struct rpmpkg *const *pkgs, size_t
         return 0;
 }
 
+/* The folder subsets for every path of the table, before any worker runs. */
+static int plan_subsets(struct labels *lb)
+{
+        struct prefetch *pf = lb->pf;
+        _cleanup_free_ const char **paths = malloc((pf->n ? pf->n : 1) * sizeof(*paths));
+        size_t folders, handles, kept, specs;
+        double t0 = now_seconds();
+        int r;
+
+        if (!paths)
+                return -ENOMEM;
+        for (size_t i = 0; i < pf->n; i++)
+                paths[i] = pf->order[i]->path;
+        r = fcsubset_plan(lb->sub, paths, pf->n);
+        fcsubset_stats(lb->sub, &folders, &handles, &kept, &specs);
+        log_verbose("labels: %zu folders, %zu handles of %.1f specs on average (of %zu), %.3f s", folders, handles,
+                    handles ? (double)kept / (double)handles : 0.0, specs, now_seconds() - t0);
+        return r;
+}
+
 int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count)
 {
         struct prefetch *pf;
@@ -442,10 +547,14 @@ int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count)
         }
         pf->mask = cap - 1;
         lb->pf = pf;
+        pthread_mutex_init(&pf->lock, NULL);
+        pthread_cond_init(&pf->planned_cond, NULL);
         r = prefetch_fill(pf, pkgs, count);
         for (size_t want = prefetch_threads(); r >= 0 && pf->nthreads < want; pf->nthreads++)
                 if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_worker, lb) != 0)
                         break;  /* fewer workers: the writer looks up the rest */
+        if (r >= 0 && pf->nthreads == 0)
+                plan_once(lb);
         if (r < 0)
                 prefetch_stop(lb);
         return r;
@@ -453,10 +562,13 @@ int labels_prefetch(struct labels *lb, struct rpmpkg *const *pkgs, size_t count)
 
 int labels_lookup(struct labels *lb, const char *path, mode_t mode, char **con)
 {
-        struct slot *s = lb->pf ? slot_find(lb->pf, path, mode & S_IFMT, false) : NULL;
+        struct slot *s;
         int expect = SLOT_PENDING;
 
         *con = NULL;
+        if (lb->pf)
+                wait_planned(lb->pf);
+        s = lb->pf ? slot_find(lb->pf, path, mode & S_IFMT, false) : NULL;
         if (!s)
                 return lookup_direct(lb, path, mode, con);
         if (atomic_compare_exchange_strong(&s->state, &expect, SLOT_BUSY)) {

@@ -116,7 +116,7 @@ int plan_labels(const struct layout *l, struct plan *p)
 void plan_free(struct plan *p)
 {
         users_free(p->users);
-        labels_free(p->labels);
+        labels_free(p->labels);   /* before the set: its lookup threads read the set's paths */
         pkgset_free(p->set);
         *p = (struct plan){ 0 };
 }

@@ -16,6 +16,7 @@
 #include "image/labels.h"
 #include "ima/imasig.h"
 #include "ima/pubkey.h"
+#include "ima/sigreq.h"
 #include "ima/verity.h"
 #include "rpm/pkgset.h"
 #include "rpm/rpmpkg.h"
@@ -59,6 +60,51 @@ static int check_bare_key(struct composer *c, const char *path)
                           "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
 }
 
+/* --defer-signatures: Key= is never opened; the certificate's public key
+ * stands in for it (ima_key_defer).  Signatures outside security.ima are
+ * not deferred yet: refused rather than made without the key. */
+static int load_deferred_key(struct composer *c)
+{
+        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
+        int r;
+
+        if (!c->l->key)
+                return imgerr(-EINVAL, "%s: --defer-signatures: the layout has no [Signatures] Key=: nothing to sign",
+                              c->l->path);
+        if (!cert)
+                return imgerr(-EINVAL, "%s: --defer-signatures needs [Signatures] Certificate= (the signer's "
+                              "certificate first)", c->l->path);
+        if (c->l->verity)
+                return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: fs-verity and IPE signatures cannot be "
+                              "deferred yet ([Verity])", c->l->path);
+        r = sigreq_new(&c->req);
+        if (r >= 0)
+                r = sigreq_set_cert_file(c->req, cert);
+        if (r >= 0)
+                r = ima_key_defer(cert, sigreq_defer, c->req, &c->key);
+        return r;
+}
+
+/* The request, once the image is complete: bound to it by its SHA-256,
+ * and renamed into place with the image (commit_outputs). */
+int write_request(struct composer *c)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = sigreq_file_sha256(output_tmp_path(c->image), c->req->image_sha256, &c->req->image_size);
+
+        if (r >= 0)
+                r = sigreq_normalize(c->req);
+        if (r >= 0)
+                r = sigreq_format(c->req, &text, &len);
+        if (r >= 0)
+                r = output_open(c->o->defer_request, c->o->output_flags, 0644, (const char *const *)c->inputs,
+                                &c->request_out);
+        if (r >= 0)
+                r = output_write(c->request_out, text, len);
+        return r;
+}
+
 int load_keys(struct composer *c)
 {
         int r = ima_trust_new(&c->trust);
@@ -71,7 +117,11 @@ int load_keys(struct composer *c)
                 if (r < 0)
                         return r;
         }
-        if (c->l->key) {
+        if (c->o->defer_request) {
+                r = load_deferred_key(c);
+                if (r < 0)
+                        return r;
+        } else if (c->l->key) {
                 const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
                 r = ima_key_load(c->l->key, cert, &c->key);
                 if (r < 0)

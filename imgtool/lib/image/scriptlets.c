@@ -3,6 +3,7 @@
 #include "image/scriptorder.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,9 @@ static int write_one(FILE *f, const struct scriptlet *sc, size_t i)
         return 0;
 }
 
+/* The machine-id scriptlets see: fixed, so what they derive from it is too. */
+#define FIXED_MACHINE_ID "b6ef2fe7c9a84d3b8e0c6f1a2d5e9a70"
+
 static int guest_script(const struct scriptlets *s, int64_t epoch, char **text)
 {
         size_t len = 0;
@@ -159,6 +163,14 @@ static int guest_script(const struct scriptlets *s, int64_t epoch, char **text)
         fprintf(f, "export PATH=/sbin:/bin:/usr/sbin:/usr/bin LANG=C HOME=/root SOURCE_DATE_EPOCH=%lld\n"
                    "umask 022\ncd /\n"
                    "echo localhost > /proc/sys/kernel/hostname\n"
+                   /* A fixed machine-id while they run (one a %post reads or
+                    * copies is the same on every compose); the image's own
+                    * (empty, on an immutable image) is put back at the end. */
+                   "mid=none\n"
+                   "if [ -f /etc/machine-id ] && [ ! -L /etc/machine-id ]; then\n"
+                   "  mid=; IFS= read -r mid < /etc/machine-id\n"
+                   "  echo " FIXED_MACHINE_ID " > /etc/machine-id\n"
+                   "fi\n"
                    /* File times come from the kernel's coarse clock (a tick of a
                     * few ms): after each marker the next scriptlet must start in a
                     * later tick, or its changes would look like the last one's. */
@@ -176,7 +188,8 @@ static int guest_script(const struct scriptlets *s, int64_t epoch, char **text)
                    "}\n", (long long)epoch, END_WORD);
         for (size_t i = 0; r >= 0 && i < s->n; i++)
                 r = write_one(f, &s->v[i], i);
-        fputs("sync\n", f);
+        fputs("case $mid in none) ;; '') : > /etc/machine-id ;; *) echo \"$mid\" > /etc/machine-id ;; esac\n"
+              "sync\n", f);
         if (fclose(f) != 0 || r < 0) {
                 free(*text);
                 *text = NULL;
@@ -666,6 +679,50 @@ static int find_changes(struct scriptlets *s, const char *dir)
         return r;
 }
 
+/* ---- ScriptletExclude= --------------------------------------------------------------- */
+
+static bool excluded(char *const *globs, const char *path)
+{
+        _cleanup_free_ char *p = strdup(path);
+        char *slash;
+
+        if (!globs || !p)
+                return false;
+        /* the path, then each folder above it */
+        do {
+                for (size_t i = 0; globs[i]; i++)
+                        if (fnmatch(globs[i], p, FNM_PATHNAME) == 0)
+                                return true;
+                slash = strrchr(p, '/');
+                if (slash)
+                        *slash = 0;
+        } while (slash && p[0]);
+        return false;
+}
+
+/* Changes the layout leaves out: dropped, and each named in a warning. */
+static int leave_out(struct scriptlets *s, char *const *globs, char ***warnings)
+{
+        static const char *const kinds[] = { "created", "modified", "removed" };
+        size_t kept = 0;
+
+        for (size_t i = 0; i < s->n_changes; i++) {
+                struct scriptlet_change *c = &s->changes[i];
+                if (!excluded(globs, c->path)) {
+                        s->changes[kept++] = *c;
+                        continue;
+                }
+                if (strv_pushf(warnings, "%s %s (%s): left out of the image ([Packages] ScriptletExclude=)",
+                               kinds[c->kind], c->path, c->by) < 0)
+                        return -ENOMEM;
+                free(c->path);
+                free(c->target);
+                free(c->data);
+        }
+        s->n_changes = kept;
+        return 0;
+}
+
 /* ---- the whole run ----------------------------------------------------------------- */
 
 int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, scriptlets_scratch_fn scratch,
@@ -719,6 +776,8 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         }
         if (r >= 0)
                 r = find_changes(s, dir);
+        if (r >= 0)
+                r = leave_out(s, l->scriptlet_exclude, warnings);
 out:
         scratch_dir_remove(dir);
         return r;

@@ -60,13 +60,14 @@ static int parse_string(struct parse_ctx *c, const char *value, void *field)
         return 0;
 }
 
-/* A PKCS#11 URI (a key on a token: ima/keyref.h) is not a file: it is
- * kept as written; reading it as a path would fail naming the file. */
+/* A PKCS#11 URI or a TPM handle (a key on a token or in a TPM:
+ * ima/keyref.h) is not a file: it is kept as written; reading it as a path
+ * would fail naming the file. */
 static int parse_path(struct parse_ctx *c, const char *value, void *field)
 {
         char **f = field;
         free(*f);
-        *f = !*value ? NULL : keyref_is_token(value) ? strdup(value) : resolve_path(c->l, value);
+        *f = !*value ? NULL : keyref_is_token(value) || keyref_is_tpm_handle(value) ? strdup(value) : resolve_path(c->l, value);
         return 0;
 }
 
@@ -528,6 +529,7 @@ void layout_free(struct layout *l)
         strv_free(l->gpg_keys);
         strv_free(l->repositories);
         strv_free(l->exclude);
+        strv_free(l->scriptlet_exclude);
         free(l->lock);
         free(l->users_previous);
         strv_free(l->users_privileged);

@@ -167,6 +167,16 @@ const struct layout_setting layout_settings[] = {
                         "the machine is stopped and compose fails naming the scriptlet that was running.",
         },
         {
+                .section = "Packages", .key = "ScriptletExclude", .type = LAYOUT_LIST,
+                .offset = F(scriptlet_exclude),
+                .comment = "Scriptlets=run: path globs whose scriptlet changes stay out of the image.",
+                .help = "With `Scriptlets=run`: path globs (`/var/cache/ldconfig`, `/etc/ssh/ssh_host_*`); a "
+                        "change a scriptlet made to a matching path, or to anything beneath one, is left out "
+                        "of the image, and each one left out is a `warning:` line of the report. For what a "
+                        "scriptlet writes that differs on every run (caches holding inode numbers and times, "
+                        "random seeds, host keys) and belongs to the first boot.",
+        },
+        {
                 .section = "Packages", .key = "Repository", .type = LAYOUT_LIST, .offset = F(repositories),
                 .comment = "rpm-md repositories (createrepo_c); libsolv resolves Install=.",
                 .help = "One or more rpm-md repositories: a folder or `file://` URL holding `repodata/repomd.xml` "
@@ -283,7 +293,8 @@ const struct layout_setting layout_settings[] = {
                 .default_doc = "required for `sign`, `package-or-sign`; optional with `package`",
                 .comment = "Your private key: signs files (Mode=sign) and the files compose writes itself.",
                 .help = "The owner's private key (PEM), or a key on a PKCS#11 token named by its URI "
-                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`, docs/keys.md). It also signs the files compose writes itself (rpm "
+                        "(`pkcs11:token=...;object=...?pin-source=file:PATH&module-path=MODULE`), or a TPM key "
+                        "(`handle:0x81000001`, or a TSS2 key file; docs/keys.md). It also signs the files compose writes itself (rpm "
                         "database, certs, kernel) in every mode, `Mode=package` included; without it those stay "
                         "unsigned, the report lists them, and under the default policy root cannot read them at "
                         "run time.",

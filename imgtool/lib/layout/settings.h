@@ -58,6 +58,7 @@ struct layout {
         char **gpg_keys;
         enum layout_scriptlets scriptlets;
         unsigned scriptlet_timeout; /* seconds the whole scriptlet run may take (docs/scriptlets.md) */
+        char **scriptlet_exclude; /* path globs: scriptlet changes left out of the image */
         char **repositories;     /* rpm-md repositories: folders or file:// URLs, as written */
         bool weak_deps;          /* install Recommends/Supplements too */
         char **exclude;          /* name globs the solver never picks */
