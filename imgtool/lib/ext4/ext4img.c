@@ -12,9 +12,12 @@
  *    plain pwrite where the filesystem has no direct I/O);
  *  - a path -> inode hash table answers every lookup, so no directory is
  *    ever scanned;
- *  - each directory keeps its last block in memory and new entries are
- *    appended there; a block is written once, when it is full or at close.
- *    ext2fs_link would rescan the whole directory for every new name. */
+ *  - new entries are appended to a directory's last block in memory; a
+ *    block is written when it is full, at close, or when 256 other
+ *    directories were appended to since (DIR_BUFS_MAX: memory bounded by
+ *    that, not by the number of folders; it is read back if the directory
+ *    gets another entry).  ext2fs_link would rescan the whole directory
+ *    for every new name. */
 #include "ext4/ext4img.h"
 #include "ext4/ext4stamp.h"
 #include "ext4/ext4state.h"

@@ -25,6 +25,7 @@ struct fcspec {
         size_t lit_len;         /* every match starts with regex[0..lit_len) */
         bool literal;           /* the regex is that literal: no metacharacter, no escape */
         pcre2_code *re;         /* ^REGEX$ for the partial test; NULL: never left out */
+        bool compiled;          /* re was made (on the first folder that needs it) */
 };
 
 struct fcclass {
@@ -152,20 +153,22 @@ static void set_literal_prefix(struct fcspec *s)
         }
 }
 
-static int compile_spec(struct fcspec *s)
+/* Made when a folder first needs it (most specs are ruled out by their
+ * literal start and never are).  NULL (not trusted, does not compile, no
+ * memory) keeps the spec everywhere; libselinux reports a bad regex. */
+static void compile_spec(struct fcspec *s)
 {
         _cleanup_free_ char *anchored = NULL;
         int err;
         PCRE2_SIZE off;
 
-        if (s->literal || untrusted_partial(s->regex, s->regex_len))
-                return 0;
-        if (asprintf(&anchored, "^%.*s$", (int)s->regex_len, s->regex) < 0)
-                return -ENOMEM;
+        s->compiled = true;
+        if (s->literal || untrusted_partial(s->regex, s->regex_len) ||
+            asprintf(&anchored, "^%.*s$", (int)s->regex_len, s->regex) < 0)
+                return;
         /* libselinux's flags (PCRE2_DOTALL); no start-of-match shortcuts */
         s->re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_DOTALL | PCRE2_NO_START_OPTIMIZE,
                               &err, &off, NULL);
-        return 0;       /* does not compile: kept everywhere, libselinux reports it */
 }
 
 /* The spec lines, tokenized as libselinux's read_spec_entries does. */
@@ -176,7 +179,6 @@ static int parse_specs(struct fcsubset *f)
         for (char *p = f->text; *p;) {
                 char *eol = strchr(p, '\n'), *q = p;
                 struct fcspec s = { .line = p, .line_len = (size_t)(eol - p) + 1 };
-                int r;
 
                 while (q < eol && isspace((unsigned char)*q))
                         q++;
@@ -188,14 +190,10 @@ static int parse_specs(struct fcsubset *f)
                         q++;
                 s.regex_len = (size_t)(q - s.regex);
                 set_literal_prefix(&s);
-                if ((r = compile_spec(&s)) < 0)
-                        return r;
                 if (f->nspecs == cap) {
                         struct fcspec *n = realloc(f->specs, (cap = cap ? 2 * cap : 1024) * sizeof(*n));
-                        if (!n) {
-                                pcre2_code_free(s.re);
+                        if (!n)
                                 return -ENOMEM;
-                        }
                         f->specs = n;
                 }
                 f->specs[f->nspecs++] = s;
@@ -318,7 +316,7 @@ static int grow_dirs(struct fcsubset *f)
 }
 
 /* May spec s match a path that starts with prefix (a folder and its '/')? */
-static bool may_match_below(struct fcsubset *f, const struct fcspec *s, const char *prefix, size_t len)
+static bool may_match_below(struct fcsubset *f, struct fcspec *s, const char *prefix, size_t len)
 {
         size_t n = s->lit_len < len ? s->lit_len : len;
 
@@ -326,6 +324,8 @@ static bool may_match_below(struct fcsubset *f, const struct fcspec *s, const ch
                 return false;
         if (s->literal)
                 return s->regex_len > len;
+        if (!s->compiled)
+                compile_spec(s);
         if (!s->re)
                 return true;
         return pcre2_match(s->re, (PCRE2_SPTR)prefix, len, 0, PCRE2_PARTIAL_HARD, f->md, NULL) != PCRE2_ERROR_NOMATCH;
