@@ -83,7 +83,7 @@ int cmd_compose(int argc, char **argv)
                 return cmd_fail(r);
         }
         if (!quiet)
-                report_print_summary(stdout, &rep, output);
+                compose_report_print_summary(stdout, &rep, output);
         compose_report_free(&rep);
         layout_free(l);
         return EXIT_OK;

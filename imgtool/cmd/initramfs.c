@@ -76,9 +76,9 @@ int cmd_initramfs(int argc, char **argv)
         certs[o.n_certs] = NULL;
         if (policy_path) {
                 r = read_text_file(policy_path, &policy);
-                if (r >= 0 && (r = policy_validate(policy)) < 0)
+                if (r >= 0 && (r = ima_policy_validate(policy)) < 0)
                         imgerr_prefix(r, "%s: ", policy_path);
-                else if (r >= 0 && !policy_has_appraise_rule(policy))
+                else if (r >= 0 && !ima_policy_has_appraise_rule(policy))
                         r = imgerr(-EINVAL, "%s: no appraise rule: the image would boot without enforcement",
                                    policy_path);
                 if (r < 0)

@@ -34,7 +34,7 @@ const struct cmd_spec cmd_policy_spec = {
 
 int cmd_policy(int argc, char **argv)
 {
-        struct policy_opts po = POLICY_OPTS_DEFAULT;
+        struct ima_policy_opts po = POLICY_OPTS_DEFAULT;
         const char *file = NULL, *extra = NULL;
         _cleanup_free_ char *text = NULL, *extra_text = NULL;
         struct cmd_parser p;
@@ -63,7 +63,7 @@ int cmd_policy(int argc, char **argv)
                 }
                 r = layout_load(argv[p.next], NULL, &l);
                 if (r >= 0)
-                        r = bootfiles_policy_text(l, &text);
+                        r = bootfiles_ima_policy_text(l, &text);
                 layout_free(l);
                 if (r < 0)
                         return cmd_fail(r);
@@ -72,7 +72,7 @@ int cmd_policy(int argc, char **argv)
         }
         if (file) {
                 r = read_text_file(file, &text);
-                if (r >= 0 && (r = policy_validate(text)) < 0)
+                if (r >= 0 && (r = ima_policy_validate(text)) < 0)
                         imgerr_prefix(r, "%s: ", file);
         } else {
                 if (extra) {
@@ -81,7 +81,7 @@ int cmd_policy(int argc, char **argv)
                                 return cmd_fail(r);
                         po.extra_rules = extra_text;
                 }
-                r = policy_default(&po, &text);
+                r = ima_policy_default(&po, &text);
                 if (r < 0 && extra)
                         imgerr_prefix(r, "%s: ", extra);
         }

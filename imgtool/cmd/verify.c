@@ -191,7 +191,7 @@ int cmd_verify(int argc, char **argv)
         if (expect) {
                 o.expected = expect->v;
                 o.n_expected = expect->n;
-                o.labels = expect->labels;
+                o.labels = expect->plan.labels;
                 o.extra_ok = (const char *const *)expect->created;
                 while (o.extra_ok[o.n_extra_ok])
                         o.n_extra_ok++;

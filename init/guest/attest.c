@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "base/bytes.h"
 
 #define TPM_ST_NO_SESSIONS 0x8001
 #define TPM_ST_SESSIONS 0x8002
@@ -70,39 +71,6 @@ static void putn(struct buf *c, const void *p, size_t n)
         }
 }
 static void put2b(struct buf *c, const void *p, size_t n) { put16(c, (uint16_t)n); putn(c, p, n); }
-
-/* A response reader that fails closed on short data. */
-struct rd {
-        const uint8_t *p;
-        size_t left;
-        int bad;
-};
-static uint32_t getn(struct rd *r, size_t n)
-{
-        uint32_t v = 0;
-        if (r->left < n) {
-                r->bad = 1;
-                return 0;
-        }
-        for (size_t i = 0; i < n; i++)
-                v = v << 8 | r->p[i];
-        r->p += n;
-        r->left -= n;
-        return v;
-}
-static const uint8_t *get2b(struct rd *r, size_t *n)
-{
-        const uint8_t *p;
-        *n = getn(r, 2);
-        if (r->bad || r->left < *n) {
-                r->bad = 1;
-                return NULL;
-        }
-        p = r->p;
-        r->p += *n;
-        r->left -= *n;
-        return p;
-}
 
 static int tpm_fd = -1;
 static int tpm_rm;            /* resource manager: it flushes our handles */
@@ -173,7 +141,7 @@ static void auth_area(struct buf *c, int n_pw, uint32_t policy_session)
 /* Send c, read the response into rsp; returns the TPM response code (0 ok)
  * or -1 on I/O errors.  *r is positioned after the header (and, for
  * TPM_ST_SESSIONS responses, the caller reads handles then parameterSize). */
-static long tpm_call_once(struct buf *c, struct buf *rsp, struct rd *r)
+static long tpm_call_once(struct buf *c, struct buf *rsp, struct be_reader *r)
 {
         ssize_t n;
 
@@ -205,9 +173,9 @@ static long tpm_call_once(struct buf *c, struct buf *rsp, struct rd *r)
         r->p = rsp->b;
         r->left = rsp->len;
         r->bad = 0;
-        getn(r, 2);
-        getn(r, 4);
-        return (long)getn(r, 4);
+        be_read(r, 2);
+        be_read(r, 4);
+        return (long)be_read(r, 4);
 }
 
 #define TPM_RC_RETRY 0x922
@@ -215,7 +183,7 @@ static long tpm_call_once(struct buf *c, struct buf *rsp, struct rd *r)
 #define TPM_RC_TESTING 0x90A
 
 /* Warnings that mean "send it again" (Part 2, TPM_RC). */
-static long tpm_call(struct buf *c, struct buf *rsp, struct rd *r)
+static long tpm_call(struct buf *c, struct buf *rsp, struct be_reader *r)
 {
         long rc = -1;
 
@@ -231,7 +199,7 @@ static long tpm_call(struct buf *c, struct buf *rsp, struct rd *r)
 static void flush(uint32_t handle)
 {
         struct buf c, rsp;
-        struct rd r;
+        struct be_reader r;
 
         if (tpm_rm || !handle)
                 return;
@@ -278,7 +246,7 @@ static int hex_decode(const char *s, uint8_t *out, size_t max, size_t *n)
 static int create_ak(uint32_t *handle, uint8_t *pub, size_t *pub_len)
 {
         struct buf c, rsp, tmpl;
-        struct rd r;
+        struct be_reader r;
         long rc;
         const uint8_t *p;
         size_t n;
@@ -310,9 +278,9 @@ static int create_ak(uint32_t *handle, uint8_t *pub, size_t *pub_len)
                 fprintf(stderr, "attest: CreatePrimary(AK): TPM rc 0x%lx\n", rc);
                 return -1;
         }
-        *handle = getn(&r, 4);
-        getn(&r, 4);                       /* parameterSize */
-        p = get2b(&r, &n);
+        *handle = be_read(&r, 4);
+        be_read(&r, 4);                       /* parameterSize */
+        p = be_read2b(&r, &n);
         if (r.bad || n + 2 > 1024) {
                 fprintf(stderr, "attest: CreatePrimary(AK): malformed response\n");
                 return -1;
@@ -325,7 +293,7 @@ static int create_ak(uint32_t *handle, uint8_t *pub, size_t *pub_len)
 static int read_ek_cert(uint8_t *cert, size_t max, size_t *len)
 {
         struct buf c, rsp;
-        struct rd r;
+        struct be_reader r;
         size_t n, size, off = 0;
         long rc;
 
@@ -337,12 +305,12 @@ static int read_ek_cert(uint8_t *cert, size_t max, size_t *len)
                         EK_CERT_NV, rc);
                 return -1;
         }
-        getn(&r, 2);                       /* TPM2B_NV_PUBLIC size */
-        getn(&r, 4);                       /* nvIndex */
-        getn(&r, 2);                       /* nameAlg */
-        getn(&r, 4);                       /* attributes */
-        get2b(&r, &n);                     /* authPolicy */
-        size = getn(&r, 2);
+        be_read(&r, 2);                       /* TPM2B_NV_PUBLIC size */
+        be_read(&r, 4);                       /* nvIndex */
+        be_read(&r, 2);                       /* nameAlg */
+        be_read(&r, 4);                       /* attributes */
+        be_read2b(&r, &n);                     /* authPolicy */
+        size = be_read(&r, 2);
         if (r.bad || size > max) {
                 fprintf(stderr, "attest: EK cert NV index: malformed or too large\n");
                 return -1;
@@ -362,8 +330,8 @@ static int read_ek_cert(uint8_t *cert, size_t max, size_t *len)
                         fprintf(stderr, "attest: NV_Read(EK cert): TPM rc 0x%lx\n", rc);
                         return -1;
                 }
-                getn(&r, 4);
-                p = get2b(&r, &n);
+                be_read(&r, 4);
+                p = be_read2b(&r, &n);
                 if (r.bad || n != chunk) {
                         fprintf(stderr, "attest: NV_Read(EK cert): short read\n");
                         return -1;
@@ -379,7 +347,7 @@ static int read_ek_cert(uint8_t *cert, size_t max, size_t *len)
 static int ek_policy_session(uint32_t *session)
 {
         struct buf c, rsp;
-        struct rd r;
+        struct be_reader r;
         uint8_t nonce[32] = { 0 };
         long rc;
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -402,7 +370,7 @@ static int ek_policy_session(uint32_t *session)
                 fprintf(stderr, "attest: StartAuthSession: TPM rc 0x%lx\n", rc);
                 return -1;
         }
-        *session = getn(&r, 4);
+        *session = be_read(&r, 4);
         cmd_start(&c, TPM_ST_SESSIONS, CC_POLICY_SECRET);
         put32(&c, TPM_RH_ENDORSEMENT);
         put32(&c, *session);
@@ -424,7 +392,7 @@ static long activate(uint32_t ak, const uint8_t *blob, size_t blob_len, const ui
                      size_t secret_len, uint8_t *out, size_t *out_len)
 {
         struct buf c, rsp;
-        struct rd r;
+        struct be_reader r;
         uint32_t session;
         const uint8_t *p;
         size_t n;
@@ -443,8 +411,8 @@ static long activate(uint32_t ak, const uint8_t *blob, size_t blob_len, const ui
                 flush(session);
                 return rc;
         }
-        getn(&r, 4);
-        p = get2b(&r, &n);
+        be_read(&r, 4);
+        p = be_read2b(&r, &n);
         if (r.bad || n > 64)
                 return -1;
         memcpy(out, p, n);
@@ -467,7 +435,7 @@ static void pcr_select(struct buf *c, uint32_t mask)
 static int quote(uint32_t ak, const uint8_t *nonce, size_t nonce_len)
 {
         struct buf c, rsp;
-        struct rd r;
+        struct be_reader r;
         const uint8_t *p;
         size_t n;
         long rc;
@@ -483,8 +451,8 @@ static int quote(uint32_t ak, const uint8_t *nonce, size_t nonce_len)
                 fprintf(stderr, "attest: Quote: TPM rc 0x%lx\n", rc);
                 return -1;
         }
-        getn(&r, 4);
-        p = get2b(&r, &n);
+        be_read(&r, 4);
+        p = be_read2b(&r, &n);
         if (r.bad)
                 return -1;
         print_b64("QUOTE", p, n);          /* TPMS_ATTEST */
@@ -493,10 +461,10 @@ static int quote(uint32_t ak, const uint8_t *nonce, size_t nonce_len)
         /* TPMT_SIGNATURE: the rest of the parameters (before the sessions). */
         {
                 const uint8_t *sig = r.p;
-                getn(&r, 2);
-                getn(&r, 2);
-                get2b(&r, &n);
-                get2b(&r, &n);
+                be_read(&r, 2);
+                be_read(&r, 2);
+                be_read2b(&r, &n);
+                be_read2b(&r, &n);
                 if (r.bad)
                         return -1;
                 print_b64("QUOTESIG", sig, (size_t)(r.p - sig));
@@ -511,7 +479,7 @@ static int read_pcrs(void)
 
         while (want) {
                 struct buf c, rsp;
-                struct rd r;
+                struct be_reader r;
                 uint32_t count, got = 0;
                 size_t n, size;
                 long rc;
@@ -523,21 +491,21 @@ static int read_pcrs(void)
                         fprintf(stderr, "attest: PCR_Read: TPM rc 0x%lx\n", rc);
                         return -1;
                 }
-                getn(&r, 4);               /* pcrUpdateCounter */
-                count = getn(&r, 4);
+                be_read(&r, 4);               /* pcrUpdateCounter */
+                count = be_read(&r, 4);
                 for (uint32_t i = 0; i < count; i++) {
-                        getn(&r, 2);
-                        size = getn(&r, 1);
+                        be_read(&r, 2);
+                        size = be_read(&r, 1);
                         for (size_t k = 0; k < size; k++)
-                                got |= getn(&r, 1) << (8 * k);
+                                got |= be_read(&r, 1) << (8 * k);
                 }
                 got &= want;
-                count = getn(&r, 4);       /* TPML_DIGEST */
+                count = be_read(&r, 4);       /* TPML_DIGEST */
                 for (int pcr = 0; pcr < 11 && !r.bad; pcr++) {
                         const uint8_t *p;
                         if (!(got & (1u << pcr)))
                                 continue;
-                        p = get2b(&r, &n);
+                        p = be_read2b(&r, &n);
                         if (!p || n != 32) {
                                 r.bad = 1;
                                 break;

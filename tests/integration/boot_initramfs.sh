@@ -47,6 +47,10 @@ mkdir x && (cd x && zcat ../a.cpio.gz | cpio -id --quiet 2>/dev/null) || true
 check "/init is the static init" cmp x/init "$BUILDDIR/init/imgtool-init"
 check "the first cert also at /etc/keys/x509_ima.der (CONFIG_IMA_LOAD_X509 kernels)" cmp x/etc/keys/x509_ima.der x/etc/imgtool/keys/00.der
 check "/init is a static ELF" sh -c "file x/init | grep -q 'statically linked'"
+# the same /init from every build folder: it names neither where the tree
+# nor where the build folder was (debug info, __FILE__: init/CMakeLists.txt)
+expect_eq "/init names neither the source tree nor the build folder" \
+  "$(grep -c -a -F -e "$SRCDIR" -e "$BUILDDIR" x/init || true)" 0
 check "PEM cert stored as DER" cmp x/etc/imgtool/keys/00.der cert.der
 check "DER cert stored as is" cmp x/etc/imgtool/keys/01.der rsa-cert.der
 check "embedded policy = imgtool policy" cmp x/etc/imgtool/ima-policy default.policy

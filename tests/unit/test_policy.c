@@ -11,11 +11,11 @@
 
 static void test_default_is_strong_and_valid(void **state)
 {
-        struct policy_opts o = POLICY_OPTS_DEFAULT;
+        struct ima_policy_opts o = POLICY_OPTS_DEFAULT;
         char *text = NULL;
 
-        assert_int_equal(policy_default(&o, &text), 0);
-        assert_int_equal(policy_validate(text), 0);
+        assert_int_equal(ima_policy_default(&o, &text), 0);
+        assert_int_equal(ima_policy_validate(text), 0);
         assert_non_null(strstr(text, "\nappraise func=BPRM_CHECK appraise_type=imasig\n"));
         assert_non_null(strstr(text, "\nappraise func=MMAP_CHECK appraise_type=imasig\n"));
         assert_non_null(strstr(text, "\nappraise func=FILE_CHECK fowner=0 appraise_type=imasig\n"));
@@ -31,11 +31,11 @@ static void test_default_is_strong_and_valid(void **state)
 
 static void test_options(void **state)
 {
-        struct policy_opts o = { .appraise_fowner0_reads = false, .measure = false,
+        struct ima_policy_opts o = { .appraise_fowner0_reads = false, .measure = false,
                                  .extra_rules = "dont_appraise fowner=1000" };
         char *text = NULL;
 
-        assert_int_equal(policy_default(&o, &text), 0);
+        assert_int_equal(ima_policy_default(&o, &text), 0);
         assert_null(strstr(text, "measure"));
         assert_null(strstr(text, "FILE_CHECK"));
         assert_non_null(strstr(text, "\ndont_appraise fowner=1000\n"));
@@ -44,28 +44,28 @@ static void test_options(void **state)
 
         o.extra_rules = "appraise func=NOPE";
         text = NULL;
-        assert_int_equal(policy_default(&o, &text), -EINVAL);
+        assert_int_equal(ima_policy_default(&o, &text), -EINVAL);
         assert_null(text);
         assert_non_null(strstr(imgerr_what(-EINVAL), "extra rules: line 1"));
 }
 
 static void expect_rejected(const char *text, const char *msg)
 {
-        assert_int_equal(policy_validate(text), -EINVAL);
+        assert_int_equal(ima_policy_validate(text), -EINVAL);
         if (!strstr(imgerr_what(-EINVAL), msg))
                 fail_msg("'%s': message '%s' lacks '%s'", text, imgerr_what(-EINVAL), msg);
 }
 
 static void test_validate(void **state)
 {
-        assert_int_equal(policy_validate(""), 0);
-        assert_int_equal(policy_validate("# only a comment\n\n   \n"), 0);
-        assert_int_equal(policy_validate("  measure func=FILE_CHECK mask=^MAY_READ uid=0\n"), 0);
-        assert_int_equal(policy_validate("appraise func=BPRM_CHECK fowner>999 appraise_type=imasig|modsig"), 0);
-        assert_int_equal(policy_validate("dont_measure fsuuid=0123abcd-0000-1111-2222-333344445555\n"), 0);
-        assert_int_equal(policy_validate("measure func=KEXEC_KERNEL_CHECK pcr=11 template=ima-sig\n"), 0);
-        assert_int_equal(policy_validate("appraise func=SETXATTR_CHECK appraise_algos=sha256,sha384\n"), 0);
-        assert_int_equal(policy_validate("dont_appraise\tfsmagic=0x9FA0\tpermit_directio\n"), 0);
+        assert_int_equal(ima_policy_validate(""), 0);
+        assert_int_equal(ima_policy_validate("# only a comment\n\n   \n"), 0);
+        assert_int_equal(ima_policy_validate("  measure func=FILE_CHECK mask=^MAY_READ uid=0\n"), 0);
+        assert_int_equal(ima_policy_validate("appraise func=BPRM_CHECK fowner>999 appraise_type=imasig|modsig"), 0);
+        assert_int_equal(ima_policy_validate("dont_measure fsuuid=0123abcd-0000-1111-2222-333344445555\n"), 0);
+        assert_int_equal(ima_policy_validate("measure func=KEXEC_KERNEL_CHECK pcr=11 template=ima-sig\n"), 0);
+        assert_int_equal(ima_policy_validate("appraise func=SETXATTR_CHECK appraise_algos=sha256,sha384\n"), 0);
+        assert_int_equal(ima_policy_validate("dont_appraise\tfsmagic=0x9FA0\tpermit_directio\n"), 0);
 
         expect_rejected("measure func=BPRM_CHECK\nenforce func=BPRM_CHECK\n", "line 2: unknown action 'enforce'");
         expect_rejected("appraise func=BPRM_CHECK # exec\n", "line 1: trailing comment");
@@ -87,9 +87,9 @@ static void test_validate(void **state)
 
 static void test_has_appraise_rule(void **state)
 {
-        assert_true(policy_has_appraise_rule("# x\nmeasure func=BPRM_CHECK\n  appraise func=BPRM_CHECK\n"));
-        assert_false(policy_has_appraise_rule("measure func=BPRM_CHECK\n# appraise func=BPRM_CHECK\ndont_appraise fsmagic=0x9fa0\n"));
-        assert_false(policy_has_appraise_rule(""));
+        assert_true(ima_policy_has_appraise_rule("# x\nmeasure func=BPRM_CHECK\n  appraise func=BPRM_CHECK\n"));
+        assert_false(ima_policy_has_appraise_rule("measure func=BPRM_CHECK\n# appraise func=BPRM_CHECK\ndont_appraise fsmagic=0x9fa0\n"));
+        assert_false(ima_policy_has_appraise_rule(""));
 }
 
 int main(void)

@@ -303,13 +303,9 @@ int imalog_parse(const uint8_t *buf, size_t len, struct imalog **out)
         c.p = l->buf;
         c.end = l->buf + len;
         while (c.p < c.end) {
-                if (l->n == cap) {
-                        struct imalog_entry *g = realloc(l->entries, (cap = cap ? cap * 2 : 64) * sizeof(*g));
-                        if (!g) {
-                                r = imgerr(-ENOMEM, "out of memory");
-                                break;
-                        }
-                        l->entries = g;
+                if (GROW(l->entries, l->n, cap, 64) < 0) {
+                        r = imgerr(-ENOMEM, "out of memory");
+                        break;
                 }
                 r = parse_entry(&c, l, &l->entries[l->n], l->n + 1);
                 if (r < 0)

@@ -78,14 +78,8 @@ static ssize_t first_of(struct collect *c, uint32_t ino)
 
 static int remember(struct collect *c, uint32_t ino, size_t idx)
 {
-        if (c->n_inos == c->cap_inos) {
-                size_t cap = c->cap_inos ? c->cap_inos * 2 : 64;
-                void *v = realloc(c->inos, cap * sizeof(*c->inos));
-                if (!v)
-                        return imgerr(-ENOMEM, "out of memory");
-                c->inos = v;
-                c->cap_inos = cap;
-        }
+        if (GROW(c->inos, c->n_inos, c->cap_inos, 64) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         c->inos[c->n_inos].ino = ino;
         c->inos[c->n_inos++].idx = idx;
         return 0;

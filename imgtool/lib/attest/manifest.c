@@ -134,12 +134,8 @@ int manifest_read(const char *path, struct manifest *m)
         if (memchr(data, 0, len))
                 return imgerr(-EINVAL, "%s: contains a NUL byte: not a manifest", path);
         for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                if (m->n == alloc) {
-                        struct manifest_line *g = realloc(m->lines, (alloc = alloc ? 2 * alloc : 256) * sizeof(*g));
-                        if (!g)
-                                return imgerr(-ENOMEM, "out of memory");
-                        m->lines = g;
-                }
+                if (GROW(m->lines, m->n, alloc, 256) < 0)
+                        return imgerr(-ENOMEM, "out of memory");
                 int r = parse_manifest_line(line, &m->lines[m->n]);
                 if (r < 0)
                         return r;

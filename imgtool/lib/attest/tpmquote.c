@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attest/tpmquote.h"
+#include "base/bytes.h"
 #include "base/util.h"
 
 #define TPM_ALG_SHA256 0x000B
@@ -24,41 +25,6 @@
 #define ATTR_RESTRICTED (1u << 16)
 #define ATTR_DECRYPT (1u << 17)
 #define ATTR_SIGN (1u << 18)
-
-struct rd {
-        const uint8_t *p;
-        size_t left;
-        bool bad;
-};
-
-static uint64_t get(struct rd *r, size_t n)
-{
-        uint64_t v = 0;
-        if (r->left < n) {
-                r->bad = true;
-                return 0;
-        }
-        for (size_t i = 0; i < n; i++)
-                v = v << 8 | r->p[i];
-        r->p += n;
-        r->left -= n;
-        return v;
-}
-
-static const uint8_t *get2b(struct rd *r, size_t *n)
-{
-        const uint8_t *p;
-        *n = (size_t)get(r, 2);
-        if (r->bad || r->left < *n) {
-                r->bad = true;
-                *n = 0;
-                return NULL;
-        }
-        p = r->p;
-        r->p += *n;
-        r->left -= *n;
-        return p;
-}
 
 void tpm_ak_clear(struct tpm_ak *ak)
 {
@@ -92,30 +58,30 @@ out:
 
 int tpm_ak_parse(const uint8_t *tpm2b, size_t len, struct tpm_ak *out)
 {
-        struct rd r = { tpm2b, len, false };
+        struct be_reader r = { tpm2b, len, false };
         size_t n, pub_len, xl, yl;
         const uint8_t *pub, *x, *y;
         uint32_t attrs;
         unsigned dl = 32;
 
-        pub = get2b(&r, &pub_len);
+        pub = be_read2b(&r, &pub_len);
         if (r.bad || r.left)
                 return imgerr(-EBADMSG, "not a TPM2B_PUBLIC");
-        r = (struct rd){ pub, pub_len, false };
-        if (get(&r, 2) != TPM_ALG_ECC || get(&r, 2) != TPM_ALG_SHA256)
+        r = (struct be_reader){ pub, pub_len, false };
+        if (be_read(&r, 2) != TPM_ALG_ECC || be_read(&r, 2) != TPM_ALG_SHA256)
                 return imgerr(-EBADMSG, "the AK is not an ECC key with a sha256 name");
-        attrs = (uint32_t)get(&r, 4);
+        attrs = (uint32_t)be_read(&r, 4);
         if ((attrs & (ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_SENSITIVE_DATA_ORIGIN | ATTR_RESTRICTED |
                       ATTR_SIGN)) != (ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_SENSITIVE_DATA_ORIGIN |
                                       ATTR_RESTRICTED | ATTR_SIGN) || (attrs & ATTR_DECRYPT))
                 return imgerr(-EBADMSG, "the AK is not a restricted signing key bound to its TPM (attributes 0x%08x)",
                               attrs);
-        get2b(&r, &n);                                 /* authPolicy */
-        if (get(&r, 2) != TPM_ALG_NULL || get(&r, 2) != TPM_ALG_ECDSA || get(&r, 2) != TPM_ALG_SHA256 ||
-            get(&r, 2) != TPM_ECC_NIST_P256 || get(&r, 2) != TPM_ALG_NULL)
+        be_read2b(&r, &n);                                 /* authPolicy */
+        if (be_read(&r, 2) != TPM_ALG_NULL || be_read(&r, 2) != TPM_ALG_ECDSA || be_read(&r, 2) != TPM_ALG_SHA256 ||
+            be_read(&r, 2) != TPM_ECC_NIST_P256 || be_read(&r, 2) != TPM_ALG_NULL)
                 return imgerr(-EBADMSG, "the AK is not an ECDSA-SHA256 P-256 key");
-        x = get2b(&r, &xl);
-        y = get2b(&r, &yl);
+        x = be_read2b(&r, &xl);
+        y = be_read2b(&r, &yl);
         if (r.bad || r.left)
                 return imgerr(-EBADMSG, "malformed AK public area");
         memset(out, 0, sizeof(*out));
@@ -254,36 +220,36 @@ out:
 
 int tpm_quote_parse(const uint8_t *attest, size_t len, struct tpm_quote *q)
 {
-        struct rd r = { attest, len, false };
+        struct be_reader r = { attest, len, false };
         const uint8_t *p;
         size_t n;
         uint32_t count;
 
         memset(q, 0, sizeof(*q));
-        if (get(&r, 4) != TPM_GENERATED_VALUE || get(&r, 2) != TPM_ST_ATTEST_QUOTE)
+        if (be_read(&r, 4) != TPM_GENERATED_VALUE || be_read(&r, 2) != TPM_ST_ATTEST_QUOTE)
                 return imgerr(-EBADMSG, "not a TPM quote (magic or type)");
-        p = get2b(&r, &n);
+        p = be_read2b(&r, &n);
         if (n > sizeof(q->signer))
                 r.bad = true;
         else if (p)
                 memcpy(q->signer, p, q->signer_len = n);
-        p = get2b(&r, &n);
+        p = be_read2b(&r, &n);
         if (n > sizeof(q->extra))
                 r.bad = true;
         else if (p)
                 memcpy(q->extra, p, q->extra_len = n);
-        get(&r, 8);                            /* clock */
-        q->reset_count = get(&r, 4);
-        q->restart_count = get(&r, 4);
-        get(&r, 1);                            /* safe */
-        get(&r, 8);                            /* firmwareVersion */
-        count = (uint32_t)get(&r, 4);
+        be_read(&r, 8);                            /* clock */
+        q->reset_count = be_read(&r, 4);
+        q->restart_count = be_read(&r, 4);
+        be_read(&r, 1);                            /* safe */
+        be_read(&r, 8);                            /* firmwareVersion */
+        count = (uint32_t)be_read(&r, 4);
         for (uint32_t i = 0; i < count && !r.bad; i++) {
-                uint16_t alg = (uint16_t)get(&r, 2);
-                size_t size = (size_t)get(&r, 1);
+                uint16_t alg = (uint16_t)be_read(&r, 2);
+                size_t size = (size_t)be_read(&r, 1);
                 uint32_t mask = 0;
                 for (size_t k = 0; k < size; k++) {
-                        uint32_t byte = (uint32_t)get(&r, 1);
+                        uint32_t byte = (uint32_t)be_read(&r, 1);
                         if (k < 4)
                                 mask |= byte << (8 * k);
                         else if (byte)
@@ -294,7 +260,7 @@ int tpm_quote_parse(const uint8_t *attest, size_t len, struct tpm_quote *q)
                 else if (mask)
                         q->other_banks = true;
         }
-        p = get2b(&r, &n);
+        p = be_read2b(&r, &n);
         if (n > sizeof(q->pcr_digest))
                 r.bad = true;
         else if (p)
@@ -307,7 +273,7 @@ int tpm_quote_parse(const uint8_t *attest, size_t len, struct tpm_quote *q)
 int tpm_quote_verify(const struct tpm_ak *ak, const uint8_t *attest, size_t len, const uint8_t *sig,
                      size_t sig_len)
 {
-        struct rd r = { sig, sig_len, false };
+        struct be_reader r = { sig, sig_len, false };
         const uint8_t *rp, *sp;
         size_t rl, sl;
         ECDSA_SIG *es = NULL;
@@ -316,10 +282,10 @@ int tpm_quote_verify(const struct tpm_ak *ak, const uint8_t *attest, size_t len,
         int der_len, ok = 0;
         EVP_MD_CTX *md = NULL;
 
-        if (get(&r, 2) != TPM_ALG_ECDSA || get(&r, 2) != TPM_ALG_SHA256)
+        if (be_read(&r, 2) != TPM_ALG_ECDSA || be_read(&r, 2) != TPM_ALG_SHA256)
                 return imgerr(-EBADMSG, "quote signature is not ECDSA-SHA256");
-        rp = get2b(&r, &rl);
-        sp = get2b(&r, &sl);
+        rp = be_read2b(&r, &rl);
+        sp = be_read2b(&r, &sl);
         if (r.bad || r.left)
                 return imgerr(-EBADMSG, "malformed quote signature");
         br = BN_bin2bn(rp, (int)rl, NULL);

@@ -3,7 +3,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -66,6 +68,32 @@ void imgerr_clear(void)
 {
         err_buf[0] = 0;
         err_code = 0;
+}
+
+int grow_array(void **v, size_t elem_size, size_t n, size_t *cap, size_t first)
+{
+        size_t c = *cap ? *cap * 2 : first;
+        void *nv;
+
+        if (n < *cap)
+                return 0;
+        if (c <= n || c > SIZE_MAX / elem_size)
+                return -ENOMEM;
+        nv = realloc(*v, c * elem_size);
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        *cap = c;
+        return 0;
+}
+
+int imgerr_openssl(int code, const char *what)
+{
+        unsigned long e = ERR_get_error();
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof(buf));
+        ERR_clear_error();
+        return imgerr(code, "%s: %s", what, e ? buf : "OpenSSL error");
 }
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong

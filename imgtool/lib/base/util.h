@@ -31,6 +31,12 @@ void closep(int *fd);
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_close_ _cleanup_(closep)
 
+/* Room for one more element in the array v of n used and cap allocated
+ * (size_t): the capacity doubles, starting at first.  0, or -ENOMEM with
+ * v as it was.  The one growth rule for an array appended to one by one. */
+#define GROW(v, n, cap, first) grow_array((void **)&(v), sizeof(*(v)), (n), &(cap), (first))
+int grow_array(void **v, size_t elem_size, size_t n, size_t *cap, size_t first);
+
 /* Record code (a negative errno) with its message for this thread and
  * return code.  The message should name the thing (file, path, package)
  * and the problem. */
@@ -41,6 +47,9 @@ int imgerr_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 
 /* The message of error code: the recorded one when it was recorded for
  * code, else strerror(-code). */
 const char *imgerr_what(int code);
+/* Record code with "WHAT: " and OpenSSL's oldest queued error ("OpenSSL
+ * error" when none), and empty OpenSSL's error queue; returns code. */
+int imgerr_openssl(int code, const char *what);
 /* Forget the recorded message (an error handled, the work goes on). */
 void imgerr_clear(void);
 

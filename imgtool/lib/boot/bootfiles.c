@@ -17,16 +17,16 @@
 #define COPY_BUF_SIZE (256u << 10)
 
 
-int bootfiles_policy_text(const struct layout *l, char **text)
+int bootfiles_ima_policy_text(const struct layout *l, char **text)
 {
-        struct policy_opts o = POLICY_OPTS_DEFAULT;
+        struct ima_policy_opts o = POLICY_OPTS_DEFAULT;
         int r;
 
         if (l->policy_file) {
                 r = read_text_file(l->policy_file, text);
                 if (r < 0)
                         return r;
-                r = policy_validate(*text);
+                r = ima_policy_validate(*text);
                 if (r < 0) {
                         free(*text);
                         *text = NULL;
@@ -39,7 +39,7 @@ int bootfiles_policy_text(const struct layout *l, char **text)
         o.verity_digests = l->verity;
         /* builtin and ipe: fs-verity and IPE enforce, IMA measures */
         o.no_appraise = l->verity && l->verity_sigs != VERITY_SIGS_IMA_V3;
-        return policy_default(&o, text);
+        return ima_policy_default(&o, text);
 }
 
 int bootfiles_root_spec(const struct layout *l, const char *uuid, char **spec)
@@ -157,7 +157,7 @@ int bootfiles_initramfs(const struct layout *l, const char *uuid, const struct b
         int r;
 
         *li = (struct bootfiles_initramfs){ 0 };
-        if ((r = bootfiles_policy_text(l, &li->policy)) < 0 || (r = bootfiles_root_spec(l, uuid, &li->root)) < 0 ||
+        if ((r = bootfiles_ima_policy_text(l, &li->policy)) < 0 || (r = bootfiles_root_spec(l, uuid, &li->root)) < 0 ||
             (r = modules_dir(l, &li->modules_dir, warnings)) < 0 || (r = layout_initramfs_verity(l, li)) < 0) {
                 bootfiles_initramfs_free(li);
                 return r;

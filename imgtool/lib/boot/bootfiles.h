@@ -9,7 +9,7 @@
 #include "layout/layout.h"
 
 /* The IMA policy text the layout enforces (validated); *text is malloc'ed. */
-int bootfiles_policy_text(const struct layout *l, char **text);
+int bootfiles_ima_policy_text(const struct layout *l, char **text);
 /* The root= spec: Root=, else LABEL=<Label>, else UUID=<uuid>; a disk
  * passes uuid as PARTUUID=<its root partition>, used unless Root= is set. */
 int bootfiles_root_spec(const struct layout *l, const char *uuid, char **spec);

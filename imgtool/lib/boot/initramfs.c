@@ -283,18 +283,18 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
                         goto out;
         }
         if (policy) {
-                r = policy_validate(policy);
+                r = ima_policy_validate(policy);
                 if (r < 0) {
                         imgerr_prefix(r, "policy: ");
                         goto out;
                 }
-                if (!policy_has_appraise_rule(policy) && !o->verity_keyring) {
+                if (!ima_policy_has_appraise_rule(policy) && !o->verity_keyring) {
                         r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
                         goto out;
                 }
         } else {
-                struct policy_opts po = POLICY_OPTS_DEFAULT;
-                r = policy_default(&po, &own_policy);
+                struct ima_policy_opts po = POLICY_OPTS_DEFAULT;
+                r = ima_policy_default(&po, &own_policy);
                 if (r < 0)
                         goto out;
                 policy = own_policy;

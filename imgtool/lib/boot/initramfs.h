@@ -42,7 +42,7 @@
 struct initramfs_opts {
         const char *const *certs;  /* PEM (one or more certs) or DER files */
         size_t n_certs;
-        const char *policy_text;   /* validated here; NULL = policy_default() */
+        const char *policy_text;   /* validated here; NULL = ima_policy_default() */
         const char *root;          /* LABEL=..., UUID=... or /dev/... */
         bool rw;                   /* mount the root read-write */
         /* honour imgtool.test= and imgtool.run= on the kernel command line

@@ -79,16 +79,6 @@ struct sbkey {
         int der_len;
 };
 
-static int ossl_fail(const char *what)
-{
-        unsigned long e = ERR_get_error();
-        char buf[256] = "";
-        if (e)
-                ERR_error_string_n(e, buf, sizeof(buf));
-        ERR_clear_error();
-        return imgerr(-EIO, "%s: %s", what, *buf ? buf : "OpenSSL error");
-}
-
 static int add_ext(X509 *x, int nid, const char *value)
 {
         X509V3_CTX ctx;
@@ -114,10 +104,10 @@ static int make_key(struct sbkey *k, const struct sbkeys_opts *o)
         k->key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
         k->cert = X509_new();
         if (!k->key || !k->cert)
-                return ossl_fail("generating a Secure Boot key");
+                return imgerr_openssl(-EIO, "generating a Secure Boot key");
         snprintf(cn, sizeof(cn), "%s %s", o->subject ? o->subject : "imgtool Secure Boot", k->name);
         if (RAND_bytes(serial, sizeof(serial)) != 1)
-                return ossl_fail("random serial");
+                return imgerr_openssl(-EIO, "random serial");
         serial[0] &= 0x7f;
         bn = BN_bin2bn(serial, sizeof(serial), NULL);
         name = X509_get_subject_name(k->cert);
@@ -127,18 +117,18 @@ static int make_key(struct sbkey *k, const struct sbkeys_opts *o)
             !X509_gmtime_adj(X509_getm_notAfter(k->cert), (long)days * 86400) ||
             !X509_set_pubkey(k->cert, k->key)) {
                 BN_free(bn);
-                return ossl_fail("making a Secure Boot certificate");
+                return imgerr_openssl(-EIO, "making a Secure Boot certificate");
         }
         BN_free(bn);
         if (add_ext(k->cert, NID_subject_key_identifier, "hash") < 0 ||
             add_ext(k->cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
             add_ext(k->cert, NID_key_usage, "critical,digitalSignature") < 0 ||
             (!strcmp(k->name, "db") && add_ext(k->cert, NID_ext_key_usage, "codeSigning") < 0))
-                return ossl_fail("certificate extensions");
+                return imgerr_openssl(-EIO, "certificate extensions");
         if (!X509_sign(k->cert, k->key, EVP_sha256()))
-                return ossl_fail("self-signing a Secure Boot certificate");
+                return imgerr_openssl(-EIO, "self-signing a Secure Boot certificate");
         k->der_len = i2d_X509(k->cert, &k->der);
-        return k->der_len > 0 ? 0 : ossl_fail("encoding a certificate");
+        return k->der_len > 0 ? 0 : imgerr_openssl(-EIO, "encoding a certificate");
 }
 
 static void free_key(struct sbkey *k)
@@ -199,7 +189,7 @@ static int make_auth(const char *var, const char *vendor, const struct blob *esl
                 p7 = PKCS7_sign(signer->cert, signer->key, NULL, bio,
                                 PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR | PKCS7_NOSMIMECAP);
         if (!p7 || (p7len = i2d_PKCS7_SIGNED(p7->d.sign, &p7der)) <= 0) {
-                r = ossl_fail("signing an EFI variable update");
+                r = imgerr_openssl(-EIO, "signing an EFI variable update");
                 goto out;
         }
         out->len = 16 + 24 + (size_t)p7len + esl->len;
@@ -242,7 +232,7 @@ static int pem_blob(EVP_PKEY *key, X509 *cert, struct blob *b)
                 ok = 0;
         }
         BIO_free(bio);
-        return ok ? 0 : ossl_fail("PEM encoding");
+        return ok ? 0 : imgerr_openssl(-EIO, "PEM encoding");
 }
 
 /* ---- writing the set ------------------------------------------------------------- */
@@ -319,7 +309,7 @@ int sbkeys_generate(const char *dir, const struct sbkeys_opts *o)
         }
         n++;
         if (RAND_bytes(owner, 16) != 1) {
-                r = ossl_fail("random GUID");
+                r = imgerr_openssl(-EIO, "random GUID");
                 goto out;
         }
         owner[7] = (owner[7] & 0x0f) | 0x40;   /* version 4, in the text order (mixed-endian) */

@@ -63,7 +63,7 @@ static void human_size(uint64_t bytes, char *out, size_t n)
                 snprintf(out, n, "%.1f KiB", bytes / 1024.0);
 }
 
-static int image_full(struct ext4img *img, const char *what)
+int image_full(struct ext4img *img, const char *what)
 {
         struct ext2_super_block *sb = img->fs->super;
         char size[32];
@@ -198,8 +198,8 @@ int node_add(struct ext4img *img, char *path, ext2_ino_t ino, mode_t mode, struc
 }
 
 /* The directory that will hold path, and the last component's name. */
-static int find_parent(struct ext4img *img, const char *path, ext2_ino_t *parent_ino,
-                       const char **name)
+int find_parent(struct ext4img *img, const char *path, ext2_ino_t *parent_ino,
+                const char **name)
 {
         const char *slash = strrchr(path, '/');
         struct node *p;
@@ -226,8 +226,8 @@ static int find_parent(struct ext4img *img, const char *path, ext2_ino_t *parent
 }
 
 /* Normalise path, check that it is new and that its parent is a directory. */
-static int prepare_new(struct ext4img *img, const char *in, char **path, ext2_ino_t *parent,
-                       const char **name)
+int prepare_new(struct ext4img *img, const char *in, char **path, ext2_ino_t *parent,
+                const char **name)
 {
         char *p;
         int r;
@@ -269,7 +269,7 @@ void stamp(struct ext2_inode_large *in, int64_t t)
 }
 
 /* An empty extent tree in i_block, for files and directories. */
-static void init_extents(struct ext2_inode_large *in)
+void init_extents(struct ext2_inode_large *in)
 {
         struct ext3_extent_header *eh = (struct ext3_extent_header *)in->i_block;
 
@@ -281,7 +281,7 @@ static void init_extents(struct ext2_inode_large *in)
                                         sizeof(struct ext3_extent));
 }
 
-static void init_inode(struct ext2_inode_large *in, const struct ext4img_attr *a)
+void init_inode(struct ext2_inode_large *in, const struct ext4img_attr *a)
 {
         memset(in, 0, sizeof(*in));
         in->i_mode = (__u16)a->mode;
@@ -296,8 +296,8 @@ static void init_inode(struct ext2_inode_large *in, const struct ext4img_attr *a
 
 /* Write a brand-new inode: everything past the struct (the in-inode xattr
  * area) is zeroed so a reused inode number carries nothing old. */
-static int write_new_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
-                           const char *what)
+int write_new_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                    const char *what)
 {
         unsigned isz = EXT2_INODE_SIZE(img->fs->super);
         errcode_t err;
@@ -323,8 +323,8 @@ int update_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *i
         return err ? fs_error(img, err, what, "writing inode") : 0;
 }
 
-static int new_inode(struct ext4img *img, ext2_ino_t parent, mode_t mode, const char *what,
-                     ext2_ino_t *ino)
+int new_inode(struct ext4img *img, ext2_ino_t parent, mode_t mode, const char *what,
+              ext2_ino_t *ino)
 {
         errcode_t err = ext2fs_new_inode(img->fs, parent, (int)mode, NULL, ino);
         if (err)
@@ -391,16 +391,10 @@ int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *i
                 }
                 if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
                         continue;
-                if (n == cap) {
-                        struct extent_map *nm;
-                        cap = cap ? cap * 2 : 8;
-                        nm = realloc(m, cap * sizeof(*m));
-                        if (!nm) {
-                                ext2fs_extent_free(h);
-                                free(m);
-                                return -ENOMEM;
-                        }
-                        m = nm;
+                if (GROW(m, n, cap, 8) < 0) {
+                        ext2fs_extent_free(h);
+                        free(m);
+                        return -ENOMEM;
                 }
                 m[n++] = (struct extent_map){ ex.e_lblk, ex.e_pblk, ex.e_len };
                 if (ex.e_pblk + ex.e_len > img->goal)
@@ -414,7 +408,7 @@ int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *i
 
 /* Write len bytes (a whole number of blocks, or the tail of the file) at
  * file offset off, through the extent map. */
-static int write_mapped(struct ext4img_file *f, const char *data, size_t len, uint64_t off)
+int write_mapped(struct ext4img_file *f, const char *data, size_t len, uint64_t off)
 {
         unsigned bs = f->img->fs->blocksize;
 
@@ -778,8 +772,8 @@ static struct node *parent_node(struct ext4img *img, ext2_ino_t parent_ino, cons
 }
 
 /* Link a made inode into its parent and record it in the table. */
-static int link_new(struct ext4img *img, char *path, ext2_ino_t parent, const char *name,
-                    ext2_ino_t ino, mode_t mode, struct node **out)
+int link_new(struct ext4img *img, char *path, ext2_ino_t parent, const char *name,
+             ext2_ino_t ino, mode_t mode, struct node **out)
 {
         struct node *p = parent_node(img, parent, path);
         int r;
@@ -1033,8 +1027,8 @@ int ext4img_hardlink(struct ext4img *img, const char *path, const char *existing
         return link_new(img, p, parent, name, ino, mode, NULL);
 }
 
-static int set_xattr_ino(struct ext4img *img, ext2_ino_t ino, const char *name, const void *value,
-                         size_t len, const char *what)
+int set_xattr_ino(struct ext4img *img, ext2_ino_t ino, const char *name, const void *value,
+                  size_t len, const char *what)
 {
         /* apply-signatures rewrites values through the same function
          * (ext4stamp.h), so a stamped inode is the one written here */
@@ -1090,301 +1084,12 @@ int ext4img_set_attr(struct ext4img *img, const char *path, const struct ext4img
         return update_inode(img, n->ino, &in, p);
 }
 
-/* ---- regular files ---------------------------------------------------------- */
-
-static void file_free(struct ext4img_file *f)
-{
-        for (size_t i = 0; i < f->n_xattrs; i++) {
-                free(f->xattrs[i].name);
-                free(f->xattrs[i].value);
-        }
-        free(f->xattrs);
-        free(f->map);
-        free(f->buf);
-        free(f->path);
-        free(f);
-}
-
-int ext4img_file_begin(struct ext4img *img, const char *path, const struct ext4img_attr *a,
-                       uint64_t size, struct ext4img_file **out)
-{
-        struct ext4img_file *f;
-        const char *name;
-        ext2_ino_t parent;
-        unsigned bs = img->fs->blocksize;
-        blk64_t nblocks = (size + bs - 1) / bs;
-        int r;
-
-        if ((a->mode & S_IFMT) && !S_ISREG(a->mode) && !S_ISLNK(a->mode))
-                return imgerr(-EINVAL, "%s: not a regular file mode %o", path, a->mode);
-        f = calloc(1, sizeof(*f));
-        if (!f)
-                return -ENOMEM;
-        f->img = img;
-        f->size = size;
-        r = prepare_new(img, path, &f->path, &parent, &name);
-        if (r < 0) {
-                free(f);
-                return r;
-        }
-        r = new_inode(img, parent, S_IFREG, f->path, &f->ino);
-        if (r < 0)
-                goto fail;
-        init_inode(&f->inode, a);
-        if (!(a->mode & S_IFMT))
-                f->inode.i_mode |= S_IFREG;
-        init_extents(&f->inode);
-        r = write_new_inode(img, f->ino, &f->inode, f->path);
-        if (r < 0)
-                goto fail_inode;
-        if (nblocks) {
-                r = alloc_blocks(img, f->ino, &f->inode, 0, nblocks, f->path);
-                if (r < 0)
-                        goto fail_inode;
-                r = read_extents(img, f->ino, &f->inode, &f->map, &f->map_len, f->path);
-                if (r < 0)
-                        goto fail_inode;
-                f->buf_cap = nblocks * bs < WRITE_CHUNK ? nblocks * bs : WRITE_CHUNK;
-                f->buf = malloc(f->buf_cap);
-                if (!f->buf) {
-                        r = -ENOMEM;
-                        goto fail_inode;
-                }
-        }
-        *out = f;
-        return 0;
-fail_inode:
-        f->written = 0;
-        *out = NULL;
-        ext4img_file_abort(f);
-        return r;
-fail:
-        file_free(f);
-        return r;
-}
-
-static int flush_buf(struct ext4img_file *f)
-{
-        unsigned bs = f->img->fs->blocksize;
-        size_t len = f->buf_used;
-        int r;
-
-        if (!len)
-                return 0;
-        /* zero the rest of the last block: freed blocks may hold old bytes */
-        if (len % bs) {
-                size_t pad = bs - len % bs;
-                memset(f->buf + len, 0, pad);
-                len += pad;
-        }
-        r = write_mapped(f, f->buf, len, f->buf_off);
-        f->buf_off += f->buf_used;
-        f->buf_used = 0;
-        return r;
-}
-
-int ext4img_file_write(struct ext4img_file *f, const void *data, size_t len)
-{
-        const char *p = data;
-        unsigned bs = f->img->fs->blocksize;
-        int r;
-
-        if (len > f->size - f->written)
-                return imgerr(-EFBIG, "%s: more data than the %llu bytes announced", f->path,
-                              (unsigned long long)f->size);
-        f->written += len;
-        while (len) {
-                /* big aligned pieces go straight from the caller's buffer */
-                if (f->buf_used == 0 && len >= bs) {
-                        size_t n = len - len % bs;
-                        r = write_mapped(f, p, n, f->buf_off);
-                        if (r < 0)
-                                return r;
-                        f->buf_off += n;
-                        p += n;
-                        len -= n;
-                        continue;
-                }
-                size_t n = f->buf_cap - f->buf_used;
-                if (n > len)
-                        n = len;
-                memcpy(f->buf + f->buf_used, p, n);
-                f->buf_used += n;
-                p += n;
-                len -= n;
-                if (f->buf_used == f->buf_cap) {
-                        r = flush_buf(f);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
-}
-
-int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void *value, size_t len)
-{
-        struct xattr_pending *x = realloc(f->xattrs, (f->n_xattrs + 1) * sizeof(*x));
-
-        if (!x)
-                return -ENOMEM;
-        f->xattrs = x;
-        x = &f->xattrs[f->n_xattrs];
-        x->name = strdup(name);
-        x->value = malloc(len ? len : 1);
-        if (!x->name || !x->value) {
-                free(x->name);
-                free(x->value);
-                return -ENOMEM;
-        }
-        memcpy(x->value, value, len);
-        x->len = len;
-        f->n_xattrs++;
-        return 0;
-}
-
-/* Blocks [lblk, lblk+count) of f, physically right after what was
- * allocated last (ext2fs_fallocate would place them as far from the data
- * as they are logically: a gap nothing fills and a break in the run of
- * writes). */
-static int alloc_past_eof(struct ext4img *img, struct ext4img_file *f, blk64_t lblk, blk64_t count)
-{
-        ext2_extent_handle_t h;
-        blk64_t pblk, plen;
-        errcode_t err;
-
-        if (count > ext2fs_free_blocks_count(img->fs->super))
-                return image_full(img, f->path);
-        err = ext2fs_new_range(img->fs, EXT2_NEWRANGE_MIN_LENGTH, img->goal, count, NULL, &pblk, &plen);
-        if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
-                return image_full(img, f->path);
-        if (err)
-                return fs_error(img, err, f->path, "allocating blocks");
-        ext2fs_block_alloc_stats_range(img->fs, pblk, count, +1);
-        err = ext2fs_extent_open2(img->fs, f->ino, (struct ext2_inode *)&f->inode, &h);
-        if (err)
-                return fs_error(img, err, f->path, "mapping blocks");
-        for (blk64_t i = 0; !err && i < count; i++)
-                err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i, 0);
-        ext2fs_extent_free(h);
-        if (!err)
-                err = ext2fs_iblk_add_blocks(img->fs, (struct ext2_inode *)&f->inode, count);
-        if (err)
-                return fs_error(img, err, f->path, "mapping blocks");
-        if (pblk + count > img->goal)
-                img->goal = pblk + count;
-        return 0;
-}
-
-int ext4img_file_write_past_eof(struct ext4img_file *f, uint64_t off, const void *buf, size_t len)
-{
-        struct ext4img *img = f->img;
-        unsigned bs = img->fs->blocksize;
-        uint64_t data_blocks = (f->size + bs - 1) / bs;
-        int r;
-
-        if (off % bs || len % bs || off / bs < data_blocks || f->written != f->size)
-                return imgerr(-EINVAL, "%s: metadata past the end at %llu+%zu: not block-aligned or before the data end",
-                              f->path, (unsigned long long)off, len);
-        if (!len)
-                return 0;
-        r = flush_buf(f);
-        if (r < 0)
-                return r;
-        r = alloc_past_eof(img, f, off / bs, len / bs);
-        if (r < 0)
-                return r;
-        free(f->map);
-        f->map = NULL;
-        r = read_extents(img, f->ino, &f->inode, &f->map, &f->map_len, f->path);
-        if (r < 0)
-                return r;
-        return write_mapped(f, buf, len, off);
-}
-
-void ext4img_file_add_flags(struct ext4img_file *f, uint32_t flags)
-{
-        f->inode.i_flags |= flags;
-}
-
 void ext4img_add_ro_compat(struct ext4img *img, uint32_t feature)
 {
         img->fs->super->s_feature_ro_compat |= feature;
         ext2fs_mark_super_dirty(img->fs);
 }
 
-int ext4img_file_commit(struct ext4img_file *f)
-{
-        struct ext4img *img = f->img;
-        const char *name;
-        ext2_ino_t parent;
-        errcode_t err;
-        int r;
-
-        if (f->written != f->size) {
-                r = imgerr(-EINVAL, "%s: %llu bytes written, %llu announced", f->path,
-                           (unsigned long long)f->written, (unsigned long long)f->size);
-                goto fail;
-        }
-        r = flush_buf(f);
-        if (r < 0)
-                goto fail;
-        err = ext2fs_inode_size_set(img->fs, (struct ext2_inode *)&f->inode, f->size);
-        if (err) {
-                r = fs_error(img, err, f->path, "setting size");
-                goto fail;
-        }
-        r = update_inode(img, f->ino, &f->inode, f->path);
-        if (r < 0)
-                goto fail;
-        for (size_t i = 0; i < f->n_xattrs; i++) {
-                r = set_xattr_ino(img, f->ino, f->xattrs[i].name, f->xattrs[i].value,
-                                  f->xattrs[i].len, f->path);
-                if (r < 0)
-                        goto fail;
-        }
-        r = find_parent(img, f->path, &parent, &name);
-        if (r < 0)
-                goto fail;
-        r = link_new(img, f->path, parent, name, f->ino, f->inode.i_mode, NULL);
-        f->path = NULL;
-        if (r < 0) {
-                img->failed = true;
-                file_free(f);
-                return r;
-        }
-        file_free(f);
-        return 0;
-fail:
-        ext4img_file_abort(f);
-        return r;
-}
-
-/* Give back the inode and blocks of an uncommitted file. */
-void ext4img_file_abort(struct ext4img_file *f)
-{
-        struct ext4img *img;
-
-        if (!f)
-                return;
-        img = f->img;
-        /* its blocks may be handed out again, to metadata written through
-         * libext2fs: data still queued for them must land first */
-        if (img->bw && blockwriter_flush(img->bw) < 0)
-                img->failed = true;
-        if (f->ino) {
-                struct ext2_inode_large in;
-                if (ext2fs_read_inode_full(img->fs, f->ino, (struct ext2_inode *)&in, sizeof(in)) == 0 &&
-                    ext2fs_punch(img->fs, f->ino, (struct ext2_inode *)&in, NULL, 0, ~0ULL) == 0) {
-                        memset(&in, 0, sizeof(in));
-                        in.i_dtime = (__u32)img->opts.timestamp;
-                        write_new_inode(img, f->ino, &in, f->path ? f->path : "");
-                        ext2fs_inode_alloc_stats2(img->fs, f->ino, -1, 0);
-                } else {
-                        img->failed = true;
-                }
-        }
-        file_free(f);
-}
 
 int ext4img_usage(struct ext4img *img, struct ext4img_usage *u)
 {

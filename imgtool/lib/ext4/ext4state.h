@@ -1,6 +1,6 @@
 /* ext4state: the ext4 writer's state, shared by its parts (ext4img.c the
- * writer, ext4htree.c the directory index, ext4mkfs.c the new filesystem);
- * not for other modules.  Included after ext4/ext4img.h (struct ext4img
+ * writer, ext4file.c its regular files, ext4htree.c the directory index,
+ * ext4mkfs.c the new filesystem); not for other modules.  Included after ext4/ext4img.h (struct ext4img
  * holds its options). */
 #pragma once
 #include <stdbool.h>
@@ -88,15 +88,31 @@ struct ext4img_file {
 int alloc_blocks(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
                  blk64_t lblk, blk64_t count, const char *what);
 int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out);
+int find_parent(struct ext4img *img, const char *path, ext2_ino_t *parent_ino,
+                const char **name);
 int fs_error(struct ext4img *img, errcode_t err, const char *what, const char *op);
+int image_full(struct ext4img *img, const char *what);
+void init_extents(struct ext2_inode_large *in);
+void init_inode(struct ext2_inode_large *in, const struct ext4img_attr *a);
+int link_new(struct ext4img *img, char *path, ext2_ino_t parent, const char *name,
+             ext2_ino_t ino, mode_t mode, struct node **out);
+int new_inode(struct ext4img *img, ext2_ino_t parent, mode_t mode, const char *what,
+              ext2_ino_t *ino);
 int node_add(struct ext4img *img, char *path, ext2_ino_t ino, mode_t mode, struct node **out);
+int prepare_new(struct ext4img *img, const char *in, char **path, ext2_ino_t *parent,
+                const char **name);
 int read_extents(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
                  struct extent_map **map, size_t *len, const char *what);
 int read_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
                const char *what);
+int set_xattr_ino(struct ext4img *img, ext2_ino_t ino, const char *name, const void *value,
+                  size_t len, const char *what);
 void stamp(struct ext2_inode_large *in, int64_t t);
 int update_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
                  const char *what);
+int write_mapped(struct ext4img_file *f, const char *data, size_t len, uint64_t off);
+int write_new_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
+                    const char *what);
 
 /* ext4htree.c */
 int index_dirs(struct ext4img *img);

@@ -405,14 +405,8 @@ int ext4walk_stat(struct ext4walk *w, const char *path, struct ext4walk_entry *e
 
 static int add_node(struct collect *c, char *path, ext2_ino_t ino)
 {
-        if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 256;
-                struct node *n = realloc(c->nodes, cap * sizeof(*n));
-                if (!n)
-                        return imgerr(-ENOMEM, "out of memory");
-                c->nodes = n;
-                c->cap = cap;
-        }
+        if (GROW(c->nodes, c->n, c->cap, 256) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         c->nodes[c->n++] = (struct node){ .path = path, .ino = ino };
         return 0;
 }
@@ -602,14 +596,8 @@ static int push_run(struct runs *rs, uint64_t offset, uint64_t len, bool zero)
                 last->len += len;
                 return 0;
         }
-        if (rs->n == rs->cap) {
-                size_t cap = rs->cap ? rs->cap * 2 : 8;
-                struct ext4walk_run *v = realloc(rs->v, cap * sizeof(*v));
-                if (!v)
-                        return imgerr(-ENOMEM, "out of memory");
-                rs->v = v;
-                rs->cap = cap;
-        }
+        if (GROW(rs->v, rs->n, rs->cap, 8) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         rs->v[rs->n++] = (struct ext4walk_run){ .offset = zero ? 0 : offset, .len = len, .zero = zero };
         return 0;
 }

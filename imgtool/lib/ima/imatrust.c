@@ -239,15 +239,9 @@ static int trust_add_key(struct ima_trust *t, EVP_PKEY *pub, uint32_t keyid)
                 return -ENOMEM;
         }
         tk.ecv = EVP_PKEY_is_a(tk.pub, "EC") ? ec_verifier_new(tk.pub) : NULL;
-        if (t->n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 8;
-                struct trusted_key *nk = realloc(t->keys, cap * sizeof(*nk));
-                if (!nk) {
-                        trusted_key_clear(&tk);
-                        return -ENOMEM;
-                }
-                t->keys = nk;
-                t->cap = cap;
+        if (GROW(t->keys, t->n, t->cap, 8) < 0) {
+                trusted_key_clear(&tk);
+                return -ENOMEM;
         }
         t->keys[t->n++] = tk;
         return 0;

@@ -57,13 +57,13 @@ static void sb_addf(struct strbuf *b, const char *fmt, ...)
         free(piece);
 }
 
-int policy_default(const struct policy_opts *o, char **text)
+int ima_policy_default(const struct ima_policy_opts *o, char **text)
 {
         struct strbuf b = { 0 };
         int r;
 
         if (o->extra_rules) {
-                r = policy_validate(o->extra_rules);
+                r = ima_policy_validate(o->extra_rules);
                 if (r < 0)
                         return imgerr_prefix(r, "extra rules: ");
         }
@@ -309,7 +309,7 @@ static int validate_rule(char *line, unsigned lineno)
         return 0;
 }
 
-int policy_validate(const char *text)
+int ima_policy_validate(const char *text)
 {
         _cleanup_free_ char *copy = strdup(text);
         char *line, *next;
@@ -337,7 +337,7 @@ int policy_validate(const char *text)
         return 0;
 }
 
-bool policy_has_appraise_rule(const char *text)
+bool ima_policy_has_appraise_rule(const char *text)
 {
         for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
                 line += strspn(line, " \t");

@@ -9,7 +9,7 @@
 #pragma once
 #include <stdbool.h>
 
-struct policy_opts {
+struct ima_policy_opts {
         /* appraise files owned by root when opened for reading (FILE_CHECK
          * fowner=0), not only what is executed or mapped executable */
         bool appraise_fowner0_reads;
@@ -34,12 +34,12 @@ struct policy_opts {
 
 /* The policy for these options; *text is malloc'ed and ends with '\n'.
  * Fails (-EINVAL) only if extra_rules does not validate. */
-int policy_default(const struct policy_opts *o, char **text);
+int ima_policy_default(const struct ima_policy_opts *o, char **text);
 
 /* 0 if every line is a rule the kernel accepts, else -EINVAL with a message
  * "line N: what is wrong" (callers prefix the file name). */
-int policy_validate(const char *text);
+int ima_policy_validate(const char *text);
 
 /* True if some rule appraises (the initramfs refuses a policy that would
  * enforce nothing). */
-bool policy_has_appraise_rule(const char *text);
+bool ima_policy_has_appraise_rule(const char *text);

@@ -361,15 +361,6 @@ void verity_formatted_digest(const uint8_t digest[VERITY_DIGEST_SIZE], uint8_t o
         memcpy(out + 12, digest, VERITY_DIGEST_SIZE);
 }
 
-static int ossl_error(const char *what)
-{
-        unsigned long e = ERR_get_error();
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof(buf));
-        ERR_clear_error();
-        return imgerr(-EINVAL, "%s: %s", what, e ? buf : "OpenSSL error");
-}
-
 int verity_pkcs7_finish(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const uint8_t *val, size_t val_len, uint8_t **der,
                         size_t *der_len)
 {
@@ -378,10 +369,10 @@ int verity_pkcs7_finish(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const uint8_t *val, si
 
         /* the v2 value is 03 02 algo keyid[4] len[2] signature */
         if (val_len <= 9 || !ASN1_STRING_set(si->enc_digest, val + 9, (int)(val_len - 9)))
-                return ossl_error("PKCS#7 signature");
+                return imgerr_openssl(-EINVAL, "PKCS#7 signature");
         n = i2d_PKCS7(p7, &out);
         if (n <= 0)
-                return ossl_error("PKCS#7 encoding");
+                return imgerr_openssl(-EINVAL, "PKCS#7 encoding");
         *der = malloc((size_t)n);
         if (!*der) {
                 OPENSSL_free(out);
@@ -409,12 +400,12 @@ static int build_pkcs7(const struct verity_signer *s, const void *data, size_t l
         if (!p7)
                 return -ENOMEM;
         if (!PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data)) {
-                r = ossl_error("PKCS#7");
+                r = imgerr_openssl(-EINVAL, "PKCS#7");
                 goto out;
         }
         si = PKCS7_add_signature(p7, s->cert, X509_get0_pubkey(s->cert), EVP_sha256());
         if (!si) {
-                r = ossl_error("PKCS#7 signer");
+                r = imgerr_openssl(-EINVAL, "PKCS#7 signer");
                 goto out;
         }
         if (detached) {
@@ -426,7 +417,7 @@ static int build_pkcs7(const struct verity_signer *s, const void *data, size_t l
                         p7->d.sign->contents->d.data = os;
                 }
                 if (!os || !ASN1_OCTET_STRING_set(os, data, (int)len)) {
-                        r = ossl_error("PKCS#7 content");
+                        r = imgerr_openssl(-EINVAL, "PKCS#7 content");
                         goto out;
                 }
         }
@@ -446,7 +437,7 @@ int verity_pkcs7_sign_data(const struct verity_signer *s, const void *data, size
         int r;
 
         if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
-                return ossl_error("sha256");
+                return imgerr_openssl(-EINVAL, "sha256");
         r = ima_key_sign_digest(s->key, IMA_HASH_SHA256, md, mdlen, &val, &val_len);
         if (r < 0)
                 return r;
@@ -479,7 +470,7 @@ int verity_builtin_sign_many(const struct verity_signer *s, const uint8_t *const
         for (size_t i = 0; i < n; i++) {
                 verity_formatted_digest(digests[i], fmt[i]);
                 if (!EVP_Digest(fmt[i], VERITY_FORMATTED_SIZE, md[i], &mdlen, EVP_sha256(), NULL)) {
-                        r = ossl_error("sha256");
+                        r = imgerr_openssl(-EINVAL, "sha256");
                         goto out;
                 }
                 ptrs[i] = md[i];

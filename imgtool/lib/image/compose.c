@@ -48,7 +48,7 @@ static void stage_mark(const char *name);
 
 static const char *pkg_label(struct composer *c)
 {
-        return rpmpkg_path(c->set->pkgs[c->pkg_index]);
+        return rpmpkg_path(c->plan.set->pkgs[c->pkg_index]);
 }
 
 /* ---- owners ----------------------------------------------------------------- */
@@ -148,7 +148,7 @@ static int make_implied_dir(const char *dir, void *userdata)
 /* Parents a package does not own are made 0755 root, as rpm would. */
 int ensure_parents(struct composer *c, int pkg, const char *path)
 {
-        return pathmap_imply_parents(c->paths, c->set->pkgs, pkg, path, make_implied_dir, c);
+        return pathmap_imply_parents(c->paths, c->plan.set->pkgs, pkg, path, make_implied_dir, c);
 }
 
 /* ---- writing one entry ---------------------------------------------------------- */
@@ -160,9 +160,9 @@ int label_file(struct composer *c, struct ext4img_file *out, const char *path)
         char *con = NULL;
         int r;
 
-        if (!c->labels)
+        if (!c->plan.labels)
                 return 0;
-        r = labels_lookup(c->labels, path, S_IFREG, &con);
+        r = labels_lookup(c->plan.labels, path, S_IFREG, &con);
         if (r >= 0 && con) {
                 r = ext4img_file_set_xattr(out, "security.selinux", con, strlen(con) + 1);
                 if (r >= 0)
@@ -231,7 +231,7 @@ static int write_regular(struct composer *c, const struct rpmpkg_file *f, const 
         for (int k = 0; k < USERS_FILE_COUNT; k++) {
                 size_t len;
                 bool shipped;
-                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                const char *text = users_content(c->plan.users, (enum users_file)k, &len, &shipped);
                 if (text && !strcmp(f->path, users_file_path((enum users_file)k))) {
                         /* owners learn the merged text, as rpm would read it */
                         if (cap && (r = capture_append(cap, text, len)) < 0)
@@ -330,12 +330,12 @@ static int report_start(struct composer *c)
 {
         struct compose_report *rep = c->rep;
 
-        rep->pkgs = calloc(c->set->count, sizeof(*rep->pkgs));
+        rep->pkgs = calloc(c->plan.set->count, sizeof(*rep->pkgs));
         if (!rep->pkgs)
                 return imgerr(-ENOMEM, "out of memory");
-        for (size_t i = 0; i < c->set->count; i++) {
-                rep->pkgs[i].nevra = strdup(rpmpkg_nevra(c->set->pkgs[i]));
-                rep->pkgs[i].file = strdup(rpmpkg_path(c->set->pkgs[i]));
+        for (size_t i = 0; i < c->plan.set->count; i++) {
+                rep->pkgs[i].nevra = strdup(rpmpkg_nevra(c->plan.set->pkgs[i]));
+                rep->pkgs[i].file = strdup(rpmpkg_path(c->plan.set->pkgs[i]));
                 if (!rep->pkgs[i].nevra || !rep->pkgs[i].file)
                         return imgerr(-ENOMEM, "out of memory");
         }
@@ -459,7 +459,7 @@ static int write_entry(struct composer *c, bool content, const struct rpmpkg_fil
         r = ensure_parents(c, (int)c->pkg_index, f->path);
         if (r < 0)
                 return r;
-        r = pathmap_claim(c->paths, c->set->pkgs, c->pkg_index, f, &e);
+        r = pathmap_claim(c->paths, c->plan.set->pkgs, c->pkg_index, f, &e);
         if (r < 0)
                 return r;
         if (r == 1)   /* shared with an earlier package, identical */
@@ -520,25 +520,21 @@ static size_t payload_entries_expected(struct rpmpkg *p)
         return n;
 }
 
-/* rpm resolves the owners of all a package's files before it writes any
- * (rpm 4.18 fsm.c): users a package ships count from the next package on. */
+/* The users files this package wrote count from the next one on (plan.h). */
 static int learn_owners(struct composer *c)
 {
-        static const struct { int cap; enum owners_db db; } dbs[] = {
-                { CAP_PASSWD, OWNERS_PASSWD }, { CAP_GROUP, OWNERS_GROUP },
+        const bool changed[OWNERS_DB_COUNT] = {
+                [OWNERS_PASSWD] = c->cap_changed[CAP_PASSWD], [OWNERS_GROUP] = c->cap_changed[CAP_GROUP],
         };
-        int r;
+        const char *const text[OWNERS_DB_COUNT] = {
+                [OWNERS_PASSWD] = c->cap[CAP_PASSWD].data, [OWNERS_GROUP] = c->cap[CAP_GROUP].data,
+        };
+        const size_t len[OWNERS_DB_COUNT] = {
+                [OWNERS_PASSWD] = c->cap[CAP_PASSWD].len, [OWNERS_GROUP] = c->cap[CAP_GROUP].len,
+        };
 
-        for (size_t i = 0; i < ARRAY_SIZE(dbs); i++) {
-                struct capture *cap = &c->cap[dbs[i].cap];
-                if (!c->cap_changed[dbs[i].cap])
-                        continue;
-                c->cap_changed[dbs[i].cap] = false;
-                r = owners_set_db(c->owners, dbs[i].db, cap->data, cap->len);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        c->cap_changed[CAP_PASSWD] = c->cap_changed[CAP_GROUP] = false;
+        return plan_learn_owners(c->owners, changed, text, len);
 }
 
 static int write_package(struct composer *c, struct rpmpkg *p)
@@ -570,268 +566,6 @@ static int write_package(struct composer *c, struct rpmpkg *p)
         if (r >= 0)
                 r = learn_owners(c);
         link_sets_free(&links);
-        return r;
-}
-
-/* ---- preparation ------------------------------------------------------------------ */
-
-/* pkgset refused scriptlets already unless Scriptlets=skip: list them. */
-static int list_skipped_scriptlets(struct composer *c)
-{
-        if (c->l->scriptlets != SCRIPTLETS_SKIP)
-                return 0;       /* Scriptlets=run: scriptlets.c refuses what it does not run */
-        for (size_t i = 0; i < c->set->count; i++) {
-                const char *const *s = rpmpkg_scriptlets(c->set->pkgs[i]);
-                for (size_t k = 0; s && s[k]; k++)
-                        if (strv_pushf(&c->rep->scriptlets_skipped, "%s: %s", rpmpkg_nevra(c->set->pkgs[i]), s[k]) < 0)
-                                return -ENOMEM;
-        }
-        return 0;
-}
-
-/* A bare public key verifies package signatures, but the kernel loads
- * certificates only: an image that boots needs one issued for the key. */
-static int check_bare_key(struct composer *c, const char *path)
-{
-        EVP_PKEY *pub = NULL;
-        int r = pubkey_read_file(path, &pub);
-
-        if (r <= 0)
-                return r;
-        EVP_PKEY_free(pub);
-        if (c->l->kernel)
-                return imgerr(-EINVAL, "%s: Certificate= is a bare public key and the kernel loads only "
-                              "certificates: issue one under your CA (imgtool keygen --issuer CADIR "
-                              "--for-key %s --out DIR) and list DIR/signing.crt instead", path, path);
-        return strv_pushf(&c->rep->warnings, "%s is a bare public key: it verifies package signatures "
-                          "but is not installed in the image (the kernel loads only certificates; "
-                          "imgtool keygen --issuer CADIR --for-key makes one)", path) < 0 ? -ENOMEM : 0;
-}
-
-/* --defer-signatures: Key= is never opened; the certificate's public key
- * stands in for it (ima_key_defer).  Signatures outside security.ima are
- * not deferred yet: refused rather than made without the key. */
-static int load_deferred_key(struct composer *c)
-{
-        const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
-        int r;
-
-        if (!c->l->key)
-                return imgerr(-EINVAL, "%s: --defer-signatures: the layout has no [Signatures] Key=: nothing to sign",
-                              c->l->path);
-        if (!cert)
-                return imgerr(-EINVAL, "%s: --defer-signatures needs [Signatures] Certificate= (the signer's "
-                              "certificate first)", c->l->path);
-        if (c->l->verity)
-                return imgerr(-EOPNOTSUPP, "%s: --defer-signatures: fs-verity and IPE signatures cannot be "
-                              "deferred yet ([Verity])", c->l->path);
-        r = sigreq_new(&c->req);
-        if (r >= 0)
-                r = sigreq_set_cert_file(c->req, cert);
-        if (r >= 0)
-                r = ima_key_defer(cert, sigreq_defer, c->req, &c->key);
-        return r;
-}
-
-/* The request, once the image is complete: bound to it by its SHA-256,
- * and renamed into place with the image (commit_outputs). */
-static int write_request(struct composer *c)
-{
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        int r = sigreq_file_sha256(output_tmp_path(c->image), c->req->image_sha256, &c->req->image_size);
-
-        if (r >= 0)
-                r = sigreq_normalize(c->req);
-        if (r >= 0)
-                r = sigreq_format(c->req, &text, &len);
-        if (r >= 0)
-                r = output_open(c->o->defer_request, c->o->output_flags, 0644, (const char *const *)c->inputs,
-                                &c->request_out);
-        if (r >= 0)
-                r = output_write(c->request_out, text, len);
-        return r;
-}
-
-static int load_keys(struct composer *c)
-{
-        int r = ima_trust_new(&c->trust);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                r = check_bare_key(c, c->l->certificates[i]);
-                if (r >= 0)
-                        r = ima_trust_add_file(c->trust, c->l->certificates[i]);
-                if (r < 0)
-                        return r;
-        }
-        if (c->o->defer_request) {
-                r = load_deferred_key(c);
-                if (r < 0)
-                        return r;
-        } else if (c->l->key) {
-                const char *cert = c->l->certificates ? c->l->certificates[0] : NULL;
-                r = ima_key_load(c->l->key, cert, &c->key);
-                if (r < 0)
-                        return r;
-        }
-        if (c->l->packs) {
-                char **notes = NULL;
-                r = sigpack_set_load(c->l->packs, c->l->certificates, &c->packs);
-                if (r >= 0)
-                        r = sigpack_set_bind(c->packs, c->set->pkgs, c->set->count, &notes);
-                for (size_t i = 0; r >= 0 && notes && notes[i]; i++)
-                        r = strv_push(&c->rep->warnings, strdup(notes[i]));
-                strv_free(notes);
-                if (r < 0)
-                        return r;
-        }
-        if (c->l->verity) {
-                r = verity_params_parse_salt(&c->vparams, c->l->verity_salt);
-                if (r >= 0 && c->l->verity_sigs != VERITY_SIGS_IMA_V3)
-                        r = verity_signer_new(c->key, c->l->certificates[0], &c->vsigner);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int64_t choose_epoch(struct composer *c)
-{
-        const char *env = getenv("SOURCE_DATE_EPOCH");
-        int64_t newest = 0;
-
-        if (c->l->source_date_epoch >= 0)
-                return c->l->source_date_epoch;
-        if (env && *env) {
-                char *end;
-                long long v = strtoll(env, &end, 10);
-                if (!*end && v >= 0)
-                        return v;
-                strv_pushf(&c->rep->warnings, "SOURCE_DATE_EPOCH=%s is not a number: ignored", env);
-        }
-        for (size_t i = 0; i < c->set->count; i++)
-                if (rpmpkg_buildtime(c->set->pkgs[i]) > newest)
-                        newest = rpmpkg_buildtime(c->set->pkgs[i]);
-        return newest;
-}
-
-/* Bytes an in-inode xattr entry takes: 16-byte header, name and value
- * rounded to 4 ("security." is stored as a prefix index). */
-static size_t xattr_entry_size(size_t name_len, size_t value_len)
-{
-        return 16 + ((name_len + 3) & ~3u) + ((value_len + 3) & ~3u);
-}
-
-/* The smallest inode that keeps the largest signature (and capabilities)
- * inside the inode, so signatures cost no xattr block. */
-static unsigned choose_inode_size(struct composer *c)
-{
-        size_t max_sig = 0, need;
-        unsigned size = 256;
-
-        if (c->l->inode_size)
-                return c->l->inode_size;
-        if (c->key)
-                max_sig = ima_key_max_xattr(c->key);
-        if (sigpack_set_max_value(c->packs) > max_sig)
-                max_sig = sigpack_set_max_value(c->packs);
-        for (size_t i = 0; i < c->set->count; i++) {
-                struct rpmpkg_file f;
-                for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
-                        if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && f.ima_len > max_sig)
-                                max_sig = f.ima_len;
-        }
-        /* 4-byte magic + ima entry + capability entry + 4-byte terminator. */
-        need = 4 + xattr_entry_size(3, max_sig) + xattr_entry_size(10, FCAPS_XATTR_SIZE) + 4;
-        if (c->labels)
-                need += xattr_entry_size(7, labels_max_len(c->labels));
-        while (size - 128 - 32 < need && size < 4096)
-                size *= 2;
-        return size;
-}
-
-struct estimate {
-        uint64_t blocks, inodes;
-        bool verity;
-};
-
-/* A PKCS#7 by an RSA-4096 key is about 600 bytes: one descriptor block. */
-#define VERITY_SIG_ESTIMATE 1024
-
-static void estimate_add_file(struct estimate *e, const struct rpmpkg_file *f)
-{
-        e->inodes++;
-        if (S_ISREG(f->mode) && e->verity)
-                e->blocks += ext4verity_blocks(f->size, VERITY_SIG_ESTIMATE) + 1 /* extent */;
-        if (S_ISREG(f->mode))
-                e->blocks += (f->size + BLOCK - 1) / BLOCK + (f->size > (48ull << 20) ? f->size / (BLOCK * 340) + 1 : 0);
-        else if (S_ISDIR(f->mode))
-                e->blocks += 1;
-        else if (S_ISLNK(f->mode) && f->link_target && strlen(f->link_target) >= 60)
-                e->blocks += 1;
-}
-
-static uint64_t file_size_or_zero(const char *path)
-{
-        struct stat st;
-        return path && stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-/* Size=auto: content plus metadata, then 10% and 16 MiB of margin. */
-static int estimate_image(struct composer *c, unsigned inode_size, uint64_t *size, uint64_t *inodes)
-{
-        struct estimate e = { 0, 0, c->l->verity };
-        uint64_t meta, total, hdr_bytes = 0;
-
-        for (size_t i = 0; i < c->set->count; i++) {
-                struct rpmpkg_file f;
-                for (size_t k = 0; k < rpmpkg_file_count(c->set->pkgs[i]); k++)
-                        if (rpmpkg_file(c->set->pkgs[i], k, &f) == 0 && !(f.flags & RPMPKG_FILE_GHOST))
-                                estimate_add_file(&e, &f);
-                hdr_bytes += 64 * 1024 + rpmpkg_file_count(c->set->pkgs[i]) * 256;
-        }
-        /* rpmdb, certs, kernel: what compose adds itself. */
-        e.blocks += (hdr_bytes + file_size_or_zero(c->l->kernel)) / BLOCK + 64;
-        *inodes = (e.inodes + 64) * 11 / 10 + 1024;
-        meta = *inodes * inode_size / BLOCK + e.blocks / 1024 /* extent and dir blocks */;
-        total = (e.blocks + meta) * BLOCK;
-        total = total + total / 10 + (16ull << 20);
-        /* The journal grows with the filesystem; mke2fs' default sizes. */
-        total += total < (128ull << 20) ? (4ull << 20) : total < (1ull << 30) ? (16ull << 20) : (64ull << 20);
-        *size = (total + (1u << 20) - 1) & ~((uint64_t)(1u << 20) - 1);
-        return 0;
-}
-
-/* The filesystem identity comes from the layout (Seed=, else its digest):
- * the same layout gives the same UUID run after run. */
-static void choose_identity(struct composer *c)
-{
-        const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
-        derive_uuid(seed, "uuid", c->uuid);
-        uuid_format(c->uuid, c->rep->uuid);
-}
-
-static int create_image(struct composer *c)
-{
-        struct ext4img_opts o = { 0 };
-        const char *seed = c->l->seed ? c->l->seed : c->l->digest_hex;
-        uint64_t est_size, inodes;
-
-        o.inode_size = choose_inode_size(c);
-        estimate_image(c, o.inode_size, &est_size, &inodes);
-        o.size = c->root_size ? c->root_size : c->l->size_auto ? est_size : c->l->size;
-        o.inode_count = inodes;
-        o.label = c->l->label;
-        o.timestamp = c->epoch;
-        o.offset = c->disk ? bootdisk_root_offset(c->disk) : 0;
-        memcpy(o.uuid, c->uuid, 16);
-        derive_uuid(seed, "hash-seed", o.hash_seed);
-        c->rep->inode_size = o.inode_size;
-        c->rep->image_size = o.size;
-        int r = ext4img_create(output_tmp_path(c->image), &o, &c->img);
-        if (r >= 0 && c->l->verity)
-                ext4verity_enable_feature(c->img);
         return r;
 }
 
@@ -941,7 +675,7 @@ static int make_scratch(void *ctx, const char *path, char uuid[37])
 
 static int run_scriptlets(struct composer *c)
 {
-        int r = scriptlets_plan(c->l, c->set, &c->scr);
+        int r = scriptlets_plan(c->l, c->plan.set, &c->scr);
 
         if (r < 0 || !c->scr)
                 return r;
@@ -1039,8 +773,8 @@ static void show_progress(struct composer *c, size_t i)
 
         if (!c->o->progress)
                 return;
-        snprintf(line, sizeof(line), "[%zu/%zu] %7zu files %9.1f MB %s", i + 1, c->set->count,
-                 c->rep->files, mb, rpmpkg_name(c->set->pkgs[i]));
+        snprintf(line, sizeof(line), "[%zu/%zu] %7zu files %9.1f MB %s", i + 1, c->plan.set->count,
+                 c->rep->files, mb, rpmpkg_name(c->plan.set->pkgs[i]));
         progress_show(line);
 }
 
@@ -1073,14 +807,12 @@ static void teardown(struct composer *c)
         ima_hasher_free(c->sha256);
         pathmap_free(c->paths);
         owners_free(c->owners);
-        users_free(c->users);
-        labels_free(c->labels);
         ima_trust_free(c->trust);
         sigpack_set_free(c->packs);
         verity_signer_free(c->vsigner);
         ima_key_free(c->key);
         sigreq_free(c->req);
-        pkgset_free(c->set);
+        plan_free(&c->plan);
         for (int i = 0; i < CAP_COUNT; i++)
                 free(c->cap[i].data);
         strv_free(c->warned_owners);
@@ -1094,11 +826,11 @@ static int write_packages(struct composer *c)
         struct ra_hooks hooks = { .finish = finish_files, .ctx = c,
                                   .sha256_for_weak = c->l->sigmode != SIGMODE_PACKAGE,
                                   .verity = c->l->verity ? &c->vparams : NULL };
-        int r = readahead_start(c->set->pkgs, c->set->count, &hooks, &c->ra);
+        int r = readahead_start(c->plan.set->pkgs, c->plan.set->count, &hooks, &c->ra);
 
-        for (c->pkg_index = 0; r >= 0 && c->pkg_index < c->set->count; c->pkg_index++) {
+        for (c->pkg_index = 0; r >= 0 && c->pkg_index < c->plan.set->count; c->pkg_index++) {
                 show_progress(c, c->pkg_index);
-                r = write_package(c, c->set->pkgs[c->pkg_index]);
+                r = write_package(c, c->plan.set->pkgs[c->pkg_index]);
         }
         readahead_stop(c->ra);
         c->ra = NULL;
@@ -1122,9 +854,9 @@ static int write_everything(struct composer *c)
         if ((r = write_ima_cert(c)) < 0 || (r = write_rpmdb(c)) < 0 || (r = write_kernel(c)) < 0)
                 return r;
         stage_mark("rpmdb");
-        if (c->labels) {
+        if (c->plan.labels) {
                 size_t n = 0;
-                r = labels_apply(c->labels, c->img, c->paths, &n);
+                r = labels_apply(c->plan.labels, c->img, c->paths, &n);
                 if (r < 0)
                         return r;
                 c->rep->labelled += n;
@@ -1159,8 +891,8 @@ static int collect_inputs(struct composer *c)
                 r = strv_pushf(&c->inputs, "%s", l->sb_certificate);
         if (r >= 0 && l->stub)
                 r = strv_pushf(&c->inputs, "%s", l->stub);
-        for (size_t i = 0; r >= 0 && i < c->set->count; i++)
-                r = strv_pushf(&c->inputs, "%s", rpmpkg_path(c->set->pkgs[i]));
+        for (size_t i = 0; r >= 0 && i < c->plan.set->count; i++)
+                r = strv_pushf(&c->inputs, "%s", rpmpkg_path(c->plan.set->pkgs[i]));
         return r < 0 ? -ENOMEM : 0;
 }
 
@@ -1234,7 +966,7 @@ static int commit_outputs(struct composer *c)
         if (r < 0)
                 return r;
         if (c->o->json_report) {
-                r = report_json_text(c->rep, c->o->output, &json);
+                r = compose_report_json_text(c->rep, c->o->output, &json);
                 if (r >= 0)
                         r = output_open(c->o->json_report, c->o->output_flags | OUTPUT_STDOUT, 0644,
                                         (const char *const *)c->inputs, &report);
@@ -1268,23 +1000,21 @@ static int commit_outputs(struct composer *c)
  * are sized for the labels, the initramfs carries the policy. */
 static int prepare_users_and_labels(struct composer *c)
 {
-        int r = users_build(c->l, c->set, c->epoch, &c->users);
+        int r = plan_users(c->l, &c->plan, c->epoch, c->owners);
 
         if (r < 0)
                 return r;
-        c->rep->users_created = users_count_created(c->users);
-        for (char *const *n = users_notes(c->users); n && *n; n++)
+        c->rep->users_created = users_count_created(c->plan.users);
+        for (char *const *n = users_notes(c->plan.users); n && *n; n++)
                 if (strv_pushf(&c->rep->warnings, "%s", *n) < 0)
                         return -ENOMEM;
-        r = users_register(c->users, c->owners);
-        if (r >= 0)
-                r = labels_open(c->l, c->set, &c->labels);
-        if (r < 0 || !c->labels)
+        r = plan_labels(c->l, &c->plan);
+        if (r < 0 || !c->plan.labels)
                 return r;
-        snprintf(c->rep->selinux_policy, sizeof(c->rep->selinux_policy), "%s", labels_policy_name(c->labels));
-        c->boot.selinux.mode = labels_boot_mode(c->labels, c->l);
+        snprintf(c->rep->selinux_policy, sizeof(c->rep->selinux_policy), "%s", labels_policy_name(c->plan.labels));
+        c->boot.selinux.mode = labels_boot_mode(c->plan.labels, c->l);
         if (c->boot.selinux.mode && c->l->kernel &&
-            !labels_binary_policy(c->labels, &c->boot.selinux.policy, &c->boot.selinux.policy_len))
+            !labels_binary_policy(c->plan.labels, &c->boot.selinux.policy, &c->boot.selinux.policy_len))
                 return imgerr(-ENOENT, "%s: [SELinux] Mode=%s but the policy has no binary policy "
                               "(policy/policy.N) for the initramfs to load", c->l->path, c->boot.selinux.mode);
         return 0;
@@ -1317,10 +1047,10 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r >= 0)
                 r = setup(&c);
         if (r >= 0)
-                r = pkgset_resolve(c.l, &c.set);
+                r = plan_resolve(c.l, &c.plan);
         if (r < 0)
                 goto out;
-        rep->packages = c.set->count;
+        rep->packages = c.plan.set->count;
         if ((r = list_skipped_scriptlets(&c)) < 0 || (r = load_keys(&c)) < 0 || (r = report_start(&c)) < 0)
                 goto out;
 
@@ -1336,9 +1066,9 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         if (r < 0)
                 goto out;
         /* before any thread exists (fork): the database needs only the headers */
-        r = composedb_start(c.set->pkgs, c.set->count, c.epoch, &c.db);
+        r = composedb_start(c.plan.set->pkgs, c.plan.set->count, c.epoch, &c.db);
         if (r >= 0)
-                r = labels_prefetch(c.labels, c.set->pkgs, c.set->count);  /* after the fork */
+                r = labels_prefetch(c.plan.labels, c.plan.set->pkgs, c.plan.set->count);  /* after the fork */
         if (r < 0)
                 goto out;
         stage_mark("resolve");
@@ -1368,8 +1098,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
                 r = bootfiles_write(c.l, &c.boot);
         }
         if (r >= 0 && o->lock_out)
-                r = lockfile_write(o->lock_out, o->output_flags, c.set->pkgs, c.set->origins, c.set->count,
-                                   lock_users, c.users);
+                r = lockfile_write(o->lock_out, o->output_flags, c.plan.set->pkgs, c.plan.set->origins, c.plan.set->count,
+                                   lock_users, c.plan.users);
         if (r >= 0 && c.req)
                 r = write_request(&c);
         if (r >= 0)

@@ -69,5 +69,5 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep);
 void compose_report_free(struct compose_report *rep);
 
 /* Summary text / JSON (json-c) of a report. */
-void report_print_summary(FILE *f, const struct compose_report *rep, const char *output);
-int report_json_text(const struct compose_report *rep, const char *output, char **text);
+void compose_report_print_summary(FILE *f, const struct compose_report *rep, const char *output);
+int compose_report_json_text(const struct compose_report *rep, const char *output, char **text);

@@ -1,6 +1,7 @@
 /* composer: the compose pipeline's state, shared by its parts (compose.c the
- * pipeline, signfiles.c the signatures, created.c the files compose makes
- * itself); not for other modules. */
+ * pipeline, prepare.c what it decides before the first file, signfiles.c
+ * the signatures, created.c the files compose makes itself); not for other
+ * modules. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include "boot/bootfiles.h"
 #include "ext4/ext4img.h"
+#include "image/plan.h"
 #include "image/readahead.h"
 #include "ima/verity.h"
 
@@ -36,7 +38,7 @@ struct composer {
         const struct layout *l;
         const struct compose_opts *o;
         struct compose_report *rep;
-        struct pkgset *set;
+        struct plan plan;            /* the package set, users and groups, labels */
         struct ext4img *img;
         struct ima_trust *trust;
         struct ima_key *key;
@@ -60,8 +62,6 @@ struct composer {
         struct capture cap[CAP_COUNT];
         bool cap_changed[CAP_COUNT]; /* written by the current package */
         struct owners *owners;
-        struct users *users;         /* the image's users and groups, decided before any file */
-        struct labels *labels;       /* SELinux file contexts; NULL: no policy */
         char **warned_owners;
         struct scriptlets *scr;      /* Scriptlets=run: what the scriptlets changed */
         size_t pkg_index;
@@ -87,3 +87,12 @@ int write_created_users(struct composer *c);
 int write_ima_cert(struct composer *c);
 int write_rpmdb(struct composer *c);
 int write_kernel(struct composer *c);
+
+/* prepare.c */
+int list_skipped_scriptlets(struct composer *c);
+int load_keys(struct composer *c);
+int64_t choose_epoch(struct composer *c);
+void choose_identity(struct composer *c);
+int create_image(struct composer *c);
+/* --defer-signatures: the signing request, once the image is complete */
+int write_request(struct composer *c);

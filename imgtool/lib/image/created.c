@@ -130,7 +130,7 @@ int write_created_attr(struct composer *c, const char *path, const struct ext4im
         e = pathmap_get(c->paths, path);
         if (e && e->owner >= 0)
                 return imgerr(-EEXIST, "%s: %s: imgtool writes this path itself, the package must not ship it",
-                              rpmpkg_path(c->set->pkgs[e->owner]), path);
+                              rpmpkg_path(c->plan.set->pkgs[e->owner]), path);
         if (e)
                 return imgerr(-EEXIST, "%s: imgtool writes %s twice", c->o->output, path);
         r = ensure_parents(c, -1, path);
@@ -200,7 +200,7 @@ int write_created_users(struct composer *c)
         for (int k = 0; k < USERS_FILE_COUNT; k++) {
                 size_t len;
                 bool shipped;
-                const char *text = users_content(c->users, (enum users_file)k, &len, &shipped);
+                const char *text = users_content(c->plan.users, (enum users_file)k, &len, &shipped);
                 const char *path = users_file_path((enum users_file)k);
                 _cleanup_close_ int fd = -1;
                 int r;

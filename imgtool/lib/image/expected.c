@@ -82,7 +82,7 @@ static size_t dedupe_expected(struct imgverify_expected *v, size_t n)
 static int expect_package(struct imgverify_expectation *x, struct pathmap *paths, size_t pkg,
                           const struct owners *owners)
 {
-        struct rpmpkg *p = x->set->pkgs[pkg];
+        struct rpmpkg *p = x->plan.set->pkgs[pkg];
 
         for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
                 struct pathmap_entry *e;
@@ -93,9 +93,9 @@ static int expect_package(struct imgverify_expectation *x, struct pathmap *paths
                         return r;
                 if (f.flags & RPMPKG_FILE_GHOST)
                         continue;
-                r = pathmap_imply_parents(paths, x->set->pkgs, (int)pkg, f.path, NULL, NULL);
+                r = pathmap_imply_parents(paths, x->plan.set->pkgs, (int)pkg, f.path, NULL, NULL);
                 if (r >= 0)
-                        r = pathmap_claim(paths, x->set->pkgs, pkg, &f, &e);
+                        r = pathmap_claim(paths, x->plan.set->pkgs, pkg, &f, &e);
                 if (r < 0)
                         return r;
                 if (r != 1)
@@ -104,22 +104,23 @@ static int expect_package(struct imgverify_expectation *x, struct pathmap *paths
         return 0;
 }
 
-/* After a package: the users and groups it shipped, for the next ones. */
+/* After a package: the users files it shipped count from the next one on
+ * (plan.h), with the text the image holds in the end. */
 static int learn_owners(struct owners *owners, const struct rpmpkg *p, const char *const text[],
                         const size_t len[])
 {
+        bool ships[OWNERS_DB_COUNT] = { false };
+
         for (size_t k = 0; k < rpmpkg_file_count(p); k++) {
                 struct rpmpkg_file f;
-                int db, r;
+                int db;
 
                 if (rpmpkg_file(p, k, &f) < 0 || (f.flags & RPMPKG_FILE_GHOST) || !S_ISREG(f.mode) ||
                     (db = owners_db_of_path(f.path)) < 0)
                         continue;
-                r = owners_set_db(owners, db, text[db], text[db] ? len[db] : 0);
-                if (r < 0)
-                        return r;
+                ships[db] = true;
         }
-        return 0;
+        return plan_learn_owners(owners, ships, text, len);
 }
 
 /* The users files compose writes or merges (users.c decides their text). */
@@ -224,18 +225,15 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         _cleanup_free_ char *passwd = NULL, *group = NULL, *macros = NULL;
         struct owners *owners = NULL;
         struct pathmap *paths = NULL;
-        struct users *users = NULL;
         struct ext4walk *w = NULL;
         size_t total = 0, len[OWNERS_DB_COUNT] = { 0 }, scr_len = 0;
         int r;
 
         if (!x)
                 return imgerr(-ENOMEM, "out of memory");
-        r = pkgset_resolve(l, &x->set);
-        if (r < 0) {
-                x->set = NULL;
+        r = plan_resolve(l, &x->plan);
+        if (r < 0)
                 goto fail;
-        }
         r = ext4walk_open(image, &w);
         if (r < 0)
                 goto fail;
@@ -247,47 +245,43 @@ int imgverify_expect_layout(const struct layout *l, const char *image,
         r = plan_created_paths(macros, &x->created);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < x->set->count; i++)
-                total += rpmpkg_file_count(x->set->pkgs[i]);
+        for (size_t i = 0; i < x->plan.set->count; i++)
+                total += rpmpkg_file_count(x->plan.set->pkgs[i]);
         x->v = calloc(total ? total : 1, sizeof(*x->v));
         if (!x->v || pathmap_new(&paths) < 0 || owners_new(&owners) < 0) {
                 r = imgerr(-ENOMEM, "out of memory");
                 goto fail;
         }
-        r = users_build(l, x->set, 0, &users);
-        if (r >= 0)
-                r = users_register(users, owners);
+        r = plan_users(l, &x->plan, 0, owners);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < x->set->count; i++) {
+        for (size_t i = 0; i < x->plan.set->count; i++) {
                 const char *text[OWNERS_DB_COUNT] = { [OWNERS_PASSWD] = passwd, [OWNERS_GROUP] = group };
                 r = expect_package(x, paths, i, owners);
                 if (r >= 0)
-                        r = learn_owners(owners, x->set->pkgs[i], text, len);
+                        r = learn_owners(owners, x->plan.set->pkgs[i], text, len);
                 if (r < 0)
                         goto fail;
         }
         x->n = dedupe_expected(x->v, x->n);
-        r = expect_users_files(users, x);
+        r = expect_users_files(x->plan.users, x);
         if (r >= 0)
                 r = expect_scriptlet_changes(x, scr_len);
         if (r >= 0)
-                r = labels_open(l, x->set, &x->labels);
+                r = plan_labels(l, &x->plan);
         /* the labels of the set's paths looked up ahead, from the folder
-         * subsets (labels.h); the set outlives them (freed after) */
+         * subsets (labels.h); the set outlives them (plan_free) */
         if (r >= 0)
-                r = labels_prefetch(x->labels, x->set->pkgs, x->set->count);
+                r = labels_prefetch(x->plan.labels, x->plan.set->pkgs, x->plan.set->count);
         if (r < 0)
                 goto fail;
         pathmap_free(paths);
         owners_free(owners);
-        users_free(users);
         *out = x;
         return 0;
 fail:
         pathmap_free(paths);
         owners_free(owners);
-        users_free(users);
         imgverify_expectation_free(x);
         return r;
 }
@@ -300,8 +294,6 @@ void imgverify_expectation_free(struct imgverify_expectation *x)
         free(x->scr_text);
         free(x->v);
         strv_free(x->created);
-        labels_free(x->labels);  /* its lookup threads read the set's paths */
-        if (x->set)
-                pkgset_free(x->set);
+        plan_free(&x->plan);
         free(x);
 }

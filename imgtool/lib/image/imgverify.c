@@ -665,20 +665,10 @@ static bool is_parent_of_expected(const struct run *run, const char *dir)
                run->expected[lo]->path[dl] == '/';
 }
 
-/* Under an allowed prefix, or a folder above one. */
+/* A file compose makes itself (plan.h decides what such a path covers). */
 static bool extra_allowed(const struct imgverify_opts *o, const char *path, bool is_dir)
 {
-        size_t pl = strlen(path);
-
-        for (size_t i = 0; i < o->n_extra_ok; i++) {
-                const char *x = o->extra_ok[i];
-                size_t n = strlen(x);
-                if (!strncmp(path, x, n) && (path[n] == 0 || path[n] == '/'))
-                        return true;
-                if (is_dir && pl < n && !strncmp(x, path, pl) && x[pl] == '/')
-                        return true;
-        }
-        return false;
+        return plan_created_covers(o->extra_ok, o->n_extra_ok, path, is_dir);
 }
 
 static int report_missing_before(struct run *run, const char *path)
@@ -752,14 +742,8 @@ static struct rec *first_of_inode(struct run *run, uint32_t ino)
 
 static int remember_inode(struct run *run, uint32_t ino, struct rec *r)
 {
-        if (run->n_inos == run->cap_inos) {
-                size_t cap = run->cap_inos ? run->cap_inos * 2 : 16;
-                struct ino_slot *s = realloc(run->inos, cap * sizeof(*s));
-                if (!s)
-                        return imgerr(-ENOMEM, "out of memory");
-                run->inos = s;
-                run->cap_inos = cap;
-        }
+        if (GROW(run->inos, run->n_inos, run->cap_inos, 16) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         run->inos[run->n_inos++] = (struct ino_slot){ ino, r };
         return 0;
 }
@@ -784,14 +768,8 @@ static int new_rec(struct run *run, const struct ext4walk_entry *e, struct rec *
 {
         struct rec *r;
 
-        if (run->n_recs == run->cap_recs) {
-                size_t cap = run->cap_recs ? run->cap_recs * 2 : 256;
-                struct rec **v = realloc(run->recs, cap * sizeof(*v));
-                if (!v)
-                        return imgerr(-ENOMEM, "out of memory");
-                run->recs = v;
-                run->cap_recs = cap;
-        }
+        if (GROW(run->recs, run->n_recs, run->cap_recs, 256) < 0)
+                return imgerr(-ENOMEM, "out of memory");
         r = calloc(1, sizeof(*r));
         if (!r || !(r->path = strdup(e->path)) ||
             (e->ima && !(r->ima = malloc(e->ima_len ? e->ima_len : 1)))) {

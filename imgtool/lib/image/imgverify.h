@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "ima/imasig.h"
+#include "image/plan.h"
 
 struct ext4walk;
 struct ext4walk_entry;
@@ -105,13 +106,10 @@ struct imgverify_report {
  * naming both packages; the first package's record wins).  Strings point
  * into the package set, which lives as long as the expectation. */
 struct layout;
-struct pkgset;
-struct labels;
 struct imgverify_expectation {
         struct imgverify_expected *v;
         size_t n;
-        struct pkgset *set;
-        struct labels *labels;   /* the set's (or layout's) SELinux policy, NULL if none */
+        struct plan plan;        /* the package set, users and groups, SELinux labels (plan.h) */
         char **created;          /* the paths compose makes itself (plan.h), allowed
                                   * without a package; rpmdb from the image's macros */
         struct scriptlets_record *scr;  /* Scriptlets=run: the image's record (scriptlets.h) */

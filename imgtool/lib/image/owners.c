@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/util.h"
+
 struct name_id {
         char *name;
         unsigned id;
@@ -32,14 +34,8 @@ static int table_push(struct table *t, const char *name, size_t len, unsigned id
 {
         char *s;
 
-        if (t->n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 32;
-                struct name_id *v = realloc(t->v, cap * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                t->v = v;
-                t->cap = cap;
-        }
+        if (GROW(t->v, t->n, t->cap, 32) < 0)
+                return -ENOMEM;
         s = strndup(name, len);
         if (!s)
                 return -ENOMEM;

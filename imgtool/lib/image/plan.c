@@ -8,6 +8,9 @@
 #include "base/strv.h"
 #include "base/util.h"
 #include "rpm/composedb.h"
+#include "rpm/pkgset.h"
+#include "image/labels.h"
+#include "image/users.h"
 
 bool plan_allows_unsigned(const char *const *globs, size_t n, const char *path)
 {
@@ -69,5 +72,62 @@ int plan_created_paths(const char *macros, char ***paths)
                 return r;
         }
         *paths = v;
+        return 0;
+}
+
+bool plan_created_covers(const char *const *paths, size_t n, const char *path, bool is_dir)
+{
+        size_t pl = strlen(path);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *x = paths[i];
+                size_t xl = strlen(x);
+                if (!strncmp(path, x, xl) && (path[xl] == 0 || path[xl] == '/'))
+                        return true;
+                if (is_dir && pl < xl && !strncmp(x, path, pl) && x[pl] == '/')
+                        return true;
+        }
+        return false;
+}
+
+int plan_resolve(const struct layout *l, struct plan *p)
+{
+        int r = pkgset_resolve(l, &p->set);
+
+        if (r < 0)
+                p->set = NULL;
+        return r;
+}
+
+int plan_users(const struct layout *l, struct plan *p, int64_t epoch, struct owners *owners)
+{
+        int r = users_build(l, p->set, epoch, &p->users);
+
+        if (r < 0)
+                return r;
+        return users_register(p->users, owners);
+}
+
+int plan_labels(const struct layout *l, struct plan *p)
+{
+        return labels_open(l, p->set, &p->labels);
+}
+
+void plan_free(struct plan *p)
+{
+        users_free(p->users);
+        labels_free(p->labels);   /* before the set: its lookup threads read the set's paths */
+        pkgset_free(p->set);
+        *p = (struct plan){ 0 };
+}
+
+int plan_learn_owners(struct owners *o, const bool changed[OWNERS_DB_COUNT],
+                      const char *const text[OWNERS_DB_COUNT], const size_t len[OWNERS_DB_COUNT])
+{
+        for (int db = 0; db < OWNERS_DB_COUNT; db++) {
+                int r = changed[db] ? owners_set_db(o, (enum owners_db)db, text[db], len[db]) : 0;
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

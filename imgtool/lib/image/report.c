@@ -15,7 +15,7 @@ static void print_lines(FILE *f, const char *what, char *const *v)
         }
 }
 
-void report_print_summary(FILE *f, const struct compose_report *r, const char *output)
+void compose_report_print_summary(FILE *f, const struct compose_report *r, const char *output)
 {
         double mb = (double)r->bytes / 1e6;
         fprintf(f, "%s: %zu package%s, %zu files, %zu entries (%zu dirs, %zu symlinks, %zu hard links, %zu devices), %.1f MB\n",
@@ -86,7 +86,7 @@ static json_object *strv_json(char *const *v)
         return a;
 }
 
-int report_json_text(const struct compose_report *r, const char *output, char **out)
+int compose_report_json_text(const struct compose_report *r, const char *output, char **out)
 {
         json_object *o = json_object_new_object(), *sig = json_object_new_object();
         json_object *keyids = json_object_new_object(), *trusted = json_object_new_array();

@@ -423,14 +423,8 @@ static int collect(struct ext4walk *w, const struct ext4walk_entry *e, void *use
         struct node *n;
 
         (void)w;
-        if (t->n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 1024;
-                struct node *v = realloc(t->v, cap * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                t->v = v;
-                t->cap = cap;
-        }
+        if (GROW(t->v, t->n, t->cap, 1024) < 0)
+                return -ENOMEM;
         n = &t->v[t->n];
         memset(n, 0, sizeof(*n));
         n->path = strdup(e->path);

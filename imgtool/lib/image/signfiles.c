@@ -115,7 +115,7 @@ static void verify_package_signatures(struct composer *c, struct ra_file *const 
                 struct rpmpkg_file f;
                 st[i] = IMASIG_NONE;
                 if (c->l->sigmode == SIGMODE_SIGN || !files[i]->digest ||
-                    rpmpkg_file(c->set->pkgs[files[i]->pkg], files[i]->file, &f) < 0)
+                    rpmpkg_file(c->plan.set->pkgs[files[i]->pkg], files[i]->file, &f) < 0)
                         continue;
                 take_pack_value(c, files[i]->pkg, &f);
                 if (!f.ima)
@@ -157,10 +157,10 @@ static int take_pack_v3(struct composer *c, struct ra_file *rf)
                 return 0;
         st = verity_ima_verify(c->trust, v, len, rf->verity->digest, &keyid);
         if (st != IMASIG_VALID) {
-                rpmpkg_file(c->set->pkgs[rf->pkg], rf->file, &f);
+                rpmpkg_file(c->plan.set->pkgs[rf->pkg], rf->file, &f);
                 return imgerr(-EKEYREJECTED, "%s: %s: %s: pack v3 signature %s (over another fs-verity "
                               "digest: another Salt=, or not this file's)", pack,
-                              rpmpkg_nevra(c->set->pkgs[rf->pkg]), f.path, imasig_status_name(st));
+                              rpmpkg_nevra(c->plan.set->pkgs[rf->pkg]), f.path, imasig_status_name(st));
         }
         copy = malloc(len);
         if (!copy)
@@ -258,7 +258,7 @@ void finish_files(void *ctx, struct ra_file *const files[], size_t n)
         verify_package_signatures(c, files, n, st, parsed, vals, lens, digests);
         for (size_t i = 0; i < n; i++) {
                 struct ra_file *rf = files[i];
-                struct rpmpkg *p = c->set->pkgs[rf->pkg];
+                struct rpmpkg *p = c->plan.set->pkgs[rf->pkg];
                 struct rpmpkg_file f;
                 enum sig_source src;
                 bool later;

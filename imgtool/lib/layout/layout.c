@@ -431,7 +431,7 @@ static int check_files(const struct layout *l)
         r = read_text_file(l->policy_file, &text);
         if (r < 0)
                 return imgerr_prefix(r, "%s: [Policy] File: ", l->path);
-        r = policy_validate(text);
+        r = ima_policy_validate(text);
         if (r < 0)
                 return imgerr_prefix(r, "%s: [Policy] File=%s: ", l->path, l->policy_file);
         return 0;

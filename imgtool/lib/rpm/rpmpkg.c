@@ -596,6 +596,16 @@ static int set_payload_mode(struct rpmpkg *p)
 
 static int open_common(struct rpmpkg *p, const char *path, struct rpmpkg **out);
 
+int rpmpkg_pread_exact(int fd, void *buf, size_t len, off_t off, const char *path)
+{
+        ssize_t n = pread(fd, buf, len, off);
+        if (n < 0)
+                return imgerr(-errno, "%s: read failed: %s", path, strerror(errno));
+        if ((size_t)n != len)
+                return imgerr(-EBADMSG, "%s: truncated package", path);
+        return 0;
+}
+
 int rpmpkg_open(const char *path, struct rpmpkg **out)
 {
         struct rpmpkg *p = calloc(1, sizeof(*p));

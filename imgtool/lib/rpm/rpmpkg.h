@@ -44,6 +44,10 @@ struct rpmpkg_file {
  * one): an errno of its own, so that no caller reads the message. */
 #define RPMPKG_ESOURCE (-EMEDIUMTYPE)
 
+/* Read exactly len bytes of a package file (fd, path for messages) from
+ * off: -EBADMSG "PATH: truncated package" when it ends before. */
+int rpmpkg_pread_exact(int fd, void *buf, size_t len, off_t off, const char *path);
+
 /* Open and read the header.  Fails with a message naming the file for: not
  * an RPM, truncated, source package, bad header digests, unsafe paths. */
 int rpmpkg_open(const char *path, struct rpmpkg **out);

@@ -25,6 +25,7 @@
 #include "ima/imasig.h"
 #include "rpm/rpmpkg.h"
 #include "base/output.h"
+#include "base/bytes.h"
 #include "base/util.h"
 
 #define LEAD_SIZE 96
@@ -52,32 +53,17 @@ static void layout_free(struct layout *l)
         headerFree(l->main.h);
 }
 
-static uint32_t be32(const uint8_t *b)
-{
-        return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static int read_exact(int fd, void *buf, size_t len, off_t off, const char *path)
-{
-        ssize_t n = pread(fd, buf, len, off);
-        if (n < 0)
-                return imgerr(-errno, "%s: read failed: %s", path, strerror(errno));
-        if ((size_t)n != len)
-                return imgerr(-EBADMSG, "%s: truncated package", path);
-        return 0;
-}
-
 static int read_raw_header(int fd, off_t off, const char *path, struct raw_header *rh)
 {
         uint8_t intro[16];
         _cleanup_free_ uint8_t *blob = NULL;
-        int r = read_exact(fd, intro, sizeof(intro), off, path);
+        int r = rpmpkg_pread_exact(fd, intro, sizeof(intro), off, path);
 
         if (r < 0)
                 return r;
         if (memcmp(intro, header_magic, 4))
                 return imgerr(-EBADMSG, "%s: bad header magic at offset %lld", path, (long long)off);
-        uint32_t il = be32(intro + 8), dl = be32(intro + 12);
+        uint32_t il = be32_at(intro + 8), dl = be32_at(intro + 12);
         /* rpm's own limits (hdrchkTags, hdrchkData) */
         if (il < 1 || il > 0xffff || dl > 256u * 1024 * 1024)
                 return imgerr(-EBADMSG, "%s: implausible header size at offset %lld", path,
@@ -87,7 +73,7 @@ static int read_raw_header(int fd, off_t off, const char *path, struct raw_heade
         blob = malloc(rh->blob_len);
         if (!blob)
                 return -ENOMEM;
-        r = read_exact(fd, blob, rh->blob_len, off + 8, path);
+        r = rpmpkg_pread_exact(fd, blob, rh->blob_len, off + 8, path);
         if (r < 0)
                 return r;
         rh->h = headerImport(blob, (unsigned)rh->blob_len, HEADERIMPORT_COPY);
@@ -99,7 +85,7 @@ static int read_raw_header(int fd, off_t off, const char *path, struct raw_heade
 static int read_layout(int fd, const char *path, struct layout *l)
 {
         struct stat st;
-        int r = read_exact(fd, l->lead, LEAD_SIZE, 0, path);
+        int r = rpmpkg_pread_exact(fd, l->lead, LEAD_SIZE, 0, path);
 
         if (r < 0)
                 return r;
@@ -343,7 +329,7 @@ static int copy_and_check(int in, int out, off_t from, off_t to, struct payload_
                 return -ENOMEM;
         for (off_t off = from; off < to;) {
                 size_t want = (size_t)(to - off) < COPY_CHUNK ? (size_t)(to - off) : COPY_CHUNK;
-                r = read_exact(in, buf, want, off, in_path);
+                r = rpmpkg_pread_exact(in, buf, want, off, in_path);
                 if (r < 0)
                         return r;
                 if (c->md && off + (off_t)want > c->from) {

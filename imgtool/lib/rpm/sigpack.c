@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "base/output.h"
+#include "base/bytes.h"
 #include "base/util.h"
 #include "ima/certs.h"
 #include "ima/imasig.h"
@@ -36,21 +37,6 @@ static const char magic[16] = "IMGTOOL-SIGPACK1";
 #define SIGPACK_F_V3 1u
 
 /* ---- the header digest ----------------------------------------------------- */
-
-static uint32_t be32(const uint8_t *b)
-{
-        return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static int pread_exact(int fd, void *buf, size_t len, off_t off, const char *path)
-{
-        ssize_t n = pread(fd, buf, len, off);
-        if (n < 0)
-                return imgerr(-errno, "%s: read failed: %s", path, strerror(errno));
-        if ((size_t)n != len)
-                return imgerr(-EBADMSG, "%s: truncated package", path);
-        return 0;
-}
 
 /* lead (96) | signature header, padded to 8 | main header: the digest is
  * over the main header's 16-byte intro, index and data, as rpm computes
@@ -66,10 +52,10 @@ int rpm_header_sha256(const char *rpm_path, uint8_t out[SIGPACK_HDR_DIGEST])
         if (fd < 0)
                 return imgerr(-errno, "%s: cannot open: %s", rpm_path, strerror(errno));
         for (int h = 0; h < 2; h++) {
-                r = pread_exact(fd, intro, sizeof(intro), off, rpm_path);
+                r = rpmpkg_pread_exact(fd, intro, sizeof(intro), off, rpm_path);
                 if (r < 0)
                         return r;
-                uint32_t il = be32(intro + 8), dl = be32(intro + 12);
+                uint32_t il = be32_at(intro + 8), dl = be32_at(intro + 12);
                 if (intro[0] != 0x8e || intro[1] != 0xad || intro[2] != 0xe8 || il < 1 ||
                     il > 0xffff || dl > 256u * 1024 * 1024)
                         return imgerr(-EBADMSG, "%s: bad header at offset %lld", rpm_path, (long long)off);
@@ -81,7 +67,7 @@ int rpm_header_sha256(const char *rpm_path, uint8_t out[SIGPACK_HDR_DIGEST])
                 buf = malloc(len);
                 if (!buf)
                         return -ENOMEM;
-                r = pread_exact(fd, buf, len, off, rpm_path);
+                r = rpmpkg_pread_exact(fd, buf, len, off, rpm_path);
                 if (r < 0)
                         return r;
                 if (!EVP_Digest(buf, len, out, NULL, EVP_sha256(), NULL))
@@ -434,15 +420,6 @@ static void encode(struct sigpack_builder *b, struct wbuf *w)
         }
 }
 
-static int ossl_error(const char *what)
-{
-        unsigned long e = ERR_get_error();
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof(buf));
-        ERR_clear_error();
-        return imgerr(-EINVAL, "%s: %s", what, e ? buf : "OpenSSL error");
-}
-
 /* A detached SignedData over data with two signed attributes, contentType
  * and messageDigest (no signing time: the same pack gives the same bytes).
  * The signature over the attributes' DER is made by imasig (RFC 6979
@@ -463,7 +440,7 @@ static int sign_pkcs7(const struct ima_key *key, X509 *cert, const uint8_t *data
                 return -ENOMEM;
         if (!PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data) ||
             !(si = PKCS7_add_signature(p7, cert, X509_get0_pubkey(cert), EVP_sha256()))) {
-                r = ossl_error("PKCS#7");
+                r = imgerr_openssl(-EINVAL, "PKCS#7");
                 goto out;
         }
         PKCS7_set_detached(p7, 1);
@@ -471,12 +448,12 @@ static int sign_pkcs7(const struct ima_key *key, X509 *cert, const uint8_t *data
             !PKCS7_add_signed_attribute(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
                                         OBJ_nid2obj(NID_pkcs7_data)) ||
             !PKCS7_add1_attrib_digest(si, md, sizeof(md))) {
-                r = ossl_error("PKCS#7 attributes");
+                r = imgerr_openssl(-EINVAL, "PKCS#7 attributes");
                 goto out;
         }
         alen = ASN1_item_i2d((ASN1_VALUE *)si->auth_attr, &attrs, ASN1_ITEM_rptr(PKCS7_ATTR_SIGN));
         if (alen <= 0 || !EVP_Digest(attrs, (size_t)alen, amd, NULL, EVP_sha256(), NULL)) {
-                r = ossl_error("PKCS#7 attributes");
+                r = imgerr_openssl(-EINVAL, "PKCS#7 attributes");
                 goto out;
         }
         r = ima_key_sign_digest(key, IMA_HASH_SHA256, amd, sizeof(amd), &val, &val_len);
