@@ -62,5 +62,5 @@ check "the owner's db cert came from UEFI db ($ski)" grep -q "^DMESG .*Loaded X.
 # no PIN on a command line: pkcs11-tool reads env:NAME, imgtool pin-source=
 opts=$(grep -vE '^[[:space:]]*#' "${BASH_SOURCE[0]}" | grep -oE -- '--(so-)?pin[= ][^ "]*' | sort -u | paste -sd' ')
 expect_eq "pkcs11-tool gets PINs only as env:NAME" "$opts" "--pin env:P11_PIN --so-pin env:P11_SO_PIN"
-expect_eq "no pin-value= in any URI" "$(pv='pin-'"value="; grep -c "$pv" "${BASH_SOURCE[0]}" || true)" 0
+expect_eq "no URI carries a PIN" "$(pv='pin-'"value="; grep -c "$pv" "${BASH_SOURCE[0]}" || true)" 0
 finish
