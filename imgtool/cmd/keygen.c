@@ -23,7 +23,7 @@ static int parse_days(const char *s, int *out)
         return 0;
 }
 
-enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER, OPT_SECURE_BOOT, OPT_FOR_KEY };
+enum { OPT_CA = CMD_LONG_ONLY(1), OPT_ISSUER, OPT_SECURE_BOOT, OPT_FOR_KEY, OPT_PK_KEY, OPT_KEK_KEY };
 static const struct cmd_option options[] = {
         { "type", 't', "TYPE", "Key type: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096." },
         { "subject", 's', "CN", "The certificate's common name (default 'imgtool IMA signing key', or 'imgtool IMA CA' with --ca)." },
@@ -32,14 +32,16 @@ static const struct cmd_option options[] = {
         { "issuer", OPT_ISSUER, "CADIR", "Sign the new certificate with CADIR/ca.key (default: self-signed)." },
         { "for-key", OPT_FOR_KEY, "PUBKEY", "With --issuer: make no key, only DIR/signing.crt and DIR/signing.der for this public key (PEM PUBLIC KEY, e.g. a distribution's IMA key), so the kernel can trust it." },
         { "out", 'o', "DIR", "Where to write (created if missing); required unless --secure-boot." },
-        { "secure-boot", OPT_SECURE_BOOT, "DIR", "Make the owner's Secure Boot keys instead: PK, KEK, db (RSA-2048) as .key/.crt/.der, their EFI signature lists (.esl), signed updates to enroll them (.auth) and DIR/owner.guid; takes only --subject and --days, never overwrites." },
+        { "secure-boot", OPT_SECURE_BOOT, "DIR", "Make the owner's Secure Boot keys instead: PK, KEK, db (RSA-2048) as .key/.crt/.der, their EFI signature lists (.esl), signed updates to enroll them (.auth) and DIR/owner.guid; takes only --subject, --days, --pk-key and --kek-key, never overwrites." },
+        { "pk-key", OPT_PK_KEY, "KEY", "With --secure-boot: the PK is this key on a token or in a TPM (a PKCS#11 URI, handle:0x81..., a TSS2 key file; RSA-2048 or more): its certificate and the PK and KEK updates are signed through it, and no PK.key is written." },
+        { "kek-key", OPT_KEK_KEY, "KEY", "With --secure-boot: the KEK is this key on a token or in a TPM (as --pk-key): db.auth is signed through it, and no KEK.key is written." },
         { "force", 'f', NULL, "Replace existing key and cert files (regular files only); without it an existing file is refused and nothing is written." },
         {}
 };
 
 const struct cmd_spec cmd_keygen_spec = {
         .name = "keygen",
-        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR [--for-key PUBKEY]] [--force] --out DIR | --secure-boot DIR [--subject CN] [--days N]",
+        .synopsis = "[--type TYPE] [--subject CN] [--days N] [--ca] [--issuer CADIR [--for-key PUBKEY]] [--force] --out DIR | --secure-boot DIR [--subject CN] [--days N] [--pk-key KEY] [--kek-key KEY]",
         .summary = "make a signing key and its certificate (or a CA)",
         .description = "Writes DIR/signing.key (PEM, mode 0600), DIR/signing.crt (PEM) and DIR/signing.der "
                        "(DER, what the initramfs loads into the kernel's _ima keyring) and prints the key's "
@@ -52,7 +54,7 @@ const struct cmd_spec cmd_keygen_spec = {
 int cmd_keygen(int argc, char **argv)
 {
         struct keygen_opts o = { .type = KEY_EC_P256 };
-        const char *out = NULL, *sb_dir = NULL, *for_key = NULL;
+        const char *out = NULL, *sb_dir = NULL, *for_key = NULL, *pk_key = NULL, *kek_key = NULL;
         bool type_set = false;
         struct cmd_parser p;
         uint32_t keyid;
@@ -75,6 +77,8 @@ int cmd_keygen(int argc, char **argv)
                 case OPT_ISSUER: o.issuer_dir = p.arg; break;
                 case OPT_SECURE_BOOT: sb_dir = p.arg; break;
                 case OPT_FOR_KEY: for_key = p.arg; break;
+                case OPT_PK_KEY: pk_key = p.arg; break;
+                case OPT_KEK_KEY: kek_key = p.arg; break;
                 case 'o': out = p.arg; break;
                 case 'f': o.force = true; break;
                 }
@@ -84,14 +88,16 @@ int cmd_keygen(int argc, char **argv)
         if (p.next < argc)
                 return cmd_usage_error(&p, "unexpected argument '%s'", argv[p.next]);
         if (sb_dir) {
-                struct sbkeys_opts so = { .subject = o.subject, .days = o.days };
+                struct sbkeys_opts so = { .subject = o.subject, .days = o.days, .pk_key = pk_key, .kek_key = kek_key };
                 if (out || o.ca || o.issuer_dir || type_set || o.force)
-                        return cmd_usage_error(&p, "--secure-boot DIR takes only --subject and --days (its keys are RSA-2048, the type UEFI firmware verifies)");
+                        return cmd_usage_error(&p, "--secure-boot DIR takes only --subject, --days, --pk-key and --kek-key (its keys are RSA-2048, the type UEFI firmware verifies)");
                 if ((r = sbkeys_generate(sb_dir, &so)) < 0)
                         return cmd_fail(r);
                 log_verbose("wrote PK, KEK, db (.key .crt .der .esl .auth) and owner.guid in %s", sb_dir);
                 return EXIT_OK;
         }
+        if (pk_key || kek_key)
+                return cmd_usage_error(&p, "--pk-key and --kek-key go with --secure-boot DIR");
         if (!out)
                 return cmd_usage_error(&p, "--out DIR is required (or --secure-boot DIR)");
         if (for_key) {

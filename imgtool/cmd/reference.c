@@ -15,7 +15,7 @@
 enum { OPT_KEY = CMD_LONG_ONLY(1), OPT_CERT, OPT_INITRAMFS, OPT_KERNEL, OPT_CHECK, OPT_SB_KEYS, OPT_JSON };
 static const struct cmd_option options[] = {
         { "output", 'o', "FILE", "Write the reference values to FILE, and their signature to FILE.sig." },
-        { "key", OPT_KEY, "KEY", "The owner's private key (PEM) that signs FILE." },
+        { "key", OPT_KEY, "KEY", "The owner's private key that signs FILE: a key file (PEM or DER), a PKCS#11 URI or a TPM key (docs/keys.md)." },
         { "cert", OPT_CERT, "CERT", "The key's certificate; with --check, the trusted certificate(s)." },
         { "initramfs", OPT_INITRAMFS, "FILE", "The initramfs the image boots with (default: IMAGE.initramfs beside it)." },
         { "kernel", OPT_KERNEL, "FILE", "The kernel the image boots with (default: IMAGE.vmlinuz beside it)." },

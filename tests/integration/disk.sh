@@ -29,7 +29,7 @@ check "db cert: code signing" sh -c "openssl x509 -in sb/db.crt -noout -ext exte
 before=$(ls -l sb | sha256sum)
 expect_fail "keygen --secure-boot never overwrites" 'exists' "$IMGTOOL" keygen --secure-boot sb
 expect_eq "the refused keygen left the folder as it was" "$(ls -l sb | sha256sum)" "$before"
-expect_fail "keygen --secure-boot takes no --type" 'only --subject and --days' "$IMGTOOL" keygen --secure-boot sb2 --type ec-p256
+expect_fail "keygen --secure-boot takes no --type" 'only --subject, --days, --pk-key and --kek-key' "$IMGTOOL" keygen --secure-boot sb2 --type ec-p256
 check "nothing made for the refused keygen" test ! -e sb2
 "$IMGTOOL" keygen --secure-boot other >/dev/null
 

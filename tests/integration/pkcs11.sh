@@ -129,6 +129,43 @@ expect_eq "inspect: every file signature in the pack valid" \
   "$(awk -F'\t' '$1 ~ /^\// {print $4}' "$T/pack.txt" | sort -u)" "valid $KEYID"
 check "the pack lists 9 files" test "$(grep -c '^/' "$T/pack.txt")" -eq 9
 
+# ---- the reference values and the IPE policy through the token ----------
+# Both load their key through keyref as compose does; ECDSA on the token is
+# randomized, so the oracles are the verifiers, not a byte comparison.
+check "reference --key pkcs11:... signs a.img's reference values" \
+  "$IMGTOOL" reference "$T/a.img" -o "$T/ref.json" --key "$URI" --cert "$T/key/signing.crt"
+check "reference --check accepts the token's signature" \
+  "$IMGTOOL" reference --check "$T/ref.json" --cert "$T/key/signing.crt"
+openssl x509 -in "$T/key/signing.crt" -pubkey -noout > "$T/pub.pem"
+check "openssl verifies the reference signature (over the prefixed content)" bash -c \
+  "(printf '\\000imgtool reference signature v1\\n'; cat '$T/ref.json') | openssl dgst -sha256 -verify '$T/pub.pem' -signature '$T/ref.json.sig' >/dev/null"
+cat "$T/layout.conf" - > "$T/ipe.conf" <<L
+[Verity]
+Enable=yes
+Signatures=ipe
+L
+check "ipe-policy -o, [Signatures] Key=pkcs11:..." "$IMGTOOL" ipe-policy "$T/ipe.conf" -o "$T/ipe.p7s"
+"$IMGTOOL" ipe-policy "$T/ipe.conf" > "$T/ipe.txt"
+check "openssl cms verifies the token-signed IPE policy with the cert alone, the policy text inside" bash -c \
+  "openssl cms -verify -in '$T/ipe.p7s' -inform DER -binary -noverify -certfile '$T/key/signing.crt' -nointern -out '$T/ipe.out' 2>/dev/null && cmp '$T/ipe.out' '$T/ipe.txt'"
+"$IMGTOOL" keygen --out "$T/other" >/dev/null
+check "IPE policy: openssl cms refuses it with another cert (the oracle can fail)" bash -c \
+  "! openssl cms -verify -in '$T/ipe.p7s' -inform DER -binary -noverify -certfile '$T/other/signing.crt' -nointern -out /dev/null 2>/dev/null"
+badkey="pkcs11:token=imgtool-test;object=ima;type=private?pin-source=file:$T/badpin&module-path=$M"
+nokey="pkcs11:token=imgtool-test;object=nope;type=private?pin-source=file:$T/pin&module-path=$M"
+expect_fail "reference: wrong PIN" "^imgtool: pkcs11:token=imgtool-test;object=ima;type=private: the token refused the PIN$" \
+  "$IMGTOOL" reference "$T/a.img" -o "$T/refused.json" --key "$badkey" --cert "$T/key/signing.crt"
+expect_fail "reference: missing object" "^imgtool: pkcs11:token=imgtool-test;object=nope;type=private: no such private key on the token$" \
+  "$IMGTOOL" reference "$T/a.img" -o "$T/refused.json" --key "$nokey" --cert "$T/key/signing.crt"
+check "reference: nothing written" sh -c "! ls '$T'/refused.json* 2>/dev/null | grep -q ."
+sed "s|^Key=.*|Key=${badkey//&/\\&}|" "$T/ipe.conf" > "$T/ipe-bad.conf"
+sed "s|^Key=.*|Key=${nokey//&/\\&}|" "$T/ipe.conf" > "$T/ipe-nokey.conf"
+expect_fail "ipe-policy: wrong PIN" "^imgtool: pkcs11:token=imgtool-test;object=ima;type=private: the token refused the PIN$" \
+  "$IMGTOOL" ipe-policy "$T/ipe-bad.conf" -o "$T/refused.p7s"
+expect_fail "ipe-policy: missing object" "^imgtool: pkcs11:token=imgtool-test;object=nope;type=private: no such private key on the token$" \
+  "$IMGTOOL" ipe-policy "$T/ipe-nokey.conf" -o "$T/refused.p7s"
+check "ipe-policy: nothing written" sh -c "! ls '$T'/refused.p7s* 2>/dev/null | grep -q ."
+
 # ---- refusals: one line naming the URI, nothing written ------------------
 base="pkcs11:token=imgtool-test;object=ima;type=private"
 refuse() {
@@ -208,7 +245,64 @@ L
   start=$(sfdisk -d "$T/token.disk" | sed -n 's/.*token.disk1 : start= *\([0-9]*\),.*/\1/p')
   MTOOLS_SKIP_CHECK=1 mcopy -n -i "$T/token.disk@@$((start * 512))" ::/EFI/BOOT/BOOTX64.EFI "$T/uki.efi"
   check "sbverify: the token-signed UKI verifies with the db cert" sbverify --cert "$T/sb/db.crt" "$T/uki.efi"
+  # the IPE policy is signed with the db key when there is one (the kernel
+  # trusts UEFI db): RSA, so the token's policy is the PEM key's, byte for byte
+  for n in pem token; do printf '[Verity]\nEnable=yes\nSignatures=ipe\n' | cat "$T/$n.conf" - > "$T/$n-ipe.conf"; done
+  check "ipe-policy -o, [SecureBoot] Key=pkcs11:... (RSA db key)" "$IMGTOOL" ipe-policy "$T/token-ipe.conf" -o "$T/token-ipe.p7s"
+  "$IMGTOOL" ipe-policy "$T/pem-ipe.conf" -o "$T/pem-ipe.p7s"
+  check "the token-signed IPE policy is the PEM-signed one, byte for byte" cmp "$T/pem-ipe.p7s" "$T/token-ipe.p7s"
+  check "openssl cms verifies it with the db cert alone" bash -c \
+    "openssl cms -verify -in '$T/token-ipe.p7s' -inform DER -binary -noverify -certfile '$T/sb/db.crt' -nointern -out /dev/null 2>/dev/null"
 }
+
+# ---- the Secure Boot key hierarchy: PK and KEK on the token ---------------
+# keygen --secure-boot --pk-key/--kek-key: the certificates self-signed and
+# the signed variable updates made through the token, no PK.key nor KEK.key
+# written.  RSA PKCS#1 v1.5 and no signed attributes: each .auth is the bytes
+# efitools' sign-efi-sig-list makes with the same key as a file.
+for n in PK KEK; do
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/$n.pem" 2>/dev/null
+  openssl pkey -in "$T/$n.pem" -outform DER -out "$T/$n.der"
+  openssl pkey -in "$T/$n.pem" -pubout -outform DER -out "$T/${n}pub.der"
+  id=$([ $n = PK ] && echo 04 || echo 05)
+  check "$n key imported" p11 --token-label imgtool-test --login --pin env:P11_PIN \
+    --write-object "$T/$n.der" --type privkey --id $id --label $n
+  check "$n public key imported" p11 --token-label imgtool-test --login --pin env:P11_PIN \
+    --write-object "$T/${n}pub.der" --type pubkey --id $id --label $n
+  rm -f "$T/$n.der"
+done
+sbref() { echo "pkcs11:token=imgtool-test;object=$1;type=private?pin-source=file:$2&module-path=$M"; }
+check "keygen --secure-boot --pk-key pkcs11:... --kek-key pkcs11:..." env SOURCE_DATE_EPOCH=1704067200 \
+  "$IMGTOOL" keygen --secure-boot "$T/sbtok" --subject "token sb" --pk-key "$(sbref PK "$T/pin")" --kek-key "$(sbref KEK "$T/pin")"
+expect_eq "no PK.key nor KEK.key written; db.key is (db stays a file)" \
+  "$(cd "$T/sbtok" && ls | paste -sd' ')" \
+  "KEK.auth KEK.crt KEK.der KEK.esl PK.auth PK.crt PK.der PK.esl db.auth db.crt db.der db.esl db.key owner.guid"
+for n in PK KEK; do
+  expect_eq "$n.crt holds the token's public key" \
+    "$(openssl x509 -in "$T/sbtok/$n.crt" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum)" \
+    "$(sha256sum < "$T/${n}pub.der")"
+  check "$n.crt's self-signature verifies (signed on the token)" bash -c \
+    "openssl x509 -in '$T/sbtok/$n.crt' -noout -text >/dev/null && openssl verify -check_ss_sig -CAfile '$T/sbtok/$n.crt' '$T/sbtok/$n.crt' >/dev/null 2>&1"
+  cert-to-efi-sig-list -g "$(cat "$T/sbtok/owner.guid")" "$T/sbtok/$n.crt" "$T/$n.esl.efitools" >/dev/null
+  check "$n.esl is cert-to-efi-sig-list's bytes" cmp "$T/sbtok/$n.esl" "$T/$n.esl.efitools"
+done
+sign-efi-sig-list -t "2024-01-01 00:00:00" -k "$T/PK.pem" -c "$T/sbtok/PK.crt" PK "$T/sbtok/PK.esl" "$T/PK.auth.efitools" >/dev/null
+sign-efi-sig-list -t "2024-01-01 00:00:00" -k "$T/PK.pem" -c "$T/sbtok/PK.crt" KEK "$T/sbtok/KEK.esl" "$T/KEK.auth.efitools" >/dev/null
+sign-efi-sig-list -t "2024-01-01 00:00:00" -k "$T/KEK.pem" -c "$T/sbtok/KEK.crt" db "$T/sbtok/db.esl" "$T/db.auth.efitools" >/dev/null
+for n in PK KEK db; do
+  check "$n.auth (signed through the token) is sign-efi-sig-list's bytes" cmp "$T/sbtok/$n.auth" "$T/$n.auth.efitools"
+done
+rm -f "$T/PK.pem" "$T/KEK.pem"
+expect_fail "keygen --secure-boot: wrong PIN" "^imgtool: pkcs11:token=imgtool-test;object=PK;type=private: the token refused the PIN$" \
+  "$IMGTOOL" keygen --secure-boot "$T/sbrefused" --pk-key "$(sbref PK "$T/badpin")"
+expect_fail "keygen --secure-boot: missing object" "^imgtool: pkcs11:token=imgtool-test;object=nope;type=private: no such private key on the token$" \
+  "$IMGTOOL" keygen --secure-boot "$T/sbrefused" --kek-key "$(sbref nope "$T/pin")"
+expect_fail "keygen --secure-boot: an EC key as PK" \
+  "^imgtool: pkcs11:token=imgtool-test;object=ima;type=private: the PK key is EC-256: UEFI firmware verifies RSA of 2048 bits or more$" \
+  "$IMGTOOL" keygen --secure-boot "$T/sbrefused" --pk-key "$(sbref ima "$T/pin")"
+check "keygen --secure-boot refusals: nothing made" test ! -e "$T/sbrefused"
+expect_fail "--pk-key without --secure-boot" "--pk-key and --kek-key go with --secure-boot DIR" \
+  "$IMGTOOL" keygen --out "$T/sbrefused" --pk-key "$(sbref PK "$T/pin")"
 
 # ---- no PIN on a command line --------------------------------------------
 # Every PIN above is in $T/pin, $T/badpin or the environment: each of

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "ima/keyref.h"
 
 #define EFI_VARIABLE_NV_BS_RT_TIMEAUTH 0x27u  /* NON_VOLATILE|BOOTSERVICE|RUNTIME|TIME_BASED_AUTHENTICATED_WRITE */
 #define WIN_CERT_TYPE_EFI_GUID 0x0EF1
@@ -73,7 +74,9 @@ struct blob {
 
 struct sbkey {
         const char *name;        /* "PK", "KEK", "db" */
+        const char *ref;         /* a key on a token or in a TPM (keyref.h); NULL: made here */
         EVP_PKEY *key;
+        struct keyref_hold *hold; /* ref's key: only its public half and a handle are here */
         X509 *cert;
         uint8_t *der;
         int der_len;
@@ -93,6 +96,37 @@ static int add_ext(X509 *x, int nid, const char *value)
         return 0;
 }
 
+/* A PK or KEK held by a token or a TPM: firmware verifies RSA (UEFI's
+ * EFI_CERT_RSA2048; 2048 bits or more, as for db's Authenticode). */
+static int load_held_key(struct sbkey *k)
+{
+        _cleanup_free_ char *name = keyref_name(k->ref);
+        int r;
+
+        if (!name)
+                return -ENOMEM;
+        r = keyref_load(k->ref, &k->key, &k->hold);
+        if (r < 0)
+                return r;
+        if (!EVP_PKEY_is_a(k->key, "RSA") || EVP_PKEY_get_bits(k->key) < 2048)
+                return imgerr(-EINVAL, "%s: the %s key is %s-%d: UEFI firmware verifies RSA of 2048 bits or more",
+                              name, k->name, EVP_PKEY_get0_type_name(k->key) ? EVP_PKEY_get0_type_name(k->key) : "?",
+                              EVP_PKEY_get_bits(k->key));
+        return 0;
+}
+
+/* Self-sign, fetching the key's operations where it lives (a TPM key's
+ * provider context; the default one otherwise). */
+static int sign_cert(struct sbkey *k)
+{
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        int ok = md && EVP_DigestSignInit_ex(md, NULL, "SHA256", keyref_libctx(k->hold), NULL, k->key, NULL) == 1 &&
+                 X509_sign_ctx(k->cert, md) > 0;
+
+        EVP_MD_CTX_free(md);
+        return ok ? 0 : -EIO;
+}
+
 static int make_key(struct sbkey *k, const struct sbkeys_opts *o)
 {
         char cn[256];
@@ -101,7 +135,12 @@ static int make_key(struct sbkey *k, const struct sbkeys_opts *o)
         X509_NAME *name;
         int days = o->days ? o->days : 3650;
 
-        k->key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        int r = k->ref ? load_held_key(k) : 0;
+
+        if (r < 0)
+                return r;
+        if (!k->ref)
+                k->key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
         k->cert = X509_new();
         if (!k->key || !k->cert)
                 return imgerr_openssl(-EIO, "generating a Secure Boot key");
@@ -125,7 +164,7 @@ static int make_key(struct sbkey *k, const struct sbkeys_opts *o)
             add_ext(k->cert, NID_key_usage, "critical,digitalSignature") < 0 ||
             (!strcmp(k->name, "db") && add_ext(k->cert, NID_ext_key_usage, "codeSigning") < 0))
                 return imgerr_openssl(-EIO, "certificate extensions");
-        if (!X509_sign(k->cert, k->key, EVP_sha256()))
+        if (sign_cert(k) < 0)
                 return imgerr_openssl(-EIO, "self-signing a Secure Boot certificate");
         k->der_len = i2d_X509(k->cert, &k->der);
         return k->der_len > 0 ? 0 : imgerr_openssl(-EIO, "encoding a certificate");
@@ -134,6 +173,7 @@ static int make_key(struct sbkey *k, const struct sbkeys_opts *o)
 static void free_key(struct sbkey *k)
 {
         EVP_PKEY_free(k->key);
+        keyref_release(k->hold);
         X509_free(k->cert);
         OPENSSL_free(k->der);
 }
@@ -186,8 +226,9 @@ static int make_auth(const char *var, const char *vendor, const struct blob *esl
          * sign-efi-sig-list makes it; UEFI wants SignedData without the
          * ContentInfo around it. */
         if (bio)
-                p7 = PKCS7_sign(signer->cert, signer->key, NULL, bio,
-                                PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR | PKCS7_NOSMIMECAP);
+                p7 = PKCS7_sign_ex(signer->cert, signer->key, NULL, bio,
+                                   PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR | PKCS7_NOSMIMECAP,
+                                   keyref_libctx(signer->hold), NULL);
         if (!p7 || (p7len = i2d_PKCS7_SIGNED(p7->d.sign, &p7der)) <= 0) {
                 r = imgerr_openssl(-EIO, "signing an EFI variable update");
                 goto out;
@@ -254,6 +295,8 @@ static int write_files(struct file *f, size_t n)
         int r = 0, fd;
 
         for (i = 0; i < n && r >= 0; i++) {
+                if (!f[i].b.data)   /* a held key's .key: there is none */
+                        continue;
                 r = tmpfile_beside(f[i].path, &f[i].tmp, &fd);
                 if (r < 0)
                         break;
@@ -265,14 +308,15 @@ static int write_files(struct file *f, size_t n)
         /* link() never replaces what is there (a file, or a dangling symlink
          * stat() did not see): on failure only the names linked here go. */
         for (made = 0; made < n && r >= 0; made++)
-                if (link(f[made].tmp, f[made].path) < 0) {
+                if (f[made].tmp && link(f[made].tmp, f[made].path) < 0) {
                         r = imgerr(-errno, "%s: %s", f[made].path,
                                    errno == EEXIST ? "exists (not overwritten)" : strerror(errno));
                         break;
                 }
         if (r < 0)
                 while (made-- > 0)
-                        unlink(f[made].path);
+                        if (f[made].tmp)
+                                unlink(f[made].path);
         for (i = 0; i < n; i++)
                 if (f[i].tmp)
                         unlink(f[i].tmp);
@@ -281,7 +325,8 @@ static int write_files(struct file *f, size_t n)
 
 int sbkeys_generate(const char *dir, const struct sbkeys_opts *o)
 {
-        struct sbkey k[3] = { { .name = "PK" }, { .name = "KEK" }, { .name = "db" } };
+        struct sbkey k[3] = { { .name = "PK", .ref = o->pk_key }, { .name = "KEK", .ref = o->kek_key },
+                              { .name = "db" } };
         struct blob esl[3] = { 0 };
         struct file f[N_FILES] = { 0 };
         uint8_t owner[16];
@@ -325,7 +370,8 @@ int sbkeys_generate(const char *dir, const struct sbkeys_opts *o)
         for (int i = 0; i < 3; i++) {
                 struct file *fk = &f[5 * i];
                 const struct sbkey *signer = &k[i == 2 ? 1 : 0];   /* PK signs PK and KEK; KEK signs db */
-                if ((r = pem_blob(k[i].key, NULL, &fk[0].b)) < 0 || (r = pem_blob(NULL, k[i].cert, &fk[1].b)) < 0)
+                if ((!k[i].ref && (r = pem_blob(k[i].key, NULL, &fk[0].b)) < 0) ||
+                    (r = pem_blob(NULL, k[i].cert, &fk[1].b)) < 0)
                         goto out;
                 fk[0].mode = 0600;
                 fk[1].mode = fk[2].mode = fk[3].mode = fk[4].mode = 0644;

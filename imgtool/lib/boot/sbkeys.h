@@ -10,7 +10,9 @@
  * The .auth files are what `efi-updatevar -f`, KeyTool or a firmware setup
  * screen take (EFI_VARIABLE_AUTHENTICATION_2 + the list); their PKCS#7 has
  * no signed attributes, so with SOURCE_DATE_EPOCH as the time stamp they
- * are the bytes efitools' sign-efi-sig-list writes. */
+ * are the bytes efitools' sign-efi-sig-list writes.  PK and KEK may live
+ * on a token or in a TPM instead (sbkeys_opts): then there is no PK.key or
+ * KEK.key, and what they sign is signed there. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,11 @@ int efi_esl_x509(const uint8_t owner[16], const uint8_t *der, size_t der_len, ui
 struct sbkeys_opts {
         const char *subject;   /* common name prefix; NULL: "imgtool Secure Boot" */
         int days;              /* 0: 3650 */
+        /* PK and KEK held by a token or a TPM (keyref.h), NULL: made here.
+         * A held key is RSA of 2048 bits or more; its certificate is
+         * self-signed and the .auth files signed through it; no .key file
+         * is written for it (its private half never enters imgtool). */
+        const char *pk_key, *kek_key;
 };
 
 /* Make the key set in dir (created if missing; existing files refused). */
