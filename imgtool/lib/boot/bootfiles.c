@@ -197,6 +197,7 @@ struct bootfiles_build {
         pthread_t thread;
         bool started;
         struct bootfiles_initramfs li;
+        struct initramfs_parts *parts;
         uint8_t *data;
         size_t len;
         int r;
@@ -209,6 +210,7 @@ static void build_free(struct bootfiles_build *bb)
                 return;
         if (bb->started)
                 pthread_join(bb->thread, NULL);
+        initramfs_parts_free(bb->parts);
         bootfiles_initramfs_free(&bb->li);
         free(bb->data);
         free(bb->msg);
@@ -242,6 +244,11 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
                 bootfiles_abort(b);
                 return r;
         }
+        r = initramfs_gather(&b->build->li.o, &b->build->parts);   /* a bad layout fails here */
+        if (r < 0) {
+                bootfiles_abort(b);
+                return imgerr_prefix(r, "%s: [Boot]: ", l->path);
+        }
         if (bootfiles_paths(image, &p) < 0) {
                 bootfiles_abort(b);
                 return -ENOMEM;
@@ -261,7 +268,7 @@ static void *build_thread(void *arg)
 {
         struct bootfiles_build *bb = arg;
 
-        bb->r = initramfs_build(&bb->li.o, &bb->data, &bb->len);
+        bb->r = initramfs_pack(&bb->li.o, bb->parts, &bb->data, &bb->len);
         if (bb->r < 0)
                 bb->msg = strdup(imgerr_what(bb->r));
         return NULL;
