@@ -11,6 +11,7 @@
 #include "ext4/ext4walk.h"
 #include "ima/imasig.h"
 #include "image/imgverify.h"
+#include "image/plan.h"
 #include "layout/layout.h"
 #include "rpm/lockfile.h"
 #include "base/util.h"
@@ -118,18 +119,14 @@ static char *report_json(const struct imgverify_report *rep, const struct args *
         return out;
 }
 
-/* --cert files, else the layout's Certificate= list. */
+/* --cert files, else the layout's Certificate= list (plan_trust). */
 static int load_trust(const struct args *a, const struct layout *l, struct ima_trust **out)
 {
-        int r = ima_trust_new(out);
-        /* ima_trust_add_file returns the number of certs it added. */
-        for (size_t i = 0; r >= 0 && i < a->n_certs; i++)
-                r = ima_trust_add_file(*out, a->certs[i]);
-        for (size_t i = 0; r >= 0 && a->n_certs == 0 && l && l->certificates && l->certificates[i]; i++)
-                r = ima_trust_add_file(*out, l->certificates[i]);
+        int r = plan_trust(l, (const char *const *)a->certs, a->n_certs, out);
+
         if (r >= 0 && ima_trust_count(*out) == 0)
                 r = imgerr(-EINVAL, "verify: no trusted certificate: give --cert (the layout has no Certificate=)");
-        return r < 0 ? r : 0;
+        return r;
 }
 
 /* --against: the layout's packages become the expected files; its

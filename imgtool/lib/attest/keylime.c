@@ -159,37 +159,7 @@ int keylime_policy_build(const struct imgfiles *files, const struct reference_bo
 #define PLACEHOLDER "imgtool-keylime-digests-placeholder"
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-struct sink {
-        struct output *o;
-        char buf[1 << 16];
-        size_t len;
-        int r;
-};
-
-static void put(struct sink *k, const char *s, size_t n)
-{
-        if (k->r < 0)
-                return;
-        if (k->len + n > sizeof(k->buf)) {
-                k->r = output_write(k->o, k->buf, k->len);
-                k->len = 0;
-                if (k->r < 0 || n > sizeof(k->buf)) {
-                        if (k->r >= 0)
-                                k->r = output_write(k->o, s, n);
-                        return;
-                }
-        }
-        memcpy(k->buf + k->len, s, n);
-        k->len += n;
-}
-
-static void puts_(struct sink *k, const char *s)
-{
-        put(k, s, strlen(s));
-}
-
-/* A JSON string exactly as json-c writes it. */
-static void put_json_string(struct sink *k, const char *str)
+static void put_json_string(struct output_stream *k, const char *str)
 {
         json_object *j = json_object_new_string(str);
 
@@ -197,30 +167,30 @@ static void put_json_string(struct sink *k, const char *str)
                 k->r = -ENOMEM;
                 return;
         }
-        puts_(k, json_object_to_json_string_ext(j, JSON_FLAGS));
+        output_stream_puts(k, json_object_to_json_string_ext(j, JSON_FLAGS));
         json_object_put(j);
 }
 
-static void put_digests(struct sink *k, const struct imgfiles *files)
+static void put_digests(struct output_stream *k, const struct imgfiles *files)
 {
         char hex[2 * IMA_MAX_DIGEST + 1];
 
-        puts_(k, "{\n");
+        output_stream_puts(k, "{\n");
         for (size_t i = 0; i < files->n && k->r >= 0; i++) {
                 const struct imgfile *f = &files->v[i];
-                puts_(k, i ? ",\n    " : "    ");
+                output_stream_puts(k, i ? ",\n    " : "    ");
                 put_json_string(k, f->path);
                 hex_encode(f->ima_digest, ima_hash_size(f->ima_algo), hex);
-                puts_(k, ":[\n      \"");
-                puts_(k, hex);
+                output_stream_puts(k, ":[\n      \"");
+                output_stream_puts(k, hex);
                 if (f->ima_algo != IMA_HASH_SHA256) {
                         hex_encode(f->sha256, 32, hex);
-                        puts_(k, "\",\n      \"");
-                        puts_(k, hex);
+                        output_stream_puts(k, "\",\n      \"");
+                        output_stream_puts(k, hex);
                 }
-                puts_(k, "\"\n    ]");
+                output_stream_puts(k, "\"\n    ]");
         }
-        puts_(k, "\n  }");
+        output_stream_puts(k, "\n  }");
 }
 
 int keylime_policy_write(const struct imgfiles *files, const struct reference_boot *boot, const char *path,
@@ -229,7 +199,7 @@ int keylime_policy_write(const struct imgfiles *files, const struct reference_bo
         struct imgfiles none = { NULL, 0, 0 };
         json_object *doc = NULL;
         const char *text, *at;
-        struct sink *k;
+        struct output_stream *k;
         int r;
 
         if (names_utf8(files) < 0)
@@ -250,15 +220,13 @@ int keylime_policy_write(const struct imgfiles *files, const struct reference_bo
         }
         r = output_open(path, flags, 0644, inputs, &k->o);
         if (r >= 0) {
-                put(k, text, at ? (size_t)(at - text) : strlen(text));
+                output_stream_put(k, text, at ? (size_t)(at - text) : strlen(text));
                 if (at) {
                         put_digests(k, files);
-                        puts_(k, at + strlen(PLACEHOLDER) + 2);
+                        output_stream_puts(k, at + strlen(PLACEHOLDER) + 2);
                 }
-                puts_(k, "\n");
-                if (k->r >= 0 && k->len)
-                        k->r = output_write(k->o, k->buf, k->len);
-                r = k->r < 0 ? k->r : output_commit(k->o);
+                output_stream_puts(k, "\n");
+                r = output_stream_flush(k) < 0 ? k->r : output_commit(k->o);
                 if (k->r < 0)
                         output_abort(k->o);
         }

@@ -430,42 +430,12 @@ static int reference_digest(const void *body, size_t len, uint8_t d[32])
         return ok ? 0 : imgerr(-EIO, "cannot hash the reference");
 }
 
-/* The reference text goes to FILE and into the digest FILE.sig signs. */
-struct sink {
-        struct output *o;
-        EVP_MD_CTX *md;
-        char buf[1 << 16];
-        size_t len;
-        int r;
-};
-
-static void put(struct sink *k, const char *s, size_t n)
-{
-        if (k->r < 0)
-                return;
-        if (!EVP_DigestUpdate(k->md, s, n)) {
-                k->r = imgerr(-EIO, "cannot hash the reference");
-                return;
-        }
-        if (k->len + n > sizeof(k->buf)) {
-                k->r = output_write(k->o, k->buf, k->len);
-                k->len = 0;
-                if (k->r < 0 || n > sizeof(k->buf)) {
-                        if (k->r >= 0)
-                                k->r = output_write(k->o, s, n);
-                        return;
-                }
-        }
-        memcpy(k->buf + k->len, s, n);
-        k->len += n;
-}
-
 /* "files", exactly as json-c's JSON_C_TO_STRING_PRETTY writes an array of
  * objects at that depth: each entry is json-c's own text of the object,
  * indented four more spaces (a JSON string holds no raw newline). */
-static void put_files(struct sink *k, const struct imgfiles *files)
+static void put_files(struct output_stream *k, const struct imgfiles *files)
 {
-        put(k, "[", 1);
+        output_stream_put(k, "[", 1);
         for (size_t i = 0; i < files->n && k->r >= 0; i++) {
                 json_object *o = NULL;
                 const char *text, *nl;
@@ -481,15 +451,15 @@ static void put_files(struct sink *k, const struct imgfiles *files)
                         k->r = r;
                         return;
                 }
-                put(k, i ? ",\n    " : "\n    ", i ? 6 : 5);
+                output_stream_put(k, i ? ",\n    " : "\n    ", i ? 6 : 5);
                 for (; (nl = strchr(text, '\n')); text = nl + 1) {
-                        put(k, text, (size_t)(nl - text));
-                        put(k, "\n    ", 5);
+                        output_stream_put(k, text, (size_t)(nl - text));
+                        output_stream_put(k, "\n    ", 5);
                 }
-                put(k, text, strlen(text));
+                output_stream_put(k, text, strlen(text));
                 json_object_put(o);
         }
-        put(k, "\n  ]", 4);
+        output_stream_put(k, "\n  ]", 4);
 }
 
 int reference_write(json_object *doc, const struct imgfiles *files, const char *key, const char *cert,
@@ -500,7 +470,7 @@ int reference_write(json_object *doc, const struct imgfiles *files, const char *
         _cleanup_free_ uint8_t *val = NULL;
         struct output *os = NULL;
         struct ima_key *ik = NULL;
-        struct sink *k = calloc(1, sizeof(*k));
+        struct output_stream *k = calloc(1, sizeof(*k));
         unsigned int dl = 32;
         uint8_t d[32];
         size_t val_len;
@@ -525,15 +495,14 @@ int reference_write(json_object *doc, const struct imgfiles *files, const char *
                 k->o = NULL;
         }
         if (r >= 0) {
-                put(k, text, at ? (size_t)(at - text) : strlen(text));
+                output_stream_put(k, text, at ? (size_t)(at - text) : strlen(text));
                 if (at) {
                         put_files(k, files);
-                        put(k, at + strlen(FILES_PLACEHOLDER) + 2, strlen(at + strlen(FILES_PLACEHOLDER) + 2));
+                        output_stream_put(k, at + strlen(FILES_PLACEHOLDER) + 2, strlen(at + strlen(FILES_PLACEHOLDER) + 2));
                 }
-                put(k, "\n", 1);
-                if (k->r >= 0 && k->len)
-                        k->r = output_write(k->o, k->buf, k->len);
-                r = k->r;
+                output_stream_put(k, "\n", 1);
+                /* the reference text goes to FILE and into the digest FILE.sig signs */
+                r = output_stream_flush(k);
                 if (r >= 0 && !EVP_DigestFinal_ex(k->md, d, &dl))
                         r = imgerr(-EIO, "cannot hash the reference");
                 if (r >= 0)

@@ -12,6 +12,8 @@
 #include "base/cleanup.h"
 #include "base/util.h"
 
+#include <openssl/evp.h>
+
 struct output {
         char *target;
         char *tmp;          /* NULL for standard output */
@@ -233,4 +235,38 @@ int output_write_file(const char *path, unsigned flags, mode_t mode, const char 
                 return r;
         }
         return output_commit(o);
+}
+
+void output_stream_put(struct output_stream *k, const char *s, size_t n)
+{
+        if (k->r < 0)
+                return;
+        if (k->md && !EVP_DigestUpdate(k->md, s, n)) {
+                k->r = imgerr(-EIO, "%s: cannot hash what is written", output_target(k->o));
+                return;
+        }
+        if (k->len + n > sizeof(k->buf)) {
+                k->r = output_write(k->o, k->buf, k->len);
+                k->len = 0;
+                if (k->r < 0 || n > sizeof(k->buf)) {
+                        if (k->r >= 0)
+                                k->r = output_write(k->o, s, n);
+                        return;
+                }
+        }
+        memcpy(k->buf + k->len, s, n);
+        k->len += n;
+}
+
+void output_stream_puts(struct output_stream *k, const char *s)
+{
+        output_stream_put(k, s, strlen(s));
+}
+
+int output_stream_flush(struct output_stream *k)
+{
+        if (k->r >= 0 && k->len)
+                k->r = output_write(k->o, k->buf, k->len);
+        k->len = 0;
+        return k->r;
 }

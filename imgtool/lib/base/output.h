@@ -62,3 +62,20 @@ void output_abort(struct output *o);
 /* The whole job for a buffer: open, write, commit. */
 int output_write_file(const char *path, unsigned flags, mode_t mode, const char *const *inputs,
                       const void *data, size_t len);
+
+/* A text written piece by piece (a reference's or a Keylime policy's file
+ * list, too long to build in memory): pieces are gathered into 64 KiB
+ * writes and, when md is set, hashed as they go.  The first error sticks in
+ * r and later pieces are dropped, so a writer checks once, at the end. */
+struct output_stream {
+        struct output *o;
+        struct evp_md_ctx_st *md;       /* EVP_MD_CTX; NULL: not hashed */
+        char buf[1 << 16];
+        size_t len;
+        int r;
+};
+
+void output_stream_put(struct output_stream *k, const char *s, size_t n);
+void output_stream_puts(struct output_stream *k, const char *s);
+/* Writes what is gathered; returns r. */
+int output_stream_flush(struct output_stream *k);

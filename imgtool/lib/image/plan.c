@@ -7,6 +7,7 @@
 
 #include "base/strv.h"
 #include "base/util.h"
+#include "ima/imasig.h"
 #include "rpm/composedb.h"
 #include "rpm/pkgset.h"
 #include "image/labels.h"
@@ -130,4 +131,22 @@ int plan_learn_owners(struct owners *o, const bool changed[OWNERS_DB_COUNT],
                         return r;
         }
         return 0;
+}
+
+int plan_trust(const struct layout *l, const char *const *certs, size_t n, struct ima_trust **out)
+{
+        const char *const *list = n ? certs : l ? (const char *const *)l->certificates : NULL;
+        int r = ima_trust_new(out);
+
+        if (!n)
+                for (n = 0; list && list[n]; n++)
+                        ;
+        /* ima_trust_add_file returns the number of certificates it added */
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = ima_trust_add_file(*out, list[i]);
+        if (r < 0) {
+                ima_trust_free(*out);
+                *out = NULL;
+        }
+        return r < 0 ? r : 0;
 }

@@ -37,12 +37,20 @@ int plan_created_paths(const char *macros, char ***paths);
  * it, or path is a folder (is_dir) above it? */
 bool plan_created_covers(const char *const *paths, size_t n, const char *path, bool is_dir);
 
+struct ima_trust;
+
 /* What a layout resolves to before the first file is written. */
 struct plan {
         struct pkgset *set;      /* resolved, checked, in install order (pkgset.h) */
         struct users *users;     /* the image's users and groups (users.h) */
         struct labels *labels;   /* SELinux file contexts (labels.h); NULL: no policy */
 };
+
+/* The keys an image of layout l is checked against: the certificates
+ * given (certs, n; e.g. verify --cert), else the layout's Certificate=
+ * list.  Compose installs these and checks package signatures and its own
+ * against them; verify trusts them. */
+int plan_trust(const struct layout *l, const char *const *certs, size_t n, struct ima_trust **out);
 
 /* The package set of layout l and its install order. */
 int plan_resolve(const struct layout *l, struct plan *p);

@@ -1,5 +1,6 @@
 /* prepare: what compose decides before the first file: keys and trust, the epoch, the inode and image size. */
 #include "image/composer.h"
+#include "image/plan.h"
 #include "image/compose.h"
 
 #include <errno.h>
@@ -107,16 +108,14 @@ int write_request(struct composer *c)
 
 int load_keys(struct composer *c)
 {
-        int r = ima_trust_new(&c->trust);
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && c->l->certificates && c->l->certificates[i]; i++)
+                r = check_bare_key(c, c->l->certificates[i]);
+        if (r >= 0)
+                r = plan_trust(c->l, NULL, 0, &c->trust);
         if (r < 0)
                 return r;
-        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                r = check_bare_key(c, c->l->certificates[i]);
-                if (r >= 0)
-                        r = ima_trust_add_file(c->trust, c->l->certificates[i]);
-                if (r < 0)
-                        return r;
-        }
         if (c->o->defer_request) {
                 r = load_deferred_key(c);
                 if (r < 0)
