@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -188,10 +190,36 @@ void bootfiles_initramfs_free(struct bootfiles_initramfs *li)
         *li = (struct bootfiles_initramfs){ 0 };
 }
 
+/* The initramfs being built on a thread of its own (bootfiles_start), so
+ * that its gzip -9 overlaps the package writing; bootfiles_write joins it.
+ * The message of a failure is kept here: imgerr's is per thread. */
+struct bootfiles_build {
+        pthread_t thread;
+        bool started;
+        struct bootfiles_initramfs li;
+        struct initramfs_parts *parts;
+        uint8_t *data;
+        size_t len;
+        int r;
+        char *msg;
+};
+
+static void build_free(struct bootfiles_build *bb)
+{
+        if (!bb)
+                return;
+        if (bb->started)
+                pthread_join(bb->thread, NULL);
+        initramfs_parts_free(bb->parts);
+        bootfiles_initramfs_free(&bb->li);
+        free(bb->data);
+        free(bb->msg);
+        free(bb);
+}
+
 int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
                       const char *const *inputs, struct bootfiles *b, char ***warnings)
 {
-        struct bootfiles_initramfs li;
         struct bootfiles_paths p;
         struct stat st;
         int r;
@@ -206,13 +234,17 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
                 return imgerr(-errno, "%s: [Boot] Kernel=%s: %s", l->path, l->kernel, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return imgerr(-EINVAL, "%s: [Boot] Kernel=%s: not a regular file", l->path, l->kernel);
+        b->build = calloc(1, sizeof(*b->build));
+        if (!b->build)
+                return -ENOMEM;
+        b->layout_path = l->path;
+        /* se's policy belongs to the caller and outlives the build */
         if ((r = bootfiles_kernel_cmdline(l, &b->cmdline_text)) < 0 ||
-            (r = bootfiles_initramfs(l, uuid, &se, &li, warnings)) < 0) {
+            (r = bootfiles_initramfs(l, uuid, &se, &b->build->li, warnings)) < 0) {
                 bootfiles_abort(b);
                 return r;
         }
-        r = initramfs_build(&li.o, &b->initramfs_data, &b->initramfs_len);
-        bootfiles_initramfs_free(&li);
+        r = initramfs_gather(&b->build->li.o, &b->build->parts);   /* a bad layout fails here */
         if (r < 0) {
                 bootfiles_abort(b);
                 return imgerr_prefix(r, "%s: [Boot]: ", l->path);
@@ -232,13 +264,67 @@ int bootfiles_prepare(const struct layout *l, const char *image, const char *uui
         return r;
 }
 
+static void *build_thread(void *arg)
+{
+        struct bootfiles_build *bb = arg;
+
+        bb->r = initramfs_pack(&bb->li.o, bb->parts, &bb->data, &bb->len);
+        if (bb->r < 0)
+                bb->msg = strdup(imgerr_what(bb->r));
+        return NULL;
+}
+
+/* Built here, on the caller's thread, when no thread can be made. */
+int bootfiles_start(struct bootfiles *b)
+{
+        struct bootfiles_build *bb = b->build;
+
+        if (!bb || bb->started)
+                return 0;
+        if (pthread_create(&bb->thread, NULL, build_thread, bb) == 0)
+                bb->started = true;
+        else
+                build_thread(bb);
+        return 0;
+}
+
+/* Wait for the initramfs; its failure is reported as before, as
+ * "LAYOUT: [Boot]: ..." */
+static int build_join(struct bootfiles *b)
+{
+        struct bootfiles_build *bb = b->build;
+        int r;
+
+        if (!bb)
+                return 0;
+        bootfiles_start(b);   /* never started (a caller without bootfiles_start): build now */
+        if (bb->started) {
+                pthread_join(bb->thread, NULL);
+                bb->started = false;
+        }
+        r = bb->r;
+        if (r < 0) {
+                if (bb->msg)
+                        imgerr(r, "%s", bb->msg);
+                return imgerr_prefix(r, "%s: [Boot]: ", b->layout_path);
+        }
+        b->initramfs_data = bb->data;
+        b->initramfs_len = bb->len;
+        bb->data = NULL;
+        build_free(bb);
+        b->build = NULL;
+        return 0;
+}
+
 int bootfiles_write(const struct layout *l, struct bootfiles *b)
 {
         int r;
 
         if (!b->vmlinuz)
                 return 0;
-        r = copy_into(l->kernel, b->vmlinuz);
+        r = build_join(b);
+        if (r >= 0)
+                r = copy_into(l->kernel, b->vmlinuz);
         if (r >= 0)
                 r = output_write(b->initramfs, b->initramfs_data, b->initramfs_len);
         if (r >= 0)
@@ -275,6 +361,7 @@ void bootfiles_abort(struct bootfiles *b)
         output_abort(b->vmlinuz);
         output_abort(b->initramfs);
         output_abort(b->cmdline);
+        build_free(b->build);   /* joins a build still running */
         free(b->initramfs_data);
         free(b->cmdline_text);
         memset(b, 0, sizeof(*b));

@@ -52,6 +52,7 @@ int bootfiles_paths(const char *image, struct bootfiles_paths *p);
 void bootfiles_paths_free(struct bootfiles_paths *p);
 
 struct output;
+struct bootfiles_build;
 
 /* The boot files being written, when the layout has Kernel=. */
 struct bootfiles {
@@ -59,16 +60,25 @@ struct bootfiles {
         uint8_t *initramfs_data;
         size_t initramfs_len;
         char *cmdline_text;
+        struct bootfiles_build *build;   /* the initramfs until bootfiles_write */
+        const char *layout_path;
         /* set by the caller before bootfiles_prepare (NULL mode: no SELinux) */
         struct boot_selinux selinux;
 };
 
-/* Check everything [Boot] needs (kernel, certs, policy, root spec, modules)
- * and build the initramfs in memory, then open the outputs (output.h
+/* Check everything [Boot] needs (kernel, policy, root spec, modules folder)
+ * and gather the initramfs's parts, then open the outputs (output.h
  * rules: flags, inputs).  Runs before compose writes its first byte. */
 int bootfiles_prepare(const struct layout *l, const char *image, const char *uuid, unsigned flags,
                       const char *const *inputs, struct bootfiles *b, char ***warnings);
-/* Fill the temporaries; commit renames them into place. */
+/* Build the initramfs in memory on a thread of its own (certs, modules,
+ * gzip -9: about a second on a big policy), overlapping the image's
+ * writing; bootfiles_write and bootfiles_abort join it.  Call it after the
+ * last fork (a child must not inherit a thread midway).  l, the layout,
+ * and the caller's SELinux policy must outlive the join. */
+int bootfiles_start(struct bootfiles *b);
+/* Wait for the initramfs (its failure: "LAYOUT: [Boot]: ..."), fill the
+ * temporaries; commit renames them into place. */
 int bootfiles_write(const struct layout *l, struct bootfiles *b);
 int bootfiles_commit(struct bootfiles *b);
 void bootfiles_abort(struct bootfiles *b);

@@ -261,15 +261,32 @@ static int open_archive(struct cpio *c, struct membuf *m)
         return 0;
 }
 
-int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
+/* What goes into the archive, read and checked: everything that can be
+ * wrong in the layout fails here, before compose writes its first byte. */
+struct initramfs_parts {
+        struct blob *certs;
+        size_t n_certs;
+        char *conf, *own_policy, *mod_list;
+        const char *policy;
+        struct kmod_set mods;
+};
+
+void initramfs_parts_free(struct initramfs_parts *p)
 {
-        struct blob *certs = NULL;
-        size_t n_certs = 0;
-        _cleanup_free_ char *conf = NULL, *own_policy = NULL, *mod_list = NULL;
-        struct kmod_set mods = { 0 };
-        const char *policy = o->policy_text;
-        struct membuf m = { 0 };
-        struct cpio c = { 0 };
+        if (!p)
+                return;
+        kmod_set_free(&p->mods);
+        for (size_t i = 0; i < p->n_certs; i++)
+                free(p->certs[i].data);
+        free(p->certs);
+        free(p->conf);
+        free(p->own_policy);
+        free(p->mod_list);
+        free(p);
+}
+
+static int gather(const struct initramfs_opts *o, struct initramfs_parts *p)
+{
         int r;
 
         r = rootspec_check(o->root ? o->root : "");
@@ -278,44 +295,64 @@ int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
         if (o->n_certs == 0)
                 return imgerr(-EINVAL, "no certificate: without a key in the _ima keyring no signed file could run");
         for (size_t i = 0; i < o->n_certs; i++) {
-                r = load_certs(o->certs[i], &certs, &n_certs);
+                r = load_certs(o->certs[i], &p->certs, &p->n_certs);
                 if (r < 0)
-                        goto out;
+                        return r;
         }
-        if (policy) {
-                r = ima_policy_validate(policy);
-                if (r < 0) {
-                        imgerr_prefix(r, "policy: ");
-                        goto out;
-                }
-                if (!ima_policy_has_appraise_rule(policy) && !o->verity_keyring) {
-                        r = imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
-                        goto out;
-                }
+        p->policy = o->policy_text;
+        if (p->policy) {
+                r = ima_policy_validate(p->policy);
+                if (r < 0)
+                        return imgerr_prefix(r, "policy: ");
+                if (!ima_policy_has_appraise_rule(p->policy) && !o->verity_keyring)
+                        return imgerr(-EINVAL, "policy: no appraise rule: the image would boot without enforcement");
         } else {
                 struct ima_policy_opts po = POLICY_OPTS_DEFAULT;
-                r = ima_policy_default(&po, &own_policy);
+                r = ima_policy_default(&po, &p->own_policy);
                 if (r < 0)
-                        goto out;
-                policy = own_policy;
+                        return r;
+                p->policy = p->own_policy;
         }
-        r = format_conf(o, &conf);
+        r = format_conf(o, &p->conf);
         if (r < 0)
-                goto out;
+                return r;
         if (o->modules_dir) {
-                r = kmod_resolve(o->modules_dir, o->modules, &mods);
+                r = kmod_resolve(o->modules_dir, o->modules, &p->mods);
                 if (r >= 0)
-                        r = format_module_list(&mods, &mod_list);
-                if (r < 0)
-                        goto out;
-        } else if (o->modules && o->modules[0]) {
-                r = imgerr(-EINVAL, "modules %s...: no kernel module folder to take them from", o->modules[0]);
-                goto out;
+                        r = format_module_list(&p->mods, &p->mod_list);
+                return r;
         }
+        if (o->modules && o->modules[0])
+                return imgerr(-EINVAL, "modules %s...: no kernel module folder to take them from", o->modules[0]);
+        return 0;
+}
+
+int initramfs_gather(const struct initramfs_opts *o, struct initramfs_parts **out)
+{
+        struct initramfs_parts *p = calloc(1, sizeof(*p));
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = gather(o, p);
+        if (r < 0) {
+                initramfs_parts_free(p);
+                return r;
+        }
+        *out = p;
+        return 0;
+}
+
+int initramfs_pack(const struct initramfs_opts *o, const struct initramfs_parts *p, uint8_t **buf, size_t *len)
+{
+        struct membuf m = { 0 };
+        struct cpio c = { 0 };
+        int r;
+
         r = open_archive(&c, &m);
         if (r < 0)
                 goto out;
-        r = write_entries(&c, o, conf, policy, certs, n_certs, &mods, mod_list);
+        r = write_entries(&c, o, p->conf, p->policy, p->certs, p->n_certs, &p->mods, p->mod_list);
         if (r < 0)
                 goto out;
         if (archive_write_close(c.a) != ARCHIVE_OK) {
@@ -330,10 +367,17 @@ out:
                 archive_write_free(c.a);
         archive_entry_free(c.e);
         free(m.data);
-        kmod_set_free(&mods);
-        for (size_t i = 0; i < n_certs; i++)
-                free(certs[i].data);
-        free(certs);
+        return r;
+}
+
+int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len)
+{
+        struct initramfs_parts *p = NULL;
+        int r = initramfs_gather(o, &p);
+
+        if (r >= 0)
+                r = initramfs_pack(o, p, buf, len);
+        initramfs_parts_free(p);
         return r;
 }
 

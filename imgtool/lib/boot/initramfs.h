@@ -74,6 +74,14 @@ struct initramfs_opts {
 
 /* Build the compressed archive in memory; *buf is malloc'ed. */
 int initramfs_build(const struct initramfs_opts *o, uint8_t **buf, size_t *len);
+/* initramfs_build in two steps, so that the slow one (the archive, gzip -9)
+ * may run on a thread of its own: gather reads and checks every part (certs,
+ * policy, root spec, modules: a bad layout fails here), pack builds the
+ * archive from them.  o must be the same for both. */
+struct initramfs_parts;
+int initramfs_gather(const struct initramfs_opts *o, struct initramfs_parts **out);
+int initramfs_pack(const struct initramfs_opts *o, const struct initramfs_parts *p, uint8_t **buf, size_t *len);
+void initramfs_parts_free(struct initramfs_parts *p);
 
 /* What an initramfs made by imgtool loads, read back from PATH: the policy
  * text (NUL-terminated) and the DER certs of INITRAMFS_KEYDIR in order.

@@ -1069,6 +1069,8 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         r = composedb_start(c.plan.set->pkgs, c.plan.set->count, c.epoch, &c.db);
         if (r >= 0)
                 r = labels_prefetch(c.plan.labels, c.plan.set->pkgs, c.plan.set->count);  /* after the fork */
+        if (r >= 0)
+                r = bootfiles_start(&c.boot);   /* after the fork; joined in bootfiles_write */
         if (r < 0)
                 goto out;
         stage_mark("resolve");

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <linux/openat2.h>
 #include <solv/chksum.h>
 #include <solv/pool.h>
@@ -370,14 +372,24 @@ static int pick_nevra(Pool *pool, Solvable *s, struct repo_pick *out)
         return out->epoch && out->version && out->release && out->name && out->arch ? 0 : -ENOMEM;
 }
 
-/* The picked package: its file, opened beneath the repository and checked
- * against primary.xml's checksum; the open file is what pkgset reads. */
-static int make_pick(Pool *pool, Id p, struct repo_pick *out)
+/* What a pick's file must hash to: filled by open_pick, checked by
+ * hash_picks (the packages' hashing is most of the stage before writing,
+ * and no core writes yet: two threads share it). */
+struct pick_check {
+        Id type;
+        char *want;             /* primary.xml's checksum, hex */
+        char *got;              /* the file's, hex */
+        int r;
+        char *msg;              /* a hashing thread's error message */
+};
+
+/* The picked package: its file, opened beneath the repository; its
+ * checksum is checked against primary.xml's by hash_picks. */
+static int open_pick(Pool *pool, Id p, struct repo_pick *out, struct pick_check *ck)
 {
         Solvable *s = pool->solvables + p;
         const char *dir = s->repo->appdata, *loc = solvable_get_location(s, NULL);
         const unsigned char *chk;
-        _cleanup_free_ char *hex = NULL;
         Id type = 0;
         int r;
 
@@ -396,19 +408,78 @@ static int make_pick(Pool *pool, Id p, struct repo_pick *out)
                 return -ENOMEM;
         if ((r = pick_nevra(pool, s, out)) < 0)
                 return r;
-        if ((r = repo_open_beneath(dir, loc, "package location", &out->fd)) < 0)
-                return r;
-        r = fd_chksum_hex(out->fd, out->path, type, &hex);
-        if (r < 0)
-                return r;
-        if (strcmp(hex, pool_bin2hex(pool, chk, solv_chksum_len(type))))
-                return imgerr(-EBADMSG, "%s: %s checksum differs from the repository's primary.xml "
-                              "(corrupt or replaced package)", out->path, solv_chksum_type2str(type));
-        if (type == REPOKEY_TYPE_SHA256)
-                memcpy(out->sha256, hex, 65);
-        else
-                return filehash_sha256_fd(out->fd, out->path, out->sha256);
+        ck->type = type;
+        if (!(ck->want = strdup(pool_bin2hex(pool, chk, solv_chksum_len(type)))))
+                return -ENOMEM;
+        return repo_open_beneath(dir, loc, "package location", &out->fd);
+}
+
+struct hash_work {
+        struct repo_pick *picks;
+        struct pick_check *checks;
+        size_t n, next;
+        pthread_mutex_t lock;
+};
+
+static void *hash_worker(void *arg)
+{
+        struct hash_work *w = arg;
+
+        for (;;) {
+                size_t i;
+                pthread_mutex_lock(&w->lock);
+                i = w->next++;
+                pthread_mutex_unlock(&w->lock);
+                if (i >= w->n)
+                        return NULL;
+                struct pick_check *ck = &w->checks[i];
+                ck->r = fd_chksum_hex(w->picks[i].fd, w->picks[i].path, ck->type, &ck->got);
+                if (ck->r < 0)
+                        ck->msg = strdup(imgerr_what(ck->r));
+        }
+}
+
+/* Hash every pick (this thread and one more), then check them in order:
+ * the first package that does not match is the one reported (a location
+ * that cannot be opened is still reported before any hash is taken). */
+static int hash_picks(struct repo_pick *picks, struct pick_check *checks, size_t n)
+{
+        struct hash_work w = { .picks = picks, .checks = checks, .n = n };
+        pthread_t t;
+        bool started;
+
+        pthread_mutex_init(&w.lock, NULL);
+        started = n > 1 && pthread_create(&t, NULL, hash_worker, &w) == 0;
+        hash_worker(&w);
+        if (started)
+                pthread_join(t, NULL);
+        pthread_mutex_destroy(&w.lock);
+        for (size_t i = 0; i < n; i++) {
+                struct pick_check *ck = &checks[i];
+                if (ck->r < 0)
+                        return ck->msg ? imgerr(ck->r, "%s", ck->msg) : ck->r;
+                if (strcmp(ck->got, ck->want))
+                        return imgerr(-EBADMSG, "%s: %s checksum differs from the repository's primary.xml "
+                                      "(corrupt or replaced package)", picks[i].path, solv_chksum_type2str(ck->type));
+                if (ck->type == REPOKEY_TYPE_SHA256)
+                        memcpy(picks[i].sha256, ck->got, 65);
+                else {
+                        int r = filehash_sha256_fd(picks[i].fd, picks[i].path, picks[i].sha256);
+                        if (r < 0)
+                                return r;
+                }
+        }
         return 0;
+}
+
+static void pick_checks_free(struct pick_check *checks, size_t n)
+{
+        for (size_t i = 0; checks && i < n; i++) {
+                free(checks[i].want);
+                free(checks[i].got);
+                free(checks[i].msg);
+        }
+        free(checks);
 }
 
 static int solve(Pool *pool, const struct layout *l, struct repo_pick **out, size_t *n)
@@ -417,6 +488,7 @@ static int solve(Pool *pool, const struct layout *l, struct repo_pick **out, siz
         Transaction *trans = NULL;
         Queue job;
         struct repo_pick *picks = NULL;
+        struct pick_check *checks = NULL;
         size_t count = 0;
         double t0;
         int r, nprob;
@@ -437,15 +509,21 @@ static int solve(Pool *pool, const struct layout *l, struct repo_pick **out, siz
         }
         trans = solver_create_transaction(solv);
         picks = calloc(trans->steps.count ? (size_t)trans->steps.count : 1, sizeof(*picks));
-        if (!picks) {
+        checks = calloc(trans->steps.count ? (size_t)trans->steps.count : 1, sizeof(*checks));
+        if (!picks || !checks) {
                 r = -ENOMEM;
                 goto out;
         }
-        for (int i = 0; i < trans->steps.count && r >= 0; i++)
-                r = make_pick(pool, trans->steps.elements[i], &picks[count++]);
+        for (int i = 0; i < trans->steps.count && r >= 0; i++) {
+                r = open_pick(pool, trans->steps.elements[i], &picks[count], &checks[count]);
+                count++;
+        }
+        if (r >= 0)
+                r = hash_picks(picks, checks, count);
         if (r >= 0 && count)
                 qsort(picks, count, sizeof(*picks), pick_cmp);
 out:
+        pick_checks_free(checks, count);
         if (r < 0) {
                 repo_picks_free(picks, count);
         } else {
