@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         const char *names[SIGNERS] = { "round 1: hand-written Montgomery, batched inversion (64)",
                                        "round 2: BN_mod_exp_mont_consttime per signature",
                                        "issue 24 (cf52556): ecsign_sign_many, one exponentiation per 64, HMAC through EVP",
-                                       "now: the same, HMAC on SHA-2 states kept per key and per signer" };
+                                       "now: the same, HMAC on SHA-2 states kept per key and per signer, DER written directly" };
         EVP_PKEY *pkey = EVP_EC_gen("P-256");
         EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);   /* fetched once, as imgtool does */
         struct ecsign *cur, *r2, *r3;
