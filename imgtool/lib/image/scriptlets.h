@@ -24,23 +24,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "image/scriptchange.h"
 #include "layout/layout.h"
 #include "rpm/pkgset.h"
-
-enum scriptlet_change_kind { SCRIPTLET_CREATED, SCRIPTLET_MODIFIED, SCRIPTLET_REMOVED };
-
-struct scriptlet_change {
-        char *path;
-        enum scriptlet_change_kind kind;
-        mode_t mode;            /* type and permission bits (not for REMOVED) */
-        uid_t uid;
-        gid_t gid;
-        char *target;           /* symlinks */
-        dev_t rdev;             /* devices */
-        uint8_t *data;          /* regular files: the content */
-        size_t size;
-        const char *by;         /* "NEVRA %post", or "a scriptlet" when unknown */
-};
 
 struct scriptlets;
 
@@ -59,7 +45,10 @@ typedef int (*scriptlets_scratch_fn)(void *ctx, const char *path, char uuid[37])
  * and its last lines of output (rpm would not install the package); a
  * %post or %posttrans that fails adds such a line to *warnings (rpm goes
  * on too); a run past [Packages] ScriptletTimeout= fails naming the
- * scriptlet that was running.  Nothing is left behind in any case. */
+ * scriptlet that was running.  With [Packages] ScriptletCheck=warn|fail a
+ * second boot runs them again and each path whose change differs is a
+ * warning, or with fail an error (-ENOTRECOVERABLE) naming them.  Nothing
+ * is left behind in any case. */
 int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, scriptlets_scratch_fn scratch,
                    void *ctx, char ***warnings);
 
@@ -70,6 +59,10 @@ const struct scriptlet_change *scriptlets_change(const struct scriptlets *s, siz
 const struct scriptlet_change *scriptlets_find(const struct scriptlets *s, const char *path);
 /* How many scriptlets ran (for the report). */
 size_t scriptlets_ran(const struct scriptlets *s);
+/* [Packages] ScriptletCheck=warn|fail: the paths a second run changed
+ * differently, "PATH (NEVRA %post): what differs" (NULL when none or not
+ * checked). */
+char *const *scriptlets_nondeterministic(const struct scriptlets *s);
 
 /* The record compose leaves in the image so that `verify --against` knows
  * what the scriptlets made (it is signed like every file, so it cannot be
