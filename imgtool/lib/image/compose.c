@@ -33,6 +33,7 @@
 #include "ima/pubkey.h"
 #include "image/readahead.h"
 #include "image/scriptlets.h"
+#include "image/scriptmanifest.h"
 #include "rpm/rpmpkg.h"
 #include "image/users.h"
 #include "base/util.h"
