@@ -681,6 +681,8 @@ static int run_scriptlets(struct composer *c)
                 return r;
         r = scriptlets_run(c->scr, c->l, c->epoch, make_scratch, c, &c->rep->warnings);
         c->rep->scriptlets_ran = scriptlets_ran(c->scr);
+        if (scriptlets_ran_labels(c->scr, &c->rep->scriptlet_runs) < 0 && r >= 0)
+                r = -ENOMEM;
         stage_mark("scriptlets");
         return r;
 }
@@ -1126,6 +1128,7 @@ void compose_report_free(struct compose_report *rep)
 {
         strv_free(rep->scriptlets_skipped);
         strv_free(rep->scriptlet_changes);
+        strv_free(rep->scriptlet_runs);
         strv_free(rep->created_unsigned);
         strv_free(rep->warnings);
         for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {

@@ -29,6 +29,7 @@ struct compose_report {
         char **scriptlets_skipped;      /* "pkg: %post" lines, NULL-terminated */
         size_t scriptlets_ran;          /* Scriptlets=run: how many ran */
         char **scriptlet_changes;       /* "created PATH (NEVRA %post)" lines, in path order */
+        char **scriptlet_runs;          /* "NEVRA %post" labels of the scriptlets that ran, in order */
         char **created_unsigned;        /* files compose made itself and left unsigned */
         char **warnings;
         char **setid_cleared;           /* paths whose setuid/setgid bit was cleared (owner unknown: root) */
