@@ -33,6 +33,7 @@
 #include "ima/pubkey.h"
 #include "image/readahead.h"
 #include "image/scriptlets.h"
+#include "image/scriptmanifest.h"
 #include "rpm/rpmpkg.h"
 #include "image/users.h"
 #include "base/util.h"
@@ -683,6 +684,10 @@ static int run_scriptlets(struct composer *c)
         c->rep->scriptlets_ran = scriptlets_ran(c->scr);
         if (scriptlets_ran_labels(c->scr, &c->rep->scriptlet_runs) < 0 && r >= 0)
                 r = -ENOMEM;
+        c->rep->scriptlets_checked = c->l->scriptlet_check != SCRIPTLET_CHECK_NO;
+        for (char *const *p = scriptlets_nondeterministic(c->scr); r >= 0 && p && *p; p++)
+                if (strv_push(&c->rep->scriptlet_nondeterministic, strdup(*p)) < 0)
+                        r = -ENOMEM;
         stage_mark("scriptlets");
         return r;
 }
@@ -1129,6 +1134,7 @@ void compose_report_free(struct compose_report *rep)
         strv_free(rep->scriptlets_skipped);
         strv_free(rep->scriptlet_changes);
         strv_free(rep->scriptlet_runs);
+        strv_free(rep->scriptlet_nondeterministic);
         strv_free(rep->created_unsigned);
         strv_free(rep->warnings);
         for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {
