@@ -136,6 +136,7 @@ int compose_report_json_text(const struct compose_report *r, const char *output,
         json_object_object_add(o, "mb_per_s", json_object_new_double(r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0));
         json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
         json_object_object_add(o, "scriptlets_run", json_object_new_int64((int64_t)r->scriptlets_ran));
+        json_object_object_add(o, "scriptlet_runs", strv_json(r->scriptlet_runs));
         json_object_object_add(o, "scriptlet_changes", strv_json(r->scriptlet_changes));
         if (r->scriptlets_checked)
                 json_object_object_add(o, "scriptlet_nondeterministic", strv_json(r->scriptlet_nondeterministic));

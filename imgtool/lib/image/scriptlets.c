@@ -876,6 +876,14 @@ size_t scriptlets_count(const struct scriptlets *s) { return s ? s->n_changes : 
 size_t scriptlets_ran(const struct scriptlets *s) { return s ? s->ran : 0; }
 char *const *scriptlets_nondeterministic(const struct scriptlets *s) { return s ? s->nondeterministic : NULL; }
 
+int scriptlets_ran_labels(const struct scriptlets *s, char ***v)
+{
+        for (size_t i = 0; s && i < s->n; i++)
+                if (s->v[i].status >= 0 && strv_pushf(v, "%s", s->v[i].label) < 0)
+                        return imgerr(-ENOMEM, "out of memory");
+        return 0;
+}
+
 const struct scriptlet_change *scriptlets_change(const struct scriptlets *s, size_t i)
 {
         return s && i < s->n_changes ? &s->changes[i] : NULL;

@@ -59,6 +59,10 @@ const struct scriptlet_change *scriptlets_change(const struct scriptlets *s, siz
 const struct scriptlet_change *scriptlets_find(const struct scriptlets *s, const char *path);
 /* How many scriptlets ran (for the report). */
 size_t scriptlets_ran(const struct scriptlets *s);
+/* The labels ("NEVRA %post", "NEVRA %triggerin (set off by NEVRA)") of
+ * those that ran, in the order they ran, pushed onto *v. */
+int scriptlets_ran_labels(const struct scriptlets *s, char ***v);
+
 /* [Packages] ScriptletCheck=warn|fail: the paths a second run changed
  * differently, "PATH (NEVRA %post): what differs" (NULL when none or not
  * checked). */
