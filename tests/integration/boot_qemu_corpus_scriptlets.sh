@@ -19,8 +19,12 @@ export TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
 cache=${IMGTOOL_CORPUS_CACHE:-$BUILDDIR/bench-corpus}
 
-corpus=$("$SRCDIR/bench/corpus" --scriptlets --cache "$cache" --kernel "$KERNEL" 2> corpus.err) \
-  || { cat corpus.err; fail "bench/corpus --scriptlets"; finish; }
+rc=0
+corpus=$("$SRCDIR/bench/corpus" --scriptlets --cache "$cache" --kernel "$KERNEL" 2> corpus.err) || rc=$?
+if [ "$rc" -eq 3 ]; then  # bench/corpus's UNAVAILABLE: the archive lacks a pinned .deb
+  tail -3 corpus.err; echo "SKIP: the pinned corpus packages cannot be downloaded" >&2; exit 77
+fi
+[ "$rc" -eq 0 ] || { cat corpus.err; fail "bench/corpus --scriptlets"; finish; }
 rpms=$corpus/rpms
 q() { rpm -qp --nosignature "$@" 2>/dev/null; }
 check "vim's %post registers its alternatives" sh -c \
