@@ -4,9 +4,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/x509.h>
 
-#include "ima/certs.h"
 #include "cmd.h"
 #include "ext4/ext4walk.h"
 #include "ima/imasig.h"
@@ -86,36 +84,46 @@ static int parse_args(int argc, char **argv, struct args *a)
         return EXIT_OK;
 }
 
-/* The JSON report, with the keyids of the trusted certificates added. */
-static char *report_json(const struct imgverify_report *rep, const struct args *a, const struct layout *l)
+/* One trusted key as the report names it: keyid, the file, and whether
+ * the file held a certificate or a bare public key. */
+static json_object *trusted_key_json(const struct ima_trust_entry *e)
+{
+        json_object *k = json_object_new_object();
+        char hex[9];
+
+        snprintf(hex, sizeof(hex), "%08x", e->keyid);
+        json_object_object_add(k, "keyid", json_object_new_string(hex));
+        json_object_object_add(k, "kind", json_object_new_string(e->bare_key ? "public key" : "certificate"));
+        json_object_object_add(k, "file", json_object_new_string(e->source));
+        return k;
+}
+
+/* The JSON report, with the keys the image was checked against: the trust
+ * plan_trust resolved (certificates and bare public keys), in its order. */
+static char *report_json(const struct imgverify_report *rep, const struct ima_trust *trust)
 {
         _cleanup_free_ char *text = imgverify_report_json(rep);
-        json_object *o = text ? json_tokener_parse(text) : NULL, *keys = json_object_new_array();
+        json_object *o = text ? json_tokener_parse(text) : NULL;
+        json_object *keyids = json_object_new_array(), *keys = json_object_new_array();
         char *out = NULL;
 
-        for (size_t i = 0; o && i < (a->n_certs ? a->n_certs : strv_length(l ? l->certificates : NULL)); i++) {
-                X509 **certs = NULL;
-                int n = certs_read_file(a->n_certs ? a->certs[i] : l->certificates[i], &certs);
-                for (int j = 0; j < n; j++) {
-                        uint8_t *der = NULL;
-                        int len = i2d_X509(certs[j], &der);
-                        uint32_t k;
-                        char hex[9];
-                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0) {
-                                snprintf(hex, sizeof(hex), "%08x", k);
-                                json_object_array_add(keys, json_object_new_string(hex));
-                        }
-                        OPENSSL_free(der);
-                }
-                if (n > 0)
-                        certs_free(certs);
+        for (size_t i = 0; i < ima_trust_count(trust); i++) {
+                struct ima_trust_entry e = ima_trust_entry(trust, i);
+                char hex[9];
+
+                snprintf(hex, sizeof(hex), "%08x", e.keyid);
+                json_object_array_add(keyids, json_object_new_string(hex));
+                json_object_array_add(keys, trusted_key_json(&e));
         }
         if (o) {
-                json_object_object_add(o, "trusted_keyids", keys);
+                json_object_object_add(o, "trusted_keyids", keyids);
+                json_object_object_add(o, "trusted_keys", keys);
                 out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);
-        } else
+        } else {
+                json_object_put(keyids);
                 json_object_put(keys);
+        }
         return out;
 }
 
@@ -213,7 +221,7 @@ int cmd_verify(int argc, char **argv)
                 goto out;
         }
         if (a.json) {
-                char *text = report_json(rep, &a, layout);
+                char *text = report_json(rep, trust);
                 if (!text) {
                         fprintf(stderr, "imgtool: verify: out of memory\n");
                         goto out;

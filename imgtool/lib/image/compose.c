@@ -343,23 +343,12 @@ static int report_start(struct composer *c)
                 rep->has_signing_key = true;
                 rep->signing_keyid = ima_key_keyid(c->key);
         }
-        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                X509 **certs = NULL;
-                int n = certs_read_file(c->l->certificates[i], &certs);
-                for (int j = 0; j < n; j++) {
-                        uint8_t *der = NULL;
-                        int len = i2d_X509(certs[j], &der);
-                        uint32_t k, *g;
-                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0 &&
-                            (g = realloc(rep->trusted_keyids, (rep->n_trusted + 1) * sizeof(*g)))) {
-                                rep->trusted_keyids = g;
-                                rep->trusted_keyids[rep->n_trusted++] = k;
-                        }
-                        OPENSSL_free(der);
-                }
-                if (n > 0)
-                        certs_free(certs);
-        }
+        /* the trust plan_trust resolved (load_keys): certificates and bare keys */
+        rep->n_trusted = ima_trust_count(c->trust);
+        if (rep->n_trusted && !(rep->trusted_keyids = calloc(rep->n_trusted, sizeof(*rep->trusted_keyids))))
+                return imgerr(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < rep->n_trusted; i++)
+                rep->trusted_keyids[i] = ima_trust_entry(c->trust, i).keyid;
         return 0;
 }
 
