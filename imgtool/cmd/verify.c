@@ -38,18 +38,16 @@ const struct cmd_spec cmd_verify_spec = {
 
 struct args {
         const char **certs, **allow;
-        size_t n_certs, n_allow;
+        size_t n_certs, n_allow, cap_certs, cap_allow;
         const char *image, *against;
         bool json;
 };
 
-static int push(const char ***list, size_t *n, const char *s)
+static int push(const char ***list, size_t *n, size_t *cap, const char *s)
 {
-        const char **l = realloc(*list, (*n + 1) * sizeof(*l));
-        if (!l)
+        if (GROW(*list, *n, *cap, 8) < 0)
                 return -1;
-        l[(*n)++] = s;
-        *list = l;
+        (*list)[(*n)++] = s;
         return 0;
 }
 
@@ -63,11 +61,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 'c':
-                        if (push(&a->certs, &a->n_certs, p.arg) < 0)
+                        if (push(&a->certs, &a->n_certs, &a->cap_certs, p.arg) < 0)
                                 return EXIT_ERROR;
                         break;
                 case 'u':
-                        if (push(&a->allow, &a->n_allow, p.arg) < 0)
+                        if (push(&a->allow, &a->n_allow, &a->cap_allow, p.arg) < 0)
                                 return EXIT_ERROR;
                         break;
                 case 'a': a->against = p.arg; break;
@@ -145,7 +143,7 @@ static int load_layout(struct args *a, struct layout **l, struct imgverify_expec
         if (r < 0)
                 return r;
         for (size_t i = 0; (*l)->allow_unsigned && (*l)->allow_unsigned[i]; i++)
-                if (push(&a->allow, &a->n_allow, (*l)->allow_unsigned[i]) < 0)
+                if (push(&a->allow, &a->n_allow, &a->cap_allow, (*l)->allow_unsigned[i]) < 0)
                         return imgerr(-ENOMEM, "out of memory");
         return imgverify_expect_layout(*l, a->image, x);
 }

@@ -81,7 +81,7 @@ struct ext4img_file {
         size_t buf_cap, buf_used;
         uint64_t buf_off;     /* file offset of buf[0] */
         struct xattr_pending *xattrs;
-        size_t n_xattrs;
+        size_t n_xattrs, cap_xattrs;
 };
 
 /* ext4img.c */

@@ -363,7 +363,7 @@ struct link_set {
 
 struct link_sets {
         struct link_set *v;
-        size_t n;
+        size_t n, cap;
 };
 
 static struct link_set *link_set_get(struct link_sets *s, uint32_t inode)
@@ -372,10 +372,9 @@ static struct link_set *link_set_get(struct link_sets *s, uint32_t inode)
         for (size_t i = 0; i < s->n; i++)
                 if (s->v[i].inode == inode)
                         return &s->v[i];
-        nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-        if (!nv)
+        if (GROW(s->v, s->n, s->cap, 16) < 0)
                 return NULL;
-        s->v = nv;
+        nv = s->v;
         memset(&nv[s->n], 0, sizeof(*nv));
         nv[s->n].inode = inode;
         return &nv[s->n++];

@@ -486,10 +486,8 @@ static int add_violation(struct run *run, const char *path, enum imgverify_reaso
         va_list ap;
         int n;
 
-        v = realloc(rep->v, (rep->n_v + 1) * sizeof(*v));
-        if (!v)
+        if (GROW(rep->v, rep->n_v, rep->cap_v, 16) < 0)
                 return imgerr(-ENOMEM, "out of memory");
-        rep->v = v;
         v = &rep->v[rep->n_v];
         v->reason = reason;
         v->seq = run->seq++;

@@ -35,7 +35,7 @@ struct scriptlets {
         struct scriptlet *v;
         size_t n, ran;
         struct scriptlet_change *changes;
-        size_t n_changes;
+        size_t n_changes, cap_changes;
         int64_t start_sec;      /* marker 0: before the first */
         uint32_t start_nsec;
 };
@@ -536,12 +536,11 @@ static const struct node *parent_node(const struct tree *t, const char *path)
 static int add_change(struct scriptlets *s, struct ext4walk *after, const struct node *n,
                       enum scriptlet_change_kind kind, const char *by, const uint8_t *data, size_t size)
 {
-        struct scriptlet_change *v = realloc(s->changes, (s->n_changes + 1) * sizeof(*v)), *c;
+        struct scriptlet_change *c;
 
-        if (!v)
+        if (GROW(s->changes, s->n_changes, s->cap_changes, 16) < 0)
                 return -ENOMEM;
-        s->changes = v;
-        c = &v[s->n_changes];
+        c = &s->changes[s->n_changes];
         memset(c, 0, sizeof(*c));
         if (strpbrk(n->path, "\t\n") || (n->target && strpbrk(n->target, "\t\n")))
                 return imgerr(-EINVAL, "%s: %s: a path or link target with a tab or newline, which the "
@@ -886,24 +885,21 @@ int scriptlets_manifest_parse(const char *text, struct scriptlets_record **out, 
 {
         _cleanup_free_ char *copy = strdup(text);
         struct scriptlets_record *v = NULL;
-        size_t count = 0, lineno = 0;
+        size_t count = 0, cap = 0, lineno = 0;
         char *line, *next;
         int r = 0;
 
         if (!copy)
                 return -ENOMEM;
         for (line = copy; r >= 0 && line && *line; line = next) {
-                struct scriptlets_record *g;
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = 0;
                 lineno++;
-                g = realloc(v, (count + 1) * sizeof(*g));
-                if (!g) {
+                if (GROW(v, count, cap, 64) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                v = g;
                 memset(&v[count], 0, sizeof(v[count]));
                 r = parse_record(line, &v[count++]);
                 if (r == -EBADMSG)
