@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "base/util.h"
-#include "image/scriptlets.h"
+#include "image/scriptmanifest.h"
 
 #define SHA "21a803b7a8a1fbda37ad96d027e9a6bb2ad590c324579001dfdbfa7e6df3bb8d"
 

@@ -564,6 +564,10 @@ static int run_scriptlets(struct composer *c)
                 return r;
         r = scriptlets_run(c->scr, c->l, c->epoch, make_scratch, c, &c->rep->warnings);
         c->rep->scriptlets_ran = scriptlets_ran(c->scr);
+        c->rep->scriptlets_checked = c->l->scriptlet_check != SCRIPTLET_CHECK_NO;
+        for (char *const *p = scriptlets_nondeterministic(c->scr); r >= 0 && p && *p; p++)
+                if (strv_push(&c->rep->scriptlet_nondeterministic, strdup(*p)) < 0)
+                        r = -ENOMEM;
         stage_mark("scriptlets");
         return r;
 }
@@ -949,6 +953,7 @@ void compose_report_free(struct compose_report *rep)
 {
         strv_free(rep->scriptlets_skipped);
         strv_free(rep->scriptlet_changes);
+        strv_free(rep->scriptlet_nondeterministic);
         strv_free(rep->created_unsigned);
         strv_free(rep->warnings);
         for (size_t i = 0; rep->pkgs && i < rep->packages; i++) {

@@ -16,6 +16,7 @@
 #include "rpm/rpmpkg.h"
 #include "image/labels.h"
 #include "image/scriptlets.h"
+#include "image/scriptmanifest.h"
 #include "image/users.h"
 #include "base/strv.h"
 #include "base/util.h"

@@ -137,6 +137,8 @@ int compose_report_json_text(const struct compose_report *r, const char *output,
         json_object_object_add(o, "scriptlets_skipped", strv_json(r->scriptlets_skipped));
         json_object_object_add(o, "scriptlets_run", json_object_new_int64((int64_t)r->scriptlets_ran));
         json_object_object_add(o, "scriptlet_changes", strv_json(r->scriptlet_changes));
+        if (r->scriptlets_checked)
+                json_object_object_add(o, "scriptlet_nondeterministic", strv_json(r->scriptlet_nondeterministic));
         json_object_object_add(o, "created_unsigned", strv_json(r->created_unsigned));
         json_object_object_add(o, "warnings", strv_json(r->warnings));
         json_object_object_add(o, "setid_cleared", strv_json(r->setid_cleared));

@@ -13,8 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "base/cleanup.h"
 #include "base/datadir.h"
 #include "base/strv.h"
@@ -36,6 +34,7 @@ struct scriptlets {
         size_t n, ran;
         struct scriptlet_change *changes;
         size_t n_changes, cap_changes;
+        char **nondeterministic;        /* ScriptletCheck=: "PATH (BY): what differs" */
         int64_t start_sec;      /* marker 0: before the first */
         uint32_t start_nsec;
 };
@@ -63,17 +62,26 @@ int scriptlets_plan(const struct layout *l, const struct pkgset *set, struct scr
         return 0;
 }
 
-void scriptlets_free(struct scriptlets *s)
+static void free_changes(struct scriptlets *s)
 {
-        if (!s)
-                return;
-        scriptorder_free(s->v, s->n);
         for (size_t i = 0; i < s->n_changes; i++) {
                 free(s->changes[i].path);
                 free(s->changes[i].target);
                 free(s->changes[i].data);
         }
         free(s->changes);
+        s->changes = NULL;
+        s->n_changes = 0;
+        s->cap_changes = 0;
+}
+
+void scriptlets_free(struct scriptlets *s)
+{
+        if (!s)
+                return;
+        scriptorder_free(s->v, s->n);
+        free_changes(s);
+        strv_free(s->nondeterministic);
         free(s);
 }
 
@@ -254,9 +262,11 @@ static int make_initramfs(const struct layout *l, const struct scriptlets *s, co
         return r;
 }
 
-/* The harness, its stdout (the guest's script output) into out_path.
- * Returns its exit status. */
-static int run_harness(const char *dir, const struct layout *l, int *status)
+/* The harness on dir/scratch.img, the root as the guest left it into
+ * dir/after<SUFFIX>.img, its stdout (the guest's script output) into
+ * dir/out<SUFFIX>, its stderr into dir/err<SUFFIX>; its exit status into
+ * *status. */
+static int run_harness(const char *dir, const char *suffix, const struct layout *l, int *status)
 {
         _cleanup_free_ char *run = NULL, *img = NULL, *ird = NULL, *saved = NULL, *out = NULL, *err = NULL,
                             *script = NULL;
@@ -267,8 +277,8 @@ static int run_harness(const char *dir, const struct layout *l, int *status)
         if (datadir_find("qemu-test/run", &run) < 0)
                 return -ENOENT;
         if (asprintf(&img, "%s/scratch.img", dir) < 0 || asprintf(&ird, "%s/initramfs", dir) < 0 ||
-            asprintf(&saved, "%s/after.img", dir) < 0 || asprintf(&out, "%s/out", dir) < 0 ||
-            asprintf(&err, "%s/err", dir) < 0 || asprintf(&script, "%s/script", dir) < 0)
+            asprintf(&saved, "%s/after%s.img", dir, suffix) < 0 || asprintf(&out, "%s/out%s", dir, suffix) < 0 ||
+            asprintf(&err, "%s/err%s", dir, suffix) < 0 || asprintf(&script, "%s/script", dir) < 0)
                 return -ENOMEM;
         snprintf(timeout, sizeof(timeout), "%u", l->scriptlet_timeout);
         pid = fork();
@@ -649,14 +659,14 @@ static int read_markers(struct scriptlets *s, struct ext4walk *after)
         return 0;
 }
 
-static int find_changes(struct scriptlets *s, const char *dir)
+static int find_changes(struct scriptlets *s, const char *dir, const char *suffix)
 {
         _cleanup_free_ char *p0 = NULL, *p1 = NULL;
         struct ext4walk *w0 = NULL, *w1 = NULL;
         struct tree t0 = { 0 }, t1 = { 0 };
         int r;
 
-        if (asprintf(&p0, "%s/scratch.img", dir) < 0 || asprintf(&p1, "%s/after.img", dir) < 0)
+        if (asprintf(&p0, "%s/scratch.img", dir) < 0 || asprintf(&p1, "%s/after%s.img", dir, suffix) < 0)
                 return -ENOMEM;
         r = ext4walk_open(p0, &w0);
         if (r >= 0)
@@ -724,13 +734,112 @@ static int leave_out(struct scriptlets *s, char *const *globs, char ***warnings)
 
 /* ---- the whole run ----------------------------------------------------------------- */
 
+/* One boot of the scratch image: the guest runs the script; each
+ * scriptlet's status and the changes into s, those ScriptletExclude= names
+ * left out (a warning each).  The saved root is removed once read. */
+static int run_once(struct scriptlets *s, const struct layout *l, const char *dir, const char *suffix,
+                    char ***warnings)
+{
+        _cleanup_free_ char *outp = NULL, *out = NULL, *after = NULL;
+        int r, status = 0;
+
+        if (asprintf(&outp, "%s/out%s", dir, suffix) < 0 || asprintf(&after, "%s/after%s.img", dir, suffix) < 0)
+                return -ENOMEM;
+        r = run_harness(dir, suffix, l, &status);
+        if (r < 0)
+                return r;
+        out = read_text(outp);
+        if (!out)
+                return -ENOMEM;
+        r = read_statuses(s, out, status, l->scriptlet_timeout, warnings);
+        if (r >= 0 && status != 0) {
+                _cleanup_free_ char *err = NULL, *errp = NULL;
+                if (asprintf(&errp, "%s/err%s", dir, suffix) >= 0)
+                        err = read_text(errp);
+                if (err)
+                        err[strcspn(err, "\n")] = 0;
+                r = imgerr(-EIO, "the scriptlet run failed (boot harness exit %d): %s", status,
+                           err && err[0] ? err : "no message");
+        }
+        if (r >= 0)
+                r = find_changes(s, dir, suffix);
+        if (r >= 0)
+                r = leave_out(s, l->scriptlet_exclude, warnings);
+        (void)unlink(after);    /* the next run's room; the changes are in memory */
+        return r;
+}
+
+/* The lines as one, "a; b". */
+static char *join_lines(char *const *v)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; v && v[i]; i++)
+                fprintf(f, "%s%s", i ? "; " : "", v[i]);
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* ScriptletCheck=: a second boot runs the same script on a fresh overlay of
+ * the same scratch image.  Nothing is fixed for the guest's randomness (the
+ * kernel seeds it anew on every boot), while the clock, hostname and
+ * machine-id are as in the first run; so what the two runs changed
+ * differently is what a scriptlet draws from chance: each such path is
+ * named, the first run's changes are the ones written. */
+static int run_again(struct scriptlets *s, const struct layout *l, const char *dir, char ***warnings)
+{
+        struct scriptlets again = { .n = s->n };
+        char **ignored = NULL;  /* the first run's warnings said it */
+        size_t n;
+        int r;
+
+        again.v = calloc(s->n, sizeof(*again.v));
+        if (!again.v)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++) {
+                again.v[i] = s->v[i];   /* shares the strings: freed with s */
+                again.v[i].status = -1;
+                again.v[i].done_sec = 0;
+                again.v[i].done_nsec = 0;
+        }
+        r = run_once(&again, l, dir, "2", &ignored);
+        if (r >= 0)
+                r = scriptchange_differ(s->changes, s->n_changes, again.changes, again.n_changes,
+                                        &s->nondeterministic);
+        free_changes(&again);
+        free(again.v);
+        strv_free(ignored);
+        if (r <= 0)
+                return r;
+        n = strv_length(s->nondeterministic);
+        if (l->scriptlet_check == SCRIPTLET_CHECK_FAIL) {
+                _cleanup_free_ char *all = join_lines(s->nondeterministic);
+                return imgerr(-ENOTRECOVERABLE, "%s: [Packages] ScriptletCheck=fail: %zu path%s changed differently "
+                              "by a second run of the scriptlets: %s (leave %s out with [Packages] ScriptletExclude= "
+                              "if %s to the first boot)", l->path, n, n == 1 ? "" : "s", all ? all : "",
+                              n == 1 ? "it" : "them", n == 1 ? "it belongs" : "they belong");
+        }
+        for (size_t i = 0; i < n; i++)
+                if (strv_pushf(warnings, "%s; not reproducible: a second run of the scriptlets "
+                               "wrote it differently (add it to [Packages] ScriptletExclude= if it belongs to "
+                               "the first boot)", s->nondeterministic[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, scriptlets_scratch_fn scratch,
                    void *ctx, char ***warnings)
 {
-        _cleanup_free_ char *dir = NULL, *img = NULL, *ird = NULL, *script = NULL, *out = NULL, *outp = NULL,
-                            *scriptp = NULL;
+        _cleanup_free_ char *dir = NULL, *img = NULL, *ird = NULL, *script = NULL, *scriptp = NULL;
         char uuid[37] = "";
-        int r, status = 0;
+        int r;
 
         if (!l->kernel)
                 return imgerr(-EINVAL, "%s: Scriptlets=run boots the image to run them: set [Boot] Kernel= "
@@ -739,7 +848,7 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         if (r < 0)
                 return r;
         if (asprintf(&img, "%s/scratch.img", dir) < 0 || asprintf(&ird, "%s/initramfs", dir) < 0 ||
-            asprintf(&outp, "%s/out", dir) < 0 || asprintf(&scriptp, "%s/script", dir) < 0) {
+            asprintf(&scriptp, "%s/script", dir) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -755,28 +864,9 @@ int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, 
         if (r >= 0)
                 r = write_all(scriptp, script, strlen(script));
         if (r >= 0)
-                r = run_harness(dir, l, &status);
-        if (r < 0)
-                goto out;
-        out = read_text(outp);
-        if (!out) {
-                r = -ENOMEM;
-                goto out;
-        }
-        r = read_statuses(s, out, status, l->scriptlet_timeout, warnings);
-        if (r >= 0 && status != 0) {
-                _cleanup_free_ char *err = NULL, *errp = NULL;
-                if (asprintf(&errp, "%s/err", dir) >= 0)
-                        err = read_text(errp);
-                if (err)
-                        err[strcspn(err, "\n")] = 0;
-                r = imgerr(-EIO, "the scriptlet run failed (boot harness exit %d): %s", status,
-                           err && err[0] ? err : "no message");
-        }
-        if (r >= 0)
-                r = find_changes(s, dir);
-        if (r >= 0)
-                r = leave_out(s, l->scriptlet_exclude, warnings);
+                r = run_once(s, l, dir, "", warnings);
+        if (r >= 0 && l->scriptlet_check != SCRIPTLET_CHECK_NO)
+                r = run_again(s, l, dir, warnings);
 out:
         scratch_dir_remove(dir);
         return r;
@@ -784,6 +874,7 @@ out:
 
 size_t scriptlets_count(const struct scriptlets *s) { return s ? s->n_changes : 0; }
 size_t scriptlets_ran(const struct scriptlets *s) { return s ? s->ran : 0; }
+char *const *scriptlets_nondeterministic(const struct scriptlets *s) { return s ? s->nondeterministic : NULL; }
 
 const struct scriptlet_change *scriptlets_change(const struct scriptlets *s, size_t i)
 {
@@ -805,111 +896,4 @@ const struct scriptlet_change *scriptlets_find(const struct scriptlets *s, const
                         hi = mid;
         }
         return NULL;
-}
-
-/* ---- the manifest ------------------------------------------------------------------- */
-
-static const char *const kind_names[] = { "created", "modified", "removed" };
-
-int scriptlets_manifest_text(const struct scriptlets *s, char **text, size_t *len)
-{
-        FILE *f = open_memstream(text, len);
-
-        if (!f)
-                return -ENOMEM;
-        for (size_t i = 0; i < scriptlets_count(s); i++) {
-                const struct scriptlet_change *c = &s->changes[i];
-                fprintf(f, "%s\t%o\t%u\t%u\t", kind_names[c->kind], (unsigned)c->mode, (unsigned)c->uid,
-                        (unsigned)c->gid);
-                if (c->kind != SCRIPTLET_REMOVED && S_ISREG(c->mode)) {
-                        uint8_t d[32];
-                        char hex[65];
-                        EVP_Digest(c->data, c->size, d, NULL, EVP_sha256(), NULL);
-                        hex_encode(d, sizeof(d), hex);
-                        fputs(hex, f);
-                } else {
-                        fputs(c->target ? c->target : "-", f);
-                }
-                fprintf(f, "\t%s\t%s\n", c->path, c->by);
-        }
-        return fclose(f) == 0 ? 0 : -ENOMEM;
-}
-
-void scriptlets_records_free(struct scriptlets_record *v, size_t n)
-{
-        for (size_t i = 0; v && i < n; i++) {
-                free(v[i].target);
-                free(v[i].path);
-                free(v[i].by);
-        }
-        free(v);
-}
-
-static int parse_record(char *line, struct scriptlets_record *r)
-{
-        char *f[7], *save = NULL, *end;
-        size_t n = 0;
-
-        for (char *t = strtok_r(line, "\t", &save); t && n < 7; t = strtok_r(NULL, "\t", &save))
-                f[n++] = t;
-        if (n != 7 || f[5][0] != '/')
-                return -EBADMSG;
-        for (r->kind = 0; r->kind < 3 && strcmp(kind_names[r->kind], f[0]); r->kind++)
-                ;
-        r->mode = (mode_t)strtoul(f[1], &end, 8);
-        if (r->kind == 3 || *end)
-                return -EBADMSG;
-        r->uid = (uid_t)strtoul(f[2], NULL, 10);
-        r->gid = (gid_t)strtoul(f[3], NULL, 10);
-        if (r->kind != SCRIPTLET_REMOVED && S_ISREG(r->mode)) {
-                uint8_t *d;
-                size_t dn;
-                if (hex_decode(f[4], &d, &dn) < 0)
-                        return -EBADMSG;
-                if (dn != 32) {
-                        free(d);
-                        return -EBADMSG;
-                }
-                memcpy(r->sha256, d, 32);
-                free(d);
-                r->has_digest = true;
-        } else if (S_ISLNK(r->mode) && r->kind != SCRIPTLET_REMOVED && !(r->target = strdup(f[4]))) {
-                return -ENOMEM;
-        }
-        r->path = strdup(f[5]);
-        r->by = strdup(f[6]);
-        return r->path && r->by ? 0 : -ENOMEM;
-}
-
-int scriptlets_manifest_parse(const char *text, struct scriptlets_record **out, size_t *n)
-{
-        _cleanup_free_ char *copy = strdup(text);
-        struct scriptlets_record *v = NULL;
-        size_t count = 0, cap = 0, lineno = 0;
-        char *line, *next;
-        int r = 0;
-
-        if (!copy)
-                return -ENOMEM;
-        for (line = copy; r >= 0 && line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                lineno++;
-                if (GROW(v, count, cap, 64) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
-                memset(&v[count], 0, sizeof(v[count]));
-                r = parse_record(line, &v[count++]);
-                if (r == -EBADMSG)
-                        r = imgerr(r, "%s: line %zu: not a scriptlet change record", SCRIPTLETS_MANIFEST, lineno);
-        }
-        if (r < 0) {
-                scriptlets_records_free(v, count);
-                return r;
-        }
-        *out = v;
-        *n = count;
-        return 0;
 }

@@ -24,23 +24,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "image/scriptchange.h"
 #include "layout/layout.h"
 #include "rpm/pkgset.h"
-
-enum scriptlet_change_kind { SCRIPTLET_CREATED, SCRIPTLET_MODIFIED, SCRIPTLET_REMOVED };
-
-struct scriptlet_change {
-        char *path;
-        enum scriptlet_change_kind kind;
-        mode_t mode;            /* type and permission bits (not for REMOVED) */
-        uid_t uid;
-        gid_t gid;
-        char *target;           /* symlinks */
-        dev_t rdev;             /* devices */
-        uint8_t *data;          /* regular files: the content */
-        size_t size;
-        const char *by;         /* "NEVRA %post", or "a scriptlet" when unknown */
-};
 
 struct scriptlets;
 
@@ -59,7 +45,10 @@ typedef int (*scriptlets_scratch_fn)(void *ctx, const char *path, char uuid[37])
  * and its last lines of output (rpm would not install the package); a
  * %post or %posttrans that fails adds such a line to *warnings (rpm goes
  * on too); a run past [Packages] ScriptletTimeout= fails naming the
- * scriptlet that was running.  Nothing is left behind in any case. */
+ * scriptlet that was running.  With [Packages] ScriptletCheck=warn|fail a
+ * second boot runs them again and each path whose change differs is a
+ * warning, or with fail an error (-ENOTRECOVERABLE) naming them.  Nothing
+ * is left behind in any case. */
 int scriptlets_run(struct scriptlets *s, const struct layout *l, int64_t epoch, scriptlets_scratch_fn scratch,
                    void *ctx, char ***warnings);
 
@@ -70,26 +59,7 @@ const struct scriptlet_change *scriptlets_change(const struct scriptlets *s, siz
 const struct scriptlet_change *scriptlets_find(const struct scriptlets *s, const char *path);
 /* How many scriptlets ran (for the report). */
 size_t scriptlets_ran(const struct scriptlets *s);
-
-/* The record compose leaves in the image so that `verify --against` knows
- * what the scriptlets made (it is signed like every file, so it cannot be
- * changed unnoticed).  One line per change, tab-separated:
- *   created|modified|removed MODE(octal, with type) UID GID VALUE PATH BY
- * VALUE: the content's SHA-256 in hex, a symlink's target, or "-". */
-#define SCRIPTLETS_MANIFEST "/usr/lib/imgtool/scriptlet-changes"
-int scriptlets_manifest_text(const struct scriptlets *s, char **text, size_t *len);
-
-struct scriptlets_record {
-        enum scriptlet_change_kind kind;
-        mode_t mode;
-        uid_t uid;
-        gid_t gid;
-        bool has_digest;
-        uint8_t sha256[32];
-        char *target;
-        char *path;
-        char *by;
-};
-/* Parse a manifest; a malformed line is -EBADMSG naming its number. */
-int scriptlets_manifest_parse(const char *text, struct scriptlets_record **out, size_t *n);
-void scriptlets_records_free(struct scriptlets_record *v, size_t n);
+/* [Packages] ScriptletCheck=warn|fail: the paths a second run changed
+ * differently, "PATH (NEVRA %post): what differs" (NULL when none or not
+ * checked). */
+char *const *scriptlets_nondeterministic(const struct scriptlets *s);

@@ -13,6 +13,7 @@
 #include "layout/layout.h"
 #include "rpm/pathmap.h"
 #include "image/scriptlets.h"
+#include "image/scriptmanifest.h"
 #include "base/strv.h"
 #include "base/util.h"
 

@@ -11,6 +11,7 @@
 
 #include "layout/layout.h"
 #include "image/owners.h"
+#include "image/passwords.h"
 #include "rpm/pkgread.h"
 #include "rpm/pkgset.h"
 #include "rpm/rpmpkg.h"
@@ -896,6 +897,9 @@ static int build_rest(struct users *u, struct reading *rd, const struct pkgset *
         struct membership m = { NULL };
         int r = check_allow(u->l);
 
+        if (r >= 0)
+                r = passwords_check(u->l);
+
         if (r >= 0 && u->l && u->l->users_previous)
                 r = read_previous(u, u->l->users_previous);
         if (r >= 0 && (r = parse_base(u, USERS_PASSWD)) >= 0)
@@ -919,8 +923,10 @@ static int build_rest(struct users *u, struct reading *rd, const struct pkgset *
                         qsort(u->grp, u->n_grp, sizeof(*u->grp), grp_cmp);
                 r = allocate(u);
         }
-        for (int f = 0; r >= 0 && f < USERS_FILE_COUNT && has_additions(u); f++)
+        for (int f = 0; r >= 0 && f < USERS_FILE_COUNT && (has_additions(u) || passwords_any(u->l)); f++)
                 r = render(u, (enum users_file)f);
+        if (r >= 0 && passwords_any(u->l))
+                r = passwords_apply(u->l, &u->out[USERS_SHADOW], &u->out_len[USERS_SHADOW]);
         strv_free(m.pairs);
         return r;
 }

@@ -534,6 +534,7 @@ void layout_free(struct layout *l)
         free(l->users_previous);
         strv_free(l->users_privileged);
         strv_free(l->users_allow);
+        strv_free(l->users_password_hash);
         free(l->selinux_policy);
         strv_free(l->certificates);
         free(l->key);

@@ -19,6 +19,9 @@ static const struct layout_choice formats[] = {
 static const struct layout_choice scriptlets[] = {
         { "error", SCRIPTLETS_ERROR }, { "skip", SCRIPTLETS_SKIP }, { "run", SCRIPTLETS_RUN }, {}
 };
+static const struct layout_choice scriptlet_checks[] = {
+        { "no", SCRIPTLET_CHECK_NO }, { "warn", SCRIPTLET_CHECK_WARN }, { "fail", SCRIPTLET_CHECK_FAIL }, {}
+};
 /* SELINUX_DEFAULT has no name: the image's own SELINUX= decides. */
 static const struct layout_choice selinux_modes[] = {
         { "enforcing", SELINUX_ENFORCING }, { "permissive", SELINUX_PERMISSIVE }, { "off", SELINUX_OFF }, {}
@@ -177,6 +180,20 @@ const struct layout_setting layout_settings[] = {
                         "random seeds, host keys) and belongs to the first boot.",
         },
         {
+                .section = "Packages", .key = "ScriptletCheck", .type = LAYOUT_ENUM, .offset = F(scriptlet_check),
+                .choices = scriptlet_checks,
+                .value_default = "no",
+                .comment = "Scriptlets=run: warn or fail names what a second run writes differently; no runs once.",
+                .help = "With `Scriptlets=run`: `no` runs the scriptlets once. `warn` boots the scratch image a "
+                        "second time, runs them again (the guest's randomness is new on every boot) and compares "
+                        "the two sets of changes: each path whose content, type, mode, owner or link target "
+                        "differs, or that only one run changed, is a `warning:` line naming the scriptlet behind "
+                        "it and listed in the report (`scriptlet_nondeterministic`), with the hint to add it to "
+                        "`ScriptletExclude=`. `fail`: the same check, and any such path fails compose (no image "
+                        "is written). Paths `ScriptletExclude=` leaves out are not compared. Doubles the time of "
+                        "the scriptlet phase.",
+        },
+        {
                 .section = "Packages", .key = "Repository", .type = LAYOUT_LIST, .offset = F(repositories),
                 .comment = "rpm-md repositories (createrepo_c); libsolv resolves Install=.",
                 .help = "One or more rpm-md repositories: a folder or `file://` URL holding `repodata/repomd.xml` "
@@ -240,6 +257,17 @@ const struct layout_setting layout_settings[] = {
                         "--against LOCK` allows. Names in sysusers.d lines and rpm `user()`/`group()` provides "
                         "follow systemd's strict rule (a letter or `_`, then letters, digits, `_` or `-`, at most "
                         "31 bytes); uid and gid 0 are root's alone: anything else is refused.",
+        },
+        {
+                .section = "Users", .key = "PasswordHash", .type = LAYOUT_LIST, .offset = F(users_password_hash),
+                .comment = "USER:HASH: the crypt hash (openssl passwd -6) a user logs in with.",
+                .help = "`USER:HASH` pairs: the password hash `/etc/shadow` gives the user, so that someone can "
+                        "log in (without one every account is locked, `!*`). Only a crypt(3) hash: "
+                        "SHA-512-crypt (`$6$`, as `openssl passwd -6` makes it), SHA-256-crypt (`$5$`) or "
+                        "yescrypt (`$y$`); a clear-text password, DES or MD5-crypt (`$1$`) is refused, as is a "
+                        "user the image does not have. Written as given: the same layout gives the same bytes "
+                        "(the salt is in the hash). The layout then holds a secret's hash: keep it as private "
+                        "as the image's users need (docs/systemd.md, \"Logging in\").",
         },
 
         /* [SELinux] */

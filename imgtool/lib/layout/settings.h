@@ -24,6 +24,9 @@ enum layout_sigmode {
 
 enum layout_scriptlets { SCRIPTLETS_ERROR, SCRIPTLETS_SKIP, SCRIPTLETS_RUN };
 
+/* [Packages] ScriptletCheck=: run the scriptlets a second time and name what differs. */
+enum layout_scriptlet_check { SCRIPTLET_CHECK_NO, SCRIPTLET_CHECK_WARN, SCRIPTLET_CHECK_FAIL };
+
 enum layout_selinux_mode { SELINUX_DEFAULT, SELINUX_ENFORCING, SELINUX_PERMISSIVE, SELINUX_OFF };
 
 /* [Verity] Signatures=: what the kernel checks verity files against. */
@@ -59,6 +62,7 @@ struct layout {
         enum layout_scriptlets scriptlets;
         unsigned scriptlet_timeout; /* seconds the whole scriptlet run may take (docs/scriptlets.md) */
         char **scriptlet_exclude; /* path globs: scriptlet changes left out of the image */
+        enum layout_scriptlet_check scriptlet_check; /* two runs compared (docs/scriptlets.md) */
         char **repositories;     /* rpm-md repositories: folders or file:// URLs, as written */
         bool weak_deps;          /* install Recommends/Supplements too */
         char **exclude;          /* name globs the solver never picks */
@@ -68,6 +72,7 @@ struct layout {
         char *users_previous;    /* the previous image's lockfile or passwd: keep its ids */
         char **users_privileged; /* PrivilegedGroups=: added to root, wheel, sudo, adm */
         char **users_allow;      /* AllowPrivileged=: "USER:GROUP" memberships allowed */
+        char **users_password_hash; /* PasswordHash=: "USER:CRYPT-HASH" (image/passwords.h) */
         bool users_allow_from_lock; /* layout_from_lock: the lock's @privileged lines are allowed */
 
         /* [SELinux] */
