@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,20 +23,41 @@ struct bootdisk {
         const struct layout *l;
         struct sb_signer signer;
         bool signed_uki;
+        /* the initramfs: gathered in bootdisk_prepare, packed (cpio, gzip -9)
+         * on a thread from bootdisk_start to bootdisk_size; a failure's
+         * message is kept here (imgerr's is per thread) */
+        struct bootfiles_initramfs li;
+        struct initramfs_parts *parts;
+        pthread_t thread;
+        bool started;
+        int pack_r;
+        char *pack_msg;
         uint8_t *initrd;
         size_t initrd_len;
         char *cmdline;
+        uint64_t uki_base;              /* the UKI's size bound without the initramfs */
         struct disk_ids ids;
         struct disk_plan plan;
         bool planned;
-        uint64_t esp_size;
+        uint64_t esp_size;              /* 0 until the initramfs is packed */
 };
+
+static void pack_join(struct bootdisk *b)
+{
+        if (b->started)
+                pthread_join(b->thread, NULL);
+        b->started = false;
+}
 
 void bootdisk_free(struct bootdisk *b)
 {
         if (!b)
                 return;
+        pack_join(b);
         sb_signer_free(&b->signer);
+        initramfs_parts_free(b->parts);
+        bootfiles_initramfs_free(&b->li);
+        free(b->pack_msg);
         free(b->initrd);
         free(b->cmdline);
         free(b);
@@ -77,22 +99,59 @@ static void make_ids(const struct layout *l, struct disk_ids *ids)
  * otherwise.  Not yet: SELinux (the labels are read after the disk is
  * planned) and kernel modules: under Secure Boot the kernel's arch policy
  * measures every module load, and the measured-file checks (qemu-test/check,
- * reference, keylime-policy) know only the root's files, not the UKI's. */
-static int build_initrd(struct bootdisk *b, char ***warnings)
+ * reference, keylime-policy) know only the root's files, not the UKI's.
+ * Everything that can be wrong is read and checked here; the archive is
+ * packed by pack_initrd. */
+static int gather_initrd(struct bootdisk *b, char ***warnings)
 {
         _cleanup_free_ char *root = NULL;
-        struct bootfiles_initramfs li;
         int r;
 
         if (asprintf(&root, "PARTUUID=%s", b->ids.root_guid) < 0)
                 return -ENOMEM;
-        if ((r = bootfiles_initramfs(b->l, root, NULL, &li, warnings)) < 0)
+        if ((r = bootfiles_initramfs(b->l, root, NULL, &b->li, warnings)) < 0)
                 return r;
-        li.o.modules_dir = NULL;
-        li.o.modules = NULL;
-        r = initramfs_build(&li.o, &b->initrd, &b->initrd_len);
-        bootfiles_initramfs_free(&li);
-        return r;
+        b->li.o.modules_dir = NULL;
+        b->li.o.modules = NULL;
+        return initramfs_gather(&b->li.o, &b->parts);
+}
+
+static void *pack_initrd(void *arg)
+{
+        struct bootdisk *b = arg;
+
+        b->pack_r = initramfs_pack(&b->li.o, b->parts, &b->initrd, &b->initrd_len);
+        if (b->pack_r < 0)
+                b->pack_msg = strdup(imgerr_what(b->pack_r));
+        return NULL;
+}
+
+void bootdisk_start(struct bootdisk *b)
+{
+        if (!b || b->started || b->esp_size)
+                return;
+        if (pthread_create(&b->thread, NULL, pack_initrd, b) == 0)
+                b->started = true;
+        else
+                pack_initrd(b);   /* no thread: bootdisk_size finds it packed */
+}
+
+int bootdisk_size(struct bootdisk *b)
+{
+        int r;
+
+        if (b->esp_size)
+                return 0;
+        if (!b->started && !b->initrd && !b->pack_r)
+                pack_initrd(b);   /* never started */
+        pack_join(b);
+        if ((r = b->pack_r) < 0) {
+                if (b->pack_msg)
+                        imgerr(r, "%s", b->pack_msg);
+                return imgerr_prefix(r, "%s: ", b->l->path);
+        }
+        b->esp_size = disk_esp_size(b->uki_base + b->initrd_len + OSREL_MAX + (16u << 10));
+        return 0;
 }
 
 static const char *stub_path(const struct layout *l)
@@ -105,7 +164,6 @@ int bootdisk_prepare(const struct layout *l, struct sigreq *defer, struct bootdi
 {
         struct bootdisk *b = calloc(1, sizeof(*b));
         struct uki_parts parts;
-        uint64_t uki_size;
         int r;
 
         if (!b)
@@ -119,16 +177,23 @@ int bootdisk_prepare(const struct layout *l, struct sigreq *defer, struct bootdi
                         goto fail;
                 b->signed_uki = true;
         }
-        if ((r = build_initrd(b, warnings)) < 0 || (r = bootdisk_cmdline(l, b->ids.root_guid, &b->cmdline)) < 0)
+        if ((r = gather_initrd(b, warnings)) < 0 || (r = bootdisk_cmdline(l, b->ids.root_guid, &b->cmdline)) < 0)
                 goto fail;
-        parts = (struct uki_parts){ .stub = stub_path(l), .kernel = l->kernel, .initrd = b->initrd,
-                                    .initrd_len = b->initrd_len, .cmdline = b->cmdline, .osrel = "" };
-        r = uki_check(&parts, &uki_size);
+        /* the stub and the kernel checked now; the UKI's size is linear in
+         * the initramfs's, added when it is packed */
+        parts = (struct uki_parts){ .stub = stub_path(l), .kernel = l->kernel, .cmdline = b->cmdline, .osrel = "" };
+        r = uki_check(&parts, &b->uki_base);
         if (r < 0)
                 goto fail;
-        b->esp_size = disk_esp_size(uki_size + OSREL_MAX + (16u << 10));
         *root_size = 0;
         if (!l->size_auto) {
+                /* a fixed Size= is checked against the ESP here, as before:
+                 * packed now, nothing to overlap */
+                pack_initrd(b);
+                if ((r = bootdisk_size(b)) < 0) {
+                        bootdisk_free(b);
+                        return r;
+                }
                 r = disk_plan_for_size(l->size, b->esp_size, MIN_ROOT, &b->plan);
                 if (r < 0)
                         goto fail;
@@ -187,7 +252,7 @@ static int write_uki(const char *path, const struct pe_image *pe, int64_t epoch)
 
 uint64_t bootdisk_root_offset(const struct bootdisk *b)
 {
-        return DISK_ALIGN + b->esp_size;
+        return DISK_ALIGN + b->esp_size;   /* bootdisk_size was called */
 }
 
 int bootdisk_finish(struct bootdisk *b, const char *disk, const char *output, int64_t epoch,

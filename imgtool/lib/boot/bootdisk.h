@@ -11,17 +11,29 @@
 
 struct bootdisk;
 
-/* Load and check the Secure Boot key, the stub and the kernel, build the
- * initramfs (root by PARTUUID), derive the GUIDs from the seed, and size
- * the ESP.  With a fixed Size= the plan is made here and *root_size is the
- * root filesystem's size; with Size=auto *root_size is 0.  DEFER (two-phase
+/* Load and check the Secure Boot key, the stub and the kernel, gather the
+ * initramfs's parts (root by PARTUUID: every error of the layout's
+ * initramfs is found here), derive the GUIDs from the seed.  With a fixed
+ * Size= the initramfs is packed, the ESP sized and the plan made here, and
+ * *root_size is the root filesystem's size; with Size=auto *root_size is 0
+ * and the ESP is sized by bootdisk_size.  DEFER (two-phase
  * signing, ima/sigreq.h): the UKI's signature is left to make, recorded
  * there; NULL: [SecureBoot] Key= signs. */
 struct sigreq;
 int bootdisk_prepare(const struct layout *l, struct sigreq *defer, struct bootdisk **out, uint64_t *root_size,
                      char ***warnings);
 
-/* Where the root filesystem goes in the disk file (ext4img_opts.offset). */
+/* Size=auto: the initramfs packed (cpio, gzip -9) on a thread of its own
+ * from bootdisk_start, so that it overlaps what compose prepares next;
+ * bootdisk_size waits for it and sizes the ESP from the UKI's size (the ESP
+ * comes before the root filesystem, so this is before the first byte).  No
+ * fork may happen in between (compose calls bootdisk_size before its rpm
+ * database's fork); bootdisk_free waits for the thread too. */
+void bootdisk_start(struct bootdisk *b);
+int bootdisk_size(struct bootdisk *b);
+
+/* Where the root filesystem goes in the disk file (ext4img_opts.offset);
+ * after bootdisk_size. */
 uint64_t bootdisk_root_offset(const struct bootdisk *b);
 
 /* What bootdisk_finish made (compose's report carries it). */

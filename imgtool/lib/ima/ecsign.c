@@ -33,8 +33,9 @@
  *                    steps depends on k.
  *   s                ECDSA_do_sign_ex with (k^-1, r): OpenSSL computes
  *                    k^-1 (e + r d) with its fixed-top Montgomery code.
- * The only hand-written parts left are the DRBG's bookkeeping and the byte
- * compare.  EC_KEY and ECDSA_do_sign_ex are deprecated in OpenSSL 3 but are
+ * The only hand-written parts left are the DRBG's bookkeeping (its HMAC over
+ * OpenSSL's SHA-2: pads XORed, states copied), the byte compare and the DER
+ * of the public (r, s).  EC_KEY and ECDSA_do_sign_ex are deprecated in OpenSSL 3 but are
  * the only interface to a caller's nonce before 3.2's "nonce-type". */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
@@ -50,11 +51,25 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/sha.h>
 
 #include "base/util.h"
 
 #define EC_MAX_BYTES 48 /* P-384 */
 #define ECSIGN_BATCH 64
+
+enum sha2 { SHA2_EVP, SHA2_256, SHA2_384, SHA2_512, SHA2_KINDS };
+
+union sha2_ctx {
+        SHA256_CTX c256;
+        SHA512_CTX c512;
+};
+
+/* The SHA-2 states of step d's HMAC before h1: key K = 0, and
+ * V = 0x01.., 0x00, x hashed after the ipad; made once per signer. */
+struct drbg_start {
+        union sha2_ctx in, out;
+};
 
 struct ecsign {
         EC_KEY *eckey;          /* the key as ECDSA_do_sign_ex takes it */
@@ -65,7 +80,10 @@ struct ecsign {
         size_t qlen;            /* bytes of q: its bit length is a multiple of 8 */
         uint8_t q[EC_MAX_BYTES];
         uint8_t x[EC_MAX_BYTES]; /* d, int2octets */
+        struct drbg_start start[SHA2_KINDS]; /* by the HMAC's SHA-2 (not SHA2_EVP) */
 };
+
+static int drbg_start_make(const struct ecsign *s, enum sha2 t, struct drbg_start *out);
 
 void ecsign_free(struct ecsign *s)
 {
@@ -75,6 +93,7 @@ void ecsign_free(struct ecsign *s)
         BN_free(s->order_minus_2);
         BN_MONT_CTX_free(s->mont);
         OPENSSL_cleanse(s->x, sizeof(s->x));
+        OPENSSL_cleanse(s->start, sizeof(s->start));
         free(s);
 }
 
@@ -104,6 +123,9 @@ static int ecsign_setup(struct ecsign *s, EVP_PKEY *pkey, const char *path)
             BN_bn2binpad(s->order, s->q, (int)s->qlen) < 0 ||
             BN_bn2binpad(d, s->x, (int)s->qlen) < 0)
                 goto out;
+        for (enum sha2 t = SHA2_256; t < SHA2_KINDS; t++)
+                if ((r = drbg_start_make(s, t, &s->start[t])) < 0)
+                        goto out;
         r = 0;
 out:
         BN_CTX_free(ctx);
@@ -138,25 +160,97 @@ int ecsign_new(EVP_PKEY *pkey, const char *path, struct ecsign **out)
 
 /* -- RFC 6979 3.2: HMAC-DRBG seeded with d and the digest -- */
 
-/* HMAC over a reused digest context: K is always one hash long, so no key
- * hashing is needed, and this saves a provider fetch per call. */
+/* The HMAC's hash.  For SHA-256, -384 and -512 (every hash IMA signs with)
+ * OpenSSL's low-level SHA-2 functions: their contexts are plain structs, so
+ * the state after a key's ipad and opad blocks is made once per key and
+ * copied by assignment for each message, and the state after the first
+ * HMAC's fixed prefix (K = 0, V = 1..1, 0x00, x) once per signer
+ * (ecsign_new): 15 compression calls per signature instead of 22, no EVP
+ * dispatch.  Any other hash goes through EVP, the ipad and opad hashed for
+ * every call.  The bytes are the same either way (bench/sign-bench, the
+ * golden test of test_imasig). */
+static enum sha2 sha2_kind(const EVP_MD *md)
+{
+        switch (EVP_MD_get_type(md)) {
+        case NID_sha256: return SHA2_256;
+        case NID_sha384: return SHA2_384;
+        case NID_sha512: return SHA2_512;
+        default: return SHA2_EVP;
+        }
+}
+
+static void sha2_init(enum sha2 t, union sha2_ctx *c)
+{
+        if (t == SHA2_256)
+                SHA256_Init(&c->c256);
+        else if (t == SHA2_384)
+                SHA384_Init(&c->c512);
+        else
+                SHA512_Init(&c->c512);
+}
+
+static void sha2_update(enum sha2 t, union sha2_ctx *c, const void *p, size_t n)
+{
+        if (t == SHA2_256)
+                SHA256_Update(&c->c256, p, n);
+        else
+                SHA512_Update(&c->c512, p, n);   /* SHA384_Update is the same */
+}
+
+static void sha2_final(enum sha2 t, union sha2_ctx *c, uint8_t *out)
+{
+        if (t == SHA2_256)
+                SHA256_Final(out, &c->c256);
+        else if (t == SHA2_384)
+                SHA384_Final(out, &c->c512);
+        else
+                SHA512_Final(out, &c->c512);
+}
+
+/* HMAC with a key of one hash length (K always is: no key hashing). */
 struct hmac {
         const EVP_MD *md;
-        EVP_MD_CTX *ctx;
+        EVP_MD_CTX *ctx;                /* SHA2_EVP: one digest context for every call */
         size_t hlen, block;
+        enum sha2 t;
+        union sha2_ctx in, out;         /* SHA-2: the states after the key's ipad, opad */
+        uint8_t key[EVP_MAX_MD_SIZE];   /* SHA2_EVP: the key */
 };
 
-static int hmac(struct hmac *h, const uint8_t *key, const uint8_t *const parts[],
-                const size_t lens[], size_t nparts, uint8_t *out)
+static void hmac_pad(const struct hmac *h, const uint8_t *key, uint8_t fill, uint8_t *pad)
+{
+        memset(pad, fill, h->block);
+        for (size_t i = 0; i < h->hlen; i++)
+                pad[i] ^= key[i];
+}
+
+static int hmac_key(struct hmac *h, const uint8_t *key)
+{
+        uint8_t pad[144];
+
+        if (h->block > sizeof(pad) || h->hlen > h->block)
+                return -EINVAL;
+        if (h->t == SHA2_EVP) {
+                memcpy(h->key, key, h->hlen);
+                return 0;
+        }
+        hmac_pad(h, key, 0x36, pad);
+        sha2_init(h->t, &h->in);
+        sha2_update(h->t, &h->in, pad, h->block);
+        hmac_pad(h, key, 0x5c, pad);
+        sha2_init(h->t, &h->out);
+        sha2_update(h->t, &h->out, pad, h->block);
+        OPENSSL_cleanse(pad, sizeof(pad));
+        return 0;
+}
+
+static int hmac_evp(struct hmac *h, const uint8_t *const parts[], const size_t lens[], size_t nparts,
+                    uint8_t *out)
 {
         uint8_t pad[144], inner[EVP_MAX_MD_SIZE];
         int r = -EIO;
 
-        if (h->block > sizeof(pad) || h->hlen > h->block)
-                return -EINVAL;
-        memset(pad, 0x36, h->block);
-        for (size_t i = 0; i < h->hlen; i++)
-                pad[i] ^= key[i];
+        hmac_pad(h, h->key, 0x36, pad);
         if (!EVP_DigestInit_ex(h->ctx, h->md, NULL) || !EVP_DigestUpdate(h->ctx, pad, h->block))
                 goto out;
         for (size_t i = 0; i < nparts; i++)
@@ -164,9 +258,7 @@ static int hmac(struct hmac *h, const uint8_t *key, const uint8_t *const parts[]
                         goto out;
         if (!EVP_DigestFinal_ex(h->ctx, inner, NULL))
                 goto out;
-        memset(pad, 0x5c, h->block);
-        for (size_t i = 0; i < h->hlen; i++)
-                pad[i] ^= key[i];
+        hmac_pad(h, h->key, 0x5c, pad);
         if (!EVP_DigestInit_ex(h->ctx, h->md, NULL) || !EVP_DigestUpdate(h->ctx, pad, h->block) ||
             !EVP_DigestUpdate(h->ctx, inner, h->hlen) || !EVP_DigestFinal_ex(h->ctx, out, NULL))
                 goto out;
@@ -177,12 +269,41 @@ out:
         return r;
 }
 
+/* HMAC under the key of the last hmac_key (or the states drbg_init set)
+ * over the parts; out may be one of them. */
+static int hmac(struct hmac *h, const uint8_t *const parts[], const size_t lens[], size_t nparts, uint8_t *out)
+{
+        union sha2_ctx c;
+        uint8_t inner[EVP_MAX_MD_SIZE];
+
+        if (h->t == SHA2_EVP)
+                return hmac_evp(h, parts, lens, nparts, out);
+        c = h->in;
+        for (size_t i = 0; i < nparts; i++)
+                if (lens[i])
+                        sha2_update(h->t, &c, parts[i], lens[i]);
+        sha2_final(h->t, &c, inner);
+        c = h->out;
+        sha2_update(h->t, &c, inner, h->hlen);
+        sha2_final(h->t, &c, out);
+        OPENSSL_cleanse(&c, sizeof(c));
+        OPENSSL_cleanse(inner, sizeof(inner));
+        return 0;
+}
+
+static struct hmac hmac_for(const EVP_MD *md, EVP_MD_CTX *ctx)
+{
+        return (struct hmac){ .md = md, .ctx = ctx, .hlen = (size_t)EVP_MD_get_size(md),
+                              .block = (size_t)EVP_MD_get_block_size(md), .t = sha2_kind(md) };
+}
+
 struct drbg {
         struct hmac h;
         uint8_t K[EVP_MAX_MD_SIZE], V[EVP_MAX_MD_SIZE];
 };
 
-/* K = HMAC_K(V || sep || x || h1); V = HMAC_K(V).  x, h1: qlen bytes or NULL. */
+/* K = HMAC_K(V || sep || x || h1); V = HMAC_K(V).  x, h1: qlen bytes or NULL.
+ * The HMAC is keyed with the current K on entry and with the new one on return. */
 static int drbg_update(struct drbg *d, uint8_t sep, const uint8_t *x, const uint8_t *h1,
                        size_t qlen)
 {
@@ -190,19 +311,60 @@ static int drbg_update(struct drbg *d, uint8_t sep, const uint8_t *x, const uint
         const size_t lens[] = { d->h.hlen, 1, x ? qlen : 0, h1 ? qlen : 0 };
         const uint8_t *vp[] = { d->V };
 
-        if (hmac(&d->h, d->K, parts, lens, 4, d->K) < 0)
+        if (hmac(&d->h, parts, lens, 4, d->K) < 0 || hmac_key(&d->h, d->K) < 0)
                 return -EIO;
-        return hmac(&d->h, d->K, vp, &d->h.hlen, 1, d->V);
+        return hmac(&d->h, vp, &d->h.hlen, 1, d->V);
+}
+
+static int drbg_start_make(const struct ecsign *s, enum sha2 t, struct drbg_start *out)
+{
+        static const int nids[SHA2_KINDS] = { [SHA2_256] = NID_sha256, [SHA2_384] = NID_sha384,
+                                              [SHA2_512] = NID_sha512 };
+        const EVP_MD *md = EVP_get_digestbynid(nids[t]);
+        struct drbg d;
+        uint8_t sep = 0x00;
+        int r;
+
+        if (!md)
+                return -EOPNOTSUPP;
+        d.h = hmac_for(md, NULL);
+        memset(d.V, 0x01, d.h.hlen);
+        memset(d.K, 0x00, d.h.hlen);
+        r = hmac_key(&d.h, d.K);
+        if (r >= 0) {
+                sha2_update(t, &d.h.in, d.V, d.h.hlen);
+                sha2_update(t, &d.h.in, &sep, 1);
+                sha2_update(t, &d.h.in, s->x, s->qlen);
+                out->in = d.h.in;
+                out->out = d.h.out;
+        }
+        OPENSSL_cleanse(&d, sizeof(d));
+        return r;
 }
 
 /* Steps b-f; h1 is bits2octets(digest). */
 static int drbg_init(struct drbg *d, const struct ecsign *s, const uint8_t *h1)
 {
+        const uint8_t *parts[] = { h1 };
+        const size_t lens[] = { s->qlen };
         int r;
 
         memset(d->V, 0x01, d->h.hlen);
         memset(d->K, 0x00, d->h.hlen);
-        r = drbg_update(d, 0x00, s->x, h1, s->qlen);
+        if (d->h.t == SHA2_EVP) {
+                r = hmac_key(&d->h, d->K);
+                if (r >= 0)
+                        r = drbg_update(d, 0x00, s->x, h1, s->qlen);
+        } else {
+                const uint8_t *vp[] = { d->V };
+                d->h.in = s->start[d->h.t].in;
+                d->h.out = s->start[d->h.t].out;
+                r = hmac(&d->h, parts, lens, 1, d->K);
+                if (r >= 0)
+                        r = hmac_key(&d->h, d->K);
+                if (r >= 0)
+                        r = hmac(&d->h, vp, &d->h.hlen, 1, d->V);
+        }
         if (r >= 0)
                 r = drbg_update(d, 0x01, s->x, h1, s->qlen);
         return r;
@@ -217,7 +379,7 @@ static int drbg_generate(struct drbg *d, const struct ecsign *s, uint8_t *k)
 
         while (got < s->qlen) {
                 size_t n = s->qlen - got < d->h.hlen ? s->qlen - got : d->h.hlen;
-                if (hmac(&d->h, d->K, vp, &d->h.hlen, 1, d->V) < 0)
+                if (hmac(&d->h, vp, &d->h.hlen, 1, d->V) < 0)
                         return -EIO;
                 memcpy(k + got, d->V, n);
                 got += n;
@@ -306,11 +468,48 @@ static bool need_new_k(void)
         return ERR_GET_LIB(e) == ERR_LIB_EC && ERR_GET_REASON(e) == EC_R_NEED_NEW_SETUP_VALUES;
 }
 
+/* One DER INTEGER of a positive public value below 2^(8 qlen): minimal,
+ * a 0x00 in front when the top bit is set. */
+static size_t der_uint(const BIGNUM *v, size_t qlen, uint8_t *out)
+{
+        uint8_t b[EC_MAX_BYTES];
+        size_t skip = 0, n;
+
+        BN_bn2binpad(v, b, (int)qlen);
+        while (skip < qlen - 1 && b[skip] == 0)
+                skip++;
+        n = qlen - skip;
+        out[0] = 0x02;
+        out[1] = (uint8_t)(n + (b[skip] >> 7));
+        out[2] = 0x00;
+        memcpy(out + 2 + (b[skip] >> 7), b + skip, n);
+        return 2 + n + (b[skip] >> 7);
+}
+
+/* SEQUENCE { r, s }: the bytes i2d_ECDSA_SIG gives, written here because
+ * OpenSSL's template encoder took 0.3 us of a 13 us signature.  r and s are
+ * the signature itself (public); at most 2 * (2 + 49) = 102 content bytes,
+ * so every length has the short form. */
+static int sig_der(const struct ecsign *s, const ECDSA_SIG *sig, uint8_t **der, size_t *der_len)
+{
+        uint8_t buf[2 + 2 * (3 + EC_MAX_BYTES)];
+        size_t n = 2;
+
+        n += der_uint(ECDSA_SIG_get0_r(sig), s->qlen, buf + n);
+        n += der_uint(ECDSA_SIG_get0_s(sig), s->qlen, buf + n);
+        buf[0] = 0x30;
+        buf[1] = (uint8_t)(n - 2);
+        *der = OPENSSL_memdup(buf, n);
+        if (!*der)
+                return -ENOMEM;
+        *der_len = n;
+        return 0;
+}
+
 int ecsign_sign(const struct ecsign *s, const EVP_MD *md, const uint8_t *digest, size_t len,
                 uint8_t **der, size_t *der_len)
 {
-        struct drbg d = { .h = { md, EVP_MD_CTX_new(), (size_t)EVP_MD_get_size(md),
-                                 (size_t)EVP_MD_get_block_size(md) } };
+        struct drbg d = { .h = hmac_for(md, EVP_MD_CTX_new()) };
         uint8_t h1[EC_MAX_BYTES];
         BN_CTX *ctx = BN_CTX_secure_new();
         EC_POINT *R = EC_POINT_new(s->group);
@@ -346,13 +545,8 @@ int ecsign_sign(const struct ecsign *s, const EVP_MD *md, const uint8_t *digest,
                 if (!sig)
                         rc = need_new_k() ? 0 : -EIO;   /* s came out zero */
         }
-        if (sig) {
-                unsigned char *p = NULL;
-                int n = i2d_ECDSA_SIG(sig, &p);
-                rc = n > 0 ? 0 : -ENOMEM;
-                *der = p;
-                *der_len = n > 0 ? (size_t)n : 0;
-        }
+        if (sig)
+                rc = sig_der(s, sig, der, der_len);
 out_end:
         BN_CTX_end(ctx);
 out:
@@ -449,18 +643,6 @@ static int job_finish(const struct ecsign *s, struct job *j, const uint8_t *dige
         return 0;
 }
 
-static int sig_der(ECDSA_SIG *sig, uint8_t **der, size_t *der_len)
-{
-        unsigned char *p = NULL;
-        int n = i2d_ECDSA_SIG(sig, &p);
-
-        if (n <= 0)
-                return -ENOMEM;
-        *der = p;
-        *der_len = (size_t)n;
-        return 0;
-}
-
 static int sign_batch(const struct ecsign *s, const EVP_MD *md, const uint8_t *const digests[], size_t len,
                       size_t n, uint8_t *der[], size_t der_len[], EVP_MD_CTX *mdctx, BN_CTX *ctx, EC_POINT *R)
 {
@@ -471,7 +653,7 @@ static int sign_batch(const struct ecsign *s, const EVP_MD *md, const uint8_t *c
         BN_CTX_start(ctx);
         for (size_t i = 0; i < n && rc >= 0; i++) {
                 struct job *j = &jobs[i];
-                j->d.h = (struct hmac){ md, mdctx, (size_t)EVP_MD_get_size(md), (size_t)EVP_MD_get_block_size(md) };
+                j->d.h = hmac_for(md, mdctx);
                 j->k = BN_CTX_get(ctx);
                 j->r = BN_CTX_get(ctx);
                 j->kinv = BN_CTX_get(ctx);
@@ -490,7 +672,7 @@ static int sign_batch(const struct ecsign *s, const EVP_MD *md, const uint8_t *c
                 ECDSA_SIG *sig = NULL;
                 rc = job_finish(s, &jobs[done], digests[done], len, R, ctx, &sig);
                 if (rc >= 0)
-                        rc = sig_der(sig, &der[done], &der_len[done]);
+                        rc = sig_der(s, sig, &der[done], &der_len[done]);
                 ECDSA_SIG_free(sig);
         }
         if (rc < 0)

@@ -886,10 +886,13 @@ int compose_image(const struct compose_opts *o, struct compose_report *rep)
         c.epoch = rep->source_date_epoch = choose_epoch(&c);
         if ((r = run_scriptlets(&c)) < 0)
                 goto out;
+        bootdisk_start(c.disk);   /* the disk's initramfs packed while users, labels and outputs are prepared */
         if ((r = prepare_users_and_labels(&c)) < 0)
                 goto out;
         choose_identity(&c);
         r = open_outputs(&c);
+        if (r >= 0 && c.disk)
+                r = bootdisk_size(c.disk);   /* joined before the fork */
         if (r < 0)
                 goto out;
         /* before any thread exists (fork): the database needs only the headers */
