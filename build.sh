@@ -59,6 +59,7 @@ DEB_PACKAGES=(
   libengine-pkcs11-openssl libp11-kit-dev  # Key=pkcs11:...: libp11's OpenSSL engine; p11-kit's URI matching names a missing token
   softhsm2 opensc                      # tests: a software PKCS#11 token (SoftHSM2) and pkcs11-tool to fill it
   tpm2-openssl                         # Key=handle:0x81... / TSS2 key files: OpenSSL's tpm2 provider (swtpm in tests)
+  strace                               # tests: robust.sh stops verify at a known read (inject=...:signal=SIGSTOP)
 )
 KERNEL_PKG=linux-image-6.12-cloud-amd64
 

@@ -4,9 +4,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/x509.h>
 
-#include "ima/certs.h"
 #include "cmd.h"
 #include "ext4/ext4walk.h"
 #include "ima/imasig.h"
@@ -40,18 +38,16 @@ const struct cmd_spec cmd_verify_spec = {
 
 struct args {
         const char **certs, **allow;
-        size_t n_certs, n_allow;
+        size_t n_certs, n_allow, cap_certs, cap_allow;
         const char *image, *against;
         bool json;
 };
 
-static int push(const char ***list, size_t *n, const char *s)
+static int push(const char ***list, size_t *n, size_t *cap, const char *s)
 {
-        const char **l = realloc(*list, (*n + 1) * sizeof(*l));
-        if (!l)
+        if (GROW(*list, *n, *cap, 8) < 0)
                 return -1;
-        l[(*n)++] = s;
-        *list = l;
+        (*list)[(*n)++] = s;
         return 0;
 }
 
@@ -65,11 +61,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         while ((c = cmd_getopt(&p)) > 0) {
                 switch (c) {
                 case 'c':
-                        if (push(&a->certs, &a->n_certs, p.arg) < 0)
+                        if (push(&a->certs, &a->n_certs, &a->cap_certs, p.arg) < 0)
                                 return EXIT_ERROR;
                         break;
                 case 'u':
-                        if (push(&a->allow, &a->n_allow, p.arg) < 0)
+                        if (push(&a->allow, &a->n_allow, &a->cap_allow, p.arg) < 0)
                                 return EXIT_ERROR;
                         break;
                 case 'a': a->against = p.arg; break;
@@ -86,36 +82,46 @@ static int parse_args(int argc, char **argv, struct args *a)
         return EXIT_OK;
 }
 
-/* The JSON report, with the keyids of the trusted certificates added. */
-static char *report_json(const struct imgverify_report *rep, const struct args *a, const struct layout *l)
+/* One trusted key as the report names it: keyid, the file, and whether
+ * the file held a certificate or a bare public key. */
+static json_object *trusted_key_json(const struct ima_trust_entry *e)
+{
+        json_object *k = json_object_new_object();
+        char hex[9];
+
+        snprintf(hex, sizeof(hex), "%08x", e->keyid);
+        json_object_object_add(k, "keyid", json_object_new_string(hex));
+        json_object_object_add(k, "kind", json_object_new_string(e->bare_key ? "public key" : "certificate"));
+        json_object_object_add(k, "file", json_object_new_string(e->source));
+        return k;
+}
+
+/* The JSON report, with the keys the image was checked against: the trust
+ * plan_trust resolved (certificates and bare public keys), in its order. */
+static char *report_json(const struct imgverify_report *rep, const struct ima_trust *trust)
 {
         _cleanup_free_ char *text = imgverify_report_json(rep);
-        json_object *o = text ? json_tokener_parse(text) : NULL, *keys = json_object_new_array();
+        json_object *o = text ? json_tokener_parse(text) : NULL;
+        json_object *keyids = json_object_new_array(), *keys = json_object_new_array();
         char *out = NULL;
 
-        for (size_t i = 0; o && i < (a->n_certs ? a->n_certs : strv_length(l ? l->certificates : NULL)); i++) {
-                X509 **certs = NULL;
-                int n = certs_read_file(a->n_certs ? a->certs[i] : l->certificates[i], &certs);
-                for (int j = 0; j < n; j++) {
-                        uint8_t *der = NULL;
-                        int len = i2d_X509(certs[j], &der);
-                        uint32_t k;
-                        char hex[9];
-                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0) {
-                                snprintf(hex, sizeof(hex), "%08x", k);
-                                json_object_array_add(keys, json_object_new_string(hex));
-                        }
-                        OPENSSL_free(der);
-                }
-                if (n > 0)
-                        certs_free(certs);
+        for (size_t i = 0; i < ima_trust_count(trust); i++) {
+                struct ima_trust_entry e = ima_trust_entry(trust, i);
+                char hex[9];
+
+                snprintf(hex, sizeof(hex), "%08x", e.keyid);
+                json_object_array_add(keyids, json_object_new_string(hex));
+                json_object_array_add(keys, trusted_key_json(&e));
         }
         if (o) {
-                json_object_object_add(o, "trusted_keyids", keys);
+                json_object_object_add(o, "trusted_keyids", keyids);
+                json_object_object_add(o, "trusted_keys", keys);
                 out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);
-        } else
+        } else {
+                json_object_put(keyids);
                 json_object_put(keys);
+        }
         return out;
 }
 
@@ -137,7 +143,7 @@ static int load_layout(struct args *a, struct layout **l, struct imgverify_expec
         if (r < 0)
                 return r;
         for (size_t i = 0; (*l)->allow_unsigned && (*l)->allow_unsigned[i]; i++)
-                if (push(&a->allow, &a->n_allow, (*l)->allow_unsigned[i]) < 0)
+                if (push(&a->allow, &a->n_allow, &a->cap_allow, (*l)->allow_unsigned[i]) < 0)
                         return imgerr(-ENOMEM, "out of memory");
         return imgverify_expect_layout(*l, a->image, x);
 }
@@ -213,7 +219,7 @@ int cmd_verify(int argc, char **argv)
                 goto out;
         }
         if (a.json) {
-                char *text = report_json(rep, &a, layout);
+                char *text = report_json(rep, trust);
                 if (!text) {
                         fprintf(stderr, "imgtool: verify: out of memory\n");
                         goto out;

@@ -9,13 +9,7 @@
 # a warning, a hanging scriptlet is killed at ScriptletTimeout= and named,
 # and nothing is left behind.
 source "$SRCDIR/tests/integration/lib.sh"
-cd "$T"
-KERNEL=$BUILDDIR/kernel/vmlinuz
-[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-command -v busybox >/dev/null || { echo "FAIL: busybox-static missing" >&2; exit 1; }
-busybox=$(command -v busybox)
-export TMPDIR=$T/tmp
-mkdir -p "$TMPDIR"
+guest_scriptlet_setup
 
 # The base: a static busybox as the image's shell (the scriptlets' /bin/sh).
 build_rpm rpms <<EOF2
@@ -82,19 +76,14 @@ echo "post output line"
 echo "posttrans args=$# $1" >> /var/lib/app-log
 EOF2
 
-check "init-layout" "$IMGTOOL" init-layout os --from-rpms rpms --kernel "$KERNEL"
-sed -i 's/^Scriptlets=error/Scriptlets=run\nScriptletTimeout=240/' os/image.conf
-check "compose with Scriptlets=run" sh -c '"$0" compose os/image.conf -o os.img --json-report os.json > os.out 2>&1' "$IMGTOOL"
-cat os.out
+compose_scriptlets_run 240
 expect_eq "the report: scriptlets run" "$(python3 -c 'import json; print(json.load(open("os.json"))["scriptlets_run"])')" 4
 expect_eq "the report: each change with its scriptlet" \
   "$(python3 -c 'import json; print("; ".join(json.load(open("os.json"))["scriptlet_changes"]))')" \
   "created /etc/app-data (app-2.0-1.noarch %post); modified /etc/mode-me (app-2.0-1.noarch %post); removed /etc/obsolete (app-2.0-1.noarch %post); modified /etc/shells (app-2.0-1.noarch %post); created /var/lib/app (app-2.0-1.noarch %post); created /var/lib/app-log (app-2.0-1.noarch %posttrans)"
 
 # The oracle: rpm itself, as root, into an empty folder.
-mkdir rpmroot
-rpm -i --root "$T/rpmroot" rpms/*.rpm > rpm.out 2>&1 || { cat rpm.out; fail "rpm -i --root"; }
-"$IMGTOOL" extract os.img / -o imgroot > /dev/null
+rpm_root_oracle
 # Paths that differ by nature: tests/integration/scriptlet_tree.py.
 check "the image's tree equals rpm -i --root's" python3 "$SRCDIR/tests/integration/scriptlet_tree.py" rpmroot imgroot
 expect_eq "scriptlet arguments as rpm passes them" "$(cat imgroot/var/lib/app-log | tr '\n' ';')" \
@@ -165,8 +154,7 @@ echo "waiting forever"
 while :; do sleep 1; done
 EOF2
 variant() { # variant NAME: the layout with NAME's package added
-  mkdir -p "$1-set" && cp rpms/*.rpm "$1"/*.rpm "$1-set/"
-  sed "s|^Directory=.*|Directory=$T/$1-set|; s|^Install=.*|Install=mini-os app $1|" os/image.conf > "os/$1.conf"
+  layout_with_set "$1" "mini-os app $1" rpms/*.rpm "$1"/*.rpm
 }
 variant bad-pre
 expect_fail "a failing %pre stops compose, named with its status and output" \
@@ -183,6 +171,5 @@ expect_fail "a hanging scriptlet is killed at the time limit and named" \
   'hang-1-1.noarch %post: still running after \[Packages\] ScriptletTimeout=90 .*waiting forever' \
   "$IMGTOOL" compose os/hang.conf -o hang.img
 check "no image left" test ! -e hang.img
-expect_eq "nothing left in TMPDIR" "$(ls -A "$TMPDIR" | grep -v '^rpmbuild' | tr '\n' ' ')" ""
-if pgrep -f "[q]emu-system-x86_64.*$TMPDIR" >/dev/null; then fail "a QEMU is left running"; else pass "no QEMU left running"; fi
+expect_guest_left_nothing
 finish

@@ -13,13 +13,7 @@
 # imgtool-lua in the guest, with the same oracle; a function the runner
 # lacks fails the scriptlet naming it.
 source "$SRCDIR/tests/integration/lib.sh"
-cd "$T"
-KERNEL=$BUILDDIR/kernel/vmlinuz
-[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-command -v busybox >/dev/null || { echo "FAIL: busybox-static missing" >&2; exit 1; }
-busybox=$(command -v busybox)
-export TMPDIR=$T/tmp
-mkdir -p "$TMPDIR"
+guest_scriptlet_setup
 
 # The trigger oracle's packages: every scriptlet logs "name kind args" to
 # /var/log/order.log, file triggers their stdin after it.
@@ -228,18 +222,13 @@ while p do f:write("  " .. p .. "\n"); p = rpm.next_file() end
 f:close()
 EOF2
 
-check "init-layout" "$IMGTOOL" init-layout os --from-rpms rpms --kernel "$KERNEL"
-sed -i 's/^Scriptlets=error/Scriptlets=run\nScriptletTimeout=300/' os/image.conf
-check "compose with Scriptlets=run" sh -c '"$0" compose os/image.conf -o os.img --json-report os.json > os.out 2>&1' "$IMGTOOL"
-cat os.out
+compose_scriptlets_run 300
 check "a failing %triggerin is a warning, as with rpm" \
   grep -q 'warning: trig-1.0-1.noarch %triggerin (set off by late-3.0-1.noarch): scriptlet failed, exit status 5 (the package stays installed, as with rpm)' os.out
 
 # The oracle: rpm itself, as root, into an empty folder.
-mkdir rpmroot
-rpm -i --root "$T/rpmroot" rpms/*.rpm > rpm.out 2>&1 || { cat rpm.out; fail "rpm -i --root"; }
+rpm_root_oracle
 check "rpm warns about the same trigger" grep -q 'warning: %triggerin(trig-1.0-1.noarch) scriptlet failed, exit status 5' rpm.out
-"$IMGTOOL" extract os.img / -o imgroot > /dev/null
 if diff -u rpmroot/var/log/order.log imgroot/var/log/order.log; then
   pass "every scriptlet and trigger ran as rpm ran it: $(grep -vc '^ ' rpmroot/var/log/order.log) runs, same order, arguments and stdin"
 else
@@ -273,8 +262,7 @@ test
 print("asking for a tty")
 posix.ttyname()
 EOF2
-mkdir -p luabad-set && cp rpms/mini-os*.rpm luabad/*.rpm luabad-set/
-sed "s|^Directory=.*|Directory=$T/luabad-set|; s|^Install=.*|Install=mini-os luabad|" os/image.conf > os/luabad.conf
+layout_with_set luabad "mini-os luabad" rpms/mini-os*.rpm luabad/*.rpm
 expect_fail "a Lua function the runner lacks fails the scriptlet, named" \
   'luabad-1-1.noarch %pre: scriptlet failed, exit status 1 \(rpm would not install the package\); its last output: asking for a tty\|lua script failed: .*posix.ttyname is not provided by imgtool.s Lua runner' \
   "$IMGTOOL" compose os/luabad.conf -o luabad.img
@@ -300,13 +288,11 @@ echo "interfaces: $(/bin/busybox ls /sys/class/net | /bin/busybox tr '\n' ' ')"
 echo "waiting forever"
 while :; do sleep 1; done
 EOF2
-mkdir -p hang-set && cp rpms/mini-os*.rpm hang/*.rpm hang-set/
-sed "s|^Directory=.*|Directory=$T/hang-set|; s|^Install=.*|Install=mini-os hang|; s|^ScriptletTimeout=.*|ScriptletTimeout=90|" \
-  os/image.conf > os/hang.conf
+layout_with_set hang "mini-os hang" rpms/mini-os*.rpm hang/*.rpm
+sed -i 's/^ScriptletTimeout=.*/ScriptletTimeout=90/' os/hang.conf
 expect_fail "a hanging trigger, which found no network, is killed at the time limit and named" \
   'hang-1-1.noarch %filetriggerin: still running after \[Packages\] ScriptletTimeout=90 .*interfaces: lo \|waiting forever' \
   "$IMGTOOL" compose os/hang.conf -o hang.img
 check "no image left" test ! -e hang.img
-expect_eq "nothing left in TMPDIR" "$(ls -A "$TMPDIR" | grep -v '^rpmbuild' | tr '\n' ' ')" ""
-if pgrep -f "[q]emu-system-x86_64.*$TMPDIR" >/dev/null; then fail "a QEMU is left running"; else pass "no QEMU left running"; fi
+expect_guest_left_nothing
 finish

@@ -52,6 +52,17 @@ check "json: ok is true" grep -q '"ok":true' <<<"$json"
 check "json: 7 files" grep -q '"files":7,' <<<"$json"
 check "json: schema 1" grep -q '"schema":1,' <<<"$json"
 expect_eq "json: the trusted keyids" "$(python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["trusted_keyids"]))' <<<"$json")" "$TRUSTED_KEYID"
+expect_eq "json: the trusted key, a certificate" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["trusted_keys"])' <<<"$json")" \
+  "[{'keyid': '$TRUSTED_KEYID', 'kind': 'certificate', 'file': '$T/trusted.pem'}]"
+# A bare public key (as EPEL publishes its IMA key) is trusted as well as a
+# certificate: the report names both, in the order given.
+openssl pkey -in "$T/trusted.key" -pubout -out "$T/trusted.pub" 2>/dev/null
+rc=0; json=$(vfy "$IMG" --cert "$T/trusted.pub" --cert "$T/other.pem" --json) || rc=$?
+expect_eq "json, bare public key: exit 0" "$rc" 0
+check "json, bare public key: 7 signed and valid" grep -q '"signed_ok":7,' <<<"$json"
+expect_eq "json, bare public key: the trusted keys" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["trusted_keys"])' <<<"$json")" \
+  "[{'keyid': '$TRUSTED_KEYID', 'kind': 'public key', 'file': '$T/trusted.pub'}, {'keyid': '$OTHER_KEYID', 'kind': 'certificate', 'file': '$T/other.pem'}]"
+expect_eq "json, bare public key: the trusted keyids" "$(python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["trusted_keyids"]))' <<<"$json")" "$TRUSTED_KEYID $OTHER_KEYID"
 
 # ---- tampered copies: one per violation ----
 # tamper NAME DEBUGFS-COMMANDS...: a copy of the clean image changed with debugfs -w

@@ -4,8 +4,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/parallel.h"
 #include "base/util.h"
 
 static void test_parse_size(void **state)
@@ -94,6 +97,65 @@ static void test_escape_text(void **state)
         assert_true(utf8_valid("", 0));
 }
 
+/* Items 50 and 120 of 200 fail; 50 sleeps first so that, on more than one
+ * thread, 120 usually fails earlier in time: the lowest index must still
+ * be the one reported, with its own message, and every item below it must
+ * have run exactly once. */
+struct items {
+        atomic_int ran[200];
+};
+
+static int two_fail(size_t i, void *ctx)
+{
+        struct items *it = ctx;
+
+        atomic_fetch_add(&it->ran[i], 1);
+        if (i == 50) {
+                usleep(2000);
+                return imgerr(-EIO, "item %zu: bad", i);
+        }
+        if (i == 120)
+                return imgerr(-EPERM, "item %zu: worse", i);
+        return 0;
+}
+
+static int all_fine(size_t i, void *ctx)
+{
+        struct items *it = ctx;
+
+        atomic_fetch_add(&it->ran[i], 1);
+        return 0;
+}
+
+static void test_parallel_for_lowest_error(void **state)
+{
+        for (size_t threads = 1; threads <= 8; threads++)
+                for (int round = 0; round < 5; round++) {
+                        struct items it = {};
+
+                        imgerr_clear();
+                        assert_int_equal(parallel_for(200, threads, two_fail, &it), -EIO);
+                        assert_string_equal(imgerr_what(-EIO), "item 50: bad");
+                        for (size_t i = 0; i <= 50; i++)
+                                assert_int_equal(atomic_load(&it.ran[i]), 1);
+                        for (size_t i = 51; i < 200; i++)
+                                assert_true(atomic_load(&it.ran[i]) <= 1);
+                }
+}
+
+static void test_parallel_for_every_item(void **state)
+{
+        struct items it = {};
+
+        assert_int_equal(parallel_for(200, 4, all_fine, &it), 0);
+        for (size_t i = 0; i < 200; i++)
+                assert_int_equal(atomic_load(&it.ran[i]), 1);
+        assert_int_equal(parallel_for(0, 4, all_fine, &it), 0);
+        assert_int_equal(parallel_for(1, 0, all_fine, &it), 0);
+        assert_int_equal(atomic_load(&it.ran[0]), 2);
+        assert_true(parallel_cpus(3) >= 1 && parallel_cpus(3) <= 3);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -102,6 +164,8 @@ int main(void)
                 cmocka_unit_test(test_hex_roundtrip),
                 cmocka_unit_test(test_error_prefix),
                 cmocka_unit_test(test_error_belongs),
+                cmocka_unit_test(test_parallel_for_lowest_error),
+                cmocka_unit_test(test_parallel_for_every_item),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,13 +168,13 @@ static int add_check(struct attest_report *rep, const char *name, bool ok, const
         __attribute__((format(printf, 4, 5)));
 static int add_check(struct attest_report *rep, const char *name, bool ok, const char *fmt, ...)
 {
-        struct attest_check *v = realloc(rep->checks, (rep->n_checks + 1) * sizeof(*v));
+        struct attest_check *v;
         va_list ap;
         char *d = NULL;
 
-        if (!v)
+        if (GROW(rep->checks, rep->n_checks, rep->cap_checks, 16) < 0)
                 return imgerr(-ENOMEM, "out of memory");
-        rep->checks = v;
+        v = rep->checks;
         va_start(ap, fmt);
         if (vasprintf(&d, fmt, ap) < 0)
                 d = NULL;
@@ -194,10 +194,11 @@ static int add_check(struct attest_report *rep, const char *name, bool ok, const
 
 static int add_file(struct attest_report *rep, const char *path, const char *reason)
 {
-        struct attest_file_problem *v = realloc(rep->files, (rep->n_files + 1) * sizeof(*v));
-        if (!v)
+        struct attest_file_problem *v;
+
+        if (GROW(rep->files, rep->n_files, rep->cap_files, 16) < 0)
                 return imgerr(-ENOMEM, "out of memory");
-        rep->files = v;
+        v = rep->files;
         v[rep->n_files].path = escape_text(path, ESCAPE_FIELD);   /* a measured path is the guest's text */
         v[rep->n_files++].reason = reason;
         rep->ok = false;

@@ -44,9 +44,9 @@ struct attest_file_problem {
 
 struct attest_report {
         struct attest_check *checks;
-        size_t n_checks;
+        size_t n_checks, cap_checks;
         struct attest_file_problem *files;
-        size_t n_files;
+        size_t n_files, cap_files;
         size_t measured;          /* file entries in the quoted log */
         double seconds;
         bool ok;

@@ -184,21 +184,17 @@ static int parse_legacy(struct cursor *c, struct imalog *l, struct imalog_entry 
 {
         const uint8_t *d, *name;
         uint32_t len;
-        uint8_t *own, **v;
+        uint8_t *own;
 
         if (!take(c, IMALOG_SHA1, &d) || !take_field(c, &name, &len))
                 return imgerr(-EBADMSG, "truncated 'ima' template data");
         if (len >= IMA_NAME_HASHED || memchr(name, 0, len))
                 return imgerr(-EBADMSG, "bad 'ima' template name field");
         own = calloc(1, IMALOG_SHA1 + IMA_NAME_HASHED);
-        v = realloc(l->owned, (l->n_owned + 1) * sizeof(*v));
-        if (!own || !v) {
+        if (!own || GROW(l->owned, l->n_owned, l->cap_owned, 64) < 0) {
                 free(own);
-                if (v)
-                        l->owned = v;
                 return imgerr(-ENOMEM, "out of memory");
         }
-        l->owned = v;
         l->owned[l->n_owned++] = own;
         memcpy(own, d, IMALOG_SHA1);
         memcpy(own + IMALOG_SHA1, name, len);

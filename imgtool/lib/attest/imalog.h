@@ -67,7 +67,7 @@ struct imalog {
         struct imalog_entry *entries;
         size_t n;
         uint8_t **owned;              /* per-entry copies ('ima' template) */
-        size_t n_owned;
+        size_t n_owned, cap_owned;
 };
 
 /* Parse a log (the buffer is copied).  -EBADMSG with "entry N: ..." on a

@@ -1,7 +1,5 @@
 /* The regular files of an image and their digests (see imgfiles.h). */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include "ext4/ext4walk.h"
 #include "attest/imgfiles.h"
 #include "image/imgverify.h"
+#include "base/parallel.h"
 #include "base/util.h"
 
 /* One file's job: where its content lies, and where the results go. */
@@ -29,11 +28,6 @@ struct collect {
         struct { uint32_t ino; size_t idx; } *inos;
         size_t n_inos, cap_inos;
         struct ext4walk *w;
-        /* workers */
-        atomic_size_t next;
-        int err;
-        char *err_msg;
-        pthread_mutex_t lock;
 };
 
 int imgfiles_ima_algo(const uint8_t *ima, size_t len)
@@ -123,52 +117,21 @@ static int hash_file(struct imgfile *f, const struct ext4walk *mapped, const str
         return r < 0 ? imgerr_prefix(r, "%s: ", f->path) : 0;
 }
 
-static void *worker(void *arg)
+/* File i's digests, when its runs were gathered (the others were hashed
+ * through the walker as they were met, or are hard links). */
+static int hash_mapped(size_t i, void *ctx)
 {
-        struct collect *c = arg;
-        size_t i;
+        struct collect *c = ctx;
+        const struct job *j = &c->jobs[i];
 
-        while ((i = atomic_fetch_add(&c->next, 1)) < c->files->n) {
-                struct job *j = &c->jobs[i];
-                int r;
-
-                if (!j->runs || c->err)
-                        continue;
-                r = hash_file(&c->files->v[i], c->w, j, NULL, NULL);
-                if (r < 0) {
-                        pthread_mutex_lock(&c->lock);
-                        if (!c->err) {
-                                c->err = r;
-                                c->err_msg = strdup(imgerr_what(r));
-                        }
-                        pthread_mutex_unlock(&c->lock);
-                }
-        }
-        return NULL;
+        return j->runs ? hash_file(&c->files->v[i], c->w, j, NULL, NULL) : 0;
 }
 
-/* Hash every file whose runs were gathered, on one thread per CPU. */
+/* Hash every file whose runs were gathered, on one thread per CPU: the
+ * first file in walk order that fails is the one reported. */
 static int hash_all(struct collect *c)
 {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        size_t n = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (size_t)ncpu;
-        pthread_t t[16];
-        size_t started = 0;
-
-        pthread_mutex_init(&c->lock, NULL);
-        for (; started < n; started++)
-                if (pthread_create(&t[started], NULL, worker, c) != 0)
-                        break;
-        if (started == 0)
-                worker(c);
-        for (size_t i = 0; i < started; i++)
-                pthread_join(t[i], NULL);
-        pthread_mutex_destroy(&c->lock);
-        if (c->err) {
-                imgerr(c->err, "%s", c->err_msg ? c->err_msg : "hashing failed");
-                return c->err;
-        }
-        return 0;
+        return parallel_for(c->files->n, parallel_cpus(16), hash_mapped, c);
 }
 
 /* The digest the kernel measures for a verity file: that of the descriptor
@@ -276,7 +239,6 @@ int imgfiles_collect(const char *image, struct imgfiles **out)
                 free(c.jobs[i].runs);
         free(c.jobs);
         free(c.inos);
-        free(c.err_msg);
         if (c.w)
                 ext4walk_close(c.w);
         if (r < 0) {

@@ -302,13 +302,11 @@ static int add_module(struct index *ix, const char *name_in, bool required, int 
         if (r >= 0)
                 r = add_depends(ix, deps, depth, s);
         if (r >= 0) {
-                struct kmod *g = realloc(s->v, (s->n + 1) * sizeof(*g));
                 m.name = strdup(name);
                 m.file = strdup(ix->files[i]);
-                if (!g || !m.name || !m.file)
+                if (!m.name || !m.file || GROW(s->v, s->n, s->cap, 16) < 0)
                         r = -ENOMEM;
                 else {
-                        s->v = g;
                         s->v[s->n++] = m;
                         return 0;
                 }

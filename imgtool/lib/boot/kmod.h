@@ -25,7 +25,7 @@ struct kmod {
 
 struct kmod_set {
         struct kmod *v; /* in load order: dependencies first */
-        size_t n;
+        size_t n, cap;
         size_t missing; /* default modules neither built in nor in the folder */
 };
 

@@ -144,11 +144,10 @@ int ext4img_file_write(struct ext4img_file *f, const void *data, size_t len)
 
 int ext4img_file_set_xattr(struct ext4img_file *f, const char *name, const void *value, size_t len)
 {
-        struct xattr_pending *x = realloc(f->xattrs, (f->n_xattrs + 1) * sizeof(*x));
+        struct xattr_pending *x;
 
-        if (!x)
+        if (GROW(f->xattrs, f->n_xattrs, f->cap_xattrs, 4) < 0)
                 return -ENOMEM;
-        f->xattrs = x;
         x = &f->xattrs[f->n_xattrs];
         x->name = strdup(name);
         x->value = malloc(len ? len : 1);

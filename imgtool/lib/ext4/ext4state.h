@@ -81,13 +81,12 @@ struct ext4img_file {
         size_t buf_cap, buf_used;
         uint64_t buf_off;     /* file offset of buf[0] */
         struct xattr_pending *xattrs;
-        size_t n_xattrs;
+        size_t n_xattrs, cap_xattrs;
 };
 
 /* ext4img.c */
 int alloc_blocks(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
                  blk64_t lblk, blk64_t count, const char *what);
-int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out);
 int find_parent(struct ext4img *img, const char *path, ext2_ino_t *parent_ino,
                 const char **name);
 int fs_error(struct ext4img *img, errcode_t err, const char *what, const char *op);
@@ -113,6 +112,16 @@ int update_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *i
 int write_mapped(struct ext4img_file *f, const char *data, size_t len, uint64_t off);
 int write_new_inode(struct ext4img *img, ext2_ino_t ino, struct ext2_inode_large *in,
                     const char *what);
+
+/* ext4dir.c */
+int dirstate_load(struct ext4img *img, ext2_ino_t ino, struct dirstate **out);
+struct dirstate *dirstate_new(ext2_ino_t ino, char *block, blk64_t pblk);
+void dirstate_free(struct dirstate *d);
+int dir_keep(struct ext4img *img, struct dirstate *d);
+int find_last_entry(struct ext4img *img, const char *buf, unsigned *off);
+int dir_flush(struct ext4img *img, struct dirstate *d);
+int dir_add(struct ext4img *img, struct dirstate *d, const char *name, ext2_ino_t ino,
+            mode_t mode, const char *what);
 
 /* ext4htree.c */
 int index_dirs(struct ext4img *img);

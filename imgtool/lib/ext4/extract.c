@@ -34,7 +34,7 @@ struct extract {
         int rootfd;               /* the temporary folder */
         bool as_root, xattrs;
         struct dir_fixup *dirs;
-        size_t n_dirs;
+        size_t n_dirs, cap_dirs;
         int fd;                   /* file being written */
         const char *cur;          /* its image path, for messages */
 };
@@ -205,10 +205,9 @@ static int make_dir(struct extract *x, const struct ext4walk_entry *e, int dirfd
                 return imgerr(-errno, "%s: creating folder: %m", e->path);
         if (x->as_root && fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return imgerr(-errno, "%s: chown: %m", e->path);
-        d = realloc(x->dirs, (x->n_dirs + 1) * sizeof(*d));
-        if (!d)
+        if (GROW(x->dirs, x->n_dirs, x->cap_dirs, 64) < 0)
                 return imgerr(-ENOMEM, "out of memory");
-        x->dirs = d;
+        d = x->dirs;
         d[x->n_dirs] = (struct dir_fixup){ strdup(rel), e->mode & 07777, e->mtime, e->mtime_nsec };
         if (!d[x->n_dirs].rel)
                 return imgerr(-ENOMEM, "out of memory");

@@ -135,6 +135,15 @@ int ima_trust_add_file(struct ima_trust *t, const char *path);
 /* Add one DER cert from memory; what names it in messages. */
 int ima_trust_add_der(struct ima_trust *t, const uint8_t *der, size_t len, const char *what);
 size_t ima_trust_count(const struct ima_trust *t);
+/* The i-th trusted key (i < ima_trust_count), in the order added: what a
+ * report says the image is checked against.  The strings live as long as
+ * t. */
+struct ima_trust_entry {
+        uint32_t keyid;
+        const char *source;     /* the file it came from (ima_trust_add_der: its what) */
+        bool bare_key;          /* a bare public key, not a certificate's */
+};
+struct ima_trust_entry ima_trust_entry(const struct ima_trust *t, size_t i);
 /* Why the kernel cannot verify with the trusted key KEYID ("EC key on curve
  * secp256k1: ..."), or NULL if it can (or no such key is trusted). */
 const char *ima_trust_key_problem(const struct ima_trust *t, uint32_t keyid);

@@ -44,6 +44,8 @@ struct trusted_key {
         EVP_PKEY *pub;
         struct ec_verifier *ecv;   /* EC keys; NULL: verify through EVP */
         char *unusable;            /* why the kernel cannot verify with it; NULL: it can */
+        char *source;              /* the file (or name) it came from */
+        bool bare;                 /* a bare public key, not a certificate's */
 };
 
 static void ec_verifier_free(struct ec_verifier *v)
@@ -192,6 +194,7 @@ static void trusted_key_clear(struct trusted_key *tk)
         EVP_PKEY_free(tk->pub);
         ec_verifier_free(tk->ecv);
         free(tk->unusable);
+        free(tk->source);
 }
 
 void ima_trust_free(struct ima_trust *t)
@@ -211,6 +214,13 @@ size_t ima_trust_count(const struct ima_trust *t)
         return t ? t->n : 0;
 }
 
+struct ima_trust_entry ima_trust_entry(const struct ima_trust *t, size_t i)
+{
+        const struct trusted_key *tk = &t->keys[i];
+
+        return (struct ima_trust_entry){ .keyid = tk->keyid, .source = tk->source, .bare_key = tk->bare };
+}
+
 const char *ima_trust_key_problem(const struct ima_trust *t, uint32_t keyid)
 {
         const char *why = NULL;
@@ -227,14 +237,13 @@ const char *ima_trust_key_problem(const struct ima_trust *t, uint32_t keyid)
 /* Takes pub.  A key the kernel cannot verify with is still trusted, so its
  * signatures are checked and reported as such (IMASIG_UNUSABLE_KEY) rather
  * than as an unknown key. */
-static int trust_add_key(struct ima_trust *t, EVP_PKEY *pub, uint32_t keyid)
+static int trust_add_key(struct ima_trust *t, EVP_PKEY *pub, uint32_t keyid, const char *source, bool bare)
 {
-        struct trusted_key tk = { 0 };
+        struct trusted_key tk = { .keyid = keyid, .pub = pub, .bare = bare };
         char why[200];
 
-        tk.keyid = keyid;
-        tk.pub = pub;
-        if (ima_pkey_kernel_check(tk.pub, why, sizeof(why)) < 0 && !(tk.unusable = strdup(why))) {
+        if (!(tk.source = strdup(source)) ||
+            (ima_pkey_kernel_check(tk.pub, why, sizeof(why)) < 0 && !(tk.unusable = strdup(why)))) {
                 trusted_key_clear(&tk);
                 return -ENOMEM;
         }
@@ -259,7 +268,7 @@ static int trust_add_cert(struct ima_trust *t, X509 *x, const char *path)
         pub = X509_get_pubkey(x);
         if (!pub)
                 return imgerr(-EBADMSG, "%s: certificate with an unusable public key", path);
-        return trust_add_key(t, pub, keyid);
+        return trust_add_key(t, pub, keyid, path, false);
 }
 
 int ima_trust_add_der(struct ima_trust *t, const uint8_t *der, size_t len, const char *what)
@@ -292,7 +301,7 @@ int ima_trust_add_file(struct ima_trust *t, const char *path)
                         EVP_PKEY_free(pub);
                         return imgerr_prefix(r, "%s: ", path);
                 }
-                r = trust_add_key(t, pub, keyid);
+                r = trust_add_key(t, pub, keyid, path, true);
                 return r < 0 ? r : 1;
         }
         n = certs_read_file(path, &certs);

@@ -38,7 +38,7 @@ struct apply {
         struct target *t;
         size_t n, cap;
         struct raw_target *raw;
-        size_t n_raw;
+        size_t n_raw, cap_raw;
         bool *used;     /* by entry index */
 };
 
@@ -113,11 +113,10 @@ static int locate_uki(const struct apply *a, int fd, uint64_t esp_off, struct ra
 
 static int raw_add(struct apply *a, int fd, uint64_t esp_off, uint64_t offset, const struct sigreq_entry *e)
 {
-        struct raw_target *t = realloc(a->raw, (a->n_raw + 1) * sizeof(*t));
+        struct raw_target *t;
 
-        if (!t)
+        if (GROW(a->raw, a->n_raw, a->cap_raw, 4) < 0)
                 return -ENOMEM;
-        a->raw = t;
         t = &a->raw[a->n_raw++];
         *t = (struct raw_target){ .offset = offset, .e = e };
         a->used[e - a->q->e] = true;

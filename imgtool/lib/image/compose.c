@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,8 +20,6 @@
 #include "rpm/fcaps.h"
 #include "ima/imasig.h"
 #include "ima/sigreq.h"
-#include "image/interpcheck.h"
-#include "image/systemdneeds.h"
 #include "image/labels.h"
 #include "rpm/lockfile.h"
 #include "base/output.h"
@@ -33,7 +30,6 @@
 #include "ima/pubkey.h"
 #include "image/readahead.h"
 #include "image/scriptlets.h"
-#include "image/scriptmanifest.h"
 #include "rpm/rpmpkg.h"
 #include "image/users.h"
 #include "base/util.h"
@@ -344,23 +340,12 @@ static int report_start(struct composer *c)
                 rep->has_signing_key = true;
                 rep->signing_keyid = ima_key_keyid(c->key);
         }
-        for (size_t i = 0; c->l->certificates && c->l->certificates[i]; i++) {
-                X509 **certs = NULL;
-                int n = certs_read_file(c->l->certificates[i], &certs);
-                for (int j = 0; j < n; j++) {
-                        uint8_t *der = NULL;
-                        int len = i2d_X509(certs[j], &der);
-                        uint32_t k, *g;
-                        if (len > 0 && ima_cert_keyid(der, (size_t)len, &k) >= 0 &&
-                            (g = realloc(rep->trusted_keyids, (rep->n_trusted + 1) * sizeof(*g)))) {
-                                rep->trusted_keyids = g;
-                                rep->trusted_keyids[rep->n_trusted++] = k;
-                        }
-                        OPENSSL_free(der);
-                }
-                if (n > 0)
-                        certs_free(certs);
-        }
+        /* the trust plan_trust resolved (load_keys): certificates and bare keys */
+        rep->n_trusted = ima_trust_count(c->trust);
+        if (rep->n_trusted && !(rep->trusted_keyids = calloc(rep->n_trusted, sizeof(*rep->trusted_keyids))))
+                return imgerr(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < rep->n_trusted; i++)
+                rep->trusted_keyids[i] = ima_trust_entry(c->trust, i).keyid;
         return 0;
 }
 
@@ -375,7 +360,7 @@ struct link_set {
 
 struct link_sets {
         struct link_set *v;
-        size_t n;
+        size_t n, cap;
 };
 
 static struct link_set *link_set_get(struct link_sets *s, uint32_t inode)
@@ -384,10 +369,9 @@ static struct link_set *link_set_get(struct link_sets *s, uint32_t inode)
         for (size_t i = 0; i < s->n; i++)
                 if (s->v[i].inode == inode)
                         return &s->v[i];
-        nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-        if (!nv)
+        if (GROW(s->v, s->n, s->cap, 16) < 0)
                 return NULL;
-        s->v = nv;
+        nv = s->v;
         memset(&nv[s->n], 0, sizeof(*nv));
         nv[s->n].inode = inode;
         return &nv[s->n++];
@@ -570,109 +554,7 @@ static int write_package(struct composer *c, struct rpmpkg *p)
         return r;
 }
 
-/* ---- Scriptlets=run ------------------------------------------------------------------ */
-
-/* A file whose bytes are in memory, written like compose's own files. */
-static int write_memory_file(struct composer *c, const char *path, const struct ext4img_attr *a,
-                             const uint8_t *data, size_t size)
-{
-        int fd = memfd_create("imgtool", MFD_CLOEXEC), r = 0;
-        size_t done = 0;
-
-        if (fd < 0)
-                return imgerr(-errno, "memfd_create: %s", strerror(errno));
-        while (r >= 0 && done < size) {
-                ssize_t n = write(fd, data + done, size - done);
-                if (n < 0 && errno != EINTR)
-                        r = imgerr(-errno, "memfd: %s", strerror(errno));
-                else if (n > 0)
-                        done += (size_t)n;
-        }
-        if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
-                r = -errno;
-        if (r >= 0)
-                r = write_created_attr(c, path, a, fd);
-        close(fd);
-        return r;
-}
-
-/* One entry a scriptlet made or changed, written as compose writes its own
- * files (signed with Key=, labelled); its time stamp is SOURCE_DATE_EPOCH. */
-static int apply_scriptlet_change(struct composer *c, const struct scriptlet_change *ch)
-{
-        struct ext4img_attr a = { .mode = ch->mode, .uid = ch->uid, .gid = ch->gid, .mtime = c->epoch };
-        struct pathmap_entry *e = pathmap_get(c->paths, ch->path);
-        int r;
-
-        if (e && S_ISDIR(e->mode) && S_ISDIR(ch->mode)) {
-                e->mode = ch->mode;
-                return ext4img_set_attr(c->img, ch->path, &a);
-        }
-        if (e)
-                return imgerr(-EEXIST, "%s: %s changed %s, which compose writes itself (users files): not "
-                              "supported yet", c->l->path, ch->by, ch->path);
-        if (S_ISREG(ch->mode))
-                return write_memory_file(c, ch->path, &a, ch->data, ch->size);
-        r = ensure_parents(c, -1, ch->path);
-        if (r >= 0)
-                r = pathmap_add(c->paths, ch->path, &e);
-        if (r < 0)
-                return r;
-        e->mode = ch->mode;
-        e->owner = -1;
-        e->file = -1;
-        if (S_ISDIR(ch->mode))
-                return ext4img_mkdir(c->img, ch->path, &a);
-        if (S_ISLNK(ch->mode))
-                return ext4img_symlink(c->img, ch->path, ch->target ? ch->target : "", &a);
-        return ext4img_mknod(c->img, ch->path, &a, ch->rdev);
-}
-
-static int apply_scriptlets(struct composer *c)
-{
-        static const char *const kind[] = { "created", "modified", "removed" };
-        int r = 0;
-
-        for (size_t i = 0; r >= 0 && i < scriptlets_count(c->scr); i++) {
-                const struct scriptlet_change *ch = scriptlets_change(c->scr, i);
-                if (ch->kind != SCRIPTLET_REMOVED)
-                        r = apply_scriptlet_change(c, ch);
-                if (r >= 0 && strv_pushf(&c->rep->scriptlet_changes, "%s %s (%s)", kind[ch->kind], ch->path,
-                                         ch->by) < 0)
-                        r = -ENOMEM;
-        }
-        if (r >= 0 && scriptlets_count(c->scr) > 0) {
-                struct ext4img_attr a = { .mode = S_IFREG | 0644, .mtime = c->epoch };
-                _cleanup_free_ char *text = NULL;
-                size_t len = 0;
-                r = scriptlets_manifest_text(c->scr, &text, &len);
-                if (r >= 0)
-                        r = write_memory_file(c, SCRIPTLETS_MANIFEST, &a, (const uint8_t *)text, len);
-        }
-        return r;
-}
-
-/* The scratch image the scriptlets run in: the same layout without boot
- * files or scriptlets, so the set's files are as compose writes them. */
-static int make_scratch(void *ctx, const char *path, char uuid[37])
-{
-        struct composer *c = ctx;
-        struct layout l = *c->l;
-        struct compose_opts o = { .layout = &l, .output = path, .output_flags = c->o->output_flags };
-        struct compose_report rep;
-        int r;
-
-        l.scriptlets = SCRIPTLETS_SKIP;
-        l.kernel = NULL;
-        l.format = FORMAT_EXT4;
-        l.verity = false;
-        l.lock = c->l->lock;
-        r = compose_image(&o, &rep);
-        if (r >= 0)
-                memcpy(uuid, rep.uuid, 37);
-        compose_report_free(&rep);
-        return r;
-}
+/* ---- Scriptlets=run (what they change is written by scriptwrite.c) ---------------------- */
 
 static int run_scriptlets(struct composer *c)
 {
@@ -708,66 +590,6 @@ static void stage_mark(const char *name)
                 log_verbose("compose: %-9s %6.3f s wall, %6.3f s CPU", name, w - w0, cpu - c0);
         w0 = w;
         c0 = cpu;
-}
-
-/* ---- what a boot needs ---------------------------------------------------------------- */
-
-/* Is path in the image, also through a merged-/usr symlink (/sbin -> usr/sbin)? */
-static bool image_has(struct composer *c, const char *path)
-{
-        char alt[PATH_MAX];
-        const char *slash = strchr(path + 1, '/');
-        struct pathmap_entry *top;
-
-        if (pathmap_get(c->paths, path))
-                return true;
-        if (!slash || (size_t)(slash - path) >= sizeof(alt))
-                return false;
-        snprintf(alt, sizeof(alt), "%.*s", (int)(slash - path), path);
-        top = pathmap_get(c->paths, alt);
-        if (!top || !S_ISLNK(top->mode))
-                return false;
-        snprintf(alt, sizeof(alt), "/usr%s", path);
-        return pathmap_get(c->paths, alt) != NULL;
-}
-
-/* A program that is there but whose interpreter is not fails as if it
- * were missing (ENOENT): the merged-/usr links a scriptlet would make. */
-static void warn_interpreter(struct composer *c, const char *init)
-{
-        _cleanup_free_ char *missing = NULL;
-        int r = interpcheck_program(output_tmp_path(c->image), init, &missing);
-
-        if (r < 0)
-                strv_pushf(&c->rep->warnings, "cannot check the interpreter of %s: %s", init, imgerr_what(r));
-        else if (missing)
-                strv_pushf(&c->rep->warnings, "[Boot] Init=%s: the image has no %s: the kernel cannot "
-                           "start it and the initramfs will stop with FATAL (install the package that "
-                           "provides it, or the merged-/usr links such as /lib64 -> usr/lib64)", init, missing);
-}
-
-/* With Kernel= the image is meant to boot: say what it lacks. */
-static void warn_boot_needs(struct composer *c)
-{
-        const char *init = c->l->init ? c->l->init : "/sbin/init";
-
-        if (!c->l->kernel)
-                return;
-        if (!image_has(c, init))
-                strv_pushf(&c->rep->warnings, "[Boot] Kernel= is set but the image has no %s: the "
-                           "initramfs will stop with FATAL (install a package that provides it, or set "
-                           "[Boot] Init=)", init);
-        else
-                warn_interpreter(c, init);
-        if (image_has(c, init)) {
-                int r = systemdneeds_check(output_tmp_path(c->image), init, c->l->root_rw, &c->rep->warnings);
-                if (r < 0)
-                        strv_pushf(&c->rep->warnings, "cannot check what systemd needs in the image: %s",
-                                   imgerr_what(r));
-        }
-        if (c->l->test_hooks && !image_has(c, "/bin/sh"))
-                strv_pushf(&c->rep->warnings, "[Boot] TestHooks=yes but the image has no /bin/sh: the "
-                           "boot harness (imgtool boot --exec/--shell/--check) runs its commands with it");
 }
 
 /* ---- progress and the whole pipeline ------------------------------------------------ */

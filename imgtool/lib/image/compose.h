@@ -47,7 +47,7 @@ struct compose_report {
         struct compose_package_report *pkgs; /* [packages], in install order */
         bool has_signing_key;
         uint32_t signing_keyid;         /* Key='s */
-        uint32_t *trusted_keyids;       /* Certificate='s */
+        uint32_t *trusted_keyids;       /* Certificate='s keys (certificates and bare keys), as plan_trust resolved them */
         size_t n_trusted;
         char **written;                 /* every file compose wrote: the image, boot files */
         char *boot_command;             /* how to boot them; NULL without Kernel= */

@@ -1,7 +1,8 @@
 /* composer: the compose pipeline's state, shared by its parts (compose.c the
  * pipeline, prepare.c what it decides before the first file, signfiles.c
- * the signatures, created.c the files compose makes itself); not for other
- * modules. */
+ * the signatures, created.c the files compose makes itself, scriptwrite.c
+ * what Scriptlets=run changed, bootneeds.c what a boot lacks); not for
+ * other modules. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -96,3 +97,14 @@ void choose_identity(struct composer *c);
 int create_image(struct composer *c);
 /* --defer-signatures: the signing request, once the image is complete */
 int write_request(struct composer *c);
+
+/* scriptwrite.c: Scriptlets=run */
+/* The scratch image the scriptlets run in (scriptlets_run's callback; ctx
+ * is the composer). */
+int make_scratch(void *ctx, const char *path, char uuid[37]);
+/* What the scriptlets changed, written into the image, and their manifest. */
+int apply_scriptlets(struct composer *c);
+
+/* bootneeds.c: with Kernel=, a warning for each thing a boot needs that
+ * the image lacks */
+void warn_boot_needs(struct composer *c);

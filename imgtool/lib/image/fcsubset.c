@@ -47,7 +47,7 @@ struct fcsubset {
         struct fcspec *specs;
         size_t nspecs;
         char **subs;            /* sources of FC.subs and FC.subs_dist */
-        size_t nsubs;
+        size_t nsubs, cap_subs;
         struct fcdir *dirs;     /* open addressing, a power of two, at most half full */
         size_t dmask, ndirs;
         struct fcclass **classes;  /* open addressing by hash, same rule */
@@ -94,7 +94,7 @@ static int read_subs(struct fcsubset *f, const char *path)
         if (!in)
                 return errno == ENOENT ? 0 : imgerr(-errno, "%s: %s", path, strerror(errno));
         while (fgets(buf, sizeof(buf) - 1, in)) {
-                char *src = buf, *p, **n;
+                char *src = buf, *p;
                 while (*src && isspace((unsigned char)*src))
                         src++;
                 if (*src == '#')
@@ -106,10 +106,8 @@ static int read_subs(struct fcsubset *f, const char *path)
                  * parse may take one from the rest of its buffer */
                 if (!*src)
                         continue;
-                n = realloc(f->subs, (f->nsubs + 1) * sizeof(*n));
-                if (!n)
+                if (GROW(f->subs, f->nsubs, f->cap_subs, 16) < 0)
                         return -ENOMEM;
-                f->subs = n;
                 if (!(f->subs[f->nsubs] = strdup(src)))
                         return -ENOMEM;
                 f->nsubs++;

@@ -90,7 +90,7 @@ struct imgverify_opts {
 struct imgverify_report {
         char *image;
         struct imgverify_violation *v;
-        size_t n_v;
+        size_t n_v, cap_v;
         uint64_t files;          /* regular-file paths checked */
         uint64_t signed_ok;      /* of those, with a valid signature */
         uint64_t verity_ok;      /* of those, with fs-verity metadata that matches the content */

@@ -33,7 +33,7 @@ struct scriptlets {
         struct scriptlet *v;
         size_t n, ran;
         struct scriptlet_change *changes;
-        size_t n_changes;
+        size_t n_changes, cap_changes;
         char **nondeterministic;        /* ScriptletCheck=: "PATH (BY): what differs" */
         int64_t start_sec;      /* marker 0: before the first */
         uint32_t start_nsec;
@@ -72,6 +72,7 @@ static void free_changes(struct scriptlets *s)
         free(s->changes);
         s->changes = NULL;
         s->n_changes = 0;
+        s->cap_changes = 0;
 }
 
 void scriptlets_free(struct scriptlets *s)
@@ -545,12 +546,11 @@ static const struct node *parent_node(const struct tree *t, const char *path)
 static int add_change(struct scriptlets *s, struct ext4walk *after, const struct node *n,
                       enum scriptlet_change_kind kind, const char *by, const uint8_t *data, size_t size)
 {
-        struct scriptlet_change *v = realloc(s->changes, (s->n_changes + 1) * sizeof(*v)), *c;
+        struct scriptlet_change *c;
 
-        if (!v)
+        if (GROW(s->changes, s->n_changes, s->cap_changes, 16) < 0)
                 return -ENOMEM;
-        s->changes = v;
-        c = &v[s->n_changes];
+        c = &s->changes[s->n_changes];
         memset(c, 0, sizeof(*c));
         if (strpbrk(n->path, "\t\n") || (n->target && strpbrk(n->target, "\t\n")))
                 return imgerr(-EINVAL, "%s: %s: a path or link target with a tab or newline, which the "

@@ -91,24 +91,21 @@ int scriptlets_manifest_parse(const char *text, struct scriptlets_record **out, 
 {
         _cleanup_free_ char *copy = strdup(text);
         struct scriptlets_record *v = NULL;
-        size_t count = 0, lineno = 0;
+        size_t count = 0, cap = 0, lineno = 0;
         char *line, *next;
         int r = 0;
 
         if (!copy)
                 return -ENOMEM;
         for (line = copy; r >= 0 && line && *line; line = next) {
-                struct scriptlets_record *g;
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = 0;
                 lineno++;
-                g = realloc(v, (count + 1) * sizeof(*g));
-                if (!g) {
+                if (GROW(v, count, cap, 64) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                v = g;
                 memset(&v[count], 0, sizeof(v[count]));
                 r = parse_record(line, &v[count++]);
                 if (r == -EBADMSG)

@@ -19,7 +19,7 @@ struct order {
         const struct pkgset *set;
         struct rpmtrigs (*trig)[3];     /* per package, per rpmtrig_type */
         struct scriptlet *v;
-        size_t n;
+        size_t n, cap;
         size_t db;              /* packages [0, db) are in rpm's database */
 };
 
@@ -36,12 +36,11 @@ static int count_name(const struct order *o, const char *name)
 
 static struct scriptlet *push(struct order *o, size_t pkg, const char *kind, bool fatal)
 {
-        struct scriptlet *v = realloc(o->v, (o->n + 1) * sizeof(*v)), *s;
+        struct scriptlet *s;
 
-        if (!v)
+        if (GROW(o->v, o->n, o->cap, 16) < 0)
                 return NULL;
-        o->v = v;
-        s = &v[o->n++];
+        s = &o->v[o->n++];
         memset(s, 0, sizeof(*s));
         s->pkg = pkg;
         s->kind = kind;
@@ -300,7 +299,7 @@ static bool pkg_has_prefix(const struct rpmpkg *p, const char *pfx)
 static int run_file_triggers(struct order *o, size_t pkg, int class)
 {
         struct pending *v = NULL;
-        size_t n = 0;
+        size_t n = 0, cap = 0;
         int r = 0;
 
         for (size_t j = 0; j < o->db; j++) {
@@ -308,12 +307,10 @@ static int run_file_triggers(struct order *o, size_t pkg, int class)
                 for (size_t k = 0; k < t->n; k++) {
                         if (!pkg_has_prefix(o->set->pkgs[pkg], t->e[k].name))
                                 continue;
-                        struct pending *g = realloc(v, (n + 1) * sizeof(*g));
-                        if (!g) {
+                        if (GROW(v, n, cap, 16) < 0) {
                                 free(v);
                                 return -ENOMEM;
                         }
-                        v = g;
                         v[n++] = (struct pending){ j, t->e[k].tix, t->s[t->e[k].tix].priority };
                 }
         }

@@ -44,9 +44,9 @@ struct group {
 
 struct users {
         struct account *acc;
-        size_t n_acc;
+        size_t n_acc, cap_acc;
         struct group *grp;
-        size_t n_grp;
+        size_t n_grp, cap_grp;
         char *base[USERS_FILE_COUNT];   /* what the packages ship; NULL if none */
         size_t base_len[USERS_FILE_COUNT];
         bool shipped[USERS_FILE_COUNT];
@@ -108,10 +108,10 @@ static bool gid_taken(const struct users *u, unsigned id)
 
 static struct account *add_acc(struct users *u, const char *name)
 {
-        struct account *n = realloc(u->acc, (u->n_acc + 1) * sizeof(*n));
-        if (!n)
+        struct account *n;
+
+        if (GROW(u->acc, u->n_acc, u->cap_acc, 16) < 0)
                 return NULL;
-        u->acc = n;
         n = &u->acc[u->n_acc];
         memset(n, 0, sizeof(*n));
         if (!(n->name = strdup(name)))
@@ -124,10 +124,10 @@ static struct account *add_acc(struct users *u, const char *name)
 
 static struct group *add_grp(struct users *u, const char *name)
 {
-        struct group *n = realloc(u->grp, (u->n_grp + 1) * sizeof(*n));
-        if (!n)
+        struct group *n;
+
+        if (GROW(u->grp, u->n_grp, u->cap_grp, 16) < 0)
                 return NULL;
-        u->grp = n;
         n = &u->grp[u->n_grp];
         memset(n, 0, sizeof(*n));
         if (!(n->name = strdup(name)))
@@ -529,7 +529,7 @@ struct sysusers_file {
 struct reading {
         struct users *u;
         struct sysusers_file *files;
-        size_t n;
+        size_t n, cap;
 };
 
 /* Called for the file lists too: marks which users files a package ships. */
@@ -559,12 +559,10 @@ static int got_users_file(const char *path, const char *pkg, char *text, size_t 
                 rd->u->base_len[b] = len;
                 return 0;
         }
-        nf = realloc(rd->files, (rd->n + 1) * sizeof(*nf));
-        if (!nf) {
+        if (GROW(rd->files, rd->n, rd->cap, 16) < 0) {
                 free(text);
                 return -ENOMEM;
         }
-        rd->files = nf;
         nf = &rd->files[rd->n++];
         nf->text = text;
         nf->name = strdup(strrchr(path, '/') + 1);
@@ -952,7 +950,7 @@ static int build_finish(struct users *u, struct reading *rd, int r, struct users
 int users_build(const struct layout *l, const struct pkgset *s, int64_t epoch, struct users **out)
 {
         struct users *u = calloc(1, sizeof(*u));
-        struct reading rd = { u, NULL, 0 };
+        struct reading rd = { .u = u };
         int r;
 
         if (!u)
@@ -968,7 +966,7 @@ int users_build_text(const struct layout *l, const char *sysusers, const char *p
                      struct users **out)
 {
         struct users *u = calloc(1, sizeof(*u));
-        struct reading rd = { u, NULL, 0 };
+        struct reading rd = { .u = u };
         const char *base[] = { [USERS_PASSWD] = passwd, [USERS_GROUP] = group };
         int r = 0;
 

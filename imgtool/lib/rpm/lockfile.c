@@ -53,7 +53,7 @@ int lockfile_read(const char *path, struct lock_entry **out, size_t *n)
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         _cleanup_free_ char *line = NULL;
         struct lock_entry *v = NULL;
-        size_t cap = 0, count = 0, lineno = 0;
+        size_t cap = 0, count = 0, cap_v = 0, lineno = 0;
         ssize_t len;
         int r = 0;
 
@@ -61,7 +61,7 @@ int lockfile_read(const char *path, struct lock_entry **out, size_t *n)
                 return imgerr(-errno, "%s: cannot read lockfile: %s", path, strerror(errno));
         while ((len = getline(&line, &cap, f)) > 0) {
                 char *fld[8];
-                struct lock_entry *nv, *e;
+                struct lock_entry *e;
 
                 lineno++;
                 if (line[len - 1] == '\n')
@@ -77,12 +77,10 @@ int lockfile_read(const char *path, struct lock_entry **out, size_t *n)
                                    "repository, location separated by tabs", path, lineno);
                         break;
                 }
-                nv = realloc(v, (count + 1) * sizeof(*v));
-                if (!nv) {
+                if (GROW(v, count, cap_v, 64) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                v = nv;
                 e = &v[count++];
                 memset(e, 0, sizeof(*e));
                 memcpy(e->sha256, fld[5], 65);

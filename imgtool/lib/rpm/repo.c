@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <linux/openat2.h>
 #include <solv/chksum.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/filehash.h"
+#include "base/parallel.h"
 #include "base/util.h"
 
 /* Checksums a repository may use: sha256 and stronger.  md5 and sha1 make
@@ -366,8 +366,6 @@ struct pick_check {
         Id type;
         char *want;             /* primary.xml's checksum, hex */
         char *got;              /* the file's, hex */
-        int r;
-        char *msg;              /* a hashing thread's error message */
 };
 
 /* The picked package: its file, opened beneath the repository; its
@@ -404,59 +402,38 @@ static int open_pick(Pool *pool, Id p, struct repo_pick *out, struct pick_check 
 struct hash_work {
         struct repo_pick *picks;
         struct pick_check *checks;
-        size_t n, next;
-        pthread_mutex_t lock;
 };
 
-static void *hash_worker(void *arg)
+/* Pick i's file against primary.xml's checksum; its sha256 too, which the
+ * lockfile and the report name it by. */
+static int hash_pick(size_t i, void *ctx)
 {
-        struct hash_work *w = arg;
+        struct hash_work *w = ctx;
+        struct pick_check *ck = &w->checks[i];
+        struct repo_pick *pick = &w->picks[i];
+        int r = fd_chksum_hex(pick->fd, pick->path, ck->type, &ck->got);
 
-        for (;;) {
-                size_t i;
-                pthread_mutex_lock(&w->lock);
-                i = w->next++;
-                pthread_mutex_unlock(&w->lock);
-                if (i >= w->n)
-                        return NULL;
-                struct pick_check *ck = &w->checks[i];
-                ck->r = fd_chksum_hex(w->picks[i].fd, w->picks[i].path, ck->type, &ck->got);
-                if (ck->r < 0)
-                        ck->msg = strdup(imgerr_what(ck->r));
+        if (r < 0)
+                return r;
+        if (strcmp(ck->got, ck->want))
+                return imgerr(-EBADMSG, "%s: %s checksum differs from the repository's primary.xml "
+                              "(corrupt or replaced package)", pick->path, solv_chksum_type2str(ck->type));
+        if (ck->type == REPOKEY_TYPE_SHA256) {
+                memcpy(pick->sha256, ck->got, 65);
+                return 0;
         }
+        return filehash_sha256_fd(pick->fd, pick->path, pick->sha256);
 }
 
-/* Hash every pick (this thread and one more), then check them in order:
- * the first package that does not match is the one reported (a location
- * that cannot be opened is still reported before any hash is taken). */
+/* Hash every pick on this thread and one more (no core writes yet); the
+ * first package in order that does not match is the one reported (a
+ * location that cannot be opened is still reported before any hash is
+ * taken). */
 static int hash_picks(struct repo_pick *picks, struct pick_check *checks, size_t n)
 {
-        struct hash_work w = { .picks = picks, .checks = checks, .n = n };
-        pthread_t t;
-        bool started;
+        struct hash_work w = { .picks = picks, .checks = checks };
 
-        pthread_mutex_init(&w.lock, NULL);
-        started = n > 1 && pthread_create(&t, NULL, hash_worker, &w) == 0;
-        hash_worker(&w);
-        if (started)
-                pthread_join(t, NULL);
-        pthread_mutex_destroy(&w.lock);
-        for (size_t i = 0; i < n; i++) {
-                struct pick_check *ck = &checks[i];
-                if (ck->r < 0)
-                        return ck->msg ? imgerr(ck->r, "%s", ck->msg) : ck->r;
-                if (strcmp(ck->got, ck->want))
-                        return imgerr(-EBADMSG, "%s: %s checksum differs from the repository's primary.xml "
-                                      "(corrupt or replaced package)", picks[i].path, solv_chksum_type2str(ck->type));
-                if (ck->type == REPOKEY_TYPE_SHA256)
-                        memcpy(picks[i].sha256, ck->got, 65);
-                else {
-                        int r = filehash_sha256_fd(picks[i].fd, picks[i].path, picks[i].sha256);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
+        return parallel_for(n, 2, hash_pick, &w);
 }
 
 static void pick_checks_free(struct pick_check *checks, size_t n)
@@ -464,7 +441,6 @@ static void pick_checks_free(struct pick_check *checks, size_t n)
         for (size_t i = 0; checks && i < n; i++) {
                 free(checks[i].want);
                 free(checks[i].got);
-                free(checks[i].msg);
         }
         free(checks);
 }

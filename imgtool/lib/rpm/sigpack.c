@@ -135,7 +135,7 @@ struct bpkg {
 
 struct sigpack_builder {
         struct bpkg *p;
-        size_t n;
+        size_t n, cap;
         bool v3;
 };
 
@@ -362,12 +362,10 @@ int sigpack_builder_add(struct sigpack_builder *b, const char *rpm_path,
                         r = imgerr(-ENAMETOOLONG, "%s: %s: path too long", rpm_path, bp.e[i].path);
                         goto out;
                 }
-        struct bpkg *np = realloc(b->p, (b->n + 1) * sizeof(*np));
-        if (!np) {
+        if (GROW(b->p, b->n, b->cap, 16) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
-        b->p = np;
         b->p[b->n++] = bp;
         *added = bp.n;
         bp = (struct bpkg){ 0 };

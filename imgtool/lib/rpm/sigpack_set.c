@@ -31,7 +31,7 @@ struct bound {
 
 struct sigpack_set {
         struct sigpack **packs;
-        size_t n;
+        size_t n, cap;
         struct bound *b;        /* per package of the set, after bind */
         size_t n_pkgs;
         size_t max_value, bound_entries, bound_pkgs;
@@ -40,17 +40,15 @@ struct sigpack_set {
 
 static int add_pack(struct sigpack_set *s, const char *path, char *const *trusted)
 {
-        struct sigpack *p = NULL, **np;
+        struct sigpack *p = NULL;
         int r = sigpack_load(path, trusted, &p);
 
         if (r < 0)
                 return r;
-        np = realloc(s->packs, (s->n + 1) * sizeof(*np));
-        if (!np) {
+        if (GROW(s->packs, s->n, s->cap, 4) < 0) {
                 sigpack_free(p);
                 return -ENOMEM;
         }
-        s->packs = np;
         s->packs[s->n++] = p;
         return 0;
 }
