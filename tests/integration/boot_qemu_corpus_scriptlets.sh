@@ -12,11 +12,7 @@
 # apt-get download on a fresh machine).
 source "$SRCDIR/tests/integration/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: rpm -i --root as the oracle needs root (owners)" >&2; exit 1; }
-cd "$T"
-KERNEL=$BUILDDIR/kernel/vmlinuz
-[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-export TMPDIR=$T/tmp
-mkdir -p "$TMPDIR"
+guest_setup
 cache=${IMGTOOL_CORPUS_CACHE:-$BUILDDIR/bench-corpus}
 
 rc=0

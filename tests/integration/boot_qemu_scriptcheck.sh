@@ -4,13 +4,7 @@
 # not; =fail stops compose with one line and leaves no image; =no (the
 # default) boots once and adds nothing to the report.
 source "$SRCDIR/tests/integration/lib.sh"
-cd "$T"
-KERNEL=$BUILDDIR/kernel/vmlinuz
-[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-command -v busybox >/dev/null || { echo "FAIL: busybox-static missing" >&2; exit 1; }
-busybox=$(command -v busybox)
-export TMPDIR=$T/tmp
-mkdir -p "$TMPDIR"
+guest_scriptlet_setup
 
 build_rpm rpms <<EOF2
 Name: mini-os
@@ -99,6 +93,5 @@ check "no image left" test ! -e fail.img
 check "excluding it passes =fail" "$IMGTOOL" compose os/image.conf -o pass.img -q --set Packages.ScriptletCheck=fail \
   --set 'Packages.ScriptletExclude=/var/lib/random-seed /etc/seed'
 check "... and then two composes give the same bytes" sh -c '"$0" compose os/image.conf -o pass2.img -q --set Packages.ScriptletCheck=no --set "Packages.ScriptletExclude=/var/lib/random-seed /etc/seed" && cmp pass.img pass2.img' "$IMGTOOL"
-expect_eq "nothing left in TMPDIR" "$(ls -A "$TMPDIR" | grep -v '^rpmbuild' | tr '\n' ' ')" ""
-if pgrep -f "[q]emu-system-x86_64.*$TMPDIR" >/dev/null; then fail "a QEMU is left running"; else pass "no QEMU left running"; fi
+expect_guest_left_nothing
 finish

@@ -14,11 +14,7 @@
 # a Secure Boot disk boots the same way through OVMF.
 source "$SRCDIR/tests/integration/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: boot tests need root (extract --xattrs for evmctl)" >&2; exit 1; }
-cd "$T"
-KERNEL=$BUILDDIR/kernel/vmlinuz
-[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-export TMPDIR=$T/tmp
-mkdir -p "$TMPDIR"
+guest_setup
 
 # The packages, the image's config package and key: made once per build folder.
 check "make-packages: Debian's packages as RPMs with scriptlets" \

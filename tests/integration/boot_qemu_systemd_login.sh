@@ -5,11 +5,7 @@
 # password and lets root in with the right one (login and PAM from the
 # image's own Debian packages, the PAM stack from imgtool-systemd-image).
 source "$SRCDIR/tests/integration/lib.sh"
-cd "$T"
-KERNEL=$BUILDDIR/kernel/vmlinuz
-[ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-export TMPDIR=$T/tmp
-mkdir -p "$TMPDIR"
+guest_setup
 
 check "make-packages (cached by boot_qemu_systemd)" \
   sh -c '"$0"/layouts/systemd/make-packages "$1" > make.out 2>&1 || { cat make.out; exit 1; }' "$SRCDIR" "$BUILDDIR"
@@ -25,5 +21,5 @@ python3 "$SRCDIR/tests/integration/serial_login.py" "$IMGTOOL" sd.img root 'wron
 rc=$?
 cat login.out
 check "login at the serial getty: wrong password refused, right one lets root in" test "$rc" -eq 0
-if pgrep -f "[q]emu-system-x86_64.*$TMPDIR" >/dev/null; then fail "a QEMU is left running"; else pass "no QEMU left running"; fi
+expect_guest_left_nothing
 finish

@@ -68,17 +68,23 @@ finish() {
 
 # ---- setups several tests share ----------------------------------------------
 
-# guest_scriptlet_setup: for tests that run scriptlets in the guest: cd to
-# $T, $KERNEL (fetched when missing), $busybox (the image's shell), and a
-# private TMPDIR=$T/tmp that expect_guest_left_nothing checks at the end.
-guest_scriptlet_setup() {
+# guest_setup: for tests that boot an image they compose: cd to $T,
+# $KERNEL (fetched when missing), and a private TMPDIR=$T/tmp that
+# expect_guest_left_nothing checks at the end.
+guest_setup() {
   cd "$T"
   KERNEL=$BUILDDIR/kernel/vmlinuz
   [ -f "$KERNEL" ] || IMGTOOL_BUILD=$BUILDDIR "$SRCDIR/build.sh" kernel >/dev/null
-  command -v busybox >/dev/null || { echo "FAIL: busybox-static missing" >&2; exit 1; }
-  busybox=$(command -v busybox)
   export TMPDIR=$T/tmp
   mkdir -p "$TMPDIR"
+}
+
+# guest_scriptlet_setup: guest_setup, and $busybox, the shell of the small
+# images the scriptlet tests build.
+guest_scriptlet_setup() {
+  guest_setup
+  command -v busybox >/dev/null || { echo "FAIL: busybox-static missing" >&2; exit 1; }
+  busybox=$(command -v busybox)
 }
 
 # compose_scriptlets_run TIMEOUT: layout os/ from the packages in rpms/ with
