@@ -921,6 +921,21 @@ static int retire(struct run *run, struct rec *r)
         return 0;
 }
 
+/* Report the record at the window's head, take it out of the window and
+ * retire it. */
+static int report_head(struct run *run)
+{
+        struct rec *r = run->recs[run->head];
+        int rc = report_one(run, r);
+
+        run->recs[run->head++] = NULL;
+        if (rc < 0) {
+                rec_free(r);
+                return rc;
+        }
+        return retire(run, r);
+}
+
 /* Report, in walk order, the records whose checks are over.  A record that
  * failed to be read stops the reporting: report_rest() returns its error
  * after the walk, as before, so the first failing file in walk order is the
@@ -930,17 +945,11 @@ static int report_done(struct run *run)
         int rc;
 
         while (run->head < run->n_recs) {
-                struct rec *r = run->recs[run->head];
+                const struct rec *r = run->recs[run->head];
                 const struct rec *v = r->first ? r->first : r;
                 if (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) || v->err < 0)
                         break;
-                rc = report_one(run, r);
-                run->recs[run->head++] = NULL;
-                if (rc < 0) {
-                        rec_free(r);
-                        return rc;
-                }
-                if ((rc = retire(run, r)) < 0)
+                if ((rc = report_head(run)) < 0)
                         return rc;
         }
         /* keep the window at the front of the array */
@@ -958,17 +967,9 @@ static int report_rest(struct run *run)
 {
         int rc;
 
-        while (run->head < run->n_recs) {
-                struct rec *r = run->recs[run->head];
-                rc = report_one(run, r);
-                run->recs[run->head++] = NULL;
-                if (rc < 0) {
-                        rec_free(r);
+        while (run->head < run->n_recs)
+                if ((rc = report_head(run)) < 0)
                         return rc;
-                }
-                if ((rc = retire(run, r)) < 0)
-                        return rc;
-        }
         if (run->rep->n_v > 1)
                 qsort(run->rep->v, run->rep->n_v, sizeof(*run->rep->v), by_path_then_seq);
         return 0;
