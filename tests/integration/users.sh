@@ -7,16 +7,7 @@
 source "$SRCDIR/tests/integration/lib.sh"
 source "$SRCDIR/tests/integration/data/repo-pkgs.sh"
 
-make_user_packages "$T/repo"
-createrepo_c --quiet "$T/repo"
-"$IMGTOOL" keygen --out "$T/key" >/dev/null
-layout() {  # layout NAME [extra lines]
-  local name=$1; shift
-  { printf '[Image]\nSeed=users\n[Packages]\nRepository=repo\nInstall=usvc uprov\n'
-    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'
-    printf '[Users]\nAllowPrivileged=svc:wheel\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
-}
-img_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
+users_test_setup
 owner() { debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) *Group: *\([0-9]*\).*/\1:\2/p'; }
 # The documented rule: 999 - (first 4 bytes of sha256("imgtool-sysusers:" NAME) mod 799).
 hashed() { local h; h=$(printf 'imgtool-sysusers:%s' "$1" | sha256sum | cut -c1-8); echo $(( 999 - (16#$h % 799) )); }

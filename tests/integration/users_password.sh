@@ -8,17 +8,8 @@
 source "$SRCDIR/tests/integration/lib.sh"
 source "$SRCDIR/tests/integration/data/repo-pkgs.sh"
 
-make_user_packages "$T/repo"
-createrepo_c --quiet "$T/repo"
-"$IMGTOOL" keygen --out "$T/key" >/dev/null
+users_test_setup
 HASH=$(openssl passwd -6 -salt imgtooltestsalt 'correct horse')
-layout() {  # layout NAME [extra lines]
-  local name=$1; shift
-  { printf '[Image]\nSeed=users\n[Packages]\nRepository=repo\nInstall=usvc uprov\n'
-    printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'
-    printf '[Users]\nAllowPrivileged=svc:wheel\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
-}
-img_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 
 layout plain
 layout pw "PasswordHash=root:$HASH svc:$HASH"

@@ -172,3 +172,20 @@ echo 'u aaa - "early"' > %{buildroot}/usr/lib/sysusers.d/00-aaa.conf
 %attr(-,aaa,aaa) /var/lib/aaa
 SPEC
 }
+
+# users_test_setup: the users tests' start: make_user_packages as the
+# repository $T/repo, a key in $T/key, layout NAME [LINE...] writing
+# $T/NAME.conf (those packages, Mode=sign, svc allowed in wheel, the lines
+# added), and img_cat IMAGE PATH (a file of the image, by debugfs).
+users_test_setup() {
+  make_user_packages "$T/repo"
+  createrepo_c --quiet "$T/repo"
+  "$IMGTOOL" keygen --out "$T/key" >/dev/null
+  layout() {  # layout NAME [extra lines]
+    local name=$1; shift
+    { printf '[Image]\nSeed=users\n[Packages]\nRepository=repo\nInstall=usvc uprov\n'
+      printf '[Signatures]\nMode=sign\nKey=key/signing.key\nCertificate=key/signing.crt\n'
+      printf '[Users]\nAllowPrivileged=svc:wheel\n'; printf '%s\n' "$@"; } > "$T/$name.conf"
+  }
+  img_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
+}
